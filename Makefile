@@ -1,0 +1,44 @@
+# otelcol-webjourney. The two commands: `make run` and `make test`.
+GO ?= go
+BIN := _build/otelcol-webjourney
+COMPONENTS := receiver/pixelreceiver exporter/elasticsearchjourneyexporter
+
+.PHONY: run test build generate tools bench fuzz es-start es-stop clean
+
+## run: build the distribution, start Elasticsearch unless ELASTICSEARCH_URL is set, run the collector
+run: build
+	scripts/run.sh
+
+## test: everything CI runs (vet, unit, integration and end-to-end tests against a real Elasticsearch)
+test: build
+	scripts/test.sh
+
+## build: build the otelcol-webjourney distribution with the pinned ocb
+build: bin/ocb
+	bin/ocb --config builder-config.yaml
+
+## tools: install the pinned ocb and mdatagen into bin/
+tools: bin/ocb bin/mdatagen
+
+bin/ocb: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../bin/ocb go.opentelemetry.io/collector/cmd/builder
+
+bin/mdatagen: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../bin/mdatagen go.opentelemetry.io/collector/cmd/mdatagen
+
+## generate: regenerate mdatagen code (internal/metadata, generated tests, README status tables)
+generate: bin/mdatagen
+	@for d in $(COMPONENTS); do echo "mdatagen $$d"; (cd $$d && ../../bin/mdatagen metadata.yaml) || exit 1; done
+
+## bench: run the Go benchmarks (numbers go into docs/benchmarks.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## es-start / es-stop: a local Elasticsearch on 127.0.0.1:9200 (see scripts/elasticsearch.sh)
+es-start:
+	scripts/elasticsearch.sh start
+es-stop:
+	scripts/elasticsearch.sh stop
+
+clean:
+	rm -rf bin $(BIN) _build/*.go

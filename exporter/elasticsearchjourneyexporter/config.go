@@ -1,0 +1,122 @@
+package elasticsearchjourneyexporter // import "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// Config defines the configuration of the elasticsearch_journey exporter.
+type Config struct {
+	// Endpoints lists the Elasticsearch nodes (http or https URLs). Requests
+	// are spread round-robin; one that fails on the network is retried on
+	// another node.
+	Endpoints []string `mapstructure:"endpoints"`
+
+	// IndexPrefix starts every index and index-template name the exporter
+	// owns: events go to "<index_prefix>-events-YYYY.MM".
+	IndexPrefix string `mapstructure:"index_prefix"`
+
+	// User and Password authenticate with HTTP basic authentication.
+	User     string              `mapstructure:"user"`
+	Password configopaque.String `mapstructure:"password"`
+	// APIKey is an Elasticsearch API key, the base64 "id:api_key" form that
+	// Elasticsearch returns as "encoded".
+	APIKey configopaque.String `mapstructure:"api_key"`
+
+	// ClientConfig is the HTTP client (tls, headers, auth extension,
+	// compression, proxy, timeout, ...). It is squashed like in the otlphttp
+	// exporter so the usual keys sit at the top level. Its `timeout` bounds
+	// one export attempt (one bulk call); its `endpoint` key is not used:
+	// this exporter takes a list under `endpoints`.
+	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
+
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	RetryConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+var _ component.Config = (*Config)(nil)
+
+// indexPrefixPattern keeps index names valid for Elasticsearch (lower case,
+// no \ / * ? " < > | space , # :) and out of the reserved "." / "_" / "-" /
+// "+" starts.
+var indexPrefixPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// maxIndexPrefixLen leaves room for "-events-YYYY.MM" within Elasticsearch's
+// 255-byte index-name limit with a wide margin for future index families.
+const maxIndexPrefixLen = 100
+
+// Validate checks the exporter-specific keys; xconfmap.Validate checks the
+// embedded HTTP client, queue and retry sections itself.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.ClientConfig.Endpoint != "" {
+		errs = append(errs, errors.New("endpoint: not used by this exporter; list the Elasticsearch URLs under endpoints, e.g. endpoints: [\"http://localhost:9200\"]"))
+	}
+	if len(cfg.Endpoints) == 0 {
+		errs = append(errs, errors.New("endpoints: at least one Elasticsearch URL is required, e.g. endpoints: [\"http://localhost:9200\"]"))
+	}
+	for i, ep := range cfg.Endpoints {
+		if err := validateEndpoint(ep); err != nil {
+			errs = append(errs, fmt.Errorf("endpoints[%d]: %w", i, err))
+		}
+	}
+	switch {
+	case cfg.IndexPrefix == "":
+		errs = append(errs, errors.New("index_prefix: must not be empty (default webjourney)"))
+	case len(cfg.IndexPrefix) > maxIndexPrefixLen:
+		errs = append(errs, fmt.Errorf("index_prefix: at most %d characters", maxIndexPrefixLen))
+	case !indexPrefixPattern.MatchString(cfg.IndexPrefix):
+		errs = append(errs, fmt.Errorf("index_prefix: %q is not a valid Elasticsearch index name start; use lower-case letters, digits, '-', '_' and '.', starting with a letter or digit", cfg.IndexPrefix))
+	}
+	if cfg.ClientConfig.Timeout <= 0 {
+		errs = append(errs, errors.New("timeout: must be positive (e.g. 30s); it bounds one bulk request so a stalled Elasticsearch cannot block the queue"))
+	}
+	switch cfg.ClientConfig.Compression {
+	case "", "none", configcompression.TypeGzip, configcompression.TypeDeflate:
+	default:
+		// Every bulk request would fail with 400 and be retried in vain.
+		errs = append(errs, fmt.Errorf("compression: Elasticsearch accepts gzip or deflate request bodies, not %q; use gzip, deflate or none", cfg.ClientConfig.Compression))
+	}
+	if cfg.APIKey != "" && cfg.User != "" {
+		errs = append(errs, errors.New("api_key: set either api_key or user/password, not both"))
+	}
+	if cfg.Password != "" && cfg.User == "" {
+		errs = append(errs, errors.New("password: set user as well"))
+	}
+	return errors.Join(errs...)
+}
+
+// validateEndpoint checks one endpoints entry. Messages never echo a URL
+// that may hold credentials.
+func validateEndpoint(ep string) error {
+	u, err := url.Parse(ep)
+	if err != nil {
+		return errors.New("not a valid URL; use the form http://host:9200")
+	}
+	if u.User != nil {
+		return errors.New("credentials in the URL are not allowed; use user and password (or api_key)")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q must be an http:// or https:// URL", ep)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q has no host", ep)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q must not have a query or fragment", ep)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package elasticsearchjourneyexporter
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	require.NoError(t, err)
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestDefaultConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://localhost:9200"}, cfg.Endpoints)
+	assert.Equal(t, "webjourney", cfg.IndexPrefix)
+	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Timeout)
+	assert.Equal(t, configcompression.TypeGzip, cfg.ClientConfig.Compression)
+	assert.True(t, cfg.RetryConfig.Enabled)
+
+	// Batching happens in the exporter queue: it must be on by default.
+	require.True(t, cfg.QueueConfig.HasValue())
+	q := cfg.QueueConfig.Get()
+	assert.Equal(t, exporterhelper.RequestSizerTypeItems, q.Sizer)
+	assert.EqualValues(t, 50_000, q.QueueSize)
+	assert.Equal(t, 4, q.NumConsumers)
+	require.True(t, q.Batch.HasValue())
+	b := q.Batch.Get()
+	assert.Equal(t, time.Second, b.FlushTimeout)
+	assert.Equal(t, exporterhelper.RequestSizerTypeItems, b.Sizer)
+	assert.EqualValues(t, 1000, b.MinSize)
+	assert.EqualValues(t, 5000, b.MaxSize)
+}
+
+func TestFullConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "full")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"https://es1.example.com:9200", "https://es2.example.com:9200"}, cfg.Endpoints)
+	assert.Equal(t, "shop-analytics", cfg.IndexPrefix)
+	assert.Equal(t, "webjourney", cfg.User)
+	assert.Equal(t, configopaque.String("s3cret"), cfg.Password)
+	assert.Equal(t, 10*time.Second, cfg.ClientConfig.Timeout)
+	assert.Equal(t, configcompression.TypeDeflate, cfg.ClientConfig.Compression)
+	assert.Equal(t, "/etc/ssl/es-ca.pem", cfg.ClientConfig.TLS.CAFile)
+	v, ok := cfg.ClientConfig.Headers.Get("X-Tenant")
+	assert.True(t, ok)
+	assert.Equal(t, configopaque.String("shop"), v)
+
+	q := cfg.QueueConfig.Get()
+	assert.EqualValues(t, 20000, q.QueueSize)
+	assert.Equal(t, 2, q.NumConsumers)
+	b := q.Batch.Get()
+	assert.Equal(t, 2*time.Second, b.FlushTimeout)
+	assert.EqualValues(t, 500, b.MinSize)
+	assert.EqualValues(t, 2000, b.MaxSize)
+
+	assert.Equal(t, time.Second, cfg.RetryConfig.InitialInterval)
+	assert.Equal(t, 10*time.Second, cfg.RetryConfig.MaxInterval)
+	assert.Equal(t, 10*time.Minute, cfg.RetryConfig.MaxElapsedTime)
+}
+
+func TestAPIKeyAndNoQueueConfigs(t *testing.T) {
+	cfg, err := loadConfig(t, "api_key")
+	require.NoError(t, err)
+	assert.NotEmpty(t, cfg.APIKey)
+
+	cfg, err = loadConfig(t, "no_queue")
+	require.NoError(t, err)
+	assert.False(t, cfg.QueueConfig.HasValue())
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	tests := []struct {
+		name string
+		want []string // substrings the error must hold: the key and the fix
+	}{
+		{"bad_endpoint_scheme", []string{"endpoints[1]", "ftp://127.0.0.1:9200", "http:// or https://"}},
+		{"bad_endpoint_url", []string{"endpoints[0]", "not a valid URL"}},
+		{"endpoint_credentials", []string{"endpoints[0]", "use user and password"}},
+		{"no_endpoints", []string{"endpoints", "at least one"}},
+		{"single_endpoint_key", []string{"endpoint:", "endpoints"}},
+		{"upper_case_prefix", []string{"index_prefix", "lower-case"}},
+		{"prefix_starts_with_underscore", []string{"index_prefix", "starting with a letter or digit"}},
+		{"prefix_with_star", []string{"index_prefix"}},
+		{"zero_timeout", []string{"timeout", "positive"}},
+		{"api_key_and_user", []string{"api_key", "not both"}},
+		{"password_without_user", []string{"password", "user"}},
+		{"bad_queue", []string{"sending_queue", "num_consumers"}},
+		{"zstd_compression", []string{"compression", "gzip or deflate"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(t, tt.name)
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+// An endpoint error must never echo credentials.
+func TestEndpointErrorHidesCredentials(t *testing.T) {
+	_, err := loadConfig(t, "endpoint_credentials")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "changeme")
+}

@@ -1,0 +1,299 @@
+package elasticsearchjourneyexporter // import "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+// maxValueDepth bounds how deep nested maps and slices are written as JSON
+// (Elasticsearch's own default object depth limit is 20). A deeper value is
+// written as its JSON text in a string, so nothing is lost and the encoder
+// never recurses without bound on hostile input.
+const maxValueDepth = 20
+
+// encoder turns log records into Elasticsearch documents. It is not safe for
+// concurrent use; each push makes its own.
+type encoder struct {
+	prefix string
+	shape  *fieldShape
+	now    time.Time // event time of records that carry no timestamp at all
+
+	// The index name of the last month seen: a push almost always spans
+	// one month, so this saves building the name per record.
+	lastMonth int
+	lastIndex string
+
+	// keys is a stack of the keys written so far in the maps being
+	// encoded, to skip repeated keys without allocating per map.
+	keys []string
+}
+
+func newEncoder(prefix string, shape *fieldShape, now time.Time) *encoder {
+	return &encoder{prefix: prefix, shape: shape, now: now, lastMonth: -1}
+}
+
+// maxEventIDBytes is Elasticsearch's limit on _id. A longer id fails the
+// whole bulk request (not just its item), so it must never be sent.
+const maxEventIDBytes = 512
+
+// eventID returns the record's log.record.uid, which becomes the document
+// _id; ok is false when it is missing, empty, not a string or too long.
+func eventID(lr plog.LogRecord) (id string, ok bool) {
+	v, found := lr.Attributes().Get(eventmodel.AttrEventID)
+	if !found || v.Type() != pcommon.ValueTypeStr || v.Str() == "" || len(v.Str()) > maxEventIDBytes {
+		return "", false
+	}
+	return v.Str(), true
+}
+
+// eventTime is the record's event time: Timestamp, else ObservedTimestamp,
+// else the time of the push.
+func (e *encoder) eventTime(lr plog.LogRecord) time.Time {
+	if ts := lr.Timestamp(); ts != 0 {
+		return ts.AsTime()
+	}
+	if ts := lr.ObservedTimestamp(); ts != 0 {
+		return ts.AsTime()
+	}
+	return e.now.UTC()
+}
+
+// indexFor returns "<prefix>-events-YYYY.MM" for the UTC month of t.
+//
+// Indices are monthly because retention is set in months (drop a whole
+// index instead of deleting documents, which the bare server cannot do by
+// query anyway) and because a month of a site's events fits one shard:
+// daily indices would multiply shards thirty-fold for little data each.
+func (e *encoder) indexFor(t time.Time) string {
+	y, m, _ := t.Date()
+	key := y*12 + int(m)
+	if key != e.lastMonth {
+		b := make([]byte, 0, len(e.prefix)+16)
+		b = append(b, e.prefix...)
+		b = append(b, "-events-"...)
+		b = appendPadded(b, y, 4)
+		b = append(b, '.')
+		b = appendPadded(b, int(m), 2)
+		e.lastMonth, e.lastIndex = key, string(b)
+	}
+	return e.lastIndex
+}
+
+func appendPadded(b []byte, v, width int) []byte {
+	s := strconv.Itoa(v)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}
+
+// appendDocument appends the JSON document of lr to buf and returns it with
+// the target index and the number of attributes it left out.
+//
+// The document holds @timestamp (event time), event.ingested (observed time,
+// when set), event.name (when set) and every attribute under its own dotted
+// name. Resource attributes, scope, severity and body are not part of the
+// event model and are not written: the body in particular is not covered
+// by the consent and anonymizer processors, which work on attributes.
+func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string, int) {
+	t := e.eventTime(lr)
+	index := e.indexFor(t)
+
+	buf = append(buf, `{"`+fieldTimestamp+`":"`...)
+	buf = t.UTC().AppendFormat(buf, time.RFC3339Nano)
+	buf = append(buf, '"')
+	if ts := lr.ObservedTimestamp(); ts != 0 {
+		buf = append(buf, `,"`+fieldIngested+`":"`...)
+		buf = ts.AsTime().AppendFormat(buf, time.RFC3339Nano)
+		buf = append(buf, '"')
+	}
+	if name := lr.EventName(); name != "" {
+		buf = append(buf, `,"`+fieldEventName+`":`...)
+		buf = appendJSONString(buf, name)
+	}
+
+	dropped := 0
+	e.keys = e.keys[:0]
+	attrs := lr.Attributes()
+	set := bigMapSet(attrs)
+	for k, v := range attrs.All() {
+		if e.shape.attributeConflicts(k) {
+			dropped++
+			continue
+		}
+		if e.repeated(0, k, set) {
+			// A map decoded from the wire can repeat a key; Elasticsearch
+			// refuses duplicate fields, so the first value wins (as in
+			// pcommon.Map.Get).
+			continue
+		}
+		buf = append(buf, ',')
+		buf = appendJSONString(buf, k)
+		buf = append(buf, ':')
+		buf = e.appendValue(buf, v, 1)
+	}
+	buf = append(buf, '}')
+	return buf, index, dropped
+}
+
+// linearKeyCheck is the map size up to which repeated keys are found by a
+// linear scan; larger maps (possible over OTLP) get a hash set so encoding
+// stays linear.
+const linearKeyCheck = 64
+
+func bigMapSet(m pcommon.Map) map[string]struct{} {
+	if m.Len() <= linearKeyCheck {
+		return nil
+	}
+	return make(map[string]struct{}, m.Len())
+}
+
+// repeated reports whether k was already written in the current map and
+// records it otherwise. The keys of the current map are e.keys[base:], or
+// set for a large map.
+func (e *encoder) repeated(base int, k string, set map[string]struct{}) bool {
+	if set != nil {
+		if _, ok := set[k]; ok {
+			return true
+		}
+		set[k] = struct{}{}
+		return false
+	}
+	for _, seen := range e.keys[base:] {
+		if seen == k {
+			return true
+		}
+	}
+	e.keys = append(e.keys, k)
+	return false
+}
+
+// appendValue writes v as JSON: maps as objects, slices as arrays, bytes as
+// base64 strings, non-finite doubles as strings ("NaN", "+Inf", "-Inf"),
+// empty values as null.
+func (e *encoder) appendValue(buf []byte, v pcommon.Value, depth int) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendJSONString(buf, v.Str())
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(buf, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		return appendFloat(buf, v.Double())
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(buf, v.Bool())
+	case pcommon.ValueTypeBytes:
+		buf = append(buf, '"')
+		buf = base64.StdEncoding.AppendEncode(buf, v.Bytes().AsRaw())
+		return append(buf, '"')
+	case pcommon.ValueTypeMap:
+		if depth >= maxValueDepth {
+			return appendJSONString(buf, v.AsString())
+		}
+		base := len(e.keys)
+		m := v.Map()
+		set := bigMapSet(m)
+		buf = append(buf, '{')
+		first := true
+		for k, mv := range m.All() {
+			if e.repeated(base, k, set) {
+				continue
+			}
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			buf = appendJSONString(buf, k)
+			buf = append(buf, ':')
+			buf = e.appendValue(buf, mv, depth+1)
+		}
+		e.keys = e.keys[:base]
+		return append(buf, '}')
+	case pcommon.ValueTypeSlice:
+		if depth >= maxValueDepth {
+			return appendJSONString(buf, v.AsString())
+		}
+		s := v.Slice()
+		buf = append(buf, '[')
+		for i := range s.Len() {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = e.appendValue(buf, s.At(i), depth+1)
+		}
+		return append(buf, ']')
+	default: // pcommon.ValueTypeEmpty
+		return append(buf, "null"...)
+	}
+}
+
+// appendFloat formats like encoding/json (shortest representation, exponent
+// only for very large or small magnitudes); JSON has no NaN or Inf.
+func appendFloat(buf []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(buf, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(buf, `"+Inf"`...)
+	case math.IsInf(f, -1):
+		return append(buf, `"-Inf"`...)
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	return strconv.AppendFloat(buf, f, format, -1, 64)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// as in encoding/json, so every document is valid JSON whatever the input.
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

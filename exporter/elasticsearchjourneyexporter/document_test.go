@@ -1,0 +1,253 @@
+package elasticsearchjourneyexporter
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+var (
+	testEventTime    = time.Date(2026, 11, 3, 10, 15, 30, 123456789, time.UTC)
+	testObservedTime = time.Date(2026, 11, 3, 10, 15, 31, 0, time.UTC)
+)
+
+// pageView fills lr like the pixel receiver does for a page view.
+func pageView(lr plog.LogRecord, id string) {
+	lr.SetEventName(eventmodel.EventPageView)
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(testEventTime))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(testObservedTime))
+	a := lr.Attributes()
+	a.PutStr(eventmodel.AttrEventID, id)
+	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
+	a.PutStr(eventmodel.AttrSiteID, "shop")
+	a.PutStr(eventmodel.AttrIngestChannel, eventmodel.ChannelBeacon)
+	a.PutStr(eventmodel.AttrURLFull, "https://shop.example.com:8443/pricing?plan=pro#faq")
+	a.PutStr(eventmodel.AttrURLScheme, "https")
+	a.PutStr(eventmodel.AttrURLDomain, "shop.example.com")
+	a.PutInt(eventmodel.AttrURLPort, 8443)
+	a.PutStr(eventmodel.AttrURLPath, "/pricing")
+	a.PutStr(eventmodel.AttrURLQuery, "plan=pro")
+	a.PutStr(eventmodel.AttrURLFragment, "faq")
+	a.PutStr(eventmodel.AttrUserAgent, "Mozilla/5.0 (X11; Linux x86_64)")
+	a.PutStr(eventmodel.AttrClientAddress, "203.0.113.7")
+	a.PutStr(eventmodel.AttrSessionID, "s-1")
+	a.PutStr(eventmodel.AttrVisitorID, "v-8c1d0e")
+	a.PutStr(eventmodel.AttrPageTitle, "Pricing — \"Shop\"")
+	a.PutStr(eventmodel.AttrReferrerFull, "https://www.google.com/search?q=shoes")
+	a.PutStr(eventmodel.AttrReferrerDomain, "www.google.com")
+	p := a.PutEmptyMap(eventmodel.AttrProperties)
+	p.PutStr("plan", "pro")
+	p.PutInt("seats", 3)
+	p.PutDouble("score", 0.5)
+	p.PutBool("trial", true)
+}
+
+const pageViewDoc = `{"@timestamp":"2026-11-03T10:15:30.123456789Z","event.ingested":"2026-11-03T10:15:31Z","event.name":"webjourney.page_view",` +
+	`"log.record.uid":"e-1","webjourney.schema.version":1,"webjourney.site.id":"shop","webjourney.ingest.channel":"beacon",` +
+	`"url.full":"https://shop.example.com:8443/pricing?plan=pro#faq","url.scheme":"https","url.domain":"shop.example.com","url.port":8443,` +
+	`"url.path":"/pricing","url.query":"plan=pro","url.fragment":"faq","user_agent.original":"Mozilla/5.0 (X11; Linux x86_64)",` +
+	`"client.address":"203.0.113.7","session.id":"s-1","webjourney.visitor.id":"v-8c1d0e","webjourney.page.title":"Pricing — \"Shop\"",` +
+	`"webjourney.referrer.full":"https://www.google.com/search?q=shoes","webjourney.referrer.domain":"www.google.com",` +
+	`"webjourney.properties":{"plan":"pro","seats":3,"score":0.5,"trial":true}}`
+
+func TestAppendDocument(t *testing.T) {
+	lr := plog.NewLogRecord()
+	pageView(lr, "e-1")
+	enc := newEncoder("webjourney", newFieldShape(), time.Now())
+	doc, index, dropped := enc.appendDocument(nil, lr)
+	assert.Equal(t, pageViewDoc, string(doc))
+	assert.Equal(t, "webjourney-events-2026.11", index)
+	assert.Zero(t, dropped)
+	assert.True(t, json.Valid(doc))
+}
+
+func TestAppendDocumentValueTypes(t *testing.T) {
+	lr := plog.NewLogRecord()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(testEventTime))
+	lr.Body().SetStr("bodies are not exported")
+	lr.SetSeverityText("INFO")
+	a := lr.Attributes()
+	a.PutEmptyBytes("bytes").FromRaw([]byte{0, 1, 2, 250})
+	s := a.PutEmptySlice("slice")
+	s.AppendEmpty().SetStr("a")
+	s.AppendEmpty().SetInt(2)
+	s.AppendEmpty().SetEmptyMap().PutBool("b", false)
+	a.PutEmpty("empty")
+	a.PutDouble("nan", math.NaN())
+	a.PutDouble("inf", math.Inf(-1))
+	a.PutDouble("big", 1e21)
+	a.PutDouble("int_valued", 100)
+	a.PutStr("ctl", "a\nb\t\x01\\\xff")
+	a.PutStr("url", "collides with the url object")      // dropped
+	a.PutStr("event.name", "must not replace EventName") // dropped
+	enc := newEncoder("p", newFieldShape(), time.Now())
+	doc, _, dropped := enc.appendDocument(nil, lr)
+	assert.Equal(t, `{"@timestamp":"2026-11-03T10:15:30.123456789Z","bytes":"AAEC+g==","slice":["a",2,{"b":false}],"empty":null,`+
+		`"nan":"NaN","inf":"-Inf","big":1e+21,"int_valued":100,"ctl":"a\nb\t\u0001\\\ufffd"}`, string(doc))
+	assert.Equal(t, 2, dropped)
+}
+
+func TestAppendDocumentDuplicateKeys(t *testing.T) {
+	// OTLP decoding keeps repeated attribute keys; Elasticsearch would refuse
+	// the document, so the first value wins (as in pcommon.Map.Get).
+	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[
+		{"key":"k","value":{"stringValue":"first"}},
+		{"key":"k","value":{"stringValue":"second"}},
+		{"key":"m","value":{"kvlistValue":{"values":[{"key":"a","value":{"intValue":"1"}},{"key":"a","value":{"intValue":"2"}}]}}}]}]}]}]}`))
+	require.NoError(t, err)
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	require.Equal(t, 3, lr.Attributes().Len(), "the decoder must keep the duplicate for this test to mean anything")
+	enc := newEncoder("p", newFieldShape(), testEventTime)
+	doc, _, _ := enc.appendDocument(nil, lr)
+	assert.Equal(t, `{"@timestamp":"2026-11-03T10:15:30.123456789Z","k":"first","m":{"a":1}}`, string(doc))
+}
+
+// Large maps use a hash set for repeated keys; the result is the same.
+func TestAppendDocumentDuplicateKeysLargeMap(t *testing.T) {
+	var attrs []string
+	for i := range 100 {
+		attrs = append(attrs, fmt.Sprintf(`{"key":"k%d","value":{"intValue":"%d"}}`, i, i))
+	}
+	attrs = append(attrs, `{"key":"k7","value":{"intValue":"700"}}`)
+	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[` +
+		strings.Join(attrs, ",") + `]}]}]}]}`))
+	require.NoError(t, err)
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	require.Equal(t, 101, lr.Attributes().Len())
+	doc, _, _ := newEncoder("p", newFieldShape(), testEventTime).appendDocument(nil, lr)
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(doc, &fields))
+	assert.Len(t, fields, 101) // 100 attributes + @timestamp
+	assert.EqualValues(t, 7, fields["k7"])
+	assert.Equal(t, 1, strings.Count(string(doc), `"k7":`))
+}
+
+func TestEventTimeFallbacks(t *testing.T) {
+	now := time.Date(2027, 1, 31, 23, 59, 59, 0, time.UTC)
+	enc := newEncoder("p", newFieldShape(), now)
+
+	lr := plog.NewLogRecord()
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(testObservedTime))
+	doc, index, _ := enc.appendDocument(nil, lr)
+	assert.Equal(t, "p-events-2026.11", index)
+	assert.Equal(t, `{"@timestamp":"2026-11-03T10:15:31Z","event.ingested":"2026-11-03T10:15:31Z"}`, string(doc))
+
+	doc, index, _ = enc.appendDocument(nil, plog.NewLogRecord())
+	assert.Equal(t, "p-events-2027.01", index)
+	assert.Equal(t, `{"@timestamp":"2027-01-31T23:59:59Z"}`, string(doc))
+
+	// Month boundaries are UTC whatever the producer's zone.
+	lr = plog.NewLogRecord()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 12, 1, 0, 30, 0, 0, time.FixedZone("CET", 3600))))
+	_, index, _ = enc.appendDocument(nil, lr)
+	assert.Equal(t, "p-events-2026.11", index)
+}
+
+func TestEventID(t *testing.T) {
+	lr := plog.NewLogRecord()
+	_, ok := eventID(lr)
+	assert.False(t, ok)
+	lr.Attributes().PutStr(eventmodel.AttrEventID, "")
+	_, ok = eventID(lr)
+	assert.False(t, ok)
+	lr.Attributes().PutInt(eventmodel.AttrEventID, 7)
+	_, ok = eventID(lr)
+	assert.False(t, ok)
+	lr.Attributes().PutStr(eventmodel.AttrEventID, strings.Repeat("é", 257)) // 514 bytes
+	_, ok = eventID(lr)
+	assert.False(t, ok)
+	lr.Attributes().PutStr(eventmodel.AttrEventID, strings.Repeat("x", 512))
+	_, ok = eventID(lr)
+	assert.True(t, ok)
+	lr.Attributes().PutStr(eventmodel.AttrEventID, "e-7")
+	id, ok := eventID(lr)
+	assert.True(t, ok)
+	assert.Equal(t, "e-7", id)
+}
+
+// appendJSONString must agree with encoding/json on every input, including
+// invalid UTF-8.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "\x00\x1f\x7f", "é€😀", "\xff\xfe", "a\u2028b", "<script>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ours := appendJSONString(nil, s)
+		if !json.Valid(ours) {
+			t.Fatalf("invalid JSON for %q: %s", s, ours)
+		}
+		var got, want string
+		require.NoError(t, json.Unmarshal(ours, &got))
+		std, _ := json.Marshal(s)
+		require.NoError(t, json.Unmarshal(std, &want))
+		if got != want {
+			t.Fatalf("%q: got %q, want %q", s, got, want)
+		}
+	})
+}
+
+// Whatever the attribute names and values, a document is valid JSON without
+// duplicate top-level keys.
+func FuzzAppendDocument(f *testing.F) {
+	f.Add("url.full", "https://x", "plan", "pro", 3.5)
+	f.Add("url", "\xff", "", "\x00", math.Inf(1))
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string, d float64) {
+		lr := plog.NewLogRecord()
+		lr.SetEventName(v1)
+		a := lr.Attributes()
+		a.PutStr(k1, v1)
+		a.PutDouble(k2, d)
+		m := a.PutEmptyMap(eventmodel.AttrProperties)
+		m.PutStr(k2, v2)
+		m.PutEmptySlice(k1).AppendEmpty().SetStr(v2)
+		doc, index, _ := newEncoder("p", newFieldShape(), time.Now()).appendDocument(nil, lr)
+		if !json.Valid(doc) {
+			t.Fatalf("invalid JSON: %s", doc)
+		}
+		var fields map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(doc, &fields))
+		require.Contains(t, fields, fieldTimestamp)
+		require.True(t, strings.HasPrefix(index, "p-events-"))
+	})
+}
+
+func TestDeepValuesAreBounded(t *testing.T) {
+	lr := plog.NewLogRecord()
+	m := lr.Attributes().PutEmptyMap("deep")
+	for range 100 {
+		m = m.PutEmptyMap("d")
+	}
+	m.PutStr("leaf", "kept")
+	doc, _, _ := newEncoder("p", newFieldShape(), time.Now()).appendDocument(nil, lr)
+	require.True(t, json.Valid(doc))
+	assert.Contains(t, string(doc), `leaf\":\"kept`) // below the depth limit, as JSON text in a string
+}
+
+// BenchmarkAppendDocument measures encoding of a typical page view (all
+// event-model attributes, four custom properties).
+func BenchmarkAppendDocument(b *testing.B) {
+	lr := plog.NewLogRecord()
+	pageView(lr, "0f8fad5b-d9cb-469f-a165-70867728950e")
+	enc := newEncoder("webjourney", newFieldShape(), time.Now())
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var size int
+	for b.Loop() {
+		var doc []byte
+		doc, _, _ = enc.appendDocument(buf[:0], lr)
+		size = len(doc)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.SetBytes(int64(size))
+}

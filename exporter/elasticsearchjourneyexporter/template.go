@@ -1,0 +1,291 @@
+package elasticsearchjourneyexporter // import "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+// eventsTemplateVersion is the version of the events index template. Bump it
+// whenever eventsTemplate changes (a new mapped field, a setting): the
+// exporter replaces an installed template only when its version is lower.
+const eventsTemplateVersion = 1
+
+// eventsTemplatePriority ranks our template above the built-in templates of
+// a full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a
+// prefix such as "logs" still gets this mapping.
+const eventsTemplatePriority = 200
+
+// Document fields the exporter writes itself. They are Elasticsearch/ECS
+// document fields, not event-model attribute names.
+const (
+	fieldTimestamp = "@timestamp"     // event time (LogRecord Timestamp)
+	fieldIngested  = "event.ingested" // receive time (LogRecord ObservedTimestamp)
+	fieldEventName = "event.name"     // LogRecord EventName
+)
+
+// Mapping snippets. ignore_above keeps an over-long string in _source but
+// out of the index, so it never fails a document (Lucene refuses terms over
+// 32766 bytes) and never bloats the terms dictionary.
+var (
+	mapKeyword     = map[string]any{"type": "keyword", "ignore_above": 1024}
+	mapLongKeyword = map[string]any{"type": "keyword", "ignore_above": 2048} // URLs
+	mapInteger     = map[string]any{"type": "integer"}
+	mapIP          = map[string]any{"type": "ip"}
+	mapDate        = map[string]any{"type": "date"}
+	// Searchable title plus an exact keyword for terms aggregations.
+	mapTitle = map[string]any{
+		"type":   "text",
+		"fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 1024}},
+	}
+	// flattened maps all custom properties as one field, whatever their
+	// keys: a site cannot blow up the mapping with its property names.
+	mapFlattened = map[string]any{"type": "flattened", "ignore_above": 1024}
+)
+
+// eventFields is the one table of mapped fields, keyed by dotted field name.
+// Adding an event-model attribute is one line here (a test fails until every
+// eventmodel.AttributeNames entry has one) plus a bump of
+// eventsTemplateVersion.
+var eventFields = map[string]map[string]any{
+	fieldTimestamp: mapDate,
+	fieldIngested:  mapDate,
+	fieldEventName: mapKeyword,
+
+	eventmodel.AttrEventID: mapKeyword,
+
+	eventmodel.AttrURLFull:     mapLongKeyword,
+	eventmodel.AttrURLScheme:   mapKeyword,
+	eventmodel.AttrURLDomain:   mapKeyword,
+	eventmodel.AttrURLPort:     mapInteger,
+	eventmodel.AttrURLPath:     mapLongKeyword,
+	eventmodel.AttrURLQuery:    mapLongKeyword,
+	eventmodel.AttrURLFragment: mapLongKeyword,
+
+	eventmodel.AttrUserAgent:     mapKeyword,
+	eventmodel.AttrClientAddress: mapIP,
+	eventmodel.AttrSessionID:     mapKeyword,
+
+	eventmodel.AttrSchemaVersion:  mapInteger,
+	eventmodel.AttrSiteID:         mapKeyword,
+	eventmodel.AttrVisitorID:      mapKeyword,
+	eventmodel.AttrPageTitle:      mapTitle,
+	eventmodel.AttrReferrerFull:   mapLongKeyword,
+	eventmodel.AttrReferrerDomain: mapKeyword,
+	eventmodel.AttrCustomName:     mapKeyword,
+	eventmodel.AttrProperties:     mapFlattened,
+	eventmodel.AttrIngestChannel:  mapKeyword,
+}
+
+// eventsTemplateName is the name of the composable index template.
+func eventsTemplateName(prefix string) string { return prefix + "-events" }
+
+// eventsTemplate returns the body of PUT _index_template/<prefix>-events.
+func eventsTemplate(prefix string) map[string]any {
+	return map[string]any{
+		"index_patterns": []any{prefix + "-events-*"},
+		"priority":       eventsTemplatePriority,
+		"version":        eventsTemplateVersion,
+		"_meta": map[string]any{
+			"managed_by":          "webjourney",
+			"event_model_version": eventmodel.SchemaVersion,
+		},
+		"template": map[string]any{
+			"settings": map[string]any{
+				"index": map[string]any{
+					// One month of one site's events is small; one shard per
+					// monthly index keeps the shard count at 12 a year.
+					"number_of_shards": 1,
+					// Green on a single node, one replica as soon as a
+					// second node joins.
+					"auto_expand_replicas": "0-1",
+				},
+			},
+			"mappings": eventsMapping(),
+		},
+	}
+}
+
+// eventsMapping expands the dotted names of eventFields into the object
+// structure Elasticsearch stores ("url.full" -> url.properties.full).
+// dynamic:false at the root (inherited by every object) keeps an unknown
+// attribute in _source without ever mapping it: no mapping explosion and no
+// document rejected because a new name guessed the wrong type.
+func eventsMapping() map[string]any {
+	root := map[string]any{}
+	for name, m := range eventFields {
+		props := root
+		parts := strings.Split(name, ".")
+		for _, p := range parts[:len(parts)-1] {
+			obj, ok := props[p].(map[string]any)
+			if !ok {
+				obj = map[string]any{"properties": map[string]any{}}
+				props[p] = obj
+			}
+			props = obj["properties"].(map[string]any)
+		}
+		props[parts[len(parts)-1]] = m
+	}
+	return map[string]any{"dynamic": false, "properties": root}
+}
+
+// fieldShape classifies document field names against the mapping, so the
+// encoder can leave out attributes that Elasticsearch would refuse because of
+// their name alone (see attributeConflicts).
+type fieldShape struct {
+	leaves  map[string]bool // mapped field -> true when it takes sub-keys (flattened)
+	objects map[string]bool // object paths: "url", "webjourney", "webjourney.page", ...
+}
+
+func newFieldShape() *fieldShape {
+	s := &fieldShape{leaves: map[string]bool{}, objects: map[string]bool{}}
+	for name, m := range eventFields {
+		s.leaves[name] = m["type"] == "flattened"
+		for i := range len(name) {
+			if name[i] == '.' {
+				s.objects[name[:i]] = true
+			}
+		}
+	}
+	return s
+}
+
+// attributeConflicts reports whether a top-level attribute name cannot be
+// stored: it names one of our own document fields (they are written from
+// the LogRecord and must not appear twice), it is a mapped object ("url"
+// holding a string), it nests under a mapped value ("url.full.x"), or
+// Elasticsearch refuses it as a field name (empty, leading '.' or '_',
+// "..", blank). Any of these would fail the whole document.
+func (s *fieldShape) attributeConflicts(name string) bool {
+	if _, ok := s.leaves[name]; ok {
+		// The common case: an event-model attribute.
+		return name == fieldTimestamp || name == fieldIngested || name == fieldEventName
+	}
+	if name == "" || name[0] == '.' || name[0] == '_' || strings.Contains(name, "..") || strings.TrimSpace(name) == "" {
+		return true
+	}
+	if s.objects[name] {
+		return true
+	}
+	for i := range len(name) {
+		if name[i] == '.' {
+			if takesSubKeys, ok := s.leaves[name[:i]]; ok && !takesSubKeys {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// templateState is what ensureTemplate found and did.
+type templateState int
+
+const (
+	templateUpToDate  templateState = iota // installed version equals ours
+	templateInstalled                      // we PUT it (missing or older)
+	templateNewer                          // a newer version is installed; left alone
+)
+
+// ensureTemplate installs the events template unless the same or a newer
+// version is already there. PUT _index_template is idempotent; the GET first
+// avoids needless cluster-state updates at every collector start and keeps a
+// newer collector's template from being downgraded by an older one.
+func ensureTemplate(ctx context.Context, es *elasticsearch.Client, prefix string) (templateState, int64, error) {
+	name := eventsTemplateName(prefix)
+	installed, found, err := installedTemplateVersion(ctx, es, name)
+	if err != nil {
+		return 0, 0, err
+	}
+	if found && installed == eventsTemplateVersion {
+		return templateUpToDate, installed, nil
+	}
+	if found && installed > eventsTemplateVersion {
+		return templateNewer, installed, nil
+	}
+	body, err := json.Marshal(eventsTemplate(prefix))
+	if err != nil {
+		return 0, 0, err
+	}
+	res, err := es.Indices.PutIndexTemplate(name, bytes.NewReader(body), es.Indices.PutIndexTemplate.WithContext(ctx))
+	if err != nil {
+		return 0, 0, fmt.Errorf("put index template %s: %w", name, err)
+	}
+	defer drainAndClose(res.Body)
+	if res.IsError() {
+		return 0, 0, fmt.Errorf("put index template %s: %s", name, responseError(res.StatusCode, res.Body))
+	}
+	return templateInstalled, installed, nil
+}
+
+// installedTemplateVersion returns the version of the installed template
+// (0 when it has none) and whether it exists.
+func installedTemplateVersion(ctx context.Context, es *elasticsearch.Client, name string) (int64, bool, error) {
+	res, err := es.Indices.GetIndexTemplate(es.Indices.GetIndexTemplate.WithName(name), es.Indices.GetIndexTemplate.WithContext(ctx))
+	if err != nil {
+		return 0, false, fmt.Errorf("get index template %s: %w", name, err)
+	}
+	defer drainAndClose(res.Body)
+	if res.StatusCode == http.StatusNotFound {
+		return 0, false, nil
+	}
+	if res.IsError() {
+		return 0, false, fmt.Errorf("get index template %s: %s", name, responseError(res.StatusCode, res.Body))
+	}
+	var got struct {
+		IndexTemplates []struct {
+			Name          string `json:"name"`
+			IndexTemplate struct {
+				Version *int64 `json:"version"`
+			} `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
+		return 0, false, fmt.Errorf("get index template %s: decoding the answer: %w", name, err)
+	}
+	for _, it := range got.IndexTemplates {
+		if it.Name == name {
+			if it.IndexTemplate.Version == nil {
+				return 0, true, nil
+			}
+			return *it.IndexTemplate.Version, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// responseError renders an Elasticsearch error answer as "<status> <type>:
+// <reason>" without echoing anything else of the body.
+func responseError(status int, body io.Reader) error {
+	var e struct {
+		Error struct {
+			Type   string `json:"type"`
+			Reason string `json:"reason"`
+		} `json:"error"`
+	}
+	if body != nil {
+		_ = json.NewDecoder(io.LimitReader(body, 64<<10)).Decode(&e)
+	}
+	if e.Error.Type == "" {
+		return fmt.Errorf("HTTP %d", status)
+	}
+	return fmt.Errorf("HTTP %d %s: %s", status, e.Error.Type, e.Error.Reason)
+}
+
+func drainAndClose(body io.ReadCloser) {
+	if body == nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 1<<20))
+	_ = body.Close()
+}
+
+var errTemplateNotInstalled = errors.New("index template not installed yet")

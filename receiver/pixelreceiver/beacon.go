@@ -1,0 +1,186 @@
+package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixelreceiver"
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumererror"
+
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
+)
+
+// retryAfterSeconds is sent with 503 so that tags back off instead of
+// hammering a collector whose pipeline is saturated.
+const retryAfterSeconds = 5
+
+// Error codes of beacon responses that are not rejections of the input but
+// answers from the pipeline (counted by ObsReport, not as rejections).
+const (
+	errorPipelineUnavailable = "pipeline_unavailable"
+	errorPipelineRefused     = "pipeline_refused"
+)
+
+var beaconMethodRejection = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use POST"}
+
+// handleBeacon accepts a JSON beacon. Problems with the whole beacon answer
+// 4xx and consume nothing; problems with single events reject only those
+// events and are listed in the response.
+func (r *pixelReceiver) handleBeacon(w http.ResponseWriter, req *http.Request) {
+	r.setBeaconHeaders(w)
+	switch req.Method {
+	case http.MethodPost:
+		r.handleBeaconPost(w, req)
+	case http.MethodOptions:
+		r.handlePreflight(w)
+	default:
+		r.reject(req.Context(), channelBeacon, beaconMethodRejection, -1)
+		w.Header().Set("Allow", "POST, OPTIONS")
+		writeBeaconError(w, http.StatusMethodNotAllowed, beaconMethodRejection)
+	}
+}
+
+func (r *pixelReceiver) handleBeaconPost(w http.ResponseWriter, req *http.Request) {
+	ctx := req.Context()
+	received := time.Now()
+	body, status, rej := r.readBeaconBody(req)
+	if rej != nil {
+		r.reject(ctx, channelBeacon, rej, -1)
+		writeBeaconError(w, status, rej)
+		return
+	}
+	b, rej := r.decoder.DecodeBeacon(body, requestInfo(req, received))
+	if rej != nil {
+		r.reject(ctx, channelBeacon, rej, -1)
+		writeBeaconError(w, http.StatusBadRequest, rej)
+		return
+	}
+	for i := range b.Rejected {
+		r.reject(ctx, channelBeacon, &b.Rejected[i].Rejection, b.Rejected[i].Index)
+	}
+	if len(b.Events) == 0 {
+		writeBeaconSummary(w, http.StatusBadRequest, 0, b.Rejected)
+		return
+	}
+	if err := r.consume(ctx, formatJSON, b.Events); err != nil {
+		writeConsumerError(w, err)
+		return
+	}
+	writeBeaconSummary(w, http.StatusOK, len(b.Events), b.Rejected)
+}
+
+// readBeaconBody checks the media type and reads the body within
+// max_request_body_size (confighttp has wrapped the body in a MaxBytesReader,
+// also after decompression).
+func (r *pixelReceiver) readBeaconBody(req *http.Request) ([]byte, int, *webevent.Rejection) {
+	if !beaconMediaType(req.Header.Get("Content-Type")) {
+		return nil, http.StatusUnsupportedMediaType, &webevent.Rejection{
+			Reason:  webevent.ReasonUnsupportedMediaType,
+			Message: "Content-Type must be application/json or text/plain",
+		}
+	}
+	tooLarge := &webevent.Rejection{Reason: webevent.ReasonBodyTooLarge, Message: "the body is larger than max_request_body_size"}
+	limit := r.cfg.ServerConfig.MaxRequestBodySize
+	if req.ContentLength > limit {
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	}
+	var buf bytes.Buffer
+	if req.ContentLength > 0 {
+		buf.Grow(int(req.ContentLength))
+	}
+	if _, err := buf.ReadFrom(req.Body); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return nil, http.StatusRequestEntityTooLarge, tooLarge
+		}
+		return nil, http.StatusBadRequest, &webevent.Rejection{Reason: webevent.ReasonInvalidRequest, Message: "the body could not be read"}
+	}
+	return buf.Bytes(), 0, nil
+}
+
+// beaconMediaType accepts JSON and also text/plain, because
+// navigator.sendBeacon with a string body sends text/plain and any other
+// type would make the browser send a CORS preflight first.
+func beaconMediaType(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || mt == "text/plain")
+}
+
+// setBeaconHeaders sets the headers of every beacon response. The wildcard
+// origin is safe because beacons carry no credentials (no cookies are read)
+// and the response reveals nothing but the sender's own outcome.
+func (r *pixelReceiver) setBeaconHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	if r.ownCORS {
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// handlePreflight answers a CORS preflight with fixed values; nothing from
+// the request (Origin, requested headers) is reflected.
+func (r *pixelReceiver) handlePreflight(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Allow", "POST, OPTIONS")
+	if r.ownCORS {
+		h.Set("Access-Control-Allow-Methods", "POST")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeConsumerError maps a pipeline error like otlpreceiver does:
+// permanent errors must not be retried, all others may be. The error text is
+// not sent: it describes the collector's internals, not the beacon.
+func writeConsumerError(w http.ResponseWriter, err error) {
+	if consumererror.IsPermanent(err) {
+		writeJSON(w, http.StatusBadRequest, beaconError{Error: errorPipelineRefused, Message: "the collector refused these events; do not retry"})
+		return
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	writeJSON(w, http.StatusServiceUnavailable, beaconError{Error: errorPipelineUnavailable, Message: "the collector cannot accept events right now; retry later"})
+}
+
+type beaconError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+type beaconSummary struct {
+	Accepted int             `json:"accepted"`
+	Rejected []rejectedEvent `json:"rejected"`
+}
+
+type rejectedEvent struct {
+	Index   int    `json:"index"`
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeBeaconError(w http.ResponseWriter, status int, rej *webevent.Rejection) {
+	writeJSON(w, status, beaconError{Error: string(rej.Reason), Message: rej.Message})
+}
+
+func writeBeaconSummary(w http.ResponseWriter, status, accepted int, rejected []webevent.EventRejection) {
+	s := beaconSummary{Accepted: accepted, Rejected: make([]rejectedEvent, len(rejected))}
+	for i, er := range rejected {
+		s.Rejected[i] = rejectedEvent{Index: er.Index, Error: string(er.Reason), Message: er.Message}
+	}
+	writeJSON(w, status, s)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil { // cannot happen for these types
+		body = []byte(`{"error":"internal","message":"response encoding failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

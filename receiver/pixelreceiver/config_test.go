@@ -1,0 +1,80 @@
+package pixelreceiver
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) *Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	cfg := NewFactory().CreateDefaultConfig()
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	return cfg.(*Config)
+}
+
+func TestDefaultConfig(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	assert.Equal(t, "localhost:8090", cfg.ServerConfig.NetAddr.Endpoint)
+	assert.Equal(t, "/p.gif", cfg.PixelPath)
+	assert.Equal(t, "/b", cfg.BeaconPath)
+	assert.Equal(t, int64(64*1024), cfg.ServerConfig.MaxRequestBodySize)
+	assert.Equal(t, 50, cfg.Limits.MaxEventsPerBeacon)
+	assert.Equal(t, 2048, cfg.Limits.MaxStringLength)
+	assert.Equal(t, 25, cfg.Limits.MaxProperties)
+	// Sites are required, so the default alone must not validate.
+	require.ErrorContains(t, confmap.Validate(cfg), "sites: at least one site is required")
+}
+
+func TestLoadValidConfig(t *testing.T) {
+	minimal := loadConfig(t, "minimal")
+	require.NoError(t, confmap.Validate(minimal))
+	want := createDefaultConfig().(*Config)
+	want.Sites = []SiteConfig{{ID: "shop"}}
+	assert.Equal(t, want, minimal)
+
+	custom := loadConfig(t, "custom")
+	require.NoError(t, confmap.Validate(custom))
+	assert.Equal(t, "0.0.0.0:9000", custom.ServerConfig.NetAddr.Endpoint)
+	assert.Equal(t, "/collect/p.gif", custom.PixelPath)
+	assert.Equal(t, "/collect/b", custom.BeaconPath)
+	assert.Equal(t, int64(32768), custom.ServerConfig.MaxRequestBodySize)
+	assert.Equal(t, []SiteConfig{{ID: "shop"}, {ID: "blog.example_1-2"}}, custom.Sites)
+	assert.Equal(t, LimitsConfig{MaxEventsPerBeacon: 10, MaxStringLength: 1024, MaxProperties: 5}, custom.Limits)
+}
+
+func TestLoadInvalidConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		wantErr string
+	}{
+		{"no_sites", "sites: at least one site is required"},
+		{"duplicate_site", `sites[1].id: duplicate "shop" (also sites[0].id)`},
+		{"bad_site_id", `sites[1].id: "my shop" must be 1-64 characters of [A-Za-z0-9._-]`},
+		{"empty_site_id", `sites[0].id: "" must be 1-64 characters`},
+		{"relative_pixel_path", `pixel_path: "p.gif" must be an absolute URL path`},
+		{"beacon_path_with_query", `beacon_path: "/b?x=1" must be a plain URL path`},
+		{"same_paths", `beacon_path: "/collect" is already pixel_path`},
+		{"zero_events", "limits.max_events_per_beacon: must be a positive number, got 0"},
+		{"negative_string_length", "limits.max_string_length: must be a positive number, got -1"},
+		{"zero_properties", "limits.max_properties: must be a positive number, got 0"},
+		{"zero_body_size", "max_request_body_size: must be a positive number, got 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := confmap.Validate(loadConfig(t, tt.name))
+			require.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+}

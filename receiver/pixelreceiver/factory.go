@@ -1,0 +1,54 @@
+package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixelreceiver"
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
+)
+
+const (
+	defaultEndpoint           = "localhost:8090"
+	defaultPixelPath          = "/p.gif"
+	defaultBeaconPath         = "/b"
+	defaultMaxEventsPerBeacon = 50
+	defaultMaxStringLength    = 2048
+	defaultMaxProperties      = 25
+	// A beacon of 50 events with full URLs and titles stays well under
+	// 64 KiB; confighttp's own default (20 MiB) is far too generous for a
+	// public endpoint.
+	defaultMaxRequestBodySize = 64 * 1024
+)
+
+// NewFactory creates a factory for the pixel receiver.
+func NewFactory() receiver.Factory {
+	return receiver.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		receiver.WithLogs(createLogs, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	httpCfg := confighttp.NewDefaultServerConfig()
+	httpCfg.NetAddr.Endpoint = defaultEndpoint
+	httpCfg.MaxRequestBodySize = defaultMaxRequestBodySize
+	return &Config{
+		ServerConfig: httpCfg,
+		PixelPath:    defaultPixelPath,
+		BeaconPath:   defaultBeaconPath,
+		Limits: LimitsConfig{
+			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,
+			MaxStringLength:    defaultMaxStringLength,
+			MaxProperties:      defaultMaxProperties,
+		},
+	}
+}
+
+func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	return newPixelReceiver(cfg.(*Config), set, next)
+}

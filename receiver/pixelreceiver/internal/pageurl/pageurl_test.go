@@ -1,0 +1,83 @@
+package pageurl
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want URL
+	}{
+		{
+			raw: "https://Shop.Example.COM:8443/a/b%20c?utm_source=x&q=1#top%20part",
+			want: URL{
+				Full: "https://Shop.Example.COM:8443/a/b%20c?utm_source=x&q=1#top%20part", Scheme: "https",
+				Domain: "shop.example.com", Port: 8443, Path: "/a/b c", Query: "utm_source=x&q=1", Fragment: "top part",
+			},
+		},
+		{
+			raw:  "http://example.com",
+			want: URL{Full: "http://example.com", Scheme: "http", Domain: "example.com", Path: "/"},
+		},
+		{
+			raw:  "HTTPS://example.com/?",
+			want: URL{Full: "HTTPS://example.com/?", Scheme: "https", Domain: "example.com", Path: "/"},
+		},
+		{
+			raw:  "http://[2001:DB8::1]:8080/x",
+			want: URL{Full: "http://[2001:DB8::1]:8080/x", Scheme: "http", Domain: "2001:db8::1", Port: 8080, Path: "/x"},
+		},
+		{
+			// Credentials never survive parsing.
+			raw:  "https://user:secret@example.com/login",
+			want: URL{Full: "https://example.com/login", Scheme: "https", Domain: "example.com", Path: "/login"},
+		},
+		{
+			// The rest of the URL is kept as sent, not re-escaped.
+			raw:  "https://a@b:c@Example.com/ä?q=@#@",
+			want: URL{Full: "https://Example.com/ä?q=@#@", Scheme: "https", Domain: "example.com", Path: "/ä", Query: "q=@", Fragment: "@"},
+		},
+		{
+			// A decoded path that is not UTF-8 is repaired, not rejected.
+			raw:  "https://example.com/%ff",
+			want: URL{Full: "https://example.com/%ff", Scheme: "https", Domain: "example.com", Path: "/\uFFFD"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			got, err := Parse(tt.raw)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseInvalid(t *testing.T) {
+	for _, raw := range []string{
+		"",
+		"/relative/path",
+		"example.com/page",
+		"//example.com/page",
+		"ftp://example.com/file",
+		"javascript:alert(1)",
+		"mailto:someone@example.com",
+		"android-app://com.google.android.gm/",
+		"https://",
+		"https:///path",
+		"https://example.com:0/",
+		"https://example.com:65536/",
+		"https://exa mple.com/",
+		"https://example.com/\x00",
+		"https://example.com/\xff",
+		"http://%zz/",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			_, err := Parse(raw)
+			require.ErrorIs(t, err, ErrInvalid)
+		})
+	}
+}

@@ -1,0 +1,288 @@
+// Package webevent decodes pixel hits and JSON beacons into events of the
+// webjourney event model and writes them as log records. It knows nothing
+// about HTTP servers: the receiver hands it the payload and a few request
+// facts, which keeps every decoder a pure function that can be fuzzed.
+package webevent // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
+)
+
+// maxIDLength bounds event, visitor and session ids.
+const maxIDLength = 128
+
+// maxPropertyKeyLength bounds custom property keys.
+const maxPropertyKeyLength = 64
+
+// Limits are the explicit bounds on what one request may carry.
+type Limits struct {
+	MaxEventsPerBeacon int
+	// MaxStringLength is in bytes of UTF-8: bytes are what memory, storage and
+	// Elasticsearch's keyword limits are measured in.
+	MaxStringLength int
+	MaxProperties   int
+}
+
+// Decoder turns payloads into events. It is safe for concurrent use.
+type Decoder struct {
+	Sites  map[string]struct{}
+	Limits Limits
+}
+
+// Request holds the facts about the HTTP request that go into every event.
+type Request struct {
+	Received      time.Time
+	UserAgent     string
+	ClientAddress string
+	// Referer is the request's Referer header; the pixel falls back to it
+	// for the page URL.
+	Referer string
+}
+
+// Event is one decoded, validated event.
+type Event struct {
+	Name        string // eventmodel.EventPageView or eventmodel.EventCustom
+	ID          string
+	SiteID      string
+	Channel     string
+	URL         pageurl.URL
+	Referrer    pageurl.URL
+	HasReferrer bool
+	Title       string
+	VisitorID   string
+	SessionID   string
+	CustomName  string
+	Props       []Prop
+	UserAgent   string
+	ClientAddr  string
+	Time        time.Time
+	Observed    time.Time
+}
+
+// Prop is one custom property; Value is a string, int64, float64 or bool.
+type Prop struct {
+	Key   string
+	Value any
+}
+
+// common is what every event of a request shares.
+type common struct {
+	site, visitorID, sessionID string
+	channel                    string
+	req                        Request
+}
+
+// fields are the per-event values as the sender spelled them.
+type fields struct {
+	id, eventType, url, referrer, title, name string
+}
+
+// build validates f and fills ev. Properties are checked by the caller
+// because the two wire formats carry them differently.
+func (d *Decoder) build(c *common, f *fields, ev *Event) *Rejection {
+	ev.SiteID, ev.Channel = c.site, c.channel
+	ev.VisitorID, ev.SessionID = c.visitorID, c.sessionID
+	ev.UserAgent = d.truncate(c.req.UserAgent)
+	ev.ClientAddr = c.req.ClientAddress
+	ev.Observed = c.req.Received
+
+	if f.id == "" {
+		// A client id lets a retried hit de-duplicate downstream; without
+		// one, every hit is unique.
+		ev.ID = NewID()
+	} else if !ValidID(f.id) {
+		return reject(ReasonInvalidID, "event id must be 1-128 characters of [A-Za-z0-9._:-]")
+	} else {
+		ev.ID = f.id
+	}
+	ev.Name = f.eventType
+	if rej := d.setURL(ev, f.url); rej != nil {
+		return rej
+	}
+	d.setReferrer(ev, f.referrer)
+	ev.Title = d.truncate(strings.TrimSpace(f.title))
+	if ev.Name == eventmodel.EventCustom {
+		ev.CustomName = d.truncate(strings.TrimSpace(f.name))
+		if ev.CustomName == "" {
+			return reject(ReasonMissingName, "a custom event needs a name")
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) setURL(ev *Event, raw string) *Rejection {
+	if raw == "" {
+		return reject(ReasonMissingURL, "the page URL is missing")
+	}
+	// A page URL is the key of a page view: cutting it would silently count
+	// a different page, so an over-long one is rejected, not truncated.
+	if len(raw) > d.Limits.MaxStringLength {
+		return reject(ReasonURLTooLong, "the page URL is longer than max_string_length")
+	}
+	u, err := pageurl.Parse(raw)
+	if err != nil {
+		return reject(ReasonInvalidURL, "the page URL must be an absolute http(s) URL")
+	}
+	ev.URL = u
+	return nil
+}
+
+// setReferrer keeps a valid absolute http(s) referrer and silently drops
+// anything else: a referrer is context, and browsers legitimately send
+// values such as "android-app://..." that must not cost us the page view.
+func (d *Decoder) setReferrer(ev *Event, raw string) {
+	if raw == "" {
+		return
+	}
+	u, err := pageurl.Parse(raw)
+	if err != nil {
+		return
+	}
+	// Unlike the page URL, an over-long referrer is truncated: its domain
+	// (parsed above from the whole value) is what attribution needs.
+	u.Full = d.truncate(u.Full)
+	ev.Referrer, ev.HasReferrer = u, true
+}
+
+// truncate makes s valid UTF-8 and cuts it to MaxStringLength bytes without
+// splitting a character.
+func (d *Decoder) truncate(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	limit := d.Limits.MaxStringLength
+	if len(s) <= limit {
+		return s
+	}
+	for limit > 0 && !utf8.RuneStart(s[limit]) {
+		limit--
+	}
+	return s[:limit]
+}
+
+// ValidID reports whether s is 1-128 characters of [A-Za-z0-9._:-]. The
+// charset covers UUIDs, hex, base64url-less-padding and prefixed ids while
+// keeping ids safe as Elasticsearch document ids and in URLs.
+func ValidID(s string) bool {
+	if s == "" || len(s) > maxIDLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && c != '.' && c != '_' && c != ':' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validPropertyKey reports whether k is 1-64 characters of [A-Za-z0-9_-].
+// Dots are excluded on purpose: Elasticsearch turns "a.b" into an object
+// path, and a site sending both "a" and "a.b" would break the mapping.
+func validPropertyKey(k string) bool {
+	if k == "" || len(k) > maxPropertyKeyLength {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !isAlnum(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// NewID returns a random UUIDv4 string, from crypto/rand so that ids of
+// different collectors never collide and cannot be predicted.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go >= 1.24)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// CopyTo writes the event into lr using the event-model names.
+func (ev *Event) CopyTo(lr plog.LogRecord) {
+	lr.SetEventName(ev.Name)
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.Observed))
+	a := lr.Attributes()
+	a.EnsureCapacity(20)
+	a.PutStr(eventmodel.AttrEventID, ev.ID)
+	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
+	a.PutStr(eventmodel.AttrSiteID, ev.SiteID)
+	a.PutStr(eventmodel.AttrIngestChannel, ev.Channel)
+	putURL(a, &ev.URL)
+	if ev.HasReferrer {
+		a.PutStr(eventmodel.AttrReferrerFull, ev.Referrer.Full)
+		a.PutStr(eventmodel.AttrReferrerDomain, ev.Referrer.Domain)
+	}
+	putNonEmpty(a, eventmodel.AttrPageTitle, ev.Title)
+	putNonEmpty(a, eventmodel.AttrVisitorID, ev.VisitorID)
+	putNonEmpty(a, eventmodel.AttrSessionID, ev.SessionID)
+	putNonEmpty(a, eventmodel.AttrCustomName, ev.CustomName)
+	if len(ev.Props) > 0 {
+		putProps(a.PutEmptyMap(eventmodel.AttrProperties), ev.Props)
+	}
+	putNonEmpty(a, eventmodel.AttrUserAgent, ev.UserAgent)
+	putNonEmpty(a, eventmodel.AttrClientAddress, ev.ClientAddr)
+}
+
+func putURL(a pcommon.Map, u *pageurl.URL) {
+	a.PutStr(eventmodel.AttrURLFull, u.Full)
+	a.PutStr(eventmodel.AttrURLScheme, u.Scheme)
+	a.PutStr(eventmodel.AttrURLDomain, u.Domain)
+	if u.Port != 0 {
+		a.PutInt(eventmodel.AttrURLPort, int64(u.Port))
+	}
+	a.PutStr(eventmodel.AttrURLPath, u.Path)
+	putNonEmpty(a, eventmodel.AttrURLQuery, u.Query)
+	putNonEmpty(a, eventmodel.AttrURLFragment, u.Fragment)
+}
+
+func putProps(m pcommon.Map, props []Prop) {
+	m.EnsureCapacity(len(props))
+	for _, p := range props {
+		switch v := p.Value.(type) {
+		case string:
+			m.PutStr(p.Key, v)
+		case int64:
+			m.PutInt(p.Key, v)
+		case float64:
+			m.PutDouble(p.Key, v)
+		case bool:
+			m.PutBool(p.Key, v)
+		}
+	}
+}
+
+func putNonEmpty(a pcommon.Map, k, v string) {
+	if v != "" {
+		a.PutStr(k, v)
+	}
+}

@@ -1,0 +1,180 @@
+package webevent // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
+)
+
+// Pixel query parameters. They are short on purpose (an image URL has to fit
+// browser and proxy URL limits) and follow Matomo/Snowplow habits.
+const (
+	ParamSite       = "s"
+	ParamURL        = "url"
+	ParamReferrer   = "ref"
+	ParamTitle      = "t"
+	ParamVisitorID  = "vid"
+	ParamSessionID  = "sid"
+	ParamEventType  = "e"
+	ParamName       = "n"
+	ParamEventID    = "eid"
+	ParamPropPrefix = "p."
+)
+
+// Values of ParamEventType.
+const (
+	PixelTypePageView = "pv"
+	PixelTypeCustom   = "ev"
+)
+
+// pixelQuery holds the recognised parameters of one hit.
+type pixelQuery struct {
+	site, url, ref, title, vid, sid, typ, name, eid string
+	props                                           []Prop
+	// propRej is reported only after the other checks so that, say, a hit
+	// for an unknown site is counted as unknown_site whatever else it has.
+	propRej *Rejection
+}
+
+// DecodePixel decodes the raw query string of one pixel hit.
+func (d *Decoder) DecodePixel(rawQuery string, req Request) (Event, *Rejection) {
+	var q pixelQuery
+	d.parseQuery(rawQuery, &q)
+
+	c := common{site: q.site, visitorID: q.vid, sessionID: q.sid, channel: eventmodel.ChannelPixel, req: req}
+	if rej := d.checkCommon(&c); rej != nil {
+		return Event{}, rej
+	}
+	eventType, ok := pixelEventType(q.typ)
+	if !ok {
+		return Event{}, reject(ReasonInvalidType, `parameter e must be "pv" or "ev"`)
+	}
+	pageURL := q.url
+	if pageURL == "" {
+		pageURL = refererFallback(req.Referer)
+	}
+	// A pixel hit happens now: there is no client clock to correct.
+	ev := Event{Time: req.Received}
+	f := fields{id: q.eid, eventType: eventType, url: pageURL, referrer: q.ref, title: q.title, name: q.name}
+	if rej := d.build(&c, &f, &ev); rej != nil {
+		return Event{}, rej
+	}
+	if q.propRej != nil {
+		return Event{}, q.propRej
+	}
+	ev.Props = q.props
+	return ev, nil
+}
+
+// refererFallback returns the Referer header when it can stand in for the page
+// URL. A <noscript><img> cannot carry the page URL in its src, but the browser
+// sends the embedding page as Referer (subject to the page's Referrer-Policy).
+func refererFallback(referer string) string {
+	if referer == "" {
+		return ""
+	}
+	if _, err := pageurl.Parse(referer); err != nil {
+		return ""
+	}
+	return referer
+}
+
+func pixelEventType(e string) (string, bool) {
+	switch e {
+	case "", PixelTypePageView:
+		return eventmodel.EventPageView, true
+	case PixelTypeCustom:
+		return eventmodel.EventCustom, true
+	}
+	return "", false
+}
+
+// parseQuery walks the query once. It does what url.ParseQuery does (skip a
+// malformed pair rather than fail the hit) without building a map, and the
+// first non-empty value of a repeated parameter wins.
+func (d *Decoder) parseQuery(rawQuery string, q *pixelQuery) {
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil || key == "" {
+			continue
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			continue
+		}
+		if propKey, ok := strings.CutPrefix(key, ParamPropPrefix); ok {
+			d.addPixelProp(q, propKey, value)
+			continue
+		}
+		if dst := q.field(key); dst != nil && *dst == "" {
+			*dst = value
+		}
+	}
+}
+
+func (q *pixelQuery) field(key string) *string {
+	switch key {
+	case ParamSite:
+		return &q.site
+	case ParamURL:
+		return &q.url
+	case ParamReferrer:
+		return &q.ref
+	case ParamTitle:
+		return &q.title
+	case ParamVisitorID:
+		return &q.vid
+	case ParamSessionID:
+		return &q.sid
+	case ParamEventType:
+		return &q.typ
+	case ParamName:
+		return &q.name
+	case ParamEventID:
+		return &q.eid
+	}
+	return nil // unknown parameters are ignored: cache busters, future additions
+}
+
+func (d *Decoder) addPixelProp(q *pixelQuery, key, value string) {
+	if q.propRej != nil {
+		return
+	}
+	if !validPropertyKey(key) {
+		q.propRej = reject(ReasonInvalidProperty, "property keys must be 1-64 characters of [A-Za-z0-9_-]")
+		return
+	}
+	for _, p := range q.props {
+		if p.Key == key {
+			return
+		}
+	}
+	if len(q.props) == d.Limits.MaxProperties {
+		q.propRej = reject(ReasonTooManyProperties, "more custom properties than max_properties")
+		return
+	}
+	q.props = append(q.props, Prop{Key: key, Value: d.truncate(value)})
+}
+
+// checkCommon validates what all events of a request share.
+func (d *Decoder) checkCommon(c *common) *Rejection {
+	if c.site == "" {
+		return reject(ReasonUnknownSite, "the site id is missing")
+	}
+	if _, ok := d.Sites[c.site]; !ok {
+		return reject(ReasonUnknownSite, "the site id is not configured on this collector")
+	}
+	// Empty ids mean "none" (a tag without storage consent sends none).
+	if c.visitorID != "" && !ValidID(c.visitorID) {
+		return reject(ReasonInvalidID, "visitor id must be 1-128 characters of [A-Za-z0-9._:-]")
+	}
+	if c.sessionID != "" && !ValidID(c.sessionID) {
+		return reject(ReasonInvalidID, "session id must be 1-128 characters of [A-Za-z0-9._:-]")
+	}
+	return nil
+}

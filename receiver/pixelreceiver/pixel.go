@@ -1,0 +1,68 @@
+package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixelreceiver"
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
+)
+
+// transparentGIF is the canonical smallest transparent 1x1 GIF89a (43 bytes):
+// a 2-colour global table, a graphic control extension that marks colour 0
+// transparent, and one LZW-coded pixel.
+var transparentGIF = []byte{
+	'G', 'I', 'F', '8', '9', 'a', // header
+	0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, // 1x1, global colour table of 2 entries
+	0x00, 0x00, 0x00, 0xff, 0xff, 0xff, // colour table: black, white
+	0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, // graphic control: colour 0 is transparent
+	0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, // image descriptor
+	0x02, 0x02, 0x44, 0x01, 0x00, // LZW min code size 2, one sub-block, terminator
+	0x3b, // trailer
+}
+
+var gifLength = strconv.Itoa(len(transparentGIF))
+
+var pixelMethodRejection = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use GET"}
+
+// handlePixel answers every GET and HEAD with the GIF, whatever the input:
+// a broken or refused hit must never show as a broken image on the page.
+func (r *pixelReceiver) handlePixel(w http.ResponseWriter, req *http.Request) {
+	switch req.Method {
+	case http.MethodGet:
+		r.recordPixelHit(req)
+		writeGIF(w)
+	case http.MethodHead:
+		// Browsers never HEAD an <img>; HEAD comes from link checkers and
+		// uptime probes, which are not page views, so nothing is recorded.
+		writeGIF(w)
+	default:
+		r.reject(req.Context(), channelPixel, pixelMethodRejection, -1)
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed; use GET", http.StatusMethodNotAllowed)
+	}
+}
+
+func (r *pixelReceiver) recordPixelHit(req *http.Request) {
+	ev, rej := r.decoder.DecodePixel(req.URL.RawQuery, requestInfo(req, time.Now()))
+	if rej != nil {
+		r.reject(req.Context(), channelPixel, rej, -1)
+		return
+	}
+	// The GIF is answered even when the pipeline refuses the hit: the page
+	// cannot act on it, and ObsReport counts the refusal.
+	_ = r.consume(req.Context(), formatPixel, []webevent.Event{ev})
+}
+
+func writeGIF(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "image/gif")
+	h.Set("Content-Length", gifLength)
+	// Every hit must reach the collector; a cached GIF would be an unseen page view.
+	h.Set("Cache-Control", "no-store, max-age=0")
+	// Lets pages that set Cross-Origin-Embedder-Policy: require-corp embed the pixel.
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(transparentGIF)
+}

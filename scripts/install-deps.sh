@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for `make run` / `make test`:
+# a JDK 17 and Maven (to fetch and run Elasticsearch), unzip and curl.
+# Uses apt-get when something is missing (needs root or sudo); does nothing
+# when everything is present. Go must already be installed (go.mod says which).
+set -euo pipefail
+
+missing=()
+command -v java  >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+command -v mvn   >/dev/null 2>&1 || missing+=(maven)
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+command -v curl  >/dev/null 2>&1 || missing+=(curl)
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "install-deps: Go is not installed; install Go >= 1.25 from https://go.dev/dl/" >&2
+  exit 1
+fi
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+if [[ -n "$java_major" && "$java_major" -lt 17 ]]; then
+  echo "install-deps: Elasticsearch 8.19 needs Java 17 or newer, found $java_major" >&2
+  exit 1
+fi
+echo "install-deps: ok (go $(go env GOVERSION), java $java_major, $(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g'))" >&2

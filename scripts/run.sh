@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make run`: starts Elasticsearch (unless ELASTICSEARCH_URL is set), then the
+# collector with config/default.yaml, and tells you where to point a page.
+# Ctrl-C stops the collector and the Elasticsearch this script started.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$ROOT/_build/otelcol-webjourney"
+CONFIG="${WEBJOURNEY_CONFIG:-$ROOT/config/default.yaml}"
+[[ -x "$BIN" ]] || { echo "run.sh: $BIN missing; run make build" >&2; exit 1; }
+
+if [[ -z "${ELASTICSEARCH_URL:-}" ]]; then
+  trap '"$ROOT/scripts/elasticsearch.sh" stop' EXIT
+  ELASTICSEARCH_URL="$("$ROOT/scripts/elasticsearch.sh" start)"
+else
+  echo "run.sh: using Elasticsearch at $ELASTICSEARCH_URL" >&2
+fi
+export ELASTICSEARCH_URL
+
+listen="${WEBJOURNEY_LISTEN:-localhost:8090}"
+site="${WEBJOURNEY_SITE:-example}"
+prefix="${WEBJOURNEY_INDEX_PREFIX:-webjourney}"
+base="http://$listen"
+cat >&2 <<MSG
+
+  otelcol-webjourney is starting with $CONFIG
+
+  Point a page at it (site id "$site"):
+    <img src="$base/p.gif?s=$site&url=https%3A%2F%2Fshop.example%2F&t=Home" width="1" height="1" alt="">
+    <noscript><img src="$base/p.gif?s=$site" alt=""></noscript>   (page URL taken from the Referer header)
+
+  Send a hit from a shell:
+    curl -s -o /dev/null -w '%{http_code} %{content_type} %{size_download} bytes\n' \\
+      '$base/p.gif?s=$site&url=https%3A%2F%2Fshop.example%2Fpricing&t=Pricing&vid=v1&sid=s1'
+
+  Send a beacon batch:
+    curl -s -H 'Content-Type: application/json' '$base/b' \\
+      -d '{"site":"$site","visitor_id":"v1","session_id":"s1","events":[{"type":"page_view","url":"https://shop.example/"},{"type":"custom","name":"signup","url":"https://shop.example/join","props":{"plan":"pro"}}]}'
+
+  See the events in Elasticsearch (they arrive within about a second):
+    curl -s '$ELASTICSEARCH_URL/$prefix-events-*/_search?pretty&size=5&sort=@timestamp:desc'
+
+  Ctrl-C stops the collector$( [[ -n "$(trap -p EXIT)" ]] && echo " and Elasticsearch").
+
+MSG
+# Not exec: the EXIT trap must run after the collector stops.
+"$BIN" --config "$CONFIG"

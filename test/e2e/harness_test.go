@@ -1,0 +1,262 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/webjourney/webjourney/internal/estest"
+)
+
+// EnvCollectorBin names the built distribution that `make test` passes in.
+const EnvCollectorBin = "WEBJOURNEY_COLLECTOR_BIN"
+
+func collectorBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv(EnvCollectorBin)
+	if bin == "" {
+		estest.Unavailable(t, EnvCollectorBin+" is not set; run `make test` (it builds the distribution first)")
+		return ""
+	}
+	if _, err := os.Stat(bin); err != nil {
+		estest.Unavailable(t, fmt.Sprintf("%s=%s: %v", EnvCollectorBin, bin, err))
+		return ""
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer collects the collector's output while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type collector struct {
+	cmd    *exec.Cmd
+	output *syncBuffer
+	done   chan error
+}
+
+// startCollector runs the built distribution with the given config and waits
+// until its health_check extension (at healthAddr) reports ready. The process
+// is stopped with SIGTERM at the end of the test, which must make it exit 0.
+func startCollector(t *testing.T, config, healthAddr string) *collector {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{output: &syncBuffer{}, done: make(chan error, 1)}
+	c.cmd = exec.Command(collectorBin(t), "--config", path)
+	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-c.done:
+			if err != nil {
+				t.Errorf("collector exited with %v after SIGTERM", err)
+			}
+		case <-time.After(30 * time.Second):
+			_ = c.cmd.Process.Kill()
+			t.Errorf("collector did not stop within 30s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("collector output:\n%s", c.output.String())
+		}
+	})
+
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-c.done:
+			t.Fatalf("collector exited before becoming healthy (%v):\n%s", err, c.output.String())
+		default:
+		}
+		resp, err := http.Get("http://" + healthAddr + "/")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("collector not healthy at %s within 60s:\n%s", healthAddr, c.output.String())
+	return nil
+}
+
+// es is a minimal client for assertions against the real Elasticsearch.
+type es struct {
+	t   *testing.T
+	url string
+}
+
+func (e es) do(method, path string, body any) (int, []byte) {
+	e.t.Helper()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// searchHits refreshes the indices matching pattern and returns the _source of
+// every hit for the query, keyed by _id.
+func (e es) searchHits(pattern string, query map[string]any) map[string]map[string]any {
+	e.t.Helper()
+	e.do(http.MethodPost, "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil)
+	status, body := e.do(http.MethodPost, "/"+pattern+"/_search?ignore_unavailable=true&allow_no_indices=true",
+		map[string]any{"size": 1000, "query": query})
+	if status != http.StatusOK {
+		e.t.Fatalf("search %s: %d %s", pattern, status, body)
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				ID     string         `json:"_id"`
+				Index  string         `json:"_index"`
+				Source map[string]any `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	for _, h := range res.Hits.Hits {
+		out[h.ID] = h.Source
+	}
+	return out
+}
+
+// deleteIndices removes every index and index template whose name starts with
+// prefix (wildcard deletes are refused by default, so by name).
+func (e es) deleteIndices(prefix string) {
+	e.t.Helper()
+	_, body := e.do(http.MethodGet, "/_cat/indices/"+prefix+"*?h=index&format=json&expand_wildcards=all", nil)
+	var rows []struct {
+		Index string `json:"index"`
+	}
+	_ = json.Unmarshal(body, &rows)
+	for _, r := range rows {
+		e.do(http.MethodDelete, "/"+r.Index, nil)
+	}
+	_, body = e.do(http.MethodGet, "/_index_template/"+prefix+"*", nil)
+	var tpl struct {
+		IndexTemplates []struct {
+			Name string `json:"name"`
+		} `json:"index_templates"`
+	}
+	_ = json.Unmarshal(body, &tpl)
+	for _, it := range tpl.IndexTemplates {
+		e.do(http.MethodDelete, "/_index_template/"+it.Name, nil)
+	}
+}
+
+// eventually polls cond until it is true or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// promMetrics reads the collector's own Prometheus endpoint and returns the
+// value of every sample whose name and labels contain all of the given parts.
+func promValue(t *testing.T, addr, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	// The collector's Prometheus reader writes counters with or without the
+	// "_total" suffix depending on its version and settings: accept both.
+	base := strings.TrimSuffix(name, "_total")
+	var sum float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if !hasMetricPrefix(line, base) && !hasMetricPrefix(line, base+"_total") {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// hasMetricPrefix reports whether a Prometheus text line is a sample of name.
+func hasMetricPrefix(line, name string) bool {
+	return strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ")
+}

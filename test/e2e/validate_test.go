@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Every configuration the repository ships must pass `otelcol-webjourney
+// validate` with the built distribution.
+func TestShippedConfigsValidate(t *testing.T) {
+	bin := collectorBin(t)
+	configs, err := filepath.Glob("../../config/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob("../load/*.yaml")
+	configs = append(configs, more...)
+	if len(configs) == 0 {
+		t.Fatal("no shipped configs found")
+	}
+	for _, path := range configs {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			cmd := exec.Command(bin, "validate", "--config", path)
+			cmd.Env = append(os.Environ(), "ELASTICSEARCH_URL=http://127.0.0.1:9200")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("validate %s: %v\n%s", path, err, out)
+			}
+		})
+	}
+}
+
+// A configuration mistake fails at start-up with a message naming the key.
+func TestConfigMistakesNameTheKey(t *testing.T) {
+	bin := collectorBin(t)
+	cases := map[string]struct {
+		config string
+		want   []string
+	}{
+		"no sites": {
+			config: `
+receivers:
+  pixel:
+    sites: []
+exporters:
+  nop:
+service:
+  pipelines:
+    logs: {receivers: [pixel], exporters: [nop]}
+`,
+			want: []string{"pixel", "sites"},
+		},
+		"bad endpoint": {
+			config: `
+receivers:
+  pixel:
+    sites: [{id: shop}]
+exporters:
+  elasticsearch_journey:
+    endpoints: ["ftp://127.0.0.1:9200"]
+service:
+  pipelines:
+    logs: {receivers: [pixel], exporters: [elasticsearch_journey]}
+`,
+			want: []string{"elasticsearch_journey", "endpoints"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(path, []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bin, "validate", "--config", path).CombinedOutput()
+			if err == nil {
+				t.Fatalf("validate accepted a bad config:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("error output does not name %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
