@@ -8,7 +8,9 @@ BIN="$ROOT/_build/otelcol-webjourney"
 CONFIG="${WEBJOURNEY_CONFIG:-$ROOT/config/default.yaml}"
 [[ -x "$BIN" ]] || { echo "run.sh: $BIN missing; run make build" >&2; exit 1; }
 
+stops="the collector"
 if [[ -z "${ELASTICSEARCH_URL:-}" ]]; then
+  stops="the collector and the Elasticsearch started for it"
   trap '"$ROOT/scripts/elasticsearch.sh" stop' EXIT
   ELASTICSEARCH_URL="$("$ROOT/scripts/elasticsearch.sh" start)"
 else
@@ -39,7 +41,7 @@ cat >&2 <<MSG
   See the events in Elasticsearch (they arrive within about a second):
     curl -s '$ELASTICSEARCH_URL/$prefix-events-*/_search?pretty&size=5&sort=@timestamp:desc'
 
-  Ctrl-C stops the collector$( [[ -n "$(trap -p EXIT)" ]] && echo " and Elasticsearch").
+  Ctrl-C stops $stops.
 
 MSG
 # Not exec: the EXIT trap must run after the collector stops.
