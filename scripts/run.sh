@@ -30,6 +30,9 @@ cat >&2 <<MSG
     <img src="$base/p.gif?s=$site&url=https%3A%2F%2Fshop.example%2F&t=Home" width="1" height="1" alt="">
     <noscript><img src="$base/p.gif?s=$site" alt=""></noscript>   (page URL taken from the Referer header)
 
+  Or, where only an iframe is allowed:
+    <iframe src="$base/p.html?s=$site&t=Home" width="1" height="1" style="display:none" title=""></iframe>
+
   Send a hit from a shell:
     curl -s -o /dev/null -w '%{http_code} %{content_type} %{size_download} bytes\n' \\
       '$base/p.gif?s=$site&url=https%3A%2F%2Fshop.example%2Fpricing&t=Pricing&vid=v1&sid=s1'

@@ -59,6 +59,7 @@ const (
 // Values of AttrIngestChannel.
 const (
 	ChannelPixel  = "pixel"  // GET image pixel
+	ChannelIframe = "iframe" // GET iframe pixel
 	ChannelBeacon = "beacon" // POST JSON beacon
 )
 

@@ -20,6 +20,11 @@ type Config struct {
 	// PixelPath is the URL path of the GET image pixel.
 	PixelPath string `mapstructure:"pixel_path"`
 
+	// IframePath is the URL path of the GET iframe pixel (a tiny HTML page
+	// for places that accept an iframe but no image, such as some ad servers
+	// and tag managers).
+	IframePath string `mapstructure:"iframe_path"`
+
 	// BeaconPath is the URL path of the POST JSON beacon.
 	BeaconPath string `mapstructure:"beacon_path"`
 
@@ -64,6 +69,7 @@ var _ component.Config = (*Config)(nil)
 func (cfg *Config) Validate() error {
 	return errors.Join(
 		validatePath("pixel_path", cfg.PixelPath),
+		validatePath("iframe_path", cfg.IframePath),
 		validatePath("beacon_path", cfg.BeaconPath),
 		cfg.validatePathsDistinct(),
 		cfg.validateSites(),
@@ -89,10 +95,19 @@ func validatePath(key, p string) error {
 }
 
 func (cfg *Config) validatePathsDistinct() error {
-	if cfg.PixelPath == cfg.BeaconPath {
-		return fmt.Errorf("beacon_path: %q is already pixel_path; use two different paths", cfg.BeaconPath)
+	paths := []struct{ key, path string }{
+		{"pixel_path", cfg.PixelPath}, {"iframe_path", cfg.IframePath}, {"beacon_path", cfg.BeaconPath},
 	}
-	return nil
+	var errs []error
+	for i, p := range paths {
+		for _, earlier := range paths[:i] {
+			if p.path == earlier.path {
+				errs = append(errs, fmt.Errorf("%s: %q is already %s; every endpoint needs its own path", p.key, p.path, earlier.key))
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (cfg *Config) validateSites() error {

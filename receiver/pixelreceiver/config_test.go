@@ -28,6 +28,7 @@ func TestDefaultConfig(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	assert.Equal(t, "localhost:8090", cfg.ServerConfig.NetAddr.Endpoint)
 	assert.Equal(t, "/p.gif", cfg.PixelPath)
+	assert.Equal(t, "/p.html", cfg.IframePath)
 	assert.Equal(t, "/b", cfg.BeaconPath)
 	assert.Equal(t, int64(64*1024), cfg.ServerConfig.MaxRequestBodySize)
 	assert.Equal(t, 50, cfg.Limits.MaxEventsPerBeacon)
@@ -48,6 +49,7 @@ func TestLoadValidConfig(t *testing.T) {
 	require.NoError(t, confmap.Validate(custom))
 	assert.Equal(t, "0.0.0.0:9000", custom.ServerConfig.NetAddr.Endpoint)
 	assert.Equal(t, "/collect/p.gif", custom.PixelPath)
+	assert.Equal(t, "/collect/p.html", custom.IframePath)
 	assert.Equal(t, "/collect/b", custom.BeaconPath)
 	assert.Equal(t, int64(32768), custom.ServerConfig.MaxRequestBodySize)
 	assert.Equal(t, []SiteConfig{{ID: "shop"}, {ID: "blog.example_1-2"}}, custom.Sites)
@@ -66,6 +68,8 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{"relative_pixel_path", `pixel_path: "p.gif" must be an absolute URL path`},
 		{"beacon_path_with_query", `beacon_path: "/b?x=1" must be a plain URL path`},
 		{"same_paths", `beacon_path: "/collect" is already pixel_path`},
+		{"iframe_path_is_pixel_path", `iframe_path: "/p.gif" is already pixel_path`},
+		{"relative_iframe_path", `iframe_path: "p.html" must be an absolute URL path`},
 		{"zero_events", "limits.max_events_per_beacon: must be a positive number, got 0"},
 		{"negative_string_length", "limits.max_string_length: must be a positive number, got -1"},
 		{"zero_properties", "limits.max_properties: must be a positive number, got 0"},

@@ -14,6 +14,7 @@ import (
 const (
 	defaultEndpoint           = "localhost:8090"
 	defaultPixelPath          = "/p.gif"
+	defaultIframePath         = "/p.html"
 	defaultBeaconPath         = "/b"
 	defaultMaxEventsPerBeacon = 50
 	defaultMaxStringLength    = 2048
@@ -40,6 +41,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		ServerConfig: httpCfg,
 		PixelPath:    defaultPixelPath,
+		IframePath:   defaultIframePath,
 		BeaconPath:   defaultBeaconPath,
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,

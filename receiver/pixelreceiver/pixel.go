@@ -23,33 +23,43 @@ var transparentGIF = []byte{
 
 var gifLength = strconv.Itoa(len(transparentGIF))
 
-var pixelMethodRejection = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use GET"}
+var hitMethodRejection = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use GET"}
 
 // handlePixel answers every GET and HEAD with the GIF, whatever the input:
 // a broken or refused hit must never show as a broken image on the page.
 func (r *pixelReceiver) handlePixel(w http.ResponseWriter, req *http.Request) {
+	r.handleHit(w, req, channelPixel, r.decoder.DecodePixel, writeGIF)
+}
+
+// handleHit serves a GET pixel surface: a GET is recorded, GET and HEAD get
+// the same fixed answer, other methods a 405. decode turns the query into an
+// event; answer writes the response, which never depends on the request.
+func (r *pixelReceiver) handleHit(w http.ResponseWriter, req *http.Request, channel string,
+	decode func(string, webevent.Request) (webevent.Event, *webevent.Rejection), answer func(http.ResponseWriter),
+) {
 	switch req.Method {
 	case http.MethodGet:
-		r.recordPixelHit(req)
-		writeGIF(w)
+		r.recordHit(req, channel, decode)
+		answer(w)
 	case http.MethodHead:
-		// Browsers never HEAD an <img>; HEAD comes from link checkers and
-		// uptime probes, which are not page views, so nothing is recorded.
-		writeGIF(w)
+		// Browsers never HEAD an <img> or <iframe>; HEAD comes from link
+		// checkers and uptime probes, which are not page views, so nothing
+		// is recorded.
+		answer(w)
 	default:
-		r.reject(req.Context(), channelPixel, pixelMethodRejection, -1)
+		r.reject(req.Context(), channel, hitMethodRejection, -1)
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed; use GET", http.StatusMethodNotAllowed)
 	}
 }
 
-func (r *pixelReceiver) recordPixelHit(req *http.Request) {
-	ev, rej := r.decoder.DecodePixel(req.URL.RawQuery, requestInfo(req, time.Now()))
+func (r *pixelReceiver) recordHit(req *http.Request, channel string, decode func(string, webevent.Request) (webevent.Event, *webevent.Rejection)) {
+	ev, rej := decode(req.URL.RawQuery, requestInfo(req, time.Now()))
 	if rej != nil {
-		r.reject(req.Context(), channelPixel, rej, -1)
+		r.reject(req.Context(), channel, rej, -1)
 		return
 	}
-	// The GIF is answered even when the pipeline refuses the hit: the page
+	// The answer is written even when the pipeline refuses the hit: the page
 	// cannot act on it, and ObsReport counts the refusal.
 	_ = r.consume(req.Context(), formatPixel, []webevent.Event{ev})
 }

@@ -102,7 +102,8 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.endpoint = ln.Addr().String()
 	r.settings.Logger.Info("Starting pixel receiver", zap.String("endpoint", r.endpoint),
-		zap.String("pixel_path", r.cfg.PixelPath), zap.String("beacon_path", r.cfg.BeaconPath))
+		zap.String("pixel_path", r.cfg.PixelPath), zap.String("iframe_path", r.cfg.IframePath),
+		zap.String("beacon_path", r.cfg.BeaconPath))
 	r.shutdownWG.Go(func() {
 		if errHTTP := r.server.Serve(ln); errHTTP != nil && !errors.Is(errHTTP, http.ErrServerClosed) {
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(errHTTP))
@@ -128,6 +129,8 @@ func (r *pixelReceiver) route(w http.ResponseWriter, req *http.Request) {
 	switch req.URL.Path {
 	case r.cfg.PixelPath:
 		r.handlePixel(w, req)
+	case r.cfg.IframePath:
+		r.handleIframe(w, req)
 	case r.cfg.BeaconPath:
 		r.handleBeacon(w, req)
 	default:
@@ -142,6 +145,8 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 	case r.cfg.PixelPath:
 		// A pixel hit never needs its body, so it is handled as usual.
 		r.handlePixel(w, req)
+	case r.cfg.IframePath:
+		r.handleIframe(w, req)
 	case r.cfg.BeaconPath:
 		r.setBeaconHeaders(w)
 		rej := &webevent.Rejection{Reason: webevent.ReasonInvalidRequest, Message: "the body cannot be decoded: " + msg}
@@ -180,6 +185,7 @@ func (r *pixelReceiver) toLogs(events []webevent.Event) plog.Logs {
 // Values of the channel attribute of the rejection counter.
 const (
 	channelPixel  = "pixel"
+	channelIframe = "iframe"
 	channelBeacon = "beacon"
 )
 

@@ -89,6 +89,9 @@ service:
 		"s": {e2eSite}, "eid": {"e2e-pixel-3"}, "e": {"ev"}, "n": {"signup"},
 		"url": {"https://shop.example/join"}, "p.plan": {"pro"},
 	}.Encode(), nil)
+	// 3b. An iframe-pixel hit: the page URL comes from the Referer header.
+	iframe(t, base+"/p.html?"+url.Values{"s": {e2eSite}, "eid": {"e2e-iframe-1"}, "t": {"Offer"}}.Encode(),
+		map[string]string{"Referer": "https://shop.example/offer"})
 	// 4. Unknown site: the page still gets its GIF, nothing is stored.
 	pixel(t, base+"/p.gif?"+url.Values{"s": {"not-a-site"}, "eid": {"e2e-bad-1"}, "url": {"https://shop.example/"}}.Encode(), nil)
 
@@ -123,9 +126,9 @@ service:
 	}
 
 	pattern := prefix + "-events-*"
-	wantIDs := []string{"e2e-pixel-1", "e2e-pixel-2", "e2e-pixel-3", "e2e-beacon-1", "e2e-beacon-2"}
+	wantIDs := []string{"e2e-pixel-1", "e2e-pixel-2", "e2e-pixel-3", "e2e-iframe-1", "e2e-beacon-1", "e2e-beacon-2"}
 	var docs map[string]map[string]any
-	eventually(t, 60*time.Second, "5 documents in "+pattern, func() bool {
+	eventually(t, 60*time.Second, "6 documents in "+pattern, func() bool {
 		docs = store.searchHits(pattern, map[string]any{"match_all": map[string]any{}})
 		return len(docs) >= len(wantIDs)
 	})
@@ -183,6 +186,14 @@ service:
 			"url.path":               "/join",
 			"webjourney.properties":  map[string]any{"plan": "pro"},
 		}),
+		"e2e-iframe-1": merge(common("e2e-iframe-1", "iframe"), map[string]any{
+			"event.name":            "webjourney.page_view",
+			"url.full":              "https://shop.example/offer",
+			"url.scheme":            "https",
+			"url.domain":            "shop.example",
+			"url.path":              "/offer",
+			"webjourney.page.title": "Offer",
+		}),
 		"e2e-beacon-1": merge(common("e2e-beacon-1", "beacon"), map[string]any{
 			"event.name":                 "webjourney.page_view",
 			"url.full":                   "https://shop.example/",
@@ -237,15 +248,16 @@ service:
 			t.Errorf("%s{channel=%q,reason=%q} = %v, want 1", rejections, c.channel, c.reason, v)
 		}
 	}
-	if v := promValue(t, metrics, "otelcol_receiver_accepted_log_records_total", `receiver="pixel"`); v != 6 {
-		t.Errorf("accepted log records = %v, want 6 (5 events and the replay)", v)
+	if v := promValue(t, metrics, "otelcol_receiver_accepted_log_records_total", `receiver="pixel"`); v != 7 {
+		t.Errorf("accepted log records = %v, want 7 (6 events and the replay)", v)
 	}
-	if v := promValue(t, metrics, "otelcol_exporter_elasticsearch_journey_docs_indexed_total"); v != 5 {
-		t.Errorf("documents indexed = %v, want 5", v)
+	if v := promValue(t, metrics, "otelcol_exporter_elasticsearch_journey_docs_indexed_total"); v != 6 {
+		t.Errorf("documents indexed = %v, want 6", v)
 	}
 }
 
-func pixel(t *testing.T, u string, headers map[string]string) {
+// getLikeBrowser sends a GET as a browser loading an <img> or <iframe> would.
+func getLikeBrowser(t *testing.T, u string, headers map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, http.NoBody)
 	req.Header.Set("User-Agent", "webjourney-e2e/1.0")
@@ -258,6 +270,22 @@ func pixel(t *testing.T, u string, headers map[string]string) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+// iframe loads an iframe pixel and checks its fixed, inert answer.
+func iframe(t *testing.T, u string, headers map[string]string) {
+	t.Helper()
+	resp, body := getLikeBrowser(t, u, headers)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") || !bytes.HasPrefix(body, []byte("<!doctype html>")) {
+		t.Fatalf("iframe pixel %s: status %d, headers %v, body %q", u, resp.StatusCode, resp.Header, body)
+	}
+}
+
+func pixel(t *testing.T, u string, headers map[string]string) {
+	t.Helper()
+	resp, body := getLikeBrowser(t, u, headers)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/gif" || len(body) != 43 {
 		t.Fatalf("pixel %s: %d %s %d bytes, want the 43-byte GIF", u, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 	}

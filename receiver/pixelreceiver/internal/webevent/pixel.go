@@ -38,12 +38,22 @@ type pixelQuery struct {
 	propRej *Rejection
 }
 
-// DecodePixel decodes the raw query string of one pixel hit.
+// DecodePixel decodes the raw query string of one image-pixel hit.
 func (d *Decoder) DecodePixel(rawQuery string, req Request) (Event, *Rejection) {
+	return d.decodeHit(eventmodel.ChannelPixel, rawQuery, req)
+}
+
+// DecodeIframe decodes the raw query string of one iframe-pixel hit. It takes
+// the same parameters as the image pixel; only the ingest channel differs.
+func (d *Decoder) DecodeIframe(rawQuery string, req Request) (Event, *Rejection) {
+	return d.decodeHit(eventmodel.ChannelIframe, rawQuery, req)
+}
+
+func (d *Decoder) decodeHit(channel, rawQuery string, req Request) (Event, *Rejection) {
 	var q pixelQuery
 	d.parseQuery(rawQuery, &q)
 
-	c := common{site: q.site, visitorID: q.vid, sessionID: q.sid, channel: eventmodel.ChannelPixel, req: req}
+	c := common{site: q.site, visitorID: q.vid, sessionID: q.sid, channel: channel, req: req}
 	if rej := d.checkCommon(&c); rej != nil {
 		return Event{}, rej
 	}
