@@ -21,7 +21,7 @@ const iframeCSP = "default-src 'none'; base-uri 'none'; form-action 'none'; sand
 // handleIframe serves the iframe pixel: the same parameters and recording as
 // the image pixel, answered with iframeHTML whatever the input.
 func (r *pixelReceiver) handleIframe(w http.ResponseWriter, req *http.Request) {
-	r.handleHit(w, req, channelIframe, r.decoder.DecodeIframe, writeIframeHTML)
+	r.handleHit(w, req, channelIframe, writeIframeHTML)
 }
 
 func writeIframeHTML(w http.ResponseWriter) {

@@ -28,18 +28,16 @@ var hitMethodRejection = &webevent.Rejection{Reason: webevent.ReasonMethodNotAll
 // handlePixel answers every GET and HEAD with the GIF, whatever the input:
 // a broken or refused hit must never show as a broken image on the page.
 func (r *pixelReceiver) handlePixel(w http.ResponseWriter, req *http.Request) {
-	r.handleHit(w, req, channelPixel, r.decoder.DecodePixel, writeGIF)
+	r.handleHit(w, req, channelPixel, writeGIF)
 }
 
-// handleHit serves a GET pixel surface: a GET is recorded, GET and HEAD get
-// the same fixed answer, other methods a 405. decode turns the query into an
-// event; answer writes the response, which never depends on the request.
-func (r *pixelReceiver) handleHit(w http.ResponseWriter, req *http.Request, channel string,
-	decode func(string, webevent.Request) (webevent.Event, *webevent.Rejection), answer func(http.ResponseWriter),
-) {
+// handleHit serves a GET pixel surface: a GET is recorded on channel, GET
+// and HEAD get the same fixed answer, other methods a 405. answer writes the
+// response, which never depends on the request.
+func (r *pixelReceiver) handleHit(w http.ResponseWriter, req *http.Request, channel string, answer func(http.ResponseWriter)) {
 	switch req.Method {
 	case http.MethodGet:
-		r.recordHit(req, channel, decode)
+		r.recordHit(req, channel)
 		answer(w)
 	case http.MethodHead:
 		// Browsers never HEAD an <img> or <iframe>; HEAD comes from link
@@ -53,8 +51,8 @@ func (r *pixelReceiver) handleHit(w http.ResponseWriter, req *http.Request, chan
 	}
 }
 
-func (r *pixelReceiver) recordHit(req *http.Request, channel string, decode func(string, webevent.Request) (webevent.Event, *webevent.Rejection)) {
-	ev, rej := decode(req.URL.RawQuery, requestInfo(req, time.Now()))
+func (r *pixelReceiver) recordHit(req *http.Request, channel string) {
+	ev, rej := r.decoder.DecodeHit(channel, req.URL.RawQuery, requestInfo(req, time.Now()))
 	if rej != nil {
 		r.reject(req.Context(), channel, rej, -1)
 		return

@@ -190,23 +190,34 @@ func TestPixelLimits(t *testing.T) {
 	assert.Equal(t, "ref.example", gotRefDomain.Str())
 }
 
-func TestPixelMethods(t *testing.T) {
-	sink := new(consumertest.LogsSink)
-	e := startReceiver(t, sink)
-	query := "/p.gif?s=shop&url=https%3A%2F%2Fshop.example%2F"
+// TestHitMethods covers both GET surfaces: HEAD answers like GET but records
+// nothing, other methods get a counted 405.
+func TestHitMethods(t *testing.T) {
+	for _, tt := range []struct {
+		path, channel, contentType, contentLength string
+	}{
+		{"/p.gif", "pixel", "image/gif", "43"},
+		{"/p.html", "iframe", "text/html; charset=utf-8", iframeLength},
+	} {
+		t.Run(tt.channel, func(t *testing.T) {
+			sink := new(consumertest.LogsSink)
+			e := startReceiver(t, sink)
+			query := tt.path + "?s=shop&url=https%3A%2F%2Fshop.example%2F"
 
-	head := e.request(http.MethodHead, query, "", nil)
-	assert.Equal(t, http.StatusOK, head.status)
-	assert.Equal(t, "image/gif", head.header.Get("Content-Type"))
-	assert.Equal(t, "43", head.header.Get("Content-Length"))
-	assert.Empty(t, head.body)
-	assert.Zero(t, sink.LogRecordCount(), "HEAD is a probe, not a page view")
+			head := e.request(http.MethodHead, query, "", nil)
+			assert.Equal(t, http.StatusOK, head.status)
+			assert.Equal(t, tt.contentType, head.header.Get("Content-Type"))
+			assert.Equal(t, tt.contentLength, head.header.Get("Content-Length"))
+			assert.Empty(t, head.body)
+			assert.Zero(t, sink.LogRecordCount(), "HEAD is a probe, not a page view")
 
-	post := e.request(http.MethodPost, query, "x", nil)
-	assert.Equal(t, http.StatusMethodNotAllowed, post.status)
-	assert.Equal(t, "GET, HEAD", post.header.Get("Allow"))
-	assert.Zero(t, sink.LogRecordCount())
-	e.requireRejections(rejection{"pixel", "method_not_allowed", 1})
+			post := e.request(http.MethodPost, query, "x", nil)
+			assert.Equal(t, http.StatusMethodNotAllowed, post.status)
+			assert.Equal(t, "GET, HEAD", post.header.Get("Allow"))
+			assert.Zero(t, sink.LogRecordCount())
+			e.requireRejections(rejection{tt.channel, "method_not_allowed", 1})
+		})
+	}
 }
 
 func TestPixelIgnoresBodyEncodingErrors(t *testing.T) {

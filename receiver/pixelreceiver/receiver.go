@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
@@ -182,11 +183,12 @@ func (r *pixelReceiver) toLogs(events []webevent.Event) plog.Logs {
 	return ld
 }
 
-// Values of the channel attribute of the rejection counter.
+// Values of the channel attribute of the rejection counter: the event
+// model's ingest channels, so telemetry and stored events use the same words.
 const (
-	channelPixel  = "pixel"
-	channelIframe = "iframe"
-	channelBeacon = "beacon"
+	channelPixel  = eventmodel.ChannelPixel
+	channelIframe = eventmodel.ChannelIframe
+	channelBeacon = eventmodel.ChannelBeacon
 )
 
 // reject counts a rejection and logs it at debug level only: rejections are

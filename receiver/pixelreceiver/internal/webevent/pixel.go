@@ -40,16 +40,12 @@ type pixelQuery struct {
 
 // DecodePixel decodes the raw query string of one image-pixel hit.
 func (d *Decoder) DecodePixel(rawQuery string, req Request) (Event, *Rejection) {
-	return d.decodeHit(eventmodel.ChannelPixel, rawQuery, req)
+	return d.DecodeHit(eventmodel.ChannelPixel, rawQuery, req)
 }
 
-// DecodeIframe decodes the raw query string of one iframe-pixel hit. It takes
-// the same parameters as the image pixel; only the ingest channel differs.
-func (d *Decoder) DecodeIframe(rawQuery string, req Request) (Event, *Rejection) {
-	return d.decodeHit(eventmodel.ChannelIframe, rawQuery, req)
-}
-
-func (d *Decoder) decodeHit(channel, rawQuery string, req Request) (Event, *Rejection) {
+// DecodeHit decodes the raw query string of one hit on a GET surface (image
+// or iframe pixel: same parameters) and records channel as its ingest channel.
+func (d *Decoder) DecodeHit(channel, rawQuery string, req Request) (Event, *Rejection) {
 	var q pixelQuery
 	d.parseQuery(rawQuery, &q)
 
