@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for `make run` / `make test`:
-# a JDK 17 and Maven (to fetch and run Elasticsearch), unzip and curl.
+# a JDK 17 and Maven (to fetch and run Elasticsearch), unzip and curl,
+# Chromium (the browser end-to-end tests drive the real tag in it) and npm
+# (test data: the crawler list and the CC0 geo database, see
+# scripts/fetch-testdata.sh).
 # Uses apt-get when something is missing (needs root or sudo); does nothing
 # when everything is present. Go must already be installed (go.mod says which).
 set -euo pipefail
@@ -10,6 +13,9 @@ command -v java  >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v mvn   >/dev/null 2>&1 || missing+=(maven)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v curl  >/dev/null 2>&1 || missing+=(curl)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v npm   >/dev/null 2>&1 || missing+=(npm)
 
 if ! command -v go >/dev/null 2>&1; then
   echo "install-deps: Go is not installed; install Go >= 1.25 from https://go.dev/dl/" >&2

@@ -17,8 +17,12 @@ if [[ -z "${ELASTICSEARCH_URL:-}" ]]; then
   ELASTICSEARCH_URL="$(scripts/elasticsearch.sh start)"
 fi
 export ELASTICSEARCH_URL
-# Integration tests fail (instead of skipping) when Elasticsearch is missing.
+# Integration tests fail (instead of skipping) when Elasticsearch, the
+# browser or the test data are missing.
 export WEBJOURNEY_REQUIRE_ES=1
+export WEBJOURNEY_REQUIRE_BROWSER=1
+export WEBJOURNEY_REQUIRE_TESTDATA=1
+scripts/fetch-testdata.sh
 export WEBJOURNEY_COLLECTOR_BIN="$ROOT/_build/otelcol-webjourney"
 [[ -x "$WEBJOURNEY_COLLECTOR_BIN" ]] || { echo "test.sh: $WEBJOURNEY_COLLECTOR_BIN missing; run make build" >&2; exit 1; }
 

@@ -18,7 +18,7 @@ import (
 // eventsTemplateVersion is the version of the events index template. Bump it
 // whenever eventsTemplate changes (a new mapped field, a setting): the
 // exporter replaces an installed template only when its version is lower.
-const eventsTemplateVersion = 1
+const eventsTemplateVersion = 2
 
 // eventsTemplatePriority ranks our template above the built-in templates of
 // a full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a
@@ -40,6 +40,8 @@ var (
 	mapKeyword     = map[string]any{"type": "keyword", "ignore_above": 1024}
 	mapLongKeyword = map[string]any{"type": "keyword", "ignore_above": 2048} // URLs
 	mapInteger     = map[string]any{"type": "integer"}
+	mapLong        = map[string]any{"type": "long"}
+	mapBoolean     = map[string]any{"type": "boolean"}
 	mapIP          = map[string]any{"type": "ip"}
 	mapDate        = map[string]any{"type": "date"}
 	// Searchable title plus an exact keyword for terms aggregations.
@@ -84,6 +86,44 @@ var eventFields = map[string]map[string]any{
 	eventmodel.AttrCustomName:     mapKeyword,
 	eventmodel.AttrProperties:     mapFlattened,
 	eventmodel.AttrIngestChannel:  mapKeyword,
+
+	eventmodel.AttrUserID:     mapKeyword,
+	eventmodel.AttrGeoCountry: mapKeyword,
+	eventmodel.AttrGeoRegion:  mapKeyword,
+
+	eventmodel.AttrPageViewID:     mapKeyword,
+	eventmodel.AttrEngagedTime:    mapLong,
+	eventmodel.AttrScrollDepth:    mapInteger,
+	eventmodel.AttrLinkURL:        mapLongKeyword,
+	eventmodel.AttrLinkDomain:     mapKeyword,
+	eventmodel.AttrFormID:         mapKeyword,
+	eventmodel.AttrFormName:       mapKeyword,
+	eventmodel.AttrFormAction:     mapLongKeyword,
+	eventmodel.AttrFormFieldCount: mapInteger,
+	eventmodel.AttrFormSensitive:  mapBoolean,
+	eventmodel.AttrSearchTerm:     mapKeyword,
+
+	eventmodel.AttrCampaignSource:  mapKeyword,
+	eventmodel.AttrCampaignMedium:  mapKeyword,
+	eventmodel.AttrCampaignName:    mapKeyword,
+	eventmodel.AttrCampaignTerm:    mapKeyword,
+	eventmodel.AttrCampaignContent: mapKeyword,
+	eventmodel.AttrCampaignID:      mapKeyword,
+	eventmodel.AttrClickIDType:     mapKeyword,
+	eventmodel.AttrClickIDValue:    mapKeyword,
+	eventmodel.AttrReferralPartner: mapKeyword,
+	eventmodel.AttrReferralClickID: mapKeyword,
+
+	eventmodel.AttrConsentAnalytics:       mapKeyword,
+	eventmodel.AttrConsentMarketing:       mapKeyword,
+	eventmodel.AttrConsentPersonalization: mapKeyword,
+	eventmodel.AttrCookieless:             mapBoolean,
+	eventmodel.AttrGPC:                    mapBoolean,
+	eventmodel.AttrDNT:                    mapBoolean,
+	eventmodel.AttrTCFGDPRApplies:         mapBoolean,
+	eventmodel.AttrTCFString:              mapLongKeyword,
+	eventmodel.AttrBot:                    mapBoolean,
+	eventmodel.AttrBotReason:              mapKeyword,
 }
 
 // eventsTemplateName is the name of the composable index template.

@@ -12,6 +12,22 @@ const (
 	EventPageView = "webjourney.page_view"
 	// EventCustom is a site-defined event; its name is in AttrCustomName.
 	EventCustom = "webjourney.custom"
+	// EventEngagement closes a page view: how long the page was visible and
+	// focused (AttrEngagedTime) and how far it was scrolled (AttrScrollDepth).
+	EventEngagement = "webjourney.engagement"
+	// EventOutboundClick is a click on a link to another site (AttrLinkURL).
+	EventOutboundClick = "webjourney.outbound_click"
+	// EventFileDownload is a click on a link to a file (AttrLinkURL).
+	EventFileDownload = "webjourney.file_download"
+	// EventFormSubmit is a form submission; never carries a field value.
+	EventFormSubmit = "webjourney.form_submit"
+	// EventSiteSearch is a page view of the site's own search results (AttrSearchTerm).
+	EventSiteSearch = "webjourney.site_search"
+	// EventIdentify links the visitor to a site user id (AttrUserID).
+	EventIdentify = "webjourney.identify"
+	// EventConsentUpdate records a change of the visitor's consent choices
+	// (the AttrConsent* attributes carry the new state).
+	EventConsentUpdate = "webjourney.consent_update"
 )
 
 // Semantic-convention attribute names.
@@ -31,7 +47,11 @@ const (
 
 	AttrUserAgent     = "user_agent.original" // string
 	AttrClientAddress = "client.address"      // string: IP address of the browser as the collector saw it
-	AttrSessionID     = "session.id"          // string: tag-generated session id
+	AttrSessionID     = "session.id"          // string: visit id, renewed after the idle timeout
+	AttrUserID        = "user.id"             // string: the site's own user id from identify (pseudonymised by the anonymizer)
+
+	AttrGeoCountry = "geo.country.iso_code" // string: ISO 3166-1 alpha-2, from the client address
+	AttrGeoRegion  = "geo.region.iso_code"  // string: ISO 3166-2 subdivision, e.g. "DE-BY"
 )
 
 // Project attribute names (namespace "webjourney.").
@@ -54,6 +74,85 @@ const (
 	AttrProperties = "webjourney.properties"
 	// AttrIngestChannel says which collection surface received the event (string, one of the Channel* values).
 	AttrIngestChannel = "webjourney.ingest.channel"
+
+	// AttrPageViewID is the event id of the page view an engagement,
+	// click, form or search event belongs to (string).
+	AttrPageViewID = "webjourney.page_view.id"
+	// AttrEngagedTime is the time in milliseconds the page was visible and
+	// in use (int).
+	AttrEngagedTime = "webjourney.engagement.time_ms"
+	// AttrScrollDepth is the deepest scroll position reached, percent of the page height 0-100 (int).
+	AttrScrollDepth = "webjourney.engagement.scroll_depth"
+	// AttrLinkURL is the target of an outbound or download click (string).
+	AttrLinkURL = "webjourney.link.url"
+	// AttrLinkDomain is the host name of AttrLinkURL, lower case (string).
+	AttrLinkDomain = "webjourney.link.domain"
+	// AttrFormID and AttrFormName are the id and name attributes of a submitted form (string).
+	AttrFormID   = "webjourney.form.id"
+	AttrFormName = "webjourney.form.name"
+	// AttrFormAction is the path of the form's action URL (string).
+	AttrFormAction = "webjourney.form.action"
+	// AttrFormFieldCount is the number of fields of a form (int); absent for sensitive forms.
+	AttrFormFieldCount = "webjourney.form.field_count"
+	// AttrFormSensitive is true for a form with a password or card field (bool).
+	AttrFormSensitive = "webjourney.form.sensitive"
+	// AttrSearchTerm is the site-search query (string).
+	AttrSearchTerm = "webjourney.search.term"
+
+	// Campaign parameters of the page URL (utm_* or mtm_*), as written (string).
+	AttrCampaignSource  = "webjourney.campaign.source"
+	AttrCampaignMedium  = "webjourney.campaign.medium"
+	AttrCampaignName    = "webjourney.campaign.name"
+	AttrCampaignTerm    = "webjourney.campaign.term"
+	AttrCampaignContent = "webjourney.campaign.content"
+	AttrCampaignID      = "webjourney.campaign.id"
+	// AttrClickIDType names the ad click id found in the page URL (gclid,
+	// gbraid, wbraid, dclid, msclkid, fbclid, ttclid, li_fat_id) and
+	// AttrClickIDValue holds its value (string).
+	AttrClickIDType  = "webjourney.click_id.type"
+	AttrClickIDValue = "webjourney.click_id.value"
+
+	// AttrReferralPartner and AttrReferralClickID are the configured
+	// referral partner and its click id that brought this visitor, from the
+	// first-party referral cookie (string).
+	AttrReferralPartner = "webjourney.referral.partner"
+	AttrReferralClickID = "webjourney.referral.click_id"
+
+	// Consent signals as received; the consent processor decides on them.
+	// AttrConsentAnalytics, AttrConsentMarketing and
+	// AttrConsentPersonalization are "granted", "denied" or "unknown" (string).
+	AttrConsentAnalytics       = "webjourney.consent.analytics"
+	AttrConsentMarketing       = "webjourney.consent.marketing"
+	AttrConsentPersonalization = "webjourney.consent.personalization"
+	// AttrCookieless is true when the tag ran without cookies or identifiers (bool).
+	AttrCookieless = "webjourney.consent.cookieless"
+	// AttrGPC is true when the browser sent Global Privacy Control (bool).
+	AttrGPC = "webjourney.consent.gpc"
+	// AttrDNT is true when the browser sent Do-Not-Track (bool).
+	AttrDNT = "webjourney.consent.dnt"
+	// AttrTCFGDPRApplies and AttrTCFString are the IAB TCF signals (gdpr and
+	// gdpr_consent) as read from the page's CMP or the pixel URL.
+	AttrTCFGDPRApplies = "webjourney.consent.tcf.gdpr_applies" // bool
+	AttrTCFString      = "webjourney.consent.tcf.string"       // string
+
+	// AttrBot is true for an event from a crawler or an automated browser,
+	// kept because the receiver's bot action is "mark" (bool); AttrBotReason
+	// says why: "user_agent" or "automation" (string).
+	AttrBot       = "webjourney.bot.detected"
+	AttrBotReason = "webjourney.bot.reason"
+)
+
+// Values of the AttrConsent* category attributes.
+const (
+	ConsentGranted = "granted"
+	ConsentDenied  = "denied"
+	ConsentUnknown = "unknown"
+)
+
+// Values of AttrBotReason.
+const (
+	BotReasonUserAgent  = "user_agent"
+	BotReasonAutomation = "automation"
 )
 
 // Values of AttrIngestChannel.
@@ -64,13 +163,23 @@ const (
 )
 
 // EventNames lists every event name of this schema version.
-var EventNames = []string{EventPageView, EventCustom}
+var EventNames = []string{
+	EventPageView, EventCustom, EventEngagement, EventOutboundClick, EventFileDownload,
+	EventFormSubmit, EventSiteSearch, EventIdentify, EventConsentUpdate,
+}
 
 // AttributeNames lists every attribute name of this schema version.
 var AttributeNames = []string{
 	AttrEventID,
 	AttrURLFull, AttrURLScheme, AttrURLDomain, AttrURLPort, AttrURLPath, AttrURLQuery, AttrURLFragment,
-	AttrUserAgent, AttrClientAddress, AttrSessionID,
+	AttrUserAgent, AttrClientAddress, AttrSessionID, AttrUserID, AttrGeoCountry, AttrGeoRegion,
 	AttrSchemaVersion, AttrSiteID, AttrVisitorID, AttrPageTitle,
 	AttrReferrerFull, AttrReferrerDomain, AttrCustomName, AttrProperties, AttrIngestChannel,
+	AttrPageViewID, AttrEngagedTime, AttrScrollDepth, AttrLinkURL, AttrLinkDomain,
+	AttrFormID, AttrFormName, AttrFormAction, AttrFormFieldCount, AttrFormSensitive, AttrSearchTerm,
+	AttrCampaignSource, AttrCampaignMedium, AttrCampaignName, AttrCampaignTerm, AttrCampaignContent, AttrCampaignID,
+	AttrClickIDType, AttrClickIDValue, AttrReferralPartner, AttrReferralClickID,
+	AttrConsentAnalytics, AttrConsentMarketing, AttrConsentPersonalization,
+	AttrCookieless, AttrGPC, AttrDNT, AttrTCFGDPRApplies, AttrTCFString,
+	AttrBot, AttrBotReason,
 }

@@ -31,13 +31,14 @@ var beaconMethodRejection = &webevent.Rejection{Reason: webevent.ReasonMethodNot
 // 4xx and consume nothing; problems with single events reject only those
 // events and are listed in the response.
 func (r *pixelReceiver) handleBeacon(w http.ResponseWriter, req *http.Request) {
-	r.setBeaconHeaders(w)
 	switch req.Method {
 	case http.MethodPost:
 		r.handleBeaconPost(w, req)
 	case http.MethodOptions:
-		r.handlePreflight(w)
+		r.setBeaconHeaders(w, req, nil)
+		r.handlePreflight(w, http.MethodPost)
 	default:
+		r.setBeaconHeaders(w, req, nil)
 		r.reject(req.Context(), channelBeacon, beaconMethodRejection, -1)
 		w.Header().Set("Allow", "POST, OPTIONS")
 		writeBeaconError(w, http.StatusMethodNotAllowed, beaconMethodRejection)
@@ -46,17 +47,34 @@ func (r *pixelReceiver) handleBeacon(w http.ResponseWriter, req *http.Request) {
 
 func (r *pixelReceiver) handleBeaconPost(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
-	received := time.Now()
+	c := r.newClient(req, time.Now())
+	if !r.allow(&c) {
+		r.setBeaconHeaders(w, req, nil)
+		r.reject(ctx, channelBeacon, rateLimitedRejection, -1)
+		w.Header().Set("Retry-After", "1")
+		writeBeaconError(w, http.StatusTooManyRequests, rateLimitedRejection)
+		return
+	}
 	body, status, rej := r.readBeaconBody(req)
 	if rej != nil {
+		r.setBeaconHeaders(w, req, nil)
 		r.reject(ctx, channelBeacon, rej, -1)
 		writeBeaconError(w, status, rej)
 		return
 	}
-	b, rej := r.decoder.DecodeBeacon(body, requestInfo(req, received))
+	b, rej := r.decoder.DecodeBeacon(body, c.info)
 	if rej != nil {
+		r.setBeaconHeaders(w, req, nil)
 		r.reject(ctx, channelBeacon, rej, -1)
-		writeBeaconError(w, http.StatusBadRequest, rej)
+		writeBeaconError(w, statusOf(rej), rej)
+		return
+	}
+	s := r.sites[b.Site]
+	r.setBeaconHeaders(w, req, s)
+	if origin := req.Header.Get("Origin"); origin != "" && !s.origins.AllowsOrigin(origin) {
+		rej := &webevent.Rejection{Reason: webevent.ReasonOriginNotAllowed, Message: "the page's origin is not one of the site's allowed_origins"}
+		r.reject(ctx, channelBeacon, rej, -1)
+		writeBeaconError(w, http.StatusForbidden, rej)
 		return
 	}
 	for i := range b.Rejected {
@@ -64,6 +82,15 @@ func (r *pixelReceiver) handleBeaconPost(w http.ResponseWriter, req *http.Reques
 	}
 	if len(b.Events) == 0 {
 		writeBeaconSummary(w, http.StatusBadRequest, 0, b.Rejected)
+		return
+	}
+	if reason := r.enrich(w, req, &c, b.Events); reason != "" {
+		// 200, so that a misjudged browser does not retry, with the reason.
+		bot := botRejection(reason)
+		for range b.Events {
+			r.reject(ctx, channelBeacon, bot, -1)
+		}
+		writeBeaconError(w, http.StatusOK, bot)
 		return
 	}
 	if err := r.consume(ctx, formatJSON, b.Events); err != nil {
@@ -110,29 +137,21 @@ func beaconMediaType(contentType string) bool {
 	return err == nil && (mt == "application/json" || mt == "text/plain")
 }
 
-// setBeaconHeaders sets the headers of every beacon response. The wildcard
-// origin is safe because beacons carry no credentials (no cookies are read)
-// and the response reveals nothing but the sender's own outcome.
-func (r *pixelReceiver) setBeaconHeaders(w http.ResponseWriter) {
+// setBeaconHeaders sets the headers of every beacon response, CORS for
+// site s (nil before the site is known).
+func (r *pixelReceiver) setBeaconHeaders(w http.ResponseWriter, req *http.Request, s *site) {
+	r.setCORS(w, req, s)
 	h := w.Header()
-	if r.ownCORS {
-		h.Set("Access-Control-Allow-Origin", "*")
-	}
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-// handlePreflight answers a CORS preflight with fixed values; nothing from
-// the request (Origin, requested headers) is reflected.
-func (r *pixelReceiver) handlePreflight(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Allow", "POST, OPTIONS")
-	if r.ownCORS {
-		h.Set("Access-Control-Allow-Methods", "POST")
-		h.Set("Access-Control-Allow-Headers", "Content-Type")
-		h.Set("Access-Control-Max-Age", "86400")
+// statusOf maps a whole-beacon rejection to its status code.
+func statusOf(rej *webevent.Rejection) int {
+	if rej.Reason == webevent.ReasonInvalidWriteKey {
+		return http.StatusForbidden
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusBadRequest
 }
 
 // writeConsumerError maps a pipeline error like otlpreceiver does:

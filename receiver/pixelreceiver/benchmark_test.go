@@ -46,7 +46,7 @@ func benchBeaconBody(events int) []byte {
 
 func newBenchReceiver(b *testing.B) *pixelReceiver {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Sites = []SiteConfig{{ID: "shop"}}
+	cfg.Sites = []SiteConfig{testSite("shop")}
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = componenttest.NewNopTelemetrySettings()
 	r, err := newPixelReceiver(cfg, set, consumertest.NewNop())
@@ -98,7 +98,7 @@ func BenchmarkBeacon(b *testing.B) {
 func BenchmarkPixelHitHTTP(b *testing.B) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.ServerConfig.NetAddr.Endpoint = "127.0.0.1:0"
-	cfg.Sites = []SiteConfig{{ID: "shop"}}
+	cfg.Sites = []SiteConfig{testSite("shop")}
 	set := receivertest.NewNopSettings(metadata.Type)
 	r, err := newPixelReceiver(cfg, set, consumertest.NewNop())
 	if err != nil {

@@ -8,6 +8,9 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
+	"github.com/webjourney/webjourney/tag"
 )
 
 const maxSiteIDLength = 64
@@ -28,6 +31,28 @@ type Config struct {
 	// BeaconPath is the URL path of the POST JSON beacon.
 	BeaconPath string `mapstructure:"beacon_path"`
 
+	// TagPath is the URL path of the browser tag script, and ConfigPath
+	// the path of the per-site JSON config the tag fetches. Both are
+	// renameable, as is TagGlobal, the tag's global function name, because
+	// ad-blocker lists match well-known names.
+	TagPath    string `mapstructure:"tag_path"`
+	ConfigPath string `mapstructure:"config_path"`
+	TagGlobal  string `mapstructure:"tag_global"`
+
+	// TrustedProxies lists the addresses and CIDR ranges of reverse proxies
+	// whose Forwarded / X-Forwarded-For / X-Forwarded-Proto headers are
+	// believed. Headers from anyone else are ignored: they are trivial to forge.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+
+	// RateLimit bounds requests per client address.
+	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+
+	// Bots says what happens to events from crawlers and automated browsers.
+	Bots BotsConfig `mapstructure:"bots"`
+
+	// GeoIP resolves the client address to a country and region.
+	GeoIP GeoIPConfig `mapstructure:"geoip"`
+
 	// Sites lists the sites this collector accepts events for. Hits for any
 	// other site id are rejected, so that a public endpoint cannot be used to
 	// fill the store with made-up sites.
@@ -40,11 +65,42 @@ type Config struct {
 	_ struct{}
 }
 
-// SiteConfig is one accepted site. It is an object, not a bare id, so that
-// per-site settings can be added without breaking configurations.
-type SiteConfig struct {
-	// ID is the site id sent by the tag (pixel parameter s, beacon field site).
-	ID string `mapstructure:"id"`
+// RateLimitConfig is a token bucket per client address (IPv6 per /64).
+type RateLimitConfig struct {
+	// RequestsPerSecond is the sustained rate; 0 disables rate limiting.
+	RequestsPerSecond float64 `mapstructure:"requests_per_second"`
+	// Burst is how many requests a client may send at once.
+	Burst int `mapstructure:"burst"`
+	// MaxClients bounds the memory: the least recently seen clients are
+	// forgotten beyond it.
+	MaxClients int `mapstructure:"max_clients"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Values of BotsConfig.Action.
+const (
+	BotActionDrop = "drop"
+	BotActionMark = "mark"
+	BotActionKeep = "keep"
+)
+
+// BotsConfig configures bot filtering.
+type BotsConfig struct {
+	// Action is "drop" (count and discard), "mark" (keep with
+	// webjourney.bot=true) or "keep" (no detection).
+	Action string `mapstructure:"action"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// GeoIPConfig configures the coarse geo lookup.
+type GeoIPConfig struct {
+	// Database is the path of a MaxMind-format (.mmdb) country or city
+	// database; empty disables the lookup.
+	Database string `mapstructure:"database"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -71,8 +127,14 @@ func (cfg *Config) Validate() error {
 		validatePath("pixel_path", cfg.PixelPath),
 		validatePath("iframe_path", cfg.IframePath),
 		validatePath("beacon_path", cfg.BeaconPath),
+		validatePath("tag_path", cfg.TagPath),
+		validatePath("config_path", cfg.ConfigPath),
 		cfg.validatePathsDistinct(),
+		prefixed("tag_global", tag.ValidGlobalName(cfg.TagGlobal)),
 		cfg.validateSites(),
+		prefixed("trusted_proxies", validateProxies(cfg.TrustedProxies)),
+		cfg.RateLimit.validate(),
+		cfg.Bots.validate(),
 		validatePositive("limits.max_events_per_beacon", int64(cfg.Limits.MaxEventsPerBeacon)),
 		validatePositive("limits.max_string_length", int64(cfg.Limits.MaxStringLength)),
 		validatePositive("limits.max_properties", int64(cfg.Limits.MaxProperties)),
@@ -97,6 +159,7 @@ func validatePath(key, p string) error {
 func (cfg *Config) validatePathsDistinct() error {
 	paths := []struct{ key, path string }{
 		{"pixel_path", cfg.PixelPath}, {"iframe_path", cfg.IframePath}, {"beacon_path", cfg.BeaconPath},
+		{"tag_path", cfg.TagPath}, {"config_path", cfg.ConfigPath},
 	}
 	var errs []error
 	for i, p := range paths {
@@ -126,6 +189,7 @@ func (cfg *Config) validateSites() error {
 			continue
 		}
 		seen[s.ID] = i
+		errs = append(errs, prefixed(fmt.Sprintf("sites[%d]", i), s.validate()))
 	}
 	return errors.Join(errs...)
 }
@@ -140,6 +204,60 @@ func validateSiteID(id string) error {
 		}
 	}
 	return nil
+}
+
+func (rl *RateLimitConfig) validate() error {
+	if rl.RequestsPerSecond < 0 {
+		return fmt.Errorf("rate_limit.requests_per_second: must be 0 (off) or positive, got %v", rl.RequestsPerSecond)
+	}
+	if rl.RequestsPerSecond == 0 {
+		return nil
+	}
+	return errors.Join(
+		validatePositive("rate_limit.burst", int64(rl.Burst)),
+		validatePositive("rate_limit.max_clients", int64(rl.MaxClients)),
+	)
+}
+
+func (b *BotsConfig) validate() error {
+	switch b.Action {
+	case BotActionDrop, BotActionMark, BotActionKeep:
+		return nil
+	}
+	return fmt.Errorf("bots.action: %q must be one of drop, mark, keep", b.Action)
+}
+
+func validateProxies(list []string) error {
+	_, err := clientip.NewResolver(list)
+	return err
+}
+
+// prefixed puts key in front of err's message ("key: ..." or "key.sub: ...").
+func prefixed(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range unjoin(err) {
+		msg := e.Error()
+		if strings.HasPrefix(msg, "[") || strings.HasPrefix(msg, ".") {
+			errs = append(errs, errors.New(key+msg))
+		} else {
+			errs = append(errs, errors.New(key+": "+msg))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 func validatePositive(key string, v int64) error {

@@ -3,6 +3,7 @@ package pixelreceiver
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,7 +43,7 @@ func TestLoadValidConfig(t *testing.T) {
 	minimal := loadConfig(t, "minimal")
 	require.NoError(t, confmap.Validate(minimal))
 	want := createDefaultConfig().(*Config)
-	want.Sites = []SiteConfig{{ID: "shop"}}
+	want.Sites = []SiteConfig{testSite("shop")}
 	assert.Equal(t, want, minimal)
 
 	custom := loadConfig(t, "custom")
@@ -52,8 +53,28 @@ func TestLoadValidConfig(t *testing.T) {
 	assert.Equal(t, "/collect/p.html", custom.IframePath)
 	assert.Equal(t, "/collect/b", custom.BeaconPath)
 	assert.Equal(t, int64(32768), custom.ServerConfig.MaxRequestBodySize)
-	assert.Equal(t, []SiteConfig{{ID: "shop"}, {ID: "blog.example_1-2"}}, custom.Sites)
+	assert.Equal(t, []SiteConfig{testSite("shop"), testSite("blog.example_1-2")}, custom.Sites)
 	assert.Equal(t, LimitsConfig{MaxEventsPerBeacon: 10, MaxStringLength: 1024, MaxProperties: 5}, custom.Limits)
+
+	full := loadConfig(t, "full")
+	require.NoError(t, confmap.Validate(full))
+	assert.Equal(t, "/assets/app.js", full.TagPath)
+	assert.Equal(t, "siteStats", full.TagGlobal)
+	assert.Equal(t, BotActionMark, full.Bots.Action)
+	site := full.Sites[0]
+	assert.Equal(t, "k-123", string(site.WriteKey))
+	assert.False(t, site.Consent.Required)
+	assert.True(t, site.Consent.HonorGPC, "unset keys keep their defaults")
+	assert.True(t, site.Consent.TCF)
+	assert.Equal(t, CookieModeServer, site.Cookies.Mode)
+	assert.Equal(t, "vid", site.Cookies.VisitorName)
+	assert.Equal(t, "_wjses", site.Cookies.SessionName)
+	assert.Equal(t, 45*time.Minute, site.SessionIdleTimeout)
+	assert.Equal(t, []string{"query"}, site.SearchParams)
+	assert.False(t, site.Track.Forms)
+	assert.True(t, site.Track.Outbound)
+	require.Len(t, site.ReferralPartners, 1)
+	assert.Equal(t, 720*time.Hour, site.ReferralPartners[0].AttributionWindow)
 }
 
 func TestLoadInvalidConfig(t *testing.T) {
@@ -74,6 +95,17 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{"negative_string_length", "limits.max_string_length: must be a positive number, got -1"},
 		{"zero_properties", "limits.max_properties: must be a positive number, got 0"},
 		{"zero_body_size", "max_request_body_size: must be a positive number, got 0"},
+		{"bad_tag_global", "tag_global: "},
+		{"tag_path_is_beacon_path", `tag_path: "/b" is already beacon_path`},
+		{"bad_proxy", "trusted_proxies: "},
+		{"bad_bot_action", `bots.action: "block" must be one of drop, mark, keep`},
+		{"negative_rate", "rate_limit.requests_per_second: must be 0 (off) or positive"},
+		{"bad_origin", `sites[0].allowed_origins[0]: "https://shop.example/path" must be an origin`},
+		{"long_cookie", "sites[0].cookies.max_age: 10000h0m0s must be between 24h and 9480h"},
+		{"bad_cookie_mode", `sites[0].cookies.mode: "always" must be one of auto, server, script, none`},
+		{"same_cookie_names", "sites[0].cookies: visitor_name, session_name and referral_name must differ"},
+		{"short_session", "sites[0].session_idle_timeout: 10s must be between 1m and 24h"},
+		{"bad_partner", `sites[0].referral_partners[0].name: "a:b" must be 1-64 characters`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

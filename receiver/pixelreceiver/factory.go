@@ -2,6 +2,7 @@ package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixel
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -12,10 +13,19 @@ import (
 )
 
 const (
-	defaultEndpoint           = "localhost:8090"
-	defaultPixelPath          = "/p.gif"
-	defaultIframePath         = "/p.html"
-	defaultBeaconPath         = "/b"
+	defaultEndpoint   = "localhost:8090"
+	defaultPixelPath  = "/p.gif"
+	defaultIframePath = "/p.html"
+	defaultBeaconPath = "/b"
+	defaultTagPath    = "/wj.js"
+	defaultConfigPath = "/wj/config"
+	defaultTagGlobal  = "webjourney"
+	// A browser sends a handful of requests per page; 20/s sustained with
+	// a burst of 100 leaves room for an office behind one NAT address.
+	defaultRateLimitRPS   = 20
+	defaultRateLimitBurst = 100
+	// About 100 bytes per tracked client: 100k clients is ~10 MiB.
+	defaultRateLimitClients   = 100_000
 	defaultMaxEventsPerBeacon = 50
 	defaultMaxStringLength    = 2048
 	defaultMaxProperties      = 25
@@ -38,11 +48,24 @@ func createDefaultConfig() component.Config {
 	httpCfg := confighttp.NewDefaultServerConfig()
 	httpCfg.NetAddr.Endpoint = defaultEndpoint
 	httpCfg.MaxRequestBodySize = defaultMaxRequestBodySize
+	// Slow clients must not hold connections: a tag request is tiny.
+	httpCfg.ReadHeaderTimeout = 10 * time.Second
+	httpCfg.ReadTimeout = 30 * time.Second
+	httpCfg.IdleTimeout = 60 * time.Second
 	return &Config{
 		ServerConfig: httpCfg,
 		PixelPath:    defaultPixelPath,
 		IframePath:   defaultIframePath,
 		BeaconPath:   defaultBeaconPath,
+		TagPath:      defaultTagPath,
+		ConfigPath:   defaultConfigPath,
+		TagGlobal:    defaultTagGlobal,
+		RateLimit: RateLimitConfig{
+			RequestsPerSecond: defaultRateLimitRPS,
+			Burst:             defaultRateLimitBurst,
+			MaxClients:        defaultRateLimitClients,
+		},
+		Bots: BotsConfig{Action: BotActionDrop},
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,
 			MaxStringLength:    defaultMaxStringLength,

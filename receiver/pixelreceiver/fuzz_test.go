@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -25,9 +26,12 @@ const fuzzMaxString = 256
 // called directly, with confighttp's body limit applied by hand.
 func newFuzzReceiver(t testing.TB, sink *consumertest.LogsSink) *pixelReceiver {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Sites = []SiteConfig{{ID: "shop"}}
+	cfg.Sites = []SiteConfig{testSite("shop")}
 	cfg.Limits.MaxStringLength = fuzzMaxString
 	cfg.ServerConfig.MaxRequestBodySize = 16 * 1024
+	// Every fuzz input comes from one address: the limiter would answer
+	// 429 to nearly all of them. It has its own tests.
+	cfg.RateLimit.RequestsPerSecond = 0
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = componenttest.NewNopTelemetrySettings()
 	r, err := newPixelReceiver(cfg, set, sink)
@@ -72,6 +76,14 @@ func FuzzBeaconBody(f *testing.F) {
 	f.Add([]byte(`{"site":"shop","events":[{"url":"https://shop.example/\ud800","title":"\u0000"}]}`), "application/json")
 	f.Add([]byte("{\"site\":\"shop\",\"events\":[{\"url\":\"https://shop.example/\",\"name\":\"\xff\"}]}"), "application/json")
 	f.Add([]byte(`{"site":"shop"`), "text/html")
+	f.Add([]byte(`{"site":"shop","user_id":"u","consent":{"analytics":"granted","marketing":7},"gpc":true,"tcf":{"gdpr_applies":true,"tc_string":"CPz-_.x"},"referral":{"partner":"p","click_id":"c"},"events":[`+
+		`{"type":"engagement","url":"https://shop.example/","engaged_ms":1200,"scroll_depth":55,"page_view_id":"pv"},`+
+		`{"type":"outbound_click","url":"https://shop.example/","link_url":"https://other.example/x"},`+
+		`{"type":"file_download","url":"https://shop.example/","link_url":"mailto:x"},`+
+		`{"type":"form_submit","url":"https://shop.example/","form_id":"f","form_action":"/a?b=c","field_count":3,"sensitive":true},`+
+		`{"type":"site_search","url":"https://shop.example/?q=x","search_term":"x"},`+
+		`{"type":"identify","url":"https://shop.example/"},{"type":"consent","url":"https://shop.example/"}]}`), "text/plain")
+	f.Add([]byte(`{"site":"shop","cookieless":true,"automation":true,"events":[{"url":"https://shop.example/?utm_source=a&gclid=b","props":{"\u0061":"\"x\"","a":1,"a":null}}]}`), "application/json")
 	sink := new(consumertest.LogsSink)
 	r := newFuzzReceiver(f, sink)
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
@@ -143,7 +155,7 @@ func checkRecords(t *testing.T, sink *consumertest.LogsSink) {
 		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 		for i := 0; i < lrs.Len(); i++ {
 			lr := lrs.At(i)
-			if lr.EventName() != eventmodel.EventPageView && lr.EventName() != eventmodel.EventCustom {
+			if !slices.Contains(eventmodel.EventNames, lr.EventName()) {
 				t.Fatalf("event name %q", lr.EventName())
 			}
 			attrs := lr.Attributes()

@@ -37,7 +37,7 @@ func (r *pixelReceiver) handlePixel(w http.ResponseWriter, req *http.Request) {
 func (r *pixelReceiver) handleHit(w http.ResponseWriter, req *http.Request, channel string, answer func(http.ResponseWriter)) {
 	switch req.Method {
 	case http.MethodGet:
-		r.recordHit(req, channel)
+		r.recordHit(w, req, channel)
 		answer(w)
 	case http.MethodHead:
 		// Browsers never HEAD an <img> or <iframe>; HEAD comes from link
@@ -51,15 +51,33 @@ func (r *pixelReceiver) handleHit(w http.ResponseWriter, req *http.Request, chan
 	}
 }
 
-func (r *pixelReceiver) recordHit(req *http.Request, channel string) {
-	ev, rej := r.decoder.DecodeHit(channel, req.URL.RawQuery, requestInfo(req, time.Now()))
+// recordHit records one GET hit. It may set cookies on w but never writes
+// the answer, which must not depend on the outcome.
+func (r *pixelReceiver) recordHit(w http.ResponseWriter, req *http.Request, channel string) {
+	c := r.newClient(req, time.Now())
+	if !r.allow(&c) {
+		r.reject(req.Context(), channel, rateLimitedRejection, -1)
+		return
+	}
+	ev, rej := r.decoder.DecodeHit(channel, req.URL.RawQuery, c.info)
 	if rej != nil {
 		r.reject(req.Context(), channel, rej, -1)
 		return
 	}
+	events := []webevent.Event{ev}
+	if reason := r.enrich(w, req, &c, events); reason != "" {
+		r.reject(req.Context(), channel, botRejection(reason), -1)
+		return
+	}
 	// The answer is written even when the pipeline refuses the hit: the page
 	// cannot act on it, and ObsReport counts the refusal.
-	_ = r.consume(req.Context(), formatPixel, []webevent.Event{ev})
+	_ = r.consume(req.Context(), formatPixel, events)
+}
+
+var rateLimitedRejection = &webevent.Rejection{Reason: webevent.ReasonRateLimited, Message: "too many requests from this address; slow down"}
+
+func botRejection(reason string) *webevent.Rejection {
+	return &webevent.Rejection{Reason: webevent.ReasonBot, Message: "dropped as a bot (" + reason + ")"}
 }
 
 func writeGIF(w http.ResponseWriter) {

@@ -3,7 +3,7 @@ package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixel
 import (
 	"context"
 	"errors"
-	"net"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -21,7 +21,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/botdetect"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/geoip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/ratelimit"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
 
@@ -39,9 +43,16 @@ type pixelReceiver struct {
 	obsrep    *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
 	decoder   *webevent.Decoder
+	sites     map[string]*site
 	// ownCORS is false when the operator configured confighttp's cors
 	// section; that handler then owns the CORS headers and ours would clash.
 	ownCORS bool
+
+	tag      *servedTag
+	proxies  *clientip.Resolver
+	limiter  *ratelimit.Limiter
+	detectUA bool // bots.action is not keep
+	geo      *geoip.DB
 
 	server *http.Server
 	// endpoint is the address actually listened on (differs from the
@@ -63,24 +74,35 @@ func newPixelReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*
 	if err != nil {
 		return nil, err
 	}
-	return &pixelReceiver{
+	sites, err := newSites(cfg)
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := clientip.NewResolver(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
+	r := &pixelReceiver{
 		cfg:       cfg,
 		settings:  set,
 		next:      next,
 		obsrep:    obsrep,
 		telemetry: tb,
-		decoder:   newDecoder(cfg),
+		decoder:   newDecoder(cfg, sites),
+		sites:     sites,
 		ownCORS:   !cfg.ServerConfig.CORS.HasValue() || len(cfg.ServerConfig.CORS.Get().AllowedOrigins) == 0,
-	}, nil
+		proxies:   proxies,
+		detectUA:  cfg.Bots.Action != BotActionKeep,
+	}
+	if cfg.RateLimit.RequestsPerSecond > 0 {
+		r.limiter = ratelimit.New(cfg.RateLimit.RequestsPerSecond, cfg.RateLimit.Burst, cfg.RateLimit.MaxClients)
+	}
+	return r, nil
 }
 
-func newDecoder(cfg *Config) *webevent.Decoder {
-	sites := make(map[string]struct{}, len(cfg.Sites))
-	for _, s := range cfg.Sites {
-		sites[s.ID] = struct{}{}
-	}
+func newDecoder(cfg *Config, sites map[string]*site) *webevent.Decoder {
 	return &webevent.Decoder{
-		Sites: sites,
+		Sites: decoderSites(sites),
 		Limits: webevent.Limits{
 			MaxEventsPerBeacon: cfg.Limits.MaxEventsPerBeacon,
 			MaxStringLength:    cfg.Limits.MaxStringLength,
@@ -89,9 +111,17 @@ func newDecoder(cfg *Config) *webevent.Decoder {
 	}
 }
 
-// Start starts the HTTP server.
+// Start bundles the tag, opens the geo database and starts the HTTP server.
 func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 	var err error
+	if r.tag, err = buildTag(r.cfg); err != nil {
+		return fmt.Errorf("bundling the tag: %w", err)
+	}
+	if r.cfg.GeoIP.Database != "" {
+		if r.geo, err = geoip.Open(r.cfg.GeoIP.Database); err != nil {
+			return fmt.Errorf("geoip.database: %w", err)
+		}
+	}
 	r.server, err = r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings,
 		http.HandlerFunc(r.route), confighttp.WithErrorHandler(r.serverError))
 	if err != nil {
@@ -104,7 +134,10 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 	r.endpoint = ln.Addr().String()
 	r.settings.Logger.Info("Starting pixel receiver", zap.String("endpoint", r.endpoint),
 		zap.String("pixel_path", r.cfg.PixelPath), zap.String("iframe_path", r.cfg.IframePath),
-		zap.String("beacon_path", r.cfg.BeaconPath))
+		zap.String("beacon_path", r.cfg.BeaconPath), zap.String("config_path", r.cfg.ConfigPath),
+		zap.String("tag_path", r.cfg.TagPath),
+		// The SRI hash goes into the site's <script integrity="..."> tag.
+		zap.String("tag_integrity", r.tag.script.Integrity), zap.Int("tag_gzip_bytes", len(r.tag.gzip)))
 	r.shutdownWG.Go(func() {
 		if errHTTP := r.server.Serve(ln); errHTTP != nil && !errors.Is(errHTTP, http.ErrServerClosed) {
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(errHTTP))
@@ -121,6 +154,9 @@ func (r *pixelReceiver) Shutdown(ctx context.Context) error {
 	}
 	r.shutdownWG.Wait()
 	r.telemetry.Shutdown()
+	if r.geo != nil {
+		err = errors.Join(err, r.geo.Close())
+	}
 	return err
 }
 
@@ -134,6 +170,10 @@ func (r *pixelReceiver) route(w http.ResponseWriter, req *http.Request) {
 		r.handleIframe(w, req)
 	case r.cfg.BeaconPath:
 		r.handleBeacon(w, req)
+	case r.cfg.TagPath:
+		r.handleTag(w, req)
+	case r.cfg.ConfigPath:
+		r.handleConfig(w, req)
 	default:
 		http.NotFound(w, req)
 	}
@@ -149,7 +189,7 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 	case r.cfg.IframePath:
 		r.handleIframe(w, req)
 	case r.cfg.BeaconPath:
-		r.setBeaconHeaders(w)
+		r.setBeaconHeaders(w, req, nil)
 		rej := &webevent.Rejection{Reason: webevent.ReasonInvalidRequest, Message: "the body cannot be decoded: " + msg}
 		r.reject(req.Context(), channelBeacon, rej, -1)
 		writeBeaconError(w, http.StatusBadRequest, rej)
@@ -208,26 +248,69 @@ func (r *pixelReceiver) reject(ctx context.Context, channel string, rej *webeven
 	}
 }
 
-// requestInfo collects the request facts that go into every event.
-func requestInfo(req *http.Request, received time.Time) webevent.Request {
-	return webevent.Request{
-		Received:      received,
-		UserAgent:     req.UserAgent(),
-		ClientAddress: remoteIP(req.RemoteAddr),
-		Referer:       req.Referer(),
-	}
+// client is what the receiver knows about the sender of a request.
+type client struct {
+	addr  netip.Addr // invalid when unknown
+	https bool       // the browser used HTTPS (directly or to a trusted proxy)
+	info  webevent.Request
 }
 
-// remoteIP is the peer address of the connection. X-Forwarded-For is not
-// read: without a list of trusted proxies anyone could forge it.
-func remoteIP(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
+// newClient collects the request facts that go into every event. Forwarded
+// headers count only from trusted_proxies.
+func (r *pixelReceiver) newClient(req *http.Request, received time.Time) client {
+	addr, https := r.proxies.Resolve(req.RemoteAddr, req.Header)
+	c := client{addr: addr, https: https || req.TLS != nil}
+	c.info = webevent.Request{
+		Received:  received,
+		UserAgent: req.UserAgent(),
+		Referer:   req.Referer(),
+		GPC:       req.Header.Get("Sec-GPC") == "1",
+		DNT:       req.Header.Get("DNT") == "1",
+	}
+	if addr.IsValid() {
+		c.info.ClientAddress = addr.String()
+	}
+	return c
+}
+
+// allow applies the per-client rate limit.
+func (r *pixelReceiver) allow(c *client) bool {
+	return r.limiter == nil || !c.addr.IsValid() || r.limiter.Allow(c.addr)
+}
+
+// botReason says why a request looks automated, "" when it does not.
+func (r *pixelReceiver) botReason(c *client, sh *webevent.Shared) string {
+	if !r.detectUA {
 		return ""
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
+	if sh != nil && sh.Automation {
+		return eventmodel.BotReasonAutomation
+	}
+	if botdetect.IsBot(c.info.UserAgent) {
+		return eventmodel.BotReasonUserAgent
+	}
+	return ""
+}
+
+// enrich runs the receive-time steps shared by all surfaces on decoded
+// events: bot handling, identity and cookies, geo. It returns the bot
+// reason when the events must be dropped.
+func (r *pixelReceiver) enrich(w http.ResponseWriter, req *http.Request, c *client, events []webevent.Event) (dropReason string) {
+	if len(events) == 0 {
 		return ""
 	}
-	return ip.Unmap().WithZone("").String()
+	sh := events[0].Shared
+	if reason := r.botReason(c, sh); reason != "" {
+		if r.cfg.Bots.Action == BotActionDrop {
+			return reason
+		}
+		sh.BotReason = reason
+		r.telemetry.ReceiverPixelBotsMarked.Add(req.Context(), int64(len(events)),
+			metric.WithAttributeSet(attribute.NewSet(attribute.String("bot_reason", reason))))
+	}
+	r.applyIdentity(w, req, r.sites[events[0].SiteID], events, c.https)
+	if r.geo != nil && c.addr.IsValid() {
+		sh.Country, sh.Region = r.geo.Lookup(c.addr)
+	}
+	return ""
 }

@@ -34,12 +34,23 @@ type testEnv struct {
 	client *http.Client
 }
 
+// testSite is a site with the defaults a configuration file would give it.
+func testSite(id string) SiteConfig {
+	s := defaultSiteConfig()
+	s.ID = id
+	return s
+}
+
 func startReceiver(t *testing.T, next consumer.Logs, mutate ...func(*Config)) *testEnv {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	// An IP literal, so that client.address is predictable.
 	cfg.ServerConfig.NetAddr.Endpoint = "127.0.0.1:0"
-	cfg.Sites = []SiteConfig{{ID: "shop"}, {ID: "blog"}}
+	cfg.Sites = []SiteConfig{testSite("shop"), testSite("blog")}
+	// Test requests come from Go's HTTP client, one address, fast: bot
+	// filtering and rate limiting have their own tests that turn them on.
+	cfg.Bots.Action = BotActionKeep
+	cfg.RateLimit.RequestsPerSecond = 0
 	for _, m := range mutate {
 		m(cfg)
 	}
@@ -146,7 +157,7 @@ func onlyRecords(t *testing.T, sink *consumertest.LogsSink) plog.LogRecordSlice 
 
 func TestShutdownWithoutStart(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Sites = []SiteConfig{{ID: "shop"}}
+	cfg.Sites = []SiteConfig{testSite("shop")}
 	tel := componenttest.NewTelemetry()
 	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
 	logs, err := NewFactory().CreateLogs(context.Background(), metadatatest.NewSettings(tel), cfg, consumertest.NewNop())
@@ -157,7 +168,7 @@ func TestShutdownWithoutStart(t *testing.T) {
 func TestStartFailsOnBusyPort(t *testing.T) {
 	first := startReceiver(t, consumertest.NewNop())
 	cfg := createDefaultConfig().(*Config)
-	cfg.Sites = []SiteConfig{{ID: "shop"}}
+	cfg.Sites = []SiteConfig{testSite("shop")}
 	cfg.ServerConfig.NetAddr.Endpoint = first.rcv.endpoint
 	tel := componenttest.NewTelemetry()
 	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
@@ -173,15 +184,6 @@ func TestUnknownPath(t *testing.T) {
 	resp := e.request(http.MethodGet, "/other?s=shop&url=https%3A%2F%2Fshop.example%2F", "", nil)
 	assert.Equal(t, http.StatusNotFound, resp.status)
 	assert.Zero(t, sink.LogRecordCount())
-}
-
-func TestRemoteIP(t *testing.T) {
-	assert.Equal(t, "192.0.2.1", remoteIP("192.0.2.1:1234"))
-	assert.Equal(t, "2001:db8::1", remoteIP("[2001:db8::1]:1234"))
-	assert.Equal(t, "192.0.2.1", remoteIP("[::ffff:192.0.2.1]:1234"))
-	assert.Equal(t, "fe80::1", remoteIP("[fe80::1%eth0]:1234"))
-	assert.Empty(t, remoteIP("@"))
-	assert.Empty(t, remoteIP(""))
 }
 
 // The reason codes are documented through metadata.yaml (documentation.md);

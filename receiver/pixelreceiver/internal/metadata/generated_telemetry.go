@@ -26,6 +26,7 @@ type TelemetryBuilder struct {
 	meter                   metric.Meter
 	mu                      sync.Mutex
 	registrations           []metric.Registration
+	ReceiverPixelBotsMarked metric.Int64Counter
 	ReceiverPixelRejections metric.Int64Counter
 }
 
@@ -58,6 +59,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ReceiverPixelBotsMarked, err = builder.meter.Int64Counter(
+		"otelcol_receiver_pixel_bots_marked",
+		metric.WithDescription("Number of events kept but marked as coming from a bot (bots.action mark), by the reason they were recognised. [Development]"),
+		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ReceiverPixelRejections, err = builder.meter.Int64Counter(
 		"otelcol_receiver_pixel_rejections",
 		metric.WithDescription("Number of rejected pixel hits, whole beacons and single beacon events; nothing of a rejection reaches the pipeline. [Development]"),

@@ -6,15 +6,44 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
 )
 
 // Values of the beacon event "type" field.
 const (
-	BeaconTypePageView = "page_view"
-	BeaconTypeCustom   = "custom"
+	BeaconTypePageView      = "page_view"
+	BeaconTypeCustom        = "custom"
+	BeaconTypeEngagement    = "engagement"
+	BeaconTypeOutboundClick = "outbound_click"
+	BeaconTypeFileDownload  = "file_download"
+	BeaconTypeFormSubmit    = "form_submit"
+	BeaconTypeSiteSearch    = "site_search"
+	BeaconTypeIdentify      = "identify"
+	BeaconTypeConsent       = "consent"
+)
+
+// beaconTypes maps the beacon "type" values to event names.
+var beaconTypes = map[string]string{
+	"":                      eventmodel.EventPageView,
+	BeaconTypePageView:      eventmodel.EventPageView,
+	BeaconTypeCustom:        eventmodel.EventCustom,
+	BeaconTypeEngagement:    eventmodel.EventEngagement,
+	BeaconTypeOutboundClick: eventmodel.EventOutboundClick,
+	BeaconTypeFileDownload:  eventmodel.EventFileDownload,
+	BeaconTypeFormSubmit:    eventmodel.EventFormSubmit,
+	BeaconTypeSiteSearch:    eventmodel.EventSiteSearch,
+	BeaconTypeIdentify:      eventmodel.EventIdentify,
+	BeaconTypeConsent:       eventmodel.EventConsentUpdate,
+}
+
+// Bounds of the numeric detail fields.
+const (
+	maxEngagedMs  = int64(24 * time.Hour / time.Millisecond)
+	maxFieldCount = 10000
 )
 
 // maxClientDelay bounds how long a tag may have held an event before sending
@@ -24,6 +53,7 @@ const maxClientDelay = 24 * time.Hour
 
 // Beacon is the outcome of decoding one beacon body.
 type Beacon struct {
+	Site     string
 	Events   []Event
 	Rejected []EventRejection
 }
@@ -34,49 +64,111 @@ type EventRejection struct {
 	Rejection
 }
 
-// beaconWire is the beacon body. Unknown fields are ignored so that newer
-// tags can talk to older collectors.
-type beaconWire struct {
-	Site      string            `json:"site"`
-	VisitorID string            `json:"visitor_id"`
-	SessionID string            `json:"session_id"`
-	SentAt    *float64          `json:"sent_at"` // client clock, ms since the epoch
-	Events    []json.RawMessage `json:"events"`
+// beaconHeader is the beacon body without its events. Unknown fields are
+// ignored so that newer tags can talk to older collectors.
+type beaconHeader struct {
+	Site       string        `json:"site"`
+	Key        string        `json:"key"`
+	VisitorID  string        `json:"visitor_id"`
+	SessionID  string        `json:"session_id"`
+	UserID     string        `json:"user_id"`
+	Referral   *referralWire `json:"referral"`
+	Cookieless bool          `json:"cookieless"`
+	Consent    *Consent      `json:"consent"`
+	GPC        bool          `json:"gpc"`
+	TCF        *TCF          `json:"tcf"`
+	Automation bool          `json:"automation"`
+	SentAt     number        `json:"sent_at"` // client clock, ms since the epoch
+}
+
+// beaconWhole decodes a well-formed beacon in one pass.
+type beaconWhole struct {
+	beaconHeader
+	// Pointers, so that a null element is told apart from an empty object.
+	Events []*eventWire `json:"events"`
+}
+
+// beaconByEvent decodes the events one by one, so that a malformed event
+// costs only itself; used when the one-pass decode fails.
+type beaconByEvent struct {
+	beaconHeader
+	Events []json.RawMessage `json:"events"`
+}
+
+type referralWire struct {
+	Partner string `json:"partner"`
+	ClickID string `json:"click_id"`
 }
 
 // eventWire is one element of the beacon's events array. Events are decoded
 // one by one so that a malformed event costs only itself.
 type eventWire struct {
-	ID       string                     `json:"id"`
-	Type     string                     `json:"type"`
-	TS       *float64                   `json:"ts"` // client clock, ms since the epoch
-	URL      string                     `json:"url"`
-	Referrer string                     `json:"referrer"`
-	Title    string                     `json:"title"`
-	Name     string                     `json:"name"`
-	Props    map[string]json.RawMessage `json:"props"`
+	ID       string    `json:"id"`
+	Type     eventType `json:"type"`
+	TS       number    `json:"ts"` // client clock, ms since the epoch
+	URL      string    `json:"url"`
+	Referrer string    `json:"referrer"`
+	Title    string    `json:"title"`
+	Name     string    `json:"name"`
+	Props    rawObject `json:"props"`
+
+	PageViewID  string `json:"page_view_id"`
+	EngagedMs   number `json:"engaged_ms"`
+	ScrollDepth number `json:"scroll_depth"`
+	LinkURL     string `json:"link_url"`
+	FormID      string `json:"form_id"`
+	FormName    string `json:"form_name"`
+	FormAction  string `json:"form_action"`
+	FieldCount  number `json:"field_count"`
+	Sensitive   bool   `json:"sensitive"`
+	SearchTerm  string `json:"search_term"`
 }
 
 // DecodeBeacon decodes one beacon body. A non-nil Rejection rejects the whole
 // beacon; otherwise each event is either in Events or in Rejected.
 func (d *Decoder) DecodeBeacon(body []byte, req Request) (Beacon, *Rejection) {
-	var w beaconWire
-	if err := unmarshalObject(body, &w); err != nil {
+	var whole beaconWhole
+	if unmarshalObject(body, &whole) == nil {
+		return d.beacon(&whole.beaconHeader, len(whole.Events), req, func(c *common, i int) (Event, *Rejection) {
+			if whole.Events[i] == nil {
+				return Event{}, reject(ReasonInvalidEvent, "the event is not a JSON object")
+			}
+			return d.beaconEvent(c, whole.Events[i], whole.SentAt.float())
+		})
+	}
+	var byEvent beaconByEvent
+	if err := unmarshalObject(body, &byEvent); err != nil {
 		return Beacon{}, reject(ReasonInvalidJSON, "the body is not a valid beacon JSON object: "+err.Error())
 	}
-	c := common{site: w.Site, visitorID: w.VisitorID, sessionID: w.SessionID, channel: eventmodel.ChannelBeacon, req: req}
+	return d.beacon(&byEvent.beaconHeader, len(byEvent.Events), req, func(c *common, i int) (Event, *Rejection) {
+		var w eventWire
+		if err := unmarshalObject(byEvent.Events[i], &w); err != nil {
+			return Event{}, reject(ReasonInvalidEvent, "the event is not a valid event JSON object: "+err.Error())
+		}
+		return d.beaconEvent(c, &w, byEvent.SentAt.float())
+	})
+}
+
+// beacon checks the beacon-level fields and builds its n events with event.
+func (d *Decoder) beacon(w *beaconHeader, n int, req Request, event func(*common, int) (Event, *Rejection)) (Beacon, *Rejection) {
+	c := common{site: w.Site, key: w.Key, visitorID: w.VisitorID, sessionID: w.SessionID, channel: eventmodel.ChannelBeacon, req: req}
 	if rej := d.checkCommon(&c); rej != nil {
 		return Beacon{}, rej
 	}
-	if len(w.Events) == 0 {
+	shared, rej := d.beaconShared(w, req)
+	if rej != nil {
+		return Beacon{}, rej
+	}
+	c.shared = shared
+	if n == 0 {
 		return Beacon{}, reject(ReasonNoEvents, "the beacon has no events")
 	}
-	if len(w.Events) > d.Limits.MaxEventsPerBeacon {
+	if n > d.Limits.MaxEventsPerBeacon {
 		return Beacon{}, reject(ReasonTooManyEvents, "the beacon has more events than max_events_per_beacon")
 	}
-	b := Beacon{Events: make([]Event, 0, len(w.Events))}
-	for i, raw := range w.Events {
-		ev, rej := d.beaconEvent(&c, raw, w.SentAt)
+	b := Beacon{Site: w.Site, Events: make([]Event, 0, n)}
+	for i := range n {
+		ev, rej := event(&c, i)
 		if rej != nil {
 			b.Rejected = append(b.Rejected, EventRejection{Index: i, Rejection: *rej})
 			continue
@@ -86,18 +178,20 @@ func (d *Decoder) DecodeBeacon(body []byte, req Request) (Beacon, *Rejection) {
 	return b, nil
 }
 
-func (d *Decoder) beaconEvent(c *common, raw json.RawMessage, sentAt *float64) (Event, *Rejection) {
-	var w eventWire
-	if err := unmarshalObject(raw, &w); err != nil {
-		return Event{}, reject(ReasonInvalidEvent, "the event is not a valid event JSON object: "+err.Error())
+func (d *Decoder) beaconEvent(c *common, w *eventWire, sentAt *float64) (Event, *Rejection) {
+	eventType := w.Type.name
+	if !w.Type.set {
+		eventType = eventmodel.EventPageView // the default type
 	}
-	eventType, ok := beaconEventType(w.Type)
-	if !ok {
-		return Event{}, reject(ReasonInvalidType, `type must be "page_view" or "custom"`)
+	if eventType == "" {
+		return Event{}, reject(ReasonInvalidType, "type must be one of page_view, custom, engagement, outbound_click, file_download, form_submit, site_search, identify, consent")
 	}
-	ev := Event{Time: eventTime(c.req.Received, sentAt, w.TS)}
+	ev := Event{Time: eventTime(c.req.Received, sentAt, w.TS.float())}
 	f := fields{id: w.ID, eventType: eventType, url: w.URL, referrer: w.Referrer, title: w.Title, name: w.Name}
 	if rej := d.build(c, &f, &ev); rej != nil {
+		return Event{}, rej
+	}
+	if rej := d.beaconDetail(c, w, &ev); rej != nil {
 		return Event{}, rej
 	}
 	props, rej := d.beaconProps(w.Props)
@@ -108,14 +202,139 @@ func (d *Decoder) beaconEvent(c *common, raw json.RawMessage, sentAt *float64) (
 	return ev, nil
 }
 
-func beaconEventType(t string) (string, bool) {
-	switch t {
-	case "", BeaconTypePageView:
-		return eventmodel.EventPageView, true
-	case BeaconTypeCustom:
-		return eventmodel.EventCustom, true
+// beaconShared validates the request-level identity and consent fields.
+func (d *Decoder) beaconShared(w *beaconHeader, req Request) (*Shared, *Rejection) {
+	s := &Shared{
+		Cookieless: w.Cookieless,
+		GPC:        w.GPC || req.GPC,
+		DNT:        req.DNT,
+		Automation: w.Automation,
 	}
-	return "", false
+	if w.UserID != "" {
+		s.UserID = d.truncate(strings.TrimSpace(w.UserID))
+	}
+	if w.Referral != nil && w.Referral.Partner != "" {
+		if !ValidID(w.Referral.Partner) || !ValidID(w.Referral.ClickID) {
+			return nil, reject(ReasonInvalidField, "referral partner and click_id must be 1-128 characters of [A-Za-z0-9._:-]")
+		}
+		s.ReferralPartner, s.ReferralClickID = w.Referral.Partner, w.Referral.ClickID
+	}
+	if w.Consent != nil {
+		s.Consent = Consent{
+			Analytics:       consentValue(w.Consent.Analytics),
+			Marketing:       consentValue(w.Consent.Marketing),
+			Personalization: consentValue(w.Consent.Personalization),
+		}
+	}
+	if w.TCF != nil && (w.TCF.GDPRApplies != nil || w.TCF.TCString != "") {
+		if !validTCString(w.TCF.TCString) {
+			return nil, reject(ReasonInvalidField, "tcf.tc_string must be a base64url TC string")
+		}
+		s.TCF = w.TCF
+	}
+	return s, nil
+}
+
+// beaconDetail validates the fields of the event types beyond page_view
+// and custom. Absent integers are -1.
+func (d *Decoder) beaconDetail(c *common, w *eventWire, ev *Event) *Rejection {
+	det := Detail{EngagedMs: -1, ScrollDepth: -1, FieldCount: -1}
+	if w.PageViewID != "" {
+		if !ValidID(w.PageViewID) {
+			return reject(ReasonInvalidID, "page_view_id must be 1-128 characters of [A-Za-z0-9._:-]")
+		}
+		det.PageViewID = w.PageViewID
+	}
+	switch ev.Name {
+	case eventmodel.EventEngagement:
+		ms, ok := wholeNumber(w.EngagedMs.float(), 0, maxEngagedMs)
+		if !ok {
+			return reject(ReasonInvalidField, "engaged_ms must be a whole number of milliseconds between 0 and 86400000")
+		}
+		det.EngagedMs = ms
+		if w.ScrollDepth.set {
+			depth, ok := wholeNumber(w.ScrollDepth.float(), 0, 100)
+			if !ok {
+				return reject(ReasonInvalidField, "scroll_depth must be a whole percentage between 0 and 100")
+			}
+			det.ScrollDepth = depth
+		}
+	case eventmodel.EventOutboundClick, eventmodel.EventFileDownload:
+		if w.LinkURL == "" || len(w.LinkURL) > d.Limits.MaxStringLength {
+			return reject(ReasonInvalidField, "link_url is missing or longer than max_string_length")
+		}
+		link, err := pageurl.Parse(w.LinkURL)
+		if err != nil {
+			return reject(ReasonInvalidField, "link_url must be an absolute http(s) URL")
+		}
+		det.Link, det.HasLink = link, true
+	case eventmodel.EventFormSubmit:
+		det.FormID = d.truncate(strings.TrimSpace(w.FormID))
+		det.FormName = d.truncate(strings.TrimSpace(w.FormName))
+		det.FormAction = formActionPath(d.truncate(w.FormAction))
+		det.Sensitive = w.Sensitive
+		// A sensitive form says nothing about its fields, not even how many.
+		if w.FieldCount.set && !w.Sensitive {
+			n, ok := wholeNumber(w.FieldCount.float(), 0, maxFieldCount)
+			if !ok {
+				return reject(ReasonInvalidField, "field_count must be a whole number between 0 and 10000")
+			}
+			det.FieldCount = n
+		}
+	case eventmodel.EventSiteSearch:
+		det.SearchTerm = d.truncate(strings.TrimSpace(w.SearchTerm))
+		if det.SearchTerm == "" {
+			return reject(ReasonInvalidField, "a site_search event needs a search_term")
+		}
+	case eventmodel.EventIdentify:
+		if c.shared == nil || c.shared.UserID == "" {
+			return reject(ReasonInvalidField, "an identify event needs the beacon's user_id")
+		}
+	case eventmodel.EventConsentUpdate:
+		if c.shared == nil || c.shared.Consent == (Consent{}) {
+			return reject(ReasonInvalidField, "a consent event needs the beacon's consent object")
+		}
+	}
+	ev.Detail = det
+	ev.Shared = c.shared
+	return nil
+}
+
+// wholeNumber accepts a JSON number that is a whole number in [lo, hi].
+func wholeNumber(v *float64, lo, hi int64) (int64, bool) {
+	if v == nil || *v != float64(int64(*v)) {
+		return 0, false
+	}
+	n := int64(*v)
+	return n, lo <= n && n <= hi
+}
+
+// formActionPath keeps only the path of a form's action: its query string
+// is exactly where a GET form would put the field values.
+func formActionPath(action string) string {
+	if i := strings.IndexAny(action, "?#"); i >= 0 {
+		action = action[:i]
+	}
+	if u, err := pageurl.Parse(action); err == nil {
+		return u.Path
+	}
+	return strings.TrimSpace(action)
+}
+
+// validTCString accepts what a TC string is made of (base64url segments
+// separated by dots) and nothing else, so a free-text field cannot carry PII
+// under the name of a consent string. Empty is allowed (gdpr_applies only).
+func validTCString(s string) bool {
+	if len(s) > 8192 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 // eventTime places the event on the collector's clock the way Snowplow does:
@@ -132,50 +351,68 @@ func eventTime(received time.Time, sentAt, ts *float64) time.Time {
 	return received.Add(-time.Duration(delayMs * float64(time.Millisecond)))
 }
 
-// beaconProps converts the props object. Keys are sorted so that the same
-// beacon always produces the same record.
-func (d *Decoder) beaconProps(raw map[string]json.RawMessage) ([]Prop, *Rejection) {
+// beaconProps converts the props object (raw JSON bytes, already validated
+// by encoding/json). Keys are sorted so that the same beacon always produces
+// the same record; of a repeated key the last value counts, as in
+// encoding/json.
+func (d *Decoder) beaconProps(raw rawObject) ([]Prop, *Rejection) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	if len(raw) > d.Limits.MaxProperties {
-		return nil, reject(ReasonTooManyProperties, "more custom properties than max_properties")
-	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		if !validPropertyKey(k) {
-			return nil, reject(ReasonInvalidProperty, "property keys must be 1-64 characters of [A-Za-z0-9_-]")
+	var props []Prop
+	var rej *Rejection
+	objectMembers(raw, func(key string, value []byte) bool {
+		if len(props) == d.Limits.MaxProperties {
+			rej = reject(ReasonTooManyProperties, "more custom properties than max_properties")
+			return false
 		}
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	props := make([]Prop, 0, len(keys))
-	for _, k := range keys {
-		v, ok := d.scalar(raw[k])
+		if !validPropertyKey(key) {
+			rej = reject(ReasonInvalidProperty, "property keys must be 1-64 characters of [A-Za-z0-9_-]")
+			return false
+		}
+		v, ok := d.scalar(value)
 		if !ok {
-			return nil, reject(ReasonInvalidProperty, "property "+k+" must be a string, number or boolean")
+			rej = reject(ReasonInvalidProperty, "property "+key+" must be a string, number or boolean")
+			return false
 		}
-		if v != nil { // null means "not set"
-			props = append(props, Prop{Key: k, Value: v})
+		if props == nil {
+			props = make([]Prop, 0, min(d.Limits.MaxProperties, 8))
+		}
+		props = append(props, Prop{Key: key, Value: v})
+		return true
+	})
+	if rej != nil {
+		return nil, rej
+	}
+	slices.SortStableFunc(props, func(a, b Prop) int { return strings.Compare(a.Key, b.Key) })
+	out := props[:0]
+	for i, p := range props {
+		if i+1 < len(props) && props[i+1].Key == p.Key {
+			continue // a later value of the same key wins
+		}
+		if p.Value != nil { // null means "not set"
+			out = append(out, p)
 		}
 	}
-	return props, nil
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // scalar converts a JSON scalar: integers that fit int64 stay integers so
 // that counts aggregate exactly; other numbers become float64.
-func (d *Decoder) scalar(raw json.RawMessage) (any, bool) {
+func (d *Decoder) scalar(raw []byte) (any, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return nil, false
 	}
 	switch raw[0] {
 	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		if len(raw) < 2 || raw[len(raw)-1] != '"' {
 			return nil, false
 		}
-		return d.truncate(s), true
+		return d.truncate(unquote(raw)), true
 	case 't':
 		return true, true
 	case 'f':
@@ -185,8 +422,11 @@ func (d *Decoder) scalar(raw json.RawMessage) (any, bool) {
 	case '{', '[':
 		return nil, false
 	}
-	if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-		return i, true
+	// ParseInt's error for "19.99" allocates; check the form first.
+	if bytes.IndexAny(raw, ".eE") < 0 {
+		if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			return i, true
+		}
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 func benchDecoder() *Decoder {
 	return &Decoder{
-		Sites:  map[string]struct{}{"shop": {}},
+		Sites:  map[string]Site{"shop": {}},
 		Limits: Limits{MaxEventsPerBeacon: 50, MaxStringLength: 2048, MaxProperties: 25},
 	}
 }

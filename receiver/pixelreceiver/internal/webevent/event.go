@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/campaign"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/origin"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
 )
 
@@ -35,8 +37,18 @@ type Limits struct {
 
 // Decoder turns payloads into events. It is safe for concurrent use.
 type Decoder struct {
-	Sites  map[string]struct{}
+	Sites  map[string]Site
 	Limits Limits
+}
+
+// Site is what the decoder checks per configured site.
+type Site struct {
+	// WriteKey, when set, must be sent with every request of the site
+	// (beacon "key", pixel parameter "k").
+	WriteKey string
+	// Origins restricts the page URLs the site's events may come from; nil
+	// allows any.
+	Origins *origin.Set
 }
 
 // Request holds the facts about the HTTP request that go into every event.
@@ -47,6 +59,8 @@ type Request struct {
 	// Referer is the request's Referer header; the pixel falls back to it
 	// for the page URL.
 	Referer string
+	// GPC and DNT are the Sec-GPC and DNT request headers ("1" = set).
+	GPC, DNT bool
 }
 
 // Event is one decoded, validated event.
@@ -67,6 +81,16 @@ type Event struct {
 	ClientAddr  string
 	Time        time.Time
 	Observed    time.Time
+
+	// Detail holds the fields of the event types other than page_view and
+	// custom. Campaign is parsed from the page URL's query of a page view:
+	// a campaign is a property of the landing, not of every later click.
+	Detail   Detail
+	Campaign campaign.Params
+	// Shared is what every event of the request has in common: identity,
+	// consent signals and receive-time enrichment. Events of one beacon
+	// point to the same value.
+	Shared *Shared
 }
 
 // Prop is one custom property; Value is a string, int64, float64 or bool.
@@ -77,9 +101,11 @@ type Prop struct {
 
 // common is what every event of a request shares.
 type common struct {
-	site, visitorID, sessionID string
-	channel                    string
-	req                        Request
+	site, key, visitorID, sessionID string
+	channel                         string
+	req                             Request
+	siteRules                       Site
+	shared                          *Shared
 }
 
 // fields are the per-event values as the sender spelled them.
@@ -109,6 +135,9 @@ func (d *Decoder) build(c *common, f *fields, ev *Event) *Rejection {
 	if rej := d.setURL(ev, f.url); rej != nil {
 		return rej
 	}
+	if rej := c.checkOrigin(&ev.URL); rej != nil {
+		return rej
+	}
 	d.setReferrer(ev, f.referrer)
 	ev.Title = d.truncate(strings.TrimSpace(f.title))
 	if ev.Name == eventmodel.EventCustom {
@@ -116,6 +145,9 @@ func (d *Decoder) build(c *common, f *fields, ev *Event) *Rejection {
 		if ev.CustomName == "" {
 			return reject(ReasonMissingName, "a custom event needs a name")
 		}
+	}
+	if ev.Name == eventmodel.EventPageView {
+		ev.Campaign = campaign.FromQuery(ev.URL.Query)
 	}
 	return nil
 }
@@ -134,6 +166,15 @@ func (d *Decoder) setURL(ev *Event, raw string) *Rejection {
 		return reject(ReasonInvalidURL, "the page URL must be an absolute http(s) URL")
 	}
 	ev.URL = u
+	return nil
+}
+
+// checkOrigin rejects a page URL outside the site's allowed origins, so a
+// site's data cannot be polluted by pages that merely copied its tag.
+func (c *common) checkOrigin(u *pageurl.URL) *Rejection {
+	if !c.siteRules.Origins.Allows(u.Scheme, u.Domain, u.Port) {
+		return reject(ReasonOriginNotAllowed, "the page URL is not on one of the site's allowed_origins")
+	}
 	return nil
 }
 
@@ -251,6 +292,11 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	}
 	putNonEmpty(a, eventmodel.AttrUserAgent, ev.UserAgent)
 	putNonEmpty(a, eventmodel.AttrClientAddress, ev.ClientAddr)
+	ev.Detail.copyTo(a)
+	putCampaign(a, &ev.Campaign)
+	if ev.Shared != nil {
+		ev.Shared.copyTo(a)
+	}
 }
 
 func putURL(a pcommon.Map, u *pageurl.URL) {

@@ -1,6 +1,7 @@
 package webevent // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 
 import (
+	"crypto/subtle"
 	"net/url"
 	"strings"
 
@@ -21,6 +22,11 @@ const (
 	ParamName       = "n"
 	ParamEventID    = "eid"
 	ParamPropPrefix = "p."
+	ParamWriteKey   = "k"
+	// ParamGDPR and ParamGDPRConsent are the IAB TCF URL parameters that ad
+	// servers fill with the ${GDPR} and ${GDPR_CONSENT_xxx} macros.
+	ParamGDPR        = "gdpr"
+	ParamGDPRConsent = "gdpr_consent"
 )
 
 // Values of ParamEventType.
@@ -32,6 +38,7 @@ const (
 // pixelQuery holds the recognised parameters of one hit.
 type pixelQuery struct {
 	site, url, ref, title, vid, sid, typ, name, eid string
+	key, gdpr, gdprConsent                          string
 	props                                           []Prop
 	// propRej is reported only after the other checks so that, say, a hit
 	// for an unknown site is counted as unknown_site whatever else it has.
@@ -49,8 +56,12 @@ func (d *Decoder) DecodeHit(channel, rawQuery string, req Request) (Event, *Reje
 	var q pixelQuery
 	d.parseQuery(rawQuery, &q)
 
-	c := common{site: q.site, visitorID: q.vid, sessionID: q.sid, channel: channel, req: req}
+	c := common{site: q.site, key: q.key, visitorID: q.vid, sessionID: q.sid, channel: channel, req: req}
 	if rej := d.checkCommon(&c); rej != nil {
+		return Event{}, rej
+	}
+	shared, rej := pixelShared(&q, req)
+	if rej != nil {
 		return Event{}, rej
 	}
 	eventType, ok := pixelEventType(q.typ)
@@ -71,7 +82,29 @@ func (d *Decoder) DecodeHit(channel, rawQuery string, req Request) (Event, *Reje
 		return Event{}, q.propRej
 	}
 	ev.Props = q.props
+	ev.Shared = shared
+	ev.Detail = Detail{EngagedMs: -1, ScrollDepth: -1, FieldCount: -1}
 	return ev, nil
+}
+
+// pixelShared collects the consent signals of a hit: the browser's headers
+// and the TCF URL parameters.
+func pixelShared(q *pixelQuery, req Request) (*Shared, *Rejection) {
+	s := &Shared{GPC: req.GPC, DNT: req.DNT}
+	if q.gdpr != "" || q.gdprConsent != "" {
+		if !validTCString(q.gdprConsent) {
+			return nil, reject(ReasonInvalidField, "gdpr_consent must be a base64url TC string")
+		}
+		tcf := &TCF{TCString: q.gdprConsent}
+		switch q.gdpr {
+		case "1":
+			tcf.GDPRApplies = &[]bool{true}[0]
+		case "0":
+			tcf.GDPRApplies = &[]bool{false}[0]
+		}
+		s.TCF = tcf
+	}
+	return s, nil
 }
 
 // refererFallback returns the Referer header when it can stand in for the page
@@ -143,6 +176,12 @@ func (q *pixelQuery) field(key string) *string {
 		return &q.name
 	case ParamEventID:
 		return &q.eid
+	case ParamWriteKey:
+		return &q.key
+	case ParamGDPR:
+		return &q.gdpr
+	case ParamGDPRConsent:
+		return &q.gdprConsent
 	}
 	return nil // unknown parameters are ignored: cache busters, future additions
 }
@@ -172,8 +211,15 @@ func (d *Decoder) checkCommon(c *common) *Rejection {
 	if c.site == "" {
 		return reject(ReasonUnknownSite, "the site id is missing")
 	}
-	if _, ok := d.Sites[c.site]; !ok {
+	site, ok := d.Sites[c.site]
+	if !ok {
 		return reject(ReasonUnknownSite, "the site id is not configured on this collector")
+	}
+	c.siteRules = site
+	// Constant time: the comparison must not tell a prober how much of a
+	// guessed key was right.
+	if site.WriteKey != "" && subtle.ConstantTimeCompare([]byte(c.key), []byte(site.WriteKey)) != 1 {
+		return reject(ReasonInvalidWriteKey, "the site requires its write key")
 	}
 	// Empty ids mean "none" (a tag without storage consent sends none).
 	if c.visitorID != "" && !ValidID(c.visitorID) {

@@ -29,6 +29,15 @@ const (
 	ReasonMissingName       Reason = "missing_name"
 	ReasonTooManyProperties Reason = "too_many_properties"
 	ReasonInvalidProperty   Reason = "invalid_property"
+	ReasonInvalidField      Reason = "invalid_field"
+)
+
+// Rejections decided by the receiver around the decoder.
+const (
+	ReasonInvalidWriteKey  Reason = "invalid_write_key"
+	ReasonOriginNotAllowed Reason = "origin_not_allowed"
+	ReasonRateLimited      Reason = "rate_limited"
+	ReasonBot              Reason = "bot"
 )
 
 // Reasons lists every Reason, for documentation and tests.
@@ -36,7 +45,8 @@ var Reasons = []Reason{
 	ReasonMethodNotAllowed, ReasonInvalidRequest, ReasonUnsupportedMediaType, ReasonBodyTooLarge,
 	ReasonInvalidJSON, ReasonUnknownSite, ReasonNoEvents, ReasonTooManyEvents,
 	ReasonInvalidEvent, ReasonInvalidID, ReasonInvalidType, ReasonMissingURL, ReasonInvalidURL,
-	ReasonURLTooLong, ReasonMissingName, ReasonTooManyProperties, ReasonInvalidProperty,
+	ReasonURLTooLong, ReasonMissingName, ReasonTooManyProperties, ReasonInvalidProperty, ReasonInvalidField,
+	ReasonInvalidWriteKey, ReasonOriginNotAllowed, ReasonRateLimited, ReasonBot,
 }
 
 // Rejection says why something was not accepted. Message is meant for the

@@ -14,7 +14,7 @@ import (
 
 func testDecoder() *Decoder {
 	return &Decoder{
-		Sites:  map[string]struct{}{"shop": {}},
+		Sites:  map[string]Site{"shop": {}},
 		Limits: Limits{MaxEventsPerBeacon: 3, MaxStringLength: 16, MaxProperties: 2},
 	}
 }

@@ -1,0 +1,48 @@
+package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixelreceiver"
+
+import "net/http"
+
+// setCORS answers CORS for a request from a page of site s (nil for a
+// preflight, which carries no site id: then any site's allowed origins
+// count). An allowed Origin is echoed with credentials allowed, because in
+// server cookie mode the tag sends its requests with the visitor's cookies;
+// the responses reveal nothing but the sender's own outcome. A disallowed
+// or absent Origin gets no CORS headers, so a browser hides the answer.
+func (r *pixelReceiver) setCORS(w http.ResponseWriter, req *http.Request, s *site) {
+	if !r.ownCORS {
+		return
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	origin := req.Header.Get("Origin")
+	if origin == "" || !r.originAllowed(origin, s) {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+}
+
+func (r *pixelReceiver) originAllowed(origin string, s *site) bool {
+	if s != nil {
+		return s.origins.AllowsOrigin(origin)
+	}
+	for _, s := range r.sites {
+		if s.origins.AllowsOrigin(origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// handlePreflight answers a CORS preflight for method. The allowed request
+// headers are a fixed list; nothing but an allowed Origin is reflected.
+func (r *pixelReceiver) handlePreflight(w http.ResponseWriter, method string) {
+	h := w.Header()
+	h.Set("Allow", method+", OPTIONS")
+	if r.ownCORS && h.Get("Access-Control-Allow-Origin") != "" {
+		h.Set("Access-Control-Allow-Methods", method)
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

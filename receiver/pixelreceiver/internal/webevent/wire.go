@@ -1,0 +1,208 @@
+package webevent // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strconv"
+)
+
+// The types below let encoding/json decode a beacon with few allocations:
+// decoding costs are per event, and a collector may take thousands of
+// events a second on two cores. Each one is decoded from the input bytes
+// in place of a pointer, map or json.RawMessage copy.
+
+// number is an optional JSON number (null or absent = not set), without the
+// allocation a *float64 field costs.
+type number struct {
+	v   float64
+	set bool
+}
+
+func (n *number) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = number{}
+		return nil
+	}
+	if len(b) == 0 || b[0] == '"' || b[0] == '{' || b[0] == '[' || b[0] == 't' || b[0] == 'f' {
+		return wrongType("number", b)
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return wrongType("number", b)
+	}
+	*n = number{v: v, set: true}
+	return nil
+}
+
+// float returns a pointer to the value, nil when not set.
+func (n *number) float() *float64 {
+	if !n.set {
+		return nil
+	}
+	return &n.v
+}
+
+// eventType is the beacon "type" field, resolved to an event name without
+// allocating a string for it.
+type eventType struct {
+	name string // "" when unknown
+	set  bool   // the field was present (and not null)
+}
+
+func (t *eventType) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = eventType{}
+		return nil
+	}
+	if len(b) < 2 || b[0] != '"' {
+		return wrongType("string", b)
+	}
+	raw := b[1 : len(b)-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		raw = []byte(s)
+	}
+	*t = eventType{name: beaconTypes[string(raw)], set: true} // no allocation for a map lookup
+	return nil
+}
+
+// rawObject keeps the bytes of a JSON object (or null) as a sub-slice of the
+// input, without the copy json.RawMessage makes. The input must stay
+// unchanged while the value is used: DecodeBeacon holds the body until it
+// returns, and everything it returns is copied out of it.
+type rawObject []byte
+
+func (r *rawObject) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = nil
+		return nil
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return wrongType("object", b)
+	}
+	*r = b
+	return nil
+}
+
+// wrongType reports a JSON value of the wrong type like encoding/json does,
+// so that error messages name the field.
+func wrongType(want string, b []byte) error {
+	kind := "value"
+	if len(b) > 0 {
+		switch b[0] {
+		case '"':
+			kind = "string"
+		case '{':
+			kind = "object"
+		case '[':
+			kind = "array"
+		case 't', 'f':
+			kind = "bool"
+		case 'n':
+			kind = "null"
+		default:
+			kind = "number"
+		}
+	}
+	var t reflect.Type
+	switch want {
+	case "number":
+		t = reflect.TypeFor[float64]()
+	case "string":
+		t = reflect.TypeFor[string]()
+	default:
+		t = reflect.TypeFor[map[string]any]()
+	}
+	return &json.UnmarshalTypeError{Value: kind, Type: t}
+}
+
+// objectMembers calls fn for each member of a JSON object that encoding/json
+// has already validated, with the unquoted key and the raw value. It stops
+// at the first false from fn.
+func objectMembers(obj []byte, fn func(key string, value []byte) bool) {
+	i := skipSpace(obj, 1) // after '{'
+	for i < len(obj) && obj[i] != '}' {
+		keyEnd := stringEnd(obj, i)
+		key := unquote(obj[i:keyEnd])
+		i = skipSpace(obj, keyEnd)
+		i = skipSpace(obj, i+1) // ':'
+		valueEnd := valueEnd(obj, i)
+		if !fn(key, obj[i:valueEnd]) {
+			return
+		}
+		i = skipSpace(obj, valueEnd)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the closing quote of the string at i.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index after the JSON value at i.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = stringEnd(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	return j
+}
+
+// unquote decodes a JSON string literal; only escapes need encoding/json.
+func unquote(lit []byte) string {
+	if len(lit) < 2 {
+		return ""
+	}
+	inner := lit[1 : len(lit)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner)
+	}
+	var s string
+	_ = json.Unmarshal(lit, &s) // already validated
+	return s
+}

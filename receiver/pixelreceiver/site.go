@@ -1,0 +1,231 @@
+package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixelreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/origin"
+)
+
+// Values of CookiesConfig.Mode.
+const (
+	// CookieModeAuto picks server when the page and the collector share a
+	// registrable domain (the collector is reverse-proxied under the site),
+	// script otherwise.
+	CookieModeAuto   = "auto"
+	CookieModeServer = "server"
+	CookieModeScript = "script"
+	CookieModeNone   = "none"
+)
+
+// maxCookieAge is 13 months (ePrivacy guidance, CNIL): no webjourney cookie
+// may live longer, and the visitor cookie is never extended past it.
+const maxCookieAge = 395 * 24 * time.Hour
+
+// SiteConfig is one accepted site and how the tag behaves on it.
+type SiteConfig struct {
+	// ID is the site id sent by the tag (pixel parameter s, beacon field site).
+	ID string `mapstructure:"id"`
+
+	// AllowedOrigins restricts where the site's events may come from:
+	// origins ("https://shop.example"), host names (both schemes) or
+	// "*."-wildcards ("https://*.shop.example"). Empty allows any origin.
+	AllowedOrigins []string `mapstructure:"allowed_origins"`
+
+	// WriteKey, when set, must accompany every request of the site (beacon
+	// field key, pixel parameter k, tag attribute data-key). It keeps casual
+	// junk out; it is not a secret from anyone who reads the page.
+	WriteKey configopaque.String `mapstructure:"write_key"`
+
+	Consent ConsentConfig `mapstructure:"consent"`
+	Cookies CookiesConfig `mapstructure:"cookies"`
+
+	// SessionIdleTimeout ends a visit after this long without events.
+	SessionIdleTimeout time.Duration `mapstructure:"session_idle_timeout"`
+
+	// ReferralPartners are partners whose click id in a landing URL is
+	// remembered in a first-party cookie for their attribution window.
+	ReferralPartners []ReferralPartnerConfig `mapstructure:"referral_partners"`
+
+	// SearchParams are the query parameters of the site's search results
+	// page; a page view with one of them is also a site search.
+	SearchParams []string `mapstructure:"search_params"`
+
+	// DownloadExtensions are the file extensions whose links count as downloads.
+	DownloadExtensions []string `mapstructure:"download_extensions"`
+
+	// Track switches the tag's automatic tracking per kind.
+	Track TrackConfig `mapstructure:"track"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// ConsentConfig is the site's consent requirement as the tag applies it.
+type ConsentConfig struct {
+	// Required makes the tag cookieless until analytics consent is granted.
+	Required bool `mapstructure:"required"`
+	// HonorGPC makes the tag cookieless when the browser sends Global Privacy Control.
+	HonorGPC bool `mapstructure:"honor_gpc"`
+	// TCF makes the tag read consent from the page's IAB TCF CMP (__tcfapi).
+	TCF bool `mapstructure:"tcf"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// CookiesConfig names and bounds the first-party cookies.
+type CookiesConfig struct {
+	Mode         string `mapstructure:"mode"`
+	VisitorName  string `mapstructure:"visitor_name"`
+	SessionName  string `mapstructure:"session_name"`
+	ReferralName string `mapstructure:"referral_name"`
+	// MaxAge is the visitor cookie's lifetime from when it was first set.
+	MaxAge time.Duration `mapstructure:"max_age"`
+	// Domain is the Domain attribute of cookies the receiver sets, e.g.
+	// "shop.example" to share them with www.shop.example; empty = host only.
+	Domain string `mapstructure:"domain"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// ReferralPartnerConfig is one referral partner.
+type ReferralPartnerConfig struct {
+	// Name identifies the partner in events (webjourney.referral.partner).
+	Name string `mapstructure:"name"`
+	// Param is the landing-URL query parameter carrying the partner's click id.
+	Param string `mapstructure:"param"`
+	// AttributionWindow is how long the referral is remembered.
+	AttributionWindow time.Duration `mapstructure:"attribution_window"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// TrackConfig switches the tag's automatic tracking.
+type TrackConfig struct {
+	PageViews  bool `mapstructure:"page_views" json:"page_views"`
+	SPA        bool `mapstructure:"spa" json:"spa"`
+	Engagement bool `mapstructure:"engagement" json:"engagement"`
+	Outbound   bool `mapstructure:"outbound" json:"outbound"`
+	Downloads  bool `mapstructure:"downloads" json:"downloads"`
+	Forms      bool `mapstructure:"forms" json:"forms"`
+	Search     bool `mapstructure:"search" json:"search"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+func defaultSiteConfig() SiteConfig {
+	return SiteConfig{
+		Consent: ConsentConfig{Required: true, HonorGPC: true},
+		Cookies: CookiesConfig{
+			Mode:         CookieModeAuto,
+			VisitorName:  "_wjid",
+			SessionName:  "_wjses",
+			ReferralName: "_wjref",
+			MaxAge:       maxCookieAge,
+		},
+		SessionIdleTimeout: 30 * time.Minute,
+		SearchParams:       []string{"q", "s", "search", "query"},
+		DownloadExtensions: []string{
+			"pdf", "zip", "gz", "tgz", "7z", "rar", "csv", "xls", "xlsx", "doc", "docx", "ppt", "pptx",
+			"txt", "rtf", "odt", "ods", "epub", "mp3", "mp4", "mov", "avi", "wav", "dmg", "exe", "msi", "apk", "iso",
+		},
+		Track: TrackConfig{PageViews: true, SPA: true, Engagement: true, Outbound: true, Downloads: true, Forms: true, Search: true},
+	}
+}
+
+// Unmarshal applies the per-site defaults before decoding: list elements
+// do not get defaults from createDefaultConfig.
+func (s *SiteConfig) Unmarshal(conf *confmap.Conf) error {
+	*s = defaultSiteConfig()
+	return conf.Unmarshal(s)
+}
+
+var _ confmap.Unmarshaler = (*SiteConfig)(nil)
+
+// validate checks everything but the id (checked with the list). Errors
+// are relative keys, prefixed by the caller.
+func (s *SiteConfig) validate() error {
+	var errs []error
+	if _, err := origin.Parse(s.AllowedOrigins); err != nil {
+		errs = append(errs, fmt.Errorf(".allowed_origins%w", err))
+	}
+	if len(s.WriteKey) > 256 {
+		errs = append(errs, errors.New(".write_key: must be at most 256 bytes"))
+	}
+	switch s.Cookies.Mode {
+	case CookieModeAuto, CookieModeServer, CookieModeScript, CookieModeNone:
+	default:
+		errs = append(errs, fmt.Errorf(".cookies.mode: %q must be one of auto, server, script, none", s.Cookies.Mode))
+	}
+	names := map[string]string{}
+	for key, name := range map[string]string{
+		"visitor_name": s.Cookies.VisitorName, "session_name": s.Cookies.SessionName, "referral_name": s.Cookies.ReferralName,
+	} {
+		if !validCookieName(name) {
+			errs = append(errs, fmt.Errorf(".cookies.%s: %q must be 1-64 characters of [A-Za-z0-9_-]", key, name))
+		} else if other, dup := names[name]; dup {
+			errs = append(errs, fmt.Errorf(".cookies: visitor_name, session_name and referral_name must differ (%s and %s are both %q)", other, key, name))
+		}
+		names[name] = key
+	}
+	if s.Cookies.MaxAge < 24*time.Hour || s.Cookies.MaxAge > maxCookieAge {
+		errs = append(errs, fmt.Errorf(".cookies.max_age: %s must be between 24h and 9480h (13 months)", s.Cookies.MaxAge))
+	}
+	if d := s.Cookies.Domain; d != "" && (strings.ContainsAny(d, " ;,/:") || strings.HasPrefix(d, ".")) {
+		errs = append(errs, fmt.Errorf(".cookies.domain: %q must be a plain host name such as shop.example", d))
+	}
+	if s.SessionIdleTimeout < time.Minute || s.SessionIdleTimeout > 24*time.Hour {
+		errs = append(errs, fmt.Errorf(".session_idle_timeout: %s must be between 1m and 24h", s.SessionIdleTimeout))
+	}
+	seen := map[string]bool{}
+	for i, p := range s.ReferralPartners {
+		key := fmt.Sprintf(".referral_partners[%d]", i)
+		// No ':' in names: the referral cookie is "<name>:<click id>".
+		if !validCookieName(p.Name) {
+			errs = append(errs, fmt.Errorf("%s.name: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Name))
+		}
+		if !validCookieName(p.Param) {
+			errs = append(errs, fmt.Errorf("%s.param: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Param))
+		} else if seen[p.Param] {
+			errs = append(errs, fmt.Errorf("%s.param: %q is used by another partner", key, p.Param))
+		}
+		seen[p.Param] = true
+		if p.AttributionWindow < time.Hour || p.AttributionWindow > maxCookieAge {
+			errs = append(errs, fmt.Errorf("%s.attribution_window: %s must be between 1h and 9480h (13 months)", key, p.AttributionWindow))
+		}
+	}
+	for i, p := range s.SearchParams {
+		if !validCookieName(p) {
+			errs = append(errs, fmt.Errorf(".search_params[%d]: %q must be 1-64 characters of [A-Za-z0-9_-]", i, p))
+		}
+	}
+	for i, e := range s.DownloadExtensions {
+		if e == "" || len(e) > 16 || strings.ContainsAny(e, ". /") {
+			errs = append(errs, fmt.Errorf(".download_extensions[%d]: %q must be an extension without the dot, such as pdf", i, e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validCookieName accepts names that are safe as cookie names and query
+// parameter names without escaping.
+func validCookieName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, c := range []byte(n) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Fetches the third-party test data used by the pixel receiver's internal
+# packages into <repo>/.cache/npm (git-ignored):
+#   - crawler-user-agents (MIT): source of botdetect/patterns_generated.go
+#     (go generate) and of the bot instances the botdetect tests check.
+#   - @ip-location-db/geo-whois-asn-country-mmdb (CC0): a small country
+#     MMDB that the geoip tests look up known addresses in.
+# Versions are pinned so generated code and test expectations are
+# reproducible; bump them deliberately (and re-run go generate).
+# Idempotent: does nothing when the pinned versions are already installed.
+# Works from any directory.
+set -euo pipefail
+
+CRAWLER_USER_AGENTS_VERSION=1.60.0
+GEOIP_COUNTRY_MMDB_VERSION=2.3.2026061719
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+prefix="$root/.cache/npm"
+
+pkgs=(
+  "crawler-user-agents@$CRAWLER_USER_AGENTS_VERSION"
+  "@ip-location-db/geo-whois-asn-country-mmdb@$GEOIP_COUNTRY_MMDB_VERSION"
+)
+
+# installed_version NAME prints the version of an installed package, if any.
+installed_version() {
+  local pj="$prefix/node_modules/$1/package.json"
+  [[ -f "$pj" ]] || return 0
+  sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$pj" | head -1
+}
+
+need=0
+for p in "${pkgs[@]}"; do
+  name="${p%@*}" want="${p##*@}"
+  if [[ "$(installed_version "$name")" != "$want" ]]; then need=1; fi
+done
+if ((need == 0)); then
+  echo "fetch-testdata: up to date in $prefix" >&2
+  exit 0
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  cat >&2 <<'MSG'
+fetch-testdata: npm is not installed. Install Node.js and npm, e.g.
+  sudo apt-get update && sudo apt-get install -y npm
+(or from https://nodejs.org/), then run this script again.
+MSG
+  exit 1
+fi
+
+mkdir -p "$prefix"
+echo "fetch-testdata: installing ${pkgs[*]} into $prefix" >&2
+npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "${pkgs[@]}"
+echo "fetch-testdata: done" >&2
