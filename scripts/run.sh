@@ -22,23 +22,33 @@ listen="${WEBJOURNEY_LISTEN:-localhost:8090}"
 site="${WEBJOURNEY_SITE:-example}"
 prefix="${WEBJOURNEY_INDEX_PREFIX:-webjourney}"
 base="http://$listen"
+ua="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 cat >&2 <<MSG
 
   otelcol-webjourney is starting with $CONFIG
 
-  Point a page at it (site id "$site"):
+  Put the tag on a page (site id "$site"; the site requires consent by
+  default, so until the page calls webjourney('consent', {analytics: 'granted'})
+  the tag measures without cookies or identifiers):
+    <script>window.webjourney=window.webjourney||function(){(webjourney.q=webjourney.q||[]).push(arguments)}</script>
+    <script async src="$base/wj.js" data-site="$site"></script>
+  The log line "Starting pixel receiver" shows tag_integrity, the SRI hash
+  for <script integrity="..." crossorigin="anonymous">.
+
+  Or a pixel, for pages without JavaScript and e-mails:
     <img src="$base/p.gif?s=$site&url=https%3A%2F%2Fshop.example%2F&t=Home" width="1" height="1" alt="">
     <noscript><img src="$base/p.gif?s=$site" alt=""></noscript>   (page URL taken from the Referer header)
 
   Or, where only an iframe is allowed:
     <iframe src="$base/p.html?s=$site&t=Home" width="1" height="1" style="display:none" title=""></iframe>
 
-  Send a hit from a shell:
-    curl -s -o /dev/null -w '%{http_code} %{content_type} %{size_download} bytes\n' \\
+  Send a hit from a shell (curl's own user agent is on the crawler list, and
+  bots are dropped by default, so these send a browser's):
+    curl -s -A "$ua" -o /dev/null -w '%{http_code} %{content_type} %{size_download} bytes\n' \\
       '$base/p.gif?s=$site&url=https%3A%2F%2Fshop.example%2Fpricing&t=Pricing&vid=v1&sid=s1'
 
   Send a beacon batch:
-    curl -s -H 'Content-Type: application/json' '$base/b' \\
+    curl -s -A "$ua" -H 'Content-Type: application/json' '$base/b' \\
       -d '{"site":"$site","visitor_id":"v1","session_id":"s1","events":[{"type":"page_view","url":"https://shop.example/"},{"type":"custom","name":"signup","url":"https://shop.example/join","props":{"plan":"pro"}}]}'
 
   See the events in Elasticsearch (they arrive within about a second):
