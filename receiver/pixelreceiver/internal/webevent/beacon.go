@@ -67,11 +67,11 @@ type EventRejection struct {
 // beaconHeader is the beacon body without its events. Unknown fields are
 // ignored so that newer tags can talk to older collectors.
 type beaconHeader struct {
-	Site       string        `json:"site"`
-	Key        string        `json:"key"`
-	VisitorID  string        `json:"visitor_id"`
-	SessionID  string        `json:"session_id"`
-	UserID     string        `json:"user_id"`
+	Site       rawString     `json:"site"`
+	Key        rawString     `json:"key"`
+	VisitorID  rawString     `json:"visitor_id"`
+	SessionID  rawString     `json:"session_id"`
+	UserID     rawString     `json:"user_id"`
 	Referral   *referralWire `json:"referral"`
 	Cookieless bool          `json:"cookieless"`
 	Consent    *Consent      `json:"consent"`
@@ -84,8 +84,7 @@ type beaconHeader struct {
 // beaconWhole decodes a well-formed beacon in one pass.
 type beaconWhole struct {
 	beaconHeader
-	// Pointers, so that a null element is told apart from an empty object.
-	Events []*eventWire `json:"events"`
+	Events []eventWire `json:"events"`
 }
 
 // beaconByEvent decodes the events one by one, so that a malformed event
@@ -103,59 +102,76 @@ type referralWire struct {
 // eventWire is one element of the beacon's events array. Events are decoded
 // one by one so that a malformed event costs only itself.
 type eventWire struct {
-	ID       string    `json:"id"`
+	ID       rawString `json:"id"`
 	Type     eventType `json:"type"`
 	TS       number    `json:"ts"` // client clock, ms since the epoch
-	URL      string    `json:"url"`
-	Referrer string    `json:"referrer"`
-	Title    string    `json:"title"`
-	Name     string    `json:"name"`
+	URL      rawString `json:"url"`
+	Referrer rawString `json:"referrer"`
+	Title    rawString `json:"title"`
+	Name     rawString `json:"name"`
 	Props    rawObject `json:"props"`
 
-	PageViewID  string `json:"page_view_id"`
-	EngagedMs   number `json:"engaged_ms"`
-	ScrollDepth number `json:"scroll_depth"`
-	LinkURL     string `json:"link_url"`
-	FormID      string `json:"form_id"`
-	FormName    string `json:"form_name"`
-	FormAction  string `json:"form_action"`
-	FieldCount  number `json:"field_count"`
-	Sensitive   bool   `json:"sensitive"`
-	SearchTerm  string `json:"search_term"`
+	PageViewID  rawString `json:"page_view_id"`
+	EngagedMs   number    `json:"engaged_ms"`
+	ScrollDepth number    `json:"scroll_depth"`
+	LinkURL     rawString `json:"link_url"`
+	FormID      rawString `json:"form_id"`
+	FormName    rawString `json:"form_name"`
+	FormAction  rawString `json:"form_action"`
+	FieldCount  number    `json:"field_count"`
+	Sensitive   bool      `json:"sensitive"`
+	SearchTerm  rawString `json:"search_term"`
 }
 
 // DecodeBeacon decodes one beacon body. A non-nil Rejection rejects the whole
 // beacon; otherwise each event is either in Events or in Rejected.
 func (d *Decoder) DecodeBeacon(body []byte, req Request) (Beacon, *Rejection) {
 	var whole beaconWhole
-	if unmarshalObject(body, &whole) == nil {
-		return d.beacon(&whole.beaconHeader, len(whole.Events), req, func(c *common, i int) (Event, *Rejection) {
-			if whole.Events[i] == nil {
-				return Event{}, reject(ReasonInvalidEvent, "the event is not a JSON object")
-			}
-			return d.beaconEvent(c, whole.Events[i], whole.SentAt.float())
+	// Sized up front: encoding/json would grow the slice 1, 2, 4, 8, ...
+	// Every event has a "url" key, so this is at least the event count
+	// (more only if a value is the string "url").
+	whole.Events = make([]eventWire, 0, min(bytes.Count(body, urlKey), d.Limits.MaxEventsPerBeacon+1))
+	if unmarshalObject(body, &whole) == nil && !anyWithoutURL(whole.Events) {
+		t := newText(body)
+		return d.beacon(t, &whole.beaconHeader, len(whole.Events), req, func(c *common, i int) (Event, *Rejection) {
+			return d.beaconEvent(t, c, &whole.Events[i], whole.SentAt.float())
 		})
 	}
 	var byEvent beaconByEvent
 	if err := unmarshalObject(body, &byEvent); err != nil {
 		return Beacon{}, reject(ReasonInvalidJSON, "the body is not a valid beacon JSON object: "+err.Error())
 	}
-	return d.beacon(&byEvent.beaconHeader, len(byEvent.Events), req, func(c *common, i int) (Event, *Rejection) {
+	return d.beacon(newText(body), &byEvent.beaconHeader, len(byEvent.Events), req, func(c *common, i int) (Event, *Rejection) {
 		var w eventWire
-		if err := unmarshalObject(byEvent.Events[i], &w); err != nil {
+		raw := byEvent.Events[i]
+		if err := unmarshalObject(raw, &w); err != nil {
 			return Event{}, reject(ReasonInvalidEvent, "the event is not a valid event JSON object: "+err.Error())
 		}
-		return d.beaconEvent(c, &w, byEvent.SentAt.float())
+		return d.beaconEvent(newText(raw), c, &w, byEvent.SentAt.float())
 	})
 }
 
+var urlKey = []byte(`"url"`)
+
+// anyWithoutURL reports an event without a URL. It is invalid whatever else
+// it has, and in the one-pass decode a null element looks the same, so such
+// beacons take the event-by-event path, which tells the two apart.
+func anyWithoutURL(events []eventWire) bool {
+	for i := range events {
+		if len(events[i].URL) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // beacon checks the beacon-level fields and builds its n events with event.
-func (d *Decoder) beacon(w *beaconHeader, n int, req Request, event func(*common, int) (Event, *Rejection)) (Beacon, *Rejection) {
-	c := common{site: w.Site, key: w.Key, visitorID: w.VisitorID, sessionID: w.SessionID, channel: eventmodel.ChannelBeacon, req: req}
+func (d *Decoder) beacon(t text, w *beaconHeader, n int, req Request, event func(*common, int) (Event, *Rejection)) (Beacon, *Rejection) {
+	c := common{site: t.str(w.Site), key: t.str(w.Key), visitorID: t.str(w.VisitorID), sessionID: t.str(w.SessionID), channel: eventmodel.ChannelBeacon, req: req}
 	if rej := d.checkCommon(&c); rej != nil {
 		return Beacon{}, rej
 	}
-	shared, rej := d.beaconShared(w, req)
+	shared, rej := d.beaconShared(t, w, req)
 	if rej != nil {
 		return Beacon{}, rej
 	}
@@ -166,7 +182,8 @@ func (d *Decoder) beacon(w *beaconHeader, n int, req Request, event func(*common
 	if n > d.Limits.MaxEventsPerBeacon {
 		return Beacon{}, reject(ReasonTooManyEvents, "the beacon has more events than max_events_per_beacon")
 	}
-	b := Beacon{Site: w.Site, Events: make([]Event, 0, n)}
+	c.events = n
+	b := Beacon{Site: c.site, Events: make([]Event, 0, n)}
 	for i := range n {
 		ev, rej := event(&c, i)
 		if rej != nil {
@@ -178,7 +195,7 @@ func (d *Decoder) beacon(w *beaconHeader, n int, req Request, event func(*common
 	return b, nil
 }
 
-func (d *Decoder) beaconEvent(c *common, w *eventWire, sentAt *float64) (Event, *Rejection) {
+func (d *Decoder) beaconEvent(t text, c *common, w *eventWire, sentAt *float64) (Event, *Rejection) {
 	eventType := w.Type.name
 	if !w.Type.set {
 		eventType = eventmodel.EventPageView // the default type
@@ -187,14 +204,14 @@ func (d *Decoder) beaconEvent(c *common, w *eventWire, sentAt *float64) (Event, 
 		return Event{}, reject(ReasonInvalidType, "type must be one of page_view, custom, engagement, outbound_click, file_download, form_submit, site_search, identify, consent")
 	}
 	ev := Event{Time: eventTime(c.req.Received, sentAt, w.TS.float())}
-	f := fields{id: w.ID, eventType: eventType, url: w.URL, referrer: w.Referrer, title: w.Title, name: w.Name}
+	f := fields{id: t.str(w.ID), eventType: eventType, url: t.str(w.URL), referrer: t.str(w.Referrer), title: t.str(w.Title), name: t.str(w.Name)}
 	if rej := d.build(c, &f, &ev); rej != nil {
 		return Event{}, rej
 	}
-	if rej := d.beaconDetail(c, w, &ev); rej != nil {
+	if rej := d.beaconDetail(t, c, w, &ev); rej != nil {
 		return Event{}, rej
 	}
-	props, rej := d.beaconProps(w.Props)
+	props, rej := d.beaconProps(t, w.Props, c)
 	if rej != nil {
 		return Event{}, rej
 	}
@@ -203,15 +220,15 @@ func (d *Decoder) beaconEvent(c *common, w *eventWire, sentAt *float64) (Event, 
 }
 
 // beaconShared validates the request-level identity and consent fields.
-func (d *Decoder) beaconShared(w *beaconHeader, req Request) (*Shared, *Rejection) {
+func (d *Decoder) beaconShared(t text, w *beaconHeader, req Request) (*Shared, *Rejection) {
 	s := &Shared{
 		Cookieless: w.Cookieless,
 		GPC:        w.GPC || req.GPC,
 		DNT:        req.DNT,
 		Automation: w.Automation,
 	}
-	if w.UserID != "" {
-		s.UserID = d.truncate(strings.TrimSpace(w.UserID))
+	if userID := t.str(w.UserID); userID != "" {
+		s.UserID = d.truncate(strings.TrimSpace(userID))
 	}
 	if w.Referral != nil && w.Referral.Partner != "" {
 		if !ValidID(w.Referral.Partner) || !ValidID(w.Referral.ClickID) {
@@ -237,13 +254,13 @@ func (d *Decoder) beaconShared(w *beaconHeader, req Request) (*Shared, *Rejectio
 
 // beaconDetail validates the fields of the event types beyond page_view
 // and custom. Absent integers are -1.
-func (d *Decoder) beaconDetail(c *common, w *eventWire, ev *Event) *Rejection {
+func (d *Decoder) beaconDetail(t text, c *common, w *eventWire, ev *Event) *Rejection {
 	det := Detail{EngagedMs: -1, ScrollDepth: -1, FieldCount: -1}
-	if w.PageViewID != "" {
-		if !ValidID(w.PageViewID) {
+	if pv := t.str(w.PageViewID); pv != "" {
+		if !ValidID(pv) {
 			return reject(ReasonInvalidID, "page_view_id must be 1-128 characters of [A-Za-z0-9._:-]")
 		}
-		det.PageViewID = w.PageViewID
+		det.PageViewID = pv
 	}
 	switch ev.Name {
 	case eventmodel.EventEngagement:
@@ -260,18 +277,19 @@ func (d *Decoder) beaconDetail(c *common, w *eventWire, ev *Event) *Rejection {
 			det.ScrollDepth = depth
 		}
 	case eventmodel.EventOutboundClick, eventmodel.EventFileDownload:
-		if w.LinkURL == "" || len(w.LinkURL) > d.Limits.MaxStringLength {
+		linkURL := t.str(w.LinkURL)
+		if linkURL == "" || len(linkURL) > d.Limits.MaxStringLength {
 			return reject(ReasonInvalidField, "link_url is missing or longer than max_string_length")
 		}
-		link, err := pageurl.Parse(w.LinkURL)
+		link, err := pageurl.Parse(linkURL)
 		if err != nil {
 			return reject(ReasonInvalidField, "link_url must be an absolute http(s) URL")
 		}
 		det.Link, det.HasLink = link, true
 	case eventmodel.EventFormSubmit:
-		det.FormID = d.truncate(strings.TrimSpace(w.FormID))
-		det.FormName = d.truncate(strings.TrimSpace(w.FormName))
-		det.FormAction = formActionPath(d.truncate(w.FormAction))
+		det.FormID = d.truncate(strings.TrimSpace(t.str(w.FormID)))
+		det.FormName = d.truncate(strings.TrimSpace(t.str(w.FormName)))
+		det.FormAction = formActionPath(d.truncate(t.str(w.FormAction)))
 		det.Sensitive = w.Sensitive
 		// A sensitive form says nothing about its fields, not even how many.
 		if w.FieldCount.set && !w.Sensitive {
@@ -282,7 +300,7 @@ func (d *Decoder) beaconDetail(c *common, w *eventWire, ev *Event) *Rejection {
 			det.FieldCount = n
 		}
 	case eventmodel.EventSiteSearch:
-		det.SearchTerm = d.truncate(strings.TrimSpace(w.SearchTerm))
+		det.SearchTerm = d.truncate(strings.TrimSpace(t.str(w.SearchTerm)))
 		if det.SearchTerm == "" {
 			return reject(ReasonInvalidField, "a site_search event needs a search_term")
 		}
@@ -355,84 +373,86 @@ func eventTime(received time.Time, sentAt, ts *float64) time.Time {
 // by encoding/json). Keys are sorted so that the same beacon always produces
 // the same record; of a repeated key the last value counts, as in
 // encoding/json.
-func (d *Decoder) beaconProps(raw rawObject) ([]Prop, *Rejection) {
+func (d *Decoder) beaconProps(t text, raw rawObject, c *common) ([]Prop, *Rejection) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	var props []Prop
-	var rej *Rejection
-	objectMembers(raw, func(key string, value []byte) bool {
-		if len(props) == d.Limits.MaxProperties {
-			rej = reject(ReasonTooManyProperties, "more custom properties than max_properties")
-			return false
+	// The props of all events of a beacon share one slab: one allocation
+	// per beacon instead of one per event. An event's props are a full
+	// slice expression of it, so later appends never touch them.
+	if c.propSlab == nil {
+		c.propSlab = make([]Prop, 0, c.events*min(d.Limits.MaxProperties, 4))
+	}
+	start := len(c.propSlab)
+	m := newMembers(t, raw)
+	for key, value, ok := m.next(); ok; key, value, ok = m.next() {
+		if len(c.propSlab)-start == d.Limits.MaxProperties {
+			c.propSlab = c.propSlab[:start]
+			return nil, reject(ReasonTooManyProperties, "more custom properties than max_properties")
 		}
 		if !validPropertyKey(key) {
-			rej = reject(ReasonInvalidProperty, "property keys must be 1-64 characters of [A-Za-z0-9_-]")
-			return false
+			c.propSlab = c.propSlab[:start]
+			return nil, reject(ReasonInvalidProperty, "property keys must be 1-64 characters of [A-Za-z0-9_-]")
 		}
-		v, ok := d.scalar(value)
+		v, ok := d.scalar(t, value)
 		if !ok {
-			rej = reject(ReasonInvalidProperty, "property "+key+" must be a string, number or boolean")
-			return false
+			c.propSlab = c.propSlab[:start]
+			return nil, reject(ReasonInvalidProperty, "property "+key+" must be a string, number or boolean")
 		}
-		if props == nil {
-			props = make([]Prop, 0, min(d.Limits.MaxProperties, 8))
-		}
-		props = append(props, Prop{Key: key, Value: v})
-		return true
-	})
-	if rej != nil {
-		return nil, rej
+		c.propSlab = append(c.propSlab, Prop{Key: key, Value: v})
 	}
+	props := c.propSlab[start:]
 	slices.SortStableFunc(props, func(a, b Prop) int { return strings.Compare(a.Key, b.Key) })
 	out := props[:0]
 	for i, p := range props {
 		if i+1 < len(props) && props[i+1].Key == p.Key {
 			continue // a later value of the same key wins
 		}
-		if p.Value != nil { // null means "not set"
+		if !p.Value.IsNull() { // null means "not set"
 			out = append(out, p)
 		}
 	}
+	end := start + len(out)
+	c.propSlab = c.propSlab[:end]
 	if len(out) == 0 {
 		return nil, nil
 	}
-	return out, nil
+	return c.propSlab[start:end:end], nil
 }
 
 // scalar converts a JSON scalar: integers that fit int64 stay integers so
 // that counts aggregate exactly; other numbers become float64.
-func (d *Decoder) scalar(raw []byte) (any, bool) {
+func (d *Decoder) scalar(t text, raw []byte) (Value, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
-		return nil, false
+		return Value{}, false
 	}
 	switch raw[0] {
 	case '"':
 		if len(raw) < 2 || raw[len(raw)-1] != '"' {
-			return nil, false
+			return Value{}, false
 		}
-		return d.truncate(unquote(raw)), true
+		return StringValue(d.truncate(t.str(raw))), true
 	case 't':
-		return true, true
+		return BoolValue(true), true
 	case 'f':
-		return false, true
+		return BoolValue(false), true
 	case 'n':
-		return nil, true
+		return Value{}, true
 	case '{', '[':
-		return nil, false
+		return Value{}, false
 	}
 	// ParseInt's error for "19.99" allocates; check the form first.
 	if bytes.IndexAny(raw, ".eE") < 0 {
 		if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-			return i, true
+			return IntValue(i), true
 		}
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
-		return nil, false
+		return Value{}, false
 	}
-	return f, true
+	return FloatValue(f), true
 }
 
 // unmarshalObject decodes a JSON object into v. It insists on an object

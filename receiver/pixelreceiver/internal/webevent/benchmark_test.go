@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 func benchDecoder() *Decoder {
@@ -38,19 +40,24 @@ func BenchmarkDecodePixel(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "hits/s")
 }
 
-func BenchmarkDecodeBeacon(b *testing.B) {
-	const events = 10
-	d := benchDecoder()
+// benchBeaconBody is a beacon of n custom events with four properties each.
+func benchBeaconBody(n int) []byte {
 	var sb strings.Builder
 	sb.WriteString(`{"site":"shop","visitor_id":"v-1","session_id":"s-1","sent_at":1712345679000,"events":[`)
-	for i := range events {
+	for i := range n {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
 		fmt.Fprintf(&sb, `{"id":"evt-%d","type":"custom","ts":%d,"url":"https://shop.example/products/%d?utm_source=newsletter","referrer":"https://www.google.com/","title":"Product %d | Shop Example","name":"add_to_cart","props":{"plan":"pro","qty":%d,"price":19.99,"gift":false}}`, i, 1712345670000+i, i, i, i)
 	}
 	sb.WriteString(`]}`)
-	body := []byte(sb.String())
+	return []byte(sb.String())
+}
+
+func BenchmarkDecodeBeacon(b *testing.B) {
+	const events = 10
+	d := benchDecoder()
+	body := benchBeaconBody(events)
 	req := Request{Received: time.Now(), UserAgent: "Mozilla/5.0", ClientAddress: "192.0.2.1"}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
@@ -61,4 +68,27 @@ func BenchmarkDecodeBeacon(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*events)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkDecodeConvertBeacon is the issue's per-event measure: decode a
+// beacon of 10 events and write them as log records of one plog.Logs.
+func BenchmarkDecodeConvertBeacon(b *testing.B) {
+	const events = 10
+	d := benchDecoder()
+	body := benchBeaconBody(events)
+	req := Request{Received: time.Now(), UserAgent: "Mozilla/5.0", ClientAddress: "192.0.2.1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		bc, rej := d.DecodeBeacon(body, req)
+		if rej != nil || len(bc.Events) != events {
+			b.Fatal(rej, bc.Rejected)
+		}
+		ld := plog.NewLogs()
+		records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		records.EnsureCapacity(events)
+		for i := range bc.Events {
+			bc.Events[i].CopyTo(records.AppendEmpty())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
 }

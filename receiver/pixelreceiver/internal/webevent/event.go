@@ -7,6 +7,7 @@ package webevent // import "github.com/webjourney/webjourney/receiver/pixelrecei
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -93,10 +94,58 @@ type Event struct {
 	Shared *Shared
 }
 
-// Prop is one custom property; Value is a string, int64, float64 or bool.
+// Prop is one custom property.
 type Prop struct {
 	Key   string
-	Value any
+	Value Value
+}
+
+// Value is a property value: a string, int64, float64 or bool. A tagged
+// struct rather than an interface, because boxing a string or a float into
+// an interface allocates, once per property of every event.
+type Value struct {
+	kind valueKind
+	str  string
+	num  int64 // int64, or the bits of a float64, or 0/1 for a bool
+}
+
+type valueKind uint8
+
+const (
+	kindNull valueKind = iota
+	kindString
+	kindInt
+	kindFloat
+	kindBool
+)
+
+// StringValue, IntValue, FloatValue and BoolValue make property values.
+func StringValue(s string) Value { return Value{kind: kindString, str: s} }
+func IntValue(i int64) Value     { return Value{kind: kindInt, num: i} }
+func FloatValue(f float64) Value { return Value{kind: kindFloat, num: int64(math.Float64bits(f))} }
+func BoolValue(b bool) Value {
+	if b {
+		return Value{kind: kindBool, num: 1}
+	}
+	return Value{kind: kindBool}
+}
+
+// IsNull reports a JSON null, which means "not set".
+func (v Value) IsNull() bool { return v.kind == kindNull }
+
+// AsAny returns the value as a string, int64, float64, bool or nil.
+func (v Value) AsAny() any {
+	switch v.kind {
+	case kindString:
+		return v.str
+	case kindInt:
+		return v.num
+	case kindFloat:
+		return math.Float64frombits(uint64(v.num))
+	case kindBool:
+		return v.num == 1
+	}
+	return nil
 }
 
 // common is what every event of a request shares.
@@ -106,6 +155,9 @@ type common struct {
 	req                             Request
 	siteRules                       Site
 	shared                          *Shared
+	propSlab                        []Prop
+	events                          int // events in the request
+	parsed                          urlCache
 }
 
 // fields are the per-event values as the sender spelled them.
@@ -132,13 +184,13 @@ func (d *Decoder) build(c *common, f *fields, ev *Event) *Rejection {
 		ev.ID = f.id
 	}
 	ev.Name = f.eventType
-	if rej := d.setURL(ev, f.url); rej != nil {
+	if rej := d.setURL(c, ev, f.url); rej != nil {
 		return rej
 	}
 	if rej := c.checkOrigin(&ev.URL); rej != nil {
 		return rej
 	}
-	d.setReferrer(ev, f.referrer)
+	d.setReferrer(c, ev, f.referrer)
 	ev.Title = d.truncate(strings.TrimSpace(f.title))
 	if ev.Name == eventmodel.EventCustom {
 		ev.CustomName = d.truncate(strings.TrimSpace(f.name))
@@ -152,7 +204,7 @@ func (d *Decoder) build(c *common, f *fields, ev *Event) *Rejection {
 	return nil
 }
 
-func (d *Decoder) setURL(ev *Event, raw string) *Rejection {
+func (d *Decoder) setURL(c *common, ev *Event, raw string) *Rejection {
 	if raw == "" {
 		return reject(ReasonMissingURL, "the page URL is missing")
 	}
@@ -161,12 +213,35 @@ func (d *Decoder) setURL(ev *Event, raw string) *Rejection {
 	if len(raw) > d.Limits.MaxStringLength {
 		return reject(ReasonURLTooLong, "the page URL is longer than max_string_length")
 	}
-	u, err := pageurl.Parse(raw)
+	u, err := c.parsed.parse(raw)
 	if err != nil {
 		return reject(ReasonInvalidURL, "the page URL must be an absolute http(s) URL")
 	}
 	ev.URL = u
 	return nil
+}
+
+// urlCache remembers the last URLs parsed for one request: the events of
+// a beacon mostly share their page URL and referrer, and parsing is what
+// allocates.
+type urlCache struct {
+	raw [2]string
+	url [2]pageurl.URL
+	err [2]error
+	n   int
+}
+
+func (uc *urlCache) parse(raw string) (pageurl.URL, error) {
+	for i := range uc.raw {
+		if uc.raw[i] == raw && (uc.url[i].Full != "" || uc.err[i] != nil) {
+			return uc.url[i], uc.err[i]
+		}
+	}
+	u, err := pageurl.Parse(raw)
+	i := uc.n % len(uc.raw)
+	uc.raw[i], uc.url[i], uc.err[i] = raw, u, err
+	uc.n++
+	return u, err
 }
 
 // checkOrigin rejects a page URL outside the site's allowed origins, so a
@@ -181,11 +256,11 @@ func (c *common) checkOrigin(u *pageurl.URL) *Rejection {
 // setReferrer keeps a valid absolute http(s) referrer and silently drops
 // anything else: a referrer is context, and browsers legitimately send
 // values such as "android-app://..." that must not cost us the page view.
-func (d *Decoder) setReferrer(ev *Event, raw string) {
+func (d *Decoder) setReferrer(c *common, ev *Event, raw string) {
 	if raw == "" {
 		return
 	}
-	u, err := pageurl.Parse(raw)
+	u, err := c.parsed.parse(raw)
 	if err != nil {
 		return
 	}
@@ -314,15 +389,15 @@ func putURL(a pcommon.Map, u *pageurl.URL) {
 func putProps(m pcommon.Map, props []Prop) {
 	m.EnsureCapacity(len(props))
 	for _, p := range props {
-		switch v := p.Value.(type) {
-		case string:
-			m.PutStr(p.Key, v)
-		case int64:
-			m.PutInt(p.Key, v)
-		case float64:
-			m.PutDouble(p.Key, v)
-		case bool:
-			m.PutBool(p.Key, v)
+		switch p.Value.kind {
+		case kindString:
+			m.PutStr(p.Key, p.Value.str)
+		case kindInt:
+			m.PutInt(p.Key, p.Value.num)
+		case kindFloat:
+			m.PutDouble(p.Key, math.Float64frombits(uint64(p.Value.num)))
+		case kindBool:
+			m.PutBool(p.Key, p.Value.num == 1)
 		}
 	}
 }

@@ -203,7 +203,7 @@ func (d *Decoder) addPixelProp(q *pixelQuery, key, value string) {
 		q.propRej = reject(ReasonTooManyProperties, "more custom properties than max_properties")
 		return
 	}
-	q.props = append(q.props, Prop{Key: key, Value: d.truncate(value)})
+	q.props = append(q.props, Prop{Key: key, Value: StringValue(d.truncate(value))})
 }
 
 // checkCommon validates what all events of a request share.

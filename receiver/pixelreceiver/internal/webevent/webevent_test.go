@@ -99,9 +99,10 @@ func TestScalar(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
-			got, ok := d.scalar([]byte(tt.raw))
+			raw := []byte(tt.raw)
+			got, ok := d.scalar(newText(raw), raw)
 			assert.Equal(t, tt.ok, ok)
-			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.want, got.AsAny())
 		})
 	}
 }
@@ -115,7 +116,7 @@ func TestDecodePixelQueryRules(t *testing.T) {
 	require.Nil(t, rej)
 	assert.Equal(t, "shop", ev.SiteID)
 	assert.Equal(t, "http://a.b/", ev.URL.Full)
-	assert.Equal(t, []Prop{{Key: "k", Value: "v"}}, ev.Props)
+	assert.Equal(t, []Prop{{Key: "k", Value: StringValue("v")}}, ev.Props)
 	assert.Equal(t, eventmodel.EventPageView, ev.Name)
 	assert.Equal(t, req.Received, ev.Time)
 	assert.Equal(t, req.Received, ev.Observed)

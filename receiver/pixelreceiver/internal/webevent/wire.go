@@ -120,25 +120,36 @@ func wrongType(want string, b []byte) error {
 	return &json.UnmarshalTypeError{Value: kind, Type: t}
 }
 
-// objectMembers calls fn for each member of a JSON object that encoding/json
-// has already validated, with the unquoted key and the raw value. It stops
-// at the first false from fn.
-func objectMembers(obj []byte, fn func(key string, value []byte) bool) {
-	i := skipSpace(obj, 1) // after '{'
-	for i < len(obj) && obj[i] != '}' {
-		keyEnd := stringEnd(obj, i)
-		key := unquote(obj[i:keyEnd])
-		i = skipSpace(obj, keyEnd)
-		i = skipSpace(obj, i+1) // ':'
-		valueEnd := valueEnd(obj, i)
-		if !fn(key, obj[i:valueEnd]) {
-			return
-		}
-		i = skipSpace(obj, valueEnd)
-		if i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
-		}
+// members iterates over the members of a JSON object that encoding/json
+// has already validated: keys unquoted, values raw. An iterator rather than
+// a callback, so that the caller's variables do not escape to the heap.
+type members struct {
+	t   text
+	obj []byte
+	i   int
+}
+
+func newMembers(t text, obj []byte) members {
+	return members{t: t, obj: obj, i: skipSpace(obj, 1)} // after '{'
+}
+
+func (m *members) next() (key string, value []byte, ok bool) {
+	obj, i := m.obj, m.i
+	if i >= len(obj) || obj[i] == '}' {
+		return "", nil, false
 	}
+	keyEnd := stringEnd(obj, i)
+	key = m.t.str(obj[i:keyEnd])
+	i = skipSpace(obj, keyEnd)
+	i = skipSpace(obj, i+1) // ':'
+	end := valueEnd(obj, i)
+	value = obj[i:end]
+	i = skipSpace(obj, end)
+	if i < len(obj) && obj[i] == ',' {
+		i = skipSpace(obj, i+1)
+	}
+	m.i = i
+	return key, value, true
 }
 
 func skipSpace(b []byte, i int) int {
@@ -205,4 +216,51 @@ func unquote(lit []byte) string {
 	var s string
 	_ = json.Unmarshal(lit, &s) // already validated
 	return s
+}
+
+// rawString is a JSON string field kept as its literal (quotes included),
+// a sub-slice of the input; text turns it into a Go string.
+type rawString []byte
+
+func (r *rawString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = nil
+		return nil
+	}
+	if len(b) < 2 || b[0] != '"' {
+		return wrongType("string", b)
+	}
+	*r = b
+	return nil
+}
+
+// text makes Go strings for the string fields of one decoded input without
+// an allocation per field: src is one string copy of the input, and a field
+// without escapes is a substring of it. The strings keep src alive, which
+// is the size of the beacon that produced them.
+type text struct {
+	base []byte
+	src  string
+}
+
+func newText(base []byte) text { return text{base: base, src: string(base)} }
+
+func (t text) str(lit rawString) string {
+	if len(lit) < 2 {
+		return ""
+	}
+	inner := lit[1 : len(lit)-1]
+	if len(inner) == 0 {
+		return ""
+	}
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		return unquote(lit)
+	}
+	// inner is a sub-slice of base: its offset follows from the capacities.
+	// The address check makes sure it is (else: an ordinary copy).
+	off := cap(t.base) - cap(inner)
+	if off < 0 || off+len(inner) > len(t.base) || &t.base[off] != &inner[0] {
+		return string(inner)
+	}
+	return t.src[off : off+len(inner)]
 }
