@@ -2,9 +2,11 @@
 # Pixel hits/s through the built collector into a pipeline that ends in the
 # nop exporter (test/load/nop.yaml). Loopback only.
 #   scripts/load-pixel.sh [connections] [duration]     e.g. scripts/load-pixel.sh 16 20s
+# WEBJOURNEY_COLLECTOR_BIN overrides the binary. For pixel vs bare net/http vs the
+# otlp receiver, and latency at half load, see scripts/load-compare.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$ROOT/_build/otelcol-webjourney"
+BIN="${WEBJOURNEY_COLLECTOR_BIN:-$ROOT/_build/otelcol-webjourney}"
 [[ -x "$BIN" ]] || { echo "load-pixel.sh: run make build first" >&2; exit 1; }
 conns="${1:-16}"; duration="${2:-20s}"
 listen="127.0.0.1:${WEBJOURNEY_LOAD_PORT:-18090}"

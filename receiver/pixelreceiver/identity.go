@@ -97,11 +97,14 @@ func (r *pixelReceiver) applyIdentity(w http.ResponseWriter, req *http.Request, 
 	if partner != nil {
 		sh.ReferralPartner, sh.ReferralClickID = partner.Name, clickID
 	}
-	if cookieMode(s, req) != CookieModeServer {
+	withdrawal := withdrawn(events)
+	// Most hits end here: without consent there is nothing to read or
+	// write, and the mode check (public suffix lookups) is not needed.
+	if !withdrawal && !cookiesAllowed(s, sh) || cookieMode(s, req) != CookieModeServer {
 		return
 	}
 	jar := cookieJar{w: w, cfg: &s.cfg.Cookies, secure: https}
-	if withdrawn(events) {
+	if withdrawal {
 		// The withdrawal itself carries the ids it withdraws, so that the
 		// erasure it triggers can find the visitor; then the cookies go.
 		if vid, _, ok := readVisitorCookie(req, s.cfg.Cookies.VisitorName); ok {
@@ -110,9 +113,6 @@ func (r *pixelReceiver) applyIdentity(w http.ResponseWriter, req *http.Request, 
 		jar.expire(s.cfg.Cookies.VisitorName)
 		jar.expire(s.cfg.Cookies.SessionName)
 		jar.expire(s.cfg.Cookies.ReferralName)
-		return
-	}
-	if !cookiesAllowed(s, sh) {
 		return
 	}
 	now := time.Now()

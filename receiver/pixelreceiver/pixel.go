@@ -80,15 +80,24 @@ func botRejection(reason string) *webevent.Rejection {
 	return &webevent.Rejection{Reason: webevent.ReasonBot, Message: "dropped as a bot (" + reason + ")"}
 }
 
+// gifHeaders are the pixel's response headers, canonical keys and shared
+// value slices: set by assignment, with no canonicalisation or allocation
+// per hit. Handlers never modify them.
+var gifHeaders = map[string][]string{
+	"Content-Type":   {"image/gif"},
+	"Content-Length": {gifLength},
+	// Every hit must reach the collector; a cached GIF would be an unseen page view.
+	"Cache-Control": {"no-store, max-age=0"},
+	// Lets pages that set Cross-Origin-Embedder-Policy: require-corp embed the pixel.
+	"Cross-Origin-Resource-Policy": {"cross-origin"},
+	"X-Content-Type-Options":       {"nosniff"},
+}
+
 func writeGIF(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Type", "image/gif")
-	h.Set("Content-Length", gifLength)
-	// Every hit must reach the collector; a cached GIF would be an unseen page view.
-	h.Set("Cache-Control", "no-store, max-age=0")
-	// Lets pages that set Cross-Origin-Embedder-Policy: require-corp embed the pixel.
-	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	h.Set("X-Content-Type-Options", "nosniff")
+	for k, v := range gifHeaders {
+		h[k] = v
+	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(transparentGIF)
 }
