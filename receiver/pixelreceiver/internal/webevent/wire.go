@@ -114,6 +114,10 @@ func wrongType(want string, b []byte) error {
 		t = reflect.TypeFor[float64]()
 	case "string":
 		t = reflect.TypeFor[string]()
+	case "bool":
+		t = reflect.TypeFor[bool]()
+	case "array":
+		t = reflect.TypeFor[[]any]()
 	default:
 		t = reflect.TypeFor[map[string]any]()
 	}
@@ -160,16 +164,48 @@ func skipSpace(b []byte, i int) int {
 }
 
 // stringEnd returns the index after the closing quote of the string at i.
+// It jumps from quote to quote (IndexByte is vectorised); a quote preceded
+// by an odd number of backslashes is escaped.
 func stringEnd(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
+		}
+		q := j + k
+		backslashes := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
+
+// arrayElements returns the raw elements of a validated JSON array (nil for
+// a nil array), at most limit of them: a caller that gets limit knows
+// there were too many without the rest being split.
+func arrayElements(arr []byte, limit int) [][]byte {
+	if len(arr) == 0 {
+		return nil
+	}
+	var out [][]byte
+	i := skipSpace(arr, 1) // after '['
+	for i < len(arr) && arr[i] != ']' && len(out) < limit {
+		end := valueEnd(arr, i)
+		if out == nil {
+			out = make([][]byte, 0, 16)
+		}
+		out = append(out, arr[i:end])
+		i = skipSpace(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipSpace(arr, i+1)
 		}
 	}
-	return len(b)
+	return out
 }
 
 // valueEnd returns the index after the JSON value at i.
