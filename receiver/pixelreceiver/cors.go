@@ -1,6 +1,9 @@
 package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixelreceiver"
 
-import "net/http"
+import (
+	"net/http"
+	"net/url"
+)
 
 // setCORS answers CORS for a request from a page of site s (nil for a
 // preflight, which carries no site id: then any site's allowed origins
@@ -15,11 +18,28 @@ func (r *pixelReceiver) setCORS(w http.ResponseWriter, req *http.Request, s *sit
 	h := w.Header()
 	h.Add("Vary", "Origin")
 	origin := req.Header.Get("Origin")
-	if origin == "" || !r.originAllowed(origin, s) {
+	if !wellFormedOrigin(origin) || !r.originAllowed(origin, s) {
 		return
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
+}
+
+// wellFormedOrigin accepts only what a browser sends for a web page,
+// "http(s)://host[:port]", so that nothing else is ever reflected, even for
+// sites that allow any origin.
+func wellFormedOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	for i := 0; i < len(origin); i++ {
+		if c := origin[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *pixelReceiver) originAllowed(origin string, s *site) bool {

@@ -313,3 +313,14 @@ func TestSecureCookieBehindTLSProxy(t *testing.T) {
 	require.NotNil(t, c)
 	assert.True(t, c.Secure)
 }
+
+func TestCORSReflectsOnlyWellFormedOrigins(t *testing.T) {
+	e := startReceiver(t, new(consumertest.LogsSink)) // sites allow any origin
+	for _, hostile := range []string{"null", "javascript:alert(1)", "https://a.example/path", "https://user@a.example",
+		"https://a.example?x=1", "file://", "https://a.example\"><script>", "https://ä.example"} {
+		resp := e.request(http.MethodOptions, "/b", "", map[string]string{"Origin": hostile, "Access-Control-Request-Method": "POST"})
+		assert.Empty(t, resp.header.Get("Access-Control-Allow-Origin"), hostile)
+	}
+	ok := e.request(http.MethodOptions, "/b", "", map[string]string{"Origin": "http://localhost:8080"})
+	assert.Equal(t, "http://localhost:8080", ok.header.Get("Access-Control-Allow-Origin"))
+}
