@@ -11,8 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,6 +24,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/webjourney/webjourney/internal/testenv"
 )
 
 const (
@@ -315,13 +315,7 @@ func (e *env) url(site, path string) string { return e.site.URL + "/s/" + site +
 // newEnv starts the collector, the site and one headless browser.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("WEBJOURNEY_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("chromium not found: %v", err)
-		}
-		t.Skipf("chromium not found (%v); set WEBJOURNEY_REQUIRE_BROWSER=1 to fail instead", err)
-	}
+	browser := testenv.Browser(t, browserTimeout)
 	s, err := Build(Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -335,27 +329,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(e.site.Close)
 	col.pageSite = e.site.URL
 
-	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	if err := chromedp.Do(bctx); err != nil { // start the browser
-		t.Fatalf("starting chromium: %v", err)
-	}
-	e.browser = bctx
+	e.browser = browser
 	return e
 }
 

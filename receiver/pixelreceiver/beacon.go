@@ -84,7 +84,7 @@ func (r *pixelReceiver) handleBeaconPost(w http.ResponseWriter, req *http.Reques
 		writeBeaconSummary(w, http.StatusBadRequest, 0, b.Rejected)
 		return
 	}
-	if reason := r.enrich(w, req, &c, b.Events); reason != "" {
+	if reason := r.enrich(w, req, &c, s, b.Events); reason != "" {
 		// 200, so that a misjudged browser does not retry, with the reason.
 		bot := botRejection(reason)
 		for range b.Events {

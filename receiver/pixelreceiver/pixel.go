@@ -65,7 +65,7 @@ func (r *pixelReceiver) recordHit(w http.ResponseWriter, req *http.Request, chan
 		return
 	}
 	events := []webevent.Event{ev}
-	if reason := r.enrich(w, req, &c, events); reason != "" {
+	if reason := r.enrich(w, req, &c, r.sites[ev.SiteID], events); reason != "" {
 		r.reject(req.Context(), channel, botRejection(reason), -1)
 		return
 	}

@@ -295,7 +295,7 @@ func (r *pixelReceiver) botReason(c *client, sh *webevent.Shared) string {
 // enrich runs the receive-time steps shared by all surfaces on decoded
 // events: bot handling, identity and cookies, geo. It returns the bot
 // reason when the events must be dropped.
-func (r *pixelReceiver) enrich(w http.ResponseWriter, req *http.Request, c *client, events []webevent.Event) (dropReason string) {
+func (r *pixelReceiver) enrich(w http.ResponseWriter, req *http.Request, c *client, s *site, events []webevent.Event) (dropReason string) {
 	if len(events) == 0 {
 		return ""
 	}
@@ -308,7 +308,7 @@ func (r *pixelReceiver) enrich(w http.ResponseWriter, req *http.Request, c *clie
 		r.telemetry.ReceiverPixelBotsMarked.Add(req.Context(), int64(len(events)),
 			metric.WithAttributeSet(attribute.NewSet(attribute.String("bot_reason", reason))))
 	}
-	r.applyIdentity(w, req, r.sites[events[0].SiteID], events, c.https)
+	r.applyIdentity(w, req, s, events, c.https)
 	if r.geo != nil && c.addr.IsValid() {
 		sh.Country, sh.Region = r.geo.Lookup(c.addr)
 	}

@@ -8,9 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,11 +20,8 @@ import (
 
 	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/testenv"
 )
-
-// EnvRequireBrowser makes the browser tests fail instead of skip when
-// Chromium is missing (`make test` sets it).
-const EnvRequireBrowser = "WEBJOURNEY_REQUIRE_BROWSER"
 
 // Sites of the browser test: one that needs no consent (full tracking with
 // the receiver's own first-party cookies) and one that requires consent
@@ -42,37 +36,10 @@ const (
 var typedPII = []string{"alice.canary@example.com", "+44 7700 900123", "4111111111111111", "hunter2-canary-pw", "Alice Canary"}
 
 // newBrowser starts a fresh headless Chromium (its own profile, so no
-// cookies carry over between tests) and returns a tab context.
+// cookies carry over between tests) and returns its first tab.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv(EnvRequireBrowser) != "" {
-			t.Fatalf("chromium not found (%v); scripts/install-deps.sh installs it", err)
-		}
-		t.Skip("chromium not installed; run scripts/install-deps.sh")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	browserCtx, cancelCtx := chromedp.NewContext(allocCtx)
-	// The first run starts the browser and must not have a deadline (it
-	// would stop the browser); the tab's later steps do.
-	if err := chromedp.Do(browserCtx); err != nil {
-		cancelCtx()
-		cancelAlloc()
-		t.Fatalf("starting chromium: %v", err)
-	}
-	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
+	return testenv.Browser(t, 90*time.Second)
 }
 
 var sitePage = template.Must(template.New("page").Parse(`<!doctype html>
@@ -540,21 +507,10 @@ func checkVisitorCookie(t *testing.T, cookies []*network.Cookie, vid any) {
 	t.Errorf("no visitor cookie _wjid among %v", cookies)
 }
 
-// geoDatabase is the CC0 country database scripts/fetch-testdata.sh fetches.
+// geoDatabase is the country database scripts/fetch-testdata.sh fetches.
 func geoDatabase(t *testing.T) string {
 	t.Helper()
-	const rel = "../../.cache/npm/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb"
-	if _, err := os.Stat(rel); err != nil {
-		if os.Getenv("WEBJOURNEY_REQUIRE_TESTDATA") != "" {
-			t.Fatalf("geo test database missing (%v); run scripts/fetch-testdata.sh", err)
-		}
-		t.Skip("geo test database missing; run scripts/fetch-testdata.sh")
-	}
-	abs, err := filepath.Abs(rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
+	return testenv.Fetched(t, testenv.GeoCountryDB)
 }
 
 // TestGeoBehindTrustedProxy: the address a trusted proxy forwards is the

@@ -3,11 +3,11 @@ package botdetect
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/webjourney/webjourney/internal/testenv"
 )
 
 // browsers are real user agents of current browsers; none may be a bot.
@@ -119,22 +119,14 @@ func TestPrefilterAgreesWithRegexps(t *testing.T) {
 	}
 }
 
-// listPath is where scripts/fetch-testdata.sh installs the list.
-const listRelPath = ".cache/npm/node_modules/crawler-user-agents/crawler-user-agents.json"
-
 func loadList(t *testing.T) []struct {
 	Pattern   string   `json:"pattern"`
 	Instances []string `json:"instances"`
 } {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "..", "..", listRelPath)
-	raw, err := os.ReadFile(p)
+	raw, err := os.ReadFile(testenv.Fetched(t, testenv.CrawlerList))
 	if err != nil {
-		if os.Getenv("WEBJOURNEY_REQUIRE_TESTDATA") == "1" {
-			t.Fatalf("crawler-user-agents.json missing (%v); run scripts/fetch-testdata.sh", err)
-		}
-		t.Skipf("crawler-user-agents.json missing; run scripts/fetch-testdata.sh (%v)", err)
+		t.Fatal(err)
 	}
 	var list []struct {
 		Pattern   string   `json:"pattern"`

@@ -129,6 +129,19 @@ func (g *ring) push(s string) {
 	g.n++
 }
 
+// pushList pushes the non-empty elements of comma-separated header lines.
+func (g *ring) pushList(lines []string) {
+	for _, line := range lines {
+		for line != "" {
+			var elem string
+			elem, line, _ = strings.Cut(line, ",")
+			if elem = strings.TrimSpace(elem); elem != "" {
+				g.push(elem)
+			}
+		}
+	}
+}
+
 // len is the number of elements kept (at most MaxHops).
 func (g *ring) len() int { return min(g.n, MaxHops) }
 
@@ -138,15 +151,7 @@ func (g *ring) fromRight(i int) string { return g.buf[(g.n-1-i)%MaxHops] }
 // walkXFF walks X-Forwarded-For from the right.
 func (r *Resolver) walkXFF(peer netip.Addr, xff, xfp []string) (netip.Addr, bool) {
 	var hops ring
-	for _, line := range xff {
-		for line != "" {
-			var elem string
-			elem, line, _ = strings.Cut(line, ",")
-			if elem = strings.TrimSpace(elem); elem != "" {
-				hops.push(elem)
-			}
-		}
-	}
+	hops.pushList(xff)
 	client, idx := peer, -1
 	for i := range hops.len() {
 		a, ok := parseNode(hops.fromRight(i))
@@ -166,15 +171,7 @@ func (r *Resolver) walkXFF(peer netip.Addr, xff, xfp []string) (netip.Addr, bool
 	// use the scheme recorded for the client's hop; otherwise the
 	// rightmost, written by our own trusted proxy.
 	var protos ring
-	for _, line := range xfp {
-		for line != "" {
-			var elem string
-			elem, line, _ = strings.Cut(line, ",")
-			if elem = strings.TrimSpace(elem); elem != "" {
-				protos.push(elem)
-			}
-		}
-	}
+	protos.pushList(xfp)
 	if protos.n == 0 {
 		return client, false
 	}

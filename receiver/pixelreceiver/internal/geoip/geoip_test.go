@@ -4,33 +4,21 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/webjourney/webjourney/internal/testenv"
 )
 
-// dbRelPath is where scripts/fetch-testdata.sh puts the CC BY 4.0 (NRO data)
-// ip-location-db country database, relative to the repository root.
-const dbRelPath = ".cache/npm/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb"
-
-// testDBPath finds the real-world test database: $WEBJOURNEY_GEOIP_DB, or
-// the fetch-testdata.sh location. Missing data skips the test unless
-// WEBJOURNEY_REQUIRE_TESTDATA=1 (CI), where it fails.
+// testDBPath finds the real-world test database (the ip-location-db country
+// database, data CC BY 4.0 by the NRO): $WEBJOURNEY_GEOIP_DB, or where
+// scripts/fetch-testdata.sh puts it.
 func testDBPath(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("WEBJOURNEY_GEOIP_DB"); p != "" {
 		return p
 	}
-	_, file, _, _ := runtime.Caller(0)
-	// internal/geoip -> repo root is five levels up.
-	p := filepath.Join(filepath.Dir(file), "..", "..", "..", "..", dbRelPath)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("WEBJOURNEY_REQUIRE_TESTDATA") == "1" {
-			t.Fatalf("geoip test database missing (%v); run scripts/fetch-testdata.sh", err)
-		}
-		t.Skipf("geoip test database missing; run scripts/fetch-testdata.sh (%v)", err)
-	}
-	return p
+	return testenv.Fetched(t, testenv.GeoCountryDB)
 }
 
 func TestRealDatabase(t *testing.T) {

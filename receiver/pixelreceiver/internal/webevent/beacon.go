@@ -64,21 +64,22 @@ type EventRejection struct {
 	Rejection
 }
 
-// beaconHeader is the beacon body without its events. Unknown fields are
-// ignored so that newer tags can talk to older collectors.
+// beaconHeader is the beacon body without its events; beaconHeader.set
+// maps the JSON names. Unknown fields are ignored so that newer tags can
+// talk to older collectors.
 type beaconHeader struct {
-	Site       rawString     `json:"site"`
-	Key        rawString     `json:"key"`
-	VisitorID  rawString     `json:"visitor_id"`
-	SessionID  rawString     `json:"session_id"`
-	UserID     rawString     `json:"user_id"`
-	Referral   *referralWire `json:"referral"`
-	Cookieless bool          `json:"cookieless"`
-	Consent    *Consent      `json:"consent"`
-	GPC        bool          `json:"gpc"`
-	TCF        *TCF          `json:"tcf"`
-	Automation bool          `json:"automation"`
-	SentAt     number        `json:"sent_at"` // client clock, ms since the epoch
+	Site       rawString
+	Key        rawString
+	VisitorID  rawString
+	SessionID  rawString
+	UserID     rawString
+	Referral   *referralWire
+	Cookieless bool
+	Consent    *Consent
+	GPC        bool
+	TCF        *TCF
+	Automation bool
+	SentAt     number // client clock, ms since the epoch
 }
 
 type referralWire struct {
@@ -86,28 +87,29 @@ type referralWire struct {
 	ClickID string `json:"click_id"`
 }
 
-// eventWire is one element of the beacon's events array. Events are decoded
-// one by one so that a malformed event costs only itself.
+// eventWire is one element of the beacon's events array; eventWire.set maps
+// the JSON names. Events are decoded one by one so that a malformed event
+// costs only itself.
 type eventWire struct {
-	ID       rawString `json:"id"`
-	Type     eventType `json:"type"`
-	TS       number    `json:"ts"` // client clock, ms since the epoch
-	URL      rawString `json:"url"`
-	Referrer rawString `json:"referrer"`
-	Title    rawString `json:"title"`
-	Name     rawString `json:"name"`
-	Props    rawObject `json:"props"`
+	ID       rawString
+	Type     eventType
+	TS       number // client clock, ms since the epoch
+	URL      rawString
+	Referrer rawString
+	Title    rawString
+	Name     rawString
+	Props    rawObject
 
-	PageViewID  rawString `json:"page_view_id"`
-	EngagedMs   number    `json:"engaged_ms"`
-	ScrollDepth number    `json:"scroll_depth"`
-	LinkURL     rawString `json:"link_url"`
-	FormID      rawString `json:"form_id"`
-	FormName    rawString `json:"form_name"`
-	FormAction  rawString `json:"form_action"`
-	FieldCount  number    `json:"field_count"`
-	Sensitive   bool      `json:"sensitive"`
-	SearchTerm  rawString `json:"search_term"`
+	PageViewID  rawString
+	EngagedMs   number
+	ScrollDepth number
+	LinkURL     rawString
+	FormID      rawString
+	FormName    rawString
+	FormAction  rawString
+	FieldCount  number
+	Sensitive   bool
+	SearchTerm  rawString
 }
 
 // DecodeBeacon decodes one beacon body. A non-nil Rejection rejects the whole
@@ -120,12 +122,7 @@ type eventWire struct {
 func (d *Decoder) DecodeBeacon(body []byte, req Request) (Beacon, *Rejection) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
-		// The slow path only finds the message (encoding/json's offset).
-		err := unmarshalObject(body, &struct{}{})
-		if err == nil {
-			err = errors.New("not a JSON object")
-		}
-		return Beacon{}, reject(ReasonInvalidJSON, "the body is not a valid beacon JSON object: "+err.Error())
+		return Beacon{}, reject(ReasonInvalidJSON, "the body is not a valid beacon JSON object: "+invalidJSON(body))
 	}
 	t := newText(body)
 	var h beaconHeader
@@ -158,17 +155,17 @@ func (d *Decoder) DecodeBeacon(body []byte, req Request) (Beacon, *Rejection) {
 func (h *beaconHeader) set(key string, value []byte, events *[]byte) error {
 	switch key {
 	case "site":
-		return h.Site.UnmarshalJSON(value)
+		return h.Site.decode(value)
 	case "key":
-		return h.Key.UnmarshalJSON(value)
+		return h.Key.decode(value)
 	case "visitor_id":
-		return h.VisitorID.UnmarshalJSON(value)
+		return h.VisitorID.decode(value)
 	case "session_id":
-		return h.SessionID.UnmarshalJSON(value)
+		return h.SessionID.decode(value)
 	case "user_id":
-		return h.UserID.UnmarshalJSON(value)
+		return h.UserID.decode(value)
 	case "sent_at":
-		return h.SentAt.UnmarshalJSON(value)
+		return h.SentAt.decode(value)
 	case "cookieless":
 		return setBool(&h.Cookieless, value)
 	case "gpc":
@@ -188,7 +185,7 @@ func (h *beaconHeader) set(key string, value []byte, events *[]byte) error {
 		case 'n':
 			*events = nil
 		default:
-			return wrongType("array", value)
+			return errWrongType
 		}
 	}
 	return nil // unknown fields: newer tags may send more
@@ -198,41 +195,41 @@ func (h *beaconHeader) set(key string, value []byte, events *[]byte) error {
 func (w *eventWire) set(key string, value []byte) error {
 	switch key {
 	case "id":
-		return w.ID.UnmarshalJSON(value)
+		return w.ID.decode(value)
 	case "type":
-		return w.Type.UnmarshalJSON(value)
+		return w.Type.decode(value)
 	case "ts":
-		return w.TS.UnmarshalJSON(value)
+		return w.TS.decode(value)
 	case "url":
-		return w.URL.UnmarshalJSON(value)
+		return w.URL.decode(value)
 	case "referrer":
-		return w.Referrer.UnmarshalJSON(value)
+		return w.Referrer.decode(value)
 	case "title":
-		return w.Title.UnmarshalJSON(value)
+		return w.Title.decode(value)
 	case "name":
-		return w.Name.UnmarshalJSON(value)
+		return w.Name.decode(value)
 	case "props":
-		return w.Props.UnmarshalJSON(value)
+		return w.Props.decode(value)
 	case "page_view_id":
-		return w.PageViewID.UnmarshalJSON(value)
+		return w.PageViewID.decode(value)
 	case "engaged_ms":
-		return w.EngagedMs.UnmarshalJSON(value)
+		return w.EngagedMs.decode(value)
 	case "scroll_depth":
-		return w.ScrollDepth.UnmarshalJSON(value)
+		return w.ScrollDepth.decode(value)
 	case "link_url":
-		return w.LinkURL.UnmarshalJSON(value)
+		return w.LinkURL.decode(value)
 	case "form_id":
-		return w.FormID.UnmarshalJSON(value)
+		return w.FormID.decode(value)
 	case "form_name":
-		return w.FormName.UnmarshalJSON(value)
+		return w.FormName.decode(value)
 	case "form_action":
-		return w.FormAction.UnmarshalJSON(value)
+		return w.FormAction.decode(value)
 	case "field_count":
-		return w.FieldCount.UnmarshalJSON(value)
+		return w.FieldCount.decode(value)
 	case "sensitive":
 		return setBool(&w.Sensitive, value)
 	case "search_term":
-		return w.SearchTerm.UnmarshalJSON(value)
+		return w.SearchTerm.decode(value)
 	}
 	return nil
 }
@@ -244,7 +241,7 @@ func setBool(dst *bool, value []byte) error {
 	case "false", "null":
 		*dst = false
 	default:
-		return wrongType("bool", value)
+		return errWrongType
 	}
 	return nil
 }
@@ -256,7 +253,7 @@ func unmarshalOptional[T any](value []byte, dst **T) error {
 		return nil
 	}
 	if value[0] != '{' {
-		return wrongType("object", value)
+		return errWrongType
 	}
 	v := new(T)
 	if err := json.Unmarshal(value, v); err != nil {
@@ -556,25 +553,15 @@ func (d *Decoder) scalar(t text, raw []byte) (Value, bool) {
 	return FloatValue(f), true
 }
 
-// unmarshalObject decodes a JSON object into v. It insists on an object
-// (json.Unmarshal would accept null) and shortens the error to the offending
-// field so that messages never quote sender data.
-func unmarshalObject(data []byte, v any) error {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return errors.New("not a JSON object")
-	}
-	err := json.Unmarshal(data, v)
-	if err == nil {
-		return nil
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		return errors.New("field " + typeErr.Field + " has the wrong JSON type")
+// invalidJSON says why body is not a JSON object, without quoting it, so
+// that messages never echo sender data.
+func invalidJSON(body []byte) string {
+	if len(body) == 0 || body[0] != '{' {
+		return "not a JSON object"
 	}
 	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) {
-		return errors.New("syntax error at offset " + strconv.FormatInt(syntaxErr.Offset, 10))
+	if err := json.Unmarshal(body, &struct{}{}); errors.As(err, &syntaxErr) {
+		return "syntax error at offset " + strconv.FormatInt(syntaxErr.Offset, 10)
 	}
-	return errors.New("not valid JSON")
+	return "not valid JSON"
 }

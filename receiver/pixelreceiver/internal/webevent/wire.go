@@ -3,14 +3,15 @@ package webevent // import "github.com/webjourney/webjourney/receiver/pixelrecei
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
+	"errors"
 	"strconv"
 )
 
-// The types below let encoding/json decode a beacon with few allocations:
-// decoding costs are per event, and a collector may take thousands of
-// events a second on two cores. Each one is decoded from the input bytes
-// in place of a pointer, map or json.RawMessage copy.
+// The types below hold beacon fields decoded from the raw JSON bytes that
+// json.Valid has accepted, with few allocations: decoding costs are per
+// event, and a collector may take thousands of events a second on two
+// cores. Each decode method takes one raw JSON value and fails with
+// errWrongType for a value of another JSON type; null means absent.
 
 // number is an optional JSON number (null or absent = not set), without the
 // allocation a *float64 field costs.
@@ -19,17 +20,17 @@ type number struct {
 	set bool
 }
 
-func (n *number) UnmarshalJSON(b []byte) error {
+func (n *number) decode(b []byte) error {
 	if string(b) == "null" {
 		*n = number{}
 		return nil
 	}
 	if len(b) == 0 || b[0] == '"' || b[0] == '{' || b[0] == '[' || b[0] == 't' || b[0] == 'f' {
-		return wrongType("number", b)
+		return errWrongType
 	}
 	v, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return wrongType("number", b)
+		return errWrongType
 	}
 	*n = number{v: v, set: true}
 	return nil
@@ -50,13 +51,13 @@ type eventType struct {
 	set  bool   // the field was present (and not null)
 }
 
-func (t *eventType) UnmarshalJSON(b []byte) error {
+func (t *eventType) decode(b []byte) error {
 	if string(b) == "null" {
 		*t = eventType{}
 		return nil
 	}
 	if len(b) < 2 || b[0] != '"' {
-		return wrongType("string", b)
+		return errWrongType
 	}
 	raw := b[1 : len(b)-1]
 	if bytes.IndexByte(raw, '\\') >= 0 {
@@ -76,53 +77,21 @@ func (t *eventType) UnmarshalJSON(b []byte) error {
 // returns, and everything it returns is copied out of it.
 type rawObject []byte
 
-func (r *rawObject) UnmarshalJSON(b []byte) error {
+func (r *rawObject) decode(b []byte) error {
 	if string(b) == "null" {
 		*r = nil
 		return nil
 	}
 	if len(b) == 0 || b[0] != '{' {
-		return wrongType("object", b)
+		return errWrongType
 	}
 	*r = b
 	return nil
 }
 
-// wrongType reports a JSON value of the wrong type like encoding/json does,
-// so that error messages name the field.
-func wrongType(want string, b []byte) error {
-	kind := "value"
-	if len(b) > 0 {
-		switch b[0] {
-		case '"':
-			kind = "string"
-		case '{':
-			kind = "object"
-		case '[':
-			kind = "array"
-		case 't', 'f':
-			kind = "bool"
-		case 'n':
-			kind = "null"
-		default:
-			kind = "number"
-		}
-	}
-	var t reflect.Type
-	switch want {
-	case "number":
-		t = reflect.TypeFor[float64]()
-	case "string":
-		t = reflect.TypeFor[string]()
-	case "bool":
-		t = reflect.TypeFor[bool]()
-	case "array":
-		t = reflect.TypeFor[[]any]()
-	default:
-		t = reflect.TypeFor[map[string]any]()
-	}
-	return &json.UnmarshalTypeError{Value: kind, Type: t}
-}
+// errWrongType rejects a JSON value of another type than the field's; the
+// caller names the field in its message.
+var errWrongType = errors.New("wrong JSON type")
 
 // members iterates over the members of a JSON object that encoding/json
 // has already validated: keys unquoted, values raw. An iterator rather than
@@ -258,13 +227,13 @@ func unquote(lit []byte) string {
 // a sub-slice of the input; text turns it into a Go string.
 type rawString []byte
 
-func (r *rawString) UnmarshalJSON(b []byte) error {
+func (r *rawString) decode(b []byte) error {
 	if string(b) == "null" {
 		*r = nil
 		return nil
 	}
 	if len(b) < 2 || b[0] != '"' {
-		return wrongType("string", b)
+		return errWrongType
 	}
 	*r = b
 	return nil

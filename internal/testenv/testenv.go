@@ -1,0 +1,85 @@
+// Package testenv gives tests what `make test` provides besides
+// Elasticsearch (see internal/estest): a headless Chromium and the
+// third-party test data scripts/fetch-testdata.sh downloads.
+//
+// A missing browser or data file skips the test, so `go test ./...` works
+// on a laptop; `make test` and CI set WEBJOURNEY_REQUIRE_BROWSER=1 and
+// WEBJOURNEY_REQUIRE_TESTDATA=1, which turn the skip into a failure.
+package testenv // import "github.com/webjourney/webjourney/internal/testenv"
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Variables that make a missing browser or data file a test failure.
+const (
+	EnvRequireBrowser  = "WEBJOURNEY_REQUIRE_BROWSER"
+	EnvRequireTestdata = "WEBJOURNEY_REQUIRE_TESTDATA"
+)
+
+// Test data fetched by scripts/fetch-testdata.sh, relative to the
+// repository root.
+const (
+	// GeoCountryDB is the ip-location-db country database (MaxMind format).
+	GeoCountryDB = ".cache/npm/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb"
+	// CrawlerList is the crawler-user-agents list (MIT).
+	CrawlerList = ".cache/npm/node_modules/crawler-user-agents/crawler-user-agents.json"
+)
+
+// Fetched returns the absolute path of a fetched test data file, or skips
+// (fails under WEBJOURNEY_REQUIRE_TESTDATA=1) when it is missing.
+func Fetched(tb testing.TB, rel string) string {
+	tb.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	p := filepath.Join(filepath.Dir(file), "..", "..", rel) // internal/testenv -> root
+	if _, err := os.Stat(p); err != nil {
+		unavailable(tb, EnvRequireTestdata, "test data missing ("+err.Error()+"); run scripts/fetch-testdata.sh")
+	}
+	return p
+}
+
+// Browser starts a headless Chromium with a fresh profile (no cookies carry
+// over) and returns its context, whose first tab is ready for
+// chromedp.Run. The browser is stopped at the end of the test, or after
+// lifetime, whichever comes first, so that a stuck test cannot hang.
+func Browser(t *testing.T, lifetime time.Duration) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		unavailable(t, EnvRequireBrowser, "chromium not found ("+err.Error()+"); scripts/install-deps.sh installs it")
+	}
+	life, cancelLife := context.WithTimeout(context.Background(), lifetime)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(life,
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc(); cancelLife() })
+	// The first run starts the browser; it must not carry a deadline of its
+	// own (that would stop the browser), hence the lifetime on the parent.
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return browserCtx
+}
+
+func unavailable(tb testing.TB, requireEnv, msg string) {
+	tb.Helper()
+	if os.Getenv(requireEnv) != "" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg + " (set " + requireEnv + "=1 to fail instead)")
+}
