@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Fetches the third-party test data used by the pixel receiver's internal
-# packages into <repo>/.cache/npm (git-ignored):
+# Fetches the third-party test data used by tests into <repo>/.cache/npm (git-ignored):
 #   - crawler-user-agents (MIT): source of botdetect/patterns_generated.go
 #     (go generate) and of the bot instances the botdetect tests check.
 #   - @ip-location-db/geo-whois-asn-country-mmdb (CC0): a small country
@@ -13,6 +12,7 @@ set -euo pipefail
 
 CRAWLER_USER_AGENTS_VERSION=1.60.0
 GEOIP_COUNTRY_MMDB_VERSION=2.3.2026061719
+IABTCF_CORE_VERSION=1.5.6
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/.cache/npm"
@@ -20,6 +20,7 @@ prefix="$root/.cache/npm"
 pkgs=(
   "crawler-user-agents@$CRAWLER_USER_AGENTS_VERSION"
   "@ip-location-db/geo-whois-asn-country-mmdb@$GEOIP_COUNTRY_MMDB_VERSION"
+  "@iabtcf/core@$IABTCF_CORE_VERSION"
 )
 
 # installed_version NAME prints the version of an installed package, if any.

@@ -124,7 +124,13 @@ func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string,
 	e.keys = e.keys[:0]
 	attrs := lr.Attributes()
 	set := bigMapSet(attrs)
+	anonymous := isAnonymous(attrs)
 	for k, v := range attrs.All() {
+		if anonymous && (k == eventmodel.AttrClientAddress || k == eventmodel.AttrUserAgent) {
+			// The anonymizer removes these from anonymous events; this is
+			// the last line of defence for a pipeline that lacks it.
+			continue
+		}
 		if e.shape.attributeConflicts(k) {
 			dropped++
 			continue
@@ -142,6 +148,12 @@ func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string,
 	}
 	buf = append(buf, '}')
 	return buf, index, dropped
+}
+
+// isAnonymous reports whether the consent processor made the event anonymous.
+func isAnonymous(attrs pcommon.Map) bool {
+	v, ok := attrs.Get(eventmodel.AttrConsentDecision)
+	return ok && v.Type() == pcommon.ValueTypeStr && v.Str() == eventmodel.DecisionAnonymous
 }
 
 // linearKeyCheck is the map size up to which repeated keys are found by a

@@ -71,6 +71,23 @@ func TestAppendDocument(t *testing.T) {
 	assert.True(t, json.Valid(doc))
 }
 
+// An anonymous event never stores the address or user agent, even when no
+// anonymizer ran before the exporter.
+func TestAppendDocumentAnonymousLeavesOutAddressAndUserAgent(t *testing.T) {
+	lr := plog.NewLogRecord()
+	pageView(lr, "e-1")
+	lr.Attributes().PutStr(eventmodel.AttrConsentDecision, eventmodel.DecisionAnonymous)
+	enc := newEncoder("webjourney", newFieldShape(), time.Now())
+	doc, _, _ := enc.appendDocument(nil, lr)
+	assert.NotContains(t, string(doc), "203.0.113.7")
+	assert.NotContains(t, string(doc), "Mozilla")
+	assert.Contains(t, string(doc), `"webjourney.consent.decision":"anonymous"`)
+
+	lr.Attributes().PutStr(eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
+	doc, _, _ = enc.appendDocument(nil, lr)
+	assert.Contains(t, string(doc), "203.0.113.7")
+}
+
 func TestAppendDocumentValueTypes(t *testing.T) {
 	lr := plog.NewLogRecord()
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(testEventTime))

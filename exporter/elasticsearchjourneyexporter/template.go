@@ -18,7 +18,7 @@ import (
 // eventsTemplateVersion is the version of the events index template. Bump it
 // whenever eventsTemplate changes (a new mapped field, a setting): the
 // exporter replaces an installed template only when its version is lower.
-const eventsTemplateVersion = 2
+const eventsTemplateVersion = 3
 
 // eventsTemplatePriority ranks our template above the built-in templates of
 // a full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a
@@ -122,6 +122,10 @@ var eventFields = map[string]map[string]any{
 	eventmodel.AttrDNT:                    mapBoolean,
 	eventmodel.AttrTCFGDPRApplies:         mapBoolean,
 	eventmodel.AttrTCFString:              mapLongKeyword,
+	eventmodel.AttrConsentDecision:        mapKeyword,
+	eventmodel.AttrConsentReason:          mapKeyword,
+	eventmodel.AttrConsentSource:          mapKeyword,
+	eventmodel.AttrRetentionMonths:        mapInteger,
 	eventmodel.AttrBot:                    mapBoolean,
 	eventmodel.AttrBotReason:              mapKeyword,
 }

@@ -28,6 +28,11 @@ const (
 	// EventConsentUpdate records a change of the visitor's consent choices
 	// (the AttrConsent* attributes carry the new state).
 	EventConsentUpdate = "webjourney.consent_update"
+	// EventErasureRequest asks the exporter to erase everything stored
+	// about the visitor (AttrVisitorID) and user (AttrUserID) of a site.
+	// The consent processor makes one for every consent withdrawal that
+	// still carries the withdrawn ids.
+	EventErasureRequest = "webjourney.erasure_request"
 )
 
 // Semantic-convention attribute names.
@@ -135,6 +140,18 @@ const (
 	AttrTCFGDPRApplies = "webjourney.consent.tcf.gdpr_applies" // bool
 	AttrTCFString      = "webjourney.consent.tcf.string"       // string
 
+	// The consent processor's decision on the event, for audit:
+	// AttrConsentDecision is one of the Decision* values, AttrConsentReason
+	// the reason code (see the consent processor's README) and
+	// AttrConsentSource the signal that decided: "tcf", "tag", "gpc",
+	// "dnt", "policy" or "region" (string).
+	AttrConsentDecision = "webjourney.consent.decision"
+	AttrConsentReason   = "webjourney.consent.reason"
+	AttrConsentSource   = "webjourney.consent.source"
+	// AttrRetentionMonths caps how long the exporter may keep the event,
+	// in months (int); set for events kept under the CNIL exemption.
+	AttrRetentionMonths = "webjourney.retention.max_months"
+
 	// AttrBot is true for an event from a crawler or an automated browser,
 	// kept because the receiver's bot action is "mark" (bool); AttrBotReason
 	// says why: "user_agent" or "automation" (string).
@@ -148,6 +165,23 @@ const (
 	ConsentDenied  = "denied"
 	ConsentUnknown = "unknown"
 )
+
+// Values of AttrConsentDecision. Dropped events are not stored, so
+// "drop" appears only in telemetry.
+const (
+	// DecisionKeep: the full event.
+	DecisionKeep = "keep"
+	// DecisionAnonymous: no persistent or cross-context identifier; the
+	// anonymizer also removes client.address and user_agent.original.
+	DecisionAnonymous = "anonymous"
+	// DecisionDrop: the event is not kept.
+	DecisionDrop = "drop"
+)
+
+// ClickIDTypes are the advertising click id parameters recognised in page
+// URLs (values of AttrClickIDType), in priority order: when a URL carries
+// several, the first listed wins.
+var ClickIDTypes = [...]string{"gclid", "gbraid", "wbraid", "dclid", "msclkid", "fbclid", "ttclid", "li_fat_id"}
 
 // Values of AttrBotReason.
 const (
@@ -165,7 +199,7 @@ const (
 // EventNames lists every event name of this schema version.
 var EventNames = []string{
 	EventPageView, EventCustom, EventEngagement, EventOutboundClick, EventFileDownload,
-	EventFormSubmit, EventSiteSearch, EventIdentify, EventConsentUpdate,
+	EventFormSubmit, EventSiteSearch, EventIdentify, EventConsentUpdate, EventErasureRequest,
 }
 
 // AttributeNames lists every attribute name of this schema version.
@@ -181,5 +215,6 @@ var AttributeNames = []string{
 	AttrClickIDType, AttrClickIDValue, AttrReferralPartner, AttrReferralClickID,
 	AttrConsentAnalytics, AttrConsentMarketing, AttrConsentPersonalization,
 	AttrCookieless, AttrGPC, AttrDNT, AttrTCFGDPRApplies, AttrTCFString,
+	AttrConsentDecision, AttrConsentReason, AttrConsentSource, AttrRetentionMonths,
 	AttrBot, AttrBotReason,
 }

@@ -32,6 +32,8 @@ const (
 	GeoCountryDB = ".cache/npm/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb"
 	// CrawlerList is the crawler-user-agents list (MIT).
 	CrawlerList = ".cache/npm/node_modules/crawler-user-agents/crawler-user-agents.json"
+	// IABTCFCore is IAB Europe's TC string library @iabtcf/core (Apache-2.0).
+	IABTCFCore = ".cache/npm/node_modules/@iabtcf/core"
 )
 
 // Fetched returns the absolute path of a fetched test data file, or skips
@@ -44,6 +46,18 @@ func Fetched(tb testing.TB, rel string) string {
 		unavailable(tb, EnvRequireTestdata, "test data missing ("+err.Error()+"); run scripts/fetch-testdata.sh")
 	}
 	return p
+}
+
+// Node returns the path of the node binary, which runs the scripts that
+// use fetched npm packages, or skips (fails under
+// WEBJOURNEY_REQUIRE_TESTDATA=1) when it is not installed.
+func Node(tb testing.TB) string {
+	tb.Helper()
+	path, err := exec.LookPath("node")
+	if err != nil {
+		unavailable(tb, EnvRequireTestdata, "node not found ("+err.Error()+"); install Node.js")
+	}
+	return path
 }
 
 // Browser starts a headless Chromium with a fresh profile (no cookies carry

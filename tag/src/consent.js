@@ -22,10 +22,12 @@ export const cookieless = () => {
 }
 
 // setConsent merges the granted/denied values of c and, when send is set,
-// sends a consent event. A withdrawal (ids were allowed, now they are not)
+// sends a consent event. Events queued before are sent first, under the
+// state they happened in. A withdrawal (ids were allowed, now they are not)
 // always sends one, with the ids it withdraws, then deletes the cookies and
 // the user id.
 export function setConsent(c, send) {
+  flush()
   const had = !cookieless()
   for (const k in consent) if (/^(granted|denied)$/.test(c && c[k])) consent[k] = c[k]
   const gone = had && cookieless()

@@ -72,6 +72,24 @@ service:
 `,
 			want: []string{"elasticsearch_journey", "endpoints"},
 		},
+		"bad consent region": {
+			config: `
+receivers:
+  pixel:
+    sites: [{id: shop}]
+processors:
+  consent:
+    sites:
+      shop:
+        opt_in_regions: [EU, ZZ]
+exporters:
+  nop:
+service:
+  pipelines:
+    logs: {receivers: [pixel], processors: [consent], exporters: [nop]}
+`,
+			want: []string{"consent", "sites::shop::opt_in_regions", `"ZZ"`},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
 // MaxValueLen caps every extracted value, in bytes. Campaign values are
@@ -56,7 +58,7 @@ var mtmNames = [numFields]string{fSource: "source", fMedium: "medium", fName: "c
 // clickIDs in priority order: when several are present the first listed
 // wins. Google's ids come first because Google Ads auto-tagging is the most
 // common source of multiple ids on one URL.
-var clickIDs = [...]string{"gclid", "gbraid", "wbraid", "dclid", "msclkid", "fbclid", "ttclid", "li_fat_id"}
+var clickIDs = eventmodel.ClickIDTypes
 
 // FromQuery extracts campaign parameters from a raw (still escaped) query
 // string, without the leading '?'. Parameter names are matched

@@ -1,0 +1,290 @@
+package consentprocessor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"strings"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/processor/consentprocessor/internal/metadata"
+	"github.com/webjourney/webjourney/processor/consentprocessor/internal/tcf"
+)
+
+type consentProcessor struct {
+	cfg       *Config
+	policy    *resolvedPolicy            // top level
+	sites     map[string]*resolvedPolicy // per-site overrides
+	rules     tcf.Rules
+	tcfCache  *lru.Cache[string, tcf.Result]
+	telemetry *metadata.TelemetryBuilder
+}
+
+func newProcessor(set processor.Settings, cfg *Config) (*consentProcessor, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := lru.New[string, tcf.Result](cfg.TCF.CacheSize)
+	if err != nil {
+		return nil, err
+	}
+	p := &consentProcessor{
+		cfg:       cfg,
+		policy:    resolvePolicy(cfg.Policy),
+		sites:     make(map[string]*resolvedPolicy, len(cfg.Sites)),
+		rules:     cfg.TCF.rules(),
+		tcfCache:  cache,
+		telemetry: tb,
+	}
+	for id, sp := range cfg.Sites {
+		p.sites[id] = resolvePolicy(sp)
+	}
+	return p, nil
+}
+
+func (p *consentProcessor) shutdown(context.Context) error {
+	p.telemetry.Shutdown()
+	return nil
+}
+
+func (p *consentProcessor) policyFor(site string) *resolvedPolicy {
+	if sp, ok := p.sites[site]; ok {
+		return sp
+	}
+	return p.policy
+}
+
+// evaluateTCF decodes a TC string once: a visitor sends the same string
+// with every event until the CMP changes it.
+func (p *consentProcessor) evaluateTCF(s string) tcf.Result {
+	if r, ok := p.tcfCache.Get(s); ok {
+		return r
+	}
+	r := tcf.Evaluate(s, p.rules)
+	p.tcfCache.Add(s, r)
+	return r
+}
+
+type countKey struct{ decision, reason string }
+
+func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	counts := map[countKey]int64{}
+	var erasures []plog.LogRecord
+	var erasureCount int64
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			erasures = erasures[:0]
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				if lr.EventName() == eventmodel.EventErasureRequest {
+					return false // made upstream (by us, or another tier): passes as it is
+				}
+				attrs := lr.Attributes()
+				s := readSignals(lr.EventName(), attrs)
+				if withdrawal(&s) && p.cfg.ErasureOnWithdrawal {
+					erasures = append(erasures, erasureRequest(lr))
+					erasureCount++
+				}
+				d := p.decide(&s)
+				counts[countKey{d.action, d.reason}]++
+				if d.action == eventmodel.DecisionDrop {
+					return true
+				}
+				apply(attrs, d, p.policyFor(s.site))
+				return false
+			})
+			for _, e := range erasures {
+				e.MoveTo(sl.LogRecords().AppendEmpty())
+			}
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
+	})
+	for k, n := range counts {
+		p.telemetry.ProcessorConsentEvents.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("decision", k.decision), attribute.String("reason", k.reason))))
+	}
+	if erasureCount > 0 {
+		p.telemetry.ProcessorConsentErasureRequests.Add(ctx, erasureCount)
+	}
+	return ld, nil
+}
+
+// erasureRequest makes the erasure record for a withdrawal: the site, the
+// ids to erase and the withdrawal's time. It passes the anonymizer like any
+// event, so its ids are pseudonymised the same way as the stored ones.
+func erasureRequest(withdrawal plog.LogRecord) plog.LogRecord {
+	e := plog.NewLogRecord()
+	e.SetEventName(eventmodel.EventErasureRequest)
+	e.SetTimestamp(withdrawal.Timestamp())
+	e.SetObservedTimestamp(withdrawal.ObservedTimestamp())
+	a := e.Attributes()
+	a.PutStr(eventmodel.AttrEventID, newID())
+	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
+	for _, k := range [...]string{eventmodel.AttrSiteID, eventmodel.AttrVisitorID, eventmodel.AttrUserID} {
+		if v, ok := withdrawal.Attributes().Get(k); ok && v.Str() != "" {
+			a.PutStr(k, v.Str())
+		}
+	}
+	a.PutStr(eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
+	a.PutStr(eventmodel.AttrConsentReason, reasonConsentWithdrawn)
+	a.PutStr(eventmodel.AttrConsentSource, sourceTag)
+	return e
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Attributes an anonymous event must not keep: every persistent or
+// cross-context identifier, the TC string (its timestamps single a visitor
+// out) and the full referrer (its query can carry ids; the domain stays).
+var anonymousRemove = map[string]bool{
+	eventmodel.AttrVisitorID:       true,
+	eventmodel.AttrSessionID:       true,
+	eventmodel.AttrUserID:          true,
+	eventmodel.AttrReferralClickID: true,
+	eventmodel.AttrClickIDValue:    true,
+	eventmodel.AttrTCFString:       true,
+	eventmodel.AttrReferrerFull:    true,
+}
+
+// Attributes the CNIL exemption does not allow: cross-site ids, the site's
+// own account id (no linking with other processing) and geo finer than a city.
+var exemptRemove = map[string]bool{
+	eventmodel.AttrUserID:          true,
+	eventmodel.AttrReferralClickID: true,
+	eventmodel.AttrClickIDValue:    true,
+	"geo.location.lat":             true,
+	"geo.location.lon":             true,
+	"geo.postal_code":              true,
+}
+
+// Attributes an objection to marketing removes.
+var marketingRemove = map[string]bool{
+	eventmodel.AttrReferralClickID: true,
+	eventmodel.AttrClickIDValue:    true,
+}
+
+// apply carries out a keep or anonymous decision on the attributes and
+// records it.
+func apply(attrs pcommon.Map, d decision, pol *resolvedPolicy) {
+	var remove map[string]bool
+	switch {
+	case d.action == eventmodel.DecisionAnonymous:
+		remove = anonymousRemove
+	case d.exempt:
+		remove = exemptRemove
+	case d.stripMarketing:
+		remove = marketingRemove
+	}
+	if remove != nil {
+		var clickIDs []string // values to take out of the page URL too
+		attrs.RemoveIf(func(k string, v pcommon.Value) bool {
+			if !remove[k] {
+				return false
+			}
+			if k == eventmodel.AttrReferralClickID || k == eventmodel.AttrClickIDValue {
+				clickIDs = append(clickIDs, v.Str())
+			}
+			return true
+		})
+		stripURLClickIDs(attrs, clickIDs)
+	}
+	attrs.PutStr(eventmodel.AttrConsentDecision, d.action)
+	attrs.PutStr(eventmodel.AttrConsentReason, d.reason)
+	attrs.PutStr(eventmodel.AttrConsentSource, d.source)
+	if d.exempt {
+		attrs.PutInt(eventmodel.AttrRetentionMonths, int64(pol.CNILExemption.RetentionMonths))
+	}
+}
+
+// stripURLClickIDs removes from url.query and url.full every ad click id
+// parameter and every parameter whose value is one of the removed click
+// ids (a referral partner's own parameter, whatever its name).
+func stripURLClickIDs(attrs pcommon.Map, values []string) {
+	q, ok := attrs.Get(eventmodel.AttrURLQuery)
+	if !ok || q.Str() == "" {
+		return
+	}
+	stripped, changed := stripQuery(q.Str(), values)
+	if !changed {
+		return
+	}
+	if stripped == "" {
+		attrs.Remove(eventmodel.AttrURLQuery)
+	} else {
+		attrs.PutStr(eventmodel.AttrURLQuery, stripped)
+	}
+	if full, ok := attrs.Get(eventmodel.AttrURLFull); ok {
+		attrs.PutStr(eventmodel.AttrURLFull, replaceQuery(full.Str(), stripped))
+	}
+}
+
+// stripQuery drops click-id parameters from a raw query string.
+func stripQuery(raw string, values []string) (string, bool) {
+	parts := strings.Split(raw, "&")
+	kept := parts[:0]
+	for _, part := range parts {
+		name, value, _ := strings.Cut(part, "=")
+		if isClickIDParam(name) || containsUnescaped(values, value) {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	if len(kept) == len(parts) {
+		return raw, false
+	}
+	return strings.Join(kept, "&"), true
+}
+
+func isClickIDParam(name string) bool {
+	for _, c := range eventmodel.ClickIDTypes {
+		if strings.EqualFold(name, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsUnescaped(values []string, raw string) bool {
+	if raw == "" || len(values) == 0 {
+		return false
+	}
+	v := raw
+	if u, err := url.QueryUnescape(raw); err == nil {
+		v = u
+	}
+	for _, want := range values {
+		if want != "" && v == want {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceQuery puts a new query into an absolute URL, keeping its fragment.
+func replaceQuery(full, query string) string {
+	i := strings.IndexByte(full, '?')
+	if i < 0 {
+		return full
+	}
+	rest := ""
+	if j := strings.IndexByte(full[i:], '#'); j >= 0 {
+		rest = full[i+j:]
+	}
+	if query == "" {
+		return full[:i] + rest
+	}
+	return full[:i] + "?" + query + rest
+}

@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+// consentSite requires consent in the tag (cookieless until granted) and
+// the consent processor's defaults decide: no consent, anonymous event.
+const consentSite = "e2e-consent"
+
+func consentCollectorConfig(health, listen, esURL, prefix string) string {
+	return fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+receivers:
+  pixel:
+    endpoint: %s
+    bots: {action: mark}
+    sites:
+      - id: %s
+        consent: {required: true}
+processors:
+  consent:
+exporters:
+  elasticsearch_journey:
+    endpoints: [%q]
+    index_prefix: %s
+    sending_queue:
+      batch:
+        flush_timeout: 200ms
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [pixel]
+      processors: [consent]
+      exporters: [elasticsearch_journey]
+`, health, listen, consentSite, esURL, prefix)
+}
+
+// TestBrowserConsentLifecycle walks one visitor through denial, a later
+// grant and a withdrawal, with the real tag in Chromium and the consent
+// processor in the built collector, and checks what Elasticsearch holds:
+// while denied no identifier and no cookie; after the grant full tracking;
+// the withdrawal leaves an erasure request naming the withdrawn ids.
+func TestBrowserConsentLifecycle(t *testing.T) {
+	ctx := newBrowser(t)
+	esURL := estest.URL(t)
+	store := es{t: t, url: esURL}
+	prefix := estest.UniquePrefix(t)
+	t.Cleanup(func() { store.deleteIndices(prefix) })
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startCollector(t, consentCollectorConfig(health, listen, esURL, prefix), health)
+	collector := "http://" + listen
+	site := testSite(t, collector, consentSite)
+
+	// 1. The visitor refuses: the landing page view and the refusal are
+	// anonymous, and nothing is stored in the browser.
+	run(t, ctx,
+		chromedp.Navigate(site.URL+"/?gclid=EAIaIQ-canary"),
+		waitForTag(),
+		evaluate(`webjourney('consent', {analytics: 'denied', marketing: 'denied'})`),
+		chromedp.Sleep(1500*time.Millisecond), // the queue sends within a second
+	)
+	if c := browserCookies(t, ctx, collector, site.URL); len(c) != 0 {
+		t.Errorf("cookies after a denial: %v", c)
+	}
+
+	// 2. Later the visitor grants: from then on, full tracking.
+	run(t, ctx,
+		evaluate(`webjourney('consent', {analytics: 'granted'})`),
+		chromedp.Sleep(1500*time.Millisecond),
+		chromedp.Click(chromedp.ID("spa")),
+		chromedp.Sleep(400*time.Millisecond),
+		evaluate(`webjourney('identify', 'customer-7')`),
+		evaluate(`webjourney('track', 'after_grant')`),
+		chromedp.Sleep(1500*time.Millisecond),
+	)
+	granted := browserCookies(t, ctx, collector)
+	if len(granted) == 0 {
+		t.Errorf("no cookie after the grant")
+	}
+
+	// 3. The visitor withdraws: an erasure request, cookies gone.
+	run(t, ctx,
+		evaluate(`webjourney('consent', {analytics: 'denied'})`),
+		chromedp.Sleep(1500*time.Millisecond),
+		evaluate(`webjourney('track', 'after_withdrawal')`),
+		chromedp.Navigate("about:blank"),
+	)
+	if c := browserCookies(t, ctx, collector, site.URL); len(c) != 0 {
+		t.Errorf("cookies after the withdrawal: %v", c)
+	}
+
+	docs := waitForDocs(t, store, prefix, consentSite, func(docs []map[string]any) bool {
+		return countName(docs, eventmodel.EventErasureRequest) >= 1 && hasCustom(docs, "after_withdrawal")
+	})
+
+	byName := map[string][]map[string]any{}
+	for _, d := range docs {
+		name, _ := d["event.name"].(string)
+		byName[name] = append(byName[name], d)
+		if d[eventmodel.AttrConsentDecision] == eventmodel.DecisionAnonymous {
+			assertAnonymous(t, d)
+		}
+	}
+
+	landing := findDoc(t, byName[eventmodel.EventPageView], eventmodel.AttrURLPath, "/")
+	assertAnonymous(t, landing)
+	assertField(t, landing, eventmodel.AttrClickIDType, "gclid") // that an ad was clicked is statistics
+	assertField(t, landing, eventmodel.AttrURLFull, site.URL+"/")
+
+	virtual := findDoc(t, byName[eventmodel.EventPageView], eventmodel.AttrURLPath, "/spa/step-2")
+	assertField(t, virtual, eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
+	vid := virtual[eventmodel.AttrVisitorID]
+	if vid == nil || virtual[eventmodel.AttrSessionID] == nil {
+		t.Fatalf("page view after the grant has no visitor or session id: %v", virtual)
+	}
+	afterGrant := findDoc(t, byName[eventmodel.EventCustom], eventmodel.AttrCustomName, "after_grant")
+	assertField(t, afterGrant, eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
+	assertField(t, afterGrant, eventmodel.AttrVisitorID, vid)
+	assertField(t, afterGrant, eventmodel.AttrUserID, "customer-7")
+	identify := findDoc(t, byName[eventmodel.EventIdentify], eventmodel.AttrUserID, "customer-7")
+	assertField(t, identify, eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
+
+	afterWithdrawal := findDoc(t, byName[eventmodel.EventCustom], eventmodel.AttrCustomName, "after_withdrawal")
+	assertAnonymous(t, afterWithdrawal)
+
+	if n := len(byName[eventmodel.EventErasureRequest]); n != 1 {
+		t.Errorf("want one erasure request, got %d", n)
+	}
+	erasure := findDoc(t, docs, "event.name", eventmodel.EventErasureRequest)
+	assertField(t, erasure, eventmodel.AttrVisitorID, vid)
+	assertField(t, erasure, eventmodel.AttrUserID, "customer-7")
+	assertField(t, erasure, eventmodel.AttrConsentReason, "consent_withdrawn")
+
+	// The withdrawal itself is stored, anonymous: the erasure request is
+	// the only record that still names the visitor.
+	var withdrawals int
+	for _, d := range docs {
+		if d["event.name"] == eventmodel.EventConsentUpdate && d[eventmodel.AttrConsentAnalytics] == eventmodel.ConsentDenied {
+			assertAnonymous(t, d)
+			withdrawals++
+		}
+	}
+	if withdrawals != 2 {
+		t.Errorf("want the refusal and the withdrawal stored, got %d consent denials", withdrawals)
+	}
+}
+
+func hasCustom(docs []map[string]any, name string) bool {
+	for _, d := range docs {
+		if d[eventmodel.AttrCustomName] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// assertAnonymous: no identifier, no address, no user agent, no click id.
+func assertAnonymous(t *testing.T, d map[string]any) {
+	t.Helper()
+	assertField(t, d, eventmodel.AttrConsentDecision, eventmodel.DecisionAnonymous)
+	for _, k := range []string{
+		eventmodel.AttrVisitorID, eventmodel.AttrSessionID, eventmodel.AttrUserID, eventmodel.AttrReferralClickID,
+		eventmodel.AttrClickIDValue, eventmodel.AttrClientAddress, eventmodel.AttrUserAgent, eventmodel.AttrTCFString,
+	} {
+		assertField(t, d, k, nil)
+	}
+}
