@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"html/template"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -13,7 +16,11 @@ import (
 
 // consentSite requires consent in the tag (cookieless until granted) and
 // the consent processor's defaults decide: no consent, anonymous event.
-const consentSite = "e2e-consent"
+// tcfSite reads consent from the page's IAB TCF CMP.
+const (
+	consentSite = "e2e-consent"
+	tcfSite     = "e2e-tcf"
+)
 
 func consentCollectorConfig(health, listen, esURL, prefix string) string {
 	return fmt.Sprintf(`
@@ -27,6 +34,8 @@ receivers:
     sites:
       - id: %s
         consent: {required: true}
+      - id: %s
+        consent: {required: true, tcf: true}
 processors:
   consent:
 exporters:
@@ -46,7 +55,19 @@ service:
       receivers: [pixel]
       processors: [consent]
       exporters: [elasticsearch_journey]
-`, health, listen, consentSite, esURL, prefix)
+`, health, listen, consentSite, tcfSite, esURL, prefix)
+}
+
+func startConsentCollector(t *testing.T) (store es, prefix, collector string) {
+	t.Helper()
+	esURL := estest.URL(t)
+	store = es{t: t, url: esURL}
+	prefix = estest.UniquePrefix(t)
+	t.Cleanup(func() { store.deleteIndices(prefix) })
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startCollector(t, consentCollectorConfig(health, listen, esURL, prefix), health)
+	return store, prefix, "http://" + listen
 }
 
 // TestBrowserConsentLifecycle walks one visitor through denial, a later
@@ -56,14 +77,7 @@ service:
 // the withdrawal leaves an erasure request naming the withdrawn ids.
 func TestBrowserConsentLifecycle(t *testing.T) {
 	ctx := newBrowser(t)
-	esURL := estest.URL(t)
-	store := es{t: t, url: esURL}
-	prefix := estest.UniquePrefix(t)
-	t.Cleanup(func() { store.deleteIndices(prefix) })
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startCollector(t, consentCollectorConfig(health, listen, esURL, prefix), health)
-	collector := "http://" + listen
+	store, prefix, collector := startConsentCollector(t)
 	site := testSite(t, collector, consentSite)
 
 	// 1. The visitor refuses: the landing page view and the refusal are
@@ -178,5 +192,83 @@ func assertAnonymous(t *testing.T, d map[string]any) {
 		eventmodel.AttrClickIDValue, eventmodel.AttrClientAddress, eventmodel.AttrUserAgent, eventmodel.AttrTCFString,
 	} {
 		assertField(t, d, k, nil)
+	}
+}
+
+// TC strings encoded by IAB Europe's @iabtcf/core 1.5.6 (TCF v2.2, policy
+// version 4; see internal/tcf/testdata/vectors.mjs for how vectors are made).
+const (
+	tcConsent1And8 = "CQtAQoAQtAQoAAKABAENBkEAAIEAAAAAAAAAAAAAAAAA.IAFABAAA" // purposes 1 and 8 by consent
+	tcConsent1Only = "CQtAQoAQtAQoAAKABAENBkEAAIAAAAAAAAAAAAAAAAAA.IAFABAAA" // purpose 1 only: storage, no measurement
+)
+
+// cmpPage is a page whose CMP (a stub of the __tcfapi API) reports a TC
+// string, as a real CMP does after the visitor's choice.
+var cmpPage = template.Must(template.New("cmp").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>CMP</title>
+<script>
+window.__tcfapi = function (cmd, version, cb) {
+  if (cmd === 'addEventListener') cb({gdprApplies: true, tcString: {{.TC}}, eventStatus: 'useractioncomplete',
+    purpose: {consents: {{.Purposes}}}}, true)
+}
+window.webjourney=window.webjourney||function(){(webjourney.q=webjourney.q||[]).push(arguments)}
+</script>
+<script async src="{{.Collector}}/wj.js" data-site="{{.Site}}"></script>
+</head><body><h1>CMP</h1></body></html>`))
+
+// TestBrowserTCF: the tag reads the page's CMP; the processor decides on
+// the TC string itself. A string that allows storage (purpose 1) but not
+// measurement (purpose 8) makes the tag use cookies, and the processor
+// still stores the events without any identifier.
+func TestBrowserTCF(t *testing.T) {
+	store, prefix, collector := startConsentCollector(t)
+	for _, tc := range []struct {
+		path, tc string
+		purposes template.JS
+		decision string
+		reason   string
+	}{
+		{"/both", tcConsent1And8, `{1: true, 8: true}`, "keep", "tcf_consent"},
+		{"/storage-only", tcConsent1Only, `{1: true}`, "anonymous", "tcf_no_measurement"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			ctx := newBrowser(t)
+			site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				_ = cmpPage.Execute(w, map[string]any{"TC": tc.tc, "Purposes": tc.purposes, "Collector": collector, "Site": tcfSite})
+			}))
+			t.Cleanup(site.Close)
+			run(t, ctx, chromedp.Navigate(site.URL+tc.path), waitForTag(), chromedp.Navigate("about:blank"))
+
+			docs := waitForDocs(t, store, prefix, tcfSite, func(docs []map[string]any) bool {
+				for _, d := range docs {
+					if d["event.name"] == eventmodel.EventPageView && d[eventmodel.AttrURLPath] == tc.path {
+						return true
+					}
+				}
+				return false
+			})
+			var pv map[string]any
+			for _, d := range docs {
+				if d["event.name"] == eventmodel.EventPageView && d[eventmodel.AttrURLPath] == tc.path {
+					pv = d
+				}
+			}
+			assertField(t, pv, eventmodel.AttrConsentDecision, tc.decision)
+			assertField(t, pv, eventmodel.AttrConsentReason, tc.reason)
+			assertField(t, pv, eventmodel.AttrConsentSource, "tcf")
+			assertField(t, pv, eventmodel.AttrTCFGDPRApplies, true)
+			// Purpose 1 lets the tag use identifiers in both cases: what the
+			// processor removes, it removes on its own decision.
+			assertField(t, pv, eventmodel.AttrCookieless, nil)
+			if tc.decision == eventmodel.DecisionAnonymous {
+				assertAnonymous(t, pv)
+			} else {
+				assertField(t, pv, eventmodel.AttrTCFString, tc.tc)
+				if pv[eventmodel.AttrVisitorID] == nil {
+					t.Errorf("kept page view has no visitor id: %v", pv)
+				}
+			}
+		})
 	}
 }
