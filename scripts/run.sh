@@ -18,6 +18,18 @@ else
 fi
 export ELASTICSEARCH_URL
 
+# The anonymizer's master secret: kept in a git-ignored file made once with
+# 32 random bytes, unless WEBJOURNEY_ANONYMIZER_SECRET_FILE names another.
+if [[ -z "${WEBJOURNEY_ANONYMIZER_SECRET_FILE:-}" ]]; then
+  WEBJOURNEY_ANONYMIZER_SECRET_FILE="$ROOT/.cache/anonymizer.secret"
+  if [[ ! -s "$WEBJOURNEY_ANONYMIZER_SECRET_FILE" ]]; then
+    mkdir -p "$ROOT/.cache"
+    (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$WEBJOURNEY_ANONYMIZER_SECRET_FILE")
+    echo "run.sh: made a new anonymizer secret in $WEBJOURNEY_ANONYMIZER_SECRET_FILE (keep it: pseudonyms depend on it)" >&2
+  fi
+fi
+export WEBJOURNEY_ANONYMIZER_SECRET_FILE
+
 listen="${WEBJOURNEY_LISTEN:-localhost:8090}"
 site="${WEBJOURNEY_SITE:-example}"
 prefix="${WEBJOURNEY_INDEX_PREFIX:-webjourney}"

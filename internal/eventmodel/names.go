@@ -55,6 +55,13 @@ const (
 	AttrSessionID     = "session.id"          // string: visit id, renewed after the idle timeout
 	AttrUserID        = "user.id"             // string: the site's own user id from identify (pseudonymised by the anonymizer)
 
+	// Written by the anonymizer from AttrUserAgent (which it then drops):
+	// browser and OS name and major version.
+	AttrUserAgentName      = "user_agent.name"       // string, e.g. "Chrome"
+	AttrUserAgentVersion   = "user_agent.version"    // string: major version, e.g. "140"
+	AttrUserAgentOSName    = "user_agent.os.name"    // string, e.g. "Windows"
+	AttrUserAgentOSVersion = "user_agent.os.version" // string: major version, e.g. "10"
+
 	AttrGeoCountry = "geo.country.iso_code" // string: ISO 3166-1 alpha-2, from the client address
 	AttrGeoRegion  = "geo.region.iso_code"  // string: ISO 3166-2 subdivision, e.g. "DE-BY"
 )
@@ -67,6 +74,14 @@ const (
 	AttrSiteID = "webjourney.site.id"
 	// AttrVisitorID is the first-party visitor id the tag stores in a cookie or storage (string).
 	AttrVisitorID = "webjourney.visitor.id"
+	// AttrCookielessKey identifies the browser of an anonymous event for
+	// one rotation period (a day by default) without any stored identifier:
+	// a keyed hash of address, user agent and site under a salt that is
+	// destroyed after the next period (string).
+	AttrCookielessKey = "webjourney.visitor.cookieless_key"
+	// AttrDeviceClass is desktop, mobile, tablet, bot or other, from the
+	// user agent (string).
+	AttrDeviceClass = "webjourney.device.class"
 	// AttrPageTitle is the document title (string).
 	AttrPageTitle = "webjourney.page.title"
 	// AttrReferrerFull is the referring URL (string).
@@ -183,6 +198,15 @@ const (
 // several, the first listed wins.
 var ClickIDTypes = [...]string{"gclid", "gbraid", "wbraid", "dclid", "msclkid", "fbclid", "ttclid", "li_fat_id"}
 
+// Values of AttrDeviceClass.
+const (
+	DeviceDesktop = "desktop"
+	DeviceMobile  = "mobile"
+	DeviceTablet  = "tablet"
+	DeviceBot     = "bot"
+	DeviceOther   = "other"
+)
+
 // Values of AttrBotReason.
 const (
 	BotReasonUserAgent  = "user_agent"
@@ -207,7 +231,8 @@ var AttributeNames = []string{
 	AttrEventID,
 	AttrURLFull, AttrURLScheme, AttrURLDomain, AttrURLPort, AttrURLPath, AttrURLQuery, AttrURLFragment,
 	AttrUserAgent, AttrClientAddress, AttrSessionID, AttrUserID, AttrGeoCountry, AttrGeoRegion,
-	AttrSchemaVersion, AttrSiteID, AttrVisitorID, AttrPageTitle,
+	AttrUserAgentName, AttrUserAgentVersion, AttrUserAgentOSName, AttrUserAgentOSVersion,
+	AttrSchemaVersion, AttrSiteID, AttrVisitorID, AttrCookielessKey, AttrDeviceClass, AttrPageTitle,
 	AttrReferrerFull, AttrReferrerDomain, AttrCustomName, AttrProperties, AttrIngestChannel,
 	AttrPageViewID, AttrEngagedTime, AttrScrollDepth, AttrLinkURL, AttrLinkDomain,
 	AttrFormID, AttrFormName, AttrFormAction, AttrFormFieldCount, AttrFormSensitive, AttrSearchTerm,

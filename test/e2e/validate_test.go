@@ -12,6 +12,11 @@ import (
 // validate` with the built distribution.
 func TestShippedConfigsValidate(t *testing.T) {
 	bin := collectorBin(t)
+	// The anonymizer reads its secret at start-up, as a deployment provides it.
+	secret := filepath.Join(t.TempDir(), "anonymizer.secret")
+	if err := os.WriteFile(secret, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	configs, err := filepath.Glob("../../config/*.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +35,7 @@ func TestShippedConfigsValidate(t *testing.T) {
 				args = []string{"validate", "--config", "../load/nop.yaml", "--config", path}
 			}
 			cmd := exec.Command(bin, args...)
-			cmd.Env = append(os.Environ(), "ELASTICSEARCH_URL=http://127.0.0.1:9200")
+			cmd.Env = append(os.Environ(), "ELASTICSEARCH_URL=http://127.0.0.1:9200", "WEBJOURNEY_ANONYMIZER_SECRET_FILE="+secret)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("validate %s: %v\n%s", path, err, out)
 			}

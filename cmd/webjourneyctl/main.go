@@ -1,0 +1,91 @@
+// Command webjourneyctl is the site owner's tool for a webjourney
+// deployment: it makes keys and reads back the values the anonymizer
+// processor sealed.
+//
+// Usage:
+//
+//	webjourneyctl keygen
+//	webjourneyctl decrypt --key-file KEYID=PATH --site SITE --attribute NAME [VALUE ...]
+//	webjourneyctl help [COMMAND]
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command ran but some work failed
+	exitUsage   = 2 // bad command line
+)
+
+// command is one subcommand.
+type command struct {
+	summary string
+	usage   string // full help text
+	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+// commands lists the subcommands; add new ones here.
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"decrypt": {summary: "open sealed (encrypted) attribute values", usage: decryptUsage, run: runDecrypt},
+		"keygen":  {summary: "print a new random 32-byte key as 64 hex characters", usage: keygenUsage, run: runKeygen},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes the command line args (without the program name) and returns
+// the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			cmd, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintf(stderr, "webjourneyctl: unknown command %q\n\n", args[1])
+				printUsage(stderr)
+				return exitUsage
+			}
+			fmt.Fprint(stdout, cmd.usage)
+			return exitOK
+		}
+		printUsage(stdout)
+		return exitOK
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "webjourneyctl: unknown command %q\n\n", name)
+		printUsage(stderr)
+		return exitUsage
+	}
+	return cmd.run(args[1:], stdin, stdout, stderr)
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "Usage: webjourneyctl COMMAND [OPTIONS] [ARGS]\n\nCommands:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "  %-10s %s\n", "help", "print this help, or a command's (help COMMAND)")
+	fmt.Fprint(w, "\nExit status: 0 on success, 1 when some work failed, 2 on a bad command line.\n")
+}

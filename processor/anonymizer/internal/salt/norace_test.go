@@ -1,0 +1,5 @@
+//go:build !race
+
+package salt
+
+const raceEnabled = false

@@ -1,0 +1,470 @@
+package anonymizer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/sealed"
+	"github.com/webjourney/webjourney/processor/anonymizer/internal/metadata"
+	"github.com/webjourney/webjourney/processor/anonymizer/internal/pseudonym"
+	"github.com/webjourney/webjourney/processor/anonymizer/internal/salt"
+	"github.com/webjourney/webjourney/processor/anonymizer/internal/scrub"
+)
+
+type anonymizerProcessor struct {
+	cfg          *Config
+	id           component.ID
+	pseudonyms   *pseudonym.Pseudonymizer
+	pseudonymize map[string]bool
+	salts        *salt.Salts
+	storage      storage.Client
+	userAgents   *userAgents
+	scrubber     *scrub.Scrubber
+	sealer       *sealed.Sealer // nil without recoverable attributes
+	recoverable  map[string]bool
+	kinds        map[string]attrKind // how each known attribute is treated
+	telemetry    *metadata.TelemetryBuilder
+	redactions   map[string]metric.AddOption
+}
+
+func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, error) {
+	secretText, err := cfg.Secret.read("secret")
+	if err != nil {
+		return nil, err
+	}
+	secret, err := parseSecret(secretText)
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	ps, err := pseudonym.New(secret, cfg.KeyID, cfg.PseudonymBytes)
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	uas, err := newUserAgents(cfg.UserAgent.CacheSize)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := scrub.New(scrub.Config{
+		Detectors:         cfg.Scrub.Detectors,
+		AllowParams:       cfg.Scrub.AllowParams,
+		DenyParams:        cfg.Scrub.DenyParams,
+		DropUnknownParams: cfg.Scrub.DropUnknownParams,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scrub::detectors: %w", err)
+	}
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	p := &anonymizerProcessor{
+		cfg:          cfg,
+		id:           set.ID,
+		pseudonyms:   ps,
+		pseudonymize: map[string]bool{},
+		userAgents:   uas,
+		scrubber:     sc,
+		recoverable:  map[string]bool{},
+		telemetry:    tb,
+		redactions:   map[string]metric.AddOption{},
+	}
+	for _, a := range append([]string{eventmodel.AttrVisitorID, eventmodel.AttrUserID, eventmodel.AttrReferralClickID}, cfg.Pseudonymize...) {
+		p.pseudonymize[a] = true
+	}
+	for _, d := range append(append([]string{}, scrub.AllDetectors...), scrub.Param, detectorFormValue) {
+		p.redactions[d] = metric.WithAttributeSet(attribute.NewSet(attribute.String("detector", d)))
+	}
+	if r := cfg.Recoverable; len(r.Attributes) > 0 {
+		keys := make(map[string][]byte, len(r.Keys))
+		for id, src := range r.Keys {
+			text, err := src.read("recoverable::keys::" + id)
+			if err != nil {
+				return nil, err
+			}
+			if keys[id], err = sealed.ParseKey(text); err != nil {
+				return nil, fmt.Errorf("recoverable::keys::%s: %w", id, err)
+			}
+		}
+		if p.sealer, err = sealed.New(r.PrimaryKey, keys); err != nil {
+			return nil, fmt.Errorf("recoverable: %w", err)
+		}
+		for _, a := range r.Attributes {
+			p.recoverable[a] = true
+		}
+	}
+	p.kinds = attrKinds(p.pseudonymize, p.recoverable)
+	return p, nil
+}
+
+// start loads (or makes) the cookieless salts, from the storage extension
+// when one is configured.
+func (p *anonymizerProcessor) start(ctx context.Context, host component.Host) error {
+	period, err := salt.ParsePeriod(p.cfg.Cookieless.Rotation)
+	if err != nil {
+		return fmt.Errorf("cookieless::rotation: %w", err)
+	}
+	var store salt.Store
+	if id := p.cfg.Cookieless.Storage; id != nil {
+		ext, ok := host.GetExtensions()[*id]
+		if !ok {
+			return fmt.Errorf("cookieless::storage: no extension %q is configured", id)
+		}
+		se, ok := ext.(storage.Extension)
+		if !ok {
+			return fmt.Errorf("cookieless::storage: extension %q is not a storage extension", id)
+		}
+		client, err := se.GetClient(ctx, component.KindProcessor, p.id, "salts")
+		if err != nil {
+			return fmt.Errorf("cookieless::storage: %w", err)
+		}
+		p.storage, store = client, client
+	}
+	p.salts, err = salt.New(ctx, period, store, time.Now)
+	return err
+}
+
+func (p *anonymizerProcessor) shutdown(ctx context.Context) error {
+	p.telemetry.Shutdown()
+	if p.storage != nil {
+		return p.storage.Close(ctx)
+	}
+	return nil
+}
+
+func (p *anonymizerProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	var counts counter
+	var errs []error
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				if err := p.processRecord(ctx, lr.Attributes(), &counts); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	for d, n := range counts {
+		if n > 0 {
+			p.telemetry.ProcessorAnonymizerRedactions.Add(ctx, int64(n), p.redactions[d])
+		}
+	}
+	if len(errs) > 0 {
+		// Only the salt store can fail, and then nothing may pass with a
+		// raw address: the pipeline retries or drops the batch.
+		return ld, errors.Join(errs...)
+	}
+	return ld, nil
+}
+
+// counter counts redactions per detector within one batch.
+type counter map[string]int
+
+func (c *counter) add(from scrub.Counts) {
+	from.Each(func(d string, n int) {
+		if n == 0 {
+			return
+		}
+		if *c == nil {
+			*c = counter{}
+		}
+		(*c)[d] += n
+	})
+}
+
+func (c *counter) inc(d string) {
+	if *c == nil {
+		*c = counter{}
+	}
+	(*c)[d]++
+}
+
+func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.Map, counts *counter) error {
+	site := str(attrs, eventmodel.AttrSiteID)
+	decision := str(attrs, eventmodel.AttrConsentDecision)
+	anonymous := decision == eventmodel.DecisionAnonymous
+
+	// Address and user agent: the cookieless key is derived from the raw
+	// values first, then they are reduced, or removed entirely for
+	// anonymous events.
+	addr, hasAddr := attrs.Get(eventmodel.AttrClientAddress)
+	ua, hasUA := attrs.Get(eventmodel.AttrUserAgent)
+	var addrStr, uaStr string
+	if hasAddr {
+		addrStr = addr.AsString()
+	}
+	if hasUA {
+		uaStr = ua.AsString()
+	}
+	if anonymous && hasAddr {
+		key, err := p.salts.Key(ctx, site, addrStr, uaStr)
+		if err != nil {
+			attrs.Remove(eventmodel.AttrClientAddress)
+			attrs.Remove(eventmodel.AttrUserAgent)
+			return err
+		}
+		attrs.PutStr(eventmodel.AttrCookielessKey, key)
+	}
+	if hasUA {
+		p.userAgents.parse(uaStr).put(attrs)
+		if anonymous || !p.cfg.UserAgent.KeepOriginal {
+			attrs.Remove(eventmodel.AttrUserAgent)
+		}
+	}
+	if hasAddr {
+		reduced, ok := "", false
+		if !anonymous && p.cfg.ClientAddress.Action == AddressReduce {
+			reduced, ok = reduceAddress(addrStr, p.cfg.ClientAddress.IPv4Octets, p.cfg.ClientAddress.IPv6PrefixBits)
+		}
+		if ok {
+			attrs.PutStr(eventmodel.AttrClientAddress, reduced)
+		} else {
+			attrs.Remove(eventmodel.AttrClientAddress)
+		}
+	}
+
+	// Every other attribute: pseudonymise identifiers, seal or drop
+	// recoverable values, drop what looks like a form value, scrub the rest.
+	attrs.RemoveIf(func(k string, v pcommon.Value) bool {
+		kind, known := p.kinds[k]
+		switch {
+		case kind == kindPseudonymize:
+			if v.Type() != pcommon.ValueTypeStr {
+				return true // an id that is not a string is not ours to keep
+			}
+			if s := v.Str(); !p.pseudonyms.IsPseudonym(s) {
+				v.SetStr(p.pseudonyms.Pseudonymize(site, s))
+			}
+			return false
+		case kind == kindRecoverable:
+			return !p.seal(site, k, v, decision)
+		case kind == kindProperties && v.Type() == pcommon.ValueTypeMap:
+			p.scrubProperties(site, decision, v.Map(), counts)
+			return false
+		case kind == kindSkip:
+			return false
+		case !known && looksLikeFormValue(k):
+			counts.inc(detectorFormValue)
+			return true
+		}
+		return p.scrubValue(kind, v, counts)
+	})
+	return nil
+}
+
+// seal encrypts a recoverable value of an event kept with consent, and
+// reports whether it may stay.
+func (p *anonymizerProcessor) seal(site, key string, v pcommon.Value, decision string) bool {
+	if decision != eventmodel.DecisionKeep || p.sealer == nil {
+		return false
+	}
+	s := v.AsString()
+	if !sealed.IsSealed(s) {
+		v.SetStr(p.sealer.Seal(s, sealed.AssociatedData(site, key)))
+	}
+	return true
+}
+
+func (p *anonymizerProcessor) scrubProperties(site, decision string, props pcommon.Map, counts *counter) {
+	props.RemoveIf(func(k string, v pcommon.Value) bool {
+		full := eventmodel.AttrProperties + "." + k
+		switch {
+		case p.recoverable[full]:
+			return !p.seal(site, full, v, decision)
+		case looksLikeFormValue(k) || p.scrubber.DeniedName(k):
+			counts.inc(detectorFormValue)
+			return true
+		}
+		return p.scrubValue(kindText, v, counts)
+	})
+}
+
+// scrubValue scrubs a string value in place, and reports whether the
+// attribute is to be removed (nothing was left of it). URL-shaped
+// attributes get the URL scrubber (query parameters by name, userinfo), the
+// others the text detectors. Numbers and booleans carry no text.
+func (p *anonymizerProcessor) scrubValue(kind attrKind, v pcommon.Value, counts *counter) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+	case pcommon.ValueTypeSlice, pcommon.ValueTypeMap, pcommon.ValueTypeBytes:
+		// Only OTLP clients send these; scrub them as text.
+		v.SetStr(v.AsString())
+	default:
+		return false
+	}
+	s := v.Str()
+	if sealed.IsSealed(s) {
+		return false
+	}
+	var out string
+	var c scrub.Counts
+	switch kind {
+	case kindURL:
+		out, c = p.scrubber.URL(s)
+	case kindQuery:
+		out, c = p.scrubber.Query(s)
+	case kindPath:
+		out, c = p.scrubber.Path(s)
+	default:
+		out, c = p.scrubber.Text(s)
+	}
+	if out != s {
+		v.SetStr(out)
+		counts.add(c)
+	}
+	return out == "" && s != ""
+}
+
+const detectorFormValue = "form_value"
+
+// attrKind says how the anonymizer treats an attribute.
+type attrKind uint8
+
+const (
+	kindText attrKind = iota // scrubbed with the text detectors
+	kindURL
+	kindQuery
+	kindPath
+	kindSkip // made by the pipeline, no free text
+	kindPseudonymize
+	kindRecoverable
+	kindProperties
+)
+
+// attrKinds builds the one lookup table processRecord needs per attribute.
+// Event-model names are known, so only foreign names are checked for
+// looking like form values.
+func attrKinds(pseudonymize, recoverable map[string]bool) map[string]attrKind {
+	m := map[string]attrKind{}
+	for _, n := range eventmodel.AttributeNames {
+		m[n] = kindText
+	}
+	for n, k := range urlAttrs {
+		m[n] = k
+	}
+	for n := range skipScrub {
+		m[n] = kindSkip
+	}
+	m[eventmodel.AttrProperties] = kindProperties
+	for n := range pseudonymize {
+		m[n] = kindPseudonymize
+	}
+	for n := range recoverable {
+		m[n] = kindRecoverable
+	}
+	return m
+}
+
+// urlAttrs are the attributes scrubbed as URLs or URL parts.
+var urlAttrs = map[string]attrKind{
+	eventmodel.AttrURLFull:      kindURL,
+	eventmodel.AttrURLQuery:     kindQuery,
+	eventmodel.AttrURLFragment:  kindQuery, // "#access_token=..." is a query in all but name
+	eventmodel.AttrURLPath:      kindPath,
+	eventmodel.AttrReferrerFull: kindURL,
+	eventmodel.AttrLinkURL:      kindURL,
+	eventmodel.AttrFormAction:   kindPath,
+}
+
+// skipScrub are attributes whose values the pipeline itself made and that
+// carry no free text: ids, codes, enumerations, numbers.
+var skipScrub = map[string]bool{
+	eventmodel.AttrEventID:            true,
+	eventmodel.AttrSchemaVersion:      true,
+	eventmodel.AttrSiteID:             true,
+	eventmodel.AttrIngestChannel:      true,
+	eventmodel.AttrSessionID:          true,
+	eventmodel.AttrPageViewID:         true,
+	eventmodel.AttrCookielessKey:      true,
+	eventmodel.AttrClientAddress:      true,
+	eventmodel.AttrUserAgent:          true,
+	eventmodel.AttrUserAgentName:      true,
+	eventmodel.AttrUserAgentVersion:   true,
+	eventmodel.AttrUserAgentOSName:    true,
+	eventmodel.AttrUserAgentOSVersion: true,
+	eventmodel.AttrDeviceClass:        true,
+	eventmodel.AttrURLScheme:          true,
+	eventmodel.AttrURLDomain:          true,
+	eventmodel.AttrURLPort:            true,
+	eventmodel.AttrReferrerDomain:     true,
+	eventmodel.AttrLinkDomain:         true,
+	eventmodel.AttrGeoCountry:         true,
+	eventmodel.AttrGeoRegion:          true,
+	eventmodel.AttrEngagedTime:        true,
+	eventmodel.AttrScrollDepth:        true,
+	eventmodel.AttrFormFieldCount:     true,
+	eventmodel.AttrFormSensitive:      true,
+	eventmodel.AttrClickIDType:        true,
+	// The ad platform's own click id: uploaded back to it with conversions,
+	// so it must stay as it is (the consent processor removes it without
+	// marketing consent).
+	eventmodel.AttrClickIDValue:           true,
+	eventmodel.AttrReferralPartner:        true,
+	eventmodel.AttrConsentAnalytics:       true,
+	eventmodel.AttrConsentMarketing:       true,
+	eventmodel.AttrConsentPersonalization: true,
+	eventmodel.AttrCookieless:             true,
+	eventmodel.AttrGPC:                    true,
+	eventmodel.AttrDNT:                    true,
+	eventmodel.AttrTCFGDPRApplies:         true,
+	eventmodel.AttrTCFString:              true,
+	eventmodel.AttrConsentDecision:        true,
+	eventmodel.AttrConsentReason:          true,
+	eventmodel.AttrConsentSource:          true,
+	eventmodel.AttrRetentionMonths:        true,
+	eventmodel.AttrBot:                    true,
+	eventmodel.AttrBotReason:              true,
+}
+
+// formValueMarkers are parts of attribute and property names that hold a
+// person's details when a site (or an OTLP client) sends form values.
+var formValueMarkers = [][]byte{
+	[]byte("email"), []byte("mail"), []byte("phone"), []byte("mobile"), []byte("password"), []byte("passwd"),
+	[]byte("firstname"), []byte("lastname"), []byte("fullname"), []byte("surname"), []byte("address"),
+	[]byte("street"), []byte("birth"), []byte("dob"), []byte("ssn"), []byte("iban"), []byte("creditcard"),
+	[]byte("cardnumber"), []byte("cvv"), []byte("cvc"), []byte("postcode"), []byte("zipcode"),
+}
+
+// looksLikeFormValue reports whether a name (lower-cased, without
+// separators) contains a form-value marker: "user_email", "billingAddress",
+// "first-name". Event-model names never do.
+func looksLikeFormValue(name string) bool {
+	var b [64]byte
+	n := 0
+	for i := 0; i < len(name) && n < len(b); i++ {
+		c := name[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[n] = c + 'a' - 'A'
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			b[n] = c
+		default:
+			continue
+		}
+		n++
+	}
+	for _, m := range formValueMarkers {
+		if bytes.Contains(b[:n], m) {
+			return true
+		}
+	}
+	return false
+}
+
+func str(attrs pcommon.Map, k string) string {
+	if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
+}

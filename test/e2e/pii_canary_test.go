@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webjourney/webjourney/internal/estest"
+)
+
+// canarySite keeps every event (consent not required, opt-out policy), so
+// the anonymizer, not the consent processor, has to stop the PII.
+const canarySite = "e2e-canary"
+
+// The canaries: personal data and secrets no stored document may contain,
+// in any of these spellings.
+var canaries = map[string][]string{
+	"email":    {"canary.person@example.com", "canary.person%40example.com", "canary.person%2540example.com", "canary.person"},
+	"phone":    {"+44 7700 900123", "7700 900123", "7700900123", "07700900123", "7700+900123", "7700%20900123"},
+	"card":     {"4111 1111 1111 1111", "4111111111111111", "4111-1111-1111-1111", "4111+1111+1111+1111", "4111%201111"},
+	"password": {"hunter2-canary-pw"},
+	"iban":     {"DE89370400440532013000", "DE89 3704 0044 0532 0130 00", "DE89+3704", "DE89%203704"},
+	"jwt":      {"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJlLWNhbmFyeS12YWx1ZS0xMjM0NTY"},
+	"token":    {"sk_live_51HcanaryT0kenAbCdEfGh1234567890"},
+}
+
+func canaryCollectorConfig(health, listen, esURL, prefix, secretFile string) string {
+	return fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+receivers:
+  pixel:
+    endpoint: %s
+    bots: {action: keep}
+    sites:
+      - id: %s
+        consent: {required: false}
+processors:
+  consent:
+    default: opt_out
+  anonymizer:
+    secret: {file: %q}
+exporters:
+  elasticsearch_journey:
+    endpoints: [%q]
+    index_prefix: %s
+    sending_queue:
+      batch:
+        flush_timeout: 200ms
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [pixel]
+      processors: [consent, anonymizer]
+      exporters: [elasticsearch_journey]
+`, health, listen, canarySite, secretFile, esURL, prefix)
+}
+
+// TestPIICanary pushes personal data and secrets through every input
+// surface of the pixel receiver — pixel parameters, beacon fields, page
+// URL (path, query, fragment, userinfo), referrer, title, site search,
+// custom event names and properties, identify — through the built
+// collector into the real Elasticsearch, then scans every stored document
+// for any clear-text occurrence.
+func TestPIICanary(t *testing.T) {
+	esURL := estest.URL(t)
+	store := es{t: t, url: esURL}
+	prefix := estest.UniquePrefix(t)
+	t.Cleanup(func() { store.deleteIndices(prefix) })
+	secretFile := filepath.Join(t.TempDir(), "secret.key")
+	if err := os.WriteFile(secretFile, []byte(strings.Repeat("5a", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startCollector(t, canaryCollectorConfig(health, listen, esURL, prefix, secretFile), health)
+	base := "http://" + listen
+
+	email, phone, card, iban := "canary.person@example.com", "+44 7700 900123", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00"
+	jwt, token, password := canaries["jwt"][0], canaries["token"][0], canaries["password"][0]
+
+	// Image pixel: every parameter the pixel takes.
+	pageURL := "https://shop.example/account/" + email + "/orders?email=" + url.QueryEscape(email) +
+		"&password=" + password + "&note=call%20" + url.QueryEscape(phone) + "&utm_source=newsletter#access_token=" + jwt
+	pixel(t, base+"/p.gif?"+url.Values{
+		"s": {canarySite}, "eid": {"canary-pixel-1"}, "url": {pageURL},
+		"ref": {"https://mail.example/inbox?to=" + email + "&token=" + token},
+		"t":   {"Order for " + email + " card " + card},
+		"vid": {"v-canary"}, "sid": {"s-canary"},
+		"p.card": {card}, "p.iban": {iban}, "p.contact": {"Phone " + phone}, "p.password": {password},
+		"p.note": {"api key " + token},
+	}.Encode(), nil)
+	pixel(t, base+"/p.gif?"+url.Values{
+		"s": {canarySite}, "eid": {"canary-pixel-2"}, "e": {"ev"}, "n": {"signup " + email},
+		"url": {"https://user:" + password + "@shop.example/join?iban=" + strings.ReplaceAll(iban, " ", "")},
+	}.Encode(), nil)
+
+	// Beacon: every field that carries text.
+	events := []map[string]any{
+		{"id": "canary-beacon-1", "type": "page_view", "url": pageURL, "title": "Hi " + email, "referrer": "https://search.example/?q=" + url.QueryEscape(phone)},
+		{"id": "canary-beacon-2", "type": "site_search", "url": "https://shop.example/search?q=" + url.QueryEscape(email), "search_term": email + " " + card},
+		{"id": "canary-beacon-3", "type": "custom", "name": "lead " + email, "url": "https://shop.example/lead",
+			"props": map[string]any{"email": email, "phone": phone, "card": card, "iban": iban, "password": password, "jwt": jwt, "free": "my card " + card + " and iban " + iban}},
+		{"id": "canary-beacon-4", "type": "identify", "url": "https://shop.example/login"},
+		{"id": "canary-beacon-5", "type": "outbound_click", "url": "https://shop.example/", "link_url": "https://partner.example/?ref=" + url.QueryEscape(email)},
+		{"id": "canary-beacon-6", "type": "form_submit", "url": "https://shop.example/", "form_id": email, "form_name": phone, "form_action": "/subscribe/" + email},
+	}
+	body, _ := json.Marshal(map[string]any{"site": canarySite, "visitor_id": "v-canary", "session_id": "s-1", "user_id": email, "events": events})
+	if status, out := beacon(t, base+"/b", "application/json", string(body)); status != http.StatusOK {
+		t.Fatalf("canary beacon: %d %s", status, out)
+	}
+
+	wantIDs := []string{"canary-pixel-1", "canary-pixel-2", "canary-beacon-1", "canary-beacon-2", "canary-beacon-3", "canary-beacon-4", "canary-beacon-5", "canary-beacon-6"}
+	var docs map[string]map[string]any
+	eventually(t, 60*time.Second, "the canary documents", func() bool {
+		docs = store.searchHits(prefix+"-events-*", map[string]any{"match_all": map[string]any{}})
+		return len(docs) >= len(wantIDs)
+	})
+	for _, id := range wantIDs {
+		if docs[id] == nil {
+			t.Errorf("canary event %s was not stored (every event of this site should be)", id)
+		}
+	}
+	raw, _ := json.Marshal(docs)
+	all := strings.ToLower(string(raw))
+	for kind, spellings := range canaries {
+		for _, s := range spellings {
+			if strings.Contains(all, strings.ToLower(s)) {
+				t.Errorf("%s canary %q reached Elasticsearch", kind, s)
+			}
+		}
+	}
+	if t.Failed() {
+		dump, _ := json.MarshalIndent(docs, "", "  ")
+		t.Logf("stored documents:\n%s", dump)
+	}
+	// The events still say what happened: redaction markers in place of the data.
+	if !strings.Contains(all, "[email]") || !strings.Contains(all, "[card]") {
+		t.Errorf("no redaction marker in the stored documents: the canaries were lost, not scrubbed")
+	}
+}
