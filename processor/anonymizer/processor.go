@@ -83,7 +83,7 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 	for _, a := range append([]string{eventmodel.AttrVisitorID, eventmodel.AttrUserID, eventmodel.AttrReferralClickID}, cfg.Pseudonymize...) {
 		p.pseudonymize[a] = true
 	}
-	for _, d := range append(append([]string{}, scrub.AllDetectors...), scrub.Param, detectorFormValue) {
+	for _, d := range append(append([]string{}, scrub.AllDetectors...), scrub.Param, scrub.UserInfo, detectorFormValue) {
 		p.redactions[d] = metric.WithAttributeSet(attribute.NewSet(attribute.String("detector", d)))
 	}
 	if r := cfg.Recoverable; len(r.Attributes) > 0 {
@@ -156,9 +156,11 @@ func (p *anonymizerProcessor) processLogs(ctx context.Context, ld plog.Logs) (pl
 		}
 	}
 	for d, n := range counts {
-		if n > 0 {
-			p.telemetry.ProcessorAnonymizerRedactions.Add(ctx, int64(n), p.redactions[d])
+		opt, ok := p.redactions[d]
+		if !ok { // a detector the scrubber grew; count it all the same
+			opt = metric.WithAttributeSet(attribute.NewSet(attribute.String("detector", d)))
 		}
+		p.telemetry.ProcessorAnonymizerRedactions.Add(ctx, int64(n), opt)
 	}
 	if len(errs) > 0 {
 		// Only the salt store can fail, and then nothing may pass with a
@@ -216,6 +218,9 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 		}
 		attrs.PutStr(eventmodel.AttrCookielessKey, key)
 	}
+	// Room for the cookieless key and the five user agent fields at once,
+	// instead of growing the attribute slice several times.
+	attrs.EnsureCapacity(attrs.Len() + 6)
 	if hasUA {
 		p.userAgents.parse(uaStr).put(attrs)
 		if anonymous || !p.cfg.UserAgent.KeepOriginal {

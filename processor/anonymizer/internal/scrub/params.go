@@ -119,6 +119,36 @@ const (
 // decide returns whether parameter rawName is removed. query is the full
 // query the parameter belongs to (for the OAuth "code" rule), or "".
 func (s *Scrubber) decide(name string, query string, dropUnknown bool) verdict {
+	// Sites use a handful of parameter names over and over; remember the
+	// verdicts that do not depend on the rest of the query.
+	cacheable := !dropUnknown && len(name) <= maxCachedName
+	if cacheable {
+		if v, ok := s.verdicts.Load(name); ok {
+			return v.(verdict)
+		}
+	}
+	v := s.decideUncached(name, query, dropUnknown)
+	if cacheable && !isCode(name) && s.cached.Add(1) <= maxCachedNames {
+		s.verdicts.Store(strings.Clone(name), v)
+	}
+	return v
+}
+
+// maxCachedNames bounds the verdict cache: parameter names come from the
+// internet, and a flood of invented ones must not grow memory.
+const (
+	maxCachedNames = 4096
+	maxCachedName  = 64
+)
+
+// isCode reports whether name normalises to "code", whose verdict depends
+// on the rest of the query (OAuth responses).
+func isCode(name string) bool {
+	var buf [64]byte
+	return string(normName(buf[:0], name)) == "code"
+}
+
+func (s *Scrubber) decideUncached(name string, query string, dropUnknown bool) verdict {
 	var buf [64]byte
 	n := normName(buf[:0], name)
 	if len(s.deny) > 0 {

@@ -11,6 +11,8 @@ package scrub
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Detector names (also telemetry attribute values and config values).
@@ -125,6 +127,8 @@ type Scrubber struct {
 	allow       map[string]struct{}
 	deny        map[string]struct{}
 	dropUnknown bool
+	verdicts    sync.Map // parameter name -> verdict (see decide)
+	cached      atomic.Int64
 }
 
 // New validates cfg and returns a Scrubber.
