@@ -127,6 +127,7 @@ var eventFields = map[string]map[string]any{
 	eventmodel.AttrUserAgentOSName:        mapKeyword,
 	eventmodel.AttrUserAgentOSVersion:     mapKeyword,
 	eventmodel.AttrCookielessKey:          mapKeyword,
+	eventmodel.AttrCookielessKeyPrevious:  mapKeyword,
 	eventmodel.AttrDeviceClass:            mapKeyword,
 	eventmodel.AttrConsentDecision:        mapKeyword,
 	eventmodel.AttrConsentReason:          mapKeyword,

@@ -79,6 +79,10 @@ const (
 	// a keyed hash of address, user agent and site under a salt that is
 	// destroyed after the next period (string).
 	AttrCookielessKey = "webjourney.visitor.cookieless_key"
+	// AttrCookielessKeyPrevious is the same browser's key under the
+	// previous period's salt, written during the first minutes of a period
+	// so that a visit across midnight can be joined, not split (string).
+	AttrCookielessKeyPrevious = "webjourney.visitor.cookieless_key_previous"
 	// AttrDeviceClass is desktop, mobile, tablet, bot or other, from the
 	// user agent (string).
 	AttrDeviceClass = "webjourney.device.class"
@@ -232,7 +236,7 @@ var AttributeNames = []string{
 	AttrURLFull, AttrURLScheme, AttrURLDomain, AttrURLPort, AttrURLPath, AttrURLQuery, AttrURLFragment,
 	AttrUserAgent, AttrClientAddress, AttrSessionID, AttrUserID, AttrGeoCountry, AttrGeoRegion,
 	AttrUserAgentName, AttrUserAgentVersion, AttrUserAgentOSName, AttrUserAgentOSVersion,
-	AttrSchemaVersion, AttrSiteID, AttrVisitorID, AttrCookielessKey, AttrDeviceClass, AttrPageTitle,
+	AttrSchemaVersion, AttrSiteID, AttrVisitorID, AttrCookielessKey, AttrCookielessKeyPrevious, AttrDeviceClass, AttrPageTitle,
 	AttrReferrerFull, AttrReferrerDomain, AttrCustomName, AttrProperties, AttrIngestChannel,
 	AttrPageViewID, AttrEngagedTime, AttrScrollDepth, AttrLinkURL, AttrLinkDomain,
 	AttrFormID, AttrFormName, AttrFormAction, AttrFormFieldCount, AttrFormSensitive, AttrSearchTerm,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
@@ -195,3 +196,39 @@ func TestStorageMustExist(t *testing.T) {
 type hostWith map[component.ID]component.Component
 
 func (h hostWith) GetExtensions() map[component.ID]component.Component { return h }
+
+// A visit across midnight: in the first minutes of a day, anonymous events
+// also carry the key under yesterday's salt, which equals the key their
+// browser had yesterday; later in the day they do not.
+func TestCookielessKeyAcrossMidnight(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	set := processortest.NewNopSettings(metadata.Type)
+	p, err := newAnonymizer(set, cfg)
+	require.NoError(t, err)
+	clock := time.Date(2026, 11, 23, 23, 50, 0, 0, time.UTC)
+	p.now = func() time.Time { return clock }
+	require.NoError(t, p.start(context.Background(), componenttest.NewNopHost()))
+
+	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"
+	keys := func() (cur, prev string) {
+		ld := anonymousEvent("192.0.2.1", ua)
+		_, err := p.processLogs(context.Background(), ld)
+		require.NoError(t, err)
+		a := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+		c, _ := a.Get(eventmodel.AttrCookielessKey)
+		if v, ok := a.Get(eventmodel.AttrCookielessKeyPrevious); ok {
+			prev = v.Str()
+		}
+		return c.Str(), prev
+	}
+	before, prev := keys()
+	assert.Empty(t, prev, "late in the day, no previous key")
+	clock = clock.Add(20 * time.Minute) // 00:10 the next day
+	after, prev := keys()
+	assert.NotEqual(t, before, after, "a new day, a new salt")
+	assert.Equal(t, before, prev, "the previous key joins the visit")
+	clock = clock.Add(time.Hour)
+	_, prev = keys()
+	assert.Empty(t, prev, "after the overlap, no previous key")
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 
@@ -72,6 +73,10 @@ type CookielessConfig struct {
 	// Storage names a storage extension (e.g. file_storage) that keeps the
 	// salts across restarts; without one a restart starts new salts.
 	Storage *component.ID `mapstructure:"storage"`
+	// Overlap is how long into a new period events also carry the key under
+	// the previous salt (webjourney.visitor.cookieless_key_previous), so a
+	// visit across the rotation is not split. Match the session idle timeout.
+	Overlap time.Duration `mapstructure:"overlap"`
 }
 
 // Values of ClientAddressConfig.Action.
@@ -130,7 +135,7 @@ func createDefaultConfig() *Config {
 	return &Config{
 		KeyID:          "k1",
 		PseudonymBytes: 16,
-		Cookieless:     CookielessConfig{Rotation: "day"},
+		Cookieless:     CookielessConfig{Rotation: "day", Overlap: 30 * time.Minute},
 		ClientAddress:  ClientAddressConfig{Action: AddressReduce, IPv4Octets: 3, IPv6PrefixBits: 48},
 		UserAgent:      UserAgentConfig{CacheSize: 4096},
 		Scrub:          ScrubConfig{Detectors: []string{"email", "phone", "card", "iban", "jwt", "token"}},
@@ -158,6 +163,9 @@ func (c *Config) Validate() error {
 	case "day", "week", "month":
 	default:
 		errs = append(errs, fmt.Errorf("cookieless::rotation: must be day, week or month, not %q", c.Cookieless.Rotation))
+	}
+	if o := c.Cookieless.Overlap; o < 0 || o > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("cookieless::overlap: must be between 0 and 24h, not %s", o))
 	}
 	switch a := c.ClientAddress; {
 	case a.Action != AddressReduce && a.Action != AddressDrop:

@@ -37,6 +37,7 @@ type anonymizerProcessor struct {
 	kinds        map[string]attrKind // how each known attribute is treated
 	telemetry    *metadata.TelemetryBuilder
 	redactions   map[string]metric.AddOption
+	now          func() time.Time // the salts' clock; tests move it
 }
 
 func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, error) {
@@ -79,6 +80,7 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 		recoverable:  map[string]bool{},
 		telemetry:    tb,
 		redactions:   map[string]metric.AddOption{},
+		now:          time.Now,
 	}
 	for _, a := range append([]string{eventmodel.AttrVisitorID, eventmodel.AttrUserID, eventmodel.AttrReferralClickID}, cfg.Pseudonymize...) {
 		p.pseudonymize[a] = true
@@ -131,7 +133,7 @@ func (p *anonymizerProcessor) start(ctx context.Context, host component.Host) er
 		}
 		p.storage, store = client, client
 	}
-	p.salts, err = salt.New(ctx, period, store, time.Now)
+	p.salts, err = salt.New(ctx, period, store, func() time.Time { return p.now() })
 	return err
 }
 
@@ -217,6 +219,11 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			return err
 		}
 		attrs.PutStr(eventmodel.AttrCookielessKey, key)
+		if p.salts.SincePeriodStart() < p.cfg.Cookieless.Overlap {
+			if prev, ok := p.salts.PreviousKey(site, addrStr, uaStr); ok {
+				attrs.PutStr(eventmodel.AttrCookielessKeyPrevious, prev)
+			}
+		}
 	}
 	// Room for the cookieless key and the five user agent fields at once,
 	// instead of growing the attribute slice several times.
@@ -385,32 +392,33 @@ var urlAttrs = map[string]attrKind{
 // skipScrub are attributes whose values the pipeline itself made and that
 // carry no free text: ids, codes, enumerations, numbers.
 var skipScrub = map[string]bool{
-	eventmodel.AttrEventID:            true,
-	eventmodel.AttrSchemaVersion:      true,
-	eventmodel.AttrSiteID:             true,
-	eventmodel.AttrIngestChannel:      true,
-	eventmodel.AttrSessionID:          true,
-	eventmodel.AttrPageViewID:         true,
-	eventmodel.AttrCookielessKey:      true,
-	eventmodel.AttrClientAddress:      true,
-	eventmodel.AttrUserAgent:          true,
-	eventmodel.AttrUserAgentName:      true,
-	eventmodel.AttrUserAgentVersion:   true,
-	eventmodel.AttrUserAgentOSName:    true,
-	eventmodel.AttrUserAgentOSVersion: true,
-	eventmodel.AttrDeviceClass:        true,
-	eventmodel.AttrURLScheme:          true,
-	eventmodel.AttrURLDomain:          true,
-	eventmodel.AttrURLPort:            true,
-	eventmodel.AttrReferrerDomain:     true,
-	eventmodel.AttrLinkDomain:         true,
-	eventmodel.AttrGeoCountry:         true,
-	eventmodel.AttrGeoRegion:          true,
-	eventmodel.AttrEngagedTime:        true,
-	eventmodel.AttrScrollDepth:        true,
-	eventmodel.AttrFormFieldCount:     true,
-	eventmodel.AttrFormSensitive:      true,
-	eventmodel.AttrClickIDType:        true,
+	eventmodel.AttrEventID:               true,
+	eventmodel.AttrSchemaVersion:         true,
+	eventmodel.AttrSiteID:                true,
+	eventmodel.AttrIngestChannel:         true,
+	eventmodel.AttrSessionID:             true,
+	eventmodel.AttrPageViewID:            true,
+	eventmodel.AttrCookielessKey:         true,
+	eventmodel.AttrCookielessKeyPrevious: true,
+	eventmodel.AttrClientAddress:         true,
+	eventmodel.AttrUserAgent:             true,
+	eventmodel.AttrUserAgentName:         true,
+	eventmodel.AttrUserAgentVersion:      true,
+	eventmodel.AttrUserAgentOSName:       true,
+	eventmodel.AttrUserAgentOSVersion:    true,
+	eventmodel.AttrDeviceClass:           true,
+	eventmodel.AttrURLScheme:             true,
+	eventmodel.AttrURLDomain:             true,
+	eventmodel.AttrURLPort:               true,
+	eventmodel.AttrReferrerDomain:        true,
+	eventmodel.AttrLinkDomain:            true,
+	eventmodel.AttrGeoCountry:            true,
+	eventmodel.AttrGeoRegion:             true,
+	eventmodel.AttrEngagedTime:           true,
+	eventmodel.AttrScrollDepth:           true,
+	eventmodel.AttrFormFieldCount:        true,
+	eventmodel.AttrFormSensitive:         true,
+	eventmodel.AttrClickIDType:           true,
 	// The ad platform's own click id: uploaded back to it with conversions,
 	// so it must stay as it is (the consent processor removes it without
 	// marketing consent).

@@ -173,6 +173,12 @@ func (s *Salts) PreviousKey(site, clientAddress, userAgent string) (string, bool
 	return prev.key(site, clientAddress, userAgent), true
 }
 
+// SincePeriodStart is how long ago the current period began.
+func (s *Salts) SincePeriodStart() time.Duration {
+	t := s.now()
+	return t.Sub(periodStart(s.period, t))
+}
+
 // Period returns the rotation period.
 func (s *Salts) Period() Period { return s.period }
 
