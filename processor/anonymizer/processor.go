@@ -195,22 +195,27 @@ func (c *counter) inc(d string) {
 }
 
 func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.Map, counts *counter) error {
-	site := str(attrs, eventmodel.AttrSiteID)
-	decision := str(attrs, eventmodel.AttrConsentDecision)
+	// One pass for what the steps below need (Map.Get scans each time).
+	// With repeated keys (possible over OTLP) the first wins, as in Get.
+	var site, decision, addrStr, uaStr string
+	var hasSite, hasDecision, hasAddr, hasUA bool
+	for k, v := range attrs.All() {
+		switch {
+		case k == eventmodel.AttrSiteID && !hasSite:
+			site, hasSite = strValue(v), true
+		case k == eventmodel.AttrConsentDecision && !hasDecision:
+			decision, hasDecision = strValue(v), true
+		case k == eventmodel.AttrClientAddress && !hasAddr:
+			addrStr, hasAddr = v.AsString(), true
+		case k == eventmodel.AttrUserAgent && !hasUA:
+			uaStr, hasUA = v.AsString(), true
+		}
+	}
 	anonymous := decision == eventmodel.DecisionAnonymous
 
 	// Address and user agent: the cookieless key is derived from the raw
 	// values first, then they are reduced, or removed entirely for
 	// anonymous events.
-	addr, hasAddr := attrs.Get(eventmodel.AttrClientAddress)
-	ua, hasUA := attrs.Get(eventmodel.AttrUserAgent)
-	var addrStr, uaStr string
-	if hasAddr {
-		addrStr = addr.AsString()
-	}
-	if hasUA {
-		uaStr = ua.AsString()
-	}
 	if anonymous && hasAddr {
 		key, err := p.salts.Key(ctx, site, addrStr, uaStr)
 		if err != nil {
@@ -475,8 +480,8 @@ func looksLikeFormValue(name string) bool {
 	return false
 }
 
-func str(attrs pcommon.Map, k string) string {
-	if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+func strValue(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
 		return v.Str()
 	}
 	return ""
