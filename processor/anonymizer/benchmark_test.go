@@ -3,6 +3,7 @@ package anonymizer
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -13,8 +14,9 @@ import (
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/metadata"
 )
 
-// typicalPageViews is a batch of consented page views as the pixel
-// receiver and the consent processor leave them.
+// typicalPageViews is a batch of page views as the pixel receiver and the
+// consent processor leave them: an anonymous one has no visitor or session
+// id and no full referrer (the consent processor removed them).
 func typicalPageViews(n int, decision string) plog.Logs {
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
@@ -33,14 +35,18 @@ func typicalPageViews(n int, decision string) plog.Logs {
 		a.PutStr(eventmodel.AttrURLQuery, "utm_source=newsletter&utm_medium=email&color=red&size=42")
 		a.PutStr(eventmodel.AttrURLFragment, "reviews")
 		a.PutStr(eventmodel.AttrPageTitle, "Red running shoes — Shop")
-		a.PutStr(eventmodel.AttrReferrerFull, "https://www.google.com/")
+		if decision != eventmodel.DecisionAnonymous {
+			a.PutStr(eventmodel.AttrReferrerFull, "https://www.google.com/")
+		}
 		a.PutStr(eventmodel.AttrReferrerDomain, "www.google.com")
 		a.PutStr(eventmodel.AttrCampaignSource, "newsletter")
 		a.PutStr(eventmodel.AttrCampaignMedium, "email")
 		a.PutStr(eventmodel.AttrUserAgent, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36")
 		a.PutStr(eventmodel.AttrClientAddress, "203.0.113.77")
-		a.PutStr(eventmodel.AttrVisitorID, "8c1d0e2f-5a6b-4c7d-8e9f-0a1b2c3d4e5f")
-		a.PutStr(eventmodel.AttrSessionID, "f31e4a0d-6455-470a-bd7b-70d17229f95e")
+		if decision != eventmodel.DecisionAnonymous {
+			a.PutStr(eventmodel.AttrVisitorID, "8c1d0e2f-5a6b-4c7d-8e9f-0a1b2c3d4e5f")
+			a.PutStr(eventmodel.AttrSessionID, "f31e4a0d-6455-470a-bd7b-70d17229f95e")
+		}
 		a.PutStr(eventmodel.AttrConsentAnalytics, eventmodel.ConsentGranted)
 		a.PutStr(eventmodel.AttrGeoCountry, "DE")
 		a.PutStr(eventmodel.AttrConsentDecision, decision)
@@ -52,8 +58,9 @@ func typicalPageViews(n int, decision string) plog.Logs {
 
 // BenchmarkProcess reports the cost per typical page view, in batches of
 // 100. Each iteration first copies a fresh batch (stopping the timer for
-// it costs more than the copy); the copy_only case measures that copy
-// alone, to be subtracted. User agents are parsed once and then cached,
+// it costs more than the copy): ns/event includes the copy (copy_only
+// measures it alone), processing-ns/event is timed around the processor
+// only. Allocations include the copy's 24 per event. User agents are parsed once and then cached,
 // as on a real site.
 func BenchmarkProcess(b *testing.B) {
 	for _, decision := range []string{"copy_only", eventmodel.DecisionKeep, eventmodel.DecisionAnonymous} {
@@ -68,17 +75,21 @@ func BenchmarkProcess(b *testing.B) {
 			batch := plog.NewLogs()
 			b.ReportAllocs()
 			b.ResetTimer()
+			var processing time.Duration // the processor's own time, without the copy
 			for i := 0; i < b.N; i++ {
 				src.CopyTo(batch)
 				if decision == "copy_only" {
 					continue
 				}
+				start := time.Now()
 				if _, err := p.processLogs(context.Background(), batch); err != nil {
 					b.Fatal(err)
 				}
+				processing += time.Since(start)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+			b.ReportMetric(float64(processing.Nanoseconds())/float64(b.N*n), "processing-ns/event")
 		})
 	}
 }

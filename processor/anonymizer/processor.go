@@ -235,27 +235,42 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	attrs.EnsureCapacity(attrs.Len() + 6)
 	if hasUA {
 		p.userAgents.parse(uaStr).put(attrs)
-		if anonymous || !p.cfg.UserAgent.KeepOriginal {
-			attrs.Remove(eventmodel.AttrUserAgent)
-		}
 	}
-	if hasAddr {
-		reduced, ok := "", false
-		if !anonymous && p.cfg.ClientAddress.Action == AddressReduce {
-			reduced, ok = reduceAddress(addrStr, p.cfg.ClientAddress.IPv4Octets, p.cfg.ClientAddress.IPv6PrefixBits)
-		}
-		if ok {
-			attrs.PutStr(eventmodel.AttrClientAddress, reduced)
-		} else {
-			attrs.Remove(eventmodel.AttrClientAddress)
-		}
+	dropUA := anonymous || !p.cfg.UserAgent.KeepOriginal
+	reduced, keepAddr := "", false
+	if hasAddr && !anonymous && p.cfg.ClientAddress.Action == AddressReduce {
+		reduced, keepAddr = reduceAddress(addrStr, p.cfg.ClientAddress.IPv4Octets, p.cfg.ClientAddress.IPv6PrefixBits)
 	}
 
-	// Every other attribute: pseudonymise identifiers, seal or drop
-	// recoverable values, drop what looks like a form value, scrub the rest.
+	// Every attribute in one pass: reduce or remove the address and user
+	// agent, pseudonymise identifiers, seal or drop recoverable values, drop
+	// what looks like a form value, scrub the rest.
+	// url.query is the query of url.full: scrubbed once, with url.full
+	// (receivers write url.full first; otherwise it is scrubbed on its own).
+	var fullQuery struct {
+		raw, scrubbed string
+		ok            bool
+	}
 	attrs.RemoveIf(func(k string, v pcommon.Value) bool {
 		kind, known := p.kinds[k]
 		switch {
+		case k == eventmodel.AttrURLFull && v.Type() == pcommon.ValueTypeStr:
+			in := v.Str()
+			if sealed.IsSealed(in) {
+				return false
+			}
+			out, c, rq, sq, ok := p.scrubber.URLAndQuery(in)
+			fullQuery.raw, fullQuery.scrubbed, fullQuery.ok = rq, sq, ok
+			return p.setScrubbed(v, in, out, c, counts)
+		case k == eventmodel.AttrURLQuery && fullQuery.ok && v.Type() == pcommon.ValueTypeStr && v.Str() == fullQuery.raw:
+			return p.setScrubbed(v, fullQuery.raw, fullQuery.scrubbed, scrub.Counts{}, counts)
+		case k == eventmodel.AttrClientAddress:
+			if keepAddr {
+				v.SetStr(reduced)
+			}
+			return !keepAddr
+		case k == eventmodel.AttrUserAgent:
+			return dropUA
 		case kind == kindPseudonymize:
 			if v.Type() != pcommon.ValueTypeStr {
 				return true // an id that is not a string is not ours to keep
@@ -336,11 +351,17 @@ func (p *anonymizerProcessor) scrubValue(kind attrKind, v pcommon.Value, counts 
 	default:
 		out, c = p.scrubber.Text(s)
 	}
-	if out != s {
+	return p.setScrubbed(v, s, out, c, counts)
+}
+
+// setScrubbed stores a scrubbed value and its redaction counts, and reports
+// whether the attribute is to be removed (nothing was left of it).
+func (p *anonymizerProcessor) setScrubbed(v pcommon.Value, in, out string, c scrub.Counts, counts *counter) bool {
+	if out != in {
 		v.SetStr(out)
 		counts.add(c)
 	}
-	return out == "" && s != ""
+	return out == "" && in != ""
 }
 
 const detectorFormValue = "form_value"

@@ -179,6 +179,16 @@ func (s *Scrubber) URL(raw string) (out string, c Counts) {
 	return out, c
 }
 
+// URLAndQuery is URL that also returns what Query would make of the URL's
+// raw query (ok false when the URL has none, or was scrubbed as text), so
+// that a caller holding a URL and its query (url.full and url.query)
+// scrubs the query once. The redactions in it are counted in c once.
+func (s *Scrubber) URLAndQuery(raw string) (out string, c Counts, rawQuery, scrubbedQuery string, ok bool) {
+	var qr queryResult
+	out = s.urlParts(raw, &c, 0, &qr)
+	return out, c, qr.raw, qr.scrubbed, qr.ok
+}
+
 // Query scrubs a raw query string (without the leading "?").
 func (s *Scrubber) Query(raw string) (out string, c Counts) {
 	out = s.query(raw, &c, 0)

@@ -287,7 +287,19 @@ func FuzzText(f *testing.F) {
 func FuzzURL(f *testing.F) {
 	fuzzSeeds(f)
 	s, _ := New(Config{Detectors: AllDetectors, AllowParams: []string{"q"}})
-	f.Fuzz(func(t *testing.T, in string) { checkInvariants(t, s, in, s.URL) })
+	f.Fuzz(func(t *testing.T, in string) {
+		checkInvariants(t, s, in, s.URL)
+		// URLAndQuery's query result is exactly what Query makes of it.
+		out, _, rawQ, scrubbedQ, ok := s.URLAndQuery(in)
+		if want, _ := s.URL(in); out != want {
+			t.Fatalf("URLAndQuery(%q) = %q, URL = %q", in, out, want)
+		}
+		if ok {
+			if want, _ := s.Query(rawQ); scrubbedQ != want {
+				t.Fatalf("URLAndQuery(%q) query %q -> %q, Query -> %q", in, rawQ, scrubbedQ, want)
+			}
+		}
+	})
 }
 
 func BenchmarkTypicalPageView(b *testing.B) {

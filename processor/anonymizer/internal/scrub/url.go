@@ -10,6 +10,17 @@ const maxDepth = 2 // nested URLs in parameter values are scrubbed as URLs this 
 // (#access_token=...), as a path plus query (#/route?x=1) or as text.
 // Anything whose authority is not a plausible host is scrubbed as text.
 func (s *Scrubber) url(raw string, c *Counts, depth int) string {
+	return s.urlParts(raw, c, depth, nil)
+}
+
+// queryResult is the raw and the scrubbed query of a URL scrubbed part by
+// part (not as text).
+type queryResult struct {
+	raw, scrubbed string
+	ok            bool
+}
+
+func (s *Scrubber) urlParts(raw string, c *Counts, depth int, qr *queryResult) string {
 	rest := raw
 	frag, hasFrag := "", false
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
@@ -56,6 +67,9 @@ func (s *Scrubber) url(raw string, c *Counts, depth int) string {
 	nq := q
 	if hasQ {
 		nq = s.query(q, c, depth)
+		if qr != nil {
+			*qr = queryResult{raw: q, scrubbed: nq, ok: true}
+		}
 	}
 	nf := frag
 	if hasFrag {
