@@ -1,0 +1,402 @@
+package channel
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// Mediums.
+const (
+	Direct   = "direct"
+	Internal = "internal"
+	Search   = "search"
+	Social   = "social"
+	Email    = "email"
+	Paid     = "paid"
+	Referral = "referral"
+	AI       = "ai_assistant"
+	// PartnerMedium is the medium of visits from a configured partner. (It
+	// cannot be called Partner: that is the name of the config type.)
+	PartnerMedium = "partner"
+)
+
+// Partner is a referral partner whose visits are attributed to it.
+type Partner struct {
+	Name    string
+	Domains []string // registrable domains (or hosts) of the partner's sites; subdomains match
+	Param   string   // click-id query parameter on the landing URL, e.g. "__apid"
+}
+
+// Config configures a Classifier.
+type Config struct {
+	InternalDomains []string // the site's own registrable domains/hosts; a referrer from them (or a subdomain) is internal
+	Partners        []Partner
+}
+
+// Input describes the entry of a visit.
+type Input struct {
+	LandingURL string // full URL of the first page of the visit
+	Referrer   string // full referrer URL, may be ""
+	// Already extracted by the receiver (may be empty): campaign fields and ad click id type.
+	UTMSource, UTMMedium, UTMCampaign string
+	ClickIDType                       string // gclid, gbraid, wbraid, dclid, msclkid, fbclid, ttclid, li_fat_id
+}
+
+// Result is the channel of a visit.
+type Result struct {
+	Medium     string // one of the medium constants
+	Source     string // "google", "facebook", "newsletter", "chatgpt", "archipro", a registrable domain, ...; "" for direct
+	SearchTerm string // from a search engine referrer's query parameter, when present
+	Partner    string // partner name when Medium == PartnerMedium
+}
+
+type partner struct {
+	name, source string
+}
+
+// Classifier classifies visits. It is safe for concurrent use.
+type Classifier struct {
+	internal map[string]struct{}
+	byParam  map[string]*partner
+	byDomain map[string]*partner
+}
+
+// New validates cfg and returns a Classifier.
+func New(cfg Config) (*Classifier, error) {
+	c := &Classifier{
+		internal: make(map[string]struct{}, len(cfg.InternalDomains)),
+		byParam:  make(map[string]*partner),
+		byDomain: make(map[string]*partner),
+	}
+	for i, d := range cfg.InternalDomains {
+		h, err := configHost(d)
+		if err != nil {
+			return nil, fmt.Errorf("internal_domains[%d]: %w", i, err)
+		}
+		c.internal[h] = struct{}{}
+	}
+	names := make(map[string]int, len(cfg.Partners))
+	domainOwner := make(map[string]int)
+	paramOwner := make(map[string]int)
+	for i, p := range cfg.Partners {
+		name := strings.TrimSpace(p.Name)
+		if name == "" {
+			return nil, fmt.Errorf("partners[%d]: name is empty", i)
+		}
+		lname := strings.ToLower(name)
+		if j, dup := names[lname]; dup {
+			return nil, fmt.Errorf("partners[%d]: name %q duplicates partners[%d]", i, name, j)
+		}
+		names[lname] = i
+		param := strings.TrimSpace(p.Param)
+		if param == "" && len(p.Domains) == 0 {
+			return nil, fmt.Errorf("partners[%d] (%s): needs a param or at least one domain", i, name)
+		}
+		pp := &partner{name: name, source: lname}
+		if param != "" {
+			if !validParam(param) {
+				return nil, fmt.Errorf("partners[%d] (%s): param %q is not a valid query parameter name", i, name, param)
+			}
+			if j, dup := paramOwner[param]; dup {
+				return nil, fmt.Errorf("partners[%d] (%s): param %q is already used by partners[%d]", i, name, param, j)
+			}
+			paramOwner[param] = i
+			c.byParam[param] = pp
+		}
+		for k, d := range p.Domains {
+			h, err := configHost(d)
+			if err != nil {
+				return nil, fmt.Errorf("partners[%d].domains[%d] (%s): %w", i, k, name, err)
+			}
+			if ps, icann := publicsuffix.PublicSuffix(h); ps == h && (icann || strings.Contains(h, ".")) {
+				return nil, fmt.Errorf("partners[%d].domains[%d] (%s): %q is a public suffix, not a site", i, k, name, d)
+			}
+			if j, dup := domainOwner[h]; dup {
+				return nil, fmt.Errorf("partners[%d].domains[%d] (%s): %q is already listed by partners[%d]", i, k, name, d, j)
+			}
+			domainOwner[h] = i
+			c.byDomain[h] = pp
+		}
+	}
+	return c, nil
+}
+
+// configHost normalises a configured domain: trimmed, lower-case, no scheme
+// or path, no port, no trailing dot, no leading "*." or ".".
+func configHost(d string) (string, error) {
+	s := strings.TrimSpace(d)
+	if s == "" {
+		return "", fmt.Errorf("domain is empty")
+	}
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "*."), ".")
+	if r, ok := parseRef(s); ok && !r.app && strings.Contains(s, "/") {
+		return r.host, nil // tolerate "https://example.com/"
+	}
+	h, ok := hostOf(s)
+	if !ok {
+		return "", fmt.Errorf("%q is not a valid domain", d)
+	}
+	return h, nil
+}
+
+func validParam(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
+}
+
+// Classify returns the channel of a visit. See the package comment for the
+// rules and their precedence.
+func (c *Classifier) Classify(in Input) Result {
+	land, landOK := parseRef(in.LandingURL)
+	if land.app {
+		landOK = false
+	}
+	refr, refOK := parseRef(in.Referrer)
+
+	// 1. Partners.
+	if landOK && len(c.byParam) > 0 {
+		for q := land.query; q != ""; {
+			var kv string
+			kv, q, _ = strings.Cut(q, "&")
+			k, v, _ := strings.Cut(kv, "=")
+			if v == "" {
+				continue
+			}
+			if p, ok := c.byParam[k]; ok {
+				return Result{Medium: PartnerMedium, Source: p.source, Partner: p.name}
+			}
+		}
+	}
+	if refOK && !refr.app && len(c.byDomain) > 0 {
+		for h := refr.host; h != ""; h = parent(h) {
+			if p, ok := c.byDomain[h]; ok {
+				return Result{Medium: PartnerMedium, Source: p.source, Partner: p.name}
+			}
+		}
+	}
+
+	// 2. Ad click ids.
+	fbclid := false
+	if ct := strings.TrimSpace(in.ClickIDType); ct != "" {
+		switch strings.ToLower(ct) {
+		case "gclid", "gbraid", "wbraid", "dclid":
+			return Result{Medium: Paid, Source: "google"}
+		case "msclkid":
+			return Result{Medium: Paid, Source: "microsoft"}
+		case "ttclid":
+			return Result{Medium: Paid, Source: "tiktok"}
+		case "li_fat_id":
+			return Result{Medium: Paid, Source: "linkedin"}
+		case "yclid":
+			return Result{Medium: Paid, Source: "yandex"}
+		case "twclid":
+			return Result{Medium: Paid, Source: "twitter"}
+		case "epik":
+			return Result{Medium: Paid, Source: "pinterest"}
+		case "sccid":
+			return Result{Medium: Paid, Source: "snapchat"}
+		case "rdt_cid":
+			return Result{Medium: Paid, Source: "reddit"}
+		case "fbclid":
+			fbclid = true
+		}
+	}
+
+	// 3. Campaign fields.
+	src := strings.ToLower(strings.TrimSpace(in.UTMSource))
+	switch src {
+	case "(direct)", "direct", "(none)", "none", "(not set)", "not set":
+		src = "" // GA placeholders copied into links carry no information
+	}
+	if med, ok := campaignMedium(in.UTMMedium); ok && med != "" {
+		r := Result{Medium: med, Source: src}
+		if src == "" {
+			if rr := c.referrer(refr, refOK, land, landOK); rr.Medium != Internal {
+				r.Source = rr.Source
+			}
+		}
+		return r
+	}
+	if src != "" {
+		if e, ok := lookupSource(src); ok {
+			return Result{Medium: e.medium, Source: e.source}
+		}
+		return Result{Medium: Referral, Source: src}
+	}
+	if fbclid {
+		r := Result{Medium: Social, Source: "facebook"}
+		if rr := c.referrer(refr, refOK, land, landOK); rr.Medium == Social {
+			r.Source = rr.Source
+		}
+		return r
+	}
+
+	// 4. Referrer.
+	return c.referrer(refr, refOK, land, landOK)
+}
+
+// referrer applies rule 4.
+func (c *Classifier) referrer(refr ref, refOK bool, land ref, landOK bool) Result {
+	if !refOK {
+		return Result{Medium: Direct}
+	}
+	if refr.app {
+		if e, ok := apps[refr.host]; ok {
+			return Result{Medium: e.medium, Source: e.source}
+		}
+		return Result{Medium: Referral, Source: refr.host}
+	}
+	host := refr.host
+	rd, icann := registrable(host)
+	if c.isInternal(host, rd, land, landOK) {
+		return Result{Medium: Internal, Source: rd}
+	}
+	e, ok := lookupHost(host, rd, icann)
+	if !ok {
+		if host != rd {
+			switch host[:strings.IndexByte(host, '.')] {
+			case "mail", "webmail", "email":
+				return Result{Medium: Email, Source: rd}
+			}
+		}
+		return Result{Medium: Referral, Source: rd}
+	}
+	r := Result{Medium: e.medium, Source: e.source}
+	if r.Source == "" {
+		r.Source = rd
+	}
+	if e.medium == Search && refr.path != "/url" { // google.*/url?q= holds a destination, not a term
+		for _, p := range e.terms {
+			if t, ok := queryValue(refr.query, p); ok {
+				r.SearchTerm = strings.TrimSpace(t)
+				break
+			}
+		}
+	}
+	return r
+}
+
+func (c *Classifier) isInternal(host, rd string, land ref, landOK bool) bool {
+	if landOK && host == land.host {
+		return true
+	}
+	for h := host; h != ""; h = parent(h) {
+		if _, ok := c.internal[h]; ok {
+			return true
+		}
+	}
+	// Same registrable domain. The landing host being rd or a subdomain of
+	// it is necessary for that; checking it first spares a public suffix
+	// lookup (which allocates) for nearly every external referrer.
+	if landOK && (land.host == rd || strings.HasSuffix(land.host, rd) &&
+		len(land.host) > len(rd) && land.host[len(land.host)-len(rd)-1] == '.') {
+		lrd, _ := registrable(land.host)
+		return lrd == rd
+	}
+	return false
+}
+
+// lookupHost finds a host in the brand families and then in hosts, most
+// specific first.
+func lookupHost(host, rd string, icann bool) (entry, bool) {
+	if icann {
+		label := rd
+		if i := strings.IndexByte(rd, '.'); i >= 0 {
+			label = rd[:i]
+		}
+		if fam, ok := families[label]; ok {
+			prefix := ""
+			if len(host) > len(rd) {
+				prefix = host[:len(host)-len(rd)-1]
+			}
+			for p := prefix; ; {
+				if e, ok := fam.subs[p]; ok {
+					return e, true
+				}
+				if p = parent(p); p == "" {
+					break
+				}
+			}
+			return fam.other, true
+		}
+	}
+	for h := host; h != ""; h = parent(h) {
+		if e, ok := hosts[h]; ok {
+			return e, true
+		}
+		if h == rd {
+			break
+		}
+	}
+	return entry{}, false
+}
+
+// lookupSource classifies a campaign source given without a medium.
+func lookupSource(src string) (entry, bool) {
+	if e, ok := sourceNames[src]; ok {
+		return e, true
+	}
+	if strings.IndexByte(src, '.') < 0 {
+		return entry{}, false
+	}
+	r, ok := parseRef(src)
+	if !ok || r.app {
+		return entry{}, false
+	}
+	rd, icann := registrable(r.host)
+	e, ok := lookupHost(r.host, rd, icann)
+	if !ok || e.medium == Referral {
+		return entry{}, false
+	}
+	if e.source == "" {
+		e.source = rd
+	}
+	return e, true
+}
+
+// campaignMedium maps a campaign medium to a channel medium. ok is false
+// when raw is empty; medium is "" for media meaning "none".
+func campaignMedium(raw string) (medium string, ok bool) {
+	var buf [64]byte
+	n := 0
+	for i := 0; i < len(raw) && n < len(buf); i++ {
+		c := raw[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			buf[n] = c
+			n++
+		case c >= 'A' && c <= 'Z':
+			buf[n] = c + ('a' - 'A')
+			n++
+		}
+	}
+	if n == 0 {
+		if strings.TrimSpace(raw) == "" {
+			return "", false
+		}
+		return Referral, true // e.g. "(?)" or non-ASCII only: present but unknown
+	}
+	b := buf[:n]
+	if m, ok := mediums[string(b)]; ok {
+		return m, true
+	}
+	switch {
+	case bytes.Contains(b, []byte("paid")), bytes.Contains(b, []byte("cpc")),
+		bytes.Contains(b, []byte("ppc")), bytes.Contains(b, []byte("cpm")):
+		return Paid, true
+	case bytes.Contains(b, []byte("email")), bytes.Contains(b, []byte("newsletter")):
+		return Email, true
+	case bytes.Contains(b, []byte("social")):
+		return Social, true
+	default:
+		return Referral, true
+	}
+}

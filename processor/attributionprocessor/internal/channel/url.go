@@ -1,0 +1,184 @@
+package channel
+
+import (
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// ref is the part of a URL the classifier needs. Strings are substrings of
+// the input (host is lower-cased, which allocates only if it had capitals).
+type ref struct {
+	host  string // normalised host: lower-case, no port, no trailing dot, no brackets
+	path  string
+	query string // raw query, without '?' and fragment
+	app   bool   // android-app:// referrer: host is an Android package name
+}
+
+// parseRef extracts host, path and query from an http(s) or android-app URL,
+// or from a scheme-less "host/path" string. It reports false for anything it
+// cannot use: other schemes (about:, javascript:, file:, chrome-extension:),
+// an empty or invalid host. It never panics and does not allocate unless the
+// host needs lower-casing.
+func parseRef(s string) (ref, bool) {
+	var r ref
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return r, false
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme := s[:i]
+		switch {
+		case strings.EqualFold(scheme, "http"), strings.EqualFold(scheme, "https"):
+		case strings.EqualFold(scheme, "android-app"):
+			r.app = true
+		default:
+			return r, false
+		}
+		s = s[i+3:]
+	} else if strings.HasPrefix(s, "//") {
+		s = s[2:]
+	} else {
+		// Scheme-less: accept "host[:port][/path]" when the host has a dot;
+		// reject "about:blank", "javascript:...", "mailto:...", plain words.
+		i := strings.IndexAny(s, ":/?#")
+		if i < 0 {
+			i = len(s)
+		}
+		if !strings.Contains(s[:i], ".") || (i < len(s) && s[i] == ':' && !looksLikePort(s[i+1:])) {
+			return r, false
+		}
+	}
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
+	}
+	end := strings.IndexAny(s, "/?")
+	authority := s
+	if end >= 0 {
+		authority = s[:end]
+		rest := s[end:]
+		if q := strings.IndexByte(rest, '?'); q >= 0 {
+			r.path, r.query = rest[:q], rest[q+1:]
+		} else {
+			r.path = rest
+		}
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		authority = authority[at+1:]
+	}
+	host, ok := hostOf(authority)
+	if !ok {
+		return ref{}, false
+	}
+	r.host = host
+	return r, true
+}
+
+// looksLikePort reports whether s starts with a port number followed by the
+// end of the authority (so "example.com:8080/x" is a scheme-less host).
+func looksLikePort(s string) bool {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n > 0 && (n == len(s) || s[n] == '/' || s[n] == '?' || s[n] == '#')
+}
+
+// hostOf normalises an authority without userinfo into a host.
+func hostOf(a string) (string, bool) {
+	if strings.HasPrefix(a, "[") { // IPv6 literal
+		end := strings.IndexByte(a, ']')
+		if end < 0 {
+			return "", false
+		}
+		h := a[1:end]
+		if _, err := netip.ParseAddr(h); err != nil {
+			return "", false
+		}
+		return strings.ToLower(h), true
+	}
+	if i := strings.LastIndexByte(a, ':'); i >= 0 {
+		for _, c := range []byte(a[i+1:]) {
+			if c < '0' || c > '9' {
+				return "", false
+			}
+		}
+		a = a[:i]
+	}
+	a = strings.TrimSuffix(a, ".")
+	if a == "" || len(a) > 253 {
+		return "", false
+	}
+	upper := false
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= 0x80: // internationalised name in Unicode form
+			upper = true
+		default:
+			return "", false
+		}
+	}
+	if a[0] == '.' || strings.Contains(a, "..") {
+		return "", false
+	}
+	if upper {
+		a = strings.ToLower(a)
+	}
+	return a, true
+}
+
+// registrable returns the registrable domain (eTLD+1) of a host and whether
+// its public suffix is an ICANN one. IP addresses and hosts that are
+// themselves a public suffix (or a single label) are returned unchanged.
+func registrable(host string) (rd string, icann bool) {
+	if host == "" {
+		return "", false
+	}
+	if last := host[len(host)-1]; (last >= '0' && last <= '9') || strings.IndexByte(host, ':') >= 0 {
+		if _, err := netip.ParseAddr(host); err == nil {
+			return host, false
+		}
+	}
+	suffix, icann := publicsuffix.PublicSuffix(host)
+	if len(host) <= len(suffix) {
+		return host, false
+	}
+	i := len(host) - len(suffix) - 1
+	if host[i] != '.' {
+		return host, false
+	}
+	return host[strings.LastIndexByte(host[:i], '.')+1:], icann
+}
+
+// parent strips the leftmost label of host ("" when there is none).
+func parent(host string) string {
+	if i := strings.IndexByte(host, '.'); i >= 0 {
+		return host[i+1:]
+	}
+	return ""
+}
+
+// queryValue returns the unescaped value of the first non-empty parameter
+// named key in a raw query, and whether one was found.
+func queryValue(query, key string) (string, bool) {
+	for query != "" {
+		var kv string
+		kv, query, _ = strings.Cut(query, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if k != key || v == "" {
+			continue
+		}
+		u, err := url.QueryUnescape(v)
+		if err != nil {
+			return v, true
+		}
+		return u, true
+	}
+	return "", false
+}
