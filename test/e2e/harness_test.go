@@ -159,9 +159,19 @@ func (e es) do(method, path string, body any) (int, []byte) {
 // every hit for the query, keyed by _id.
 func (e es) searchHits(pattern string, query map[string]any) map[string]map[string]any {
 	e.t.Helper()
-	e.do(http.MethodPost, "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil)
-	status, body := e.do(http.MethodPost, "/"+pattern+"/_search?ignore_unavailable=true&allow_no_indices=true",
-		map[string]any{"size": 1000, "query": query})
+	var status int
+	var body []byte
+	// A monthly index the exporter has just created may not have started
+	// its shard yet (503 no_shard_available on a busy machine): wait for it.
+	for try := 0; ; try++ {
+		e.do(http.MethodPost, "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil)
+		status, body = e.do(http.MethodPost, "/"+pattern+"/_search?ignore_unavailable=true&allow_no_indices=true",
+			map[string]any{"size": 1000, "query": query})
+		if status != http.StatusServiceUnavailable || try == 50 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if status != http.StatusOK {
 		e.t.Fatalf("search %s: %d %s", pattern, status, body)
 	}
