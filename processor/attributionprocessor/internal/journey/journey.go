@@ -1,0 +1,606 @@
+package journey
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"sync"
+	"time"
+	"unique"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultIdleTimeout   = 30 * time.Minute
+	DefaultReorderWindow = 2 * time.Minute
+	DefaultMaxVisitors   = 100_000
+	DefaultMaxSeenIDs    = 64
+	DefaultMaxTouches    = 10
+	// BounceEngagedMs is the engaged time below which a one-page visit is a bounce.
+	BounceEngagedMs = 10_000
+)
+
+// Reasons returned by Apply for events that were not applied.
+const (
+	ReasonDuplicate = "duplicate"
+	ReasonLate      = "late"
+	ReasonInvalid   = "invalid"
+)
+
+const (
+	mediumDirect   = "direct"
+	mediumInternal = "internal"
+	mediumPartner  = "partner"
+)
+
+// Event is one page event of a visitor.
+type Event struct {
+	ID        string // event id; duplicates (same ID seen for this visitor) are ignored
+	Visitor   string // pseudonymous visitor key (visitor id, or cookieless key)
+	Site      string
+	Name      string // e.g. eventmodel.EventPageView
+	Time      time.Time
+	URL, Path string
+	EngagedMs int64 // engagement events add to the visit's engaged time
+	// Entry attribution of this event's landing (only meaningful on page views).
+	Medium, Source, Campaign, Partner string
+	DeviceClass, Country              string
+}
+
+// Config configures a Tracker. Zero fields get the defaults above.
+type Config struct {
+	IdleTimeout     time.Duration  // default 30m; an event more than this after the last activity starts a new visit
+	SplitAtMidnight bool           // start a new visit when the local date changes
+	Location        *time.Location // site time zone for midnight splits; default UTC
+	ReorderWindow   time.Duration  // default 2m; must be less than IdleTimeout
+	MaxVisitors     int            // LRU bound on visitors held; default 100 000
+	MaxSeenIDs      int            // per visitor, recent event ids kept for dedupe; default 64
+	MaxTouches      int            // per visitor, touches kept; default 10
+}
+
+// Visit is the state of one visit after an event.
+type Visit struct {
+	ID                  string
+	Visitor, Site       string
+	Version             int64
+	Start, LastActivity time.Time
+	IdleAt              time.Time // LastActivity + IdleTimeout
+	Duration            time.Duration
+	PagesViewed         int
+	EngagedMs           int64
+	LandingPage         string
+	ExitPage            string
+	Medium, Source      string // entry attribution
+	Campaign, Partner   string
+	DeviceClass         string
+	Country             string
+	Bounce              bool     // exactly one page view and EngagedMs < 10 000
+	Outcomes            []string // appended by the caller via MarkOutcome
+}
+
+// Touch is the entry attribution of one visit.
+type Touch struct {
+	Time                              time.Time
+	Medium, Source, Campaign, Partner string
+	VisitID                           string
+}
+
+// Visitor is the state of one visitor after an event.
+type Visitor struct {
+	Visitor, Site       string
+	Version             int64
+	FirstSeen, LastSeen time.Time
+	VisitCount          int
+	FirstTouch          Touch
+	LastNonDirectTouch  Touch
+	Partner             string  // partner of the last partner touch
+	Touches             []Touch // newest MaxTouches visit entries, oldest first
+}
+
+type entry struct{ medium, source, campaign, partner string }
+
+type dims struct{ device, country string }
+
+var (
+	directEntry = unique.Make(entry{medium: mediumDirect})
+	noDims      = unique.Make(dims{})
+)
+
+func isDirect(medium string) bool {
+	return medium == "" || medium == mediumDirect || medium == mediumInternal
+}
+
+// touch is the compact form of Touch.
+type touch struct {
+	time  int64
+	entry unique.Handle[entry] // zero when the touch is unset
+	id    [16]byte
+}
+
+func (tc touch) set() bool { return tc.entry != unique.Handle[entry]{} }
+
+type visitState struct {
+	id        [16]byte
+	start     int64
+	last      int64
+	landingAt int64
+	exitAt    int64
+	dayStart  int64 // local day of start, for SplitAtMidnight
+	dayEnd    int64
+	engagedMs int64
+	version   int64
+	pages     int32
+	landing   string
+	exit      string
+	entry     unique.Handle[entry]
+	dims      unique.Handle[dims]
+	outcomes  *[]string // rare: nil until MarkOutcome
+}
+
+type visitorState struct {
+	key        string
+	site       string
+	version    int64
+	firstSeen  int64
+	lastSeen   int64
+	visitCount int32
+	seenPos    int32
+	firstTouch touch
+	lastNonDir touch
+	partner    unique.Handle[string] // zero when no partner touch
+	touches    []touch
+	seen       []uint32 // ring of truncated id hashes
+	cur, prev  *visitState
+}
+
+// Tracker is the visit/visitor state machine.
+type Tracker struct {
+	mu        sync.Mutex
+	cfg       Config
+	idle      int64
+	window    int64
+	seed      maphash.Seed
+	visitors  *simplelru.LRU[string, *visitorState]
+	evictions int64
+}
+
+// New validates cfg, applies defaults and returns a Tracker.
+func New(cfg Config) (*Tracker, error) {
+	switch {
+	case cfg.IdleTimeout < 0:
+		return nil, fmt.Errorf("journey: IdleTimeout must not be negative, got %v", cfg.IdleTimeout)
+	case cfg.ReorderWindow < 0:
+		return nil, fmt.Errorf("journey: ReorderWindow must not be negative, got %v", cfg.ReorderWindow)
+	case cfg.MaxVisitors < 0:
+		return nil, fmt.Errorf("journey: MaxVisitors must not be negative, got %d", cfg.MaxVisitors)
+	case cfg.MaxSeenIDs < 0:
+		return nil, fmt.Errorf("journey: MaxSeenIDs must not be negative, got %d", cfg.MaxSeenIDs)
+	case cfg.MaxTouches < 0:
+		return nil, fmt.Errorf("journey: MaxTouches must not be negative, got %d", cfg.MaxTouches)
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.ReorderWindow == 0 {
+		cfg.ReorderWindow = DefaultReorderWindow
+	}
+	if cfg.ReorderWindow >= cfg.IdleTimeout {
+		return nil, fmt.Errorf("journey: ReorderWindow (%v) must be less than IdleTimeout (%v)", cfg.ReorderWindow, cfg.IdleTimeout)
+	}
+	if cfg.MaxVisitors == 0 {
+		cfg.MaxVisitors = DefaultMaxVisitors
+	}
+	if cfg.MaxSeenIDs == 0 {
+		cfg.MaxSeenIDs = DefaultMaxSeenIDs
+	}
+	if cfg.MaxTouches == 0 {
+		cfg.MaxTouches = DefaultMaxTouches
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	t := &Tracker{
+		cfg:    cfg,
+		idle:   int64(cfg.IdleTimeout),
+		window: int64(cfg.ReorderWindow),
+		seed:   maphash.MakeSeed(),
+	}
+	lru, err := simplelru.NewLRU[string, *visitorState](cfg.MaxVisitors, nil)
+	if err != nil {
+		return nil, fmt.Errorf("journey: MaxVisitors: %w", err)
+	}
+	t.visitors = lru
+	return t, nil
+}
+
+// Evictions returns how many visitors were evicted from the LRU so far.
+func (t *Tracker) Evictions() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.evictions
+}
+
+// Len returns the number of visitors held.
+func (t *Tracker) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.visitors.Len()
+}
+
+func isPageView(name string) bool {
+	return name == eventmodel.EventPageView || name == eventmodel.EventSiteSearch
+}
+
+// Apply feeds one event and returns the visit and visitor after it. When
+// the event is not applied (reason "duplicate", "late" or "invalid") the
+// returned visit and visitor are zero when the visitor is unknown, else
+// the visitor's current state and open visit, unchanged.
+func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, reason string) {
+	if e.Visitor == "" || e.Time.IsZero() {
+		return Visit{}, Visitor{}, false, ReasonInvalid
+	}
+	ts := e.Time.UnixNano()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	vs, ok := t.visitors.Get(e.Visitor)
+	if !ok {
+		vs = &visitorState{key: e.Visitor, site: e.Site, firstSeen: ts, lastSeen: ts}
+		if t.visitors.Add(e.Visitor, vs) {
+			t.evictions++
+		}
+	}
+	var h uint32
+	if e.ID != "" {
+		h = uint32(maphash.String(t.seed, e.ID))
+		for _, s := range vs.seen {
+			if s == h {
+				return t.result(vs, vs.cur, false, ReasonDuplicate)
+			}
+		}
+	}
+
+	pv := isPageView(e.Name)
+	var v *visitState
+	cur := vs.cur
+	switch {
+	case cur == nil:
+		v = t.newVisit(vs, e, ts, pv)
+	case ts >= cur.last:
+		if t.splits(cur, e, ts, pv) {
+			v = t.newVisit(vs, e, ts, pv)
+		} else {
+			v = cur
+			t.addEvent(v, e, ts, pv)
+		}
+	case ts >= cur.start:
+		v = cur
+		t.addEvent(v, e, ts, pv)
+	default: // before the open visit's start
+		if p := vs.prev; p != nil && ts >= p.start-t.window && ts <= p.last+t.idle && t.sameDay(p, ts) {
+			v = p
+			t.addEvent(v, e, ts, pv)
+		} else if ts >= cur.start-t.window && t.sameDay(cur, ts) {
+			v = cur
+			t.addEvent(v, e, ts, pv)
+			if pv && isDirect(v.entry.Value().medium) && !isDirect(e.Medium) {
+				v.entry = unique.Make(entry{e.Medium, e.Source, e.Campaign, e.Partner})
+				t.retouch(vs, v)
+			}
+		} else {
+			return t.result(vs, cur, false, ReasonLate)
+		}
+	}
+
+	if e.ID != "" {
+		if n := len(vs.seen); n < t.cfg.MaxSeenIDs {
+			if n == cap(vs.seen) {
+				s := make([]uint32, n, min(max(2*n, 8), t.cfg.MaxSeenIDs))
+				copy(s, vs.seen)
+				vs.seen = s
+			}
+			vs.seen = append(vs.seen, h)
+		} else {
+			vs.seen[vs.seenPos] = h
+			vs.seenPos = (vs.seenPos + 1) % int32(len(vs.seen))
+		}
+	}
+	vs.version++
+	if ts < vs.firstSeen {
+		vs.firstSeen = ts
+	}
+	if ts > vs.lastSeen {
+		vs.lastSeen = ts
+	}
+	if p := vs.prev; p != nil && vs.lastSeen > p.last+2*t.idle {
+		vs.prev = nil
+	}
+	return t.result(vs, v, true, "")
+}
+
+func (t *Tracker) result(vs *visitorState, v *visitState, applied bool, reason string) (Visit, Visitor, bool, string) {
+	c := newIDs(vs)
+	return t.out(vs, v, &c), t.visitorOut(vs, &c), applied, reason
+}
+
+// splits reports whether an in-order event (ts >= cur.last) starts a new visit.
+func (t *Tracker) splits(cur *visitState, e Event, ts int64, pv bool) bool {
+	if ts > cur.last+t.idle {
+		return true
+	}
+	if t.cfg.SplitAtMidnight && !t.sameDay(cur, ts) {
+		return true
+	}
+	if pv && !isDirect(e.Medium) {
+		en := cur.entry.Value()
+		if en.medium != e.Medium || en.source != e.Source || en.campaign != e.Campaign || en.partner != e.Partner {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tracker) sameDay(v *visitState, ts int64) bool {
+	return !t.cfg.SplitAtMidnight || (ts >= v.dayStart && ts < v.dayEnd)
+}
+
+func (t *Tracker) newVisit(vs *visitorState, e Event, ts int64, pv bool) *visitState {
+	v := &visitState{start: ts, last: ts}
+	v.id = visitID(vs.site, vs.key, ts)
+	if pv && e.Medium != "" {
+		v.entry = unique.Make(entry{e.Medium, e.Source, e.Campaign, e.Partner})
+	} else {
+		v.entry = directEntry
+	}
+	v.dims = noDims
+	if t.cfg.SplitAtMidnight {
+		y, m, d := time.Unix(0, ts).In(t.cfg.Location).Date()
+		v.dayStart = time.Date(y, m, d, 0, 0, 0, 0, t.cfg.Location).UnixNano()
+		v.dayEnd = time.Date(y, m, d+1, 0, 0, 0, 0, t.cfg.Location).UnixNano()
+	}
+	t.addEvent(v, e, ts, pv)
+	vs.prev, vs.cur = vs.cur, v
+	vs.visitCount++
+
+	tc := touch{time: ts, id: v.id, entry: v.entry}
+	switch n := len(vs.touches); {
+	case n >= t.cfg.MaxTouches:
+		copy(vs.touches, vs.touches[1:])
+		vs.touches[n-1] = tc
+	case n == cap(vs.touches):
+		// Grow by doubling but never beyond MaxTouches.
+		ts := make([]touch, n+1, min(max(2*n, 1), t.cfg.MaxTouches))
+		copy(ts, vs.touches)
+		ts[n] = tc
+		vs.touches = ts
+	default:
+		vs.touches = append(vs.touches, tc)
+	}
+	if !vs.firstTouch.set() {
+		vs.firstTouch = tc
+	}
+	t.noteTouch(vs, tc)
+	return v
+}
+
+// noteTouch updates LastNonDirectTouch and Partner for the touch of the
+// newest visit.
+func (t *Tracker) noteTouch(vs *visitorState, tc touch) {
+	en := tc.entry.Value()
+	if isDirect(en.medium) {
+		return
+	}
+	vs.lastNonDir = tc
+	if en.partner != "" {
+		vs.partner = unique.Make(en.partner)
+	}
+}
+
+// retouch updates the touches of the newest visit v after its entry changed.
+func (t *Tracker) retouch(vs *visitorState, v *visitState) {
+	for i := range vs.touches {
+		if vs.touches[i].id == v.id {
+			vs.touches[i].entry = v.entry
+			t.noteTouch(vs, vs.touches[i])
+		}
+	}
+	if vs.firstTouch.id == v.id {
+		vs.firstTouch.entry = v.entry
+	}
+}
+
+func (t *Tracker) addEvent(v *visitState, e Event, ts int64, pv bool) {
+	v.version++
+	if ts < v.start {
+		v.start = ts
+	}
+	if ts > v.last {
+		v.last = ts
+	}
+	if pv {
+		if v.pages == 0 || ts < v.landingAt {
+			v.landing, v.landingAt = e.Path, ts
+		}
+		if v.pages == 0 || ts >= v.exitAt {
+			v.exit, v.exitAt = e.Path, ts
+		}
+		v.pages++
+	}
+	if e.Name == eventmodel.EventEngagement && e.EngagedMs > 0 {
+		v.engagedMs += e.EngagedMs
+	}
+	if e.DeviceClass != "" || e.Country != "" {
+		d := v.dims.Value()
+		if (d.device == "" && e.DeviceClass != "") || (d.country == "" && e.Country != "") {
+			if d.device == "" {
+				d.device = e.DeviceClass
+			}
+			if d.country == "" {
+				d.country = e.Country
+			}
+			v.dims = unique.Make(d)
+		}
+	}
+}
+
+func visitID(site, visitor string, start int64) [16]byte {
+	buf := make([]byte, 0, 128)
+	buf = append(buf, site...)
+	buf = append(buf, 0)
+	buf = append(buf, visitor...)
+	buf = append(buf, 0)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(start))
+	sum := sha256.Sum256(buf)
+	var id [16]byte
+	copy(id[:], sum[:16])
+	return id
+}
+
+func tm(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+func (t *Tracker) out(vs *visitorState, v *visitState, c *ids) Visit {
+	if v == nil {
+		return Visit{}
+	}
+	en := v.entry.Value()
+	d := v.dims.Value()
+	out := Visit{
+		ID:           c.get(&v.id),
+		Visitor:      vs.key,
+		Site:         vs.site,
+		Version:      v.version,
+		Start:        tm(v.start),
+		LastActivity: tm(v.last),
+		IdleAt:       tm(v.last + t.idle),
+		Duration:     time.Duration(v.last - v.start),
+		PagesViewed:  int(v.pages),
+		EngagedMs:    v.engagedMs,
+		LandingPage:  v.landing,
+		ExitPage:     v.exit,
+		Medium:       en.medium,
+		Source:       en.source,
+		Campaign:     en.campaign,
+		Partner:      en.partner,
+		DeviceClass:  d.device,
+		Country:      d.country,
+		Bounce:       v.pages == 1 && v.engagedMs < BounceEngagedMs,
+	}
+	if v.outcomes != nil {
+		out.Outcomes = append([]string(nil), (*v.outcomes)...)
+	}
+	return out
+}
+
+func touchOut(tc *touch, id string) Touch {
+	en := tc.entry.Value()
+	return Touch{Time: tm(tc.time), Medium: en.medium, Source: en.source, Campaign: en.campaign, Partner: en.partner, VisitID: id}
+}
+
+// ids renders visit ids as hex, sharing one string for all touches of a
+// visitor (one allocation per Apply).
+type ids struct {
+	vs *visitorState
+	s  string // hex ids of vs.touches, 32 characters each
+}
+
+func newIDs(vs *visitorState) ids {
+	if len(vs.touches) == 0 {
+		return ids{vs: vs}
+	}
+	var sb strings.Builder
+	sb.Grow(len(vs.touches) * 32)
+	var buf [32]byte
+	for i := range vs.touches {
+		hex.Encode(buf[:], vs.touches[i].id[:])
+		sb.Write(buf[:])
+	}
+	return ids{vs: vs, s: sb.String()}
+}
+
+func (c *ids) get(id *[16]byte) string {
+	for i := len(c.vs.touches) - 1; i >= 0; i-- {
+		if c.vs.touches[i].id == *id {
+			return c.s[i*32 : i*32+32]
+		}
+	}
+	return hex.EncodeToString(id[:])
+}
+
+func (t *Tracker) visitorOut(vs *visitorState, c *ids) Visitor {
+	out := Visitor{
+		Visitor:    vs.key,
+		Site:       vs.site,
+		Version:    vs.version,
+		FirstSeen:  tm(vs.firstSeen),
+		LastSeen:   tm(vs.lastSeen),
+		VisitCount: int(vs.visitCount),
+	}
+	if vs.partner != (unique.Handle[string]{}) {
+		out.Partner = vs.partner.Value()
+	}
+	if n := len(vs.touches); n > 0 {
+		touches := make([]Touch, n)
+		for i := range vs.touches {
+			touches[i] = touchOut(&vs.touches[i], c.s[i*32:i*32+32])
+		}
+		out.Touches = touches
+	}
+	if vs.firstTouch.set() {
+		out.FirstTouch = touchOut(&vs.firstTouch, c.get(&vs.firstTouch.id))
+	}
+	if vs.lastNonDir.set() {
+		out.LastNonDirectTouch = touchOut(&vs.lastNonDir, c.get(&vs.lastNonDir.id))
+	}
+	return out
+}
+
+// MarkOutcome records an outcome (e.g. a conversion name) on a held visit
+// of the visitor, identified by its ID. It returns the visit after the
+// change and false when the visitor or visit is no longer held. Outcomes
+// are a set: marking an outcome the visit already has changes nothing
+// (and does not increase the Version).
+func (t *Tracker) MarkOutcome(visitor, visitID, outcome string) (Visit, bool) {
+	var id [16]byte
+	if len(visitID) != 32 {
+		return Visit{}, false
+	}
+	if _, err := hex.Decode(id[:], []byte(visitID)); err != nil {
+		return Visit{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	vs, ok := t.visitors.Get(visitor)
+	if !ok {
+		return Visit{}, false
+	}
+	var v *visitState
+	for _, c := range [...]*visitState{vs.cur, vs.prev} {
+		if c != nil && c.id == id {
+			v = c
+			break
+		}
+	}
+	if v == nil {
+		return Visit{}, false
+	}
+	if v.outcomes == nil {
+		v.outcomes = new([]string)
+	}
+	for _, o := range *v.outcomes {
+		if o == outcome {
+			c := newIDs(vs)
+			return t.out(vs, v, &c), true
+		}
+	}
+	*v.outcomes = append(*v.outcomes, outcome)
+	v.version++
+	c := newIDs(vs)
+	return t.out(vs, v, &c), true
+}

@@ -1,0 +1,507 @@
+package journey
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+var t0 = time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+
+func newTracker(t testing.TB, cfg Config) *Tracker {
+	t.Helper()
+	tr, err := New(cfg)
+	require.NoError(t, err)
+	return tr
+}
+
+// pv is a direct page view of visitor "v1" at t0+at.
+func pv(id, path string, at time.Duration) Event {
+	return Event{
+		ID: id, Visitor: "v1", Site: "s1", Name: eventmodel.EventPageView,
+		Time: t0.Add(at), URL: "https://example.com" + path, Path: path,
+		Medium: "direct", DeviceClass: "desktop", Country: "NZ",
+	}
+}
+
+func camp(e Event, medium, source, campaign, partner string) Event {
+	e.Medium, e.Source, e.Campaign, e.Partner = medium, source, campaign, partner
+	return e
+}
+
+func eng(id string, at time.Duration, ms int64) Event {
+	return Event{ID: id, Visitor: "v1", Site: "s1", Name: eventmodel.EventEngagement, Time: t0.Add(at), EngagedMs: ms}
+}
+
+type result struct {
+	visit   Visit
+	visitor Visitor
+	applied bool
+	reason  string
+}
+
+func feed(t testing.TB, tr *Tracker, evs ...Event) []result {
+	t.Helper()
+	out := make([]result, len(evs))
+	for i, e := range evs {
+		v, vr, ok, why := tr.Apply(e)
+		out[i] = result{v, vr, ok, why}
+	}
+	return out
+}
+
+func last(rs []result) result { return rs[len(rs)-1] }
+
+func TestSimpleThreePageVisit(t *testing.T) {
+	tr := newTracker(t, Config{})
+	rs := feed(t, tr,
+		camp(pv("e1", "/", 0), "search", "google", "", ""),
+		pv("e2", "/products", 40*time.Second),
+		eng("e3", 50*time.Second, 7000),
+		camp(pv("e4", "/checkout", 2*time.Minute), "internal", "example.com", "", ""),
+	)
+	for _, r := range rs {
+		require.True(t, r.applied)
+	}
+	got := last(rs)
+	id := goldenVisitID
+	assert.Equal(t, Visit{
+		ID: id, Visitor: "v1", Site: "s1", Version: 4,
+		Start: t0, LastActivity: t0.Add(2 * time.Minute), IdleAt: t0.Add(32 * time.Minute),
+		Duration: 2 * time.Minute, PagesViewed: 3, EngagedMs: 7000,
+		LandingPage: "/", ExitPage: "/checkout",
+		Medium: "search", Source: "google",
+		DeviceClass: "desktop", Country: "NZ",
+	}, got.visit)
+	tc := Touch{Time: t0, Medium: "search", Source: "google", VisitID: id}
+	assert.Equal(t, Visitor{
+		Visitor: "v1", Site: "s1", Version: 4,
+		FirstSeen: t0, LastSeen: t0.Add(2 * time.Minute), VisitCount: 1,
+		FirstTouch: tc, LastNonDirectTouch: tc, Touches: []Touch{tc},
+	}, got.visitor)
+	for _, r := range rs {
+		assert.Equal(t, id, r.visit.ID, "all events in one visit")
+	}
+}
+
+func TestBounce(t *testing.T) {
+	tests := []struct {
+		name string
+		evs  []Event
+		want bool
+	}{
+		{"one page, no engagement", []Event{pv("a", "/", 0)}, true},
+		{"one page, 9999ms", []Event{pv("a", "/", 0), eng("b", time.Second, 9999)}, true},
+		{"one page, 10000ms", []Event{pv("a", "/", 0), eng("b", time.Second, 10000)}, false},
+		{"two pages", []Event{pv("a", "/", 0), pv("b", "/x", time.Second)}, false},
+		{"no page", []Event{eng("b", time.Second, 100)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTracker(t, Config{})
+			assert.Equal(t, tt.want, last(feed(t, tr, tt.evs...)).visit.Bounce)
+		})
+	}
+}
+
+func TestIdleSplit(t *testing.T) {
+	tests := []struct {
+		gap   time.Duration
+		split bool
+	}{
+		{29*time.Minute + 59*time.Second, false},
+		{30 * time.Minute, false}, // boundary: exactly IdleTimeout stays
+		{30*time.Minute + time.Second, true},
+		{30*time.Minute + time.Nanosecond, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.gap.String(), func(t *testing.T) {
+			tr := newTracker(t, Config{})
+			rs := feed(t, tr, pv("a", "/", 0), pv("b", "/x", time.Minute), eng("c", time.Minute+tt.gap, 5))
+			assert.Equal(t, tt.split, rs[1].visit.ID != rs[2].visit.ID)
+			if tt.split {
+				assert.Equal(t, 2, rs[2].visitor.VisitCount)
+				assert.Equal(t, 0, rs[2].visit.PagesViewed)
+				assert.Equal(t, "direct", rs[2].visit.Medium)
+				assert.Equal(t, 2, rs[1].visit.PagesViewed)
+			} else {
+				assert.Equal(t, 1, rs[2].visitor.VisitCount)
+				assert.Equal(t, int64(5), rs[2].visit.EngagedMs)
+				assert.Equal(t, 2, rs[2].visit.PagesViewed, "engagement is not a page")
+			}
+		})
+	}
+}
+
+func TestCampaignChangeSplits(t *testing.T) {
+	tr := newTracker(t, Config{})
+	rs := feed(t, tr,
+		camp(pv("a", "/", 0), "paid", "google", "spring", ""),
+		camp(pv("b", "/x", time.Minute), "paid", "google", "spring", ""), // same entry: same visit
+		camp(pv("c", "/y", 2*time.Minute), "paid", "google", "summer", ""),
+		camp(pv("d", "/z", 3*time.Minute), "partner", "archipro", "", "ArchiPro"),
+		camp(pv("e", "/w", 4*time.Minute), "referral", "news.example", "", ""),
+		camp(eng("f", 5*time.Minute, 1), "paid", "bing", "x", ""), // not a page view: no split
+	)
+	ids := []string{}
+	for _, r := range rs {
+		require.True(t, r.applied)
+		ids = append(ids, r.visit.ID)
+	}
+	assert.Equal(t, ids[0], ids[1])
+	assert.NotEqual(t, ids[1], ids[2])
+	assert.NotEqual(t, ids[2], ids[3])
+	assert.NotEqual(t, ids[3], ids[4])
+	assert.Equal(t, ids[4], ids[5])
+	assert.Equal(t, 2, rs[1].visit.PagesViewed)
+	assert.Equal(t, "summer", rs[2].visit.Campaign)
+	assert.Equal(t, "/y", rs[2].visit.LandingPage)
+	assert.Equal(t, "ArchiPro", rs[3].visit.Partner)
+	v := last(rs).visitor
+	assert.Equal(t, 4, v.VisitCount)
+	require.Len(t, v.Touches, 4)
+	assert.Equal(t, []string{"spring", "summer", "", ""}, []string{v.Touches[0].Campaign, v.Touches[1].Campaign, v.Touches[2].Campaign, v.Touches[3].Campaign})
+	assert.Equal(t, "ArchiPro", v.Partner, "last partner touch survives a later referral")
+	assert.Equal(t, "referral", v.LastNonDirectTouch.Medium)
+	assert.Equal(t, "spring", v.FirstTouch.Campaign)
+}
+
+func TestDirectAfterCampaignDoesNotOverwrite(t *testing.T) {
+	tr := newTracker(t, Config{})
+	rs := feed(t, tr,
+		camp(pv("a", "/", 0), "email", "newsletter", "may", ""),
+		pv("b", "/x", time.Minute), // direct
+		camp(pv("c", "/y", 2*time.Minute), "internal", "example.com", "", ""),
+		camp(pv("d", "/z", 3*time.Minute), "", "", "", ""), // unclassified
+	)
+	for _, r := range rs[1:] {
+		assert.Equal(t, rs[0].visit.ID, r.visit.ID)
+		assert.Equal(t, "email", r.visit.Medium)
+		assert.Equal(t, "may", r.visit.Campaign)
+	}
+	assert.Equal(t, 4, last(rs).visit.PagesViewed)
+
+	// After the idle timeout a direct arrival is a new direct visit, but
+	// the visitor's last non-direct touch stays the email.
+	r := last(feed(t, tr, pv("e", "/", 2*time.Hour)))
+	assert.Equal(t, "direct", r.visit.Medium)
+	assert.Equal(t, 2, r.visitor.VisitCount)
+	assert.Equal(t, "email", r.visitor.LastNonDirectTouch.Medium)
+	assert.Equal(t, rs[0].visit.ID, r.visitor.LastNonDirectTouch.VisitID)
+	assert.Equal(t, "direct", r.visitor.Touches[1].Medium)
+}
+
+func TestMidnightSplit(t *testing.T) {
+	akl, err := time.LoadLocation("Pacific/Auckland")
+	require.NoError(t, err)
+	// 2025-03-10 is NZDT (UTC+13): 10:50Z is 23:50 local, 11:10Z is 00:10 next day.
+	aklPair := [2]time.Time{time.Date(2025, 3, 10, 10, 50, 0, 0, time.UTC), time.Date(2025, 3, 10, 11, 10, 0, 0, time.UTC)}
+	utcPair := [2]time.Time{time.Date(2025, 3, 10, 23, 50, 0, 0, time.UTC), time.Date(2025, 3, 11, 0, 10, 0, 0, time.UTC)}
+	tests := []struct {
+		name  string
+		cfg   Config
+		pair  [2]time.Time
+		split bool
+	}{
+		{"auckland midnight, auckland zone", Config{SplitAtMidnight: true, Location: akl}, aklPair, true},
+		{"auckland midnight, utc zone", Config{SplitAtMidnight: true, Location: time.UTC}, aklPair, false},
+		{"utc midnight, utc zone", Config{SplitAtMidnight: true, Location: time.UTC}, utcPair, true},
+		{"utc midnight, default zone is utc", Config{SplitAtMidnight: true}, utcPair, true},
+		{"utc midnight, auckland zone", Config{SplitAtMidnight: true, Location: akl}, utcPair, false},
+		{"auckland midnight, split off", Config{Location: akl}, aklPair, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTracker(t, tt.cfg)
+			a, b := pv("a", "/", 0), pv("b", "/x", 0)
+			a.Time, b.Time = tt.pair[0], tt.pair[1]
+			rs := feed(t, tr, a, b)
+			assert.Equal(t, tt.split, rs[0].visit.ID != rs[1].visit.ID)
+			if tt.split {
+				assert.Equal(t, tt.pair[1], rs[1].visit.Start)
+			}
+			// An out-of-order event from before midnight is not merged
+			// into the after-midnight visit: it goes to the previous one.
+			c := pv("c", "/y", 0)
+			c.Time = tt.pair[1].Add(-21 * time.Minute)
+			r := last(feed(t, tr, c))
+			require.True(t, r.applied)
+			assert.Equal(t, rs[0].visit.ID, r.visit.ID)
+		})
+	}
+}
+
+func TestDuplicatesIgnored(t *testing.T) {
+	tr := newTracker(t, Config{MaxSeenIDs: 2})
+	rs := feed(t, tr,
+		pv("a", "/", 0),
+		pv("a", "/", 0),
+		pv("b", "/x", time.Minute),
+		pv("", "/y", 2*time.Minute),
+		pv("", "/y", 2*time.Minute), // no id: never a duplicate
+		pv("b", "/x", time.Minute),
+		pv("c", "/z", 3*time.Minute),
+		pv("a", "/", 4*time.Minute), // forgotten: only the last 2 ids are kept
+	)
+	applied := []bool{}
+	for _, r := range rs {
+		applied = append(applied, r.applied)
+	}
+	assert.Equal(t, []bool{true, false, true, true, true, false, true, true}, applied)
+	assert.Equal(t, ReasonDuplicate, rs[1].reason)
+	assert.Equal(t, rs[0].visit, rs[1].visit, "a duplicate changes nothing")
+	assert.Equal(t, rs[0].visitor, rs[1].visitor)
+	assert.Equal(t, 6, last(rs).visit.PagesViewed)
+
+	// Same id for another visitor is not a duplicate.
+	o := pv("a", "/", 0)
+	o.Visitor = "v2"
+	assert.True(t, last(feed(t, tr, o)).applied)
+}
+
+func TestOutOfOrder(t *testing.T) {
+	t.Run("landing page and start corrected", func(t *testing.T) {
+		tr := newTracker(t, Config{ReorderWindow: 2 * time.Minute})
+		rs := feed(t, tr,
+			pv("b", "/b", 90*time.Second),
+			pv("c", "/c", 3*time.Minute),
+			pv("a", "/a", 0),               // 90s before start: within the window
+			eng("d", 2*time.Minute, 4000),  // inside the span
+			pv("x", "/x", 150*time.Second), // inside the span, not the exit page
+		)
+		for _, r := range rs {
+			require.True(t, r.applied, r.reason)
+			assert.Equal(t, rs[0].visit.ID, r.visit.ID, "id fixed at creation")
+		}
+		v := last(rs).visit
+		assert.Equal(t, t0, v.Start)
+		assert.Equal(t, t0.Add(3*time.Minute), v.LastActivity)
+		assert.Equal(t, 3*time.Minute, v.Duration)
+		assert.Equal(t, "/a", v.LandingPage)
+		assert.Equal(t, "/c", v.ExitPage)
+		assert.Equal(t, 4, v.PagesViewed)
+		assert.Equal(t, int64(4000), v.EngagedMs)
+		assert.Equal(t, t0, last(rs).visitor.FirstSeen)
+		assert.Equal(t, 1, last(rs).visitor.VisitCount)
+	})
+	t.Run("earlier campaign landing becomes the entry", func(t *testing.T) {
+		tr := newTracker(t, Config{})
+		rs := feed(t, tr,
+			pv("b", "/b", time.Minute),
+			camp(pv("a", "/a", 0), "paid", "google", "spring", ""),
+		)
+		v := last(rs)
+		assert.Equal(t, "paid", v.visit.Medium)
+		assert.Equal(t, "spring", v.visit.Campaign)
+		assert.Equal(t, "spring", v.visitor.Touches[0].Campaign)
+		assert.Equal(t, "spring", v.visitor.FirstTouch.Campaign)
+		assert.Equal(t, "spring", v.visitor.LastNonDirectTouch.Campaign)
+		assert.Equal(t, v.visit.ID, v.visitor.LastNonDirectTouch.VisitID)
+	})
+	t.Run("too late without a held visit", func(t *testing.T) {
+		tr := newTracker(t, Config{ReorderWindow: 2 * time.Minute})
+		rs := feed(t, tr, pv("b", "/b", 10*time.Minute), pv("a", "/a", 7*time.Minute))
+		assert.False(t, rs[1].applied)
+		assert.Equal(t, ReasonLate, rs[1].reason)
+		assert.Equal(t, rs[0].visit, rs[1].visit)
+		// A late event is not remembered as seen.
+		assert.False(t, last(feed(t, tr, pv("a", "/a", 7*time.Minute))).applied)
+	})
+	t.Run("late event applied to the previous visit", func(t *testing.T) {
+		tr := newTracker(t, Config{})
+		rs := feed(t, tr,
+			pv("a", "/a", 0),
+			pv("b", "/b", time.Hour),
+			pv("c", "/c", 5*time.Minute), // falls into the first visit
+		)
+		require.True(t, rs[2].applied)
+		assert.Equal(t, rs[0].visit.ID, rs[2].visit.ID)
+		assert.Equal(t, 2, rs[2].visit.PagesViewed)
+		assert.Equal(t, "/c", rs[2].visit.ExitPage)
+		assert.Equal(t, int64(2), rs[2].visit.Version)
+		assert.Equal(t, 2, rs[2].visitor.VisitCount)
+		// Once the visitor is well past it, the previous visit is released.
+		feed(t, tr, pv("d", "/d", 3*time.Hour))
+		r := last(feed(t, tr, pv("e", "/e", 6*time.Minute)))
+		assert.False(t, r.applied)
+		assert.Equal(t, ReasonLate, r.reason)
+	})
+}
+
+func TestVersionsIncreaseStrictly(t *testing.T) {
+	tr := newTracker(t, Config{})
+	evs := []Event{
+		camp(pv("a", "/", 0), "search", "google", "", ""),
+		pv("b", "/x", time.Minute),
+		pv("b", "/x", time.Minute), // duplicate
+		eng("c", 90*time.Second, 100),
+		pv("d", "/y", time.Hour),      // new visit
+		pv("e", "/z", 30*time.Second), // out of order, previous visit
+		pv("f", "/w", time.Hour+time.Minute),
+	}
+	visitVer := map[string]int64{}
+	var visitorVer int64
+	for i, e := range evs {
+		v, vr, ok, _ := tr.Apply(e)
+		if !ok {
+			assert.Equal(t, visitorVer, vr.Version, "event %d", i)
+			assert.Equal(t, visitVer[v.ID], v.Version, "event %d", i)
+			continue
+		}
+		assert.Equal(t, visitorVer+1, vr.Version, "event %d", i)
+		assert.Equal(t, visitVer[v.ID]+1, v.Version, "event %d", i)
+		visitorVer, visitVer[v.ID] = vr.Version, v.Version
+		if i == 1 {
+			got, ok := tr.MarkOutcome("v1", v.ID, "signup")
+			require.True(t, ok)
+			assert.Equal(t, v.Version+1, got.Version)
+			visitVer[v.ID] = got.Version
+		}
+	}
+	assert.Len(t, visitVer, 2)
+}
+
+func TestVisitIDsDeterministic(t *testing.T) {
+	evs := []Event{pv("a", "/", 0), pv("b", "/x", time.Hour), pv("c", "/y", 2*time.Hour)}
+	ids := func() []string {
+		tr := newTracker(t, Config{})
+		var out []string
+		for _, r := range feed(t, tr, evs...) {
+			out = append(out, r.visit.ID)
+		}
+		return out
+	}
+	first, second := ids(), ids()
+	assert.Equal(t, first, second)
+	assert.Len(t, first, 3)
+	assert.NotEqual(t, first[0], first[1])
+	// Golden: hex of the first 16 bytes of SHA-256("s1\x00v1\x00" + big-endian start ns).
+	assert.Equal(t, goldenVisitID, first[0])
+
+	// Another visitor at the same time gets another id.
+	o := evs[0]
+	o.Visitor = "v2"
+	tr := newTracker(t, Config{})
+	assert.NotEqual(t, first[0], last(feed(t, tr, o)).visit.ID)
+}
+
+func TestLRUEviction(t *testing.T) {
+	tr := newTracker(t, Config{MaxVisitors: 2})
+	ev := func(visitor, id string, at time.Duration) Event {
+		e := pv(id, "/", at)
+		e.Visitor = visitor
+		return e
+	}
+	feed(t, tr, ev("v1", "a", 0), ev("v2", "b", 0), ev("v1", "c", time.Minute))
+	assert.Equal(t, int64(0), tr.Evictions())
+	feed(t, tr, ev("v3", "d", 2*time.Minute)) // evicts v2, the least recently used
+	assert.Equal(t, int64(1), tr.Evictions())
+	assert.Equal(t, 2, tr.Len())
+	r := last(feed(t, tr, ev("v1", "e", 3*time.Minute)))
+	assert.Equal(t, 3, r.visit.PagesViewed, "v1 still held")
+	r = last(feed(t, tr, ev("v2", "b", 4*time.Minute))) // back: fresh state, so "b" is not a duplicate
+	assert.True(t, r.applied)
+	assert.Equal(t, int64(1), r.visitor.Version)
+	assert.Equal(t, 1, r.visit.PagesViewed)
+	assert.Equal(t, int64(2), tr.Evictions())
+}
+
+func TestMarkOutcome(t *testing.T) {
+	tr := newTracker(t, Config{})
+	r := last(feed(t, tr, pv("a", "/", 0)))
+	v, ok := tr.MarkOutcome("v1", r.visit.ID, "purchase")
+	require.True(t, ok)
+	assert.Equal(t, []string{"purchase"}, v.Outcomes)
+	assert.Equal(t, int64(2), v.Version)
+	v, ok = tr.MarkOutcome("v1", r.visit.ID, "purchase")
+	require.True(t, ok)
+	assert.Equal(t, int64(2), v.Version, "outcomes are a set")
+	v.Outcomes[0] = "mutated"
+	r2 := last(feed(t, tr, pv("b", "/x", time.Minute)))
+	assert.Equal(t, []string{"purchase"}, r2.visit.Outcomes, "returned slices are copies")
+
+	_, ok = tr.MarkOutcome("v1", strings.Repeat("0", 32), "x")
+	assert.False(t, ok)
+	_, ok = tr.MarkOutcome("v1", "not-hex", "x")
+	assert.False(t, ok)
+	_, ok = tr.MarkOutcome("nobody", r.visit.ID, "x")
+	assert.False(t, ok)
+}
+
+func TestReturnedVisitorIsACopy(t *testing.T) {
+	tr := newTracker(t, Config{})
+	r := last(feed(t, tr, camp(pv("a", "/", 0), "search", "google", "", "")))
+	r.visitor.Touches[0].Medium = "mutated"
+	r2 := last(feed(t, tr, pv("b", "/x", time.Minute)))
+	assert.Equal(t, "search", r2.visitor.Touches[0].Medium)
+}
+
+func TestTouchesBounded(t *testing.T) {
+	tr := newTracker(t, Config{MaxTouches: 3})
+	var rs []result
+	for i := range 5 {
+		e := camp(pv(fmt.Sprint(i), "/", time.Duration(i)*time.Hour), "paid", "google", fmt.Sprint("c", i), "")
+		if i == 1 {
+			e.Partner, e.Medium = "P1", "partner"
+		}
+		rs = append(rs, last(feed(t, tr, e)))
+	}
+	v := last(rs).visitor
+	assert.Equal(t, 5, v.VisitCount)
+	require.Len(t, v.Touches, 3)
+	for i, tc := range v.Touches {
+		assert.Equal(t, fmt.Sprint("c", i+2), tc.Campaign)
+		assert.Equal(t, rs[i+2].visit.ID, tc.VisitID)
+		assert.Equal(t, t0.Add(time.Duration(i+2)*time.Hour), tc.Time)
+	}
+	assert.Equal(t, "c0", v.FirstTouch.Campaign)
+	assert.Equal(t, "c4", v.LastNonDirectTouch.Campaign)
+	assert.Equal(t, "P1", v.Partner)
+}
+
+func TestInvalid(t *testing.T) {
+	tr := newTracker(t, Config{})
+	e := pv("a", "/", 0)
+	e.Visitor = ""
+	_, _, ok, why := tr.Apply(e)
+	assert.False(t, ok)
+	assert.Equal(t, ReasonInvalid, why)
+	e = pv("a", "/", 0)
+	e.Time = time.Time{}
+	_, _, ok, why = tr.Apply(e)
+	assert.False(t, ok)
+	assert.Equal(t, ReasonInvalid, why)
+}
+
+func TestNewValidation(t *testing.T) {
+	tests := []struct {
+		cfg   Config
+		field string
+	}{
+		{Config{IdleTimeout: -1}, "IdleTimeout"},
+		{Config{ReorderWindow: -1}, "ReorderWindow"},
+		{Config{ReorderWindow: time.Hour}, "ReorderWindow"},
+		{Config{MaxVisitors: -1}, "MaxVisitors"},
+		{Config{MaxSeenIDs: -1}, "MaxSeenIDs"},
+		{Config{MaxTouches: -1}, "MaxTouches"},
+	}
+	for _, tt := range tests {
+		_, err := New(tt.cfg)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tt.field)
+	}
+	tr, err := New(Config{})
+	require.NoError(t, err)
+	assert.Equal(t, DefaultIdleTimeout, tr.cfg.IdleTimeout)
+	assert.Equal(t, DefaultReorderWindow, tr.cfg.ReorderWindow)
+	assert.Equal(t, DefaultMaxVisitors, tr.cfg.MaxVisitors)
+	assert.Equal(t, DefaultMaxSeenIDs, tr.cfg.MaxSeenIDs)
+	assert.Equal(t, DefaultMaxTouches, tr.cfg.MaxTouches)
+}
