@@ -100,8 +100,10 @@ type Visitor struct {
 	VisitCount          int
 	FirstTouch          Touch
 	LastNonDirectTouch  Touch
-	Partner             string  // partner of the last partner touch
-	Touches             []Touch // newest MaxTouches visit entries, oldest first
+	Partner             string // partner of the last partner touch
+	// The touch history (newest MaxTouches visit entries) is not part of
+	// every result: copying it on each event would cost more than the rest
+	// of Apply. Tracker.Touches returns it when an outcome needs credit.
 }
 
 type entry struct{ medium, source, campaign, partner string }
@@ -326,7 +328,7 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 }
 
 func (t *Tracker) result(vs *visitorState, v *visitState, applied bool, reason string) (Visit, Visitor, bool, string) {
-	c := newIDs(vs)
+	c := ids{vs: vs} // ids are rendered on demand: no touch history is copied here
 	return t.out(vs, v, &c), t.visitorOut(vs, &c), applied, reason
 }
 
@@ -525,9 +527,11 @@ func newIDs(vs *visitorState) ids {
 }
 
 func (c *ids) get(id *[16]byte) string {
-	for i := len(c.vs.touches) - 1; i >= 0; i-- {
-		if c.vs.touches[i].id == *id {
-			return c.s[i*32 : i*32+32]
+	if c.s != "" {
+		for i := len(c.vs.touches) - 1; i >= 0; i-- {
+			if c.vs.touches[i].id == *id {
+				return c.s[i*32 : i*32+32]
+			}
 		}
 	}
 	return hex.EncodeToString(id[:])
@@ -545,18 +549,29 @@ func (t *Tracker) visitorOut(vs *visitorState, c *ids) Visitor {
 	if vs.partner != (unique.Handle[string]{}) {
 		out.Partner = vs.partner.Value()
 	}
-	if n := len(vs.touches); n > 0 {
-		touches := make([]Touch, n)
-		for i := range vs.touches {
-			touches[i] = touchOut(&vs.touches[i], c.s[i*32:i*32+32])
-		}
-		out.Touches = touches
-	}
 	if vs.firstTouch.set() {
 		out.FirstTouch = touchOut(&vs.firstTouch, c.get(&vs.firstTouch.id))
 	}
 	if vs.lastNonDir.set() {
 		out.LastNonDirectTouch = touchOut(&vs.lastNonDir, c.get(&vs.lastNonDir.id))
+	}
+	return out
+}
+
+// Touches returns a copy of the visitor's touch history (the newest
+// MaxTouches visit entries, oldest first), or nil when the visitor is not
+// held.
+func (t *Tracker) Touches(visitor string) []Touch {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	vs, ok := t.visitors.Peek(visitor)
+	if !ok || len(vs.touches) == 0 {
+		return nil
+	}
+	c := newIDs(vs)
+	out := make([]Touch, len(vs.touches))
+	for i := range vs.touches {
+		out[i] = touchOut(&vs.touches[i], c.s[i*32:i*32+32])
 	}
 	return out
 }

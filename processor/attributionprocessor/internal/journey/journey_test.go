@@ -84,8 +84,9 @@ func TestSimpleThreePageVisit(t *testing.T) {
 	assert.Equal(t, Visitor{
 		Visitor: "v1", Site: "s1", Version: 4,
 		FirstSeen: t0, LastSeen: t0.Add(2 * time.Minute), VisitCount: 1,
-		FirstTouch: tc, LastNonDirectTouch: tc, Touches: []Touch{tc},
+		FirstTouch: tc, LastNonDirectTouch: tc,
 	}, got.visitor)
+	assert.Equal(t, []Touch{tc}, tr.Touches("v1"))
 	for _, r := range rs {
 		assert.Equal(t, id, r.visit.ID, "all events in one visit")
 	}
@@ -166,8 +167,9 @@ func TestCampaignChangeSplits(t *testing.T) {
 	assert.Equal(t, "ArchiPro", rs[3].visit.Partner)
 	v := last(rs).visitor
 	assert.Equal(t, 4, v.VisitCount)
-	require.Len(t, v.Touches, 4)
-	assert.Equal(t, []string{"spring", "summer", "", ""}, []string{v.Touches[0].Campaign, v.Touches[1].Campaign, v.Touches[2].Campaign, v.Touches[3].Campaign})
+	touches := tr.Touches("v1")
+	require.Len(t, touches, 4)
+	assert.Equal(t, []string{"spring", "summer", "", ""}, []string{touches[0].Campaign, touches[1].Campaign, touches[2].Campaign, touches[3].Campaign})
 	assert.Equal(t, "ArchiPro", v.Partner, "last partner touch survives a later referral")
 	assert.Equal(t, "referral", v.LastNonDirectTouch.Medium)
 	assert.Equal(t, "spring", v.FirstTouch.Campaign)
@@ -195,7 +197,7 @@ func TestDirectAfterCampaignDoesNotOverwrite(t *testing.T) {
 	assert.Equal(t, 2, r.visitor.VisitCount)
 	assert.Equal(t, "email", r.visitor.LastNonDirectTouch.Medium)
 	assert.Equal(t, rs[0].visit.ID, r.visitor.LastNonDirectTouch.VisitID)
-	assert.Equal(t, "direct", r.visitor.Touches[1].Medium)
+	assert.Equal(t, "direct", tr.Touches("v1")[1].Medium)
 }
 
 func TestMidnightSplit(t *testing.T) {
@@ -300,7 +302,7 @@ func TestOutOfOrder(t *testing.T) {
 		v := last(rs)
 		assert.Equal(t, "paid", v.visit.Medium)
 		assert.Equal(t, "spring", v.visit.Campaign)
-		assert.Equal(t, "spring", v.visitor.Touches[0].Campaign)
+		assert.Equal(t, "spring", tr.Touches("v1")[0].Campaign)
 		assert.Equal(t, "spring", v.visitor.FirstTouch.Campaign)
 		assert.Equal(t, "spring", v.visitor.LastNonDirectTouch.Campaign)
 		assert.Equal(t, v.visit.ID, v.visitor.LastNonDirectTouch.VisitID)
@@ -435,12 +437,13 @@ func TestMarkOutcome(t *testing.T) {
 	assert.False(t, ok)
 }
 
-func TestReturnedVisitorIsACopy(t *testing.T) {
+func TestReturnedTouchesAreACopy(t *testing.T) {
 	tr := newTracker(t, Config{})
-	r := last(feed(t, tr, camp(pv("a", "/", 0), "search", "google", "", "")))
-	r.visitor.Touches[0].Medium = "mutated"
-	r2 := last(feed(t, tr, pv("b", "/x", time.Minute)))
-	assert.Equal(t, "search", r2.visitor.Touches[0].Medium)
+	feed(t, tr, camp(pv("a", "/", 0), "search", "google", "", ""))
+	tr.Touches("v1")[0].Medium = "mutated"
+	feed(t, tr, pv("b", "/x", time.Minute))
+	assert.Equal(t, "search", tr.Touches("v1")[0].Medium)
+	assert.Nil(t, tr.Touches("nobody"))
 }
 
 func TestTouchesBounded(t *testing.T) {
@@ -455,8 +458,9 @@ func TestTouchesBounded(t *testing.T) {
 	}
 	v := last(rs).visitor
 	assert.Equal(t, 5, v.VisitCount)
-	require.Len(t, v.Touches, 3)
-	for i, tc := range v.Touches {
+	touches := tr.Touches("v1")
+	require.Len(t, touches, 3)
+	for i, tc := range touches {
 		assert.Equal(t, fmt.Sprint("c", i+2), tc.Campaign)
 		assert.Equal(t, rs[i+2].visit.ID, tc.VisitID)
 		assert.Equal(t, t0.Add(time.Duration(i+2)*time.Hour), tc.Time)

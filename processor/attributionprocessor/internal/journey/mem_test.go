@@ -70,7 +70,7 @@ func TestMemoryPerVisitor(t *testing.T) {
 	t.Logf("approx. %.0f bytes per visitor (10 touches, open visit, 20 seen ids, LRU entry, cloned strings)", per)
 	assert.LessOrEqual(t, per, 1024.0, "target: <= 1 KiB per visitor")
 	_, vr, _, _ := tr.Apply(historyEvents(0, 11)[20])
-	assert.Len(t, vr.Touches, 10)
+	assert.Len(t, tr.Touches(vr.Visitor), 10)
 	runtime.KeepAlive(tr)
 }
 
