@@ -34,6 +34,10 @@ type encoder struct {
 	// keys is a stack of the keys written so far in the maps being
 	// encoded, to skip repeated keys without allocating per map.
 	keys []string
+
+	// erased holds the erasure requests of the push that were carried
+	// out, by event id: their documents name a hash, not the ids.
+	erased map[string]*erasure
 }
 
 func newEncoder(prefix string, shape *fieldShape, now time.Time) *encoder {
@@ -125,7 +129,15 @@ func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string,
 	attrs := lr.Attributes()
 	set := bigMapSet(attrs)
 	anonymous := isAnonymous(attrs)
+	var er *erasure
+	if lr.EventName() == eventmodel.EventErasureRequest {
+		id, _ := eventID(lr)
+		er = e.erased[id]
+	}
 	for k, v := range attrs.All() {
+		if er != nil && (k == eventmodel.AttrVisitorID || k == eventmodel.AttrUserID) {
+			continue // erased: the audit record keeps only a hash
+		}
 		if anonymous && (k == eventmodel.AttrClientAddress || k == eventmodel.AttrUserAgent) {
 			// The anonymizer removes these from anonymous events; this is
 			// the last line of defence for a pipeline that lacks it.
@@ -145,6 +157,12 @@ func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string,
 		buf = appendJSONString(buf, k)
 		buf = append(buf, ':')
 		buf = e.appendValue(buf, v, 1)
+	}
+	if er != nil {
+		buf = append(buf, `,"`+eventmodel.AttrErasureSubject+`":"`...)
+		buf = append(buf, er.subject()...)
+		buf = append(buf, `","`+eventmodel.AttrErasureDeleted+`":`...)
+		buf = strconv.AppendInt(buf, er.deleted, 10)
 	}
 	buf = append(buf, '}')
 	return buf, index, dropped

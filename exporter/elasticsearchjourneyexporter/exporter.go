@@ -271,10 +271,20 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return fmt.Errorf("%w: %w", errTemplateNotInstalled, e.lastTemplateError())
 	}
 
+	// Erasure requests are carried out before anything of the push is
+	// written, so the stored request is the audit record of a finished
+	// erasure.
+	erased, err := e.eraseRequested(ctx, ld)
+	if err != nil {
+		e.countFailed(ctx, n, reasonRequestFailed)
+		return fmt.Errorf("erasure request not carried out yet, retrying: %w", err)
+	}
+
 	outcomes := make([]outcome, n)
 	docs := make([]pendingDoc, n)
 	buf := make([]byte, 0, n*1024) // a page view is about 1 KB of JSON
 	enc := newEncoder(e.cfg.IndexPrefix, e.shape, time.Now())
+	enc.erased = erased
 	dropped := 0
 	var invalid []string // event names of records without a usable id, for the log
 	forEachRecord(ld, func(i int, lr plog.LogRecord) {

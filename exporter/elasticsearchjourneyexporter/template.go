@@ -133,6 +133,8 @@ var eventFields = map[string]map[string]any{
 	eventmodel.AttrConsentReason:          mapKeyword,
 	eventmodel.AttrConsentSource:          mapKeyword,
 	eventmodel.AttrRetentionMonths:        mapInteger,
+	eventmodel.AttrErasureSubject:         mapKeyword,
+	eventmodel.AttrErasureDeleted:         mapLong,
 	eventmodel.AttrBot:                    mapBoolean,
 	eventmodel.AttrBotReason:              mapKeyword,
 }

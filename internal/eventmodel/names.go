@@ -167,6 +167,12 @@ const (
 	AttrConsentDecision = "webjourney.consent.decision"
 	AttrConsentReason   = "webjourney.consent.reason"
 	AttrConsentSource   = "webjourney.consent.source"
+	// On a stored erasure request the exporter replaces the ids it erased
+	// with AttrErasureSubject, a SHA-256 (hex, 128 bits) of site, visitor
+	// id and user id, so the audit record names no one; AttrErasureDeleted
+	// is how many documents it deleted (int).
+	AttrErasureSubject = "webjourney.erasure.subject"
+	AttrErasureDeleted = "webjourney.erasure.deleted"
 	// AttrRetentionMonths caps how long the exporter may keep the event,
 	// in months (int); set for events kept under the CNIL exemption.
 	AttrRetentionMonths = "webjourney.retention.max_months"
@@ -245,5 +251,6 @@ var AttributeNames = []string{
 	AttrConsentAnalytics, AttrConsentMarketing, AttrConsentPersonalization,
 	AttrCookieless, AttrGPC, AttrDNT, AttrTCFGDPRApplies, AttrTCFString,
 	AttrConsentDecision, AttrConsentReason, AttrConsentSource, AttrRetentionMonths,
+	AttrErasureSubject, AttrErasureDeleted,
 	AttrBot, AttrBotReason,
 }

@@ -74,7 +74,8 @@ func startConsentCollector(t *testing.T) (store es, prefix, collector string) {
 // grant and a withdrawal, with the real tag in Chromium and the consent
 // processor in the built collector, and checks what Elasticsearch holds:
 // while denied no identifier and no cookie; after the grant full tracking;
-// the withdrawal leaves an erasure request naming the withdrawn ids.
+// the withdrawal's erasure request deletes everything stored with the
+// withdrawn ids and leaves an audit record that names no one.
 func TestBrowserConsentLifecycle(t *testing.T) {
 	ctx := newBrowser(t)
 	store, prefix, collector := startConsentCollector(t)
@@ -106,8 +107,34 @@ func TestBrowserConsentLifecycle(t *testing.T) {
 	if len(granted) == 0 {
 		t.Errorf("no cookie after the grant")
 	}
+	// Full tracking from the grant on, stored before the withdrawal comes.
+	grantedDocs := waitForDocs(t, store, prefix, consentSite, func(docs []map[string]any) bool {
+		return hasCustom(docs, "after_grant") && countName(docs, eventmodel.EventIdentify) >= 1
+	})
+	virtual := findDoc(t, grantedDocs, eventmodel.AttrURLPath, "/spa/step-2")
+	for _, d := range grantedDocs {
+		if d["event.name"] == eventmodel.EventPageView && d[eventmodel.AttrURLPath] == "/spa/step-2" {
+			virtual = d
+		}
+	}
+	assertField(t, virtual, eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
+	vid := virtual[eventmodel.AttrVisitorID]
+	if vid == nil || virtual[eventmodel.AttrSessionID] == nil {
+		t.Fatalf("page view after the grant has no visitor or session id: %v", virtual)
+	}
+	afterGrant := findDoc(t, grantedDocs, eventmodel.AttrCustomName, "after_grant")
+	assertField(t, afterGrant, eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
+	assertField(t, afterGrant, eventmodel.AttrVisitorID, vid)
+	assertField(t, afterGrant, eventmodel.AttrUserID, "customer-7")
+	keptBefore := 0
+	for _, d := range grantedDocs {
+		if d[eventmodel.AttrVisitorID] == vid {
+			keptBefore++
+		}
+	}
 
-	// 3. The visitor withdraws: an erasure request, cookies gone.
+	// 3. The visitor withdraws: an erasure request erases everything stored
+	// with the visitor's ids, cookies gone.
 	run(t, ctx,
 		evaluate(`webjourney('consent', {analytics: 'denied'})`),
 		chromedp.Sleep(1500*time.Millisecond),
@@ -136,18 +163,15 @@ func TestBrowserConsentLifecycle(t *testing.T) {
 	assertField(t, landing, eventmodel.AttrClickIDType, "gclid") // that an ad was clicked is statistics
 	assertField(t, landing, eventmodel.AttrURLFull, site.URL+"/")
 
-	virtual := findDoc(t, byName[eventmodel.EventPageView], eventmodel.AttrURLPath, "/spa/step-2")
-	assertField(t, virtual, eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
-	vid := virtual[eventmodel.AttrVisitorID]
-	if vid == nil || virtual[eventmodel.AttrSessionID] == nil {
-		t.Fatalf("page view after the grant has no visitor or session id: %v", virtual)
+	// Forgotten: no stored document names the visitor or the user any more.
+	for _, d := range docs {
+		if d[eventmodel.AttrVisitorID] == vid || d[eventmodel.AttrUserID] == "customer-7" {
+			t.Errorf("%s %v still names the withdrawn visitor", d["event.name"], d[eventmodel.AttrEventID])
+		}
 	}
-	afterGrant := findDoc(t, byName[eventmodel.EventCustom], eventmodel.AttrCustomName, "after_grant")
-	assertField(t, afterGrant, eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
-	assertField(t, afterGrant, eventmodel.AttrVisitorID, vid)
-	assertField(t, afterGrant, eventmodel.AttrUserID, "customer-7")
-	identify := findDoc(t, byName[eventmodel.EventIdentify], eventmodel.AttrUserID, "customer-7")
-	assertField(t, identify, eventmodel.AttrConsentDecision, eventmodel.DecisionKeep)
+	if hasCustom(docs, "after_grant") {
+		t.Errorf("the events of the consented period were not erased")
+	}
 
 	afterWithdrawal := findDoc(t, byName[eventmodel.EventCustom], eventmodel.AttrCustomName, "after_withdrawal")
 	assertAnonymous(t, afterWithdrawal)
@@ -156,9 +180,15 @@ func TestBrowserConsentLifecycle(t *testing.T) {
 		t.Errorf("want one erasure request, got %d", n)
 	}
 	erasure := findDoc(t, docs, "event.name", eventmodel.EventErasureRequest)
-	assertField(t, erasure, eventmodel.AttrVisitorID, vid)
-	assertField(t, erasure, eventmodel.AttrUserID, "customer-7")
+	assertField(t, erasure, eventmodel.AttrVisitorID, nil)
+	assertField(t, erasure, eventmodel.AttrUserID, nil)
 	assertField(t, erasure, eventmodel.AttrConsentReason, "consent_withdrawn")
+	if n, _ := erasure[eventmodel.AttrErasureDeleted].(float64); int(n) < keptBefore {
+		t.Errorf("erasure deleted %v documents, %d were stored with the visitor id", erasure[eventmodel.AttrErasureDeleted], keptBefore)
+	}
+	if s, _ := erasure[eventmodel.AttrErasureSubject].(string); len(s) != 32 {
+		t.Errorf("erasure record has no subject hash: %v", erasure)
+	}
 
 	// The withdrawal itself is stored, anonymous: the erasure request is
 	// the only record that still names the visitor.

@@ -1,0 +1,186 @@
+package elasticsearchjourneyexporter
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+// erasure is one erasure request of a push: whom to forget, and how many
+// documents went.
+type erasure struct {
+	site, visitor, user string
+	deleted             int64
+}
+
+// subject is what the stored audit record keeps of the erased ids.
+func (er *erasure) subject() string {
+	h := sha256.Sum256([]byte(er.site + "\x00" + er.visitor + "\x00" + er.user))
+	return hex.EncodeToString(h[:16])
+}
+
+// eraseSize is how many documents one search-and-delete round removes.
+const eraseSize = 1000
+
+// maxEraseRounds bounds one erasure; a visitor with more documents than
+// this is finished when the request is retried.
+const maxEraseRounds = 1000
+
+// eraseRequested carries out the erasure requests of a push before any of
+// its documents is written, and returns them by event id so that the
+// stored request names only a hash of whom it erased. The bare server has
+// no delete_by_query: each round searches the exporter's indices for the
+// subject's documents and bulk-deletes them, until none is left. An error
+// leaves the push retryable; erasing again is harmless.
+func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[string]*erasure, error) {
+	var done map[string]*erasure
+	var err error
+	forEachRecord(ld, func(_ int, lr plog.LogRecord) {
+		if err != nil || lr.EventName() != eventmodel.EventErasureRequest {
+			return
+		}
+		id, ok := eventID(lr)
+		if !ok {
+			return
+		}
+		er := &erasure{}
+		for k, v := range lr.Attributes().All() {
+			switch k {
+			case eventmodel.AttrSiteID:
+				er.site = v.AsString()
+			case eventmodel.AttrVisitorID:
+				er.visitor = v.AsString()
+			case eventmodel.AttrUserID:
+				er.user = v.AsString()
+			}
+		}
+		if er.visitor == "" && er.user == "" {
+			return
+		}
+		if er.deleted, err = e.erase(ctx, er); err == nil {
+			if done == nil {
+				done = map[string]*erasure{}
+			}
+			done[id] = er
+		}
+	})
+	return done, err
+}
+
+func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) {
+	pattern := e.cfg.IndexPrefix + "-*"
+	var should []any
+	if er.visitor != "" {
+		should = append(should, map[string]any{"term": map[string]any{eventmodel.AttrVisitorID: er.visitor}})
+	}
+	if er.user != "" {
+		should = append(should, map[string]any{"term": map[string]any{eventmodel.AttrUserID: er.user}})
+	}
+	query := map[string]any{
+		"size":    eraseSize,
+		"_source": false,
+		"query": map[string]any{"bool": map[string]any{
+			"filter":               []any{map[string]any{"term": map[string]any{eventmodel.AttrSiteID: er.site}}},
+			"should":               should,
+			"minimum_should_match": 1,
+		}},
+	}
+	body, _ := json.Marshal(query)
+	var deleted int64
+	for round := 0; round < maxEraseRounds; round++ {
+		if _, err := e.call(ctx, http.MethodPost, "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil); err != nil {
+			return deleted, err
+		}
+		raw, err := e.call(ctx, http.MethodPost, "/"+pattern+"/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=hits.hits._index,hits.hits._id", body)
+		if err != nil {
+			return deleted, err
+		}
+		var res struct {
+			Hits struct {
+				Hits []struct {
+					Index string `json:"_index"`
+					ID    string `json:"_id"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		if err := json.Unmarshal(raw, &res); err != nil {
+			return deleted, fmt.Errorf("erasure search answer: %w", err)
+		}
+		if len(res.Hits.Hits) == 0 {
+			return deleted, nil
+		}
+		var bulk bytes.Buffer
+		for _, h := range res.Hits.Hits {
+			line, _ := json.Marshal(map[string]any{"delete": map[string]string{"_index": h.Index, "_id": h.ID}})
+			bulk.Write(line)
+			bulk.WriteByte('\n')
+		}
+		raw, err = e.call(ctx, http.MethodPost, "/_bulk?filter_path=errors,items.*.status", bulk.Bytes())
+		if err != nil {
+			return deleted, err
+		}
+		var br struct {
+			Errors bool `json:"errors"`
+			Items  []map[string]struct {
+				Status int `json:"status"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(raw, &br); err != nil {
+			return deleted, fmt.Errorf("erasure delete answer: %w", err)
+		}
+		for _, it := range br.Items {
+			for _, r := range it {
+				if r.Status == http.StatusOK {
+					deleted++
+				} else if r.Status != http.StatusNotFound {
+					return deleted, fmt.Errorf("erasure: a delete answered HTTP %d", r.Status)
+				}
+			}
+		}
+	}
+	return deleted, fmt.Errorf("erasure of one subject did not finish in %d rounds of %d documents", maxEraseRounds, eraseSize)
+}
+
+// call sends one request through the client's transport (endpoints,
+// authentication, retries) and returns the body of a 2xx answer.
+func (e *eventsExporter) call(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		if method == http.MethodPost && len(path) >= 6 && path[:6] == "/_bulk" {
+			req.Header.Set("Content-Type", "application/x-ndjson")
+		}
+	}
+	res, err := e.es.Perform(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("%s %s: HTTP %d %s", method, path, res.StatusCode, shortBody(raw))
+	}
+	return raw, nil
+}
+
+func shortBody(b []byte) string {
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	return string(b)
+}

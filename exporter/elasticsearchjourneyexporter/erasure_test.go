@@ -1,0 +1,91 @@
+package elasticsearchjourneyexporter
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+func visitorEvent(id, site, visitor, user string) func(plog.LogRecord) {
+	return func(lr plog.LogRecord) {
+		pageView(lr, id)
+		lr.Attributes().PutStr(eventmodel.AttrSiteID, site)
+		lr.Attributes().PutStr(eventmodel.AttrVisitorID, visitor)
+		if user != "" {
+			lr.Attributes().PutStr(eventmodel.AttrUserID, user)
+		}
+	}
+}
+
+// An erasure request deletes every document of the visitor (and of the
+// user id) on that site, in every month's index, and nothing of anyone
+// else; the stored request keeps only a hash of whom it erased.
+func TestErasureRequestDeletesTheSubjectOnly(t *testing.T) {
+	es, prefix := newESClient(t)
+	_, set := newTelemetry(t)
+	exp := newTestExporter(t, set, es.base, prefix)
+
+	const gone, stays = "k1:gone-visitor-pseudonym", "k1:other-visitor-pseudonym"
+	ld := makeLogs(
+		visitorEvent(uniqueID(t, 1), "shop", gone, ""),
+		visitorEvent(uniqueID(t, 2), "shop", gone, "k1:gone-user"),
+		visitorEvent(uniqueID(t, 3), "shop", "k1:another-browser-same-user", "k1:gone-user"),
+		visitorEvent(uniqueID(t, 4), "shop", stays, ""),
+		visitorEvent(uniqueID(t, 5), "blog", gone, ""), // another site: another pseudonymisation domain
+	)
+	// One of the visitor's events is from an earlier month (another index).
+	first := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	first.SetTimestamp(first.Timestamp() - 40*24*3600*1e9)
+	require.NoError(t, exp.pushLogs(context.Background(), ld))
+	require.Equal(t, 5, es.count(prefix))
+
+	erasureID := uniqueID(t, 9)
+	req := makeLogs(func(lr plog.LogRecord) {
+		lr.SetEventName(eventmodel.EventErasureRequest)
+		lr.SetTimestamp(first.Timestamp() + 41*24*3600*1e9)
+		a := lr.Attributes()
+		a.PutStr(eventmodel.AttrEventID, erasureID)
+		a.PutStr(eventmodel.AttrSiteID, "shop")
+		a.PutStr(eventmodel.AttrVisitorID, gone)
+		a.PutStr(eventmodel.AttrUserID, "k1:gone-user")
+		a.PutStr(eventmodel.AttrConsentReason, "consent_withdrawn")
+	})
+	require.NoError(t, exp.pushLogs(context.Background(), req))
+
+	es.refresh(prefix)
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source map[string]any `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	es.decode(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{"size": 100}, &res)
+	var audit map[string]any
+	var remaining []string
+	for _, h := range res.Hits.Hits {
+		if h.Source["event.name"] == eventmodel.EventErasureRequest {
+			audit = h.Source
+			continue
+		}
+		remaining = append(remaining, h.Source[eventmodel.AttrSiteID].(string)+"/"+h.Source[eventmodel.AttrVisitorID].(string))
+	}
+	assert.ElementsMatch(t, []string{"shop/" + stays, "blog/" + gone}, remaining)
+	require.NotNil(t, audit, "the erasure request is stored as the audit record")
+	raw, _ := json.Marshal(audit)
+	assert.False(t, strings.Contains(string(raw), "gone-"), "the audit record names the erased ids: %s", raw)
+	assert.EqualValues(t, 3, audit[eventmodel.AttrErasureDeleted])
+	assert.Len(t, audit[eventmodel.AttrErasureSubject], 32)
+
+	// Replaying the request (a retry) deletes nothing more and stores no second audit record.
+	require.NoError(t, exp.pushLogs(context.Background(), req))
+	assert.Equal(t, 3, es.count(prefix))
+}
