@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configcompression"
@@ -43,8 +44,22 @@ type Config struct {
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	RetryConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 
+	// Retention deletes monthly event indices once every event in them is
+	// older than the configured number of months.
+	Retention RetentionConfig `mapstructure:"retention"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// RetentionConfig is how long events are kept.
+type RetentionConfig struct {
+	// EventsMonths deletes the index of a month once that month ended more
+	// than this many months ago; 0 keeps events for ever. The CNIL
+	// exemption allows at most 25.
+	EventsMonths int `mapstructure:"events_months"`
+	// CheckInterval is how often expired indices are looked for.
+	CheckInterval time.Duration `mapstructure:"check_interval"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -61,6 +76,12 @@ const maxIndexPrefixLen = 100
 // Validate checks the exporter-specific keys; xconfmap.Validate checks the
 // embedded HTTP client, queue and retry sections itself.
 func (cfg *Config) Validate() error {
+	var retentionErrs []error
+	if r := cfg.Retention; r.EventsMonths < 0 || r.EventsMonths > 1200 {
+		retentionErrs = append(retentionErrs, fmt.Errorf("retention::events_months: must be 0 (keep for ever) to 1200, not %d", r.EventsMonths))
+	} else if r.EventsMonths > 0 && r.CheckInterval < time.Minute {
+		retentionErrs = append(retentionErrs, fmt.Errorf("retention::check_interval: must be at least 1m, not %s", r.CheckInterval))
+	}
 	var errs []error
 	if cfg.ClientConfig.Endpoint != "" {
 		errs = append(errs, errors.New("endpoint: not used by this exporter; list the Elasticsearch URLs under endpoints, e.g. endpoints: [\"http://localhost:9200\"]"))
@@ -96,7 +117,7 @@ func (cfg *Config) Validate() error {
 	if cfg.Password != "" && cfg.User == "" {
 		errs = append(errs, errors.New("password: set user as well"))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, retentionErrs...)...)
 }
 
 // validateEndpoint checks one endpoints entry. Messages never echo a URL

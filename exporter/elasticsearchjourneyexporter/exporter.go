@@ -75,6 +75,9 @@ type eventsExporter struct {
 	cancelInstall context.CancelFunc
 	installDone   chan struct{}
 
+	cancelRetention context.CancelFunc
+	retentionDone   chan struct{}
+
 	// Pacing of the background installation retries; tests shorten them.
 	retryMin, retryMax time.Duration
 }
@@ -122,6 +125,12 @@ func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("elasticsearch_journey: creating the Elasticsearch client: %w", err)
 	}
 	e.httpClient, e.es = hc, es
+
+	if e.cfg.Retention.EventsMonths > 0 {
+		rctx, rcancel := context.WithCancel(context.Background())
+		e.cancelRetention, e.retentionDone = rcancel, make(chan struct{})
+		go e.retentionLoop(rctx)
+	}
 
 	attemptCtx, cancel := context.WithTimeout(ctx, min(startAttemptTimeout, e.cfg.ClientConfig.Timeout))
 	err = e.installTemplate(attemptCtx)
@@ -206,6 +215,10 @@ func (e *eventsExporter) shutdown(ctx context.Context) error {
 	if e.cancelInstall != nil {
 		e.cancelInstall()
 		<-e.installDone
+	}
+	if e.cancelRetention != nil {
+		e.cancelRetention()
+		<-e.retentionDone
 	}
 	var err error
 	if e.es != nil && !e.closed {

@@ -44,6 +44,7 @@ func createDefaultConfig() component.Config {
 		ClientConfig: client,
 		QueueConfig:  configoptional.Some(defaultQueueConfig()),
 		RetryConfig:  configretry.NewDefaultBackOffConfig(),
+		Retention:    RetentionConfig{CheckInterval: time.Hour},
 	}
 }
 
