@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
@@ -97,10 +98,15 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 	body, _ := json.Marshal(query)
 	var deleted int64
 	for round := 0; round < maxEraseRounds; round++ {
-		if _, err := e.call(ctx, http.MethodPost, "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil); err != nil {
+		refresh := e.es.Indices.Refresh
+		if _, err := answer("erasure refresh")(refresh(refresh.WithContext(ctx), refresh.WithIndex(pattern),
+			refresh.WithIgnoreUnavailable(true), refresh.WithAllowNoIndices(true))); err != nil {
 			return deleted, err
 		}
-		raw, err := e.call(ctx, http.MethodPost, "/"+pattern+"/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=hits.hits._index,hits.hits._id", body)
+		search := e.es.Search
+		raw, err := answer("erasure search")(search(search.WithContext(ctx), search.WithIndex(pattern),
+			search.WithBody(bytes.NewReader(body)), search.WithIgnoreUnavailable(true), search.WithAllowNoIndices(true),
+			search.WithFilterPath("hits.hits._index", "hits.hits._id")))
 		if err != nil {
 			return deleted, err
 		}
@@ -124,7 +130,7 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 			bulk.Write(line)
 			bulk.WriteByte('\n')
 		}
-		raw, err = e.call(ctx, http.MethodPost, "/_bulk?filter_path=errors,items.*.status", bulk.Bytes())
+		raw, err = answer("erasure delete")(e.es.Bulk(&bulk, e.es.Bulk.WithContext(ctx), e.es.Bulk.WithFilterPath("errors", "items.*.status")))
 		if err != nil {
 			return deleted, err
 		}
@@ -150,37 +156,21 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 	return deleted, fmt.Errorf("erasure of one subject did not finish in %d rounds of %d documents", maxEraseRounds, eraseSize)
 }
 
-// call sends one request through the client's transport (endpoints,
-// authentication, retries) and returns the body of a 2xx answer.
-func (e *eventsExporter) call(ctx context.Context, method, path string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-		if method == http.MethodPost && len(path) >= 6 && path[:6] == "/_bulk" {
-			req.Header.Set("Content-Type", "application/x-ndjson")
+// answer reads a 2xx answer of an esapi call, or turns anything else into
+// an error that names what was attempted (without echoing the body).
+func answer(what string) func(*esapi.Response, error) ([]byte, error) {
+	return func(res *esapi.Response, err error) ([]byte, error) {
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
+		defer drainAndClose(res.Body)
+		if res.IsError() {
+			return nil, fmt.Errorf("%s: %s", what, responseError(res.StatusCode, res.Body))
+		}
+		raw, err := io.ReadAll(res.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		return raw, nil
 	}
-	res, err := e.es.Perform(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("%s %s: HTTP %d %s", method, path, res.StatusCode, shortBody(raw))
-	}
-	return raw, nil
-}
-
-func shortBody(b []byte) string {
-	if len(b) > 200 {
-		b = b[:200]
-	}
-	return string(b)
 }

@@ -3,7 +3,6 @@ package elasticsearchjourneyexporter
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"time"
 
@@ -41,7 +40,9 @@ func (e *eventsExporter) applyRetention(ctx context.Context, now time.Time) ([]s
 		return nil, nil
 	}
 	family := e.cfg.IndexPrefix + "-events-"
-	raw, err := e.call(ctx, http.MethodGet, "/_cat/indices/"+family+"*?format=json&h=index&expand_wildcards=open,closed", nil)
+	cat := e.es.Cat.Indices
+	raw, err := answer("retention: listing indices")(cat(cat.WithContext(ctx), cat.WithIndex(family+"*"),
+		cat.WithFormat("json"), cat.WithH("index"), cat.WithExpandWildcards("open,closed")))
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,8 @@ func (e *eventsExporter) applyRetention(ctx context.Context, now time.Time) ([]s
 	var deleted []string
 	for _, r := range rows {
 		if expired(r.Index, family, months, now) {
-			if _, err := e.call(ctx, http.MethodDelete, "/"+r.Index, nil); err != nil {
+			del := e.es.Indices.Delete
+			if _, err := answer("retention: deleting "+r.Index)(del([]string{r.Index}, del.WithContext(ctx))); err != nil {
 				return deleted, err
 			}
 			deleted = append(deleted, r.Index)

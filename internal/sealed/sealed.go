@@ -195,18 +195,30 @@ func split(s string) (id, data string, ok bool) {
 // never quote the text, which is secret.
 func ParseKey(text string) ([]byte, error) {
 	text = strings.TrimSpace(text)
-	if len(text) == 2*KeyBytes {
+	b, ok := DecodeKeyText(text, 2*KeyBytes)
+	if !ok {
+		return nil, fmt.Errorf("key must be 64 hex characters or base64 of %d bytes (%d characters read; webjourneyctl keygen makes one)", KeyBytes, len(text))
+	}
+	if len(b) != KeyBytes {
+		return nil, fmt.Errorf("key must be %d bytes (AES-256), got %d", KeyBytes, len(b))
+	}
+	return b, nil
+}
+
+// DecodeKeyText decodes key material written as text, the way keys and
+// secrets come from files and environment variables: hex when the text has
+// hexLen characters (what `webjourneyctl keygen` prints), else base64 in
+// any of its four alphabets. The caller checks the length.
+func DecodeKeyText(text string, hexLen int) ([]byte, bool) {
+	if len(text) == hexLen {
 		if b, err := hex.DecodeString(text); err == nil {
-			return b, nil
+			return b, true
 		}
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(text); err == nil {
-			if len(b) != KeyBytes {
-				return nil, fmt.Errorf("key must be %d bytes (AES-256), got %d", KeyBytes, len(b))
-			}
-			return b, nil
+			return b, true
 		}
 	}
-	return nil, fmt.Errorf("key must be 64 hex characters or base64 of %d bytes (%d characters read; webjourneyctl keygen makes one)", KeyBytes, len(text))
+	return nil, false
 }

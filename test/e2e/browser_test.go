@@ -18,7 +18,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/testenv"
 )
@@ -87,15 +86,11 @@ func testSite(t *testing.T, collector, site string) *httptest.Server {
 	return srv
 }
 
-func browserCollectorConfig(health, listen, esURL, prefix, geoDB string) string {
-	return fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  pixel:
-    endpoint: %s
-    # Headless Chromium reports navigator.webdriver; keep its events, marked.
+// startBrowserCollector runs the built collector with the browser tests'
+// configuration against the real Elasticsearch, in a fresh index prefix.
+func startBrowserCollector(t *testing.T) (store es, prefix, listen string) {
+	t.Helper()
+	return startPipeline(t, pipeline{pixel: fmt.Sprintf(`    # Headless Chromium reports navigator.webdriver; keep its events, marked.
     bots: {action: mark}
     trusted_proxies: [127.0.0.1]
     geoip:
@@ -106,38 +101,7 @@ receivers:
         referral_partners:
           - {name: archipro, param: __apid, attribution_window: 720h}
       - id: %s
-        consent: {required: true}
-exporters:
-  elasticsearch_journey:
-    endpoints: [%q]
-    index_prefix: %s
-    sending_queue:
-      batch:
-        flush_timeout: 200ms
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [pixel]
-      exporters: [elasticsearch_journey]
-`, health, listen, geoDB, browserSite, privateSite, esURL, prefix)
-}
-
-// startBrowserCollector runs the built collector with the browser tests'
-// configuration against the real Elasticsearch, in a fresh index prefix.
-func startBrowserCollector(t *testing.T) (store es, prefix, listen string) {
-	t.Helper()
-	esURL := estest.URL(t)
-	store = es{t: t, url: esURL}
-	prefix = estest.UniquePrefix(t)
-	t.Cleanup(func() { store.deleteIndices(prefix) })
-	listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startCollector(t, browserCollectorConfig(health, listen, esURL, prefix, geoDatabase(t)), health)
-	return store, prefix, listen
+        consent: {required: true}`, geoDatabase(t), browserSite, privateSite)})
 }
 
 // TestBrowserJourney loads the real tag, served by the built collector, in

@@ -10,7 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
@@ -22,51 +21,18 @@ const (
 	tcfSite     = "e2e-tcf"
 )
 
-func consentCollectorConfig(health, listen, esURL, prefix string) string {
-	return fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  pixel:
-    endpoint: %s
-    bots: {action: mark}
+func startConsentCollector(t *testing.T) (store es, prefix, collector string) {
+	t.Helper()
+	store, prefix, listen := startPipeline(t, pipeline{
+		pixel: fmt.Sprintf(`    bots: {action: mark}
     sites:
       - id: %s
         consent: {required: true}
       - id: %s
-        consent: {required: true, tcf: true}
-processors:
-  consent:
-exporters:
-  elasticsearch_journey:
-    endpoints: [%q]
-    index_prefix: %s
-    sending_queue:
-      batch:
-        flush_timeout: 200ms
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [pixel]
-      processors: [consent]
-      exporters: [elasticsearch_journey]
-`, health, listen, consentSite, tcfSite, esURL, prefix)
-}
-
-func startConsentCollector(t *testing.T) (store es, prefix, collector string) {
-	t.Helper()
-	esURL := estest.URL(t)
-	store = es{t: t, url: esURL}
-	prefix = estest.UniquePrefix(t)
-	t.Cleanup(func() { store.deleteIndices(prefix) })
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startCollector(t, consentCollectorConfig(health, listen, esURL, prefix), health)
+        consent: {required: true, tcf: true}`, consentSite, tcfSite),
+		processors: "  consent:\n",
+		order:      []string{"consent"},
+	})
 	return store, prefix, "http://" + listen
 }
 

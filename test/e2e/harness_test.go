@@ -270,3 +270,61 @@ func promValue(t *testing.T, addr, name string, labels ...string) float64 {
 func hasMetricPrefix(line, name string) bool {
 	return strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ")
 }
+
+// pipeline describes a collector of the end-to-end tests: the pixel
+// receiver, optional processors, and the elasticsearch_journey exporter
+// into a fresh index prefix of the real Elasticsearch.
+type pipeline struct {
+	// pixel is the YAML of the pixel receiver after its endpoint, indented
+	// by four spaces.
+	pixel string
+	// processors is the YAML of the processors section, indented by two
+	// spaces, and order their names as they run.
+	processors string
+	order      []string
+}
+
+// startPipeline runs the built collector with p and returns the store, the
+// index prefix and the receiver's address (host:port). The indices are
+// deleted at the end of the test.
+func startPipeline(t *testing.T, p pipeline) (store es, prefix, listen string) {
+	t.Helper()
+	esURL := estest.URL(t)
+	store = es{t: t, url: esURL}
+	prefix = estest.UniquePrefix(t)
+	t.Cleanup(func() { store.deleteIndices(prefix) })
+	listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	processors := ""
+	if p.processors != "" {
+		processors = "processors:\n" + p.processors
+	}
+	startCollector(t, fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+receivers:
+  pixel:
+    endpoint: %s
+%s
+%s
+exporters:
+  elasticsearch_journey:
+    endpoints: [%q]
+    index_prefix: %s
+    sending_queue:
+      batch:
+        flush_timeout: 200ms
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [pixel]
+      processors: [%s]
+      exporters: [elasticsearch_journey]
+`, health, listen, p.pixel, processors, esURL, prefix, strings.Join(p.order, ", ")), health)
+	return store, prefix, listen
+}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/webjourney/webjourney/internal/estest"
 )
 
 // canarySite keeps every event (consent not required, opt-out policy), so
@@ -30,43 +28,6 @@ var canaries = map[string][]string{
 	"token":    {"sk_live_51HcanaryT0kenAbCdEfGh1234567890"},
 }
 
-func canaryCollectorConfig(health, listen, esURL, prefix, secretFile string) string {
-	return fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  pixel:
-    endpoint: %s
-    bots: {action: keep}
-    sites:
-      - id: %s
-        consent: {required: false}
-processors:
-  consent:
-    default: opt_out
-  anonymizer:
-    secret: {file: %q}
-exporters:
-  elasticsearch_journey:
-    endpoints: [%q]
-    index_prefix: %s
-    sending_queue:
-      batch:
-        flush_timeout: 200ms
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [pixel]
-      processors: [consent, anonymizer]
-      exporters: [elasticsearch_journey]
-`, health, listen, canarySite, secretFile, esURL, prefix)
-}
-
 // TestPIICanary pushes personal data and secrets through every input
 // surface of the pixel receiver — pixel parameters, beacon fields, page
 // URL (path, query, fragment, userinfo), referrer, title, site search,
@@ -74,17 +35,18 @@ service:
 // collector into the real Elasticsearch, then scans every stored document
 // for any clear-text occurrence.
 func TestPIICanary(t *testing.T) {
-	esURL := estest.URL(t)
-	store := es{t: t, url: esURL}
-	prefix := estest.UniquePrefix(t)
-	t.Cleanup(func() { store.deleteIndices(prefix) })
 	secretFile := filepath.Join(t.TempDir(), "secret.key")
 	if err := os.WriteFile(secretFile, []byte(strings.Repeat("5a", 32)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startCollector(t, canaryCollectorConfig(health, listen, esURL, prefix, secretFile), health)
+	store, prefix, listen := startPipeline(t, pipeline{
+		pixel: fmt.Sprintf(`    bots: {action: keep}
+    sites:
+      - id: %s
+        consent: {required: false}`, canarySite),
+		processors: fmt.Sprintf("  consent:\n    default: opt_out\n  anonymizer:\n    secret: {file: %q}\n", secretFile),
+		order:      []string{"consent", "anonymizer"},
+	})
 	base := "http://" + listen
 
 	email, phone, card, iban := "canary.person@example.com", "+44 7700 900123", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00"
