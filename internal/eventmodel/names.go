@@ -33,6 +33,20 @@ const (
 	// The consent processor makes one for every consent withdrawal that
 	// still carries the withdrawn ids.
 	EventErasureRequest = "webjourney.erasure_request"
+
+	// Journey entity records, made by the attribution processor. Each
+	// carries AttrEntityID and AttrEntityVersion; the exporter writes it to
+	// its entity index by that id, and a record with a lower version never
+	// replaces a higher one.
+	//
+	// EventVisit is the state of one visit (AttrVisit* attributes).
+	EventVisit = "webjourney.visit"
+	// EventVisitor is the state of one visitor (AttrVisitor* attributes).
+	EventVisitor = "webjourney.visitor"
+	// EventAttributionCredit is the credit one touch of a visitor gets for
+	// one outcome under one attribution model (AttrAttribution* and
+	// AttrOutcome* attributes). Immutable: its version is always 1.
+	EventAttributionCredit = "webjourney.attribution_credit"
 )
 
 // Semantic-convention attribute names.
@@ -182,6 +196,110 @@ const (
 	// says why: "user_agent" or "automation" (string).
 	AttrBot       = "webjourney.bot.detected"
 	AttrBotReason = "webjourney.bot.reason"
+
+	// AttrRoutingKey is what a front collector's loadbalancing exporter
+	// routes on in the two-tier layout: the visitor id, or the client
+	// address for an event without one (string). Written by the pixel
+	// receiver only when its routing_key option is on; the anonymizer
+	// always removes it and the exporter never stores it.
+	AttrRoutingKey = "webjourney.routing.key"
+)
+
+// Journey names, written by the attribution processor on events (visit and
+// channel, outcome names) and on the entity records.
+const (
+	// AttrEntityID is the document id of an entity record (string).
+	AttrEntityID = "webjourney.entity.id"
+	// AttrEntityVersion orders the snapshots of one entity (int, > 0): a
+	// later snapshot has a higher version.
+	AttrEntityVersion = "webjourney.entity.version"
+
+	// AttrVisitID is the visit an event belongs to, as the attribution
+	// processor sessionised it (string, 32 hex digits).
+	AttrVisitID = "webjourney.visit.id"
+	// Channel of the visit's entry: medium (one of the Medium* values),
+	// source name, campaign, referral partner and search term (string).
+	AttrChannelMedium     = "webjourney.channel.medium"
+	AttrChannelSource     = "webjourney.channel.source"
+	AttrChannelCampaign   = "webjourney.channel.campaign"
+	AttrChannelPartner    = "webjourney.channel.partner"
+	AttrChannelSearchTerm = "webjourney.channel.search_term"
+
+	// Visit record attributes.
+	AttrVisitStart        = "webjourney.visit.start"           // string, RFC 3339 UTC
+	AttrVisitLastActivity = "webjourney.visit.last_activity"   // string, RFC 3339 UTC
+	AttrVisitIdleAt       = "webjourney.visit.idle_at"         // string, RFC 3339 UTC: when the visit ends unless another event comes
+	AttrVisitDuration     = "webjourney.visit.duration_ms"     // int
+	AttrVisitPagesViewed  = "webjourney.visit.pages_viewed"    // int
+	AttrVisitEngagedTime  = "webjourney.visit.engaged_time_ms" // int
+	AttrVisitLandingPage  = "webjourney.visit.landing_page"    // string: path
+	AttrVisitExitPage     = "webjourney.visit.exit_page"       // string: path
+	AttrVisitBounce       = "webjourney.visit.bounce"          // bool
+	AttrVisitNumber       = "webjourney.visit.number"          // int: 1 for the visitor's first visit the processor saw
+	AttrVisitOutcomes     = "webjourney.visit.outcomes"        // slice of string
+	AttrVisitSegments     = "webjourney.visit.segments"        // slice of string
+
+	// Visitor record attributes.
+	AttrVisitorFirstSeen      = "webjourney.visitor.first_seen"  // string, RFC 3339 UTC
+	AttrVisitorLastSeen       = "webjourney.visitor.last_seen"   // string, RFC 3339 UTC
+	AttrVisitorVisitCount     = "webjourney.visitor.visit_count" // int
+	AttrVisitorReturning      = "webjourney.visitor.returning"   // bool: more than one visit
+	AttrVisitorFirstMedium    = "webjourney.visitor.first_touch.medium"
+	AttrVisitorFirstSource    = "webjourney.visitor.first_touch.source"
+	AttrVisitorFirstCampaign  = "webjourney.visitor.first_touch.campaign"
+	AttrVisitorLastNDMedium   = "webjourney.visitor.last_non_direct.medium"
+	AttrVisitorLastNDSource   = "webjourney.visitor.last_non_direct.source"
+	AttrVisitorLastNDCampaign = "webjourney.visitor.last_non_direct.campaign"
+	AttrVisitorPartner        = "webjourney.visitor.partner"  // string: partner of the newest partner touch
+	AttrVisitorOutcomes       = "webjourney.visitor.outcomes" // slice of string
+	AttrVisitorSegments       = "webjourney.visitor.segments" // slice of string
+
+	// AttrOutcomeName names the outcomes (conversions, goals) an event
+	// achieved (slice of string on events, string on credit records).
+	AttrOutcomeName = "webjourney.outcome.name"
+	// On credit records: the outcome's value and currency, the id of the
+	// event that achieved it, and how long and how many visits it took
+	// from the first touch inside the lookback window.
+	AttrOutcomeValue           = "webjourney.outcome.value"    // double
+	AttrOutcomeCurrency        = "webjourney.outcome.currency" // string, ISO 4217
+	AttrOutcomeEventID         = "webjourney.outcome.event_id"
+	AttrOutcomeVisitID         = "webjourney.outcome.visit_id"
+	AttrOutcomeTimeToConvert   = "webjourney.outcome.time_to_convert_ms" // int
+	AttrOutcomeVisitsToConvert = "webjourney.outcome.visits_to_convert"  // int
+
+	// Credit record attributes: the model, the touch's share of the
+	// outcome (0-1, summing to exactly 1 per outcome and model) and of its
+	// value, the touch's position and time. The touch's channel is in the
+	// AttrChannel* attributes and its visit in AttrVisitID.
+	AttrAttributionModel      = "webjourney.attribution.model"       // string
+	AttrAttributionCredit     = "webjourney.attribution.credit"      // double
+	AttrAttributionValue      = "webjourney.attribution.value"       // double
+	AttrAttributionTouchIndex = "webjourney.attribution.touch_index" // int, 0 = oldest
+	AttrAttributionTouchCount = "webjourney.attribution.touch_count" // int
+	AttrAttributionTouchTime  = "webjourney.attribution.touch_time"  // string, RFC 3339 UTC
+)
+
+// Values of AttrChannelMedium.
+const (
+	MediumDirect   = "direct"
+	MediumInternal = "internal"
+	MediumSearch   = "search"
+	MediumSocial   = "social"
+	MediumEmail    = "email"
+	MediumPaid     = "paid"
+	MediumReferral = "referral"
+	MediumAI       = "ai_assistant"
+	MediumPartner  = "partner"
+)
+
+// Values of AttrAttributionModel.
+const (
+	ModelFirstTouch    = "first_touch"
+	ModelLastTouch     = "last_touch"
+	ModelLastNonDirect = "last_non_direct"
+	ModelLinear        = "linear"
+	ModelPositionBased = "position_based"
+	ModelTimeDecay     = "time_decay"
 )
 
 // Values of the AttrConsent* category attributes.
@@ -234,6 +352,7 @@ const (
 var EventNames = []string{
 	EventPageView, EventCustom, EventEngagement, EventOutboundClick, EventFileDownload,
 	EventFormSubmit, EventSiteSearch, EventIdentify, EventConsentUpdate, EventErasureRequest,
+	EventVisit, EventVisitor, EventAttributionCredit,
 }
 
 // AttributeNames lists every attribute name of this schema version.
@@ -252,5 +371,18 @@ var AttributeNames = []string{
 	AttrCookieless, AttrGPC, AttrDNT, AttrTCFGDPRApplies, AttrTCFString,
 	AttrConsentDecision, AttrConsentReason, AttrConsentSource, AttrRetentionMonths,
 	AttrErasureSubject, AttrErasureDeleted,
-	AttrBot, AttrBotReason,
+	AttrBot, AttrBotReason, AttrRoutingKey,
+	AttrEntityID, AttrEntityVersion, AttrVisitID,
+	AttrChannelMedium, AttrChannelSource, AttrChannelCampaign, AttrChannelPartner, AttrChannelSearchTerm,
+	AttrVisitStart, AttrVisitLastActivity, AttrVisitIdleAt, AttrVisitDuration, AttrVisitPagesViewed,
+	AttrVisitEngagedTime, AttrVisitLandingPage, AttrVisitExitPage, AttrVisitBounce, AttrVisitNumber,
+	AttrVisitOutcomes, AttrVisitSegments,
+	AttrVisitorFirstSeen, AttrVisitorLastSeen, AttrVisitorVisitCount, AttrVisitorReturning,
+	AttrVisitorFirstMedium, AttrVisitorFirstSource, AttrVisitorFirstCampaign,
+	AttrVisitorLastNDMedium, AttrVisitorLastNDSource, AttrVisitorLastNDCampaign,
+	AttrVisitorPartner, AttrVisitorOutcomes, AttrVisitorSegments,
+	AttrOutcomeName, AttrOutcomeValue, AttrOutcomeCurrency, AttrOutcomeEventID, AttrOutcomeVisitID,
+	AttrOutcomeTimeToConvert, AttrOutcomeVisitsToConvert,
+	AttrAttributionModel, AttrAttributionCredit, AttrAttributionValue,
+	AttrAttributionTouchIndex, AttrAttributionTouchCount, AttrAttributionTouchTime,
 }
