@@ -1,7 +1,7 @@
 # otelcol-webjourney. The two commands: `make run` and `make test`.
 GO ?= go
 BIN := _build/otelcol-webjourney
-COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonymizer exporter/elasticsearchjourneyexporter
+COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonymizer processor/attributionprocessor exporter/elasticsearchjourneyexporter
 
 .PHONY: run test build generate tools bench fuzz es-start es-stop clean
 

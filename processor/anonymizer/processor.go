@@ -254,6 +254,8 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	attrs.RemoveIf(func(k string, v pcommon.Value) bool {
 		kind, known := p.kinds[k]
 		switch {
+		case kind == kindRemove:
+			return true
 		case k == eventmodel.AttrURLFull && v.Type() == pcommon.ValueTypeStr:
 			in := v.Str()
 			if sealed.IsSealed(in) {
@@ -378,6 +380,7 @@ const (
 	kindPseudonymize
 	kindRecoverable
 	kindProperties
+	kindRemove // removed from every event, whatever the configuration says
 )
 
 // attrKinds builds the one lookup table processRecord needs per attribute.
@@ -401,6 +404,10 @@ func attrKinds(pseudonymize, recoverable map[string]bool) map[string]attrKind {
 	for n := range recoverable {
 		m[n] = kindRecoverable
 	}
+	// The routing key of the two-tier layout is the raw visitor id or
+	// client address, put there for the front tier's load balancer only:
+	// it goes, even when listed in pseudonymize or recoverable.
+	m[eventmodel.AttrRoutingKey] = kindRemove
 	return m
 }
 

@@ -61,6 +61,15 @@ type Config struct {
 	// Limits bounds what a single request may carry.
 	Limits LimitsConfig `mapstructure:"limits"`
 
+	// RoutingKey writes webjourney.routing.key on every record: the
+	// visitor id when the event has one, else the client address (as
+	// resolved through trusted_proxies). A front collector's loadbalancing
+	// exporter routes on it in the two-tier layout (docs/two-tier.md), so
+	// that every event of one visitor reaches the same back collector and
+	// id-less traffic still spreads over all of them. The anonymizer
+	// removes it; it is never stored.
+	RoutingKey bool `mapstructure:"routing_key"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }

@@ -35,6 +35,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 50, cfg.Limits.MaxEventsPerBeacon)
 	assert.Equal(t, 2048, cfg.Limits.MaxStringLength)
 	assert.Equal(t, 25, cfg.Limits.MaxProperties)
+	assert.False(t, cfg.RoutingKey, "the routing key is only for the two-tier layout")
 	// Sites are required, so the default alone must not validate.
 	require.ErrorContains(t, confmap.Validate(cfg), "sites: at least one site is required")
 }
@@ -61,6 +62,7 @@ func TestLoadValidConfig(t *testing.T) {
 	assert.Equal(t, "/assets/app.js", full.TagPath)
 	assert.Equal(t, "siteStats", full.TagGlobal)
 	assert.Equal(t, BotActionMark, full.Bots.Action)
+	assert.True(t, full.RoutingKey)
 	site := full.Sites[0]
 	assert.Equal(t, "k-123", string(site.WriteKey))
 	assert.False(t, site.Consent.Required)

@@ -218,9 +218,28 @@ func (r *pixelReceiver) toLogs(events []webevent.Event) plog.Logs {
 	records := sl.LogRecords()
 	records.EnsureCapacity(len(events))
 	for i := range events {
-		events[i].CopyTo(records.AppendEmpty())
+		lr := records.AppendEmpty()
+		events[i].CopyTo(lr)
+		if r.cfg.RoutingKey {
+			if key := routingKey(&events[i]); key != "" {
+				lr.Attributes().PutStr(eventmodel.AttrRoutingKey, key)
+			}
+		}
 	}
 	return ld
+}
+
+// routingKey is what a front collector routes the event on: its visitor
+// id (after identity was applied, so a cookieless event has none), else
+// the client address as resolved through trusted_proxies. Both are what
+// the stateful tier keys a journey on (a visitor id; for an anonymous
+// event the cookieless key, derived from the address), so one journey
+// always reaches one back collector. "" when the event has neither.
+func routingKey(ev *webevent.Event) string {
+	if ev.VisitorID != "" {
+		return ev.VisitorID
+	}
+	return ev.ClientAddr
 }
 
 // Values of the channel attribute of the rejection counter: the event

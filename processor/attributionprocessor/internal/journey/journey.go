@@ -1,11 +1,12 @@
 package journey
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,8 @@ type Config struct {
 type Visit struct {
 	ID                  string
 	Visitor, Site       string
-	Version             int64
+	Version             int64 // see the package documentation, "Versions"
+	Number              int   // the visitor's VisitCount when this visit was created
 	Start, LastActivity time.Time
 	IdleAt              time.Time // LastActivity + IdleTimeout
 	Duration            time.Duration
@@ -82,7 +84,8 @@ type Visit struct {
 	DeviceClass         string
 	Country             string
 	Bounce              bool     // exactly one page view and EngagedMs < 10 000
-	Outcomes            []string // appended by the caller via MarkOutcome
+	Outcomes            []string // set by the caller via MarkOutcome, in marking order
+	Segments            []string // set by the caller via MarkSegment, in marking order
 }
 
 // Touch is the entry attribution of one visit.
@@ -100,7 +103,9 @@ type Visitor struct {
 	VisitCount          int
 	FirstTouch          Touch
 	LastNonDirectTouch  Touch
-	Partner             string // partner of the last partner touch
+	Partner             string   // partner of the last partner touch
+	Outcomes            []string // every outcome marked on any of its visits, in marking order
+	Segments            []string // every segment marked on any of its visits, in marking order
 	// The touch history (newest MaxTouches visit entries) is not part of
 	// every result: copying it on each event would cost more than the rest
 	// of Apply. Tracker.Touches returns it when an outcome needs credit.
@@ -139,12 +144,54 @@ type visitState struct {
 	engagedMs int64
 	version   int64
 	pages     int32
+	number    int32 // visitor's visit count at creation
 	landing   string
 	exit      string
 	entry     unique.Handle[entry]
 	dims      unique.Handle[dims]
-	outcomes  *[]string // rare: nil until MarkOutcome
+	marks     *marks // rare: nil until MarkOutcome or MarkSegment
 }
+
+// marks are the outcomes and segments of a visit or visitor, kept behind
+// one pointer because few visits and visitors have any.
+type marks struct {
+	outcomes, segments []string
+}
+
+// add adds s to the set of the given kind and reports whether it was new.
+func (m *marks) add(kind markKind, s string) bool {
+	set := &m.outcomes
+	if kind == markSegment {
+		set = &m.segments
+	}
+	if slices.Contains(*set, s) {
+		return false
+	}
+	*set = append(*set, s)
+	return true
+}
+
+// copies returns copies of the outcomes and segments, nil when empty.
+func (m *marks) copies() (outcomes, segments []string) {
+	if m == nil {
+		return nil, nil
+	}
+	return clone(m.outcomes), clone(m.segments)
+}
+
+func clone(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return append([]string(nil), s...)
+}
+
+type markKind uint8
+
+const (
+	markOutcome markKind = iota
+	markSegment
+)
 
 type visitorState struct {
 	key        string
@@ -160,6 +207,7 @@ type visitorState struct {
 	touches    []touch
 	seen       []uint32 // ring of truncated id hashes
 	cur, prev  *visitState
+	marks      *marks // rare: nil until MarkOutcome or MarkSegment
 }
 
 // Tracker is the visit/visitor state machine.
@@ -168,7 +216,7 @@ type Tracker struct {
 	cfg       Config
 	idle      int64
 	window    int64
-	seed      maphash.Seed
+	key       uint64 // dedupe hash key, random per Tracker, kept in snapshots
 	visitors  *simplelru.LRU[string, *visitorState]
 	evictions int64
 }
@@ -212,7 +260,7 @@ func New(cfg Config) (*Tracker, error) {
 		cfg:    cfg,
 		idle:   int64(cfg.IdleTimeout),
 		window: int64(cfg.ReorderWindow),
-		seed:   maphash.MakeSeed(),
+		key:    newKey(),
 	}
 	lru, err := simplelru.NewLRU[string, *visitorState](cfg.MaxVisitors, nil)
 	if err != nil {
@@ -261,7 +309,7 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 	}
 	var h uint32
 	if e.ID != "" {
-		h = uint32(maphash.String(t.seed, e.ID))
+		h = seenHash(t.key, e.ID)
 		for _, s := range vs.seen {
 			if s == h {
 				return t.result(vs, vs.cur, false, ReasonDuplicate)
@@ -314,7 +362,7 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 			vs.seenPos = (vs.seenPos + 1) % int32(len(vs.seen))
 		}
 	}
-	vs.version++
+	vs.version = nextVersion(vs.version, ts)
 	if ts < vs.firstSeen {
 		vs.firstSeen = ts
 	}
@@ -370,6 +418,7 @@ func (t *Tracker) newVisit(vs *visitorState, e Event, ts int64, pv bool) *visitS
 	t.addEvent(v, e, ts, pv)
 	vs.prev, vs.cur = vs.cur, v
 	vs.visitCount++
+	v.number = vs.visitCount
 
 	tc := touch{time: ts, id: v.id, entry: v.entry}
 	switch n := len(vs.touches); {
@@ -419,7 +468,7 @@ func (t *Tracker) retouch(vs *visitorState, v *visitState) {
 }
 
 func (t *Tracker) addEvent(v *visitState, e Event, ts int64, pv bool) {
-	v.version++
+	v.version = nextVersion(v.version, ts)
 	if ts < v.start {
 		v.start = ts
 	}
@@ -478,6 +527,7 @@ func (t *Tracker) out(vs *visitorState, v *visitState, c *ids) Visit {
 		Visitor:      vs.key,
 		Site:         vs.site,
 		Version:      v.version,
+		Number:       int(v.number),
 		Start:        tm(v.start),
 		LastActivity: tm(v.last),
 		IdleAt:       tm(v.last + t.idle),
@@ -494,9 +544,7 @@ func (t *Tracker) out(vs *visitorState, v *visitState, c *ids) Visit {
 		Country:      d.country,
 		Bounce:       v.pages == 1 && v.engagedMs < BounceEngagedMs,
 	}
-	if v.outcomes != nil {
-		out.Outcomes = append([]string(nil), (*v.outcomes)...)
-	}
+	out.Outcomes, out.Segments = v.marks.copies()
 	return out
 }
 
@@ -555,6 +603,7 @@ func (t *Tracker) visitorOut(vs *visitorState, c *ids) Visitor {
 	if vs.lastNonDir.set() {
 		out.LastNonDirectTouch = touchOut(&vs.lastNonDir, c.get(&vs.lastNonDir.id))
 	}
+	out.Outcomes, out.Segments = vs.marks.copies()
 	return out
 }
 
@@ -577,23 +626,36 @@ func (t *Tracker) Touches(visitor string) []Touch {
 }
 
 // MarkOutcome records an outcome (e.g. a conversion name) on a held visit
-// of the visitor, identified by its ID. It returns the visit after the
-// change and false when the visitor or visit is no longer held. Outcomes
-// are a set: marking an outcome the visit already has changes nothing
-// (and does not increase the Version).
-func (t *Tracker) MarkOutcome(visitor, visitID, outcome string) (Visit, bool) {
+// of the visitor, identified by its ID, and on the visitor. Outcomes are a
+// set, on the visit and on the visitor: marking an outcome the visit (or
+// visitor) already has does not change it and does not increase its
+// Version. It returns the visit and visitor after the change (copies the
+// caller may keep), or false when the visitor is not held or the visit is
+// neither its open nor its previous visit.
+func (t *Tracker) MarkOutcome(visitor, visitID, outcome string) (Visit, Visitor, bool) {
+	return t.mark(visitor, visitID, markOutcome, outcome)
+}
+
+// MarkSegment records a segment (e.g. an audience name) on a held visit of
+// the visitor and on the visitor, with the same set semantics, versions
+// and results as MarkOutcome.
+func (t *Tracker) MarkSegment(visitor, visitID, segment string) (Visit, Visitor, bool) {
+	return t.mark(visitor, visitID, markSegment, segment)
+}
+
+func (t *Tracker) mark(visitor, visitID string, kind markKind, s string) (Visit, Visitor, bool) {
 	var id [16]byte
 	if len(visitID) != 32 {
-		return Visit{}, false
+		return Visit{}, Visitor{}, false
 	}
 	if _, err := hex.Decode(id[:], []byte(visitID)); err != nil {
-		return Visit{}, false
+		return Visit{}, Visitor{}, false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	vs, ok := t.visitors.Get(visitor)
 	if !ok {
-		return Visit{}, false
+		return Visit{}, Visitor{}, false
 	}
 	var v *visitState
 	for _, c := range [...]*visitState{vs.cur, vs.prev} {
@@ -603,19 +665,73 @@ func (t *Tracker) MarkOutcome(visitor, visitID, outcome string) (Visit, bool) {
 		}
 	}
 	if v == nil {
-		return Visit{}, false
+		return Visit{}, Visitor{}, false
 	}
-	if v.outcomes == nil {
-		v.outcomes = new([]string)
+	if v.marks == nil {
+		v.marks = new(marks)
 	}
-	for _, o := range *v.outcomes {
-		if o == outcome {
-			c := newIDs(vs)
-			return t.out(vs, v, &c), true
-		}
+	if v.marks.add(kind, s) {
+		v.version++
 	}
-	*v.outcomes = append(*v.outcomes, outcome)
-	v.version++
+	if vs.marks == nil {
+		vs.marks = new(marks)
+	}
+	if vs.marks.add(kind, s) {
+		vs.version++
+	}
 	c := newIDs(vs)
-	return t.out(vs, v, &c), true
+	return t.out(vs, v, &c), t.visitorOut(vs, &c), true
+}
+
+// nextVersion is the version after a change triggered by an event at ts
+// (Unix nanoseconds): at least one more than before and at least ts, so
+// that a tracker restarted without state still writes higher versions.
+func nextVersion(version, ts int64) int64 {
+	return max(version+1, ts)
+}
+
+// newKey returns a random dedupe hash key.
+func newKey() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crashes the program instead)
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// Constants of seenHash: the 64-bit golden ratio and MurmurHash3's fmix64
+// multiplier.
+const (
+	hashMul  = 0x9e3779b97f4a7c15
+	hashFmix = 0xff51afd7ed558ccd
+)
+
+// seenHash is the keyed 32-bit hash of an event id kept in the seen ring.
+// It is deterministic (it is persisted in snapshots) and processes eight
+// bytes at a time (FNV-1a, one byte at a time, costs 18 ns more per id):
+//
+//	h = key XOR (len(id) * M)
+//	for each full 8-byte word w of id (little-endian): h = (h XOR w) * M; h ^= h >> 32
+//	w = the remaining 0-7 bytes, little-endian, zero-padded
+//	h = (h XOR w) * M; h ^= h >> 33; h *= F; h ^= h >> 33
+//	result = high 32 bits of h
+//
+// with M = 0x9e3779b97f4a7c15 and F = 0xff51afd7ed558ccd, all arithmetic
+// modulo 2^64.
+func seenHash(key uint64, id string) uint32 {
+	h := key ^ uint64(len(id))*hashMul
+	for len(id) >= 8 {
+		w := uint64(id[0]) | uint64(id[1])<<8 | uint64(id[2])<<16 | uint64(id[3])<<24 |
+			uint64(id[4])<<32 | uint64(id[5])<<40 | uint64(id[6])<<48 | uint64(id[7])<<56
+		h = (h ^ w) * hashMul
+		h ^= h >> 32
+		id = id[8:]
+	}
+	var w uint64
+	for i := 0; i < len(id); i++ {
+		w |= uint64(id[i]) << (8 * i)
+	}
+	h = (h ^ w) * hashMul
+	h ^= h >> 33
+	h *= hashFmix
+	h ^= h >> 33
+	return uint32(h >> 32)
 }

@@ -72,8 +72,9 @@ func TestSimpleThreePageVisit(t *testing.T) {
 	}
 	got := last(rs)
 	id := goldenVisitID
+	ver := t0.Add(2 * time.Minute).UnixNano() // the last event's time
 	assert.Equal(t, Visit{
-		ID: id, Visitor: "v1", Site: "s1", Version: 4,
+		ID: id, Visitor: "v1", Site: "s1", Version: ver, Number: 1,
 		Start: t0, LastActivity: t0.Add(2 * time.Minute), IdleAt: t0.Add(32 * time.Minute),
 		Duration: 2 * time.Minute, PagesViewed: 3, EngagedMs: 7000,
 		LandingPage: "/", ExitPage: "/checkout",
@@ -82,7 +83,7 @@ func TestSimpleThreePageVisit(t *testing.T) {
 	}, got.visit)
 	tc := Touch{Time: t0, Medium: "search", Source: "google", VisitID: id}
 	assert.Equal(t, Visitor{
-		Visitor: "v1", Site: "s1", Version: 4,
+		Visitor: "v1", Site: "s1", Version: ver,
 		FirstSeen: t0, LastSeen: t0.Add(2 * time.Minute), VisitCount: 1,
 		FirstTouch: tc, LastNonDirectTouch: tc,
 	}, got.visitor)
@@ -327,7 +328,8 @@ func TestOutOfOrder(t *testing.T) {
 		assert.Equal(t, rs[0].visit.ID, rs[2].visit.ID)
 		assert.Equal(t, 2, rs[2].visit.PagesViewed)
 		assert.Equal(t, "/c", rs[2].visit.ExitPage)
-		assert.Equal(t, int64(2), rs[2].visit.Version)
+		assert.Equal(t, t0.Add(5*time.Minute).UnixNano(), rs[2].visit.Version, "the late event's time")
+		assert.Equal(t, 1, rs[2].visit.Number)
 		assert.Equal(t, 2, rs[2].visitor.VisitCount)
 		// Once the visitor is well past it, the previous visit is released.
 		feed(t, tr, pv("d", "/d", 3*time.Hour))
@@ -337,37 +339,100 @@ func TestOutOfOrder(t *testing.T) {
 	})
 }
 
-func TestVersionsIncreaseStrictly(t *testing.T) {
+func TestVersions(t *testing.T) {
+	ns := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
 	tr := newTracker(t, Config{})
-	evs := []Event{
-		camp(pv("a", "/", 0), "search", "google", "", ""),
-		pv("b", "/x", time.Minute),
-		pv("b", "/x", time.Minute), // duplicate
-		eng("c", 90*time.Second, 100),
-		pv("d", "/y", time.Hour),      // new visit
-		pv("e", "/z", 30*time.Second), // out of order, previous visit
-		pv("f", "/w", time.Hour+time.Minute),
+	var visit1, visit2 string
+	steps := []struct {
+		name           string
+		do             func() (Visit, Visitor, bool)
+		visit          *string // which visit the step changes
+		visitVer, ver  int64   // want
+		wantNotApplied bool
+	}{
+		{"first event: its time", apply(tr, camp(pv("a", "/", 0), "search", "google", "", "")), &visit1, ns(0), ns(0), false},
+		{"later event: its time", apply(tr, pv("b", "/x", time.Minute)), &visit1, ns(time.Minute), ns(time.Minute), false},
+		{"duplicate: unchanged", apply(tr, pv("b", "/x", time.Minute)), &visit1, ns(time.Minute), ns(time.Minute), true},
+		{"outcome: +1", stepOutcome(tr, &visit1, "signup"), &visit1, ns(time.Minute) + 1, ns(time.Minute) + 1, false},
+		{"same outcome: unchanged", stepOutcome(tr, &visit1, "signup"), &visit1, ns(time.Minute) + 1, ns(time.Minute) + 1, false},
+		{"segment: +1", stepSegment(tr, &visit1, "b2b"), &visit1, ns(time.Minute) + 2, ns(time.Minute) + 2, false},
+		{"event in the same nanosecond: +1", apply(tr, eng("c", time.Minute, 100)), &visit1, ns(time.Minute) + 3, ns(time.Minute) + 3, false},
+		{"new visit: its time", apply(tr, pv("d", "/y", time.Hour)), &visit2, ns(time.Hour), ns(time.Hour), false},
+		{"late event, previous visit: before both versions, so +1", apply(tr, pv("e", "/z", 30*time.Second)), &visit1, ns(time.Minute) + 4, ns(time.Hour) + 1, false},
+		{"outcome on the previous visit", stepOutcome(tr, &visit1, "lead"), &visit1, ns(time.Minute) + 5, ns(time.Hour) + 2, false},
+		{"outcome known to the visitor: only the visit changes", stepOutcome(tr, &visit2, "lead"), &visit2, ns(time.Hour) + 1, ns(time.Hour) + 2, false},
+		{"next event: its time", apply(tr, pv("f", "/w", time.Hour+time.Minute)), &visit2, ns(time.Hour + time.Minute), ns(time.Hour + time.Minute), false},
 	}
-	visitVer := map[string]int64{}
-	var visitorVer int64
-	for i, e := range evs {
+	for i, st := range steps {
+		v, vr, ok := st.do()
+		assert.Equal(t, !st.wantNotApplied, ok, "%d %s", i, st.name)
+		if *st.visit == "" {
+			*st.visit = v.ID
+		}
+		assert.Equal(t, *st.visit, v.ID, "%d %s", i, st.name)
+		assert.Equal(t, st.visitVer, v.Version, "%d %s: visit", i, st.name)
+		assert.Equal(t, st.ver, vr.Version, "%d %s: visitor", i, st.name)
+	}
+	assert.NotEqual(t, visit1, visit2)
+}
+
+// apply returns a step that applies e.
+func apply(tr *Tracker, e Event) func() (Visit, Visitor, bool) {
+	return func() (Visit, Visitor, bool) {
 		v, vr, ok, _ := tr.Apply(e)
-		if !ok {
-			assert.Equal(t, visitorVer, vr.Version, "event %d", i)
-			assert.Equal(t, visitVer[v.ID], v.Version, "event %d", i)
-			continue
-		}
-		assert.Equal(t, visitorVer+1, vr.Version, "event %d", i)
-		assert.Equal(t, visitVer[v.ID]+1, v.Version, "event %d", i)
-		visitorVer, visitVer[v.ID] = vr.Version, v.Version
-		if i == 1 {
-			got, ok := tr.MarkOutcome("v1", v.ID, "signup")
-			require.True(t, ok)
-			assert.Equal(t, v.Version+1, got.Version)
-			visitVer[v.ID] = got.Version
-		}
+		return v, vr, ok
 	}
-	assert.Len(t, visitVer, 2)
+}
+
+func stepOutcome(tr *Tracker, id *string, outcome string) func() (Visit, Visitor, bool) {
+	return func() (Visit, Visitor, bool) { return tr.MarkOutcome("v1", *id, outcome) }
+}
+
+func stepSegment(tr *Tracker, id *string, segment string) func() (Visit, Visitor, bool) {
+	return func() (Visit, Visitor, bool) { return tr.MarkSegment("v1", *id, segment) }
+}
+
+// TestVersionsAfterRestart: a tracker started afresh (no persisted state)
+// writes higher versions for the same visitor than the one before it, even
+// after outcomes were marked.
+func TestVersionsAfterRestart(t *testing.T) {
+	before := newTracker(t, Config{})
+	rs := feed(t, before, pv("a", "/", 0), pv("b", "/x", time.Minute))
+	v, vr, ok := before.MarkOutcome("v1", rs[1].visit.ID, "purchase")
+	require.True(t, ok)
+	_, vr2, ok := before.MarkSegment("v1", rs[1].visit.ID, "b2b")
+	require.True(t, ok)
+	require.Greater(t, vr2.Version, vr.Version)
+
+	after := newTracker(t, Config{})
+	r := last(feed(t, after, pv("c", "/y", time.Minute+time.Millisecond)))
+	require.True(t, r.applied)
+	assert.Greater(t, r.visitor.Version, vr2.Version)
+	assert.Greater(t, r.visit.Version, v.Version)
+}
+
+func TestVisitNumber(t *testing.T) {
+	tests := []struct {
+		name string
+		evs  []Event
+		want []int // Visit.Number after each event
+	}{
+		{"one visit", []Event{pv("a", "/", 0), pv("b", "/x", time.Minute)}, []int{1, 1}},
+		{"idle splits", []Event{pv("a", "/", 0), pv("b", "/x", time.Hour), pv("c", "/y", 2*time.Hour)}, []int{1, 2, 3}},
+		{"late event keeps the previous visit's number", []Event{pv("a", "/", 0), pv("b", "/x", time.Hour), pv("c", "/y", time.Minute), pv("d", "/z", time.Hour+time.Minute)}, []int{1, 2, 1, 2}},
+		{"campaign change", []Event{pv("a", "/", 0), camp(pv("b", "/x", time.Minute), "paid", "google", "c", "")}, []int{1, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTracker(t, Config{})
+			var got []int
+			for _, r := range feed(t, tr, tt.evs...) {
+				require.True(t, r.applied)
+				got = append(got, r.visit.Number)
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
 }
 
 func TestVisitIDsDeterministic(t *testing.T) {
@@ -410,31 +475,107 @@ func TestLRUEviction(t *testing.T) {
 	assert.Equal(t, 3, r.visit.PagesViewed, "v1 still held")
 	r = last(feed(t, tr, ev("v2", "b", 4*time.Minute))) // back: fresh state, so "b" is not a duplicate
 	assert.True(t, r.applied)
-	assert.Equal(t, int64(1), r.visitor.Version)
+	assert.Equal(t, t0.Add(4*time.Minute).UnixNano(), r.visitor.Version)
+	assert.Equal(t, 1, r.visitor.VisitCount)
+	assert.Equal(t, 1, r.visit.Number)
 	assert.Equal(t, 1, r.visit.PagesViewed)
 	assert.Equal(t, int64(2), tr.Evictions())
 }
 
-func TestMarkOutcome(t *testing.T) {
+func TestMarkOutcomeAndSegment(t *testing.T) {
+	tr := newTracker(t, Config{})
+	rs := feed(t, tr, pv("a", "/", 0), pv("b", "/x", time.Hour)) // two visits
+	first, second := rs[0].visit.ID, rs[1].visit.ID
+	base := t0.Add(time.Hour).UnixNano()
+	type want struct {
+		visitOutcomes, visitSegments     []string
+		visitorOutcomes, visitorSegments []string
+		visitVer, visitorVer             int64
+	}
+	tests := []struct {
+		name    string
+		segment bool
+		visit   string
+		value   string
+		want    want
+	}{
+		{"outcome on the open visit", false, second, "purchase", want{[]string{"purchase"}, nil, []string{"purchase"}, nil, base + 1, base + 1}},
+		{"same outcome again: a set", false, second, "purchase", want{[]string{"purchase"}, nil, []string{"purchase"}, nil, base + 1, base + 1}},
+		{"second outcome", false, second, "signup", want{[]string{"purchase", "signup"}, nil, []string{"purchase", "signup"}, nil, base + 2, base + 2}},
+		{"segment", true, second, "b2b", want{[]string{"purchase", "signup"}, []string{"b2b"}, []string{"purchase", "signup"}, []string{"b2b"}, base + 3, base + 3}},
+		{"outcome name as segment is another set", true, second, "purchase", want{[]string{"purchase", "signup"}, []string{"b2b", "purchase"}, []string{"purchase", "signup"}, []string{"b2b", "purchase"}, base + 4, base + 4}},
+		{"known outcome on the previous visit: only the visit changes", false, first, "purchase", want{[]string{"purchase"}, nil, []string{"purchase", "signup"}, []string{"b2b", "purchase"}, t0.UnixNano() + 1, base + 4}},
+		{"new segment on the previous visit", true, first, "vip", want{[]string{"purchase"}, []string{"vip"}, []string{"purchase", "signup"}, []string{"b2b", "purchase", "vip"}, t0.UnixNano() + 2, base + 5}},
+	}
+	for _, tt := range tests {
+		mark := tr.MarkOutcome
+		if tt.segment {
+			mark = tr.MarkSegment
+		}
+		v, vr, ok := mark("v1", tt.visit, tt.value)
+		require.True(t, ok, tt.name)
+		assert.Equal(t, tt.visit, v.ID, tt.name)
+		got := want{v.Outcomes, v.Segments, vr.Outcomes, vr.Segments, v.Version, vr.Version}
+		assert.Equal(t, tt.want, got, tt.name)
+		assert.Equal(t, "v1", vr.Visitor, tt.name)
+		assert.Equal(t, 2, vr.VisitCount, tt.name)
+		assert.Equal(t, first, vr.FirstTouch.VisitID, tt.name)
+	}
+}
+
+func TestMarksAreCopies(t *testing.T) {
 	tr := newTracker(t, Config{})
 	r := last(feed(t, tr, pv("a", "/", 0)))
-	v, ok := tr.MarkOutcome("v1", r.visit.ID, "purchase")
+	assert.Nil(t, r.visit.Outcomes, "nothing marked: nil")
+	assert.Nil(t, r.visitor.Segments)
+	v, vr, ok := tr.MarkOutcome("v1", r.visit.ID, "purchase")
 	require.True(t, ok)
-	assert.Equal(t, []string{"purchase"}, v.Outcomes)
-	assert.Equal(t, int64(2), v.Version)
-	v, ok = tr.MarkOutcome("v1", r.visit.ID, "purchase")
+	v2, vr2, ok := tr.MarkSegment("v1", r.visit.ID, "b2b")
 	require.True(t, ok)
-	assert.Equal(t, int64(2), v.Version, "outcomes are a set")
-	v.Outcomes[0] = "mutated"
-	r2 := last(feed(t, tr, pv("b", "/x", time.Minute)))
-	assert.Equal(t, []string{"purchase"}, r2.visit.Outcomes, "returned slices are copies")
+	v.Outcomes[0], vr.Outcomes[0], v2.Segments[0], vr2.Segments[0] = "x", "x", "x", "x"
+	r = last(feed(t, tr, pv("b", "/x", time.Minute)))
+	assert.Equal(t, []string{"purchase"}, r.visit.Outcomes, "returned slices are copies")
+	assert.Equal(t, []string{"b2b"}, r.visit.Segments)
+	assert.Equal(t, []string{"purchase"}, r.visitor.Outcomes, "Apply returns the visitor's marks")
+	assert.Equal(t, []string{"b2b"}, r.visitor.Segments)
+	r.visitor.Outcomes[0] = "y"
+	r.visit.Segments[0] = "y"
+	_, vr, _ = tr.MarkOutcome("v1", r.visit.ID, "purchase")
+	assert.Equal(t, []string{"purchase"}, vr.Outcomes)
+	v, _, _ = tr.MarkOutcome("v1", r.visit.ID, "purchase")
+	assert.Equal(t, []string{"b2b"}, v.Segments)
+}
 
-	_, ok = tr.MarkOutcome("v1", strings.Repeat("0", 32), "x")
-	assert.False(t, ok)
-	_, ok = tr.MarkOutcome("v1", "not-hex", "x")
-	assert.False(t, ok)
-	_, ok = tr.MarkOutcome("nobody", r.visit.ID, "x")
-	assert.False(t, ok)
+func TestMarkNotHeld(t *testing.T) {
+	tr := newTracker(t, Config{MaxVisitors: 2})
+	rs := feed(t, tr, pv("a", "/", 0), pv("b", "/", time.Hour), pv("c", "/", 2*time.Hour)) // three visits
+	other := pv("o", "/", 0)
+	other.Visitor = "v2"
+	feed(t, tr, other)
+	tests := []struct {
+		name, visitor, visit string
+		ok                   bool
+	}{
+		{"open visit", "v1", rs[2].visit.ID, true},
+		{"previous visit", "v1", rs[1].visit.ID, true},
+		{"visit no longer held", "v1", rs[0].visit.ID, false},
+		{"unknown visit", "v1", strings.Repeat("0", 32), false},
+		{"not hex", "v1", strings.Repeat("x", 32), false},
+		{"too short", "v1", rs[2].visit.ID[:30], false},
+		{"upper-case hex of the open visit is the same id", "v1", strings.ToUpper(rs[2].visit.ID), true},
+		{"another visitor's visit", "v2", rs[2].visit.ID, false},
+		{"unknown visitor", "nobody", rs[2].visit.ID, false},
+	}
+	for _, tt := range tests {
+		for _, mark := range []func(string, string, string) (Visit, Visitor, bool){tr.MarkOutcome, tr.MarkSegment} {
+			v, vr, ok := mark(tt.visitor, tt.visit, "x")
+			assert.Equal(t, tt.ok, ok, tt.name)
+			if !ok {
+				assert.Equal(t, Visit{}, v, tt.name)
+				assert.Equal(t, Visitor{}, vr, tt.name)
+			}
+		}
+	}
 }
 
 func TestReturnedTouchesAreACopy(t *testing.T) {

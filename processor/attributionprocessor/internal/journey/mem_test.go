@@ -1,11 +1,13 @@
 package journey
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,9 +76,50 @@ func TestMemoryPerVisitor(t *testing.T) {
 	runtime.KeepAlive(tr)
 }
 
+// TestMemoryPerVisitorRestored is TestMemoryPerVisitor for a tracker
+// restored from a snapshot (strings shared through the snapshot's string
+// table, slices of exact length).
+func TestMemoryPerVisitorRestored(t *testing.T) {
+	const visitors = 10_000
+	src := newTracker(t, Config{MaxVisitors: 2 * visitors})
+	for n := range visitors {
+		feed(t, src, historyEvents(n, 10)...)
+	}
+	var buf bytes.Buffer
+	require.NoError(t, src.Snapshot(&buf))
+	snap := buf.Bytes()
+	src = nil
+	tr := newTracker(t, Config{MaxVisitors: 2 * visitors})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	require.NoError(t, tr.Restore(bytes.NewReader(snap)))
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(snap) // held before and after: not part of the difference
+	require.Equal(t, visitors, tr.Len())
+	per := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / visitors
+	t.Logf("approx. %.0f bytes per restored visitor (10 touches, open visit, 20 seen ids, LRU entry)", per)
+	assert.LessOrEqual(t, per, 1024.0, "target: <= 1 KiB per visitor")
+	runtime.KeepAlive(tr)
+}
+
+// TestStateSizes guards the sizes the memory budget relies on (64-bit):
+// visitState fills the 144-byte size class, visitorState the 208-byte one
+// (one more field and it moves to 224).
+func TestStateSizes(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("64-bit only")
+	}
+	assert.Equal(t, uintptr(144), unsafe.Sizeof(visitState{}))
+	assert.Equal(t, uintptr(208), unsafe.Sizeof(visitorState{}))
+	assert.Equal(t, uintptr(48), unsafe.Sizeof(marks{}))
+}
+
 // BenchmarkApply is the hot path: a page view of an existing visitor inside
 // its open visit, for visitors with 1 and with 10 touches (visits) of
-// history. Most of the cost is building the returned copy of Touches.
+// history. The touch history is not copied, so the cost does not depend on
+// its length.
 func BenchmarkApply(b *testing.B) {
 	for _, history := range []int{1, 10} {
 		b.Run(fmt.Sprintf("touches=%d", history), func(b *testing.B) {

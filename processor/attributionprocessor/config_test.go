@@ -1,0 +1,97 @@
+package attributionprocessor
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	cfg := createDefaultConfig()
+	id := component.NewID(metadata.Type)
+	if name != "" {
+		id = component.NewIDWithName(metadata.Type, name)
+	}
+	sub, err := cm.Sub(id.String())
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, createDefaultConfig(), cfg)
+
+	cfg, err = loadConfig(t, "full")
+	require.NoError(t, err)
+	assert.Equal(t, 20*time.Minute, cfg.Journey.IdleTimeout)
+	assert.True(t, cfg.Journey.SplitAtMidnight)
+	assert.Equal(t, "Pacific/Auckland", cfg.Sites["nz"].TimeZone)
+	assert.Equal(t, 720*time.Hour, cfg.Partners[0].AttributionWindow)
+	assert.Equal(t, CountEveryEvent, cfg.Outcomes[0].Count)
+	assert.Equal(t, []string{"linear", "time_decay"}, cfg.Attribution.Models)
+	assert.Equal(t, "file_storage", cfg.Storage.String())
+	assert.Equal(t, 30*time.Second, cfg.CheckpointInterval)
+}
+
+// Every configuration mistake fails naming its key (and the rule).
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	for want, change := range map[string]func(*Config){
+		"journey::idle_timeout":               func(c *Config) { c.Journey.IdleTimeout = 0 },
+		"journey::reorder_window":             func(c *Config) { c.Journey.ReorderWindow = time.Hour },
+		"journey::max_visitors":               func(c *Config) { c.Journey.MaxVisitors = 0 },
+		"journey::max_touches":                func(c *Config) { c.Journey.MaxTouches = 0 },
+		"journey::max_seen_ids":               func(c *Config) { c.Journey.MaxSeenIDs = -1 },
+		"journey::time_zone":                  func(c *Config) { c.Journey.TimeZone = "Mars/Olympus" },
+		"sites::nz::time_zone":                func(c *Config) { c.Sites = map[string]SiteConfig{"nz": {TimeZone: "Nowhere"}} },
+		"checkpoint_interval":                 func(c *Config) { c.CheckpointInterval = -time.Second },
+		"partners::0::name":                   func(c *Config) { c.Partners = []PartnerConfig{{Name: "Bad Name", Param: "x"}} },
+		"partners::0: set domains or param":   func(c *Config) { c.Partners = []PartnerConfig{{Name: "p"}} },
+		"partners::0::attribution_window":     func(c *Config) { c.Partners = []PartnerConfig{{Name: "p", Param: "x", AttributionWindow: -1}} },
+		"partners / internal_domains":         func(c *Config) { c.InternalDomains = []string{"not a domain/"} },
+		"outcomes::buy::conditions: at least": func(c *Config) { c.Outcomes = []OutcomeConfig{{Name: "buy"}} },
+		"outcomes::buy::count": func(c *Config) {
+			c.Outcomes = []OutcomeConfig{{Name: "buy", Conditions: []string{"true"}, Count: "twice"}}
+		},
+		"outcomes::buy::currency": func(c *Config) {
+			c.Outcomes = []OutcomeConfig{{Name: "buy", Conditions: []string{"true"}, Currency: "euro"}}
+		},
+		"outcomes::buy::conditions::1": func(c *Config) {
+			c.Outcomes = []OutcomeConfig{{Name: "buy", Conditions: []string{"true", `attributes["x" ==`}}}
+		},
+		"outcomes::buy::value": func(c *Config) {
+			c.Outcomes = []OutcomeConfig{{Name: "buy", Conditions: []string{"true"}, Value: "NoSuchFunc(1)"}}
+		},
+		"outcomes::a::name: configured twice": func(c *Config) {
+			c.Outcomes = []OutcomeConfig{{Name: "a", Conditions: []string{"true"}}, {Name: "a", Conditions: []string{"true"}}}
+		},
+		"segments::deep::conditions::0": func(c *Config) {
+			c.Segments = []SegmentConfig{{Name: "deep", Conditions: []string{"attributes[ >= 3"}}}
+		},
+		"segments::0::name":                              func(c *Config) { c.Segments = []SegmentConfig{{Name: "", Conditions: []string{"true"}}} },
+		"attribution::models: at least one":              func(c *Config) { c.Attribution.Models = nil },
+		"attribution::models: unknown attribution model": func(c *Config) { c.Attribution.Models = []string{"u_shaped"} },
+		"attribution::half_life":                         func(c *Config) { c.Attribution.HalfLife = 0 },
+		"attribution::first_weight + last_weight":        func(c *Config) { c.Attribution.FirstWeight, c.Attribution.LastWeight = 0.7, 0.7 },
+	} {
+		t.Run(want, func(t *testing.T) {
+			cfg := createDefaultConfig()
+			change(cfg)
+			err := cfg.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), want)
+		})
+	}
+}

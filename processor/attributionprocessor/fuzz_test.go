@@ -1,0 +1,81 @@
+package attributionprocessor
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadata"
+)
+
+// FuzzProcess feeds events with arbitrary names, URLs, referrers,
+// campaign values, times, ids and property values to one processor:
+// it must never panic or fail, every applied event must name its visit,
+// and every outcome's credits must sum to exactly 1 per model.
+func FuzzProcess(f *testing.F) {
+	f.Add("webjourney.page_view", "v", "https://shop.example/a?utm_source=x&utm_medium=cpc", "https://www.google.com/search?q=a", "gclid", int64(0), "e1", "12.5")
+	f.Add("webjourney.custom", "v", "", "", "", int64(60e9), "e2", "purchase")
+	f.Add("webjourney.page_view", "v", "https://shop.example/welcome?__apid=1", "https://archipro.co.nz/", "", int64(-1), "", "NaN")
+	f.Add("webjourney.site_search", "", "::", "%zz", "li_fat_id", int64(math.MaxInt64), "e1", "")
+	f.Add("webjourney.erasure_request", "v", "", "", "", int64(5e9), "e9", "")
+
+	cfg := testConfig()
+	cfg.Outcomes = append(cfg.Outcomes, OutcomeConfig{
+		Name:       "any_custom",
+		Conditions: []string{`event_name == "webjourney.custom"`},
+		Value:      `attributes["webjourney.properties"]["v"]`,
+		Count:      CountEveryEvent,
+	})
+	if err := cfg.Validate(); err != nil {
+		f.Fatal(err)
+	}
+	p, err := newProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name, visitor, pageURL, ref, clickID string, at int64, id, value string) {
+		ld := plog.NewLogs()
+		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.SetEventName(name)
+		lr.SetTimestamp(pcommon.Timestamp(uint64(base.UnixNano()) + uint64(at)))
+		m := lr.Attributes()
+		m.PutStr(eventmodel.AttrVisitorID, visitor)
+		m.PutStr(eventmodel.AttrEventID, id)
+		m.PutStr(eventmodel.AttrURLFull, pageURL)
+		m.PutStr(eventmodel.AttrURLPath, pageURL)
+		m.PutStr(eventmodel.AttrReferrerFull, ref)
+		m.PutStr(eventmodel.AttrClickIDType, clickID)
+		m.PutStr(eventmodel.AttrCampaignMedium, value)
+		m.PutStr(eventmodel.AttrCustomName, value)
+		m.PutEmptyMap(eventmodel.AttrProperties).PutStr("v", value)
+		m.PutStr(eventmodel.AttrSiteID, "shop")
+
+		out, err := p.processLogs(context.Background(), ld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums := map[string]float64{}
+		for i := 0; i < out.ResourceLogs().Len(); i++ {
+			lrs := out.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				r := lrs.At(k)
+				if r.EventName() == eventmodel.EventAttributionCredit {
+					sums[attrStr(r, eventmodel.AttrOutcomeName)+"/"+attrStr(r, eventmodel.AttrAttributionModel)] += attrFloat(r, eventmodel.AttrAttributionCredit)
+				}
+				if r.EventName() == eventmodel.EventVisit && attrStr(r, eventmodel.AttrVisitID) == "" {
+					t.Fatal("visit record without id")
+				}
+			}
+		}
+		for k, s := range sums {
+			if s != 1 {
+				t.Fatalf("credits of %s sum to %v", k, s)
+			}
+		}
+	})
+}

@@ -1,0 +1,543 @@
+package attributionprocessor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/channel"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/journey"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadata"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/models"
+)
+
+// scopeName is the instrumentation scope of the entity records.
+const scopeName = "github.com/webjourney/webjourney/processor/attributionprocessor"
+
+// Results of one event, the values of the telemetry "result" attribute.
+const (
+	resultApplied    = "applied"
+	resultNoVisitor  = "no_visitor"
+	resultBot        = "bot"
+	resultNotJourney = "not_journey"
+)
+
+// siteState is the journey state of the sites that share one time zone
+// and internal-domain list: sites with their own settings get their own.
+type siteState struct {
+	name       string // storage key suffix
+	tracker    *journey.Tracker
+	classifier *channel.Classifier
+	evictions  int64 // last value reported to telemetry
+}
+
+type attributionProcessor struct {
+	cfg       *Config
+	logger    *zap.Logger
+	telemetry *metadata.TelemetryBuilder
+	rules     *rules
+	def       *siteState
+	sites     map[string]*siteState
+	models    []models.Model
+	modelCfg  models.Config
+	windows   map[string]time.Duration // partner attribution windows
+	now       func() time.Time
+	persist   *persistence
+	all       []*siteState // states(), fixed after newProcessor
+
+	// Telemetry attribute sets, made once: the hot path only adds.
+	resultOpts map[string]metric.AddOption
+	kindOpts   [3]metric.AddOption // visit, visitor, credit
+}
+
+func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	r, err := compileRules(cfg, set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	p := &attributionProcessor{
+		cfg:       cfg,
+		logger:    set.Logger,
+		telemetry: tb,
+		rules:     r,
+		sites:     map[string]*siteState{},
+		modelCfg:  cfg.Attribution.modelsConfig(),
+		windows:   map[string]time.Duration{},
+		now:       time.Now,
+	}
+	for _, name := range cfg.Attribution.Models {
+		m, err := models.ParseModel(name)
+		if err != nil {
+			return nil, fmt.Errorf("attribution::models: %w", err)
+		}
+		p.models = append(p.models, m)
+	}
+	for _, pc := range cfg.Partners {
+		if pc.AttributionWindow > 0 {
+			p.windows[pc.Name] = pc.AttributionWindow
+		}
+	}
+	if p.def, err = newSiteState(cfg, "", "_default"); err != nil {
+		return nil, err
+	}
+	for id := range cfg.Sites {
+		if p.sites[id], err = newSiteState(cfg, id, "site/"+id); err != nil {
+			return nil, fmt.Errorf("sites::%s: %w", id, err)
+		}
+	}
+	p.all = p.states()
+	p.persist = newPersistence(set.ID, cfg, p.all, tb, set.Logger)
+	p.resultOpts = map[string]metric.AddOption{}
+	for _, r := range []string{resultApplied, journey.ReasonDuplicate, journey.ReasonLate, journey.ReasonInvalid, resultNoVisitor, resultBot, resultNotJourney} {
+		p.resultOpts[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", r)))
+	}
+	for i, k := range []string{"visit", "visitor", "credit"} {
+		p.kindOpts[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", k)))
+	}
+	return p, nil
+}
+
+func newSiteState(cfg *Config, site, name string) (*siteState, error) {
+	j := cfg.Journey
+	tz := j.TimeZone
+	if s, ok := cfg.Sites[site]; ok && site != "" && s.TimeZone != "" {
+		tz = s.TimeZone
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("time_zone: %w", err)
+	}
+	tr, err := journey.New(journey.Config{
+		IdleTimeout:     j.IdleTimeout,
+		SplitAtMidnight: j.SplitAtMidnight,
+		Location:        loc,
+		ReorderWindow:   j.ReorderWindow,
+		MaxVisitors:     j.MaxVisitors,
+		MaxSeenIDs:      j.MaxSeenIDs,
+		MaxTouches:      j.MaxTouches,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cl, err := cfg.classifierConfig(site).build()
+	if err != nil {
+		return nil, err
+	}
+	return &siteState{name: name, tracker: tr, classifier: cl}, nil
+}
+
+// states lists every journey state, the default first.
+func (p *attributionProcessor) states() []*siteState {
+	out := []*siteState{p.def}
+	ids := make([]string, 0, len(p.sites))
+	for id := range p.sites {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out = append(out, p.sites[id])
+	}
+	return out
+}
+
+func (p *attributionProcessor) stateFor(site string) *siteState {
+	if s, ok := p.sites[site]; ok {
+		return s
+	}
+	return p.def
+}
+
+// classifierConfig is the channel classifier's configuration for a site.
+type classifierConfig channel.Config
+
+func (c *Config) classifierConfig(site string) classifierConfig {
+	internal := c.InternalDomains
+	if s, ok := c.Sites[site]; ok && site != "" && len(s.InternalDomains) > 0 {
+		internal = s.InternalDomains
+	}
+	cc := classifierConfig{InternalDomains: internal}
+	for _, p := range c.Partners {
+		cc.Partners = append(cc.Partners, channel.Partner{Name: p.Name, Domains: p.Domains, Param: p.Param})
+	}
+	return cc
+}
+
+func (cc classifierConfig) build() (*channel.Classifier, error) {
+	return channel.New(channel.Config(cc))
+}
+
+// batch collects, for one ConsumeLogs call, the newest snapshot of every
+// visit and visitor touched and every credit made, so that a batch of
+// events emits each entity once, at its latest version.
+type batch struct {
+	visits   []visitSnap
+	visitIdx map[string]int
+	visitors []visitorSnap
+	vrIdx    map[string]int
+	credits  []creditSnap
+}
+
+type visitSnap struct {
+	st    *siteState
+	subj  subject
+	visit journey.Visit
+}
+
+type visitorSnap struct {
+	subj    subject
+	visitor journey.Visitor
+}
+
+type creditSnap struct {
+	subj    subject
+	outcome outcome
+	credit  credit
+}
+
+func (b *batch) visit(st *siteState, s subject, v journey.Visit) {
+	if b.visitIdx == nil {
+		b.visitIdx = map[string]int{}
+	}
+	if i, ok := b.visitIdx[v.ID]; ok {
+		if v.Version >= b.visits[i].visit.Version {
+			b.visits[i].visit = v
+		}
+		return
+	}
+	b.visitIdx[v.ID] = len(b.visits)
+	b.visits = append(b.visits, visitSnap{st: st, subj: s, visit: v})
+}
+
+func (b *batch) visitor(s subject, v journey.Visitor) {
+	if b.vrIdx == nil {
+		b.vrIdx = map[string]int{}
+	}
+	k := s.site + "\x00" + s.key
+	if i, ok := b.vrIdx[k]; ok {
+		if v.Version >= b.visitors[i].visitor.Version {
+			b.visitors[i].visitor = v
+		}
+		return
+	}
+	b.vrIdx[k] = len(b.visitors)
+	b.visitors = append(b.visitors, visitorSnap{subj: s, visitor: v})
+}
+
+func (b *batch) visitorOf(s subject) *journey.Visitor {
+	if i, ok := b.vrIdx[s.site+"\x00"+s.key]; ok {
+		return &b.visitors[i].visitor
+	}
+	return nil
+}
+
+func (p *attributionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	var b batch
+	var counts resultCounts
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			lrs := sl.LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				counts.add(p.handle(ctx, rl, sl, lrs.At(k), &b))
+			}
+		}
+	}
+	p.emit(ctx, ld, &b)
+
+	for _, c := range counts {
+		if c.n > 0 {
+			p.telemetry.ProcessorAttributionEvents.Add(ctx, c.n, p.resultOpts[c.result])
+		}
+	}
+	for _, st := range p.all {
+		if ev := st.tracker.Evictions(); ev > st.evictions {
+			p.telemetry.ProcessorAttributionEvictions.Add(ctx, ev-st.evictions)
+			st.evictions = ev
+		}
+	}
+	return ld, nil
+}
+
+// resultCounts counts events by result without a map: there are only
+// seven results.
+type resultCounts [8]struct {
+	result string
+	n      int64
+}
+
+func (c *resultCounts) add(result string) {
+	for i := range c {
+		if c[i].result == result || c[i].result == "" {
+			c[i].result = result
+			c[i].n++
+			return
+		}
+	}
+}
+
+func isPageView(name string) bool {
+	return name == eventmodel.EventPageView || name == eventmodel.EventSiteSearch
+}
+
+func str(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
+}
+
+// visitorKey is the key journeys are kept under: the (pseudonymous)
+// visitor id, or for an anonymous event the cookieless key.
+func visitorKey(m pcommon.Map) (key, attr string) {
+	if v := str(m, eventmodel.AttrVisitorID); v != "" {
+		return v, eventmodel.AttrVisitorID
+	}
+	if v := str(m, eventmodel.AttrCookielessKey); v != "" {
+		return v, eventmodel.AttrCookielessKey
+	}
+	return "", ""
+}
+
+func eventTime(lr plog.LogRecord) time.Time {
+	if ts := lr.Timestamp(); ts != 0 {
+		return ts.AsTime()
+	}
+	if ts := lr.ObservedTimestamp(); ts != 0 {
+		return ts.AsTime()
+	}
+	return time.Time{}
+}
+
+// handle applies one record to its visitor's journey and returns the
+// telemetry result.
+func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, b *batch) string {
+	m := lr.Attributes()
+	switch lr.EventName() {
+	case eventmodel.EventVisit, eventmodel.EventVisitor, eventmodel.EventAttributionCredit, eventmodel.EventConsentUpdate:
+		return resultNotJourney
+	case eventmodel.EventErasureRequest:
+		// The visitor's journey is forgotten here as it is erased in
+		// storage, so that no later record brings it back.
+		if key, _ := visitorKey(m); key != "" {
+			p.stateFor(str(m, eventmodel.AttrSiteID)).tracker.Forget(key)
+		}
+		return resultNotJourney
+	}
+	if v, ok := m.Get(eventmodel.AttrBot); ok && v.Type() == pcommon.ValueTypeBool && v.Bool() {
+		return resultBot
+	}
+	key, keyAttr := visitorKey(m)
+	if key == "" {
+		return resultNoVisitor
+	}
+	site := str(m, eventmodel.AttrSiteID)
+	st := p.stateFor(site)
+	ev := journey.Event{
+		ID:          str(m, eventmodel.AttrEventID),
+		Visitor:     key,
+		Site:        site,
+		Name:        lr.EventName(),
+		Time:        eventTime(lr),
+		URL:         str(m, eventmodel.AttrURLFull),
+		Path:        str(m, eventmodel.AttrURLPath),
+		DeviceClass: str(m, eventmodel.AttrDeviceClass),
+		Country:     str(m, eventmodel.AttrGeoCountry),
+	}
+	if v, ok := m.Get(eventmodel.AttrEngagedTime); ok && v.Type() == pcommon.ValueTypeInt {
+		ev.EngagedMs = v.Int()
+	}
+	var ch channel.Result
+	if isPageView(ev.Name) {
+		ch = st.classifier.Classify(channel.Input{
+			LandingURL:  ev.URL,
+			Referrer:    str(m, eventmodel.AttrReferrerFull),
+			UTMSource:   str(m, eventmodel.AttrCampaignSource),
+			UTMMedium:   str(m, eventmodel.AttrCampaignMedium),
+			UTMCampaign: str(m, eventmodel.AttrCampaignName),
+			ClickIDType: str(m, eventmodel.AttrClickIDType),
+		})
+		ev.Medium, ev.Source, ev.Partner = ch.Medium, ch.Source, ch.Partner
+		ev.Campaign = str(m, eventmodel.AttrCampaignName)
+	}
+	visit, visitor, applied, reason := st.tracker.Apply(ev)
+	if !applied {
+		return reason
+	}
+	subj := subject{site: site, key: key, keyAttr: keyAttr}
+
+	// The event carries its visit and the visit's entry channel, so
+	// events alone answer "which channel do these pages come from".
+	m.PutStr(eventmodel.AttrVisitID, visit.ID)
+	putChannel(m, visit.Medium, visit.Source, visit.Campaign, visit.Partner)
+	if ch.SearchTerm != "" && visit.LandingPage == ev.Path && visit.Medium == ch.Medium && visit.Source == ch.Source {
+		m.PutStr(eventmodel.AttrChannelSearchTerm, ch.SearchTerm)
+	}
+
+	if len(p.rules.outcomes) > 0 {
+		tc := ottllog.NewTransformContextPtr(rl, sl, lr)
+		visit, visitor = p.outcomes(ctx, tc, st, subj, ev, visit, visitor, b)
+		tc.Close()
+	}
+	b.visit(st, subj, visit)
+	b.visitor(subj, visitor)
+	return resultApplied
+}
+
+// outcomes evaluates the outcome rules on the event; for each outcome
+// achieved it marks the visit and visitor, names it on the event and
+// credits the visitor's touches under every model.
+func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.TransformContext, st *siteState, s subject, ev journey.Event, visit journey.Visit, visitor journey.Visitor, b *batch) (journey.Visit, journey.Visitor) {
+	var names []string
+	for i := range p.rules.outcomes {
+		o := &p.rules.outcomes[i]
+		onErr := p.ruleError(ctx, o.label)
+		if !matches(ctx, o.conditions, tc, onErr) {
+			continue
+		}
+		switch o.count {
+		case CountOncePerVisit:
+			if slices.Contains(visit.Outcomes, o.name) {
+				continue
+			}
+		case CountOncePerVisitor:
+			if slices.Contains(visitor.Outcomes, o.name) {
+				continue
+			}
+		}
+		if v, vr, ok := st.tracker.MarkOutcome(ev.Visitor, visit.ID, o.name); ok {
+			visit, visitor = v, vr
+		}
+		names = append(names, o.name)
+		p.telemetry.ProcessorAttributionOutcomes.Add(ctx, 1)
+		oc := outcome{
+			name:     o.name,
+			currency: o.currency,
+			value:    o.valueOf(ctx, tc, onErr),
+			eventID:  ev.ID,
+			visitID:  visit.ID,
+			time:     ev.Time,
+		}
+		p.credit(st, s, &oc, b)
+	}
+	if len(names) > 0 {
+		putStrings(tc.GetLogRecord().Attributes(), eventmodel.AttrOutcomeName, names)
+	}
+	return visit, visitor
+}
+
+func (p *attributionProcessor) ruleError(ctx context.Context, label string) func(error) {
+	return func(err error) {
+		p.telemetry.ProcessorAttributionRuleErrors.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", label))))
+		p.logger.Debug("rule failed to evaluate; counted as not matched", zap.String("rule", label), zap.Error(err))
+	}
+}
+
+// credit distributes the outcome over the visitor's touches under every
+// configured model. A partner touch older than the partner's attribution
+// window at the time of the outcome is not a touch any more.
+func (p *attributionProcessor) credit(st *siteState, s subject, o *outcome, b *batch) {
+	all := st.tracker.Touches(s.key)
+	touches := make([]models.Touch, 0, len(all))
+	kept := make([]journey.Touch, 0, len(all))
+	for _, t := range all {
+		if w, ok := p.windows[t.Partner]; ok && o.time.Sub(t.Time) > w {
+			continue
+		}
+		touches = append(touches, models.Touch{Time: t.Time, Medium: t.Medium, Source: t.Source, Campaign: t.Campaign, Partner: t.Partner, VisitID: t.VisitID})
+		kept = append(kept, t)
+	}
+	for _, m := range p.models {
+		crs := models.Attribute(m, p.modelCfg, touches, o.time, o.value)
+		if len(crs) == 0 {
+			continue
+		}
+		first := kept[crs[0].TouchIndex].Time
+		for i, c := range crs {
+			b.credits = append(b.credits, creditSnap{subj: s, outcome: *o, credit: credit{
+				model:      string(m),
+				touch:      kept[c.TouchIndex],
+				index:      i,
+				count:      len(crs),
+				credit:     c.Credit,
+				value:      c.Value,
+				firstTouch: first,
+			}})
+		}
+	}
+}
+
+// emit appends the batch's entity records to ld, in their own resource.
+// Segment rules run here, on each visit record as built: a match marks
+// the visit and visitor and the records are built again at the new version.
+func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch) {
+	if len(b.visits) == 0 && len(b.credits) == 0 {
+		return
+	}
+	now := p.now()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(scopeName)
+	rl := ld.ResourceLogs().At(ld.ResourceLogs().Len() - 1)
+	lrs := sl.LogRecords()
+	lrs.EnsureCapacity(len(b.visits) + len(b.visitors) + len(b.credits))
+
+	for i := range b.visits {
+		vs := &b.visits[i]
+		lr := lrs.AppendEmpty()
+		putVisit(lr, vs.subj, &vs.visit, b.visitorOf(vs.subj), now)
+		if p.segments(ctx, rl, sl, lr, vs, b) {
+			lr.Attributes().Clear()
+			putVisit(lr, vs.subj, &vs.visit, b.visitorOf(vs.subj), now)
+		}
+	}
+	for i := range b.visitors {
+		putVisitor(lrs.AppendEmpty(), b.visitors[i].subj, &b.visitors[i].visitor, now)
+	}
+	for i := range b.credits {
+		putCredit(lrs.AppendEmpty(), b.credits[i].subj, &b.credits[i].outcome, &b.credits[i].credit, now)
+	}
+	for i, n := range []int{len(b.visits), len(b.visitors), len(b.credits)} {
+		if n > 0 {
+			p.telemetry.ProcessorAttributionRecords.Add(ctx, int64(n), p.kindOpts[i])
+		}
+	}
+}
+
+// segments evaluates the segment rules the visit does not have yet on its
+// record and reports whether any matched.
+func (p *attributionProcessor) segments(ctx context.Context, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, vs *visitSnap, b *batch) bool {
+	if len(p.rules.segments) == 0 {
+		return false
+	}
+	tc := ottllog.NewTransformContextPtr(rl, sl, lr)
+	defer tc.Close()
+	changed := false
+	for i := range p.rules.segments {
+		sr := &p.rules.segments[i]
+		if slices.Contains(vs.visit.Segments, sr.name) || !matches(ctx, sr.conditions, tc, p.ruleError(ctx, sr.label)) {
+			continue
+		}
+		if v, vr, ok := vs.st.tracker.MarkSegment(vs.subj.key, vs.visit.ID, sr.name); ok {
+			vs.visit = v
+			b.visitor(vs.subj, vr)
+			changed = true
+		}
+	}
+	return changed
+}
