@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -45,21 +46,63 @@ type Config struct {
 	RetryConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 
 	// Retention deletes monthly event indices once every event in them is
-	// older than the configured number of months.
+	// older than the configured number of months, and expired entity
+	// documents by date.
 	Retention RetentionConfig `mapstructure:"retention"`
+
+	// DeadLetter keeps documents that Elasticsearch refused for good.
+	DeadLetter DeadLetterConfig `mapstructure:"dead_letter"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
 
-// RetentionConfig is how long events are kept.
+// RetentionConfig is how long events and journey entities are kept. For
+// every family 0 keeps its documents for ever.
 type RetentionConfig struct {
 	// EventsMonths deletes the index of a month once that month ended more
-	// than this many months ago; 0 keeps events for ever. The CNIL
-	// exemption allows at most 25.
+	// than this many months ago. The CNIL exemption allows at most 25.
 	EventsMonths int `mapstructure:"events_months"`
-	// CheckInterval is how often expired indices are looked for.
+	// VisitsMonths deletes a visit whose last activity is older.
+	VisitsMonths int `mapstructure:"visits_months"`
+	// VisitorsMonths deletes a visitor last seen longer ago.
+	VisitorsMonths int `mapstructure:"visitors_months"`
+	// CreditsMonths deletes an attribution credit whose outcome is older.
+	CreditsMonths int `mapstructure:"credits_months"`
+	// CheckInterval is how often expired data is looked for.
 	CheckInterval time.Duration `mapstructure:"check_interval"`
+}
+
+// families returns the retention of each family by its key, in a fixed
+// order.
+func (r RetentionConfig) families() []struct {
+	key    string
+	months int
+} {
+	return []struct {
+		key    string
+		months int
+	}{
+		{"events_months", r.EventsMonths},
+		{"visits_months", r.VisitsMonths},
+		{"visitors_months", r.VisitorsMonths},
+		{"credits_months", r.CreditsMonths},
+	}
+}
+
+// enabled reports whether any family has a retention.
+func (r RetentionConfig) enabled() bool {
+	return r.EventsMonths > 0 || r.VisitsMonths > 0 || r.VisitorsMonths > 0 || r.CreditsMonths > 0
+}
+
+// DeadLetterConfig names the index for refused documents.
+type DeadLetterConfig struct {
+	// Index receives, for every document Elasticsearch refused for good
+	// (mapping errors, illegal values) and every record without a usable
+	// id, a document saying where it was going and why it was refused,
+	// with the original document as an unindexed string. Empty turns
+	// dead-lettering off: such records are counted, logged and dropped.
+	Index string `mapstructure:"index"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -77,10 +120,13 @@ const maxIndexPrefixLen = 100
 // embedded HTTP client, queue and retry sections itself.
 func (cfg *Config) Validate() error {
 	var retentionErrs []error
-	if r := cfg.Retention; r.EventsMonths < 0 || r.EventsMonths > 1200 {
-		retentionErrs = append(retentionErrs, fmt.Errorf("retention::events_months: must be 0 (keep for ever) to 1200, not %d", r.EventsMonths))
-	} else if r.EventsMonths > 0 && r.CheckInterval < time.Minute {
-		retentionErrs = append(retentionErrs, fmt.Errorf("retention::check_interval: must be at least 1m, not %s", r.CheckInterval))
+	for _, f := range cfg.Retention.families() {
+		if f.months < 0 || f.months > 1200 {
+			retentionErrs = append(retentionErrs, fmt.Errorf("retention::%s: must be 0 (keep for ever) to 1200, not %d", f.key, f.months))
+		}
+	}
+	if cfg.Retention.enabled() && cfg.Retention.CheckInterval < time.Minute {
+		retentionErrs = append(retentionErrs, fmt.Errorf("retention::check_interval: must be at least 1m, not %s", cfg.Retention.CheckInterval))
 	}
 	var errs []error
 	if cfg.ClientConfig.Endpoint != "" {
@@ -102,6 +148,9 @@ func (cfg *Config) Validate() error {
 	case !indexPrefixPattern.MatchString(cfg.IndexPrefix):
 		errs = append(errs, fmt.Errorf("index_prefix: %q is not a valid Elasticsearch index name start; use lower-case letters, digits, '-', '_' and '.', starting with a letter or digit", cfg.IndexPrefix))
 	}
+	if err := cfg.validateDeadLetter(); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.ClientConfig.Timeout <= 0 {
 		errs = append(errs, errors.New("timeout: must be positive (e.g. 30s); it bounds one bulk request so a stalled Elasticsearch cannot block the queue"))
 	}
@@ -118,6 +167,29 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("password: set user as well"))
 	}
 	return errors.Join(append(errs, retentionErrs...)...)
+}
+
+// validateDeadLetter checks dead_letter::index: a valid index name that
+// is none of the exporter's other indices or template names (its template
+// is named after it, and two templates for one index would conflict).
+func (cfg *Config) validateDeadLetter() error {
+	dl := cfg.DeadLetter.Index
+	if dl == "" {
+		return nil
+	}
+	if len(dl) > maxIndexPrefixLen || !indexPrefixPattern.MatchString(dl) {
+		return fmt.Errorf("dead_letter::index: %q is not a valid Elasticsearch index name; use at most %d lower-case letters, digits, '-', '_' and '.', starting with a letter or digit, e.g. %q",
+			dl, maxIndexPrefixLen, cfg.IndexPrefix+"-dead-letter")
+	}
+	own := dl == eventsTemplateName(cfg.IndexPrefix) || strings.HasPrefix(dl, cfg.IndexPrefix+"-events-")
+	for _, f := range entityFamilies {
+		own = own || dl == f.index(cfg.IndexPrefix)
+	}
+	if own {
+		return fmt.Errorf("dead_letter::index: %q is one of the exporter's own events or entity indices; use another name, e.g. %q",
+			dl, cfg.IndexPrefix+"-dead-letter")
+	}
+	return nil
 }
 
 // validateEndpoint checks one endpoints entry. Messages never echo a URL

@@ -78,6 +78,9 @@ func TestFullConfig(t *testing.T) {
 	assert.Equal(t, time.Second, cfg.RetryConfig.InitialInterval)
 	assert.Equal(t, 10*time.Second, cfg.RetryConfig.MaxInterval)
 	assert.Equal(t, 10*time.Minute, cfg.RetryConfig.MaxElapsedTime)
+
+	assert.Equal(t, RetentionConfig{EventsMonths: 25, VisitsMonths: 25, VisitorsMonths: 13, CreditsMonths: 37, CheckInterval: 6 * time.Hour}, cfg.Retention)
+	assert.Equal(t, "shop-analytics-dead-letter", cfg.DeadLetter.Index)
 }
 
 func TestAPIKeyAndNoQueueConfigs(t *testing.T) {
@@ -108,6 +111,14 @@ func TestInvalidConfigs(t *testing.T) {
 		{"password_without_user", []string{"password", "user"}},
 		{"bad_queue", []string{"sending_queue", "num_consumers"}},
 		{"zstd_compression", []string{"compression", "gzip or deflate"}},
+		{"bad_entity_retention", []string{
+			"retention::visits_months: must be 0 (keep for ever) to 1200, not -1",
+			"retention::visitors_months: must be 0 (keep for ever) to 1200, not 1201",
+			"retention::check_interval: must be at least 1m",
+		}},
+		{"dead_letter_own_index", []string{"dead_letter::index", `"webjourney-visits" is one of the exporter's own`, "webjourney-dead-letter"}},
+		{"dead_letter_events_index", []string{"dead_letter::index", "own events or entity indices"}},
+		{"dead_letter_bad_name", []string{"dead_letter::index", "not a valid Elasticsearch index name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

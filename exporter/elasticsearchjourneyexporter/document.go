@@ -31,6 +31,9 @@ type encoder struct {
 	lastMonth int
 	lastIndex string
 
+	// entityIndex holds the index of each entity family.
+	entityIndex [familyCredits + 1]string
+
 	// keys is a stack of the keys written so far in the maps being
 	// encoded, to skip repeated keys without allocating per map.
 	keys []string
@@ -41,7 +44,11 @@ type encoder struct {
 }
 
 func newEncoder(prefix string, shape *fieldShape, now time.Time) *encoder {
-	return &encoder{prefix: prefix, shape: shape, now: now, lastMonth: -1}
+	e := &encoder{prefix: prefix, shape: shape, now: now, lastMonth: -1}
+	for _, f := range entityFamilies {
+		e.entityIndex[f] = f.index(prefix)
+	}
+	return e
 }
 
 // maxEventIDBytes is Elasticsearch's limit on _id. A longer id fails the
@@ -104,12 +111,22 @@ func appendPadded(b []byte, v, width int) []byte {
 //
 // The document holds @timestamp (event time), event.ingested (observed time,
 // when set), event.name (when set) and every attribute under its own dotted
-// name. Resource attributes, scope, severity and body are not part of the
-// event model and are not written: the body in particular is not covered
-// by the consent and anonymizer processors, which work on attributes.
+// name, except the neverStored ones. Resource attributes, scope, severity
+// and body are not part of the event model and are not written: the body in
+// particular is not covered by the consent and anonymizer processors, which
+// work on attributes.
+//
+// An entity record (visit, visitor, credit) goes to its family's index;
+// its @timestamp is the record's Timestamp (visit start, first seen,
+// outcome time).
 func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string, int) {
 	t := e.eventTime(lr)
-	index := e.indexFor(t)
+	var index string
+	if f := familyOf(lr.EventName()); f != familyEvents {
+		index = e.entityIndex[f]
+	} else {
+		index = e.indexFor(t)
+	}
 
 	buf = append(buf, `{"`+fieldTimestamp+`":"`...)
 	buf = t.UTC().AppendFormat(buf, time.RFC3339Nano)
@@ -144,7 +161,9 @@ func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string,
 			continue
 		}
 		if e.shape.attributeConflicts(k) {
-			dropped++
+			if !neverStored[k] { // left out by design, not by accident
+				dropped++
+			}
 			continue
 		}
 		if e.repeated(0, k, set) {

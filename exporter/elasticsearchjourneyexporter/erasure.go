@@ -32,16 +32,18 @@ func (er *erasure) subject() string {
 // eraseSize is how many documents one search-and-delete round removes.
 const eraseSize = 1000
 
-// maxEraseRounds bounds one erasure; a visitor with more documents than
-// this is finished when the request is retried.
+// maxEraseRounds bounds one erasure (and one retention pass over one
+// family); a visitor with more documents than this is finished when the
+// request is retried, expired documents at the next check.
 const maxEraseRounds = 1000
 
 // eraseRequested carries out the erasure requests of a push before any of
 // its documents is written, and returns them by event id so that the
 // stored request names only a hash of whom it erased. The bare server has
 // no delete_by_query: each round searches the exporter's indices for the
-// subject's documents and bulk-deletes them, until none is left. An error
-// leaves the push retryable; erasing again is harmless.
+// subject's documents and bulk-deletes them, until none is left (see
+// deleteMatching). An error leaves the push retryable; erasing again is
+// harmless.
 func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[string]*erasure, error) {
 	var done map[string]*erasure
 	var err error
@@ -77,8 +79,14 @@ func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[
 	return done, err
 }
 
+// erase deletes the subject's documents from every index of the exporter:
+// events, the entity indices (visits, visitors, credits, which carry the
+// visitor id too) and the dead-letter index.
 func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) {
-	pattern := e.cfg.IndexPrefix + "-*"
+	indices := []string{e.cfg.IndexPrefix + "-*"}
+	if dl := e.cfg.DeadLetter.Index; dl != "" {
+		indices = append(indices, dl) // may lie outside the prefix
+	}
 	var should []any
 	if er.visitor != "" {
 		should = append(should, map[string]any{"term": map[string]any{eventmodel.AttrVisitorID: er.visitor}})
@@ -86,29 +94,41 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 	if er.user != "" {
 		should = append(should, map[string]any{"term": map[string]any{eventmodel.AttrUserID: er.user}})
 	}
-	query := map[string]any{
-		"size":    eraseSize,
-		"_source": false,
-		"query": map[string]any{"bool": map[string]any{
-			"filter":               []any{map[string]any{"term": map[string]any{eventmodel.AttrSiteID: er.site}}},
-			"should":               should,
-			"minimum_should_match": 1,
-		}},
+	deleted, done, err := e.deleteMatching(ctx, "erasure", indices, map[string]any{"bool": map[string]any{
+		"filter":               []any{map[string]any{"term": map[string]any{eventmodel.AttrSiteID: er.site}}},
+		"should":               should,
+		"minimum_should_match": 1,
+	}})
+	if err == nil && !done {
+		err = fmt.Errorf("erasure of one subject did not finish in %d rounds of %d documents", maxEraseRounds, eraseSize)
 	}
-	body, _ := json.Marshal(query)
+	return deleted, err
+}
+
+// deleteMatching deletes every document of indices that query matches, and
+// returns how many it deleted and whether none is left. The bare server has
+// no delete_by_query, so each round refreshes (so the last round's deletes
+// are no longer found), searches for up to eraseSize ids and bulk-deletes
+// them, for at most maxEraseRounds rounds. Deleting again is harmless: a
+// document already gone answers 404, which is not an error.
+func (e *eventsExporter) deleteMatching(ctx context.Context, what string, indices []string, query map[string]any) (int64, bool, error) {
+	body, err := json.Marshal(map[string]any{"size": eraseSize, "_source": false, "query": query})
+	if err != nil {
+		return 0, false, err
+	}
 	var deleted int64
 	for round := 0; round < maxEraseRounds; round++ {
 		refresh := e.es.Indices.Refresh
-		if _, err := answer("erasure refresh")(refresh(refresh.WithContext(ctx), refresh.WithIndex(pattern),
+		if _, err := answer(what + " refresh")(refresh(refresh.WithContext(ctx), refresh.WithIndex(indices...),
 			refresh.WithIgnoreUnavailable(true), refresh.WithAllowNoIndices(true))); err != nil {
-			return deleted, err
+			return deleted, false, err
 		}
 		search := e.es.Search
-		raw, err := answer("erasure search")(search(search.WithContext(ctx), search.WithIndex(pattern),
+		raw, err := answer(what + " search")(search(search.WithContext(ctx), search.WithIndex(indices...),
 			search.WithBody(bytes.NewReader(body)), search.WithIgnoreUnavailable(true), search.WithAllowNoIndices(true),
 			search.WithFilterPath("hits.hits._index", "hits.hits._id")))
 		if err != nil {
-			return deleted, err
+			return deleted, false, err
 		}
 		var res struct {
 			Hits struct {
@@ -119,10 +139,10 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 			} `json:"hits"`
 		}
 		if err := json.Unmarshal(raw, &res); err != nil {
-			return deleted, fmt.Errorf("erasure search answer: %w", err)
+			return deleted, false, fmt.Errorf("%s search answer: %w", what, err)
 		}
 		if len(res.Hits.Hits) == 0 {
-			return deleted, nil
+			return deleted, true, nil
 		}
 		var bulk bytes.Buffer
 		for _, h := range res.Hits.Hits {
@@ -130,9 +150,9 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 			bulk.Write(line)
 			bulk.WriteByte('\n')
 		}
-		raw, err = answer("erasure delete")(e.es.Bulk(&bulk, e.es.Bulk.WithContext(ctx), e.es.Bulk.WithFilterPath("errors", "items.*.status")))
+		raw, err = answer(what + " delete")(e.es.Bulk(&bulk, e.es.Bulk.WithContext(ctx), e.es.Bulk.WithFilterPath("errors", "items.*.status")))
 		if err != nil {
-			return deleted, err
+			return deleted, false, err
 		}
 		var br struct {
 			Errors bool `json:"errors"`
@@ -141,19 +161,19 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 			} `json:"items"`
 		}
 		if err := json.Unmarshal(raw, &br); err != nil {
-			return deleted, fmt.Errorf("erasure delete answer: %w", err)
+			return deleted, false, fmt.Errorf("%s delete answer: %w", what, err)
 		}
 		for _, it := range br.Items {
 			for _, r := range it {
 				if r.Status == http.StatusOK {
 					deleted++
 				} else if r.Status != http.StatusNotFound {
-					return deleted, fmt.Errorf("erasure: a delete answered HTTP %d", r.Status)
+					return deleted, false, fmt.Errorf("%s: a delete answered HTTP %d", what, r.Status)
 				}
 			}
 		}
 	}
-	return deleted, fmt.Errorf("erasure of one subject did not finish in %d rounds of %d documents", maxEraseRounds, eraseSize)
+	return deleted, false, nil
 }
 
 // answer reads a 2xx answer of an esapi call, or turns anything else into

@@ -3,7 +3,6 @@ package elasticsearchjourneyexporter
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -26,12 +25,16 @@ func visitorEvent(id, site, visitor, user string) func(plog.LogRecord) {
 }
 
 // An erasure request deletes every document of the visitor (and of the
-// user id) on that site, in every month's index, and nothing of anyone
-// else; the stored request keeps only a hash of whom it erased.
+// user id) on that site, in every month's index, its visits, visitor
+// record, credits and dead letters, and nothing of anyone else; the stored
+// request keeps only a hash of whom it erased.
 func TestErasureRequestDeletesTheSubjectOnly(t *testing.T) {
 	es, prefix := newESClient(t)
 	_, set := newTelemetry(t)
-	exp := newTestExporter(t, set, es.base, prefix)
+	// The dead-letter index lies outside the prefix: erasure must find it anyway.
+	dlIndex := "dl-" + prefix
+	t.Cleanup(func() { es.deleteAll(dlIndex) })
+	exp := newTestExporter(t, set, es.base, prefix, func(c *Config) { c.DeadLetter.Index = dlIndex })
 
 	const gone, stays = "k1:gone-visitor-pseudonym", "k1:other-visitor-pseudonym"
 	ld := makeLogs(
@@ -47,6 +50,23 @@ func TestErasureRequestDeletesTheSubjectOnly(t *testing.T) {
 	require.NoError(t, exp.pushLogs(context.Background(), ld))
 	require.Equal(t, 5, es.count(prefix))
 
+	// The journey entities of both visitors, and a dead letter of the erased one.
+	entities := makeLogs(
+		visitRecord("visit-gone", 3, "shop", gone),
+		visitorRecord("visitor-gone", 3, "shop", gone, testVisitStart),
+		creditRecord("credit-gone", "shop", gone, testVisitStart),
+		visitRecord("visit-stays", 2, "shop", stays),
+		visitorRecord("visitor-stays", 2, "shop", stays, testVisitStart),
+		creditRecord("credit-stays", "shop", stays, testVisitStart),
+		visitRecord("visit-gone-blog", 1, "blog", gone),
+		func(lr plog.LogRecord) {
+			visitRecord("visit-gone-bad", 1, "shop", gone)(lr)
+			lr.Attributes().PutStr(eventmodel.AttrVisitIdleAt, "not-a-date")
+		},
+	)
+	require.NoError(t, exp.pushLogs(context.Background(), entities))
+	require.Equal(t, 1, es.countIndex(dlIndex))
+
 	erasureID := uniqueID(t, 9)
 	req := makeLogs(func(lr plog.LogRecord) {
 		lr.SetEventName(eventmodel.EventErasureRequest)
@@ -60,29 +80,26 @@ func TestErasureRequestDeletesTheSubjectOnly(t *testing.T) {
 	})
 	require.NoError(t, exp.pushLogs(context.Background(), req))
 
-	es.refresh(prefix)
-	var res struct {
-		Hits struct {
-			Hits []struct {
-				Source map[string]any `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	es.decode(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{"size": 100}, &res)
 	var audit map[string]any
 	var remaining []string
-	for _, h := range res.Hits.Hits {
-		if h.Source["event.name"] == eventmodel.EventErasureRequest {
-			audit = h.Source
+	for _, src := range es.search(prefix+"-events-*", nil) {
+		if src["event.name"] == eventmodel.EventErasureRequest {
+			audit = src
 			continue
 		}
-		remaining = append(remaining, h.Source[eventmodel.AttrSiteID].(string)+"/"+h.Source[eventmodel.AttrVisitorID].(string))
+		remaining = append(remaining, src[eventmodel.AttrSiteID].(string)+"/"+src[eventmodel.AttrVisitorID].(string))
 	}
 	assert.ElementsMatch(t, []string{"shop/" + stays, "blog/" + gone}, remaining)
+	var entitiesLeft []string
+	for _, src := range es.search(prefix+"-visit*,"+prefix+"-credits", nil) {
+		entitiesLeft = append(entitiesLeft, src[eventmodel.AttrEntityID].(string))
+	}
+	assert.ElementsMatch(t, []string{"visit-stays", "visitor-stays", "credit-stays", "visit-gone-blog"}, entitiesLeft)
+	assert.Zero(t, es.countIndex(dlIndex), "the dead letter of the erased visitor is gone too")
 	require.NotNil(t, audit, "the erasure request is stored as the audit record")
 	raw, _ := json.Marshal(audit)
 	assert.False(t, strings.Contains(string(raw), "gone-"), "the audit record names the erased ids: %s", raw)
-	assert.EqualValues(t, 3, audit[eventmodel.AttrErasureDeleted])
+	assert.EqualValues(t, 7, audit[eventmodel.AttrErasureDeleted], "3 events, a visit, a visitor, a credit and a dead letter")
 	assert.Len(t, audit[eventmodel.AttrErasureSubject], 32)
 
 	// Replaying the request (a retry) deletes nothing more and stores no second audit record.

@@ -28,6 +28,7 @@ import (
 // Values of the `reason` attribute of the docs_failed metric.
 const (
 	reasonInvalidEventID = "invalid_event_id" // permanent
+	reasonInvalidEntity  = "invalid_entity"   // permanent: no usable entity id or version
 	reasonRejected       = "rejected"         // permanent: Elasticsearch refused the document
 	reasonItemRetryable  = "item_retryable"   // the document answered 429 or 5xx
 	reasonRequestFailed  = "request_failed"   // the bulk request as a whole failed
@@ -126,7 +127,7 @@ func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
 	}
 	e.httpClient, e.es = hc, es
 
-	if e.cfg.Retention.EventsMonths > 0 {
+	if e.cfg.Retention.enabled() {
 		rctx, rcancel := context.WithCancel(context.Background())
 		e.cancelRetention, e.retentionDone = rcancel, make(chan struct{})
 		go e.retentionLoop(rctx)
@@ -138,9 +139,9 @@ func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
 	if err == nil {
 		return nil
 	}
-	e.logger.Warn("Elasticsearch index template not installed yet; retrying in the background. "+
-		"Events are kept in the sending queue and retried until it is installed.",
-		zap.String("template", eventsTemplateName(e.cfg.IndexPrefix)),
+	e.logger.Warn("Elasticsearch index templates not installed yet; retrying in the background. "+
+		"Events are kept in the sending queue and retried until they are installed.",
+		zap.Strings("templates", e.templateNames()),
 		zap.Strings("endpoints", e.cfg.Endpoints),
 		zap.Error(err))
 
@@ -170,34 +171,59 @@ func (e *eventsExporter) installLoop(ctx context.Context) {
 		if err == nil || ctx.Err() != nil {
 			return
 		}
-		e.logger.Warn("Elasticsearch index template still not installed; retrying",
-			zap.String("template", eventsTemplateName(e.cfg.IndexPrefix)),
+		e.logger.Warn("Elasticsearch index templates still not installed; retrying",
+			zap.Strings("templates", e.templateNames()),
 			zap.Duration("next_attempt_in", min(2*delay, e.retryMax)),
 			zap.Error(err))
 		delay = min(2*delay, e.retryMax)
 	}
 }
 
-// installTemplate makes one installation attempt and records its outcome.
-func (e *eventsExporter) installTemplate(ctx context.Context) error {
-	name := eventsTemplateName(e.cfg.IndexPrefix)
-	state, installed, err := ensureTemplate(ctx, e.es, e.cfg.IndexPrefix)
-	if err != nil {
-		e.templateMu.Lock()
-		e.templateErr = err
-		e.templateMu.Unlock()
-		return err
+// templates lists the index templates the exporter owns: events, the
+// entity families and, when configured, the dead-letter index.
+func (e *eventsExporter) templates() []indexTemplateSpec {
+	p := e.cfg.IndexPrefix
+	specs := []indexTemplateSpec{{name: eventsTemplateName(p), body: eventsTemplate(p)}}
+	for _, f := range entityFamilies {
+		specs = append(specs, indexTemplateSpec{name: f.index(p), body: entityTemplate(p, f)})
 	}
-	switch state {
-	case templateInstalled:
-		e.logger.Info("Installed Elasticsearch index template",
-			zap.String("template", name), zap.Int64("version", eventsTemplateVersion), zap.Int64("replaced_version", installed))
-	case templateUpToDate:
-		e.logger.Debug("Elasticsearch index template is up to date",
-			zap.String("template", name), zap.Int64("version", installed))
-	case templateNewer:
-		e.logger.Warn("A newer Elasticsearch index template is installed (from a newer webjourney?); leaving it in place",
-			zap.String("template", name), zap.Int64("installed_version", installed), zap.Int64("our_version", eventsTemplateVersion))
+	if dl := e.cfg.DeadLetter.Index; dl != "" {
+		specs = append(specs, indexTemplateSpec{name: dl, body: deadLetterTemplate(dl)})
+	}
+	return specs
+}
+
+func (e *eventsExporter) templateNames() []string {
+	var names []string
+	for _, t := range e.templates() {
+		names = append(names, t.name)
+	}
+	return names
+}
+
+// installTemplate makes one installation attempt of every template and
+// records its outcome. Pushes start only once all are in place, so that
+// no index is ever auto-created with a dynamic default mapping.
+func (e *eventsExporter) installTemplate(ctx context.Context) error {
+	for _, spec := range e.templates() {
+		state, installed, err := ensureTemplate(ctx, e.es, spec)
+		if err != nil {
+			e.templateMu.Lock()
+			e.templateErr = err
+			e.templateMu.Unlock()
+			return err
+		}
+		switch state {
+		case templateInstalled:
+			e.logger.Info("Installed Elasticsearch index template",
+				zap.String("template", spec.name), zap.Int64("version", templateVersion), zap.Int64("replaced_version", installed))
+		case templateUpToDate:
+			e.logger.Debug("Elasticsearch index template is up to date",
+				zap.String("template", spec.name), zap.Int64("version", installed))
+		case templateNewer:
+			e.logger.Warn("A newer Elasticsearch index template is installed (from a newer webjourney?); leaving it in place",
+				zap.String("template", spec.name), zap.Int64("installed_version", installed), zap.Int64("our_version", templateVersion))
+		}
 	}
 	e.templateReady.Store(true)
 	return nil
@@ -245,35 +271,51 @@ func (e *eventsExporter) shutdown(ctx context.Context) error {
 type outcome uint8
 
 const (
-	outcomePending       outcome = iota // no answer (yet): retry
-	outcomeIndexed                      // 201 created
-	outcomeDuplicate                    // 409: already stored under this id
-	outcomeInvalidID                    // permanent
-	outcomeRejected                     // permanent
-	outcomeItemRetry                    // 429 / 5xx for this document
-	outcomeRequestFailed                // the bulk request failed
+	outcomePending         outcome = iota // no answer (yet): retry
+	outcomeIndexed                        // 201 created (or 200 replaced, for an entity)
+	outcomeDuplicate                      // 409: an event already stored under this id
+	outcomeVersionConflict                // 409: an entity already stored with this or a newer version
+	outcomeInvalidID                      // permanent: an event without a usable id
+	outcomeInvalidEntity                  // permanent: an entity without a usable id or version
+	outcomeRejected                       // permanent
+	outcomeItemRetry                      // 429 / 5xx for this document
+	outcomeRequestFailed                  // the bulk request failed
 )
 
 // pendingDoc is one encoded document of a push.
 type pendingDoc struct {
 	start, end int // in the push's document buffer
 	index, id  string
+	version    int64 // > 0: an entity, written with this external version
 }
 
-// refusal describes a permanently refused document for the log. It holds no
-// document content: the document may carry personal data.
+// refusal describes a permanently refused record for the log and the
+// dead-letter index. Its fields hold no document content: the document may
+// carry personal data.
 type refusal struct {
+	pos                                   int // of the record in the push
 	index, id, errType, reason, causeType string
+	version                               int64
 	status                                int
+
+	eventName string // for records never sent (no usable id)
+
+	// Why the dead-letter document failed, when it did.
+	dlStatus            int
+	dlErrType, dlReason string
 }
 
-// pushLogs writes every record as one document with bulk "create" requests.
-// Per record: created -> sent; 409 (already stored) -> sent, counted as
-// duplicate; 429/5xx or a failed request -> returned for retry (only those
-// records, through consumererror.NewLogs); no event id or any other refusal
-// (e.g. a mapping conflict) -> permanent: counted, logged, dropped. When
-// every record of the push is refused permanently the push returns a
-// permanent error, so exporterhelper also counts and logs the loss.
+// pushLogs writes every record as one document with bulk requests: events
+// with "create" by event id, entity records (visits, visitors, credits)
+// with "index" by entity id and the entity version as external version.
+// Per record: created (or replaced by a newer entity version) -> sent; 409
+// -> sent, counted as a duplicate event or an outdated entity snapshot;
+// 429/5xx or a failed request -> returned for retry (only those records,
+// through consumererror.NewLogs); no usable id or version, or any other
+// refusal (e.g. a mapping conflict) -> permanent: counted, logged, written
+// to the dead-letter index when one is configured, never retried. When
+// every record of the push is lost this way the push returns a permanent
+// error, so exporterhelper also counts and logs the loss.
 func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	n := ld.LogRecordCount()
 	if n == 0 {
@@ -299,20 +341,30 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	enc := newEncoder(e.cfg.IndexPrefix, e.shape, time.Now())
 	enc.erased = erased
 	dropped := 0
-	var invalid []string // event names of records without a usable id, for the log
+	var invalid []refusal // records without a usable id or version
 	forEachRecord(ld, func(i int, lr plog.LogRecord) {
-		id, ok := eventID(lr)
-		if !ok {
-			outcomes[i] = outcomeInvalidID
-			invalid = append(invalid, lr.EventName())
-			return
-		}
 		start := len(buf)
 		var index string
 		var d int
+		// Encoded even without a usable id: the dead-letter index keeps it.
 		buf, index, d = enc.appendDocument(buf, lr)
 		dropped += d
-		docs[i] = pendingDoc{start: start, end: len(buf), index: index, id: id}
+		doc := pendingDoc{start: start, end: len(buf), index: index}
+		r := refusal{pos: i, index: index, eventName: lr.EventName()}
+		if familyOf(lr.EventName()) == familyEvents {
+			var ok bool
+			if doc.id, ok = eventID(lr); !ok {
+				outcomes[i] = outcomeInvalidID
+				r.errType, r.reason = reasonInvalidEventID, problemEventID
+			}
+		} else if doc.id, doc.version, r.reason = entityRef(lr); r.reason != "" {
+			outcomes[i] = outcomeInvalidEntity
+			r.errType, r.id, r.version = reasonInvalidEntity, doc.id, doc.version
+		}
+		docs[i] = doc
+		if outcomes[i] != outcomePending {
+			invalid = append(invalid, r)
+		}
 	})
 	if dropped > 0 {
 		e.telemetry.ExporterElasticsearchJourneyAttributesDropped.Add(ctx, int64(dropped))
@@ -320,7 +372,7 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 
 	var (
 		mu         sync.Mutex
-		refusals   []refusal
+		rejected   []refusal
 		retryCause error
 	)
 	setOutcome := func(i int, o outcome, cause error) {
@@ -345,11 +397,11 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return fmt.Errorf("creating the bulk indexer: %w", err)
 	}
 	for i := range docs {
-		d := docs[i]
-		if d.id == "" { // no usable event id: already counted
+		if outcomes[i] != outcomePending { // no usable id: already decided
 			continue
 		}
-		addErr := bi.Add(ctx, esutil.BulkIndexerItem{
+		d := docs[i]
+		item := esutil.BulkIndexerItem{
 			Index:      d.index,
 			Action:     "create", // never overwrite: a replayed event is a 409, not a second copy
 			DocumentID: d.id,
@@ -361,6 +413,8 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				switch {
 				case err != nil:
 					setOutcome(i, outcomeRequestFailed, shortError(err))
+				case res.Status == http.StatusConflict && d.version > 0:
+					setOutcome(i, outcomeVersionConflict, nil)
 				case res.Status == http.StatusConflict:
 					setOutcome(i, outcomeDuplicate, nil)
 				case res.Status == http.StatusTooManyRequests || res.Status >= 500:
@@ -368,18 +422,37 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				default:
 					setOutcome(i, outcomeRejected, nil)
 					mu.Lock()
-					refusals = append(refusals, refusal{
-						index: d.index, id: d.id, status: res.Status, errType: res.Error.Type,
+					rejected = append(rejected, refusal{
+						pos: i, index: d.index, id: d.id, version: d.version, status: res.Status, errType: res.Error.Type,
 						reason: withoutValuePreview(res.Error.Reason), causeType: res.Error.Cause.Type,
 					})
 					mu.Unlock()
 				}
 			},
-		})
-		if addErr != nil {
+		}
+		if d.version > 0 {
+			// A snapshot replaces the stored one only when its version is
+			// higher; a late older one (or a replay) answers 409.
+			item.Action, item.Version, item.VersionType = "index", &docs[i].version, "external"
+		}
+		if addErr := bi.Add(ctx, item); addErr != nil {
 			// Only a done context stops Add; what was not added stays
 			// pending and is retried.
 			break
+		}
+	}
+
+	// The documents' own outcomes come first: only then is it known which
+	// were refused and go to the dead-letter index, through the same
+	// indexer.
+	var dl *deadLetters
+	if e.cfg.DeadLetter.Index != "" {
+		flushErr := bi.Flush(ctx)
+		mu.Lock()
+		refused := append(append([]refusal(nil), invalid...), rejected...)
+		mu.Unlock()
+		if len(refused) > 0 {
+			dl = e.addDeadLetters(ctx, bi, ld, buf, docs, refused, flushErr)
 		}
 	}
 	closeErr := bi.Close(ctx)
@@ -392,39 +465,36 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	// retryable (a replay of a stored event is a harmless 409).
 	mu.Lock()
 	defer mu.Unlock()
-	var indexed, duplicates, invalidIDs, rejected, itemRetry, requestFailed int
+	var count [outcomeRequestFailed + 1]int
 	retry := make([]bool, n)
 	for i, o := range outcomes {
-		switch o {
-		case outcomeIndexed:
-			indexed++
-		case outcomeDuplicate:
-			duplicates++
-		case outcomeInvalidID:
-			invalidIDs++
-		case outcomeRejected:
-			rejected++
-		case outcomeItemRetry:
-			itemRetry++
-			retry[i] = true
-		default: // outcomeRequestFailed, outcomePending
-			requestFailed++
-			retry[i] = true
+		if o == outcomePending {
+			o = outcomeRequestFailed
 		}
+		count[o]++
+		retry[i] = o == outcomeItemRetry || o == outcomeRequestFailed
 	}
-	if indexed > 0 {
-		e.telemetry.ExporterElasticsearchJourneyDocsIndexed.Add(ctx, int64(indexed))
+	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsIndexed, count[outcomeIndexed])
+	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsDuplicate, count[outcomeDuplicate])
+	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsVersionConflict, count[outcomeVersionConflict])
+	e.countFailed(ctx, count[outcomeInvalidID], reasonInvalidEventID)
+	e.countFailed(ctx, count[outcomeInvalidEntity], reasonInvalidEntity)
+	e.countFailed(ctx, count[outcomeRejected], reasonRejected)
+	e.countFailed(ctx, count[outcomeItemRetry], reasonItemRetryable)
+	e.countFailed(ctx, count[outcomeRequestFailed], reasonRequestFailed)
+	e.logRefusals(invalid, rejected)
+	permanent := count[outcomeInvalidID] + count[outcomeInvalidEntity] + count[outcomeRejected]
+	lost := permanent
+	if dl != nil {
+		dl.mu.Lock()
+		defer dl.mu.Unlock()
+		e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsDeadLettered, dl.stored)
+		e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDeadLetterFailed, len(dl.failed))
+		e.logDeadLetterFailures(dl.failed)
+		lost = permanent - dl.stored
 	}
-	if duplicates > 0 {
-		e.telemetry.ExporterElasticsearchJourneyDocsDuplicate.Add(ctx, int64(duplicates))
-	}
-	e.countFailed(ctx, invalidIDs, reasonInvalidEventID)
-	e.countFailed(ctx, rejected, reasonRejected)
-	e.countFailed(ctx, itemRetry, reasonItemRetryable)
-	e.countFailed(ctx, requestFailed, reasonRequestFailed)
-	e.logRefusals(invalid, refusals)
 
-	if retries := itemRetry + requestFailed; retries > 0 {
+	if retries := count[outcomeItemRetry] + count[outcomeRequestFailed]; retries > 0 {
 		cause := retryCause
 		if cause == nil {
 			cause = closeErr
@@ -432,12 +502,12 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		if cause == nil {
 			cause = errors.New("no answer from Elasticsearch")
 		}
-		err := fmt.Errorf("%d of %d events not stored yet, retrying them: %w", retries, n, cause)
+		err := fmt.Errorf("%d of %d records not stored yet, retrying them: %w", retries, n, cause)
 		return consumererror.NewLogs(err, selectRecords(ld, retry))
 	}
-	if permanent := invalidIDs + rejected; permanent == n {
-		return consumererror.NewPermanent(fmt.Errorf("all %d events were refused (%d without a usable %s, %d rejected by Elasticsearch; see the warnings above)",
-			n, invalidIDs, eventmodel.AttrEventID, rejected))
+	if lost == n {
+		return consumererror.NewPermanent(fmt.Errorf("all %d records were refused (%d without a usable id or version, %d rejected by Elasticsearch; see the warnings above)",
+			n, count[outcomeInvalidID]+count[outcomeInvalidEntity], count[outcomeRejected]))
 	}
 	return nil
 }
@@ -450,9 +520,17 @@ func flushBytesFor(docs []pendingDoc, docBytes int) int {
 	total := docBytes + 1024
 	for _, d := range docs {
 		// {"create":{"_id":"<id>","_index":"<index>"}}\n + document \n
-		total += len(d.id) + len(d.index) + 64
+		// (an entity's action line adds its version, at most 64 bytes more)
+		total += len(d.id) + len(d.index) + 128
 	}
 	return min(total, bulkFlushBytes)
+}
+
+// addCount adds n to a counter when there is something to add.
+func (e *eventsExporter) addCount(ctx context.Context, c metric.Int64Counter, n int) {
+	if n > 0 {
+		c.Add(ctx, int64(n))
+	}
 }
 
 func (e *eventsExporter) countFailed(ctx context.Context, n int, reason string) {
@@ -462,27 +540,48 @@ func (e *eventsExporter) countFailed(ctx context.Context, n int, reason string) 
 	}
 }
 
-// logRefusals warns about permanently refused events, naming index, id and
-// Elasticsearch's reason, never document content.
-func (e *eventsExporter) logRefusals(invalid []string, refusals []refusal) {
-	if len(invalid) > 0 {
-		e.logger.Warn("Dropped events without a usable event id; the producer must set it (a non-empty string of at most 512 bytes)",
-			zap.String("attribute", eventmodel.AttrEventID),
-			zap.Int("count", len(invalid)),
-			zap.Strings("event_names", invalid[:min(len(invalid), maxLoggedRefusals)]))
+// problemEventID is why an event without a usable id cannot be stored.
+const problemEventID = "log.record.uid is missing, not a string, empty or over 512 bytes"
+
+// logRefusals warns about permanently refused records, naming index, id
+// and the reason, never document content.
+func (e *eventsExporter) logRefusals(invalid, rejected []refusal) {
+	var events, entities []string
+	for _, r := range invalid {
+		if r.errType == reasonInvalidEventID {
+			events = append(events, r.eventName)
+		} else {
+			entities = append(entities, r.eventName+" "+r.id+": "+r.reason)
+		}
 	}
-	for i, r := range refusals {
+	dl := e.cfg.DeadLetter.Index
+	if len(events) > 0 {
+		e.logger.Warn("Events without a usable event id cannot be stored; the producer must set it (a non-empty string of at most 512 bytes)",
+			zap.String("attribute", eventmodel.AttrEventID),
+			zap.Int("count", len(events)),
+			zap.Strings("event_names", events[:min(len(events), maxLoggedRefusals)]),
+			zap.String("dead_letter_index", dl))
+	}
+	if len(entities) > 0 {
+		e.logger.Warn("Entity records without a usable id or version cannot be stored; the producer must set "+
+			eventmodel.AttrEntityID+" (a non-empty string of at most 512 bytes) and "+eventmodel.AttrEntityVersion+" (an int > 0)",
+			zap.Int("count", len(entities)),
+			zap.Strings("records", entities[:min(len(entities), maxLoggedRefusals)]),
+			zap.String("dead_letter_index", dl))
+	}
+	for i, r := range rejected {
 		if i == maxLoggedRefusals {
-			e.logger.Warn("More events refused by Elasticsearch in the same push", zap.Int("count", len(refusals)-i))
+			e.logger.Warn("More documents refused by Elasticsearch in the same push", zap.Int("count", len(rejected)-i))
 			break
 		}
-		e.logger.Warn("Elasticsearch refused an event; dropped",
+		e.logger.Warn("Elasticsearch refused a document; not retried",
 			zap.String("index", r.index),
 			zap.String("id", r.id),
 			zap.Int("status", r.status),
 			zap.String("error.type", r.errType),
 			zap.String("error.reason", r.reason),
-			zap.String("error.caused_by.type", r.causeType))
+			zap.String("error.caused_by.type", r.causeType),
+			zap.String("dead_letter_index", dl))
 	}
 }
 

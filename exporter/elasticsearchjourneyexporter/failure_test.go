@@ -67,7 +67,7 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/_index_template/"):
 		name := strings.TrimPrefix(r.URL.Path, "/_index_template/")
-		fmt.Fprintf(w, `{"index_templates":[{"name":%q,"index_template":{"index_patterns":["x"],"version":%d}}]}`, name, eventsTemplateVersion)
+		fmt.Fprintf(w, `{"index_templates":[{"name":%q,"index_template":{"index_patterns":["x"],"version":%d}}]}`, name, templateVersion)
 	case r.URL.Path == "/_bulk":
 		f.serveBulk(w, r)
 	default:
@@ -274,7 +274,7 @@ func TestElasticsearchDownAtStart(t *testing.T) {
 	defer proxy.Close()
 
 	require.Eventually(t, exp.templateReady.Load, 10*time.Second, 10*time.Millisecond)
-	assert.EqualValues(t, eventsTemplateVersion, es.installedTemplate(prefix)["version"])
+	assert.EqualValues(t, templateVersion, es.installedTemplate(prefix)["version"])
 	require.NoError(t, exp.pushLogs(context.Background(), ld))
 	assert.Equal(t, 1, es.count(prefix))
 }

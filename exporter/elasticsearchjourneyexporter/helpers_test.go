@@ -71,7 +71,8 @@ func (es *esClient) decode(method, path string, body, into any) {
 }
 
 // deleteAll removes the prefix's indices (one by one: wildcard deletes are
-// refused by default) and its template.
+// refused by default) and templates (the dead-letter index of a test is
+// named under the prefix too).
 func (es *esClient) deleteAll(prefix string) {
 	_, raw := es.do(http.MethodGet, "/_cat/indices/"+prefix+"*?h=index&format=json&expand_wildcards=all", nil)
 	var indices []struct {
@@ -81,23 +82,56 @@ func (es *esClient) deleteAll(prefix string) {
 	for _, ix := range indices {
 		es.do(http.MethodDelete, "/"+ix.Index, nil)
 	}
-	es.do(http.MethodDelete, "/_index_template/"+eventsTemplateName(prefix), nil)
-}
-
-func (es *esClient) refresh(prefix string) {
-	es.t.Helper()
-	es.do(http.MethodPost, "/"+prefix+"-events-*/_refresh?expand_wildcards=all", nil)
+	_, raw = es.do(http.MethodGet, "/_index_template/"+prefix+"*", nil)
+	var templates struct {
+		IndexTemplates []struct {
+			Name string `json:"name"`
+		} `json:"index_templates"`
+	}
+	_ = json.Unmarshal(raw, &templates)
+	for _, it := range templates.IndexTemplates {
+		es.do(http.MethodDelete, "/_index_template/"+it.Name, nil)
+	}
 }
 
 // count returns the number of event documents under the prefix.
 func (es *esClient) count(prefix string) int {
 	es.t.Helper()
-	es.refresh(prefix)
+	return es.countIndex(prefix + "-events-*")
+}
+
+// countIndex returns the number of documents in the indices of pattern.
+func (es *esClient) countIndex(pattern string) int {
+	es.t.Helper()
+	es.do(http.MethodPost, "/"+pattern+"/_refresh?expand_wildcards=all&ignore_unavailable=true&allow_no_indices=true", nil)
 	var res struct {
 		Count int `json:"count"`
 	}
-	es.decode(http.MethodGet, "/"+prefix+"-events-*/_count?allow_no_indices=true", nil, &res)
+	es.decode(http.MethodGet, "/"+pattern+"/_count?allow_no_indices=true&ignore_unavailable=true", nil, &res)
 	return res.Count
+}
+
+// search returns the _source of every document of pattern (up to 1000).
+func (es *esClient) search(pattern string, query map[string]any) []map[string]any {
+	es.t.Helper()
+	es.do(http.MethodPost, "/"+pattern+"/_refresh?expand_wildcards=all&ignore_unavailable=true&allow_no_indices=true", nil)
+	if query == nil {
+		query = map[string]any{"match_all": map[string]any{}}
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source map[string]any `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	es.decode(http.MethodPost, "/"+pattern+"/_search?allow_no_indices=true&ignore_unavailable=true",
+		map[string]any{"size": 1000, "query": query}, &res)
+	var out []map[string]any
+	for _, h := range res.Hits.Hits {
+		out = append(out, h.Source)
+	}
+	return out
 }
 
 // source returns the _source of one document, or nil when it does not exist.
@@ -113,15 +147,31 @@ func (es *esClient) source(index, id string) map[string]any {
 	return src
 }
 
-// installedTemplate returns the stored index_template object.
+// mapping returns the mapping of one index.
+func (es *esClient) mapping(index string) map[string]any {
+	es.t.Helper()
+	var res map[string]struct {
+		Mappings map[string]any `json:"mappings"`
+	}
+	es.decode(http.MethodGet, "/"+index+"/_mapping", nil, &res)
+	return res[index].Mappings
+}
+
+// installedTemplate returns the stored events index_template object.
 func (es *esClient) installedTemplate(prefix string) map[string]any {
+	es.t.Helper()
+	return es.installedTemplateNamed(eventsTemplateName(prefix))
+}
+
+// installedTemplateNamed returns the stored index_template object.
+func (es *esClient) installedTemplateNamed(name string) map[string]any {
 	es.t.Helper()
 	var res struct {
 		IndexTemplates []struct {
 			IndexTemplate map[string]any `json:"index_template"`
 		} `json:"index_templates"`
 	}
-	es.decode(http.MethodGet, "/_index_template/"+eventsTemplateName(prefix), nil, &res)
+	es.decode(http.MethodGet, "/_index_template/"+name, nil, &res)
 	require.Len(es.t, res.IndexTemplates, 1)
 	return res.IndexTemplates[0].IndexTemplate
 }

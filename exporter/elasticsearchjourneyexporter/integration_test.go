@@ -58,13 +58,9 @@ func TestTemplateInstalledWithExactMapping(t *testing.T) {
 	// green on one node.
 	require.NoError(t, exp.pushLogs(context.Background(), makeLogs(pageViewWithID(uniqueID(t, 1)))))
 	index := prefix + "-events-2026.11"
-	var mapping map[string]struct {
-		Mappings map[string]any `json:"mappings"`
-	}
-	es.decode(http.MethodGet, "/"+index+"/_mapping", nil, &mapping)
 	wantMapping := asJSON(t, eventsMapping()).(map[string]any)
 	wantMapping["dynamic"] = "false" // how Elasticsearch reports it on an index
-	assert.Equal(t, wantMapping, mapping[index].Mappings)
+	assert.Equal(t, wantMapping, es.mapping(index))
 
 	var health struct {
 		Status string `json:"status"`
@@ -88,7 +84,7 @@ func TestSecondStartKeepsInstalledTemplate(t *testing.T) {
 	second := newTestExporter(t, set, es.base, prefix)
 	assert.True(t, second.templateReady.Load())
 	assert.Equal(t, "set by the test", es.installedTemplate(prefix)["_meta"].(map[string]any)["marker"])
-	assert.EqualValues(t, eventsTemplateVersion, es.installedTemplate(prefix)["version"])
+	assert.EqualValues(t, templateVersion, es.installedTemplate(prefix)["version"])
 }
 
 func TestOlderTemplateIsReplacedNewerIsKept(t *testing.T) {
@@ -97,19 +93,55 @@ func TestOlderTemplateIsReplacedNewerIsKept(t *testing.T) {
 	name := "/_index_template/" + eventsTemplateName(prefix)
 
 	older := asJSON(t, eventsTemplate(prefix)).(map[string]any)
-	older["version"] = eventsTemplateVersion - 1
+	older["version"] = templateVersion - 1
 	status, raw := es.do(http.MethodPut, name, older)
 	require.Equal(t, http.StatusOK, status, string(raw))
 	newTestExporter(t, set, es.base, prefix)
-	assert.EqualValues(t, eventsTemplateVersion, es.installedTemplate(prefix)["version"])
+	assert.EqualValues(t, templateVersion, es.installedTemplate(prefix)["version"])
 
 	newer := asJSON(t, eventsTemplate(prefix)).(map[string]any)
-	newer["version"] = eventsTemplateVersion + 10
+	newer["version"] = templateVersion + 10
 	status, raw = es.do(http.MethodPut, name, newer)
 	require.Equal(t, http.StatusOK, status, string(raw))
 	exp := newTestExporter(t, set, es.base, prefix)
 	assert.True(t, exp.templateReady.Load(), "a newer template is usable: pushes must proceed")
-	assert.EqualValues(t, eventsTemplateVersion+10, es.installedTemplate(prefix)["version"])
+	assert.EqualValues(t, templateVersion+10, es.installedTemplate(prefix)["version"])
+}
+
+// Upgrading from the version-3 template (events only, no journey names):
+// the new templates are installed and the indices that already exist get
+// the new fields, so this month's events and the entity indices can be
+// searched by them at once.
+func TestUpgradeMapsNewFieldsInExistingIndices(t *testing.T) {
+	es, prefix := newESClient(t)
+	_, set := newTelemetry(t)
+
+	v3 := asJSON(t, eventsTemplate(prefix)).(map[string]any)
+	v3["version"] = 3
+	props := v3["template"].(map[string]any)["mappings"].(map[string]any)["properties"].(map[string]any)
+	wj := props["webjourney"].(map[string]any)["properties"].(map[string]any)
+	for _, journey := range []string{"visit", "channel", "outcome", "attribution", "entity"} {
+		delete(wj, journey)
+	}
+	status, raw := es.do(http.MethodPut, "/_index_template/"+eventsTemplateName(prefix), v3)
+	require.Equal(t, http.StatusOK, status, string(raw))
+	index := prefix + "-events-2026.11"
+	status, raw = es.do(http.MethodPut, "/"+index, nil)
+	require.Equal(t, http.StatusOK, status, string(raw))
+	// An entity index made by hand before its template existed.
+	status, raw = es.do(http.MethodPut, "/"+prefix+"-visits", map[string]any{"mappings": map[string]any{"dynamic": false}})
+	require.Equal(t, http.StatusOK, status, string(raw))
+
+	exp := newTestExporter(t, set, es.base, prefix)
+	assert.EqualValues(t, templateVersion, es.installedTemplate(prefix)["version"])
+	require.NoError(t, exp.pushLogs(context.Background(), makeLogs(func(lr plog.LogRecord) {
+		pageView(lr, uniqueID(t, 1))
+		lr.Attributes().PutStr(eventmodel.AttrVisitID, "0c9d")
+	}, visitRecord("v-1", 1, "shop", "k1:a"))))
+	assert.Len(t, es.search(index, map[string]any{"term": map[string]any{eventmodel.AttrVisitID: "0c9d"}}), 1)
+	assert.Len(t, es.search(prefix+"-visits", map[string]any{"range": map[string]any{
+		eventmodel.AttrVisitStart: map[string]any{"gte": "2026-11-23T00:00:00Z"},
+	}}), 1)
 }
 
 func TestDocumentsWrittenWithExactFields(t *testing.T) {
@@ -235,14 +267,14 @@ func TestRefusedRecordsDoNotStopGoodOnes(t *testing.T) {
 
 	// Each refusal is logged with index, id and Elasticsearch's reason, but
 	// never with document content (Elasticsearch quotes the bad value).
-	refused := logs.FilterMessage("Elasticsearch refused an event; dropped").All()
+	refused := logs.FilterMessage("Elasticsearch refused a document; not retried").All()
 	require.Len(t, refused, 1)
 	fields := refused[0].ContextMap()
 	assert.Equal(t, index, fields["index"])
 	assert.Equal(t, bad, fields["id"])
 	assert.Equal(t, "document_parsing_exception", fields["error.type"])
 	assert.Contains(t, fields["error.reason"], "url.port")
-	assert.Len(t, logs.FilterMessage("Dropped events without a usable event id; the producer must set it (a non-empty string of at most 512 bytes)").All(), 1)
+	assert.Len(t, logs.FilterMessage("Events without a usable event id cannot be stored; the producer must set it (a non-empty string of at most 512 bytes)").All(), 1)
 	for _, entry := range logs.All() {
 		for k, v := range entry.ContextMap() {
 			assert.NotContains(t, fmt.Sprint(v), "not-a-number", "log field %q quotes document content", k)

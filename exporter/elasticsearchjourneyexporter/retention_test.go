@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
 func TestExpired(t *testing.T) {
@@ -38,6 +40,13 @@ func TestRetentionConfig(t *testing.T) {
 	assert.ErrorContains(t, cfg.Validate(), "retention::events_months: must be 0 (keep for ever) to 1200, not -1")
 	cfg.Retention = RetentionConfig{EventsMonths: 25, CheckInterval: time.Second}
 	assert.ErrorContains(t, cfg.Validate(), "retention::check_interval: must be at least 1m")
+	// Any family's retention needs the check interval.
+	cfg.Retention = RetentionConfig{CreditsMonths: 25, CheckInterval: time.Second}
+	assert.ErrorContains(t, cfg.Validate(), "retention::check_interval: must be at least 1m")
+	cfg.Retention = RetentionConfig{CreditsMonths: 1201, CheckInterval: time.Hour}
+	assert.ErrorContains(t, cfg.Validate(), "retention::credits_months: must be 0 (keep for ever) to 1200, not 1201")
+	cfg.Retention = RetentionConfig{VisitsMonths: 25, VisitorsMonths: 25, CreditsMonths: 25, CheckInterval: time.Hour}
+	assert.NoError(t, cfg.Validate())
 }
 
 // Against the real server: the index of a month that ended more than the
@@ -68,4 +77,60 @@ func TestRetentionDeletesExpiredEventIndices(t *testing.T) {
 	status, _ := es.do(http.MethodHead, "/"+oldIndex, nil)
 	assert.Equal(t, http.StatusNotFound, status)
 	assert.Equal(t, 1, es.count(prefix), "only the current month's event is left")
+}
+
+// Against the real server: each entity family loses exactly the documents
+// older than its own retention, by its own date field, and keeps the rest.
+func TestRetentionDeletesExpiredEntityDocuments(t *testing.T) {
+	es, prefix := newESClient(t)
+	_, set := newTelemetry(t)
+	exp := newTestExporter(t, set, es.base, prefix)
+	// Set after start: the background loop must not race the explicit passes below.
+	exp.cfg.Retention = RetentionConfig{VisitsMonths: 25, VisitorsMonths: 13, CreditsMonths: 37, CheckInterval: time.Hour}
+	now := time.Now().UTC()
+	at := func(months int) time.Time { return now.AddDate(0, -months, -1) } // a day more than months ago
+	lastActivity := func(id string, t time.Time) func(plog.LogRecord) {
+		return func(lr plog.LogRecord) {
+			visitRecord(id, 1, "shop", "k1:a")(lr)
+			lr.Attributes().PutStr(eventmodel.AttrVisitLastActivity, t.Format(time.RFC3339Nano))
+		}
+	}
+	require.NoError(t, exp.pushLogs(context.Background(), makeLogs(
+		lastActivity("visit-old", at(25)),
+		lastActivity("visit-kept", at(24)),
+		// Started long ago, but active within the retention: kept.
+		func(lr plog.LogRecord) {
+			lastActivity("visit-long", at(1))(lr)
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(at(30)))
+		},
+		// No last activity: ages by its start (@timestamp).
+		func(lr plog.LogRecord) {
+			visitRecord("visit-no-date", 1, "shop", "k1:a")(lr)
+			lr.Attributes().Remove(eventmodel.AttrVisitLastActivity)
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(at(26)))
+		},
+		visitorRecord("visitor-old", 1, "shop", "k1:a", at(13)),
+		visitorRecord("visitor-kept", 1, "shop", "k1:b", at(12)),
+		creditRecord("credit-old", "shop", "k1:a", at(37)),
+		creditRecord("credit-kept", "shop", "k1:a", at(36)),
+	)))
+
+	for f, want := range map[family]int64{familyVisits: 2, familyVisitors: 1, familyCredits: 1} {
+		deleted, err := exp.expireEntities(context.Background(), f, now)
+		require.NoError(t, err)
+		assert.Equal(t, want, deleted, f.name())
+	}
+	var left []string
+	for _, src := range es.search(prefix+"-visit*,"+prefix+"-credits", nil) {
+		left = append(left, src[eventmodel.AttrEntityID].(string))
+	}
+	assert.ElementsMatch(t, []string{"visit-kept", "visit-long", "visitor-kept", "credit-kept"}, left)
+
+	// Nothing else expires; a family without retention is never touched.
+	exp.cfg.Retention.CreditsMonths = 0
+	for _, f := range entityFamilies {
+		deleted, err := exp.expireEntities(context.Background(), f, now.AddDate(0, 0, 1))
+		require.NoError(t, err)
+		assert.Zero(t, deleted, f.name())
+	}
 }

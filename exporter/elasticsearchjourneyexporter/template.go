@@ -15,15 +15,17 @@ import (
 	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
-// eventsTemplateVersion is the version of the events index template. Bump it
-// whenever eventsTemplate changes (a new mapped field, a setting): the
-// exporter replaces an installed template only when its version is lower.
-const eventsTemplateVersion = 3
+// templateVersion is the version of every index template the exporter
+// installs. Bump it whenever a template changes (a new mapped field, a
+// setting): the exporter replaces an installed template only when its
+// version is lower. Version 4 added the entity and dead-letter templates and
+// the journey names.
+const templateVersion = 4
 
-// eventsTemplatePriority ranks our template above the built-in templates of
-// a full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a
-// prefix such as "logs" still gets this mapping.
-const eventsTemplatePriority = 200
+// templatePriority ranks our templates above the built-in templates of a
+// full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix
+// such as "logs" still gets this mapping.
+const templatePriority = 200
 
 // Document fields the exporter writes itself. They are Elasticsearch/ECS
 // document fields, not event-model attribute names.
@@ -44,6 +46,7 @@ var (
 	mapBoolean     = map[string]any{"type": "boolean"}
 	mapIP          = map[string]any{"type": "ip"}
 	mapDate        = map[string]any{"type": "date"}
+	mapDouble      = map[string]any{"type": "double"}
 	// Searchable title plus an exact keyword for terms aggregations.
 	mapTitle = map[string]any{
 		"type":   "text",
@@ -54,10 +57,13 @@ var (
 	mapFlattened = map[string]any{"type": "flattened", "ignore_above": 1024}
 )
 
-// eventFields is the one table of mapped fields, keyed by dotted field name.
-// Adding an event-model attribute is one line here (a test fails until every
-// eventmodel.AttributeNames entry has one) plus a bump of
-// eventsTemplateVersion.
+// eventFields is the one table of mapped fields, keyed by dotted field name,
+// shared by the events and the entity indices: entity records carry event
+// names too (site, visitor, device, country, channel), and one table keeps
+// a name's type the same in every index a Kibana view joins. Adding an
+// event-model attribute is one line here (a test fails until every
+// eventmodel.AttributeNames entry has one, or is in neverStored) plus a bump
+// of templateVersion.
 var eventFields = map[string]map[string]any{
 	fieldTimestamp: mapDate,
 	fieldIngested:  mapDate,
@@ -137,45 +143,122 @@ var eventFields = map[string]map[string]any{
 	eventmodel.AttrErasureDeleted:         mapLong,
 	eventmodel.AttrBot:                    mapBoolean,
 	eventmodel.AttrBotReason:              mapKeyword,
+
+	// Journey names (attribution processor): on events and entity records.
+	eventmodel.AttrEntityID:          mapKeyword,
+	eventmodel.AttrEntityVersion:     mapLong, // may be a Unix-nanosecond time
+	eventmodel.AttrVisitID:           mapKeyword,
+	eventmodel.AttrChannelMedium:     mapKeyword,
+	eventmodel.AttrChannelSource:     mapKeyword,
+	eventmodel.AttrChannelCampaign:   mapKeyword,
+	eventmodel.AttrChannelPartner:    mapKeyword,
+	eventmodel.AttrChannelSearchTerm: mapKeyword,
+
+	eventmodel.AttrVisitStart:        mapDate,
+	eventmodel.AttrVisitLastActivity: mapDate,
+	eventmodel.AttrVisitIdleAt:       mapDate,
+	eventmodel.AttrVisitDuration:     mapLong,
+	eventmodel.AttrVisitPagesViewed:  mapInteger,
+	eventmodel.AttrVisitEngagedTime:  mapLong,
+	eventmodel.AttrVisitLandingPage:  mapLongKeyword,
+	eventmodel.AttrVisitExitPage:     mapLongKeyword,
+	eventmodel.AttrVisitBounce:       mapBoolean,
+	eventmodel.AttrVisitNumber:       mapInteger,
+	eventmodel.AttrVisitOutcomes:     mapKeyword, // arrays need no mapping of their own
+	eventmodel.AttrVisitSegments:     mapKeyword,
+
+	eventmodel.AttrVisitorFirstSeen:      mapDate,
+	eventmodel.AttrVisitorLastSeen:       mapDate,
+	eventmodel.AttrVisitorVisitCount:     mapInteger,
+	eventmodel.AttrVisitorReturning:      mapBoolean,
+	eventmodel.AttrVisitorFirstMedium:    mapKeyword,
+	eventmodel.AttrVisitorFirstSource:    mapKeyword,
+	eventmodel.AttrVisitorFirstCampaign:  mapKeyword,
+	eventmodel.AttrVisitorLastNDMedium:   mapKeyword,
+	eventmodel.AttrVisitorLastNDSource:   mapKeyword,
+	eventmodel.AttrVisitorLastNDCampaign: mapKeyword,
+	eventmodel.AttrVisitorPartner:        mapKeyword,
+	eventmodel.AttrVisitorOutcomes:       mapKeyword,
+	eventmodel.AttrVisitorSegments:       mapKeyword,
+
+	eventmodel.AttrOutcomeName:            mapKeyword, // an array on events, one value on credits
+	eventmodel.AttrOutcomeValue:           mapDouble,
+	eventmodel.AttrOutcomeCurrency:        mapKeyword,
+	eventmodel.AttrOutcomeEventID:         mapKeyword,
+	eventmodel.AttrOutcomeVisitID:         mapKeyword,
+	eventmodel.AttrOutcomeTimeToConvert:   mapLong,
+	eventmodel.AttrOutcomeVisitsToConvert: mapInteger,
+
+	eventmodel.AttrAttributionModel:      mapKeyword,
+	eventmodel.AttrAttributionCredit:     mapDouble,
+	eventmodel.AttrAttributionValue:      mapDouble,
+	eventmodel.AttrAttributionTouchIndex: mapInteger,
+	eventmodel.AttrAttributionTouchCount: mapInteger,
+	eventmodel.AttrAttributionTouchTime:  mapDate,
 }
 
-// eventsTemplateName is the name of the composable index template.
+// neverStored lists event-model attributes that no document may hold; the
+// encoder leaves them out of every document. The routing key exists only
+// for a front collector's load balancer, and names the visitor or, worse,
+// the client address in clear.
+var neverStored = map[string]bool{
+	eventmodel.AttrRoutingKey: true,
+}
+
+// eventsTemplateName is the name of the events index template.
 func eventsTemplateName(prefix string) string { return prefix + "-events" }
 
 // eventsTemplate returns the body of PUT _index_template/<prefix>-events.
 func eventsTemplate(prefix string) map[string]any {
+	return indexTemplate([]string{prefix + "-events-*"}, "events", eventsMapping())
+}
+
+// entityTemplate returns the body of PUT _index_template/<prefix>-visits
+// (and -visitors, -credits): one entity index, the same field table.
+func entityTemplate(prefix string, f family) map[string]any {
+	return indexTemplate([]string{f.index(prefix)}, f.name(), eventsMapping())
+}
+
+// indexTemplate is the body of one of our composable index templates.
+func indexTemplate(patterns []string, family string, mapping map[string]any) map[string]any {
 	return map[string]any{
-		"index_patterns": []any{prefix + "-events-*"},
-		"priority":       eventsTemplatePriority,
-		"version":        eventsTemplateVersion,
+		"index_patterns": patterns,
+		"priority":       templatePriority,
+		"version":        templateVersion,
 		"_meta": map[string]any{
 			"managed_by":          "webjourney",
+			"family":              family,
 			"event_model_version": eventmodel.SchemaVersion,
 		},
 		"template": map[string]any{
 			"settings": map[string]any{
 				"index": map[string]any{
-					// One month of one site's events is small; one shard per
-					// monthly index keeps the shard count at 12 a year.
+					// A month of one site's events, or all of its visits,
+					// is small; one shard keeps the shard count low. A
+					// large site raises it in the template (keeping the
+					// version, so the exporter leaves the edit alone).
 					"number_of_shards": 1,
 					// Green on a single node, one replica as soon as a
 					// second node joins.
 					"auto_expand_replicas": "0-1",
 				},
 			},
-			"mappings": eventsMapping(),
+			"mappings": mapping,
 		},
 	}
 }
 
-// eventsMapping expands the dotted names of eventFields into the object
-// structure Elasticsearch stores ("url.full" -> url.properties.full).
-// dynamic:false at the root (inherited by every object) keeps an unknown
-// attribute in _source without ever mapping it: no mapping explosion and no
-// document rejected because a new name guessed the wrong type.
-func eventsMapping() map[string]any {
+// eventsMapping is the mapping of the events and entity indices.
+func eventsMapping() map[string]any { return expandMapping(eventFields) }
+
+// expandMapping expands dotted field names into the object structure
+// Elasticsearch stores ("url.full" -> url.properties.full). dynamic:false at
+// the root (inherited by every object) keeps an unknown attribute in _source
+// without ever mapping it: no mapping explosion and no document rejected
+// because a new name guessed the wrong type.
+func expandMapping(fields map[string]map[string]any) map[string]any {
 	root := map[string]any{}
-	for name, m := range eventFields {
+	for name, m := range fields {
 		props := root
 		parts := strings.Split(name, ".")
 		for _, p := range parts[:len(parts)-1] {
@@ -213,17 +296,19 @@ func newFieldShape() *fieldShape {
 }
 
 // attributeConflicts reports whether a top-level attribute name cannot be
-// stored: it names one of our own document fields (they are written from
-// the LogRecord and must not appear twice), it is a mapped object ("url"
-// holding a string), it nests under a mapped value ("url.full.x"), or
-// Elasticsearch refuses it as a field name (empty, leading '.' or '_',
-// "..", blank). Any of these would fail the whole document.
+// stored: it is one of the neverStored names (never mapped, so checked off
+// the common path), it names one of our own document fields (they are
+// written from the LogRecord and must not appear twice), it is a mapped
+// object ("url" holding a string), it nests under a mapped value
+// ("url.full.x"), or Elasticsearch refuses it as a field name (empty,
+// leading '.' or '_', "..", blank). Any but the first would fail the whole
+// document.
 func (s *fieldShape) attributeConflicts(name string) bool {
 	if _, ok := s.leaves[name]; ok {
 		// The common case: an event-model attribute.
 		return name == fieldTimestamp || name == fieldIngested || name == fieldEventName
 	}
-	if name == "" || name[0] == '.' || name[0] == '_' || strings.Contains(name, "..") || strings.TrimSpace(name) == "" {
+	if neverStored[name] || name == "" || name[0] == '.' || name[0] == '_' || strings.Contains(name, "..") || strings.TrimSpace(name) == "" {
 		return true
 	}
 	if s.objects[name] {
@@ -248,35 +333,65 @@ const (
 	templateNewer                          // a newer version is installed; left alone
 )
 
-// ensureTemplate installs the events template unless the same or a newer
-// version is already there. PUT _index_template is idempotent; the GET first
-// avoids needless cluster-state updates at every collector start and keeps a
-// newer collector's template from being downgraded by an older one.
-func ensureTemplate(ctx context.Context, es *elasticsearch.Client, prefix string) (templateState, int64, error) {
-	name := eventsTemplateName(prefix)
-	installed, found, err := installedTemplateVersion(ctx, es, name)
+// indexTemplateSpec is one index template the exporter owns.
+type indexTemplateSpec struct {
+	name string
+	body map[string]any
+}
+
+// ensureTemplate installs one template unless the same or a newer version
+// is already there. PUT _index_template is idempotent; the GET first avoids
+// needless cluster-state updates at every collector start and keeps a newer
+// collector's template from being downgraded by an older one.
+//
+// A template reaches only indices created after it, and the entity and
+// dead-letter indices are created once and live for ever (this month's
+// event index for a month). So after installing a newer version it also
+// adds the template's mapping to the existing indices it matches: new
+// fields are additive; a changed type is refused by Elasticsearch and
+// returned as an error.
+func ensureTemplate(ctx context.Context, es *elasticsearch.Client, spec indexTemplateSpec) (templateState, int64, error) {
+	installed, found, err := installedTemplateVersion(ctx, es, spec.name)
 	if err != nil {
 		return 0, 0, err
 	}
-	if found && installed == eventsTemplateVersion {
+	if found && installed == templateVersion {
 		return templateUpToDate, installed, nil
 	}
-	if found && installed > eventsTemplateVersion {
+	if found && installed > templateVersion {
 		return templateNewer, installed, nil
 	}
-	body, err := json.Marshal(eventsTemplate(prefix))
+	body, err := json.Marshal(spec.body)
 	if err != nil {
 		return 0, 0, err
 	}
-	res, err := es.Indices.PutIndexTemplate(name, bytes.NewReader(body), es.Indices.PutIndexTemplate.WithContext(ctx))
+	res, err := es.Indices.PutIndexTemplate(spec.name, bytes.NewReader(body), es.Indices.PutIndexTemplate.WithContext(ctx))
 	if err != nil {
-		return 0, 0, fmt.Errorf("put index template %s: %w", name, err)
+		return 0, 0, fmt.Errorf("put index template %s: %w", spec.name, err)
 	}
 	defer drainAndClose(res.Body)
 	if res.IsError() {
-		return 0, 0, fmt.Errorf("put index template %s: %s", name, responseError(res.StatusCode, res.Body))
+		return 0, 0, fmt.Errorf("put index template %s: %s", spec.name, responseError(res.StatusCode, res.Body))
+	}
+	if err := updateExistingMappings(ctx, es, spec); err != nil {
+		return 0, 0, err
 	}
 	return templateInstalled, installed, nil
+}
+
+// updateExistingMappings puts the template's mapping on the existing
+// indices of its patterns (none is fine).
+func updateExistingMappings(ctx context.Context, es *elasticsearch.Client, spec indexTemplateSpec) error {
+	tpl := spec.body["template"].(map[string]any)
+	body, err := json.Marshal(tpl["mappings"])
+	if err != nil {
+		return err
+	}
+	pm := es.Indices.PutMapping
+	_, err = answer("updating the mapping of existing indices of template " + spec.name)(pm(
+		spec.body["index_patterns"].([]string), bytes.NewReader(body), pm.WithContext(ctx),
+		pm.WithAllowNoIndices(true), pm.WithIgnoreUnavailable(true), pm.WithExpandWildcards("open")))
+	return err
 }
 
 // installedTemplateVersion returns the version of the installed template

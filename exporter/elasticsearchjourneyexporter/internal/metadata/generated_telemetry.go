@@ -23,14 +23,17 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                                         metric.Meter
-	mu                                            sync.Mutex
-	registrations                                 []metric.Registration
-	ExporterElasticsearchJourneyAttributesDropped metric.Int64Counter
-	ExporterElasticsearchJourneyBulkRequests      metric.Int64Counter
-	ExporterElasticsearchJourneyDocsDuplicate     metric.Int64Counter
-	ExporterElasticsearchJourneyDocsFailed        metric.Int64Counter
-	ExporterElasticsearchJourneyDocsIndexed       metric.Int64Counter
+	meter                                           metric.Meter
+	mu                                              sync.Mutex
+	registrations                                   []metric.Registration
+	ExporterElasticsearchJourneyAttributesDropped   metric.Int64Counter
+	ExporterElasticsearchJourneyBulkRequests        metric.Int64Counter
+	ExporterElasticsearchJourneyDeadLetterFailed    metric.Int64Counter
+	ExporterElasticsearchJourneyDocsDeadLettered    metric.Int64Counter
+	ExporterElasticsearchJourneyDocsDuplicate       metric.Int64Counter
+	ExporterElasticsearchJourneyDocsFailed          metric.Int64Counter
+	ExporterElasticsearchJourneyDocsIndexed         metric.Int64Counter
+	ExporterElasticsearchJourneyDocsVersionConflict metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -74,6 +77,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ExporterElasticsearchJourneyDeadLetterFailed, err = builder.meter.Int64Counter(
+		"otelcol_exporter_elasticsearch_journey_dead_letter_failed",
+		metric.WithDescription("Number of permanently refused documents that could not be written to the dead-letter index either (it refused them, or the request failed); they are lost and each is logged. [Development]"),
+		metric.WithUnit("{document}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterElasticsearchJourneyDocsDeadLettered, err = builder.meter.Int64Counter(
+		"otelcol_exporter_elasticsearch_journey_docs_dead_lettered",
+		metric.WithDescription("Number of permanently refused documents (and records without a usable id) written to the dead-letter index, including replays it already held. [Development]"),
+		metric.WithUnit("{document}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterElasticsearchJourneyDocsDuplicate, err = builder.meter.Int64Counter(
 		"otelcol_exporter_elasticsearch_journey_docs_duplicate",
 		metric.WithDescription("Number of event documents Elasticsearch already held under the same event id (a replay); they count as delivered. [Development]"),
@@ -82,13 +97,19 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterElasticsearchJourneyDocsFailed, err = builder.meter.Int64Counter(
 		"otelcol_exporter_elasticsearch_journey_docs_failed",
-		metric.WithDescription("Number of event documents not stored on an attempt, by reason. [Development]"),
+		metric.WithDescription("Number of documents (events and entities) not stored on an attempt, by reason. [Development]"),
 		metric.WithUnit("{document}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterElasticsearchJourneyDocsIndexed, err = builder.meter.Int64Counter(
 		"otelcol_exporter_elasticsearch_journey_docs_indexed",
-		metric.WithDescription("Number of event documents Elasticsearch created. [Development]"),
+		metric.WithDescription("Number of documents Elasticsearch created (events) or created or replaced with a newer version (entities). [Development]"),
+		metric.WithUnit("{document}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterElasticsearchJourneyDocsVersionConflict, err = builder.meter.Int64Counter(
+		"otelcol_exporter_elasticsearch_journey_docs_version_conflict",
+		metric.WithDescription("Number of entity snapshots (visits, visitors, credits) Elasticsearch did not write because it already held the same or a newer version of the entity (a late or replayed snapshot); they count as delivered. [Development]"),
 		metric.WithUnit("{document}"),
 	)
 	errs = errors.Join(errs, err)

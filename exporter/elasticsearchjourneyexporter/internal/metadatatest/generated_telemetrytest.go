@@ -53,6 +53,38 @@ func AssertEqualExporterElasticsearchJourneyBulkRequests(t *testing.T, tt *compo
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualExporterElasticsearchJourneyDeadLetterFailed(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_elasticsearch_journey_dead_letter_failed",
+		Description: "Number of permanently refused documents that could not be written to the dead-letter index either (it refused them, or the request failed); they are lost and each is logged. [Development]",
+		Unit:        "{document}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_dead_letter_failed")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualExporterElasticsearchJourneyDocsDeadLettered(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_elasticsearch_journey_docs_dead_lettered",
+		Description: "Number of permanently refused documents (and records without a usable id) written to the dead-letter index, including replays it already held. [Development]",
+		Unit:        "{document}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_docs_dead_lettered")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualExporterElasticsearchJourneyDocsDuplicate(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_elasticsearch_journey_docs_duplicate",
@@ -72,7 +104,7 @@ func AssertEqualExporterElasticsearchJourneyDocsDuplicate(t *testing.T, tt *comp
 func AssertEqualExporterElasticsearchJourneyDocsFailed(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_elasticsearch_journey_docs_failed",
-		Description: "Number of event documents not stored on an attempt, by reason. [Development]",
+		Description: "Number of documents (events and entities) not stored on an attempt, by reason. [Development]",
 		Unit:        "{document}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -88,7 +120,7 @@ func AssertEqualExporterElasticsearchJourneyDocsFailed(t *testing.T, tt *compone
 func AssertEqualExporterElasticsearchJourneyDocsIndexed(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_elasticsearch_journey_docs_indexed",
-		Description: "Number of event documents Elasticsearch created. [Development]",
+		Description: "Number of documents Elasticsearch created (events) or created or replaced with a newer version (entities). [Development]",
 		Unit:        "{document}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -97,6 +129,22 @@ func AssertEqualExporterElasticsearchJourneyDocsIndexed(t *testing.T, tt *compon
 		},
 	}
 	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_docs_indexed")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualExporterElasticsearchJourneyDocsVersionConflict(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_elasticsearch_journey_docs_version_conflict",
+		Description: "Number of entity snapshots (visits, visitors, credits) Elasticsearch did not write because it already held the same or a newer version of the entity (a late or replayed snapshot); they count as delivered. [Development]",
+		Unit:        "{document}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_docs_version_conflict")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

@@ -21,13 +21,22 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ExporterElasticsearchJourneyAttributesDropped.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyBulkRequests.Add(context.Background(), 1)
+	tb.ExporterElasticsearchJourneyDeadLetterFailed.Add(context.Background(), 1)
+	tb.ExporterElasticsearchJourneyDocsDeadLettered.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsDuplicate.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsFailed.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsIndexed.Add(context.Background(), 1)
+	tb.ExporterElasticsearchJourneyDocsVersionConflict.Add(context.Background(), 1)
 	AssertEqualExporterElasticsearchJourneyAttributesDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterElasticsearchJourneyBulkRequests(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterElasticsearchJourneyDeadLetterFailed(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterElasticsearchJourneyDocsDeadLettered(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterElasticsearchJourneyDocsDuplicate(t, testTel,
@@ -37,6 +46,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterElasticsearchJourneyDocsIndexed(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterElasticsearchJourneyDocsVersionConflict(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 
