@@ -200,6 +200,7 @@ type visitSnap struct {
 type visitorSnap struct {
 	subj    subject
 	visitor journey.Visitor
+	emit    bool // changed in substance in this batch; else only read by visit records
 }
 
 type creditSnap struct {
@@ -222,7 +223,7 @@ func (b *batch) visit(st *siteState, s subject, v journey.Visit) {
 	b.visits = append(b.visits, visitSnap{st: st, subj: s, visit: v})
 }
 
-func (b *batch) visitor(s subject, v journey.Visitor) {
+func (b *batch) visitor(s subject, v journey.Visitor, emit bool) {
 	if b.vrIdx == nil {
 		b.vrIdx = map[string]int{}
 	}
@@ -231,10 +232,11 @@ func (b *batch) visitor(s subject, v journey.Visitor) {
 		if v.Version >= b.visitors[i].visitor.Version {
 			b.visitors[i].visitor = v
 		}
+		b.visitors[i].emit = b.visitors[i].emit || emit
 		return
 	}
 	b.vrIdx[k] = len(b.visitors)
-	b.visitors = append(b.visitors, visitorSnap{subj: s, visitor: v})
+	b.visitors = append(b.visitors, visitorSnap{subj: s, visitor: v, emit: emit})
 }
 
 func (b *batch) visitorOf(s subject) *journey.Visitor {
@@ -347,43 +349,42 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	if key == "" {
 		return resultNoVisitor
 	}
-	site := str(m, eventmodel.AttrSiteID)
-	st := p.stateFor(site)
+	f := readFields(m)
+	st := p.stateFor(f.site)
 	ev := journey.Event{
-		ID:          str(m, eventmodel.AttrEventID),
+		ID:          f.id,
 		Visitor:     key,
-		Site:        site,
+		Site:        f.site,
 		Name:        lr.EventName(),
 		Time:        eventTime(lr),
-		URL:         str(m, eventmodel.AttrURLFull),
-		Path:        str(m, eventmodel.AttrURLPath),
-		DeviceClass: str(m, eventmodel.AttrDeviceClass),
-		Country:     str(m, eventmodel.AttrGeoCountry),
-	}
-	if v, ok := m.Get(eventmodel.AttrEngagedTime); ok && v.Type() == pcommon.ValueTypeInt {
-		ev.EngagedMs = v.Int()
+		URL:         f.url,
+		Path:        f.path,
+		EngagedMs:   f.engagedMs,
+		DeviceClass: f.device,
+		Country:     f.country,
 	}
 	var ch channel.Result
 	if isPageView(ev.Name) {
 		ch = st.classifier.Classify(channel.Input{
-			LandingURL:  ev.URL,
-			Referrer:    str(m, eventmodel.AttrReferrerFull),
-			UTMSource:   str(m, eventmodel.AttrCampaignSource),
-			UTMMedium:   str(m, eventmodel.AttrCampaignMedium),
-			UTMCampaign: str(m, eventmodel.AttrCampaignName),
-			ClickIDType: str(m, eventmodel.AttrClickIDType),
+			LandingURL:  f.url,
+			Referrer:    f.referrer,
+			UTMSource:   f.utmSource,
+			UTMMedium:   f.utmMedium,
+			UTMCampaign: f.utmCampaign,
+			ClickIDType: f.clickIDType,
 		})
 		ev.Medium, ev.Source, ev.Partner = ch.Medium, ch.Source, ch.Partner
-		ev.Campaign = str(m, eventmodel.AttrCampaignName)
+		ev.Campaign = f.utmCampaign
 	}
 	visit, visitor, applied, reason := st.tracker.Apply(ev)
 	if !applied {
 		return reason
 	}
-	subj := subject{site: site, key: key, keyAttr: keyAttr}
+	subj := subject{site: f.site, key: key, keyAttr: keyAttr}
 
 	// The event carries its visit and the visit's entry channel, so
 	// events alone answer "which channel do these pages come from".
+	m.EnsureCapacity(m.Len() + 6) // one reallocation, not one per Put
 	m.PutStr(eventmodel.AttrVisitID, visit.ID)
 	putChannel(m, visit.Medium, visit.Source, visit.Campaign, visit.Partner)
 	if ch.SearchTerm != "" && visit.LandingPage == ev.Path && visit.Medium == ch.Medium && visit.Source == ch.Source {
@@ -396,8 +397,62 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		tc.Close()
 	}
 	b.visit(st, subj, visit)
-	b.visitor(subj, visitor)
+	// The visitor record is re-emitted when the visitor changes in
+	// substance (a visit starts or is re-entered, an outcome or segment
+	// is marked), not on every event: its last_seen moving on is not
+	// worth a write per event, the visit record has the latest activity.
+	b.visitor(subj, visitor, visitor.Touched)
 	return resultApplied
+}
+
+// fields are the event attributes the journey reads, taken in one pass
+// over the attributes instead of one lookup each.
+type fields struct {
+	id, site, url, path, device, country        string
+	referrer, utmSource, utmMedium, utmCampaign string
+	clickIDType                                 string
+	engagedMs                                   int64
+}
+
+func readFields(m pcommon.Map) fields {
+	var f fields
+	m.Range(func(k string, v pcommon.Value) bool {
+		if v.Type() == pcommon.ValueTypeInt {
+			if k == eventmodel.AttrEngagedTime {
+				f.engagedMs = v.Int()
+			}
+			return true
+		}
+		if v.Type() != pcommon.ValueTypeStr {
+			return true
+		}
+		switch k {
+		case eventmodel.AttrEventID:
+			f.id = v.Str()
+		case eventmodel.AttrSiteID:
+			f.site = v.Str()
+		case eventmodel.AttrURLFull:
+			f.url = v.Str()
+		case eventmodel.AttrURLPath:
+			f.path = v.Str()
+		case eventmodel.AttrDeviceClass:
+			f.device = v.Str()
+		case eventmodel.AttrGeoCountry:
+			f.country = v.Str()
+		case eventmodel.AttrReferrerFull:
+			f.referrer = v.Str()
+		case eventmodel.AttrCampaignSource:
+			f.utmSource = v.Str()
+		case eventmodel.AttrCampaignMedium:
+			f.utmMedium = v.Str()
+		case eventmodel.AttrCampaignName:
+			f.utmCampaign = v.Str()
+		case eventmodel.AttrClickIDType:
+			f.clickIDType = v.Str()
+		}
+		return true
+	})
+	return f
 }
 
 // outcomes evaluates the outcome rules on the event; for each outcome
@@ -423,6 +478,7 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 		}
 		if v, vr, ok := st.tracker.MarkOutcome(ev.Visitor, visit.ID, o.name); ok {
 			visit, visitor = v, vr
+			b.visitor(s, vr, true)
 		}
 		names = append(names, o.name)
 		p.telemetry.ProcessorAttributionOutcomes.Add(ctx, 1)
@@ -506,13 +562,17 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch)
 			putVisit(lr, vs.subj, &vs.visit, b.visitorOf(vs.subj), now)
 		}
 	}
+	visitors := 0
 	for i := range b.visitors {
-		putVisitor(lrs.AppendEmpty(), b.visitors[i].subj, &b.visitors[i].visitor, now)
+		if b.visitors[i].emit {
+			putVisitor(lrs.AppendEmpty(), b.visitors[i].subj, &b.visitors[i].visitor, now)
+			visitors++
+		}
 	}
 	for i := range b.credits {
 		putCredit(lrs.AppendEmpty(), b.credits[i].subj, &b.credits[i].outcome, &b.credits[i].credit, now)
 	}
-	for i, n := range []int{len(b.visits), len(b.visitors), len(b.credits)} {
+	for i, n := range []int{len(b.visits), visitors, len(b.credits)} {
 		if n > 0 {
 			p.telemetry.ProcessorAttributionRecords.Add(ctx, int64(n), p.kindOpts[i])
 		}
@@ -535,7 +595,7 @@ func (p *attributionProcessor) segments(ctx context.Context, rl plog.ResourceLog
 		}
 		if v, vr, ok := vs.st.tracker.MarkSegment(vs.subj.key, vs.visit.ID, sr.name); ok {
 			vs.visit = v
-			b.visitor(vs.subj, vr)
+			b.visitor(vs.subj, vr, true)
 			changed = true
 		}
 	}

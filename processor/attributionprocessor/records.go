@@ -62,6 +62,7 @@ func entity(lr plog.LogRecord, name, id string, version int64, ts, now time.Time
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
 	m := lr.Attributes()
+	m.EnsureCapacity(32) // one allocation for the attributes below
 	m.PutStr(eventmodel.AttrEntityID, id)
 	m.PutInt(eventmodel.AttrEntityVersion, version)
 	return m

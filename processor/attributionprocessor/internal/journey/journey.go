@@ -106,6 +106,11 @@ type Visitor struct {
 	Partner             string   // partner of the last partner touch
 	Outcomes            []string // every outcome marked on any of its visits, in marking order
 	Segments            []string // every segment marked on any of its visits, in marking order
+	// Touched is set only on Apply's result, when the event created a
+	// visit or changed a visit's entry: VisitCount, the touches, FirstTouch,
+	// LastNonDirectTouch or Partner may have changed. Events that only
+	// extend a visit leave it false.
+	Touched bool
 	// The touch history (newest MaxTouches visit entries) is not part of
 	// every result: copying it on each event would cost more than the rest
 	// of Apply. Tracker.Touches returns it when an outcome needs credit.
@@ -319,13 +324,14 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 
 	pv := isPageView(e.Name)
 	var v *visitState
+	touched := false // a visit was created or its entry changed
 	cur := vs.cur
 	switch {
 	case cur == nil:
-		v = t.newVisit(vs, e, ts, pv)
+		v, touched = t.newVisit(vs, e, ts, pv), true
 	case ts >= cur.last:
 		if t.splits(cur, e, ts, pv) {
-			v = t.newVisit(vs, e, ts, pv)
+			v, touched = t.newVisit(vs, e, ts, pv), true
 		} else {
 			v = cur
 			t.addEvent(v, e, ts, pv)
@@ -343,6 +349,7 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 			if pv && isDirect(v.entry.Value().medium) && !isDirect(e.Medium) {
 				v.entry = unique.Make(entry{e.Medium, e.Source, e.Campaign, e.Partner})
 				t.retouch(vs, v)
+				touched = true
 			}
 		} else {
 			return t.result(vs, cur, false, ReasonLate)
@@ -372,7 +379,9 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 	if p := vs.prev; p != nil && vs.lastSeen > p.last+2*t.idle {
 		vs.prev = nil
 	}
-	return t.result(vs, v, true, "")
+	visit, visitor, applied, reason = t.result(vs, v, true, "")
+	visitor.Touched = touched
+	return visit, visitor, applied, reason
 }
 
 func (t *Tracker) result(vs *visitorState, v *visitState, applied bool, reason string) (Visit, Visitor, bool, string) {

@@ -260,7 +260,9 @@ func TestDuplicatesIgnored(t *testing.T) {
 	assert.Equal(t, []bool{true, false, true, true, true, false, true, true}, applied)
 	assert.Equal(t, ReasonDuplicate, rs[1].reason)
 	assert.Equal(t, rs[0].visit, rs[1].visit, "a duplicate changes nothing")
-	assert.Equal(t, rs[0].visitor, rs[1].visitor)
+	first := rs[0].visitor
+	first.Touched = false // only the applied event made the visit
+	assert.Equal(t, first, rs[1].visitor)
 	assert.Equal(t, 6, last(rs).visit.PagesViewed)
 
 	// Same id for another visitor is not a duplicate.
@@ -649,4 +651,36 @@ func TestNewValidation(t *testing.T) {
 	assert.Equal(t, DefaultMaxVisitors, tr.cfg.MaxVisitors)
 	assert.Equal(t, DefaultMaxSeenIDs, tr.cfg.MaxSeenIDs)
 	assert.Equal(t, DefaultMaxTouches, tr.cfg.MaxTouches)
+}
+
+func TestTouchedOnlyWhenAVisitIsCreatedOrReentered(t *testing.T) {
+	tr, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	pv := func(id string, at time.Duration, medium string) bool {
+		_, vr, ok, _ := tr.Apply(Event{ID: id, Visitor: "v", Name: "webjourney.page_view", Time: t0.Add(at), Medium: medium, Source: medium})
+		if !ok {
+			t.Fatalf("%s not applied", id)
+		}
+		return vr.Touched
+	}
+	for _, c := range []struct {
+		id     string
+		at     time.Duration
+		medium string
+		want   bool
+	}{
+		{"a", time.Minute, "", true},               // first visit
+		{"b", 2 * time.Minute, "", false},          // extends it
+		{"c", 30 * time.Second, "search", true},    // late landing with a real source re-enters it
+		{"d", 3 * time.Minute, "email", true},      // campaign change: new visit
+		{"e", 4 * time.Minute, "internal", false},  // internal page of that visit
+		{"f", 4*time.Minute + time.Hour, "", true}, // after the idle timeout
+	} {
+		if got := pv(c.id, c.at, c.medium); got != c.want {
+			t.Errorf("%s: Touched = %v, want %v", c.id, got, c.want)
+		}
+	}
 }
