@@ -36,6 +36,10 @@ type Config struct {
 	// CheckpointInterval is how often the state is saved to Storage while
 	// running (it is always saved at shutdown); 0 saves only at shutdown.
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
+	// EmitInterval coalesces visit, visitor and credit records over this
+	// long and sends them off the request path; 0 puts them into the
+	// batch of the events that changed them.
+	EmitInterval time.Duration `mapstructure:"emit_interval"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -167,6 +171,7 @@ func createDefaultConfig() *Config {
 			LastWeight:  mc.LastWeight,
 		},
 		CheckpointInterval: time.Minute,
+		EmitInterval:       time.Second,
 	}
 }
 
@@ -204,6 +209,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointInterval < 0 {
 		add("checkpoint_interval: must not be negative (got %s)", c.CheckpointInterval)
+	}
+	if c.EmitInterval < 0 {
+		add("emit_interval: must not be negative (got %s)", c.EmitInterval)
 	}
 
 	names := map[string]bool{}

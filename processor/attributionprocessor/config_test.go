@@ -44,6 +44,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, []string{"linear", "time_decay"}, cfg.Attribution.Models)
 	assert.Equal(t, "file_storage", cfg.Storage.String())
 	assert.Equal(t, 30*time.Second, cfg.CheckpointInterval)
+	assert.Equal(t, 5*time.Second, cfg.EmitInterval)
 }
 
 // Every configuration mistake fails naming its key (and the rule).

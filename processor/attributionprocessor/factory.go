@@ -30,11 +30,27 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	if err != nil {
 		return nil, err
 	}
+	if c.EmitInterval > 0 {
+		p.emitter = newEmitter(p, next, c.EmitInterval)
+	}
 	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
 		// Events are annotated in place and entity records appended.
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
-		processorhelper.WithStart(p.persist.start),
+		processorhelper.WithStart(func(ctx context.Context, host component.Host) error {
+			if err := p.persist.start(ctx, host); err != nil {
+				return err
+			}
+			if p.emitter != nil {
+				p.emitter.start()
+			}
+			return nil
+		}),
 		processorhelper.WithShutdown(func(ctx context.Context) error {
+			// Pending records first: they are sent before the state is
+			// saved, while the pipeline behind us is still up.
+			if p.emitter != nil {
+				p.emitter.shutdown(ctx)
+			}
 			err := p.persist.shutdown(ctx)
 			p.telemetry.Shutdown()
 			return err

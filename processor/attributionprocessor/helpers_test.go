@@ -234,6 +234,9 @@ func run(t testing.TB, cfg *Config, hits ...hit) stored {
 
 func testConfig() *Config {
 	cfg := createDefaultConfig()
+	// Entity records in the batch that made them: deterministic tests.
+	// TestEmitterCoalesces covers the emitter.
+	cfg.EmitInterval = 0
 	cfg.InternalDomains = []string{"shop.example"}
 	cfg.Partners = []PartnerConfig{{Name: "archipro", Domains: []string{"archipro.co.nz"}, Param: "__apid", AttributionWindow: 7 * 24 * time.Hour}}
 	cfg.Outcomes = []OutcomeConfig{

@@ -53,6 +53,7 @@ type attributionProcessor struct {
 	windows   map[string]time.Duration // partner attribution windows
 	now       func() time.Time
 	persist   *persistence
+	emitter   *emitter     // nil: entity records go into each batch
 	all       []*siteState // states(), fixed after newProcessor
 
 	// Telemetry attribute sets, made once: the hot path only adds.
@@ -209,45 +210,99 @@ type creditSnap struct {
 	credit  credit
 }
 
-func (b *batch) visit(st *siteState, s subject, v journey.Visit) {
-	if b.visitIdx == nil {
-		b.visitIdx = map[string]int{}
+// reset empties the batch and keeps its memory.
+func (b *batch) reset() {
+	clear(b.visits)
+	clear(b.visitors)
+	clear(b.credits)
+	b.visits, b.visitors, b.credits = b.visits[:0], b.visitors[:0], b.credits[:0]
+	clear(b.visitIdx)
+	clear(b.vrIdx)
+}
+
+// smallBatch is the size up to which the batch finds entities by a linear
+// scan: a beacon carries a few events of one visitor, and making maps for
+// it cost more than the journey update itself.
+const smallBatch = 16
+
+func (b *batch) findVisit(id string) (int, bool) {
+	if b.visitIdx != nil {
+		i, ok := b.visitIdx[id]
+		return i, ok
 	}
-	if i, ok := b.visitIdx[v.ID]; ok {
+	for i := range b.visits {
+		if b.visits[i].visit.ID == id {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (b *batch) visit(st *siteState, s subject, v journey.Visit) {
+	if i, ok := b.findVisit(v.ID); ok {
 		if v.Version >= b.visits[i].visit.Version {
 			b.visits[i].visit = v
 		}
 		return
 	}
-	b.visitIdx[v.ID] = len(b.visits)
 	b.visits = append(b.visits, visitSnap{st: st, subj: s, visit: v})
+	switch n := len(b.visits); {
+	case n > smallBatch && b.visitIdx == nil:
+		b.visitIdx = make(map[string]int, 2*n)
+		for i := range b.visits {
+			b.visitIdx[b.visits[i].visit.ID] = i
+		}
+	case b.visitIdx != nil:
+		b.visitIdx[v.ID] = n - 1
+	}
+}
+
+func (b *batch) findVisitor(s subject) (int, bool) {
+	if b.vrIdx != nil {
+		i, ok := b.vrIdx[s.site+"\x00"+s.key]
+		return i, ok
+	}
+	for i := range b.visitors {
+		if b.visitors[i].subj.key == s.key && b.visitors[i].subj.site == s.site {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 func (b *batch) visitor(s subject, v journey.Visitor, emit bool) {
-	if b.vrIdx == nil {
-		b.vrIdx = map[string]int{}
-	}
-	k := s.site + "\x00" + s.key
-	if i, ok := b.vrIdx[k]; ok {
+	if i, ok := b.findVisitor(s); ok {
 		if v.Version >= b.visitors[i].visitor.Version {
 			b.visitors[i].visitor = v
 		}
 		b.visitors[i].emit = b.visitors[i].emit || emit
 		return
 	}
-	b.vrIdx[k] = len(b.visitors)
 	b.visitors = append(b.visitors, visitorSnap{subj: s, visitor: v, emit: emit})
+	switch n := len(b.visitors); {
+	case n > smallBatch && b.vrIdx == nil:
+		b.vrIdx = make(map[string]int, 2*n)
+		for i := range b.visitors {
+			b.vrIdx[b.visitors[i].subj.site+"\x00"+b.visitors[i].subj.key] = i
+		}
+	case b.vrIdx != nil:
+		b.vrIdx[s.site+"\x00"+s.key] = n - 1
+	}
 }
 
 func (b *batch) visitorOf(s subject) *journey.Visitor {
-	if i, ok := b.vrIdx[s.site+"\x00"+s.key]; ok {
+	if i, ok := b.findVisitor(s); ok {
 		return &b.visitors[i].visitor
 	}
 	return nil
 }
 
 func (p *attributionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
-	var b batch
+	var local batch
+	b := &local
+	if p.emitter != nil {
+		b = p.emitter.lock()
+	}
 	var counts resultCounts
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
@@ -257,11 +312,15 @@ func (p *attributionProcessor) processLogs(ctx context.Context, ld plog.Logs) (p
 			sl := sls.At(j)
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				counts.add(p.handle(ctx, rl, sl, lrs.At(k), &b))
+				counts.add(p.handle(ctx, rl, sl, lrs.At(k), b))
 			}
 		}
 	}
-	p.emit(ctx, ld, &b)
+	if p.emitter != nil {
+		p.emitter.unlock()
+	} else {
+		p.emit(ctx, ld, b)
+	}
 
 	for _, c := range counts {
 		if c.n > 0 {

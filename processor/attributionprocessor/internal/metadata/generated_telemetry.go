@@ -31,6 +31,7 @@ type TelemetryBuilder struct {
 	ProcessorAttributionOutcomes          metric.Int64Counter
 	ProcessorAttributionPersistenceErrors metric.Int64Counter
 	ProcessorAttributionRecords           metric.Int64Counter
+	ProcessorAttributionRecordsDropped    metric.Int64Counter
 	ProcessorAttributionRuleErrors        metric.Int64Counter
 }
 
@@ -90,6 +91,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ProcessorAttributionRecords, err = builder.meter.Int64Counter(
 		"otelcol_processor_attribution_records",
 		metric.WithDescription("Number of entity records emitted, by kind. [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorAttributionRecordsDropped, err = builder.meter.Int64Counter(
+		"otelcol_processor_attribution_records_dropped",
+		metric.WithDescription("Number of entity records refused downstream when sent by the emitter (each entity is sent again when it changes next). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -24,6 +24,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ProcessorAttributionOutcomes.Add(context.Background(), 1)
 	tb.ProcessorAttributionPersistenceErrors.Add(context.Background(), 1)
 	tb.ProcessorAttributionRecords.Add(context.Background(), 1)
+	tb.ProcessorAttributionRecordsDropped.Add(context.Background(), 1)
 	tb.ProcessorAttributionRuleErrors.Add(context.Background(), 1)
 	AssertEqualProcessorAttributionEvents(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
@@ -38,6 +39,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAttributionRecords(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorAttributionRecordsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAttributionRuleErrors(t, testTel,

@@ -1,0 +1,93 @@
+package attributionprocessor
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadatatest"
+)
+
+func entityCount(lds []plog.Logs) int {
+	n := 0
+	for _, ld := range lds {
+		s := store([]plog.Logs{ld})
+		n += len(s.entities)
+	}
+	return n
+}
+
+// With emit_interval, events pass at once and carry no entity records;
+// the emitter sends each changed entity once per interval, at its newest
+// version, and what is pending at shutdown.
+func TestEmitterCoalesces(t *testing.T) {
+	cfg := testConfig()
+	cfg.EmitInterval = time.Hour // only the shutdown flush sends
+	p, sink := newTestProcessor(t, cfg)
+	hits := goldenJourneys["campaign_change"].hits
+	for _, h := range hits {
+		require.NoError(t, p.ConsumeLogs(context.Background(), logsOf(h)))
+	}
+	require.Len(t, sink.AllLogs(), len(hits))
+	assert.Zero(t, entityCount(sink.AllLogs()), "no entity record on the request path")
+
+	require.NoError(t, p.Shutdown(context.Background()))
+	all := sink.AllLogs()
+	require.Len(t, all, len(hits)+1, "one flush")
+	flushed := store(all[len(hits):])
+	assert.Len(t, flushed.of(eventmodel.EventVisit), 3)
+	assert.Len(t, flushed.of(eventmodel.EventVisitor), 1)
+	assert.Len(t, flushed.of(eventmodel.EventAttributionCredit), 3*6)
+
+	// The same final state as entity records in every batch, except
+	// that a visit record's copy of visitor fields is as of its emission
+	// (fresher here: visit 2 was last sent after visit 3 began).
+	sync := run(t, testConfig(), hits...)
+	for _, name := range []string{eventmodel.EventVisit, eventmodel.EventVisitor} {
+		a, b := flushed.of(name), sync.of(name)
+		require.Len(t, a, len(b))
+		for i := range a {
+			want, got := b[i].Attributes().AsRaw(), a[i].Attributes().AsRaw()
+			if name == eventmodel.EventVisit {
+				for _, k := range []string{eventmodel.AttrVisitorVisitCount, eventmodel.AttrVisitorReturning, eventmodel.AttrVisitorOutcomes, eventmodel.AttrVisitorPartner} {
+					delete(want, k)
+					delete(got, k)
+				}
+			}
+			assert.Equal(t, want, got)
+		}
+	}
+}
+
+func TestEmitterSendsOnItsTicker(t *testing.T) {
+	cfg := testConfig()
+	cfg.EmitInterval = 10 * time.Millisecond
+	p, sink := newTestProcessor(t, cfg)
+	require.NoError(t, p.ConsumeLogs(context.Background(), logsOf(hit{visitor: "t", url: site + "/"})))
+	require.Eventually(t, func() bool { return entityCount(sink.AllLogs()) == 2 }, 10*time.Second, 5*time.Millisecond,
+		"the visit and visitor records arrive without a shutdown")
+}
+
+func TestEmitterCountsRefusedRecords(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	cfg := testConfig()
+	cfg.EmitInterval = time.Hour
+	p, err := NewFactory().CreateLogs(context.Background(), metadatatest.NewSettings(tel), cfg, consumertest.NewErr(errors.New("queue full")))
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	_ = p.ConsumeLogs(context.Background(), logsOf(hit{visitor: "t", url: site + "/"}))
+	require.NoError(t, p.Shutdown(context.Background()))
+	metadatatest.AssertEqualProcessorAttributionRecordsDropped(t, tel, []metricdata.DataPoint[int64]{{Value: 2}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}
