@@ -90,6 +90,20 @@ func (r RetentionConfig) families() []struct {
 	}
 }
 
+// MaxRetentionMonths is the longest retention of any family, in months.
+const MaxRetentionMonths = 1200
+
+// checkMonths checks every family's retention, naming its key.
+func (r RetentionConfig) checkMonths() []error {
+	var errs []error
+	for _, f := range r.families() {
+		if f.months < 0 || f.months > MaxRetentionMonths {
+			errs = append(errs, fmt.Errorf("%s: must be 0 (keep for ever) to %d, not %d", f.key, MaxRetentionMonths, f.months))
+		}
+	}
+	return errs
+}
+
 // enabled reports whether any family has a retention.
 func (r RetentionConfig) enabled() bool {
 	return r.EventsMonths > 0 || r.VisitsMonths > 0 || r.VisitorsMonths > 0 || r.CreditsMonths > 0
@@ -120,10 +134,8 @@ const maxIndexPrefixLen = 100
 // embedded HTTP client, queue and retry sections itself.
 func (cfg *Config) Validate() error {
 	var retentionErrs []error
-	for _, f := range cfg.Retention.families() {
-		if f.months < 0 || f.months > 1200 {
-			retentionErrs = append(retentionErrs, fmt.Errorf("retention::%s: must be 0 (keep for ever) to 1200, not %d", f.key, f.months))
-		}
+	for _, err := range cfg.Retention.checkMonths() {
+		retentionErrs = append(retentionErrs, fmt.Errorf("retention::%w", err))
 	}
 	if cfg.Retention.enabled() && cfg.Retention.CheckInterval < time.Minute {
 		retentionErrs = append(retentionErrs, fmt.Errorf("retention::check_interval: must be at least 1m, not %s", cfg.Retention.CheckInterval))
@@ -140,16 +152,11 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("endpoints[%d]: %w", i, err))
 		}
 	}
-	switch {
-	case cfg.IndexPrefix == "":
-		errs = append(errs, errors.New("index_prefix: must not be empty (default webjourney)"))
-	case len(cfg.IndexPrefix) > maxIndexPrefixLen:
-		errs = append(errs, fmt.Errorf("index_prefix: at most %d characters", maxIndexPrefixLen))
-	case !indexPrefixPattern.MatchString(cfg.IndexPrefix):
-		errs = append(errs, fmt.Errorf("index_prefix: %q is not a valid Elasticsearch index name start; use lower-case letters, digits, '-', '_' and '.', starting with a letter or digit", cfg.IndexPrefix))
+	if err := checkIndexPrefix(cfg.IndexPrefix); err != nil {
+		errs = append(errs, fmt.Errorf("index_prefix: %w", err))
 	}
-	if err := cfg.validateDeadLetter(); err != nil {
-		errs = append(errs, err)
+	if err := checkDeadLetterIndex(cfg.DeadLetter.Index, cfg.IndexPrefix); err != nil {
+		errs = append(errs, fmt.Errorf("dead_letter::index: %w", err))
 	}
 	if cfg.ClientConfig.Timeout <= 0 {
 		errs = append(errs, errors.New("timeout: must be positive (e.g. 30s); it bounds one bulk request so a stalled Elasticsearch cannot block the queue"))
@@ -169,25 +176,39 @@ func (cfg *Config) Validate() error {
 	return errors.Join(append(errs, retentionErrs...)...)
 }
 
-// validateDeadLetter checks dead_letter::index: a valid index name that
-// is none of the exporter's other indices or template names (its template
-// is named after it, and two templates for one index would conflict).
-func (cfg *Config) validateDeadLetter() error {
-	dl := cfg.DeadLetter.Index
+// checkIndexPrefix checks an index prefix (index_prefix, or the --prefix
+// of webjourneyctl).
+func checkIndexPrefix(prefix string) error {
+	switch {
+	case prefix == "":
+		return errors.New("must not be empty (default webjourney)")
+	case len(prefix) > maxIndexPrefixLen:
+		return fmt.Errorf("at most %d characters", maxIndexPrefixLen)
+	case !indexPrefixPattern.MatchString(prefix):
+		return fmt.Errorf("%q is not a valid Elasticsearch index name start; use lower-case letters, digits, '-', '_' and '.', starting with a letter or digit", prefix)
+	}
+	return nil
+}
+
+// checkDeadLetterIndex checks a dead-letter index name (empty: none): a
+// valid index name that is none of the other indices or template names of
+// prefix (its template is named after it, and two templates for one index
+// would conflict).
+func checkDeadLetterIndex(dl, prefix string) error {
 	if dl == "" {
 		return nil
 	}
 	if len(dl) > maxIndexPrefixLen || !indexPrefixPattern.MatchString(dl) {
-		return fmt.Errorf("dead_letter::index: %q is not a valid Elasticsearch index name; use at most %d lower-case letters, digits, '-', '_' and '.', starting with a letter or digit, e.g. %q",
-			dl, maxIndexPrefixLen, cfg.IndexPrefix+"-dead-letter")
+		return fmt.Errorf("%q is not a valid Elasticsearch index name; use at most %d lower-case letters, digits, '-', '_' and '.', starting with a letter or digit, e.g. %q",
+			dl, maxIndexPrefixLen, prefix+"-dead-letter")
 	}
-	own := dl == eventsTemplateName(cfg.IndexPrefix) || strings.HasPrefix(dl, cfg.IndexPrefix+"-events-")
+	own := dl == eventsTemplateName(prefix) || strings.HasPrefix(dl, prefix+"-events-")
 	for _, f := range entityFamilies {
-		own = own || dl == f.index(cfg.IndexPrefix)
+		own = own || dl == f.index(prefix)
 	}
 	if own {
-		return fmt.Errorf("dead_letter::index: %q is one of the exporter's own events or entity indices; use another name, e.g. %q",
-			dl, cfg.IndexPrefix+"-dead-letter")
+		return fmt.Errorf("%q is one of the exporter's own events or entity indices; use another name, e.g. %q",
+			dl, prefix+"-dead-letter")
 	}
 	return nil
 }

@@ -69,7 +69,9 @@ func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[
 		if er.visitor == "" && er.user == "" {
 			return
 		}
-		if er.deleted, err = e.erase(ctx, er); err == nil {
+		var deleted map[string]int64
+		if deleted, err = e.ops.erase(ctx, er); err == nil {
+			er.deleted = sumCounts(deleted)
 			if done == nil {
 				done = map[string]*erasure{}
 			}
@@ -81,10 +83,11 @@ func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[
 
 // erase deletes the subject's documents from every index of the exporter:
 // events, the entity indices (visits, visitors, credits, which carry the
-// visitor id too) and the dead-letter index.
-func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) {
-	indices := []string{e.cfg.IndexPrefix + "-*"}
-	if dl := e.cfg.DeadLetter.Index; dl != "" {
+// visitor id too) and the dead-letter index. It returns how many it deleted
+// by index.
+func (o *Ops) erase(ctx context.Context, er *erasure) (map[string]int64, error) {
+	indices := []string{o.prefix + "-*"}
+	if dl := o.deadLetter; dl != "" {
 		indices = append(indices, dl) // may lie outside the prefix
 	}
 	var should []any
@@ -94,7 +97,7 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 	if er.user != "" {
 		should = append(should, map[string]any{"term": map[string]any{eventmodel.AttrUserID: er.user}})
 	}
-	deleted, done, err := e.deleteMatching(ctx, "erasure", indices, map[string]any{"bool": map[string]any{
+	deleted, done, err := o.deleteMatching(ctx, "erasure", indices, map[string]any{"bool": map[string]any{
 		"filter":               []any{map[string]any{"term": map[string]any{eventmodel.AttrSiteID: er.site}}},
 		"should":               should,
 		"minimum_should_match": 1,
@@ -106,24 +109,24 @@ func (e *eventsExporter) erase(ctx context.Context, er *erasure) (int64, error) 
 }
 
 // deleteMatching deletes every document of indices that query matches, and
-// returns how many it deleted and whether none is left. The bare server has
-// no delete_by_query, so each round refreshes (so the last round's deletes
-// are no longer found), searches for up to eraseSize ids and bulk-deletes
-// them, for at most maxEraseRounds rounds. Deleting again is harmless: a
-// document already gone answers 404, which is not an error.
-func (e *eventsExporter) deleteMatching(ctx context.Context, what string, indices []string, query map[string]any) (int64, bool, error) {
+// returns how many it deleted by index and whether none is left. The bare
+// server has no delete_by_query, so each round refreshes (so the last
+// round's deletes are no longer found), searches for up to eraseSize ids
+// and bulk-deletes them, for at most maxEraseRounds rounds. Deleting again
+// is harmless: a document already gone answers 404, which is not an error.
+func (o *Ops) deleteMatching(ctx context.Context, what string, indices []string, query map[string]any) (map[string]int64, bool, error) {
 	body, err := json.Marshal(map[string]any{"size": eraseSize, "_source": false, "query": query})
 	if err != nil {
-		return 0, false, err
+		return nil, false, err
 	}
-	var deleted int64
+	deleted := map[string]int64{}
 	for round := 0; round < maxEraseRounds; round++ {
-		refresh := e.es.Indices.Refresh
+		refresh := o.es.Indices.Refresh
 		if _, err := answer(what + " refresh")(refresh(refresh.WithContext(ctx), refresh.WithIndex(indices...),
 			refresh.WithIgnoreUnavailable(true), refresh.WithAllowNoIndices(true))); err != nil {
 			return deleted, false, err
 		}
-		search := e.es.Search
+		search := o.es.Search
 		raw, err := answer(what + " search")(search(search.WithContext(ctx), search.WithIndex(indices...),
 			search.WithBody(bytes.NewReader(body)), search.WithIgnoreUnavailable(true), search.WithAllowNoIndices(true),
 			search.WithFilterPath("hits.hits._index", "hits.hits._id")))
@@ -150,14 +153,15 @@ func (e *eventsExporter) deleteMatching(ctx context.Context, what string, indice
 			bulk.Write(line)
 			bulk.WriteByte('\n')
 		}
-		raw, err = answer(what + " delete")(e.es.Bulk(&bulk, e.es.Bulk.WithContext(ctx), e.es.Bulk.WithFilterPath("errors", "items.*.status")))
+		raw, err = answer(what + " delete")(o.es.Bulk(&bulk, o.es.Bulk.WithContext(ctx), o.es.Bulk.WithFilterPath("errors", "items.*._index", "items.*.status")))
 		if err != nil {
 			return deleted, false, err
 		}
 		var br struct {
 			Errors bool `json:"errors"`
 			Items  []map[string]struct {
-				Status int `json:"status"`
+				Index  string `json:"_index"`
+				Status int    `json:"status"`
 			} `json:"items"`
 		}
 		if err := json.Unmarshal(raw, &br); err != nil {
@@ -166,7 +170,7 @@ func (e *eventsExporter) deleteMatching(ctx context.Context, what string, indice
 		for _, it := range br.Items {
 			for _, r := range it {
 				if r.Status == http.StatusOK {
-					deleted++
+					deleted[r.Index]++
 				} else if r.Status != http.StatusNotFound {
 					return deleted, false, fmt.Errorf("%s: a delete answered HTTP %d", what, r.Status)
 				}
@@ -193,4 +197,13 @@ func answer(what string) func(*esapi.Response, error) ([]byte, error) {
 		}
 		return raw, nil
 	}
+}
+
+// sumCounts adds up counts by index.
+func sumCounts(byIndex map[string]int64) int64 {
+	var n int64
+	for _, c := range byIndex {
+		n += c
+	}
+	return n
 }

@@ -64,6 +64,7 @@ type eventsExporter struct {
 
 	httpClient *http.Client
 	es         *elasticsearch.Client
+	ops        *Ops // erasure and retention, on es
 	closed     bool // es was closed by shutdown
 
 	// templateReady is set once the events template is known to be
@@ -126,6 +127,7 @@ func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("elasticsearch_journey: creating the Elasticsearch client: %w", err)
 	}
 	e.httpClient, e.es = hc, es
+	e.ops = &Ops{es: es, prefix: e.cfg.IndexPrefix, deadLetter: e.cfg.DeadLetter.Index}
 
 	if e.cfg.Retention.enabled() {
 		rctx, rcancel := context.WithCancel(context.Background())
@@ -182,12 +184,17 @@ func (e *eventsExporter) installLoop(ctx context.Context) {
 // templates lists the index templates the exporter owns: events, the
 // entity families and, when configured, the dead-letter index.
 func (e *eventsExporter) templates() []indexTemplateSpec {
-	p := e.cfg.IndexPrefix
-	specs := []indexTemplateSpec{{name: eventsTemplateName(p), body: eventsTemplate(p)}}
+	return templateSpecs(e.cfg.IndexPrefix, e.cfg.DeadLetter.Index)
+}
+
+// templateSpecs lists the index templates of prefix and, when not empty,
+// of the dead-letter index dl.
+func templateSpecs(prefix, dl string) []indexTemplateSpec {
+	specs := []indexTemplateSpec{{name: eventsTemplateName(prefix), body: eventsTemplate(prefix)}}
 	for _, f := range entityFamilies {
-		specs = append(specs, indexTemplateSpec{name: f.index(p), body: entityTemplate(p, f)})
+		specs = append(specs, indexTemplateSpec{name: f.index(prefix), body: entityTemplate(prefix, f)})
 	}
-	if dl := e.cfg.DeadLetter.Index; dl != "" {
+	if dl != "" {
 		specs = append(specs, indexTemplateSpec{name: dl, body: deadLetterTemplate(dl)})
 	}
 	return specs
@@ -206,7 +213,7 @@ func (e *eventsExporter) templateNames() []string {
 // no index is ever auto-created with a dynamic default mapping.
 func (e *eventsExporter) installTemplate(ctx context.Context) error {
 	for _, spec := range e.templates() {
-		state, installed, err := ensureTemplate(ctx, e.es, spec)
+		state, installed, err := ensureTemplate(ctx, e.es, spec, false)
 		if err != nil {
 			e.templateMu.Lock()
 			e.templateErr = err

@@ -339,8 +339,8 @@ type indexTemplateSpec struct {
 	body map[string]any
 }
 
-// ensureTemplate installs one template unless the same or a newer version
-// is already there. PUT _index_template is idempotent; the GET first avoids
+// ensureTemplate installs one template unless the same (with force: a
+// newer) version is already there. PUT _index_template is idempotent; the GET first avoids
 // needless cluster-state updates at every collector start and keeps a newer
 // collector's template from being downgraded by an older one.
 //
@@ -350,12 +350,12 @@ type indexTemplateSpec struct {
 // adds the template's mapping to the existing indices it matches: new
 // fields are additive; a changed type is refused by Elasticsearch and
 // returned as an error.
-func ensureTemplate(ctx context.Context, es *elasticsearch.Client, spec indexTemplateSpec) (templateState, int64, error) {
+func ensureTemplate(ctx context.Context, es *elasticsearch.Client, spec indexTemplateSpec, force bool) (templateState, int64, error) {
 	installed, found, err := installedTemplateVersion(ctx, es, spec.name)
 	if err != nil {
 		return 0, 0, err
 	}
-	if found && installed == templateVersion {
+	if found && installed == templateVersion && !force {
 		return templateUpToDate, installed, nil
 	}
 	if found && installed > templateVersion {
@@ -397,37 +397,57 @@ func updateExistingMappings(ctx context.Context, es *elasticsearch.Client, spec 
 // installedTemplateVersion returns the version of the installed template
 // (0 when it has none) and whether it exists.
 func installedTemplateVersion(ctx context.Context, es *elasticsearch.Client, name string) (int64, bool, error) {
+	it, err := getInstalledTemplate(ctx, es, name)
+	if it == nil || err != nil {
+		return 0, false, err
+	}
+	return it.version, true, nil
+}
+
+// installedTemplate is what getInstalledTemplate reads of a template.
+type installedTemplate struct {
+	version  int64 // 0 when it has none
+	mappings map[string]any
+}
+
+// getInstalledTemplate reads the installed template name; nil when there
+// is none.
+func getInstalledTemplate(ctx context.Context, es *elasticsearch.Client, name string) (*installedTemplate, error) {
 	res, err := es.Indices.GetIndexTemplate(es.Indices.GetIndexTemplate.WithName(name), es.Indices.GetIndexTemplate.WithContext(ctx))
 	if err != nil {
-		return 0, false, fmt.Errorf("get index template %s: %w", name, err)
+		return nil, fmt.Errorf("get index template %s: %w", name, err)
 	}
 	defer drainAndClose(res.Body)
 	if res.StatusCode == http.StatusNotFound {
-		return 0, false, nil
+		return nil, nil
 	}
 	if res.IsError() {
-		return 0, false, fmt.Errorf("get index template %s: %s", name, responseError(res.StatusCode, res.Body))
+		return nil, fmt.Errorf("get index template %s: %s", name, responseError(res.StatusCode, res.Body))
 	}
 	var got struct {
 		IndexTemplates []struct {
 			Name          string `json:"name"`
 			IndexTemplate struct {
-				Version *int64 `json:"version"`
+				Version  *int64 `json:"version"`
+				Template struct {
+					Mappings map[string]any `json:"mappings"`
+				} `json:"template"`
 			} `json:"index_template"`
 		} `json:"index_templates"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
-		return 0, false, fmt.Errorf("get index template %s: decoding the answer: %w", name, err)
+		return nil, fmt.Errorf("get index template %s: decoding the answer: %w", name, err)
 	}
 	for _, it := range got.IndexTemplates {
 		if it.Name == name {
-			if it.IndexTemplate.Version == nil {
-				return 0, true, nil
+			t := &installedTemplate{mappings: it.IndexTemplate.Template.Mappings}
+			if it.IndexTemplate.Version != nil {
+				t.version = *it.IndexTemplate.Version
 			}
-			return *it.IndexTemplate.Version, true, nil
+			return t, nil
 		}
 	}
-	return 0, false, nil
+	return nil, nil
 }
 
 // responseError renders an Elasticsearch error answer as "<status> <type>:
