@@ -1,0 +1,296 @@
+package kibana
+
+import (
+	"strings"
+
+	em "github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+// panel is one dashboard panel: a by-value Lens visualization or a saved
+// visualization or search by reference.
+type panel struct {
+	key     string // panelIndex suffix, unique in its dashboard
+	w, h    int
+	lens    *lens
+	refType string // "visualization" or "search" for by-reference panels
+	refID   string
+	title   string // panel title of a by-reference panel ("" = the object's)
+	noTitle bool
+}
+
+type dashboardDef struct {
+	id, title, description string
+	about                  string // markdown of the description panel
+	panels                 []panel
+}
+
+func lp(key string, w, h int, l lens) panel { return panel{key: key, w: w, h: h, lens: &l} }
+
+func q(field string, values ...string) string {
+	if len(values) == 1 {
+		return field + ` : "` + values[0] + `"`
+	}
+	return field + ` : ("` + strings.Join(values, `" or "`) + `")`
+}
+
+var (
+	qPageViews = q(fieldEventName, em.EventPageView)
+	qConverted = em.AttrVisitOutcomes + " : *"
+	qBounced   = em.AttrVisitBounce + " : true"
+	qLastTouch = q(em.AttrAttributionModel, em.ModelLastTouch)
+)
+
+var allModels = []string{em.ModelFirstTouch, em.ModelLastTouch, em.ModelLastNonDirect, em.ModelLinear, em.ModelPositionBased, em.ModelTimeDecay}
+
+func visitors(id string) column {
+	return sumOf(id, "Visitors",
+		"unique_count("+em.AttrVisitorID+") + unique_count("+em.AttrCookielessKey+")",
+		metric("unique_count", id+"X0", "Part of Visitors", em.AttrVisitorID, ""),
+		metric("unique_count", id+"X1", "Part of Visitors", em.AttrCookielessKey, ""))
+}
+
+func dashboardDefs() []dashboardDef {
+	medium := func(id string) column { return terms(id, "Medium", em.AttrChannelMedium, 10, "visits") }
+	source := func(id string) column { return terms(id, "Source", em.AttrChannelSource, 10, "visits") }
+	visits := count("visits", "Visits", "")
+	convRate := ratio("conv", "Conversion rate", qConverted, "")
+	bounce := ratio("bounce", "Bounce rate", qBounced, "")
+	engaged := metric("average", "engaged", "Engaged time per visit", em.AttrVisitEngagedTime, "")
+	modelsBy := func(orderBy string) column {
+		c := terms("model", "Attribution model", em.AttrAttributionModel, len(allModels), orderBy)
+		c.def["params"].(map[string]any)["otherBucket"] = false
+		return c
+	}
+	modelSplit := modelsBy("credit")
+	credited := metric("sum", "credit", "Credited conversions", em.AttrAttributionCredit, "")
+	credited.def["params"].(map[string]any)["format"] = map[string]any{"id": "number", "params": map[string]any{"decimals": 2}}
+
+	return []dashboardDef{
+		{
+			id: "webjourney-overview", title: "[webjourney] Overview",
+			description: "Visitors, visits, page views, bounce rate, engaged time, top pages, countries and devices over time.",
+			about: "### Overview\nHow much traffic the site gets and how engaged it is: **visitors** (distinct visitor ids plus " +
+				"cookieless keys of anonymous visitors), **visits**, **page views**, **bounce rate** (visits of one page " +
+				"and under 10 s engaged), **engaged time** per visit, the top pages, countries and devices, over time.\n\n" +
+				"Visits come from the `webjourney-visits` index (one document per visit, timed by its start); page views " +
+				"from `webjourney-events-*`.",
+			panels: []panel{
+				lp("visitors", 10, 7, metricPanel("Visitors", DataViewVisits, "", visitors("visitors"))),
+				lp("visits", 9, 7, metricPanel("Visits", DataViewVisits, "", visits)),
+				lp("pageviews", 9, 7, metricPanel("Page views", DataViewEvents, qPageViews, count("pv", "Page views", ""))),
+				lp("bounce", 10, 7, metricPanel("Bounce rate", DataViewVisits, "", bounce)),
+				lp("engaged", 10, 7, metricPanel("Engaged time per visit", DataViewVisits, "", engaged)),
+				lp("overtime", 48, 12, xyPanel("Visits over time by device", DataViewVisits, "", "bar_stacked", overTime("t"),
+					ptr(terms("device", "Device", em.AttrDeviceClass, 5, "visits")), visits)),
+				lp("pages", 24, 14, tablePanel("Top pages", DataViewEvents, qPageViews, nil,
+					terms("path", "Page", em.AttrURLPath, 20, "pv"), count("pv", "Page views", ""),
+					metric("unique_count", "uv", "Visits", em.AttrVisitID, ""))),
+				lp("countries", 12, 14, tablePanel("Countries", DataViewVisits, "", nil,
+					terms("country", "Country", em.AttrGeoCountry, 20, "visits"), visits)),
+				lp("devices", 12, 14, tablePanel("Devices and browsers", DataViewEvents, qPageViews, nil,
+					terms("device", "Device", em.AttrDeviceClass, 5, "pv"), terms("browser", "Browser", em.AttrUserAgentName, 5, "pv"),
+					count("pv", "Page views", ""))),
+			},
+		},
+		{
+			id: "webjourney-acquisition", title: "[webjourney] Acquisition",
+			description: "Channels (medium and source), referrers, UTM campaigns, AI-assistant and partner traffic, and how each converts.",
+			about: "### Acquisition\nWhere visits come from and how each source converts. A visit's **channel** is its entry: " +
+				"medium (`direct`, `internal`, `search`, `social`, `email`, `paid`, `referral`, `ai_assistant`, `partner`) " +
+				"and source, from campaign parameters, ad click ids, the referrer and referral partners. **Conversion rate** " +
+				"is the share of visits that achieved at least one outcome; **bounce rate** the share of one-page visits " +
+				"under 10 s engaged.",
+			panels: []panel{
+				lp("channels", 24, 14, tablePanel("Channels", DataViewVisits, "", nil,
+					medium("medium"), source("source"), visits, convRate, bounce)),
+				lp("overtime", 24, 14, xyPanel("Visits over time by medium", DataViewVisits, "", "bar_stacked", overTime("t"),
+					ptr(medium("medium")), visits)),
+				lp("referrers", 16, 14, tablePanel("Referrers", DataViewEvents, qPageViews+" and "+em.AttrReferrerDomain+" : *", nil,
+					terms("ref", "Referrer", em.AttrReferrerDomain, 20, "uv"), metric("unique_count", "uv", "Visits", em.AttrVisitID, ""))),
+				lp("campaigns", 16, 14, tablePanel("Campaigns (UTM)", DataViewVisits, em.AttrChannelCampaign+" : *", nil,
+					terms("campaign", "Campaign", em.AttrChannelCampaign, 20, "visits"), medium("medium"), source("source"), visits, convRate)),
+				lp("ai-partner", 16, 14, tablePanel("AI assistants and partners", DataViewVisits,
+					q(em.AttrChannelMedium, em.MediumAI, em.MediumPartner), nil,
+					medium("medium"), source("source"), visits, convRate)),
+			},
+		},
+		{
+			id: "webjourney-outcomes", title: "[webjourney] Outcomes & attribution",
+			description: "Outcomes by channel under each attribution model side by side, conversion rate, time and visits to convert.",
+			about: "### Outcomes & attribution\nWhich channels earn the outcomes. Each outcome is credited to the visitor's touches " +
+				"(visit entries inside the lookback window) under six models: `first_touch`, `last_touch`, `last_non_direct`, " +
+				"`linear`, `position_based` and `time_decay`; under each model an outcome's credits sum to 1 and their values " +
+				"to the outcome value, so **credited conversions** per channel are comparable across models. Values are in " +
+				"the outcome rule's currency (`webjourney.outcome.currency`). Time and visits to convert count from the first " +
+				"touch inside the lookback window.",
+			panels: []panel{
+				lp("conversions", 12, 7, metricPanel("Conversions", DataViewCredits, qLastTouch,
+					metric("sum", "n", "Conversions", em.AttrAttributionCredit, ""))),
+				lp("convrate", 12, 7, metricPanel("Visit conversion rate", DataViewVisits, "", convRate)),
+				lp("ttc", 12, 7, metricPanel("Median time to convert", DataViewCredits, qLastTouch,
+					metric("median", "ttc", "Median time to convert", em.AttrOutcomeTimeToConvert, ""))),
+				lp("vtc", 12, 7, metricPanel("Visits to convert (average)", DataViewCredits, qLastTouch,
+					metric("average", "vtc", "Visits to convert", em.AttrOutcomeVisitsToConvert, ""))),
+				lp("bymodel", 48, 14, tablePanel("Credited conversions by channel, per model", DataViewCredits, "",
+					map[string]bool{"model": true},
+					terms("medium", "Medium", em.AttrChannelMedium, 10, "credit"), modelSplit, credited)),
+				lp("valuebymodel", 24, 14, xyPanel("Credited value by channel, per model", DataViewCredits, "", "bar",
+					terms("medium", "Medium", em.AttrChannelMedium, 10, "value"), ptr(modelsBy("value")),
+					metric("sum", "value", "Credited value", em.AttrAttributionValue, ""))),
+				lp("outcomes", 24, 14, tablePanel("Outcomes", DataViewCredits, qLastTouch, nil,
+					terms("outcome", "Outcome", em.AttrOutcomeName, 10, "n"),
+					metric("sum", "n", "Conversions", em.AttrAttributionCredit, ""),
+					metric("sum", "value", "Value", em.AttrAttributionValue, ""),
+					metric("median", "ttc", "Median time to convert", em.AttrOutcomeTimeToConvert, ""),
+					metric("average", "vtc", "Visits to convert", em.AttrOutcomeVisitsToConvert, ""))),
+			},
+		},
+		{
+			id: "webjourney-journeys", title: "[webjourney] Journeys",
+			description: "Landing page → exit page → outcome, the visit timeline and a per-visitor drill-down.",
+			about: "### Journeys\nHow visits flow: the **Sankey** follows visits from their landing page to their exit page " +
+				"and on to the outcome they achieved (or none). The **visit timeline** lists every event grouped by visit " +
+				"in time order. For a **per-visitor drill-down**, click a visitor in *Top visitors* (or filter on " +
+				"`webjourney.visitor.id`): the visits list and the timeline narrow to that visitor.",
+			panels: []panel{
+				{key: "sankey", w: 48, h: 20, refType: "visualization", refID: VisJourneySankey},
+				lp("topvisitors", 16, 16, tablePanel("Top visitors", DataViewVisits, em.AttrVisitorID+" : *", nil,
+					terms("visitor", "Visitor", em.AttrVisitorID, 20, "visits"), visits,
+					metric("sum", "pages", "Pages viewed", em.AttrVisitPagesViewed, ""),
+					metric("sum", "engaged", "Engaged time", em.AttrVisitEngagedTime, ""))),
+				{key: "visits", w: 32, h: 16, refType: "search", refID: SearchVisitsByVisitor},
+				{key: "timeline", w: 48, h: 20, refType: "search", refID: SearchVisitTimeline},
+			},
+		},
+		{
+			id: "webjourney-partner", title: "[webjourney] Partner view",
+			description: "Anonymised view for a referral partner: referred visitors, their engagement and the conversions credited to the partner.",
+			about: "### Partner view\nWhat a referral partner brought: visits that entered through the partner, visitors the " +
+				"partner referred, their engagement, and the outcomes credited to the partner under each attribution " +
+				"model. **No identifiers**: no panel shows or counts a visitor, visit, user or click id. To share it with " +
+				"one partner, add the filter `webjourney.channel.partner : \"<partner>\"` (and `webjourney.visitor.partner` " +
+				"for the visitors panel) and save a copy in a space the partner can see.",
+			panels: []panel{
+				lp("referred", 12, 7, metricPanel("Referred visitors", DataViewVisitors, em.AttrVisitorPartner+" : *",
+					count("n", "Referred visitors", ""))),
+				lp("visits", 12, 7, metricPanel("Partner visits", DataViewVisits, em.AttrChannelPartner+" : *", visits)),
+				lp("engaged", 12, 7, metricPanel("Engaged time per visit", DataViewVisits, em.AttrChannelPartner+" : *", engaged)),
+				lp("bounce", 12, 7, metricPanel("Bounce rate", DataViewVisits, em.AttrChannelPartner+" : *", bounce)),
+				lp("overtime", 24, 12, xyPanel("Partner visits over time", DataViewVisits, em.AttrChannelPartner+" : *", "bar_stacked",
+					overTime("t"), ptr(terms("partner", "Partner", em.AttrChannelPartner, 10, "visits")), visits)),
+				lp("pages", 24, 12, tablePanel("Landing pages of partner visits", DataViewVisits, em.AttrChannelPartner+" : *", nil,
+					terms("partner", "Partner", em.AttrChannelPartner, 10, "visits"),
+					terms("landing", "Landing page", em.AttrVisitLandingPage, 10, "visits"), visits,
+					metric("average", "pages", "Pages per visit", em.AttrVisitPagesViewed, ""))),
+				lp("credits", 48, 12, tablePanel("Conversions credited to the partner, per model", DataViewCredits,
+					em.AttrChannelPartner+" : *", map[string]bool{"model": true},
+					terms("partner", "Partner", em.AttrChannelPartner, 10, "credit"),
+					terms("outcome", "Outcome", em.AttrOutcomeName, 10, "credit"), modelSplit, credited,
+					metric("sum", "value", "Credited value", em.AttrAttributionValue, ""))),
+			},
+		},
+		{
+			id: "webjourney-privacy", title: "[webjourney] Privacy & data quality",
+			description: "Consent decisions over time, anonymous vs full events, bots, rejected beacons and erasures performed.",
+			about: "### Privacy & data quality\nHow consent shapes the data: the consent processor's **decision** per stored " +
+				"event (`keep` = full event, `anonymous` = no identifiers), its reason and deciding signal; **bots** kept " +
+				"with a mark (`bots.action: mark`); and the **erasures** performed (stored erasure records: how many " +
+				"documents each deleted, never whom).\n\nDropped events never reach Elasticsearch: bots dropped with " +
+				"`bots.action: drop`, **rejected beacons** and events consent dropped are counted by the collector's own " +
+				"metrics instead: `otelcol_receiver_pixel_rejections{channel,reason}`, `otelcol_receiver_pixel_bots_marked` " +
+				"and `otelcol_processor_consent_events{decision,reason}`.",
+			panels: []panel{
+				lp("anon", 12, 7, metricPanel("Anonymous share of events", DataViewEvents, em.AttrConsentDecision+" : *",
+					ratio("anon", "Anonymous events", q(em.AttrConsentDecision, em.DecisionAnonymous), ""))),
+				lp("bots", 12, 7, metricPanel("Bot events (marked)", DataViewEvents, em.AttrBot+" : true", count("n", "Bot events", ""))),
+				lp("erasures", 12, 7, metricPanel("Erasures performed", DataViewEvents, q(fieldEventName, em.EventErasureRequest),
+					count("n", "Erasures", ""))),
+				lp("erased", 12, 7, metricPanel("Documents erased", DataViewEvents, q(fieldEventName, em.EventErasureRequest),
+					metric("sum", "n", "Documents erased", em.AttrErasureDeleted, ""))),
+				lp("decisions", 24, 12, xyPanel("Consent decisions over time", DataViewEvents, em.AttrConsentDecision+" : *", "bar_stacked",
+					overTime("t"), ptr(terms("decision", "Decision", em.AttrConsentDecision, 3, "n")), count("n", "Events", ""))),
+				lp("reasons", 24, 12, tablePanel("Decision reasons and signals", DataViewEvents, em.AttrConsentDecision+" : *", nil,
+					terms("decision", "Decision", em.AttrConsentDecision, 3, "n"), terms("source", "Signal", em.AttrConsentSource, 10, "n"),
+					terms("reason", "Reason", em.AttrConsentReason, 20, "n"), count("n", "Events", ""))),
+				lp("updates", 24, 12, xyPanel("Consent changes over time (analytics)", DataViewEvents, q(fieldEventName, em.EventConsentUpdate),
+					"bar_stacked", overTime("t"), ptr(terms("analytics", "Analytics consent", em.AttrConsentAnalytics, 3, "n")),
+					count("n", "Consent updates", ""))),
+				lp("botreasons", 24, 12, xyPanel("Bot events over time", DataViewEvents, em.AttrBot+" : true", "bar_stacked",
+					overTime("t"), ptr(terms("reason", "Reason", em.AttrBotReason, 3, "n")), count("n", "Bot events", ""))),
+				lp("erasuretimeline", 48, 10, xyPanel("Erasures over time", DataViewEvents, q(fieldEventName, em.EventErasureRequest),
+					"bar_stacked", overTime("t"), ptr(terms("reason", "Reason", em.AttrConsentReason, 5, "n")),
+					count("n", "Erasures", ""), metric("sum", "deleted", "Documents erased", em.AttrErasureDeleted, ""))),
+			},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func dashboards() []Object {
+	var out []Object
+	for _, d := range dashboardDefs() {
+		out = append(out, d.object())
+	}
+	return out
+}
+
+func (d dashboardDef) object() Object {
+	about := panel{key: "about", w: 48, h: 7, refType: "visualization", refID: d.id + "-about", noTitle: true}
+	all := append([]panel{about}, d.panels...)
+	var panels []any
+	var refs []Reference
+	seenDV := map[string]bool{}
+	x, y, rowH := 0, 0, 0
+	for _, p := range all {
+		if x+p.w > 48 {
+			x, y, rowH = 0, y+rowH, 0
+		}
+		idx := strings.TrimPrefix(d.id, "webjourney-") + "-" + p.key
+		pj := map[string]any{
+			"panelIndex": idx,
+			"gridData":   map[string]any{"x": x, "y": y, "w": p.w, "h": p.h, "i": idx},
+		}
+		x += p.w
+		rowH = max(rowH, p.h)
+		switch {
+		case p.lens != nil:
+			attrs, lrefs := p.lens.attributes()
+			pj["type"] = "lens"
+			pj["embeddableConfig"] = map[string]any{"attributes": attrs, "enhancements": map[string]any{}}
+			for _, r := range lrefs {
+				refs = append(refs, Reference{ID: r.ID, Name: idx + ":" + r.Name, Type: r.Type})
+				seenDV[r.ID] = true
+			}
+		default:
+			pj["type"] = p.refType
+			pj["panelRefName"] = "panel_" + idx
+			ec := map[string]any{"enhancements": map[string]any{}}
+			if p.noTitle {
+				ec["hidePanelTitles"] = true
+			}
+			if p.title != "" {
+				ec["title"] = p.title
+			}
+			pj["embeddableConfig"] = ec
+			refs = append(refs, Reference{ID: p.refID, Name: idx + ":panel_" + idx, Type: p.refType})
+		}
+		panels = append(panels, pj)
+	}
+	return newObject("dashboard", d.id, map[string]any{
+		"title":       d.title,
+		"description": d.description,
+		"panelsJSON":  jsonString(panels),
+		"optionsJSON": jsonString(map[string]any{
+			"useMargins": true, "syncColors": false, "syncCursor": true, "syncTooltips": false, "hidePanelTitles": false,
+		}),
+		"timeRestore":     true,
+		"timeFrom":        "now-30d",
+		"timeTo":          "now",
+		"refreshInterval": map[string]any{"pause": true, "value": 60000},
+		"version":         1,
+		"kibanaSavedObjectMeta": map[string]any{
+			"searchSourceJSON": searchSource("", false),
+		},
+	}, refs)
+}

@@ -1,0 +1,139 @@
+package kibana
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+
+	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+	"github.com/webjourney/webjourney/internal/estest"
+)
+
+// aggregatableTypes are the field types a panel may aggregate.
+var aggregatableTypes = map[string]bool{
+	"keyword": true, "long": true, "integer": true, "short": true, "double": true, "float": true,
+	"date": true, "boolean": true, "ip": true,
+}
+
+func esDo(t *testing.T, method, u string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, raw
+}
+
+// TestFieldsExistInExporterMapping starts the real exporter against the real
+// Elasticsearch so that it installs its index templates, creates one index
+// of each family, and checks every field a saved object uses against the
+// field capabilities Elasticsearch reports for the data view's index: it
+// exists, a time field is a date, and an aggregated field is aggregatable.
+func TestFieldsExistInExporterMapping(t *testing.T) {
+	base := estest.URL(t)
+	prefix := estest.UniquePrefix(t)
+	t.Cleanup(func() {
+		for _, ix := range []string{"-events-2026.01", "-visits", "-visitors", "-credits"} {
+			esDo(t, http.MethodDelete, base+"/"+prefix+ix, nil)
+		}
+		for _, tpl := range []string{"-events", "-visits", "-visitors", "-credits"} {
+			esDo(t, http.MethodDelete, base+"/_index_template/"+prefix+tpl, nil)
+		}
+	})
+
+	f := elasticsearchjourneyexporter.NewFactory()
+	cfg := f.CreateDefaultConfig().(*elasticsearchjourneyexporter.Config)
+	cfg.Endpoints = []string{base}
+	cfg.IndexPrefix = prefix
+	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(component.MustNewType("elasticsearch_journey")), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+
+	// The data view titles use the default prefix; map each data view to
+	// this test's index of the same family.
+	uses, titles := collectUses(t)
+	require.NotEmpty(t, uses)
+	indexOf := map[string]string{}
+	for id, title := range titles {
+		require.True(t, strings.HasPrefix(title, DefaultPrefix+"-"), title)
+		rest := strings.TrimPrefix(title, DefaultPrefix)
+		tpl := prefix + strings.TrimSuffix(rest, "-*")
+		require.Eventually(t, func() bool {
+			status, _ := esDo(t, http.MethodGet, base+"/_index_template/"+tpl, nil)
+			return status == http.StatusOK
+		}, 30*time.Second, 100*time.Millisecond, "the exporter did not install template %s", tpl)
+		index := prefix + rest
+		if strings.HasSuffix(rest, "-*") {
+			index = prefix + strings.TrimSuffix(rest, "*") + "2026.01"
+		}
+		status, raw := esDo(t, http.MethodPut, base+"/"+index, nil)
+		require.Equal(t, http.StatusOK, status, "creating %s: %s", index, raw)
+		indexOf[id] = index
+	}
+
+	caps := map[string]map[string]struct {
+		Type         string `json:"type"`
+		Aggregatable bool   `json:"aggregatable"`
+	}{}
+	for id, index := range indexOf {
+		var res struct {
+			Fields map[string]map[string]struct {
+				Type         string `json:"type"`
+				Aggregatable bool   `json:"aggregatable"`
+			} `json:"fields"`
+		}
+		status, raw := esDo(t, http.MethodGet, base+"/"+url.PathEscape(index)+"/_field_caps?fields=*", nil)
+		require.Equal(t, http.StatusOK, status, string(raw))
+		require.NoError(t, json.Unmarshal(raw, &res))
+		caps[id] = map[string]struct {
+			Type         string `json:"type"`
+			Aggregatable bool   `json:"aggregatable"`
+		}{}
+		for name, byType := range res.Fields {
+			require.Len(t, byType, 1, "%s has several types in %s", name, index)
+			for _, c := range byType {
+				caps[id][name] = c
+			}
+		}
+	}
+
+	checked := map[string]bool{}
+	for _, u := range uses {
+		c, ok := caps[u.dataView][u.field]
+		if !assert.True(t, ok, "%s: field %q is not in the mapping of %s", u.where, u.field, indexOf[u.dataView]) {
+			continue
+		}
+		if u.date {
+			assert.Equal(t, "date", c.Type, "%s: %s must be a date", u.where, u.field)
+		}
+		if u.aggregated {
+			assert.True(t, c.Aggregatable && aggregatableTypes[c.Type],
+				"%s: %s is aggregated but is %s (aggregatable %v) in %s", u.where, u.field, c.Type, c.Aggregatable, indexOf[u.dataView])
+		}
+		checked[u.dataView+" "+u.field] = true
+	}
+	t.Logf("checked %d field uses (%d distinct data view fields) against %d indices", len(uses), len(checked), len(indexOf))
+}

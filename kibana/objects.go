@@ -1,0 +1,247 @@
+package kibana
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	em "github.com/webjourney/webjourney/internal/eventmodel"
+)
+
+// FileName is the generated saved-objects file, relative to this directory.
+const FileName = "saved_objects.ndjson"
+
+// DefaultPrefix is the exporter's default index prefix; the data view titles
+// use it (see README.md to adapt them to another prefix).
+const DefaultPrefix = "webjourney"
+
+// Document fields the exporter writes itself (not event-model attributes).
+const (
+	fieldTimestamp = "@timestamp"
+	fieldEventName = "event.name"
+)
+
+// Migration versions of each saved-object type as Kibana 8.19 understands
+// them. Kibana migrates an object whose version is lower than its own and
+// refuses one that is higher, so where an exact 8.19 value was uncertain the
+// lower known-good value is used (see README.md).
+const coreMigrationVersion = "8.8.0"
+
+var typeMigrationVersion = map[string]string{
+	"index-pattern": "8.0.0",
+	"search":        "10.5.0",
+	"visualization": "8.5.0",
+	"lens":          "8.9.0",
+	"dashboard":     "10.2.0",
+}
+
+// Data view ids (stable, so dashboards of a later release overwrite them).
+const (
+	DataViewEvents   = "webjourney-events"
+	DataViewVisits   = "webjourney-visits"
+	DataViewVisitors = "webjourney-visitors"
+	DataViewCredits  = "webjourney-credits"
+)
+
+// Object is one saved object in Kibana's export format.
+type Object struct {
+	Attributes           map[string]any `json:"attributes"`
+	CoreMigrationVersion string         `json:"coreMigrationVersion"`
+	ID                   string         `json:"id"`
+	Managed              bool           `json:"managed"`
+	References           []Reference    `json:"references"`
+	Type                 string         `json:"type"`
+	TypeMigrationVersion string         `json:"typeMigrationVersion"`
+}
+
+// Reference is one entry of a saved object's references.
+type Reference struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+func newObject(typ, id string, attrs map[string]any, refs []Reference) Object {
+	if refs == nil {
+		refs = []Reference{}
+	}
+	return Object{
+		Attributes:           attrs,
+		CoreMigrationVersion: coreMigrationVersion,
+		ID:                   id,
+		References:           refs,
+		Type:                 typ,
+		TypeMigrationVersion: typeMigrationVersion[typ],
+	}
+}
+
+// jsonString renders v as the JSON string Kibana stores in *JSON attributes.
+func jsonString(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("kibana: encoding %T: %v", v, err))
+	}
+	return string(bytes.TrimRight(b.Bytes(), "\n"))
+}
+
+// Objects returns every saved object, dependencies first.
+func Objects() []Object {
+	objs := dataViews()
+	objs = append(objs, searches()...)
+	objs = append(objs, visualizations()...)
+	objs = append(objs, dashboards()...)
+	return objs
+}
+
+// NDJSON renders Objects in Kibana's import format: one object per line.
+func NDJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for _, o := range Objects() {
+		if err := enc.Encode(o); err != nil {
+			return nil, fmt.Errorf("encoding %s %s: %w", o.Type, o.ID, err)
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// Field formats (Kibana field-format ids and params).
+var (
+	formatDuration = map[string]any{"id": "duration", "params": map[string]any{
+		"inputFormat": "milliseconds", "outputFormat": "humanizePrecise", "outputPrecision": 1,
+		"showSuffix": true, "useShortSuffix": true, "includeSpaceWithSuffix": true,
+	}}
+	formatPercent = map[string]any{"id": "percent", "params": map[string]any{"pattern": "0,0.[0]%"}}
+	// Outcome values carry their own currency (webjourney.outcome.currency),
+	// so no currency symbol is fixed here.
+	formatMoney = map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.00"}}
+)
+
+func dataView(id, title, name string, formats map[string]any) Object {
+	return newObject("index-pattern", id, map[string]any{
+		"title":           title,
+		"name":            name,
+		"timeFieldName":   fieldTimestamp,
+		"fieldFormatMap":  jsonString(formats),
+		"fields":          "[]",
+		"runtimeFieldMap": "{}",
+		"fieldAttrs":      "{}",
+		"sourceFilters":   "[]",
+		"typeMeta":        "{}",
+		"allowNoIndex":    true,
+	}, nil)
+}
+
+func dataViews() []Object {
+	p := DefaultPrefix
+	return []Object{
+		dataView(DataViewEvents, p+"-events-*", "webjourney events", map[string]any{
+			em.AttrEngagedTime:            formatDuration,
+			em.AttrVisitDuration:          formatDuration,
+			em.AttrVisitEngagedTime:       formatDuration,
+			em.AttrOutcomeValue:           formatMoney,
+			em.AttrOutcomeTimeToConvert:   formatDuration,
+			em.AttrAttributionValue:       formatMoney,
+			em.AttrAttributionCredit:      formatPercent,
+			em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
+		}),
+		dataView(DataViewVisits, p+"-visits", "webjourney visits", map[string]any{
+			em.AttrVisitDuration:    formatDuration,
+			em.AttrVisitEngagedTime: formatDuration,
+			em.AttrOutcomeValue:     formatMoney,
+		}),
+		dataView(DataViewVisitors, p+"-visitors", "webjourney visitors", map[string]any{
+			em.AttrOutcomeValue: formatMoney,
+		}),
+		dataView(DataViewCredits, p+"-credits", "webjourney attribution credits", map[string]any{
+			em.AttrAttributionCredit:      formatPercent,
+			em.AttrAttributionValue:       formatMoney,
+			em.AttrOutcomeValue:           formatMoney,
+			em.AttrOutcomeTimeToConvert:   formatDuration,
+			em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
+		}),
+	}
+}
+
+// searchSource is a searchSourceJSON with a KQL query and, for objects that
+// reference a data view, the indexRefName Kibana resolves via references.
+func searchSource(kql string, withIndex bool) string {
+	ss := map[string]any{"query": map[string]any{"query": kql, "language": "kuery"}, "filter": []any{}}
+	if withIndex {
+		ss["indexRefName"] = "kibanaSavedObjectMeta.searchSourceJSON.index"
+	}
+	return jsonString(ss)
+}
+
+// Saved search ids.
+const (
+	SearchVisitTimeline   = "webjourney-visit-timeline"
+	SearchVisitsByVisitor = "webjourney-visits-by-visitor"
+)
+
+func savedSearch(id, title, description, dv, kql string, columns []string, sort [][]string) Object {
+	return newObject("search", id, map[string]any{
+		"title":            title,
+		"description":      description,
+		"columns":          columns,
+		"sort":             sort,
+		"grid":             map[string]any{},
+		"hideChart":        true,
+		"isTextBasedQuery": false,
+		"timeRestore":      false,
+		"kibanaSavedObjectMeta": map[string]any{
+			"searchSourceJSON": searchSource(kql, true),
+		},
+	}, []Reference{{ID: dv, Name: "kibanaSavedObjectMeta.searchSourceJSON.index", Type: "index-pattern"}})
+}
+
+func searches() []Object {
+	return []Object{
+		savedSearch(SearchVisitTimeline, "[webjourney] Visit timeline",
+			"Every event, grouped by visit and in time order within a visit.",
+			DataViewEvents, em.AttrVisitID+` : *`,
+			[]string{em.AttrVisitID, fieldEventName, em.AttrURLPath, em.AttrPageTitle, em.AttrEngagedTime, em.AttrOutcomeName, em.AttrChannelMedium},
+			[][]string{{em.AttrVisitID, "asc"}, {fieldTimestamp, "asc"}}),
+		savedSearch(SearchVisitsByVisitor, "[webjourney] Visits by visitor",
+			"One row per visit, each visitor's visits together in order: filter on a visitor id to drill down.",
+			DataViewVisits, "",
+			[]string{em.AttrVisitorID, em.AttrVisitNumber, em.AttrChannelMedium, em.AttrChannelSource, em.AttrVisitLandingPage,
+				em.AttrVisitExitPage, em.AttrVisitPagesViewed, em.AttrVisitEngagedTime, em.AttrVisitOutcomes},
+			[][]string{{em.AttrVisitorID, "asc"}, {fieldTimestamp, "asc"}}),
+	}
+}
+
+// Visualization ids that are not per-dashboard descriptions.
+const VisJourneySankey = "webjourney-journeys-sankey"
+
+func visualization(id, title, visType string, params map[string]any) Object {
+	return newObject("visualization", id, map[string]any{
+		"title":       title,
+		"description": "",
+		"uiStateJSON": "{}",
+		"version":     1,
+		"visState": jsonString(map[string]any{
+			"title": title, "type": visType, "aggs": []any{}, "params": params,
+		}),
+		"kibanaSavedObjectMeta": map[string]any{"searchSourceJSON": searchSource("", false)},
+	}, nil)
+}
+
+func markdownVis(id, title, text string) Object {
+	return visualization(id, title, "markdown", map[string]any{
+		"fontSize": 12, "openLinksInNewTab": false, "markdown": text,
+	})
+}
+
+func visualizations() []Object {
+	var out []Object
+	for _, d := range dashboardDefs() {
+		out = append(out, markdownVis(d.id+"-about", d.title+": about", d.about))
+	}
+	out = append(out, visualization(VisJourneySankey, "[webjourney] Journeys: landing page → exit page → outcome", "vega",
+		map[string]any{"spec": sankeySpec()}))
+	return out
+}
