@@ -1,11 +1,15 @@
 // Command webjourneyctl is the site owner's tool for a webjourney
-// deployment: it makes keys and reads back the values the anonymizer
-// processor sealed.
+// deployment: it makes keys, reads back the values the anonymizer
+// processor sealed, and erases, ages out and checks what the
+// elasticsearch_journey exporter stored.
 //
 // Usage:
 //
 //	webjourneyctl keygen
 //	webjourneyctl decrypt --key-file KEYID=PATH --site SITE --attribute NAME [VALUE ...]
+//	webjourneyctl erase --url URL --site SITE (--visitor ID | --user-id ID)
+//	webjourneyctl retention apply --url URL --events-months N ... [--dry-run]
+//	webjourneyctl templates check|install --url URL
 //	webjourneyctl help [COMMAND]
 package main
 
@@ -18,9 +22,10 @@ import (
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitFailure = 1 // the command ran but some work failed
-	exitUsage   = 2 // bad command line
+	exitOK       = 0
+	exitFailure  = 1 // the command ran but some work failed (Elasticsearch unreachable or refusing, ...)
+	exitUsage    = 2 // bad command line
+	exitNotReady = 3 // templates check: some index template is missing, older or drifted
 )
 
 // command is one subcommand.
@@ -35,8 +40,11 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"decrypt": {summary: "open sealed (encrypted) attribute values", usage: decryptUsage, run: runDecrypt},
-		"keygen":  {summary: "print a new random 32-byte key as 64 hex characters", usage: keygenUsage, run: runKeygen},
+		"decrypt":   {summary: "open sealed (encrypted) attribute values", usage: decryptUsage, run: runDecrypt},
+		"erase":     {summary: "delete everything stored about one visitor or user (Elasticsearch)", usage: eraseUsage, run: runErase},
+		"keygen":    {summary: "print a new random 32-byte key as 64 hex characters", usage: keygenUsage, run: runKeygen},
+		"retention": {summary: "retention apply: delete expired events and entities (Elasticsearch)", usage: retentionUsage, run: runRetention},
+		"templates": {summary: "templates check|install: the exporter's index templates (Elasticsearch)", usage: templatesUsage, run: runTemplates},
 	}
 }
 
@@ -52,8 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	name := args[0]
-	switch name {
-	case "help", "-h", "-help", "--help":
+	if isHelp(name) {
 		if len(args) > 1 {
 			cmd, ok := commands[args[1]]
 			if !ok {
@@ -87,5 +94,14 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "  %-10s %s\n", "help", "print this help, or a command's (help COMMAND)")
-	fmt.Fprint(w, "\nExit status: 0 on success, 1 when some work failed, 2 on a bad command line.\n")
+	fmt.Fprint(w, "\nExit status: 0 on success, 1 when some work failed, 2 on a bad command line,\n3 when templates check finds a template missing, older or drifted.\n")
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
 }
