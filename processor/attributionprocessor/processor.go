@@ -188,7 +188,7 @@ type batch struct {
 	visits   []visitSnap
 	visitIdx map[string]int
 	visitors []visitorSnap
-	vrIdx    map[string]int
+	vrIdx    map[[2]string]int // site, visitor key
 	credits  []creditSnap
 }
 
@@ -259,7 +259,7 @@ func (b *batch) visit(st *siteState, s subject, v journey.Visit) {
 
 func (b *batch) findVisitor(s subject) (int, bool) {
 	if b.vrIdx != nil {
-		i, ok := b.vrIdx[s.site+"\x00"+s.key]
+		i, ok := b.vrIdx[[2]string{s.site, s.key}]
 		return i, ok
 	}
 	for i := range b.visitors {
@@ -281,12 +281,12 @@ func (b *batch) visitor(s subject, v journey.Visitor, emit bool) {
 	b.visitors = append(b.visitors, visitorSnap{subj: s, visitor: v, emit: emit})
 	switch n := len(b.visitors); {
 	case n > smallBatch && b.vrIdx == nil:
-		b.vrIdx = make(map[string]int, 2*n)
+		b.vrIdx = make(map[[2]string]int, 2*n)
 		for i := range b.visitors {
-			b.vrIdx[b.visitors[i].subj.site+"\x00"+b.visitors[i].subj.key] = i
+			b.vrIdx[[2]string{b.visitors[i].subj.site, b.visitors[i].subj.key}] = i
 		}
 	case b.vrIdx != nil:
-		b.vrIdx[s.site+"\x00"+s.key] = n - 1
+		b.vrIdx[[2]string{s.site, s.key}] = n - 1
 	}
 }
 

@@ -158,7 +158,9 @@
 // as needed, outcomes and segments behind one pointer per visit and one
 // per visitor (nil until something is marked). Apply builds the returned
 // Visit and Visitor as fresh copies that the caller may keep (outcomes and
-// segments are copied only when there are any); the touch history is not
+// segments are shared, never copied: marking writes a new array, so a
+// held slice never changes; callers must not assign to its elements);
+// the touch history is not
 // part of them (copying 10 touches on every event cost three times the
 // rest of Apply) and comes from Tracker.Touches when an outcome needs
 // credit. See TestMemoryPerVisitor for the measured cost per visitor

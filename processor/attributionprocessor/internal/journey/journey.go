@@ -172,23 +172,28 @@ func (m *marks) add(kind markKind, s string) bool {
 	if slices.Contains(*set, s) {
 		return false
 	}
-	*set = append(*set, s)
+	// Copy on write: a new array every time, so that the slices handed
+	// out by copies are never changed under their holders.
+	*set = append((*set)[:len(*set):len(*set)], s)
 	return true
 }
 
-// copies returns copies of the outcomes and segments, nil when empty.
+// copies returns the outcomes and segments, nil when empty, without
+// copying them: add never writes into an array it handed out, and the
+// capacity is capped so that a caller's append copies too. Callers must
+// not assign to the elements.
 func (m *marks) copies() (outcomes, segments []string) {
 	if m == nil {
 		return nil, nil
 	}
-	return clone(m.outcomes), clone(m.segments)
+	return view(m.outcomes), view(m.segments)
 }
 
-func clone(s []string) []string {
+func view(s []string) []string {
 	if len(s) == 0 {
 		return nil
 	}
-	return append([]string(nil), s...)
+	return s[:len(s):len(s)]
 }
 
 type markKind uint8
