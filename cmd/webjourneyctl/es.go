@@ -112,28 +112,46 @@ func (f *esFlags) settings() (ejx.OpsSettings, error) {
 	return s, nil
 }
 
+// ops checks the flags (with the exporter's own checks of URL, prefix and
+// CA certificates) and builds the operations client. It does not contact
+// Elasticsearch. Its errors name the flag and never hold a secret.
+func (f *esFlags) ops() (*ejx.Ops, ejx.OpsSettings, error) {
+	s, err := f.settings()
+	if err != nil {
+		return nil, s, err
+	}
+	ops, err := ejx.NewOps(s)
+	var se *ejx.SettingError
+	if errors.As(err, &se) {
+		err = fmt.Errorf("%s: %w", settingFlags[se.Setting], se.Err)
+	}
+	return ops, s, err
+}
+
+// context returns the context of a command: cancelled on SIGINT or
+// SIGTERM and after --timeout.
+func (f *esFlags) context() (context.Context, context.CancelFunc) {
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(sigCtx, f.timeout)
+	return ctx, func() {
+		cancel()
+		stop()
+	}
+}
+
 // connect checks the flags, builds the operations client and checks that
 // Elasticsearch answers and takes the credentials. On failure it reports
 // on stderr and returns the exit code (usage or failure); on success the
 // caller must call done.
 func (f *esFlags) connect(cmd string, stderr io.Writer) (ops *ejx.Ops, ctx context.Context, done func(), code int) {
-	s, err := f.settings()
-	if err == nil {
-		ops, err = ejx.NewOps(s)
-		var se *ejx.SettingError
-		if errors.As(err, &se) {
-			err = fmt.Errorf("%s: %w", settingFlags[se.Setting], se.Err)
-		}
-	}
+	ops, _, err := f.ops()
 	if err != nil {
 		fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, err)
 		return nil, nil, nil, exitUsage
 	}
-	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(sigCtx, f.timeout)
+	ctx, cancel := f.context()
 	done = func() {
 		cancel()
-		stop()
 		_ = ops.Close(context.Background())
 	}
 	if err := ops.Ping(ctx); err != nil {

@@ -1,7 +1,8 @@
 // Command webjourneyctl is the site owner's tool for a webjourney
 // deployment: it makes keys, reads back the values the anonymizer
 // processor sealed, and erases, ages out and checks what the
-// elasticsearch_journey exporter stored.
+// elasticsearch_journey exporter stored, and imports the Kibana
+// dashboards.
 //
 // Usage:
 //
@@ -10,6 +11,7 @@
 //	webjourneyctl erase --url URL --site SITE (--visitor ID | --user-id ID)
 //	webjourneyctl retention apply --url URL --events-months N ... [--dry-run]
 //	webjourneyctl templates check|install --url URL
+//	webjourneyctl kibana import --url URL [--space SPACE] [--prefix PREFIX]
 //	webjourneyctl help [COMMAND]
 package main
 
@@ -42,6 +44,7 @@ func init() {
 	commands = map[string]command{
 		"decrypt":   {summary: "open sealed (encrypted) attribute values", usage: decryptUsage, run: runDecrypt},
 		"erase":     {summary: "delete everything stored about one visitor or user (Elasticsearch)", usage: eraseUsage, run: runErase},
+		"kibana":    {summary: "kibana import: the dashboards and data views (Kibana saved objects API)", usage: kibanaUsage, run: runKibana},
 		"keygen":    {summary: "print a new random 32-byte key as 64 hex characters", usage: keygenUsage, run: runKeygen},
 		"retention": {summary: "retention apply: delete expired events and entities (Elasticsearch)", usage: retentionUsage, run: runRetention},
 		"templates": {summary: "templates check|install: the exporter's index templates (Elasticsearch)", usage: templatesUsage, run: runTemplates},

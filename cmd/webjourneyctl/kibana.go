@@ -1,0 +1,540 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+const kibanaUsage = `Usage: webjourneyctl kibana import --url URL [--space SPACE] [auth]
+                           [--file PATH] [--prefix PREFIX]
+
+import uploads the dashboards, data views, saved searches and visualizations
+of kibana/saved_objects.ndjson with Kibana's saved objects import API
+(POST [/s/SPACE]/api/saved_objects/_import?overwrite=true): objects that
+exist are replaced, so running it again after an upgrade (or twice) gives
+the same result. It prints the imported objects per type and each object
+Kibana refused, with the reason (missing references are listed).
+
+Options:
+  --url URL                 Kibana, http:// or https://, without credentials,
+                            with its base path if it has one (required)
+  --space SPACE             the Kibana space id (default: the default space)
+  --file PATH               the saved objects (default
+                            kibana/saved_objects.ndjson, from the repository root)
+  --prefix PREFIX           the exporter's index_prefix (default webjourney):
+                            another prefix rewrites the data views' index
+                            patterns and the Vega spec's index before upload
+  --api-key-env NAME        read a Kibana (Elasticsearch) API key, the base64
+                            "encoded" form, from environment variable NAME
+  --api-key KEY             the API key itself (visible to other users in the
+                            process list: prefer --api-key-env)
+  --user USER               HTTP basic authentication user, with
+  --password-env NAME       the environment variable holding its password
+  --ca-file PATH            PEM certificates to trust for an https URL
+  --timeout DURATION        give up after this long (default 10m)
+
+Exit status: 0 when every object was imported; 1 when Kibana is unreachable,
+refuses the credentials or the request, or refused some object; 2 on a bad
+command line or a file that is missing or not NDJSON.
+
+Example:
+  KIBANA_API_KEY=... webjourneyctl kibana import --url https://kibana:5601 \
+      --space marketing --api-key-env KIBANA_API_KEY
+`
+
+const (
+	defaultSavedObjects = "kibana/saved_objects.ndjson"
+	defaultPrefix       = "webjourney"
+	maxKibanaAnswer     = 16 << 20
+)
+
+// spacePattern is what Kibana accepts as a space id.
+var spacePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	sub, code := subcommand("kibana", kibanaUsage, args, stderr, "import")
+	if code >= 0 {
+		return code
+	}
+	cmd := "kibana " + sub
+	fs := newFlagSet(cmd, kibanaUsage, stderr)
+	var f esFlags
+	f.register(fs, false)
+	var space, file string
+	fs.StringVar(&space, "space", "", "Kibana space id")
+	fs.StringVar(&file, "file", defaultSavedObjects, "saved objects NDJSON")
+	if code := parseFlags(fs, cmd, args[1:], stderr); code >= 0 {
+		return code
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "webjourneyctl %s: %s\n", cmd, fmt.Sprintf(format, a...))
+		return exitUsage
+	}
+	if f.url == "" {
+		return usageErr("--url is required, e.g. --url http://localhost:5601")
+	}
+	// The exporter's checks of URL, credentials, prefix and CA file; the
+	// client it builds is not used.
+	ops, s, err := f.ops()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	_ = ops.Close(context.Background())
+	if space != "" && !spacePattern.MatchString(space) {
+		return usageErr("--space: %q is not a Kibana space id (lower-case letters, digits, '_' and '-')", space)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		hint := ""
+		if file == defaultSavedObjects && errors.Is(err, os.ErrNotExist) {
+			hint = " (run from the repository root or give --file PATH)"
+		}
+		return usageErr("--file: %v%s", err, hint)
+	}
+	objs, err := parseSavedObjects(data)
+	if err == nil && f.prefix != defaultPrefix {
+		data, err = renameIndices(data, defaultPrefix, f.prefix)
+	}
+	if err != nil {
+		return usageErr("--file %s: %v", file, err)
+	}
+	client, err := kibanaClient(s.CACert)
+	if err != nil {
+		return usageErr("--ca-file: %v", err)
+	}
+
+	base := strings.TrimRight(f.url, "/")
+	where := "Kibana at " + base
+	if space != "" && space != "default" {
+		base += "/s/" + space
+		where += " (space " + space + ")"
+	}
+	ctx, cancel := f.context()
+	defer cancel()
+	req, err := importRequest(ctx, base, filepath.Base(file), data)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	switch {
+	case s.APIKey != "":
+		req.Header.Set("Authorization", "ApiKey "+s.APIKey)
+	case s.User != "":
+		req.SetBasicAuth(s.User, s.Password)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is named below
+		}
+		fmt.Fprintf(stderr, "webjourneyctl %s: cannot reach Kibana at %s: %v\n", cmd, strings.TrimRight(f.url, "/"), err)
+		return exitFailure
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKibanaAnswer))
+	if err != nil {
+		fmt.Fprintf(stderr, "webjourneyctl %s: reading the answer of %s: %v\n", cmd, where, err)
+		return exitFailure
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		fmt.Fprintf(stderr, "webjourneyctl %s: %s\n", cmd, kibanaStatusError(where, resp.StatusCode, body))
+		return exitFailure
+	}
+	var ans importAnswer
+	if err := json.Unmarshal(body, &ans); err != nil || ans.Success == nil {
+		fmt.Fprintf(stderr, "webjourneyctl %s: %s answered HTTP %d with %s, not a saved objects import result (is --url Kibana's?)\n",
+			cmd, where, resp.StatusCode, snippet(body))
+		return exitFailure
+	}
+	return reportImport(cmd, where, file, objs, &ans, stdout, stderr)
+}
+
+// savedObjectKey is the type and id of a saved object.
+type savedObjectKey struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// parseSavedObjects checks that data is NDJSON of saved objects (an export
+// summary line, which Kibana skips, is allowed) and returns their types and
+// ids in file order. Its errors name the line.
+func parseSavedObjects(data []byte) ([]savedObjectKey, error) {
+	var objs []savedObjectKey
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var o struct {
+			savedObjectKey
+			ExportedCount *int `json:"exportedCount"`
+		}
+		if err := json.Unmarshal(line, &o); err != nil {
+			return nil, fmt.Errorf("line %d: not a JSON object: %v", i+1, err)
+		}
+		if o.ExportedCount != nil && o.Type == "" {
+			continue
+		}
+		if o.Type == "" || o.ID == "" {
+			return nil, fmt.Errorf("line %d: not a saved object (it needs a type and an id)", i+1)
+		}
+		objs = append(objs, o.savedObjectKey)
+	}
+	if len(objs) == 0 {
+		return nil, errors.New("holds no saved objects")
+	}
+	return objs, nil
+}
+
+// renameIndices replaces the index prefix from by to where the saved
+// objects name the exporter's indices: the title (index pattern) of each
+// data view and the "index" of each Vega visualization's data. Ids,
+// references, descriptions and every other line stay as they are.
+func renameIndices(data []byte, from, to string) ([]byte, error) {
+	lines := bytes.Split(data, []byte("\n"))
+	for i, line := range lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		out, err := renameIndicesInObject(line, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		lines[i] = out
+	}
+	return bytes.Join(lines, []byte("\n")), nil
+}
+
+// renameIndicesInObject is renameIndices for one NDJSON line; it returns
+// line itself when nothing changes.
+func renameIndicesInObject(line []byte, from, to string) ([]byte, error) {
+	obj, err := decodeJSON(string(line))
+	if err != nil {
+		return nil, err
+	}
+	o, _ := obj.(map[string]any)
+	attrs, _ := o["attributes"].(map[string]any)
+	if attrs == nil {
+		return line, nil
+	}
+	changed := false
+	switch o["type"] {
+	case "index-pattern":
+		if title, ok := attrs["title"].(string); ok {
+			if t := renameIndexList(title, from, to); t != title {
+				attrs["title"], changed = t, true
+			}
+		}
+	case "visualization":
+		vs, ok := attrs["visState"].(string)
+		if !ok {
+			break
+		}
+		state, err := decodeJSON(vs)
+		if err != nil {
+			return nil, fmt.Errorf("visState: %w", err)
+		}
+		st, _ := state.(map[string]any)
+		params, _ := st["params"].(map[string]any)
+		spec, ok := params["spec"].(string)
+		if st["type"] != "vega" || !ok {
+			break
+		}
+		tree, err := decodeJSON(spec)
+		if err != nil {
+			return nil, fmt.Errorf("the Vega spec of visualization %v is not JSON (%v); change its index by hand", o["id"], err)
+		}
+		if !renameVegaIndices(tree, from, to) {
+			break
+		}
+		newSpec, err := json.MarshalIndent(tree, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		params["spec"] = string(newSpec)
+		if attrs["visState"], err = encodeJSON(st); err != nil {
+			return nil, err
+		}
+		changed = true
+	}
+	if !changed {
+		return line, nil
+	}
+	s, err := encodeJSON(o)
+	return []byte(s), err
+}
+
+// renameVegaIndices renames the value of every "index" key in a Vega spec
+// and reports whether it changed any.
+func renameVegaIndices(v any, from, to string) bool {
+	changed := false
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && k == "index" {
+				if n := renameIndexList(s, from, to); n != s {
+					v[k], changed = n, true
+				}
+				continue
+			}
+			changed = renameVegaIndices(x, from, to) || changed
+		}
+	case []any:
+		for _, x := range v {
+			changed = renameVegaIndices(x, from, to) || changed
+		}
+	}
+	return changed
+}
+
+// renameIndexList renames each index (pattern) of a comma-separated list
+// that is one of the exporter's: FROM-events-..., FROM-visits,
+// FROM-visitors, FROM-credits.
+func renameIndexList(list, from, to string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(p), from+"-")
+		if ok && (strings.HasPrefix(rest, "events-") || slices.Contains([]string{"visits", "visitors", "credits"}, rest)) {
+			parts[i] = strings.Replace(p, from+"-", to+"-", 1)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// decodeJSON decodes s keeping numbers as they are written.
+func decodeJSON(s string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// encodeJSON encodes v as the saved objects generator does (no HTML
+// escaping, keys sorted).
+func encodeJSON(v any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// kibanaClient returns an HTTP client trusting caCert (PEM) for https, or
+// the system's certificates when it is empty.
+func kibanaClient(caCert []byte) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if len(caCert) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caCert) {
+			return nil, errors.New("no PEM certificate found")
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr}, nil
+}
+
+// importRequest builds the saved objects import request: the NDJSON as
+// the multipart form field "file".
+func importRequest(ctx context.Context, base, name string, data []byte) (*http.Request, error) {
+	if !strings.HasSuffix(name, ".ndjson") {
+		name += ".ndjson" // Kibana refuses other file extensions
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreateFormFile("file", name)
+	if err == nil {
+		_, err = part.Write(data)
+	}
+	if err == nil {
+		err = mw.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/saved_objects/_import?overwrite=true", &body)
+	if err != nil {
+		return nil, fmt.Errorf("--url: %w", err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("kbn-xsrf", "true")
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+// kibanaStatusError describes an error answer, with Kibana's message
+// ({"statusCode":..,"error":..,"message":..}).
+func kibanaStatusError(where string, status int, body []byte) string {
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	detail := snippet(body)
+	if json.Unmarshal(body, &e) == nil && e.Message != "" {
+		detail = e.Message
+	}
+	head := fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+	switch status {
+	case http.StatusUnauthorized:
+		return fmt.Sprintf("%s refused the credentials: %s: %s", where, head, detail)
+	case http.StatusForbidden:
+		return fmt.Sprintf("%s refused the import: %s: %s (the user or API key needs write privileges in the space for dashboards, visualizations, saved searches and data views)", where, head, detail)
+	case http.StatusNotFound:
+		return fmt.Sprintf("%s answered %s: %s (is --url Kibana's, with its base path, and does --space exist?)", where, head, detail)
+	}
+	return fmt.Sprintf("%s answered %s: %s", where, head, detail)
+}
+
+// snippet renders the start of an answer that is not what was expected.
+func snippet(body []byte) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if s == "" {
+		return "an empty body"
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// importAnswer is the answer of the saved objects import API.
+type importAnswer struct {
+	Success        *bool `json:"success"`
+	SuccessCount   int   `json:"successCount"`
+	SuccessResults []struct {
+		savedObjectKey
+		DestinationID string `json:"destinationId"`
+	} `json:"successResults"`
+	Errors   []importFailure `json:"errors"`
+	Warnings []struct {
+		Message string `json:"message"`
+	} `json:"warnings"`
+}
+
+// importFailure is one object Kibana did not import.
+type importFailure struct {
+	savedObjectKey
+	Title string `json:"title"` // deprecated, before meta.title
+	Meta  struct {
+		Title string `json:"title"`
+	} `json:"meta"`
+	Error struct {
+		Type          string           `json:"type"`
+		References    []savedObjectKey `json:"references"`
+		DestinationID string           `json:"destinationId"`
+		Destinations  []struct {
+			ID string `json:"id"`
+		} `json:"destinations"`
+		Message    string `json:"message"`
+		StatusCode int    `json:"statusCode"`
+	} `json:"error"`
+}
+
+// String renders the failure as "type/id (title): error type — details".
+func (f importFailure) String() string {
+	title := f.Meta.Title
+	if title == "" {
+		title = f.Title
+	}
+	s := f.Type + "/" + f.ID
+	if title != "" {
+		s += " (" + title + ")"
+	}
+	e := f.Error
+	var detail string
+	switch e.Type {
+	case "missing_references":
+		refs := make([]string, len(e.References))
+		for i, r := range e.References {
+			refs[i] = r.Type + "/" + r.ID
+		}
+		detail = "it references objects that exist neither in the file nor in Kibana: " + strings.Join(refs, ", ")
+	case "conflict":
+		detail = "an object with this id exists and was not overwritten"
+		if e.DestinationID != "" {
+			detail += " (destination id " + e.DestinationID + ")"
+		}
+	case "ambiguous_conflict":
+		ids := make([]string, len(e.Destinations))
+		for i, d := range e.Destinations {
+			ids[i] = d.ID
+		}
+		detail = "it matches several existing objects: " + strings.Join(ids, ", ")
+	case "unsupported_type":
+		detail = "this Kibana does not know the type (an older Kibana, or its plugin is disabled)"
+	default:
+		detail = e.Message
+		if e.StatusCode != 0 {
+			detail += fmt.Sprintf(" (HTTP %d)", e.StatusCode)
+		}
+	}
+	return fmt.Sprintf("%s: %s — %s", s, e.Type, strings.TrimSpace(detail))
+}
+
+// reportImport prints what Kibana imported and refused and returns the
+// exit code.
+func reportImport(cmd, where, file string, objs []savedObjectKey, ans *importAnswer, stdout, stderr io.Writer) int {
+	var types []string
+	for _, o := range objs {
+		if !slices.Contains(types, o.Type) {
+			types = append(types, o.Type)
+		}
+	}
+	imported := map[string]int{}
+	for _, r := range ans.SuccessResults {
+		if !slices.Contains(types, r.Type) {
+			types = append(types, r.Type)
+		}
+		imported[r.Type]++
+	}
+	fmt.Fprintf(stdout, "Imported %d of %d saved objects from %s into %s:\n", ans.SuccessCount, len(objs), file, where)
+	if len(ans.SuccessResults) > 0 {
+		inFile := map[string]int{}
+		for _, o := range objs {
+			inFile[o.Type]++
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		for _, t := range types {
+			fmt.Fprintf(tw, "  %s\t%d of %d\n", t, imported[t], inFile[t])
+		}
+		_ = tw.Flush()
+	}
+	for _, r := range ans.SuccessResults {
+		if r.DestinationID != "" && r.DestinationID != r.ID {
+			fmt.Fprintf(stdout, "%s/%s was imported as %s/%s\n", r.Type, r.ID, r.Type, r.DestinationID)
+		}
+	}
+	for _, w := range ans.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w.Message)
+	}
+	for _, e := range ans.Errors {
+		fmt.Fprintln(stdout, e)
+	}
+	switch {
+	case len(ans.Errors) > 0:
+		fmt.Fprintf(stderr, "webjourneyctl %s: %s did not import %d saved object(s) (listed above)\n", cmd, where, len(ans.Errors))
+		return exitFailure
+	case !*ans.Success:
+		fmt.Fprintf(stderr, "webjourneyctl %s: %s reported the import as failed, without naming an object\n", cmd, where)
+		return exitFailure
+	}
+	return exitOK
+}
