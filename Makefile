@@ -3,7 +3,7 @@ GO ?= go
 BIN := _build/otelcol-webjourney
 COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonymizer processor/attributionprocessor exporter/elasticsearchjourneyexporter
 
-.PHONY: run test build generate tools bench fuzz es-start es-stop clean
+.PHONY: run test build generate tools bench bench-exporter fuzz es-start es-stop clean
 
 ## run: build the distribution, start Elasticsearch unless ELASTICSEARCH_URL is set, run the collector
 run: build
@@ -33,6 +33,10 @@ generate: bin/mdatagen
 ## bench: run the Go benchmarks (numbers go into docs/benchmarks.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-exporter: exporter vs a plain go-elasticsearch bulk loader, same 200,000 documents, own Elasticsearch (docs/benchmarks.md)
+bench-exporter: build
+	scripts/bench-exporter.sh
 
 ## es-start / es-stop: a local Elasticsearch on 127.0.0.1:9200 (see scripts/elasticsearch.sh)
 es-start:
