@@ -192,16 +192,22 @@ type batch struct {
 	credits  []creditSnap
 }
 
+// visitSnap names a visit changed in the batch; its state is read from
+// the tracker (journey.Tracker.State) when its record is built, so the
+// request path never renders a whole Visit.
 type visitSnap struct {
 	st    *siteState
 	subj  subject
-	visit journey.Visit
+	id    string
+	visit journey.Visit // filled by emit, or by handle when final
+	final bool          // the tracker dropped the visit; visit is its last state
 }
 
 type visitorSnap struct {
 	subj    subject
-	visitor journey.Visitor
-	emit    bool // changed in substance in this batch; else only read by visit records
+	emit    bool            // changed in substance in this batch; else only read by visit records
+	visitor journey.Visitor // filled by emit
+	filled  bool
 }
 
 type creditSnap struct {
@@ -231,29 +237,26 @@ func (b *batch) findVisit(id string) (int, bool) {
 		return i, ok
 	}
 	for i := range b.visits {
-		if b.visits[i].visit.ID == id {
+		if b.visits[i].id == id {
 			return i, true
 		}
 	}
 	return 0, false
 }
 
-func (b *batch) visit(st *siteState, s subject, v journey.Visit) {
-	if i, ok := b.findVisit(v.ID); ok {
-		if v.Version >= b.visits[i].visit.Version {
-			b.visits[i].visit = v
-		}
+func (b *batch) visit(st *siteState, s subject, id string) {
+	if _, ok := b.findVisit(id); ok {
 		return
 	}
-	b.visits = append(b.visits, visitSnap{st: st, subj: s, visit: v})
+	b.visits = append(b.visits, visitSnap{st: st, subj: s, id: id})
 	switch n := len(b.visits); {
 	case n > smallBatch && b.visitIdx == nil:
 		b.visitIdx = make(map[string]int, 2*n)
 		for i := range b.visits {
-			b.visitIdx[b.visits[i].visit.ID] = i
+			b.visitIdx[b.visits[i].id] = i
 		}
 	case b.visitIdx != nil:
-		b.visitIdx[v.ID] = n - 1
+		b.visitIdx[id] = n - 1
 	}
 }
 
@@ -270,15 +273,12 @@ func (b *batch) findVisitor(s subject) (int, bool) {
 	return 0, false
 }
 
-func (b *batch) visitor(s subject, v journey.Visitor, emit bool) {
+func (b *batch) visitor(s subject, emit bool) *visitorSnap {
 	if i, ok := b.findVisitor(s); ok {
-		if v.Version >= b.visitors[i].visitor.Version {
-			b.visitors[i].visitor = v
-		}
 		b.visitors[i].emit = b.visitors[i].emit || emit
-		return
+		return &b.visitors[i]
 	}
-	b.visitors = append(b.visitors, visitorSnap{subj: s, visitor: v, emit: emit})
+	b.visitors = append(b.visitors, visitorSnap{subj: s, emit: emit})
 	switch n := len(b.visitors); {
 	case n > smallBatch && b.vrIdx == nil:
 		b.vrIdx = make(map[[2]string]int, 2*n)
@@ -288,13 +288,16 @@ func (b *batch) visitor(s subject, v journey.Visitor, emit bool) {
 	case b.vrIdx != nil:
 		b.vrIdx[[2]string{s.site, s.key}] = n - 1
 	}
+	return &b.visitors[len(b.visitors)-1]
 }
 
-func (b *batch) visitorOf(s subject) *journey.Visitor {
-	if i, ok := b.findVisitor(s); ok {
-		return &b.visitors[i].visitor
+// setVisitor records the visitor's newest state, read while building its
+// visits' records.
+func (b *batch) setVisitor(s subject, v journey.Visitor, emit bool) {
+	vs := b.visitor(s, emit)
+	if !vs.filled || v.Version >= vs.visitor.Version {
+		vs.visitor, vs.filled = v, true
 	}
-	return nil
 }
 
 func (p *attributionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
@@ -435,32 +438,39 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		ev.Medium, ev.Source, ev.Partner = ch.Medium, ch.Source, ch.Partner
 		ev.Campaign = f.utmCampaign
 	}
-	visit, visitor, applied, reason := st.tracker.Apply(ev)
+	ref, applied, reason := st.tracker.Touch(ev)
 	if !applied {
 		return reason
 	}
 	subj := subject{site: f.site, key: key, keyAttr: keyAttr}
+	for _, d := range ref.Dropped {
+		// A visit of this batch the tracker no longer holds: keep its
+		// final state for its record.
+		if i, ok := b.findVisit(d.ID); ok {
+			b.visits[i].visit, b.visits[i].final = d, true
+		}
+	}
 
 	// The event carries its visit and the visit's entry channel, so
 	// events alone answer "which channel do these pages come from".
 	m.EnsureCapacity(m.Len() + 6) // one reallocation, not one per Put
-	m.PutStr(eventmodel.AttrVisitID, visit.ID)
-	putChannel(m, visit.Medium, visit.Source, visit.Campaign, visit.Partner)
-	if ch.SearchTerm != "" && visit.LandingPage == ev.Path && visit.Medium == ch.Medium && visit.Source == ch.Source {
+	m.PutStr(eventmodel.AttrVisitID, ref.VisitID)
+	putChannel(m, ref.Medium, ref.Source, ref.Campaign, ref.Partner)
+	if ch.SearchTerm != "" && ref.LandingPage == ev.Path && ref.Medium == ch.Medium && ref.Source == ch.Source {
 		m.PutStr(eventmodel.AttrChannelSearchTerm, ch.SearchTerm)
 	}
 
 	if len(p.rules.outcomes) > 0 {
 		tc := ottllog.NewTransformContextPtr(rl, sl, lr)
-		visit, visitor = p.outcomes(ctx, tc, st, subj, ev, visit, visitor, b)
+		p.outcomes(ctx, tc, st, subj, ev, &ref, b)
 		tc.Close()
 	}
-	b.visit(st, subj, visit)
+	b.visit(st, subj, ref.VisitID)
 	// The visitor record is re-emitted when the visitor changes in
 	// substance (a visit starts or is re-entered, an outcome or segment
 	// is marked), not on every event: its last_seen moving on is not
 	// worth a write per event, the visit record has the latest activity.
-	b.visitor(subj, visitor, visitor.Touched)
+	b.visitor(subj, ref.Touched)
 	return resultApplied
 }
 
@@ -517,7 +527,7 @@ func readFields(m pcommon.Map) fields {
 // outcomes evaluates the outcome rules on the event; for each outcome
 // achieved it marks the visit and visitor, names it on the event and
 // credits the visitor's touches under every model.
-func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.TransformContext, st *siteState, s subject, ev journey.Event, visit journey.Visit, visitor journey.Visitor, b *batch) (journey.Visit, journey.Visitor) {
+func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.TransformContext, st *siteState, s subject, ev journey.Event, ref *journey.Ref, b *batch) {
 	var names []string
 	for i := range p.rules.outcomes {
 		o := &p.rules.outcomes[i]
@@ -527,17 +537,17 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 		}
 		switch o.count {
 		case CountOncePerVisit:
-			if slices.Contains(visit.Outcomes, o.name) {
+			if slices.Contains(ref.VisitOutcomes, o.name) {
 				continue
 			}
 		case CountOncePerVisitor:
-			if slices.Contains(visitor.Outcomes, o.name) {
+			if slices.Contains(ref.VisitorOutcomes, o.name) {
 				continue
 			}
 		}
-		if v, vr, ok := st.tracker.MarkOutcome(ev.Visitor, visit.ID, o.name); ok {
-			visit, visitor = v, vr
-			b.visitor(s, vr, true)
+		if v, vr, ok := st.tracker.MarkOutcome(ev.Visitor, ref.VisitID, o.name); ok {
+			ref.VisitOutcomes, ref.VisitorOutcomes = v.Outcomes, vr.Outcomes
+			b.visitor(s, true)
 		}
 		names = append(names, o.name)
 		p.telemetry.ProcessorAttributionOutcomes.Add(ctx, 1)
@@ -546,7 +556,7 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 			currency: o.currency,
 			value:    o.valueOf(ctx, tc, onErr),
 			eventID:  ev.ID,
-			visitID:  visit.ID,
+			visitID:  ref.VisitID,
 			time:     ev.Time,
 		}
 		p.credit(st, s, &oc, b)
@@ -554,7 +564,6 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 	if len(names) > 0 {
 		putStrings(tc.GetLogRecord().Attributes(), eventmodel.AttrOutcomeName, names)
 	}
-	return visit, visitor
 }
 
 func (p *attributionProcessor) ruleError(ctx context.Context, label string) func(error) {
@@ -612,18 +621,34 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch)
 	lrs := sl.LogRecords()
 	lrs.EnsureCapacity(len(b.visits) + len(b.visitors) + len(b.credits))
 
+	visits := 0
 	for i := range b.visits {
 		vs := &b.visits[i]
-		lr := lrs.AppendEmpty()
-		putVisit(lr, vs.subj, &vs.visit, b.visitorOf(vs.subj), now)
-		if p.segments(ctx, rl, sl, lr, vs, b) {
-			lr.Attributes().Clear()
-			putVisit(lr, vs.subj, &vs.visit, b.visitorOf(vs.subj), now)
+		var vr journey.Visitor
+		ok := false
+		if vs.final {
+			vr, ok = vs.st.tracker.Visitor(vs.subj.key)
+		} else {
+			vs.visit, vr, ok = vs.st.tracker.State(vs.subj.key, vs.id)
 		}
+		if !ok {
+			continue // evicted or forgotten since: nothing to write
+		}
+		lr := lrs.AppendEmpty()
+		putVisit(lr, vs.subj, &vs.visit, &vr, now)
+		if changed, vr2 := p.segments(ctx, rl, sl, lr, vs); changed {
+			vr = vr2
+			lr.Attributes().Clear()
+			putVisit(lr, vs.subj, &vs.visit, &vr, now)
+			b.setVisitor(vs.subj, vr, true)
+		} else {
+			b.setVisitor(vs.subj, vr, false)
+		}
+		visits++
 	}
 	visitors := 0
 	for i := range b.visitors {
-		if b.visitors[i].emit {
+		if b.visitors[i].emit && b.visitors[i].filled {
 			putVisitor(lrs.AppendEmpty(), b.visitors[i].subj, &b.visitors[i].visitor, now)
 			visitors++
 		}
@@ -631,7 +656,7 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch)
 	for i := range b.credits {
 		putCredit(lrs.AppendEmpty(), b.credits[i].subj, &b.credits[i].outcome, &b.credits[i].credit, now)
 	}
-	for i, n := range []int{len(b.visits), visitors, len(b.credits)} {
+	for i, n := range []int{visits, visitors, len(b.credits)} {
 		if n > 0 {
 			p.telemetry.ProcessorAttributionRecords.Add(ctx, int64(n), p.kindOpts[i])
 		}
@@ -639,24 +664,23 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch)
 }
 
 // segments evaluates the segment rules the visit does not have yet on its
-// record and reports whether any matched.
-func (p *attributionProcessor) segments(ctx context.Context, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, vs *visitSnap, b *batch) bool {
+// record; when any matched it returns true and the visitor after the marks
+// (vs.visit is updated).
+func (p *attributionProcessor) segments(ctx context.Context, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, vs *visitSnap) (changed bool, visitor journey.Visitor) {
 	if len(p.rules.segments) == 0 {
-		return false
+		return false, visitor
 	}
 	tc := ottllog.NewTransformContextPtr(rl, sl, lr)
 	defer tc.Close()
-	changed := false
 	for i := range p.rules.segments {
 		sr := &p.rules.segments[i]
 		if slices.Contains(vs.visit.Segments, sr.name) || !matches(ctx, sr.conditions, tc, p.ruleError(ctx, sr.label)) {
 			continue
 		}
 		if v, vr, ok := vs.st.tracker.MarkSegment(vs.subj.key, vs.visit.ID, sr.name); ok {
-			vs.visit = v
-			b.visitor(vs.subj, vr, true)
+			vs.visit, visitor = v, vr
 			changed = true
 		}
 	}
-	return changed
+	return changed, visitor
 }

@@ -229,6 +229,8 @@ type Tracker struct {
 	key       uint64 // dedupe hash key, random per Tracker, kept in snapshots
 	visitors  *simplelru.LRU[string, *visitorState]
 	evictions int64
+	dropped   [2]*visitState // scratch of apply: visits no longer held
+	ndropped  int
 }
 
 // New validates cfg, applies defaults and returns a Tracker.
@@ -303,12 +305,111 @@ func isPageView(name string) bool {
 // returned visit and visitor are zero when the visitor is unknown, else
 // the visitor's current state and open visit, unchanged.
 func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, reason string) {
-	if e.Visitor == "" || e.Time.IsZero() {
-		return Visit{}, Visitor{}, false, ReasonInvalid
-	}
-	ts := e.Time.UnixNano()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	vs, v, touched, reason := t.apply(e)
+	if vs == nil {
+		return Visit{}, Visitor{}, false, reason
+	}
+	visit, visitor, applied, reason = t.result(vs, v, reason == "", reason)
+	visitor.Touched = touched
+	return visit, visitor, applied, reason
+}
+
+// Ref is the light result of Touch: what the caller needs per event to
+// annotate it and to evaluate outcome rules, without rendering the whole
+// Visit and Visitor (State does that when their records are built).
+type Ref struct {
+	VisitID                           string
+	Medium, Source, Campaign, Partner string // the visit's entry
+	LandingPage                       string
+	VisitOutcomes, VisitorOutcomes    []string // shared: do not assign to elements
+	// Touched: see Visitor.Touched.
+	Touched bool
+	// Dropped are the final states of visits this event made the tracker
+	// stop holding (it holds a visitor's open and previous visit): State
+	// cannot return them any more. Rare: only when a visit starts.
+	Dropped []Visit
+}
+
+// Touch applies e like Apply and returns a Ref to the visit it landed in
+// instead of full copies. When the event is not applied the Ref is zero.
+func (t *Tracker) Touch(e Event) (ref Ref, applied bool, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	vs, v, touched, reason := t.apply(e)
+	if vs == nil || reason != "" {
+		return Ref{}, false, reason
+	}
+	en := v.entry.Value()
+	ref = Ref{
+		VisitID:     hex.EncodeToString(v.id[:]),
+		Medium:      en.medium,
+		Source:      en.source,
+		Campaign:    en.campaign,
+		Partner:     en.partner,
+		LandingPage: v.landing,
+		Touched:     touched,
+	}
+	ref.VisitOutcomes, _ = v.marks.copies()
+	ref.VisitorOutcomes, _ = vs.marks.copies()
+	if t.ndropped > 0 {
+		c := newIDs(vs)
+		for _, d := range t.dropped[:t.ndropped] {
+			ref.Dropped = append(ref.Dropped, t.out(vs, d, &c))
+		}
+	}
+	return ref, true, ""
+}
+
+// Visitor returns the visitor's current state, as Apply would.
+func (t *Tracker) Visitor(visitor string) (Visitor, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	vs, ok := t.visitors.Peek(visitor)
+	if !ok {
+		return Visitor{}, false
+	}
+	c := newIDs(vs)
+	return t.visitorOut(vs, &c), true
+}
+
+// State returns the current visit (the visitor's open or previous visit
+// with that id) and visitor, as Apply would; ok is false when the visitor
+// or the visit is no longer held.
+func (t *Tracker) State(visitor, visitID string) (visit Visit, vr Visitor, ok bool) {
+	var id [16]byte
+	if len(visitID) != 32 {
+		return Visit{}, Visitor{}, false
+	}
+	if _, err := hex.Decode(id[:], []byte(visitID)); err != nil {
+		return Visit{}, Visitor{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	vs, held := t.visitors.Peek(visitor)
+	if !held {
+		return Visit{}, Visitor{}, false
+	}
+	for _, v := range [...]*visitState{vs.cur, vs.prev} {
+		if v != nil && v.id == id {
+			c := newIDs(vs)
+			return t.out(vs, v, &c), t.visitorOut(vs, &c), true
+		}
+	}
+	return Visit{}, Visitor{}, false
+}
+
+// apply updates the state for e. It returns the visitor (nil when e is
+// invalid), the visit the event landed in, whether a visit was created or
+// re-entered, and the reason when e was not applied (then v is the open
+// visit, possibly nil). t.mu must be held.
+func (t *Tracker) apply(e Event) (vs *visitorState, v *visitState, touched bool, reason string) {
+	t.dropped, t.ndropped = [2]*visitState{}, 0
+	if e.Visitor == "" || e.Time.IsZero() {
+		return nil, nil, false, ReasonInvalid
+	}
+	ts := e.Time.UnixNano()
 
 	vs, ok := t.visitors.Get(e.Visitor)
 	if !ok {
@@ -322,14 +423,12 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 		h = seenHash(t.key, e.ID)
 		for _, s := range vs.seen {
 			if s == h {
-				return t.result(vs, vs.cur, false, ReasonDuplicate)
+				return vs, vs.cur, false, ReasonDuplicate
 			}
 		}
 	}
 
 	pv := isPageView(e.Name)
-	var v *visitState
-	touched := false // a visit was created or its entry changed
 	cur := vs.cur
 	switch {
 	case cur == nil:
@@ -357,7 +456,7 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 				touched = true
 			}
 		} else {
-			return t.result(vs, cur, false, ReasonLate)
+			return vs, cur, false, ReasonLate
 		}
 	}
 
@@ -382,11 +481,19 @@ func (t *Tracker) Apply(e Event) (visit Visit, visitor Visitor, applied bool, re
 		vs.lastSeen = ts
 	}
 	if p := vs.prev; p != nil && vs.lastSeen > p.last+2*t.idle {
+		t.drop(p)
 		vs.prev = nil
 	}
-	visit, visitor, applied, reason = t.result(vs, v, true, "")
-	visitor.Touched = touched
-	return visit, visitor, applied, reason
+	return vs, v, touched, ""
+}
+
+// drop notes a visit that stops being held (Touch reports its final
+// state). t.mu must be held.
+func (t *Tracker) drop(v *visitState) {
+	if t.ndropped < len(t.dropped) {
+		t.dropped[t.ndropped] = v
+		t.ndropped++
+	}
 }
 
 func (t *Tracker) result(vs *visitorState, v *visitState, applied bool, reason string) (Visit, Visitor, bool, string) {
@@ -430,6 +537,9 @@ func (t *Tracker) newVisit(vs *visitorState, e Event, ts int64, pv bool) *visitS
 		v.dayEnd = time.Date(y, m, d+1, 0, 0, 0, 0, t.cfg.Location).UnixNano()
 	}
 	t.addEvent(v, e, ts, pv)
+	if vs.prev != nil {
+		t.drop(vs.prev)
+	}
 	vs.prev, vs.cur = vs.cur, v
 	vs.visitCount++
 	v.number = vs.visitCount
