@@ -229,5 +229,16 @@
 // TestSnapshotGolden spells out a small snapshot byte by byte. A change of
 // the format must change the format version.
 //
+// # Light results
+//
+// Touch applies an event exactly like Apply but returns a Ref (visit id,
+// entry channel, landing page, outcomes, Touched) instead of rendering the
+// whole Visit and Visitor; State and Visitor render them later, from the
+// state at that time. A caller that builds records once per batch or
+// interval (the attribution processor) so renders each entity once, not
+// once per event. Only a visitor's open and previous visits are held, so
+// a Ref also carries, in Dropped, the final state of any visit the event
+// made the tracker let go of; State can no longer return those.
+//
 // A Tracker is safe for concurrent use (one mutex).
 package journey
