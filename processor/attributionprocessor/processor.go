@@ -453,10 +453,13 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 
 	// The event carries its visit and the visit's entry channel, so
 	// events alone answer "which channel do these pages come from".
-	m.EnsureCapacity(m.Len() + 6) // one reallocation, not one per Put
+	term := ch.SearchTerm != "" && ref.LandingPage == ev.Path && ref.Medium == ch.Medium && ref.Source == ch.Source
+	// At most one reallocation for all of them, and none when the
+	// attributes have room (the receiver reserves some).
+	m.EnsureCapacity(m.Len() + 1 + nonEmpty(ref.Medium, ref.Source, ref.Campaign, ref.Partner) + btoi(term))
 	m.PutStr(eventmodel.AttrVisitID, ref.VisitID)
 	putChannel(m, ref.Medium, ref.Source, ref.Campaign, ref.Partner)
-	if ch.SearchTerm != "" && ref.LandingPage == ev.Path && ref.Medium == ch.Medium && ref.Source == ch.Source {
+	if term {
 		m.PutStr(eventmodel.AttrChannelSearchTerm, ch.SearchTerm)
 	}
 
@@ -472,6 +475,23 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	// worth a write per event, the visit record has the latest activity.
 	b.visitor(subj, ref.Touched)
 	return resultApplied
+}
+
+func nonEmpty(ss ...string) int {
+	n := 0
+	for _, s := range ss {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // fields are the event attributes the journey reads, taken in one pass

@@ -1,9 +1,11 @@
 package channel
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -140,6 +142,32 @@ func registrable(host string) (rd string, icann bool) {
 	if host == "" {
 		return "", false
 	}
+	// Referrer hosts repeat (the site's own, the big search engines and
+	// networks): remember recent answers in a small direct-mapped table,
+	// bounded whatever hosts arrive, lock-free for concurrent callers.
+	slot := &rdCache[maphash.String(rdSeed, host)&uint64(len(rdCache)-1)]
+	if e := slot.Load(); e != nil && e.host == host {
+		return e.rd, e.icann
+	}
+	rd, icann = lookupRegistrable(host)
+	// Cloned: host is a substring of a URL the cache must not keep alive.
+	h := strings.Clone(host)
+	slot.Store(&rdEntry{host: h, rd: h[len(h)-len(rd):], icann: icann})
+	return rd, icann
+}
+
+type rdEntry struct {
+	host, rd string
+	icann    bool
+}
+
+var (
+	rdSeed  = maphash.MakeSeed()
+	rdCache [1024]atomic.Pointer[rdEntry]
+)
+
+// lookupRegistrable is registrable without the cache.
+func lookupRegistrable(host string) (rd string, icann bool) {
 	if last := host[len(host)-1]; (last >= '0' && last <= '9') || strings.IndexByte(host, ':') >= 0 {
 		if _, err := netip.ParseAddr(host); err == nil {
 			return host, false
