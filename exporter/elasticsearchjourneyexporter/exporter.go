@@ -47,10 +47,12 @@ const (
 	startAttemptTimeout = 10 * time.Second
 )
 
-// bulkFilterPath trims the bulk answer to what the outcome of each item needs.
+// bulkFilterPath trims the bulk answer to what the outcome of each item
+// needs. Items are matched to documents by position (esutil does), so
+// their _index and _id, nearly half of a successful answer, are left out.
 var bulkFilterPath = []string{
 	"errors",
-	"items.*._index", "items.*._id", "items.*.status",
+	"items.*.status",
 	"items.*.error.type", "items.*.error.reason", "items.*.error.caused_by.type",
 }
 
