@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
+
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/journey"
 )
 
 // emitter coalesces entity snapshots over emit_interval and sends them
@@ -70,6 +72,15 @@ func (e *emitter) shutdown(ctx context.Context) {
 	e.flush(ctx)
 }
 
+// droppedVisit finds a visit the tracker let go of while a flush was
+// under way (handle noted it in the pending set).
+func (e *emitter) droppedVisit(id string) (journey.Visit, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.pending.dropped[id]
+	return v, ok
+}
+
 // flush sends the pending snapshots. A refused send (e.g. the exporter's
 // queue is full) loses those snapshots, not the journey: the next change
 // of each entity emits it again, and the count says how many were lost.
@@ -88,7 +99,7 @@ func (e *emitter) flush(ctx context.Context) {
 		return
 	}
 	ld := plog.NewLogs()
-	e.p.emit(ctx, ld, &b)
+	e.p.emit(ctx, ld, &b, e.droppedVisit)
 	n := int64(ld.LogRecordCount())
 	if err := e.next.ConsumeLogs(ctx, ld); err != nil {
 		e.p.telemetry.ProcessorAttributionRecordsDropped.Add(ctx, n)

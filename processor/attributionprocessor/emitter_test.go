@@ -11,10 +11,13 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadata"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadatatest"
 )
 
@@ -91,3 +94,42 @@ func TestEmitterCountsRefusedRecords(t *testing.T) {
 	metadatatest.AssertEqualProcessorAttributionRecordsDropped(t, tel, []metricdata.DataPoint[int64]{{Value: 2}},
 		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
+
+// A visit the tracker lets go of while a flush that holds it is under way
+// still gets its record: the flush finds its final state among the drops
+// noted in the pending set (found by the seeded dashboards test as an
+// occasional missing visit document).
+func TestFlushFindsVisitsDroppedMeanwhile(t *testing.T) {
+	cfg := testConfig()
+	cfg.EmitInterval = time.Hour
+	p, err := newProcessor(processortestSettings(), cfg)
+	require.NoError(t, err)
+	sink := new(consumertest.LogsSink)
+	p.emitter = newEmitter(p, sink, time.Hour)
+	ctx := context.Background()
+	consume := func(h hit) {
+		_, err := p.processLogs(ctx, logsOf(h))
+		require.NoError(t, err)
+	}
+	consume(hit{at: 0, visitor: "d", url: site + "/a", ref: "https://www.google.com/"})
+	consume(hit{at: time.Minute, visitor: "d", url: site + "/b", ref: site + "/a"})
+
+	// A flush takes the pending set...
+	e := p.emitter
+	e.mu.Lock()
+	taken := e.pending
+	e.pending = batch{}
+	e.mu.Unlock()
+	// ...and before it reads visit A, two more visits make the tracker drop A.
+	consume(hit{at: time.Hour, visitor: "d", url: site + "/c?utm_source=nl&utm_medium=email"})
+	consume(hit{at: 2 * time.Hour, visitor: "d", url: site + "/d", ref: "https://www.instagram.com/"})
+
+	ld := plog.NewLogs()
+	p.emit(ctx, ld, &taken, e.droppedVisit)
+	visits := store([]plog.Logs{ld}).of(eventmodel.EventVisit)
+	require.Len(t, visits, 1, "visit A is written from its final state")
+	assert.Equal(t, int64(2), attrInt(visits[0], eventmodel.AttrVisitPagesViewed))
+	assert.Equal(t, "search", attrStr(visits[0], eventmodel.AttrChannelMedium))
+}
+
+func processortestSettings() processor.Settings { return processortest.NewNopSettings(metadata.Type) }

@@ -185,6 +185,10 @@ func (cc classifierConfig) build() (*channel.Classifier, error) {
 // visit and visitor touched and every credit made, so that a batch of
 // events emits each entity once, at its latest version.
 type batch struct {
+	// dropped holds, in the emitter's pending set, the final state of
+	// visits the tracker let go of while they were not pending: one may be
+	// in a flush under way, which can no longer read it from the tracker.
+	dropped  map[string]journey.Visit
 	visits   []visitSnap
 	visitIdx map[string]int
 	visitors []visitorSnap
@@ -224,6 +228,7 @@ func (b *batch) reset() {
 	b.visits, b.visitors, b.credits = b.visits[:0], b.visitors[:0], b.credits[:0]
 	clear(b.visitIdx)
 	clear(b.vrIdx)
+	clear(b.dropped)
 }
 
 // smallBatch is the size up to which the batch finds entities by a linear
@@ -322,7 +327,7 @@ func (p *attributionProcessor) processLogs(ctx context.Context, ld plog.Logs) (p
 	if p.emitter != nil {
 		p.emitter.unlock()
 	} else {
-		p.emit(ctx, ld, b)
+		p.emit(ctx, ld, b, nil)
 	}
 
 	for _, c := range counts {
@@ -427,9 +432,16 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	}
 	var ch channel.Result
 	if isPageView(ev.Name) {
+		ref := f.referrer
+		if ref == "" && f.referrerDomain != "" {
+			// Anonymous events keep only the referrer's domain (the consent
+			// processor removes the full referrer): enough for the channel,
+			// not for a search term.
+			ref = "https://" + f.referrerDomain + "/"
+		}
 		ch = st.classifier.Classify(channel.Input{
 			LandingURL:  f.url,
-			Referrer:    f.referrer,
+			Referrer:    ref,
 			UTMSource:   f.utmSource,
 			UTMMedium:   f.utmMedium,
 			UTMCampaign: f.utmCampaign,
@@ -448,6 +460,11 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		// final state for its record.
 		if i, ok := b.findVisit(d.ID); ok {
 			b.visits[i].visit, b.visits[i].final = d, true
+		} else if p.emitter != nil {
+			if b.dropped == nil {
+				b.dropped = map[string]journey.Visit{}
+			}
+			b.dropped[d.ID] = d
 		}
 	}
 
@@ -497,10 +514,11 @@ func btoi(b bool) int {
 // fields are the event attributes the journey reads, taken in one pass
 // over the attributes instead of one lookup each.
 type fields struct {
-	id, site, url, path, device, country        string
-	referrer, utmSource, utmMedium, utmCampaign string
-	clickIDType                                 string
-	engagedMs                                   int64
+	id, site, url, path, device, country string
+	referrer, referrerDomain             string
+	utmSource, utmMedium, utmCampaign    string
+	clickIDType                          string
+	engagedMs                            int64
 }
 
 func readFields(m pcommon.Map) fields {
@@ -530,6 +548,8 @@ func readFields(m pcommon.Map) fields {
 			f.country = v.Str()
 		case eventmodel.AttrReferrerFull:
 			f.referrer = v.Str()
+		case eventmodel.AttrReferrerDomain:
+			f.referrerDomain = v.Str()
 		case eventmodel.AttrCampaignSource:
 			f.utmSource = v.Str()
 		case eventmodel.AttrCampaignMedium:
@@ -630,7 +650,9 @@ func (p *attributionProcessor) credit(st *siteState, s subject, o *outcome, b *b
 // emit appends the batch's entity records to ld, in their own resource.
 // Segment rules run here, on each visit record as built: a match marks
 // the visit and visitor and the records are built again at the new version.
-func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch) {
+// dropped, when not nil, finds the final state of a visit the tracker let
+// go of after b was taken for a flush.
+func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch, dropped func(id string) (journey.Visit, bool)) {
 	if len(b.visits) == 0 && len(b.credits) == 0 {
 		return
 	}
@@ -646,10 +668,14 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch)
 		vs := &b.visits[i]
 		var vr journey.Visitor
 		ok := false
+		if !vs.final {
+			vs.visit, vr, ok = vs.st.tracker.State(vs.subj.key, vs.id)
+			if !ok && dropped != nil {
+				vs.visit, vs.final = dropped(vs.id)
+			}
+		}
 		if vs.final {
 			vr, ok = vs.st.tracker.Visitor(vs.subj.key)
-		} else {
-			vs.visit, vr, ok = vs.st.tracker.State(vs.subj.key, vs.id)
 		}
 		if !ok {
 			continue // evicted or forgotten since: nothing to write

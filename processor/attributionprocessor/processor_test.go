@@ -258,3 +258,16 @@ func TestBatchEmitsEachEntityOnce(t *testing.T) {
 		}
 	}
 }
+
+// Anonymous events keep only the referrer's domain; their visits still
+// get the channel it implies.
+func TestReferrerDomainAloneGivesTheChannel(t *testing.T) {
+	p, sink := newTestProcessor(t, testConfig())
+	ld := logsOf(hit{at: 0, visitor: "~anon", url: site + "/a", ref: "https://www.instagram.com/p/x"})
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Remove(eventmodel.AttrReferrerFull)
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	v := store(sink.AllLogs()).of(eventmodel.EventVisit)
+	require.Len(t, v, 1)
+	assert.Equal(t, "social", attrStr(v[0], eventmodel.AttrChannelMedium))
+	assert.Equal(t, "instagram", attrStr(v[0], eventmodel.AttrChannelSource))
+}

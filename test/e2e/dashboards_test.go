@@ -1,0 +1,630 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	em "github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/kibana"
+)
+
+const (
+	dashSite    = "e2e-dashboards"
+	dashPartner = "archipro"
+	dashUA      = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36"
+	dashTol     = 1e-9
+)
+
+// dashChannel is one way a visit arrives, and what the attribution
+// processor must classify it as.
+type dashChannel struct {
+	medium, source, partner string
+	query, referrer         string // landing query string and referrer
+}
+
+var dashChannels = []dashChannel{
+	{medium: em.MediumSearch, source: "google", referrer: "https://www.google.com/search?q=oak+table"},
+	{medium: em.MediumSocial, source: "instagram", referrer: "https://www.instagram.com/"},
+	{medium: em.MediumEmail, source: "newsletter", query: "?utm_source=newsletter&utm_medium=email&utm_campaign=spring"},
+	{medium: em.MediumAI, source: "chatgpt", referrer: "https://chatgpt.com/"},
+	{medium: em.MediumPartner, source: dashPartner, partner: dashPartner, referrer: "https://www.archipro.co.nz/listing/42"},
+	{medium: em.MediumDirect, source: ""},
+}
+
+type dashEvent struct {
+	id      string
+	purpose string // "page" or "purchase"
+	ago     time.Duration
+	url     string
+	ref     string
+	revenue float64
+}
+
+type dashVisit struct {
+	ch       dashChannel
+	pages    int
+	purchase bool
+	revenue  float64
+	events   []dashEvent
+}
+
+type dashVisitor struct {
+	name       string
+	cookieless bool
+	addr       string // source address (cookieless visitors: one each)
+	visits     []dashVisit
+}
+
+// dashSeed makes the deterministic journeys: 240 visitors with consent
+// (1-4 visits hours apart, 1-4 pages each, some purchases) and 20
+// cookieless ones (one single-page visit each).
+func dashSeed() []dashVisitor {
+	rng := rand.New(rand.NewPCG(20251124, 42))
+	var out []dashVisitor
+	for i := range 240 {
+		v := dashVisitor{name: fmt.Sprintf("dash-v%03d", i)}
+		n := 1 + rng.IntN(4)
+		for k := range n {
+			vis := dashVisit{ch: dashChannels[rng.IntN(len(dashChannels))], pages: 1 + rng.IntN(4)}
+			if vis.pages >= 2 && rng.IntN(10) < 3 {
+				vis.purchase = true
+				vis.revenue = float64(1000+rng.IntN(30000)) / 100
+			}
+			// Visits 5 h apart (idle timeout 30 min), all within the
+			// receiver's 24 h client-delay bound.
+			start := 21*time.Hour - time.Duration(k)*5*time.Hour - time.Duration(rng.IntN(120))*time.Minute
+			for p := range vis.pages {
+				e := dashEvent{id: fmt.Sprintf("%s-k%d-p%d", v.name, k, p), purpose: "page",
+					ago: start - time.Duration(p)*45*time.Second, url: fmt.Sprintf("https://shop.example/p/%d", rng.IntN(8))}
+				if p == 0 {
+					e.url = "https://shop.example/" + vis.ch.query
+					e.ref = vis.ch.referrer
+				}
+				vis.events = append(vis.events, e)
+			}
+			if vis.purchase {
+				vis.events = append(vis.events, dashEvent{id: fmt.Sprintf("%s-k%d-buy", v.name, k), purpose: "purchase",
+					ago: start - time.Duration(vis.pages)*45*time.Second, url: "https://shop.example/checkout/done", revenue: vis.revenue})
+			}
+			v.visits = append(v.visits, vis)
+		}
+		out = append(out, v)
+	}
+	for i := range 20 {
+		v := dashVisitor{name: fmt.Sprintf("dash-c%02d", i), cookieless: true, addr: fmt.Sprintf("127.0.%d.%d", 90+i, 1+i)}
+		// Any channel but the partner: the consent processor removes the
+		// full referrer of an anonymous event and keeps its domain, from
+		// which the attribution processor still classifies the visit.
+		ch := dashChannels[[]int{0, 1, 2, 3, 5}[rng.IntN(5)]]
+		ago := time.Duration(1+rng.IntN(600)) * time.Minute
+		v.visits = []dashVisit{{ch: ch, pages: 1, events: []dashEvent{{
+			id: v.name + "-p0", purpose: "page", ago: ago, url: "https://shop.example/" + ch.query, ref: ch.referrer,
+		}}}}
+		out = append(out, v)
+	}
+	return out
+}
+
+// dashExpect holds, per panel, the rows the seed implies: row key (the
+// bucket values joined by "|") -> column id -> value.
+type dashExpect map[string]map[string]map[string]float64
+
+func (x dashExpect) add(panel, row, col string, v float64) {
+	if x[panel] == nil {
+		x[panel] = map[string]map[string]float64{}
+	}
+	if x[panel][row] == nil {
+		x[panel][row] = map[string]float64{}
+	}
+	x[panel][row][col] += v
+}
+
+func (x dashExpect) set(panel, row, col string, v float64) {
+	x.add(panel, row, col, 0)
+	x[panel][row][col] = v
+}
+
+// dashExpected computes the dashboard numbers from the seed, independently
+// of the collector.
+func dashExpected(seed []dashVisitor) (x dashExpect, events, visits int) {
+	x = dashExpect{}
+	var pages, bounces, converted, visitors, cookieless, keep, anon int
+	type bucket struct{ visits, bounces, conv int }
+	channels := map[string]*bucket{}
+	for _, v := range seed {
+		if v.cookieless {
+			cookieless++
+		} else {
+			visitors++
+		}
+		for k, vis := range v.visits {
+			visits++
+			pages += vis.pages
+			events += len(vis.events)
+			if v.cookieless {
+				anon += len(vis.events)
+			} else {
+				keep += len(vis.events)
+			}
+			key := vis.ch.medium + "|" + vis.ch.source
+			if channels[key] == nil {
+				channels[key] = &bucket{}
+			}
+			channels[key].visits++
+			if vis.pages == 1 {
+				bounces++
+				channels[key].bounces++
+			}
+			if vis.purchase {
+				converted++
+				channels[key].conv++
+			}
+			x.add("overview/visits", "", "visits", 1)
+			x.add("acquisition/overtime", vis.ch.medium, "visits", 1)
+			if vis.ch.partner != "" {
+				x.add("partner/visits", "", "visits", 1)
+			}
+			if !vis.purchase {
+				continue
+			}
+			// The touches of this purchase: the entries of visits 0..k.
+			touches := v.visits[:k+1]
+			n := float64(len(touches))
+			for i, t := range touches {
+				credit := map[string]float64{em.ModelLinear: 1 / n, em.ModelFirstTouch: 0, em.ModelLastTouch: 0, em.ModelLastNonDirect: 0}
+				if i == 0 {
+					credit[em.ModelFirstTouch] = 1
+				}
+				if i == len(touches)-1 {
+					credit[em.ModelLastTouch] = 1
+				}
+				if i == lastNonDirect(touches) {
+					credit[em.ModelLastNonDirect] = 1
+				}
+				for model, c := range credit {
+					x.add("outcomes/bymodel", t.ch.medium+"|"+model, "credit", c)
+					x.add("outcomes/valuebymodel", t.ch.medium+"|"+model, "value", c*vis.revenue)
+					if t.ch.partner != "" {
+						row := t.ch.partner + "|purchase|" + model
+						x.add("partner/credits", row, "credit", c)
+						x.add("partner/credits", row, "value", c*vis.revenue)
+					}
+				}
+			}
+			x.add("outcomes/conversions", "", "n", 1)
+			x.add("outcomes/outcomes", "purchase", "n", 1)
+			x.add("outcomes/outcomes", "purchase", "value", vis.revenue)
+		}
+	}
+	x.set("overview/visitors", "", "visitors", float64(visitors+cookieless))
+	x.set("overview/pageviews", "", "pv", float64(pages))
+	x.set("overview/bounce", "", "bounce", float64(bounces)/float64(visits))
+	x.set("outcomes/convrate", "", "conv", float64(converted)/float64(visits))
+	for key, b := range channels {
+		if strings.HasSuffix(key, "|") {
+			continue // no source (direct): Lens shows no bucket for a missing value
+		}
+		x.set("acquisition/channels", key, "visits", float64(b.visits))
+		x.set("acquisition/channels", key, "bounce", float64(b.bounces)/float64(b.visits))
+		x.set("acquisition/channels", key, "conv", float64(b.conv)/float64(b.visits))
+	}
+	x.set("privacy/decisions", em.DecisionKeep, "n", float64(keep))
+	x.set("privacy/decisions", em.DecisionAnonymous, "n", float64(anon))
+	x.set("privacy/reasons", em.DecisionKeep+"|tag|tag_granted", "n", float64(keep))
+	x.set("privacy/reasons", em.DecisionAnonymous+"|tag|tag_denied", "n", float64(anon))
+	x.set("privacy/anon", "", "anon", float64(anon)/float64(keep+anon))
+	return x, events, visits
+}
+
+// TestDashboardNumbers writes seeded journeys through the built collector
+// into the real Elasticsearch and runs, for the dashboard panels, the
+// Elasticsearch query equivalent to the panel (data view, KQL query,
+// buckets and metrics read from the kibana package's panel definitions),
+// expecting exactly the numbers the seed implies.
+func TestDashboardNumbers(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret.key")
+	if err := os.WriteFile(secretFile, []byte(strings.Repeat("3c", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store, prefix, listen := startPipeline(t, pipeline{
+		pixel: fmt.Sprintf(`    bots: {action: keep}
+    rate_limit: {requests_per_second: 0}
+    sites:
+      - id: %s`, dashSite),
+		processors: fmt.Sprintf(`  consent:
+  anonymizer:
+    secret: {file: %q}
+  attribution:
+    emit_interval: 100ms
+    internal_domains: [shop.example]
+    partners:
+      - name: %s
+        domains: [archipro.co.nz]
+        attribution_window: 720h
+    outcomes:
+      - name: purchase
+        conditions:
+          - event_name == "webjourney.custom" and attributes["webjourney.custom.name"] == "purchase"
+        value: attributes["webjourney.properties"]["revenue"]
+        currency: EUR
+        count: every_event
+`, secretFile, dashPartner),
+		order: []string{"consent", "anonymizer", "attribution"},
+	})
+
+	seed := dashSeed()
+	want, wantEvents, wantVisits := dashExpected(seed)
+	start := time.Now()
+	for _, v := range seed {
+		for k, vis := range v.visits {
+			dashSend(t, "http://"+listen+"/b", v, k, vis)
+		}
+	}
+	t.Logf("sent %d events in %d visits of %d visitors in %s", wantEvents, wantVisits, len(seed), time.Since(start).Round(time.Millisecond))
+
+	// Checks runs every panel's query and lists what differs.
+	check := func() []string {
+		var diffs []string
+		if n := dashCount(store, prefix+"-events-*"); n != wantEvents {
+			return []string{fmt.Sprintf("events: %d documents, want %d", n, wantEvents)}
+		}
+		if n := dashCount(store, prefix+"-visits"); n != wantVisits {
+			return []string{fmt.Sprintf("visits: %d documents, want %d", n, wantVisits)}
+		}
+		names := make([]string, 0, len(want))
+		for name := range want {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			dash, key, _ := strings.Cut(name, "/")
+			spec, ok := kibana.Panel("webjourney-"+dash, key)
+			if !ok {
+				t.Fatalf("no panel %s in the kibana package", name)
+			}
+			got := runPanel(t, store, prefix, spec)
+			diffs = append(diffs, compareRows(name, want[name], got)...)
+		}
+		return diffs
+	}
+	deadline := time.Now().Add(dashWait())
+	var diffs []string
+	for {
+		diffs = check()
+		if len(diffs) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	for _, d := range diffs {
+		t.Error(d)
+	}
+	if len(diffs) > 0 {
+		dashMissingVisits(t, store, prefix)
+	}
+	if len(diffs) == 0 {
+		t.Logf("all panels matched %s after the first beacon", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// lastNonDirect is the index of the touch last_non_direct credits: the
+// last one that is not direct, else the last one.
+func lastNonDirect(touches []dashVisit) int {
+	for i := len(touches) - 1; i >= 0; i-- {
+		if touches[i].ch.medium != em.MediumDirect {
+			return i
+		}
+	}
+	return len(touches) - 1
+}
+
+// dashModels are the models whose credits the test computes; rows of the
+// other models (position_based, time_decay) are not compared.
+var dashModels = map[string]bool{em.ModelFirstTouch: true, em.ModelLastTouch: true, em.ModelLastNonDirect: true, em.ModelLinear: true}
+
+func dashSend(t *testing.T, u string, v dashVisitor, k int, vis dashVisit) {
+	t.Helper()
+	now := time.Now().UnixMilli()
+	var events []map[string]any
+	for _, e := range vis.events {
+		ev := map[string]any{"id": e.id, "ts": now - e.ago.Milliseconds(), "url": e.url}
+		if e.purpose == "purchase" {
+			ev["type"], ev["name"], ev["props"] = "custom", "purchase", map[string]any{"revenue": e.revenue}
+		} else {
+			ev["type"] = "page_view"
+			if e.ref != "" {
+				ev["referrer"] = e.ref
+			}
+		}
+		events = append(events, ev)
+	}
+	b := map[string]any{"site": dashSite, "sent_at": now, "events": events}
+	client := http.DefaultClient
+	if v.cookieless {
+		b["cookieless"] = true
+		b["consent"] = map[string]any{"analytics": em.ConsentDenied}
+		client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(v.addr)}}).DialContext,
+		}}
+	} else {
+		b["consent"] = map[string]any{"analytics": em.ConsentGranted}
+		b["visitor_id"] = v.name
+		b["session_id"] = fmt.Sprintf("%s-s%d", v.name, k)
+	}
+	body, _ := json.Marshal(b)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, u, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", dashUA)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("beacon of %s: %v", v.name, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(out), fmt.Sprintf(`"accepted":%d`, len(events))) {
+		t.Fatalf("beacon of %s: %d %s", v.name, resp.StatusCode, out)
+	}
+}
+
+func dashCount(store es, index string) int {
+	store.do(http.MethodPost, "/"+index+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil)
+	status, body := store.do(http.MethodGet, "/"+index+"/_count?ignore_unavailable=true&allow_no_indices=true", nil)
+	if status != http.StatusOK {
+		return -1
+	}
+	var r struct {
+		Count int `json:"count"`
+	}
+	_ = json.Unmarshal(body, &r)
+	return r.Count
+}
+
+// kqlToES translates the KQL the dashboards use: clauses joined by "and",
+// each `field : *`, `field : true|false`, `field : "v"` or
+// `field : ("a" or "b")`.
+func kqlToES(t *testing.T, q string) map[string]any {
+	t.Helper()
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return map[string]any{"match_all": map[string]any{}}
+	}
+	var filters []any
+	for _, clause := range strings.Split(q, " and ") {
+		field, value, ok := strings.Cut(clause, " : ")
+		if !ok {
+			t.Fatalf("KQL %q: clause %q is not field : value", q, clause)
+		}
+		field, value = strings.TrimSpace(field), strings.TrimSpace(value)
+		switch {
+		case value == "*":
+			filters = append(filters, map[string]any{"exists": map[string]any{"field": field}})
+		case value == "true" || value == "false":
+			filters = append(filters, map[string]any{"term": map[string]any{field: value == "true"}})
+		case strings.HasPrefix(value, "(") && strings.HasSuffix(value, ")"):
+			var vals []string
+			for _, v := range strings.Split(strings.Trim(value, "()"), " or ") {
+				vals = append(vals, strings.Trim(strings.TrimSpace(v), `"`))
+			}
+			filters = append(filters, map[string]any{"terms": map[string]any{field: vals}})
+		case strings.HasPrefix(value, `"`) && strings.HasSuffix(value, `"`):
+			filters = append(filters, map[string]any{"term": map[string]any{field: strings.Trim(value, `"`)}})
+		default:
+			t.Fatalf("KQL %q: value %q not understood by this test", q, value)
+		}
+	}
+	return map[string]any{"bool": map[string]any{"filter": filters}}
+}
+
+// metricAggs adds the aggregations of a metric column (and of a formula's
+// parts) to aggs.
+func metricAggs(t *testing.T, c kibana.ColumnSpec, aggs map[string]any) {
+	if c.Operation == "formula" {
+		for _, p := range c.Parts {
+			metricAggs(t, p, aggs)
+		}
+		return
+	}
+	var inner map[string]any
+	switch c.Operation {
+	case "count":
+		inner = nil
+	case "sum":
+		inner = map[string]any{"sum": map[string]any{"field": c.Field}}
+	case "average":
+		inner = map[string]any{"avg": map[string]any{"field": c.Field}}
+	case "unique_count":
+		inner = map[string]any{"cardinality": map[string]any{"field": c.Field, "precision_threshold": 40000}}
+	case "max", "min":
+		inner = map[string]any{c.Operation: map[string]any{"field": c.Field}}
+	default:
+		return // median and the like: not asserted
+	}
+	agg := map[string]any{"filter": kqlToES(t, c.Filter)}
+	if inner != nil {
+		agg["aggs"] = map[string]any{"v": inner}
+	}
+	aggs["m_"+c.ID] = agg
+}
+
+// metricValue reads a metric column from a bucket of the answer.
+func metricValue(c kibana.ColumnSpec, b map[string]any) (float64, bool) {
+	if c.Operation == "formula" {
+		var vals []float64
+		for _, p := range c.Parts {
+			v, ok := metricValue(p, b)
+			if !ok {
+				return 0, false
+			}
+			vals = append(vals, v)
+		}
+		switch c.Combine {
+		case "divide":
+			return vals[0] / vals[1], true
+		case "add":
+			sum := 0.0
+			for _, v := range vals {
+				sum += v
+			}
+			return sum, true
+		}
+		return 0, false
+	}
+	m, ok := b["m_"+c.ID].(map[string]any)
+	if !ok {
+		return 0, false
+	}
+	if c.Operation == "count" {
+		return m["doc_count"].(float64), true
+	}
+	v, _ := m["v"].(map[string]any)["value"].(float64)
+	return v, true
+}
+
+// runPanel runs the Elasticsearch query equivalent to a Lens panel: the
+// panel's KQL, its terms columns as nested terms aggregations (a date
+// histogram is left out: the test looks at the whole time range), and its
+// metric columns in each bucket. It returns row key -> column id -> value.
+func runPanel(t *testing.T, store es, prefix string, p kibana.PanelSpec) map[string]map[string]float64 {
+	t.Helper()
+	var buckets, metrics []kibana.ColumnSpec
+	for _, c := range p.Columns {
+		switch {
+		case c.Operation == "terms":
+			buckets = append(buckets, c)
+		case c.Bucketed:
+		default:
+			metrics = append(metrics, c)
+		}
+	}
+	leaf := map[string]any{}
+	for _, m := range metrics {
+		metricAggs(t, m, leaf)
+	}
+	aggs := leaf
+	for i := len(buckets) - 1; i >= 0; i-- {
+		aggs = map[string]any{fmt.Sprintf("b%d", i): map[string]any{
+			"terms": map[string]any{"field": buckets[i].Field, "size": buckets[i].Size}, "aggs": aggs,
+		}}
+	}
+	index := kibana.DataViewIndex(p.DataView, prefix)
+	status, body := store.do(http.MethodPost, "/"+index+"/_search?ignore_unavailable=true&allow_no_indices=true",
+		map[string]any{"size": 0, "track_total_hits": true, "query": kqlToES(t, p.Query), "aggs": aggs})
+	if status != http.StatusOK {
+		t.Fatalf("panel %s/%s on %s: %d %s", p.Dashboard, p.Key, index, status, body)
+	}
+	var res struct {
+		Aggregations map[string]any `json:"aggregations"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]float64{}
+	var walk func(level int, key []string, b map[string]any)
+	walk = func(level int, key []string, b map[string]any) {
+		if level == len(buckets) {
+			row := map[string]float64{}
+			for _, m := range metrics {
+				if v, ok := metricValue(m, b); ok {
+					row[m.ID] = v
+				}
+			}
+			out[strings.Join(key, "|")] = row
+			return
+		}
+		agg, _ := b[fmt.Sprintf("b%d", level)].(map[string]any)
+		list, _ := agg["buckets"].([]any)
+		for _, x := range list {
+			bb := x.(map[string]any)
+			k := fmt.Sprint(bb["key"])
+			if s, ok := bb["key_as_string"].(string); ok {
+				k = s
+			}
+			walk(level+1, append(append([]string{}, key...), k), bb)
+		}
+	}
+	walk(0, nil, res.Aggregations)
+	return out
+}
+
+func compareRows(panel string, want, got map[string]map[string]float64) []string {
+	var diffs []string
+	for row, cols := range want {
+		for col, w := range cols {
+			g, ok := got[row][col]
+			if !ok {
+				if w == 0 {
+					continue // e.g. no credit of a model for a channel
+				}
+				diffs = append(diffs, fmt.Sprintf("%s [%s] %s: missing, want %v", panel, row, col, w))
+				continue
+			}
+			if math.Abs(g-w) > dashTol {
+				diffs = append(diffs, fmt.Sprintf("%s [%s] %s = %v, want %v", panel, row, col, g, w))
+			}
+		}
+	}
+	for row := range got {
+		parts := strings.Split(row, "|")
+		if m := parts[len(parts)-1]; strings.Contains(panel, "model") || strings.HasPrefix(panel, "partner/credits") {
+			if !dashModels[m] {
+				continue
+			}
+		}
+		if _, ok := want[row]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: unexpected row [%s] %v", panel, row, got[row]))
+		}
+	}
+	sort.Strings(diffs)
+	return diffs
+}
+
+func dashWait() time.Duration { return 45 * time.Second }
+
+// dashMissingVisits logs the visits that events name but the visits index
+// does not hold (the visit entity record never arrived).
+func dashMissingVisits(t *testing.T, store es, prefix string) {
+	t.Helper()
+	_, b := store.do(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{"size": 0, "aggs": map[string]any{
+		"v": map[string]any{"terms": map[string]any{"field": em.AttrVisitID, "size": 5000},
+			"aggs": map[string]any{"s": map[string]any{"terms": map[string]any{"field": em.AttrSessionID, "size": 3}}}},
+	}})
+	var res struct {
+		Aggregations struct {
+			V struct {
+				Buckets []struct {
+					Key      string `json:"key"`
+					DocCount int    `json:"doc_count"`
+					S        struct {
+						Buckets []struct {
+							Key string `json:"key"`
+						} `json:"buckets"`
+					} `json:"s"`
+				} `json:"buckets"`
+			} `json:"v"`
+		} `json:"aggregations"`
+	}
+	_ = json.Unmarshal(b, &res)
+	stored := store.searchHits(prefix+"-visits", map[string]any{"match_all": map[string]any{}})
+	ids := map[string]bool{}
+	for _, d := range stored {
+		ids[fmt.Sprint(d[em.AttrVisitID])] = true
+	}
+	for _, v := range res.Aggregations.V.Buckets {
+		if !ids[v.Key] {
+			t.Logf("visit %s (%d events, sessions %v) has no document in %s-visits", v.Key, v.DocCount, v.S.Buckets, prefix)
+		}
+	}
+}
