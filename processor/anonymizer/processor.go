@@ -17,6 +17,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/sealed"
+	"github.com/webjourney/webjourney/internal/storageext"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/metadata"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/pseudonym"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/salt"
@@ -119,15 +120,7 @@ func (p *anonymizerProcessor) start(ctx context.Context, host component.Host) er
 	}
 	var store salt.Store
 	if id := p.cfg.Cookieless.Storage; id != nil {
-		ext, ok := host.GetExtensions()[*id]
-		if !ok {
-			return fmt.Errorf("cookieless::storage: no extension %q is configured", id)
-		}
-		se, ok := ext.(storage.Extension)
-		if !ok {
-			return fmt.Errorf("cookieless::storage: extension %q is not a storage extension", id)
-		}
-		client, err := se.GetClient(ctx, component.KindProcessor, p.id, "salts")
+		client, err := storageext.Client(ctx, host, *id, component.KindProcessor, p.id, "salts")
 		if err != nil {
 			return fmt.Errorf("cookieless::storage: %w", err)
 		}

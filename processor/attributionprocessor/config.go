@@ -175,7 +175,32 @@ func createDefaultConfig() *Config {
 	}
 }
 
-var ruleName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+var (
+	ruleName     = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+	currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+const nameRule = "must be lower-case letters, digits, '_', '-' or '.', 1-64 characters"
+
+// checkRule checks the name and conditions of the i-th rule of family
+// (outcomes or segments) and returns the key its errors go under: the
+// rule's name when it is valid, else its position.
+func checkRule(family string, i int, name string, conds []string, seen map[string]bool, add func(string, ...any)) string {
+	key := fmt.Sprintf("%s::%d", family, i)
+	if !ruleName.MatchString(name) {
+		add("%s::name: %s (got %q)", key, nameRule, name)
+	} else {
+		key = family + "::" + name
+	}
+	if seen[name] {
+		add("%s::name: configured twice", key)
+	}
+	seen[name] = true
+	if len(conds) == 0 {
+		add("%s::conditions: at least one OTTL condition is needed", key)
+	}
+	return key
+}
 
 // Validate checks the configuration; every error names its key. OTTL
 // rules are parsed here too, so a broken rule fails start-up naming it.
@@ -218,7 +243,7 @@ func (c *Config) Validate() error {
 	for i, p := range c.Partners {
 		key := fmt.Sprintf("partners::%d", i)
 		if !ruleName.MatchString(p.Name) {
-			add("%s::name: must be lower-case letters, digits, '_', '-' or '.', 1-64 characters (got %q)", key, p.Name)
+			add("%s::name: %s (got %q)", key, nameRule, p.Name)
 		}
 		if names[p.Name] {
 			add("%s::name: %q is configured twice", key, p.Name)
@@ -238,43 +263,19 @@ func (c *Config) Validate() error {
 
 	seen := map[string]bool{}
 	for i, o := range c.Outcomes {
-		key := fmt.Sprintf("outcomes::%d", i)
-		if !ruleName.MatchString(o.Name) {
-			add("%s::name: must be lower-case letters, digits, '_', '-' or '.', 1-64 characters (got %q)", key, o.Name)
-		} else {
-			key = "outcomes::" + o.Name
-		}
-		if seen[o.Name] {
-			add("%s::name: configured twice", key)
-		}
-		seen[o.Name] = true
-		if len(o.Conditions) == 0 {
-			add("%s::conditions: at least one OTTL condition is needed", key)
-		}
+		key := checkRule("outcomes", i, o.Name, o.Conditions, seen, add)
 		switch o.Count {
 		case "", CountEveryEvent, CountOncePerVisit, CountOncePerVisitor:
 		default:
 			add("%s::count: must be every_event, once_per_visit or once_per_visitor (got %q)", key, o.Count)
 		}
-		if o.Currency != "" && !regexp.MustCompile(`^[A-Z]{3}$`).MatchString(o.Currency) {
+		if o.Currency != "" && !currencyCode.MatchString(o.Currency) {
 			add("%s::currency: must be an ISO 4217 code such as EUR (got %q)", key, o.Currency)
 		}
 	}
 	seen = map[string]bool{}
 	for i, s := range c.Segments {
-		key := fmt.Sprintf("segments::%d", i)
-		if !ruleName.MatchString(s.Name) {
-			add("%s::name: must be lower-case letters, digits, '_', '-' or '.', 1-64 characters (got %q)", key, s.Name)
-		} else {
-			key = "segments::" + s.Name
-		}
-		if seen[s.Name] {
-			add("%s::name: configured twice", key)
-		}
-		seen[s.Name] = true
-		if len(s.Conditions) == 0 {
-			add("%s::conditions: at least one OTTL condition is needed", key)
-		}
+		checkRule("segments", i, s.Name, s.Conditions, seen, add)
 	}
 	if len(errs) == 0 {
 		// Only parse rules when their names are sound, so errors name them.

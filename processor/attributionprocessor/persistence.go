@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 
+	"github.com/webjourney/webjourney/internal/storageext"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadata"
 )
 
@@ -42,15 +43,7 @@ func (ps *persistence) start(ctx context.Context, host component.Host) error {
 	if id == nil {
 		return nil
 	}
-	ext, ok := host.GetExtensions()[*id]
-	if !ok {
-		return fmt.Errorf("storage: no extension %q is configured", id)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return fmt.Errorf("storage: extension %q is not a storage extension", id)
-	}
-	client, err := se.GetClient(ctx, component.KindProcessor, ps.id, "journeys")
+	client, err := storageext.Client(ctx, host, *id, component.KindProcessor, ps.id, "journeys")
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}

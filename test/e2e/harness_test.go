@@ -9,11 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,62 +62,14 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-type collector struct {
-	cmd    *exec.Cmd
-	output *syncBuffer
-	done   chan error
-}
-
 // startCollector runs the built distribution with the given config and waits
 // until its health_check extension (at healthAddr) reports ready. The process
 // is stopped with SIGTERM at the end of the test, which must make it exit 0.
-func startCollector(t *testing.T, config, healthAddr string) *collector {
+func startCollector(t *testing.T, config, healthAddr string) *process {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := &collector{output: &syncBuffer{}, done: make(chan error, 1)}
-	c.cmd = exec.Command(collectorBin(t), "--config", path)
-	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.done <- c.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-c.done:
-			if err != nil {
-				t.Errorf("collector exited with %v after SIGTERM", err)
-			}
-		case <-time.After(30 * time.Second):
-			_ = c.cmd.Process.Kill()
-			t.Errorf("collector did not stop within 30s of SIGTERM")
-		}
-		if t.Failed() {
-			t.Logf("collector output:\n%s", c.output.String())
-		}
-	})
-
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-c.done:
-			t.Fatalf("collector exited before becoming healthy (%v):\n%s", err, c.output.String())
-		default:
-		}
-		resp, err := http.Get("http://" + healthAddr + "/")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return c
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("collector not healthy at %s within 60s:\n%s", healthAddr, c.output.String())
-	return nil
+	p := newProcess(t, config, healthAddr)
+	p.start()
+	return p
 }
 
 // es is a minimal client for assertions against the real Elasticsearch.

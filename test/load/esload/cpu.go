@@ -1,12 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/webjourney/webjourney/test/load/internal/proccpu"
 )
 
 // cpuUse is CPU time spent during a run (Linux /proc; -1 when unknown).
@@ -40,50 +39,22 @@ func sampleCPU(collectorPID, esPID int) cpuUse {
 	return cpuUse{procCPU(os.Getpid()), procCPU(collectorPID), procCPU(esPID), machineBusy()}
 }
 
-// procCPU is the user+system CPU time of a process (100 ticks/s).
+// procCPU is the user+system CPU time of a process, -1 when unknown.
 func procCPU(pid int) time.Duration {
-	if pid <= 0 {
+	d, ok := proccpu.Process(pid)
+	if !ok {
 		return -1
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	if len(f) < 13 {
-		return -1
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return -1
-	}
-	return time.Duration(ut+st) * (time.Second / 100)
+	return d
 }
 
-// machineBusy is the non-idle CPU time of all cores, from /proc/stat.
+// machineBusy is the non-idle CPU time of all cores, -1 when unknown.
 func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
+	d, ok := proccpu.MachineBusy()
+	if !ok {
 		return -1
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return -1
-	}
-	var busy int64
-	for i, v := range f[1:8] { // user nice system idle iowait irq softirq
-		if i == 3 || i == 4 {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return -1
-		}
-		busy += n
-	}
-	return time.Duration(busy) * (time.Second / 100)
+	return d
 }
 
 func numCPU() int { return runtime.NumCPU() }

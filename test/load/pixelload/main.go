@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/test/load/internal/proccpu"
 )
 
 type options struct {
@@ -274,18 +275,18 @@ func run(o options) result {
 	}
 
 	time.Sleep(time.Until(measureFrom))
-	cpu0, _ := cpuTime(o.pid)
-	self0, _ := cpuTime(os.Getpid())
-	all0, _ := machineBusy()
+	cpu0, _ := proccpu.Process(o.pid)
+	self0, _ := proccpu.Process(os.Getpid())
+	all0, _ := proccpu.MachineBusy()
 	acc0, acc0OK := accepted(o.metrics, o.receiver)
 	measuring.Store(true)
 	time.Sleep(time.Until(measureTo))
 	if o.rate <= 0 {
 		measuring.Store(false) // closed loop: requests in flight at the end are not counted
 	}
-	cpu1, _ := cpuTime(o.pid)
-	self1, _ := cpuTime(os.Getpid())
-	all1, allOK := machineBusy()
+	cpu1, _ := proccpu.Process(o.pid)
+	self1, _ := proccpu.Process(os.Getpid())
+	all1, allOK := proccpu.MachineBusy()
 	elapsed := time.Since(measureFrom)
 	wg.Wait()
 	measuring.Store(false)
@@ -377,55 +378,6 @@ func otlpBody(site string) []byte {
 		panic(err)
 	}
 	return bytes.TrimSpace(b.Bytes())
-}
-
-// cpuTime is the user+system CPU time of process pid (Linux /proc, 100 ticks/s).
-func cpuTime(pid int) (time.Duration, bool) {
-	if pid <= 0 {
-		return 0, false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	rest := string(b[bytes.LastIndexByte(b, ')')+2:])
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0, false
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return time.Duration(ut+st) * (time.Second / 100), true
-}
-
-// machineBusy is the non-idle CPU time of the whole machine (all cores) from
-// /proc/stat, for telling how much else ran during a measurement.
-func machineBusy() (time.Duration, bool) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, false
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, false
-	}
-	var busy int64
-	for i, v := range f[1:8] { // user nice system idle iowait irq softirq
-		if i == 3 || i == 4 {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		busy += n
-	}
-	return time.Duration(busy) * (time.Second / 100), true
 }
 
 // accepted sums otelcol_receiver_accepted_log_records* for receiver id from

@@ -178,6 +178,15 @@ func (m *marks) add(kind markKind, s string) bool {
 	return true
 }
 
+// addMark adds s to *m, making the marks on first use, and reports
+// whether it was new.
+func addMark(m **marks, kind markKind, s string) bool {
+	if *m == nil {
+		*m = new(marks)
+	}
+	return (*m).add(kind, s)
+}
+
 // copies returns the outcomes and segments, nil when empty, without
 // copying them: add never writes into an array it handed out, and the
 // capacity is capped so that a caller's append copies too. Callers must
@@ -378,26 +387,42 @@ func (t *Tracker) Visitor(visitor string) (Visitor, bool) {
 // with that id) and visitor, as Apply would; ok is false when the visitor
 // or the visit is no longer held.
 func (t *Tracker) State(visitor, visitID string) (visit Visit, vr Visitor, ok bool) {
-	var id [16]byte
-	if len(visitID) != 32 {
-		return Visit{}, Visitor{}, false
-	}
-	if _, err := hex.Decode(id[:], []byte(visitID)); err != nil {
-		return Visit{}, Visitor{}, false
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	vs, held := t.visitors.Peek(visitor)
-	if !held {
+	vs, v := t.held(visitor, visitID, false)
+	if v == nil {
 		return Visit{}, Visitor{}, false
 	}
-	for _, v := range [...]*visitState{vs.cur, vs.prev} {
-		if v != nil && v.id == id {
-			c := newIDs(vs)
-			return t.out(vs, v, &c), t.visitorOut(vs, &c), true
+	c := newIDs(vs)
+	return t.out(vs, v, &c), t.visitorOut(vs, &c), true
+}
+
+// held finds a visitor's open or previous visit by its hex id; v is nil
+// when either is not held. touch marks the visitor recently used (a
+// change); a read leaves the LRU order alone. t.mu must be held.
+func (t *Tracker) held(visitor, visitID string, touch bool) (vs *visitorState, v *visitState) {
+	var id [16]byte
+	if len(visitID) != 32 {
+		return nil, nil
+	}
+	if _, err := hex.Decode(id[:], []byte(visitID)); err != nil {
+		return nil, nil
+	}
+	var ok bool
+	if touch {
+		vs, ok = t.visitors.Get(visitor)
+	} else {
+		vs, ok = t.visitors.Peek(visitor)
+	}
+	if !ok {
+		return nil, nil
+	}
+	for _, c := range [...]*visitState{vs.cur, vs.prev} {
+		if c != nil && c.id == id {
+			return vs, c
 		}
 	}
-	return Visit{}, Visitor{}, false
+	return vs, nil
 }
 
 // apply updates the state for e. It returns the visitor (nil when e is
@@ -768,39 +793,16 @@ func (t *Tracker) MarkSegment(visitor, visitID, segment string) (Visit, Visitor,
 }
 
 func (t *Tracker) mark(visitor, visitID string, kind markKind, s string) (Visit, Visitor, bool) {
-	var id [16]byte
-	if len(visitID) != 32 {
-		return Visit{}, Visitor{}, false
-	}
-	if _, err := hex.Decode(id[:], []byte(visitID)); err != nil {
-		return Visit{}, Visitor{}, false
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	vs, ok := t.visitors.Get(visitor)
-	if !ok {
-		return Visit{}, Visitor{}, false
-	}
-	var v *visitState
-	for _, c := range [...]*visitState{vs.cur, vs.prev} {
-		if c != nil && c.id == id {
-			v = c
-			break
-		}
-	}
+	vs, v := t.held(visitor, visitID, true)
 	if v == nil {
 		return Visit{}, Visitor{}, false
 	}
-	if v.marks == nil {
-		v.marks = new(marks)
-	}
-	if v.marks.add(kind, s) {
+	if addMark(&v.marks, kind, s) {
 		v.version++
 	}
-	if vs.marks == nil {
-		vs.marks = new(marks)
-	}
-	if vs.marks.add(kind, s) {
+	if addMark(&vs.marks, kind, s) {
 		vs.version++
 	}
 	c := newIDs(vs)
