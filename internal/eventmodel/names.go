@@ -279,6 +279,13 @@ const (
 	AttrAttributionTouchTime  = "webjourney.attribution.touch_time"  // string, RFC 3339 UTC
 )
 
+// AttributionAttrs is how many attributes the attribution processor adds
+// to an event at most, outcomes aside: AttrVisitID and the visit's
+// AttrChannelMedium, Source, Campaign, Partner and SearchTerm. Processors
+// before it reserve the room, so that the attribute slice is grown (all of
+// it copied) once in the pipeline rather than in every step.
+const AttributionAttrs = 6
+
 // Values of AttrChannelMedium.
 const (
 	MediumDirect   = "direct"

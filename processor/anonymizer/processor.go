@@ -223,9 +223,10 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			}
 		}
 	}
-	// Room for the cookieless key and the five user agent fields at once,
-	// instead of growing the attribute slice several times.
-	attrs.EnsureCapacity(attrs.Len() + 6)
+	// Room for the five user agent fields at once, and for what the
+	// attribution processor after us adds, instead of growing the
+	// attribute slice (a copy of all of it) in each step.
+	attrs.EnsureCapacity(attrs.Len() + 5 + eventmodel.AttributionAttrs)
 	if hasUA {
 		p.userAgents.parse(uaStr).put(attrs)
 	}

@@ -57,8 +57,10 @@ type attributionProcessor struct {
 	all       []*siteState // states(), fixed after newProcessor
 
 	// Telemetry attribute sets, made once: the hot path only adds.
-	resultOpts map[string]metric.AddOption
-	kindOpts   [3]metric.AddOption // visit, visitor, credit
+	// The options are kept as slices: a single option passed to Add
+	// allocates its variadic slice on every call.
+	resultOpts map[string][]metric.AddOption
+	kindOpts   [3][]metric.AddOption // visit, visitor, credit
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, error) {
@@ -102,12 +104,12 @@ func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, e
 	}
 	p.all = p.states()
 	p.persist = newPersistence(set.ID, cfg, p.all, tb, set.Logger)
-	p.resultOpts = map[string]metric.AddOption{}
+	p.resultOpts = map[string][]metric.AddOption{}
 	for _, r := range []string{resultApplied, journey.ReasonDuplicate, journey.ReasonLate, journey.ReasonInvalid, resultNoVisitor, resultBot, resultNotJourney} {
-		p.resultOpts[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", r)))
+		p.resultOpts[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("result", r)))}
 	}
 	for i, k := range []string{"visit", "visitor", "credit"} {
-		p.kindOpts[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", k)))
+		p.kindOpts[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", k)))}
 	}
 	return p, nil
 }
@@ -205,13 +207,19 @@ type visitSnap struct {
 	id    string
 	visit journey.Visit // filled by emit, or by handle when final
 	final bool          // the tracker dropped the visit; visit is its last state
+	// touched: the visitor changed in substance (journey.Ref.Touched, an
+	// outcome) with an event of this visit, so emit writes its record too.
+	// Kept here rather than in visitors so the request path does one
+	// lookup per event, not two.
+	touched bool
 }
 
+// visitorSnap is a visitor's newest state, collected by emit from its
+// visits' records.
 type visitorSnap struct {
 	subj    subject
-	emit    bool            // changed in substance in this batch; else only read by visit records
-	visitor journey.Visitor // filled by emit
-	filled  bool
+	emit    bool // changed in substance in this batch; else only read by visit records
+	visitor journey.Visitor
 }
 
 type creditSnap struct {
@@ -249,11 +257,12 @@ func (b *batch) findVisit(id string) (int, bool) {
 	return 0, false
 }
 
-func (b *batch) visit(st *siteState, s subject, id string) {
-	if _, ok := b.findVisit(id); ok {
+func (b *batch) visit(st *siteState, s subject, id string, touched bool) {
+	if i, ok := b.findVisit(id); ok {
+		b.visits[i].touched = b.visits[i].touched || touched
 		return
 	}
-	b.visits = append(b.visits, visitSnap{st: st, subj: s, id: id})
+	b.visits = append(b.visits, visitSnap{st: st, subj: s, id: id, touched: touched})
 	switch n := len(b.visits); {
 	case n > smallBatch && b.visitIdx == nil:
 		b.visitIdx = make(map[string]int, 2*n)
@@ -278,12 +287,18 @@ func (b *batch) findVisitor(s subject) (int, bool) {
 	return 0, false
 }
 
-func (b *batch) visitor(s subject, emit bool) *visitorSnap {
+// setVisitor records the visitor's newest state, read while building its
+// visits' records; emit: see visitorSnap.
+func (b *batch) setVisitor(s subject, v journey.Visitor, emit bool) {
 	if i, ok := b.findVisitor(s); ok {
-		b.visitors[i].emit = b.visitors[i].emit || emit
-		return &b.visitors[i]
+		vs := &b.visitors[i]
+		vs.emit = vs.emit || emit
+		if v.Version >= vs.visitor.Version {
+			vs.visitor = v
+		}
+		return
 	}
-	b.visitors = append(b.visitors, visitorSnap{subj: s, emit: emit})
+	b.visitors = append(b.visitors, visitorSnap{subj: s, emit: emit, visitor: v})
 	switch n := len(b.visitors); {
 	case n > smallBatch && b.vrIdx == nil:
 		b.vrIdx = make(map[[2]string]int, 2*n)
@@ -292,16 +307,6 @@ func (b *batch) visitor(s subject, emit bool) *visitorSnap {
 		}
 	case b.vrIdx != nil:
 		b.vrIdx[[2]string{s.site, s.key}] = n - 1
-	}
-	return &b.visitors[len(b.visitors)-1]
-}
-
-// setVisitor records the visitor's newest state, read while building its
-// visits' records.
-func (b *batch) setVisitor(s subject, v journey.Visitor, emit bool) {
-	vs := b.visitor(s, emit)
-	if !vs.filled || v.Version >= vs.visitor.Version {
-		vs.visitor, vs.filled = v, true
 	}
 }
 
@@ -332,7 +337,7 @@ func (p *attributionProcessor) processLogs(ctx context.Context, ld plog.Logs) (p
 
 	for _, c := range counts {
 		if c.n > 0 {
-			p.telemetry.ProcessorAttributionEvents.Add(ctx, c.n, p.resultOpts[c.result])
+			p.telemetry.ProcessorAttributionEvents.Add(ctx, c.n, p.resultOpts[c.result]...)
 		}
 	}
 	for _, st := range p.all {
@@ -472,7 +477,8 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	// events alone answer "which channel do these pages come from".
 	term := ch.SearchTerm != "" && ref.LandingPage == ev.Path && ref.Medium == ch.Medium && ref.Source == ch.Source
 	// At most one reallocation for all of them, and none when the
-	// attributes have room (the receiver reserves some).
+	// attributes have room (the anonymizer reserves
+	// eventmodel.AttributionAttrs).
 	m.EnsureCapacity(m.Len() + 1 + nonEmpty(ref.Medium, ref.Source, ref.Campaign, ref.Partner) + btoi(term))
 	m.PutStr(eventmodel.AttrVisitID, ref.VisitID)
 	putChannel(m, ref.Medium, ref.Source, ref.Campaign, ref.Partner)
@@ -485,12 +491,11 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		p.outcomes(ctx, tc, st, subj, ev, &ref, b)
 		tc.Close()
 	}
-	b.visit(st, subj, ref.VisitID)
 	// The visitor record is re-emitted when the visitor changes in
 	// substance (a visit starts or is re-entered, an outcome or segment
 	// is marked), not on every event: its last_seen moving on is not
 	// worth a write per event, the visit record has the latest activity.
-	b.visitor(subj, ref.Touched)
+	b.visit(st, subj, ref.VisitID, ref.Touched)
 	return resultApplied
 }
 
@@ -571,8 +576,9 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 	var names []string
 	for i := range p.rules.outcomes {
 		o := &p.rules.outcomes[i]
-		onErr := p.ruleError(ctx, o.label)
-		if !matches(ctx, o.conditions, tc, onErr) {
+		matched, err := matches(ctx, o.conditions, tc)
+		p.ruleFailed(ctx, o.label, err)
+		if !matched {
 			continue
 		}
 		switch o.count {
@@ -587,14 +593,16 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 		}
 		if v, vr, ok := st.tracker.MarkOutcome(ev.Visitor, ref.VisitID, o.name); ok {
 			ref.VisitOutcomes, ref.VisitorOutcomes = v.Outcomes, vr.Outcomes
-			b.visitor(s, true)
+			ref.Touched = true // the visitor record is re-emitted
 		}
 		names = append(names, o.name)
 		p.telemetry.ProcessorAttributionOutcomes.Add(ctx, 1)
+		value, err := o.valueOf(ctx, tc)
+		p.ruleFailed(ctx, o.label, err)
 		oc := outcome{
 			name:     o.name,
 			currency: o.currency,
-			value:    o.valueOf(ctx, tc, onErr),
+			value:    value,
 			eventID:  ev.ID,
 			visitID:  ref.VisitID,
 			time:     ev.Time,
@@ -606,11 +614,14 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 	}
 }
 
-func (p *attributionProcessor) ruleError(ctx context.Context, label string) func(error) {
-	return func(err error) {
-		p.telemetry.ProcessorAttributionRuleErrors.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", label))))
-		p.logger.Debug("rule failed to evaluate; counted as not matched", zap.String("rule", label), zap.Error(err))
+// ruleFailed counts and logs a rule that failed to evaluate (err nil: it
+// did not).
+func (p *attributionProcessor) ruleFailed(ctx context.Context, label string, err error) {
+	if err == nil {
+		return
 	}
+	p.telemetry.ProcessorAttributionRuleErrors.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", label))))
+	p.logger.Debug("rule failed to evaluate; counted as not matched", zap.String("rule", label), zap.Error(err))
 }
 
 // credit distributes the outcome over the visitor's touches under every
@@ -661,7 +672,7 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 	sl.Scope().SetName(scopeName)
 	rl := ld.ResourceLogs().At(ld.ResourceLogs().Len() - 1)
 	lrs := sl.LogRecords()
-	lrs.EnsureCapacity(len(b.visits) + len(b.visitors) + len(b.credits))
+	lrs.EnsureCapacity(2*len(b.visits) + len(b.credits)) // a visitor per visit at most
 
 	visits := 0
 	for i := range b.visits {
@@ -688,13 +699,13 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 			putVisit(lr, vs.subj, &vs.visit, &vr, now)
 			b.setVisitor(vs.subj, vr, true)
 		} else {
-			b.setVisitor(vs.subj, vr, false)
+			b.setVisitor(vs.subj, vr, vs.touched)
 		}
 		visits++
 	}
 	visitors := 0
 	for i := range b.visitors {
-		if b.visitors[i].emit && b.visitors[i].filled {
+		if b.visitors[i].emit {
 			putVisitor(lrs.AppendEmpty(), b.visitors[i].subj, &b.visitors[i].visitor, now)
 			visitors++
 		}
@@ -704,7 +715,7 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 	}
 	for i, n := range []int{visits, visitors, len(b.credits)} {
 		if n > 0 {
-			p.telemetry.ProcessorAttributionRecords.Add(ctx, int64(n), p.kindOpts[i])
+			p.telemetry.ProcessorAttributionRecords.Add(ctx, int64(n), p.kindOpts[i]...)
 		}
 	}
 }
@@ -720,7 +731,12 @@ func (p *attributionProcessor) segments(ctx context.Context, rl plog.ResourceLog
 	defer tc.Close()
 	for i := range p.rules.segments {
 		sr := &p.rules.segments[i]
-		if slices.Contains(vs.visit.Segments, sr.name) || !matches(ctx, sr.conditions, tc, p.ruleError(ctx, sr.label)) {
+		if slices.Contains(vs.visit.Segments, sr.name) {
+			continue
+		}
+		matched, err := matches(ctx, sr.conditions, tc)
+		p.ruleFailed(ctx, sr.label, err)
+		if !matched {
 			continue
 		}
 		if v, vr, ok := vs.st.tracker.MarkSegment(vs.subj.key, vs.visit.ID, sr.name); ok {

@@ -271,3 +271,27 @@ func TestReferrerDomainAloneGivesTheChannel(t *testing.T) {
 	assert.Equal(t, "social", attrStr(v[0], eventmodel.AttrChannelMedium))
 	assert.Equal(t, "instagram", attrStr(v[0], eventmodel.AttrChannelSource))
 }
+
+// The anonymizer reserves room for eventmodel.AttributionAttrs attributes
+// for this processor (a copy of the whole attribute slice saved per
+// event): the number must stay true.
+func TestEventGainsAtMostAttributionAttrs(t *testing.T) {
+	p, _ := newTestProcessor(t, testConfig())
+	hits := []hit{
+		{at: 0, visitor: "k1:a", url: site + "/?__apid=77&utm_source=archipro&utm_medium=referral&utm_campaign=spring", ref: "https://archipro.co.nz/"},
+		{at: time.Second, visitor: "k1:a", url: site + "/next", ref: site + "/"},
+		{at: 0, visitor: "k1:b", url: site + "/shoes", ref: "https://www.google.com/search?q=red+shoes"},
+		{at: 0, visitor: "~c", url: site + "/sale?gclid=x&utm_campaign=winter"},
+	}
+	most := 0
+	for _, h := range hits {
+		ld := logsOf(h)
+		attrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+		before := attrs.Len()
+		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		added := attrs.Len() - before
+		assert.LessOrEqual(t, added, eventmodel.AttributionAttrs, "%+v", h)
+		most = max(most, added)
+	}
+	assert.Equal(t, 5, most, "the partner landing: visit id, medium, source, campaign, partner")
+}

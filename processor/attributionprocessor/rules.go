@@ -104,36 +104,38 @@ func compileRules(c *Config, set component.TelemetrySettings) (*rules, error) {
 
 // matches reports whether any condition is true. A condition that fails
 // to evaluate (e.g. a comparison of incompatible types) counts as false
-// and is reported through onErr, so a bad rule never stops the pipeline.
-func matches(ctx context.Context, conds []*condition, tc *ottllog.TransformContext, onErr func(error)) bool {
+// and its error is returned for the caller to count, so a bad rule never
+// stops the pipeline. (An error return rather than a callback: a closure
+// per rule per event was an allocation on the request path.)
+func matches(ctx context.Context, conds []*condition, tc *ottllog.TransformContext) (ok bool, failed error) {
 	for _, c := range conds {
 		ok, err := c.Eval(ctx, tc)
 		if err != nil {
-			onErr(err)
+			failed = err
 			continue
 		}
 		if ok {
-			return true
+			return true, failed
 		}
 	}
-	return false
+	return false, failed
 }
 
-// value evaluates the outcome's value expression: a number, or a string
-// or attribute holding one. Anything else falls back to the fixed value.
-func (o *outcomeRule) valueOf(ctx context.Context, tc *ottllog.TransformContext, onErr func(error)) float64 {
+// valueOf evaluates the outcome's value expression: a number, or a string
+// or attribute holding one. Anything else falls back to the fixed value;
+// an evaluation error is returned for the caller to count.
+func (o *outcomeRule) valueOf(ctx context.Context, tc *ottllog.TransformContext) (float64, error) {
 	if o.value == nil {
-		return o.fixed
+		return o.fixed, nil
 	}
 	v, err := o.value.Eval(ctx, tc)
 	if err != nil {
-		onErr(err)
-		return o.fixed
+		return o.fixed, err
 	}
 	if f, ok := number(v); ok {
-		return f
+		return f, nil
 	}
-	return o.fixed
+	return o.fixed, nil
 }
 
 func number(v any) (float64, bool) {
