@@ -37,7 +37,10 @@ var (
 	qPageViews = q(fieldEventName, em.EventPageView)
 	qConverted = em.AttrVisitOutcomes + " : *"
 	qBounced   = em.AttrVisitBounce + " : true"
-	qLastTouch = q(em.AttrAttributionModel, em.ModelLastTouch)
+	// qOutcome selects one credit record per outcome (every model writes
+	// one per touch, credited or not): per-outcome numbers such as the
+	// time and visits to convert must not be weighted by touch count.
+	qOutcome = q(em.AttrAttributionModel, em.ModelLastTouch) + " and " + em.AttrAttributionTouchIndex + " : 0"
 )
 
 var allModels = []string{em.ModelFirstTouch, em.ModelLastTouch, em.ModelLastNonDirect, em.ModelLinear, em.ModelPositionBased, em.ModelTimeDecay}
@@ -124,12 +127,12 @@ func dashboardDefs() []dashboardDef {
 				"the outcome rule's currency (`webjourney.outcome.currency`). Time and visits to convert count from the first " +
 				"touch inside the lookback window.",
 			panels: []panel{
-				lp("conversions", 12, 7, metricPanel("Conversions", DataViewCredits, qLastTouch,
-					metric("sum", "n", "Conversions", em.AttrAttributionCredit, ""))),
+				lp("conversions", 12, 7, metricPanel("Conversions", DataViewCredits, qOutcome,
+					count("n", "Conversions", ""))),
 				lp("convrate", 12, 7, metricPanel("Visit conversion rate", DataViewVisits, "", convRate)),
-				lp("ttc", 12, 7, metricPanel("Median time to convert", DataViewCredits, qLastTouch,
+				lp("ttc", 12, 7, metricPanel("Median time to convert", DataViewCredits, qOutcome,
 					metric("median", "ttc", "Median time to convert", em.AttrOutcomeTimeToConvert, ""))),
-				lp("vtc", 12, 7, metricPanel("Visits to convert (average)", DataViewCredits, qLastTouch,
+				lp("vtc", 12, 7, metricPanel("Visits to convert (average)", DataViewCredits, qOutcome,
 					metric("average", "vtc", "Visits to convert", em.AttrOutcomeVisitsToConvert, ""))),
 				lp("bymodel", 48, 14, tablePanel("Credited conversions by channel, per model", DataViewCredits, "",
 					map[string]bool{"model": true},
@@ -137,19 +140,20 @@ func dashboardDefs() []dashboardDef {
 				lp("valuebymodel", 24, 14, xyPanel("Credited value by channel, per model", DataViewCredits, "", "bar",
 					terms("medium", "Medium", em.AttrChannelMedium, 10, "value"), ptr(modelsBy("value")),
 					metric("sum", "value", "Credited value", em.AttrAttributionValue, ""))),
-				lp("outcomes", 24, 14, tablePanel("Outcomes", DataViewCredits, qLastTouch, nil,
+				lp("outcomes", 24, 14, tablePanel("Outcomes", DataViewCredits, qOutcome, nil,
 					terms("outcome", "Outcome", em.AttrOutcomeName, 10, "n"),
-					metric("sum", "n", "Conversions", em.AttrAttributionCredit, ""),
-					metric("sum", "value", "Value", em.AttrAttributionValue, ""),
+					count("n", "Conversions", ""),
+					metric("sum", "value", "Value", em.AttrOutcomeValue, ""),
 					metric("median", "ttc", "Median time to convert", em.AttrOutcomeTimeToConvert, ""),
 					metric("average", "vtc", "Visits to convert", em.AttrOutcomeVisitsToConvert, ""))),
 			},
 		},
 		{
 			id: "webjourney-journeys", title: "[webjourney] Journeys",
-			description: "Landing page → exit page → outcome, the visit timeline and a per-visitor drill-down.",
-			about: "### Journeys\nHow visits flow: the **Sankey** follows visits from their landing page to their exit page " +
-				"and on to the outcome they achieved (or none). The **visit timeline** lists every event grouped by visit " +
+			description: "Landing page → next page → exit page → outcome, the visit timeline and a per-visitor drill-down.",
+			about: "### Journeys\nHow visits flow: the **Sankey** follows visits from their landing page to the page they " +
+				"viewed next (*(one page)* when they left from the landing page), to their exit page and on to the outcome " +
+				"they achieved (or none). The **visit timeline** lists every event grouped by visit " +
 				"in time order. For a **per-visitor drill-down**, click a visitor in *Top visitors* (or filter on " +
 				"`webjourney.visitor.id`): the visits list and the timeline narrow to that visitor.",
 			panels: []panel{

@@ -209,7 +209,7 @@ func searches() []Object {
 			"One row per visit, each visitor's visits together in order: filter on a visitor id to drill down.",
 			DataViewVisits, "",
 			[]string{em.AttrVisitorID, em.AttrVisitNumber, em.AttrChannelMedium, em.AttrChannelSource, em.AttrVisitLandingPage,
-				em.AttrVisitExitPage, em.AttrVisitPagesViewed, em.AttrVisitEngagedTime, em.AttrVisitOutcomes},
+				em.AttrVisitSecondPage, em.AttrVisitExitPage, em.AttrVisitPagesViewed, em.AttrVisitEngagedTime, em.AttrVisitOutcomes},
 			[][]string{{em.AttrVisitorID, "asc"}, {fieldTimestamp, "asc"}}),
 	}
 }
@@ -241,7 +241,7 @@ func visualizations() []Object {
 	for _, d := range dashboardDefs() {
 		out = append(out, markdownVis(d.id+"-about", d.title+": about", d.about))
 	}
-	out = append(out, visualization(VisJourneySankey, "[webjourney] Journeys: landing page → exit page → outcome", "vega",
-		map[string]any{"spec": sankeySpec()}))
+	out = append(out, visualization(VisJourneySankey, "[webjourney] Journeys: landing page → next page → exit page → outcome", "vega",
+		map[string]any{"spec": SankeySpec()}))
 	return out
 }

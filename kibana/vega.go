@@ -7,15 +7,16 @@ import (
 	em "github.com/webjourney/webjourney/internal/eventmodel"
 )
 
-// sankeySpec is the Vega spec of the journeys Sankey: visits flow from their
-// landing page to their exit page and on to the outcome they achieved (or
-// "no outcome"). One composite aggregation on the visits index gives the
-// visit count per (landing, exit, outcome); Vega derives the two link sets,
+// SankeySpec is the Vega spec of the journeys Sankey: visits flow from their
+// landing page to the page they viewed next ("one page" when there was
+// none), to their exit page and on to the outcome they achieved (or "no
+// outcome"). One composite aggregation on the visits index gives the visit
+// count per (landing, second, exit, outcome); Vega derives the link sets,
 // stacks the nodes per column and draws each link as a band whose width is
 // its visit count. %context% and %timefield% make the dashboard's time range,
 // query and filters apply. A visit with several outcomes counts once per
 // outcome.
-func sankeySpec() string {
+func SankeySpec() string {
 	agg := func(name, field string, missing bool) map[string]any {
 		t := map[string]any{"field": field}
 		if missing {
@@ -36,7 +37,7 @@ func sankeySpec() string {
 	}
 	spec := map[string]any{
 		"$schema":     "https://vega.github.io/schema/vega/v5.json",
-		"description": "webjourney: visits from landing page to exit page to outcome",
+		"description": "webjourney: visits from landing page to next page to exit page to outcome",
 		"padding":     5,
 		"signals":     []any{map[string]any{"name": "nodeWidth", "value": 10}},
 		"data": []any{
@@ -50,6 +51,7 @@ func sankeySpec() string {
 						"size": 10000,
 						"sources": []any{
 							agg("landing", em.AttrVisitLandingPage, false),
+							agg("second", em.AttrVisitSecondPage, true),
 							agg("exit", em.AttrVisitExitPage, false),
 							agg("outcome", em.AttrVisitOutcomes, true),
 						},
@@ -57,15 +59,19 @@ func sankeySpec() string {
 				},
 				"format": map[string]any{"property": "aggregations.paths.buckets"},
 				"transform": []any{
+					// Each column's names are distinct from the others' (a
+					// page is a node in several columns).
 					formula("landing", "datum.key.landing"),
+					formula("second", "datum.key.second ? 'then ' + datum.key.second : '(one page)'"),
 					formula("exit", "'exit ' + datum.key.exit"),
 					formula("outcome", "datum.key.outcome ? 'outcome: ' + datum.key.outcome : 'no outcome'"),
 					formula("visits", "datum.doc_count"),
 				},
 			},
-			links("entryLinks", "landing", "exit", 0),
-			links("exitLinks", "exit", "outcome", 1),
-			map[string]any{"name": "nodeSides", "source": []any{"entryLinks", "exitLinks"}, "transform": []any{
+			links("entryLinks", "landing", "second", 0),
+			links("nextLinks", "second", "exit", 1),
+			links("exitLinks", "exit", "outcome", 2),
+			map[string]any{"name": "nodeSides", "source": []any{"entryLinks", "nextLinks", "exitLinks"}, "transform": []any{
 				map[string]any{"type": "fold", "fields": []any{"src", "dst"}, "as": []any{"side", "name"}},
 				formula("col", "datum.side === 'src' ? datum.stage : datum.stage + 1"),
 			}},
@@ -75,10 +81,13 @@ func sankeySpec() string {
 				map[string]any{"type": "stack", "groupby": []any{"col"}, "field": "size",
 					"sort": map[string]any{"field": "size", "order": "descending"}, "as": []any{"y0", "y1"}},
 			}},
-			map[string]any{"name": "links", "source": []any{"entryLinks", "exitLinks"}, "transform": []any{
-				map[string]any{"type": "stack", "groupby": []any{"src"}, "field": "size", "sort": map[string]any{"field": "dst"}, "as": []any{"sy0", "sy1"}},
-				map[string]any{"type": "stack", "groupby": []any{"dst"}, "field": "size", "sort": map[string]any{"field": "src"}, "as": []any{"ty0", "ty1"}},
+			map[string]any{"name": "links", "source": []any{"entryLinks", "nextLinks", "exitLinks"}, "transform": []any{
+				// Bands leave a node in the order of the nodes they go to,
+				// and enter one in the order of the nodes they come from,
+				// so that they do not cross at the nodes.
 				map[string]any{"type": "lookup", "from": "nodes", "key": "name", "fields": []any{"src", "dst"}, "as": []any{"srcNode", "dstNode"}},
+				map[string]any{"type": "stack", "groupby": []any{"src"}, "field": "size", "sort": map[string]any{"field": "dstNode.y0"}, "as": []any{"sy0", "sy1"}},
+				map[string]any{"type": "stack", "groupby": []any{"dst"}, "field": "size", "sort": map[string]any{"field": "srcNode.y0"}, "as": []any{"ty0", "ty1"}},
 				formula("sx", "scale('x', datum.stage) + nodeWidth"),
 				formula("tx", "scale('x', datum.stage + 1)"),
 				formula("sy", "scale('y', datum.srcNode.y0 + (datum.sy0 + datum.sy1) / 2)"),
@@ -89,13 +98,17 @@ func sankeySpec() string {
 			}},
 		},
 		"scales": []any{
-			map[string]any{"name": "x", "type": "linear", "domain": []any{0, 2}, "range": []any{0, map[string]any{"signal": "width - 170"}}},
+			map[string]any{"name": "x", "type": "linear", "domain": []any{0, 3}, "range": []any{0, map[string]any{"signal": "width - 170"}}},
 			map[string]any{"name": "y", "type": "linear", "domain": map[string]any{"data": "nodes", "field": "y1"}, "zero": true,
 				"range": []any{0, map[string]any{"signal": "height"}}},
 			map[string]any{"name": "color", "type": "ordinal", "domain": map[string]any{"data": "nodes", "field": "name"}, "range": "category"},
 		},
 		"marks": []any{
-			map[string]any{"type": "path", "from": map[string]any{"data": "links"}, "encode": map[string]any{
+			// clip: a band's stroke is as thick as its visit count, and
+			// Vega counts a path's bounds as the path plus its stroke on
+			// every side (twice, for miter joins); unclipped, Kibana's
+			// autosize "fit" shrinks the whole chart to make room for them.
+			map[string]any{"type": "path", "clip": true, "from": map[string]any{"data": "links"}, "encode": map[string]any{
 				"update": map[string]any{
 					"path":          map[string]any{"field": "path"},
 					"stroke":        map[string]any{"scale": "color", "field": "src"},

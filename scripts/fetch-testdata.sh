@@ -4,6 +4,8 @@
 #     (go generate) and of the bot instances the botdetect tests check.
 #   - @ip-location-db/geo-whois-asn-country-mmdb (CC0): a small country
 #     MMDB that the geoip tests look up known addresses in.
+#   - vega (BSD-3-Clause): the Vega runtime Kibana's Vega visualization
+#     uses; renders the Kibana Vega spec in tests (internal/vegarender).
 # Versions are pinned so generated code and test expectations are
 # reproducible; bump them deliberately (and re-run go generate).
 # Idempotent: does nothing when the pinned versions are already installed.
@@ -13,6 +15,7 @@ set -euo pipefail
 CRAWLER_USER_AGENTS_VERSION=1.60.0
 GEOIP_COUNTRY_MMDB_VERSION=2.3.2026061719
 IABTCF_CORE_VERSION=1.5.6
+VEGA_VERSION=5.33.1
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/.cache/npm"
@@ -21,6 +24,7 @@ pkgs=(
   "crawler-user-agents@$CRAWLER_USER_AGENTS_VERSION"
   "@ip-location-db/geo-whois-asn-country-mmdb@$GEOIP_COUNTRY_MMDB_VERSION"
   "@iabtcf/core@$IABTCF_CORE_VERSION"
+  "vega@$VEGA_VERSION"
 )
 
 # installed_version NAME prints the version of an installed package, if any.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,8 +208,9 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 		require.Equal(t, wantCode, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		return r
 	}
+	const current = ejx.TemplateVersion
 	row := func(name, family, installed, status string) string {
-		return fmt.Sprintf("%-*s  %-11s  4         %-9s  %s\n", len(x.deadLetter), name, family, installed, status)
+		return fmt.Sprintf("%-*s  %-11s  %-8d  %-9s  %s\n", len(x.deadLetter), name, family, current, installed, status)
 	}
 	r := check(exitNotReady)
 	assert.Equal(t, fmt.Sprintf("%-*s  FAMILY       EXPECTED  INSTALLED  STATUS\n", len(x.deadLetter), "TEMPLATE")+
@@ -224,7 +226,7 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, x.prefix+"-events: installed (was not installed or had no version)\n")
 	r = check(exitNotReady)
-	assert.Contains(t, r.stdout, row(x.prefix+"-credits", "credits", "4", "ok"))
+	assert.Contains(t, r.stdout, row(x.prefix+"-credits", "credits", strconv.Itoa(current), "ok"))
 	assert.Contains(t, r.stdout, row(x.deadLetter, "dead_letter", "-", "missing"))
 	assert.Contains(t, r.stderr, "1 of 5 templates")
 	require.Equal(t, exitOK, runCmd("", append([]string{"templates", "install"}, x.connDeadLetter...)...).code)
@@ -247,7 +249,7 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 		raw, _ := json.Marshal(tpl)
 		x.call(x.es.Indices.PutIndexTemplate(name, bytes.NewReader(raw)))(nil)
 	}
-	put(x.prefix+"-visits", func(tpl map[string]any) { tpl["version"] = 3 })
+	put(x.prefix+"-visits", func(tpl map[string]any) { tpl["version"] = current - 1 })
 	put(x.prefix+"-visitors", func(tpl map[string]any) { tpl["version"] = 99 })
 	put(x.prefix+"-credits", func(tpl map[string]any) {
 		props := tpl["template"].(map[string]any)["mappings"].(map[string]any)["properties"].(map[string]any)
@@ -255,9 +257,9 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 		delete(props, "session")
 	})
 	r = check(exitNotReady)
-	assert.Contains(t, r.stdout, row(x.prefix+"-visits", "visits", "3", "older"))
+	assert.Contains(t, r.stdout, row(x.prefix+"-visits", "visits", strconv.Itoa(current-1), "older"))
 	assert.Contains(t, r.stdout, row(x.prefix+"-visitors", "visitors", "99", "newer"))
-	assert.Contains(t, r.stdout, row(x.prefix+"-credits", "credits", "4", "drift"))
+	assert.Contains(t, r.stdout, row(x.prefix+"-credits", "credits", strconv.Itoa(current), "drift"))
 	assert.Contains(t, r.stdout, x.prefix+`-credits: mapping drift: session.id: expected {"ignore_above":1024,"type":"keyword"}, installed none`+"\n")
 	assert.Contains(t, r.stdout, x.prefix+`-credits: mapping drift: url.port: expected {"type":"integer"}, installed {"type":"long"}`+"\n")
 	assert.Contains(t, r.stdout, "1 template(s) are newer")
@@ -267,13 +269,13 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 	// one is never replaced.
 	r = runCmd("", append([]string{"templates", "install"}, x.connDeadLetter...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	assert.Contains(t, r.stdout, x.prefix+"-visits: installed (was version 3)\n")
+	assert.Contains(t, r.stdout, fmt.Sprintf("%s-visits: installed (was version %d)\n", x.prefix, current-1))
 	assert.Contains(t, r.stdout, x.prefix+"-visitors: newer (version 99), left alone\n")
-	assert.Contains(t, r.stdout, x.prefix+"-credits: up to date (version 4), left alone\n")
+	assert.Contains(t, r.stdout, fmt.Sprintf("%s-credits: up to date (version %d), left alone\n", x.prefix, current))
 	check(exitNotReady)
 	r = runCmd("", append([]string{"templates", "install", "--force"}, x.connDeadLetter...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	assert.Contains(t, r.stdout, x.prefix+"-credits: replaced (was version 4)\n")
+	assert.Contains(t, r.stdout, fmt.Sprintf("%s-credits: replaced (was version %d)\n", x.prefix, current))
 	assert.Contains(t, r.stdout, x.prefix+"-visitors: newer (version 99), left alone\n")
 	r = check(exitOK)
 	assert.Contains(t, r.stdout, row(x.prefix+"-visitors", "visitors", "99", "newer"))

@@ -19,8 +19,12 @@ import (
 // installs. Bump it whenever a template changes (a new mapped field, a
 // setting): the exporter replaces an installed template only when its
 // version is lower. Version 4 added the entity and dead-letter templates and
-// the journey names.
-const templateVersion = 4
+// the journey names, version 5 the visit's second page.
+const templateVersion = 5
+
+// TemplateVersion is the version of the index templates this build
+// installs (what `webjourneyctl templates check` expects).
+const TemplateVersion = templateVersion
 
 // templatePriority ranks our templates above the built-in templates of a
 // full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix
@@ -161,6 +165,7 @@ var eventFields = map[string]map[string]any{
 	eventmodel.AttrVisitPagesViewed:  mapInteger,
 	eventmodel.AttrVisitEngagedTime:  mapLong,
 	eventmodel.AttrVisitLandingPage:  mapLongKeyword,
+	eventmodel.AttrVisitSecondPage:   mapLongKeyword,
 	eventmodel.AttrVisitExitPage:     mapLongKeyword,
 	eventmodel.AttrVisitBounce:       mapBoolean,
 	eventmodel.AttrVisitNumber:       mapInteger,

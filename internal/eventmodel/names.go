@@ -233,6 +233,7 @@ const (
 	AttrVisitPagesViewed  = "webjourney.visit.pages_viewed"    // int
 	AttrVisitEngagedTime  = "webjourney.visit.engaged_time_ms" // int
 	AttrVisitLandingPage  = "webjourney.visit.landing_page"    // string: path
+	AttrVisitSecondPage   = "webjourney.visit.second_page"     // string: path of the page view after the landing page
 	AttrVisitExitPage     = "webjourney.visit.exit_page"       // string: path
 	AttrVisitBounce       = "webjourney.visit.bounce"          // bool
 	AttrVisitNumber       = "webjourney.visit.number"          // int: 1 for the visitor's first visit the processor saw
@@ -382,7 +383,7 @@ var AttributeNames = []string{
 	AttrEntityID, AttrEntityVersion, AttrVisitID,
 	AttrChannelMedium, AttrChannelSource, AttrChannelCampaign, AttrChannelPartner, AttrChannelSearchTerm,
 	AttrVisitStart, AttrVisitLastActivity, AttrVisitIdleAt, AttrVisitDuration, AttrVisitPagesViewed,
-	AttrVisitEngagedTime, AttrVisitLandingPage, AttrVisitExitPage, AttrVisitBounce, AttrVisitNumber,
+	AttrVisitEngagedTime, AttrVisitLandingPage, AttrVisitSecondPage, AttrVisitExitPage, AttrVisitBounce, AttrVisitNumber,
 	AttrVisitOutcomes, AttrVisitSegments,
 	AttrVisitorFirstSeen, AttrVisitorLastSeen, AttrVisitorVisitCount, AttrVisitorReturning,
 	AttrVisitorFirstMedium, AttrVisitorFirstSource, AttrVisitorFirstCampaign,

@@ -34,6 +34,9 @@ const (
 	CrawlerList = ".cache/npm/node_modules/crawler-user-agents/crawler-user-agents.json"
 	// IABTCFCore is IAB Europe's TC string library @iabtcf/core (Apache-2.0).
 	IABTCFCore = ".cache/npm/node_modules/@iabtcf/core"
+	// Vega is the directory of the vega package (BSD-3-Clause), the
+	// runtime Kibana's Vega visualization renders specs with.
+	Vega = ".cache/npm/node_modules/vega"
 )
 
 // Fetched returns the absolute path of a fetched test data file, or skips

@@ -81,6 +81,7 @@ func putVisit(lr plog.LogRecord, s subject, v *journey.Visit, vr *journey.Visito
 	m.PutInt(eventmodel.AttrVisitPagesViewed, int64(v.PagesViewed))
 	m.PutInt(eventmodel.AttrVisitEngagedTime, v.EngagedMs)
 	putNonEmpty(m, eventmodel.AttrVisitLandingPage, v.LandingPage)
+	putNonEmpty(m, eventmodel.AttrVisitSecondPage, v.SecondPage)
 	putNonEmpty(m, eventmodel.AttrVisitExitPage, v.ExitPage)
 	m.PutBool(eventmodel.AttrVisitBounce, v.Bounce)
 	m.PutInt(eventmodel.AttrVisitNumber, int64(v.Number))

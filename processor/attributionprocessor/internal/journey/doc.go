@@ -197,13 +197,13 @@
 // names the problem and its byte offset) leaves the tracker unchanged. A
 // visitor key that appears twice among those kept is an error.
 //
-// The format (version 1), where uvarint and varint are encoding/binary's
+// The format (version 2), where uvarint and varint are encoding/binary's
 // (varint zigzag-encoded), str is a uvarint length followed by the bytes,
 // ref is a uvarint index into the string table, diff is a varint of the
 // value minus the visitor's lastSeen (modulo 2^64), all times are Unix
 // nanoseconds and fixed-size integers little-endian:
 //
-//	snapshot = "WJJT" uvarint(1) key:8 evictions:uvarint
+//	snapshot = "WJJT" uvarint(2) key:8 evictions:uvarint
 //	           uvarint(n) n*str                   string table (all strings but visitor keys)
 //	           uvarint(n) n*(ref ref ref ref)     entry table: medium, source, campaign, partner
 //	           uvarint(n) n*(ref ref)             dims table: device class, country
@@ -219,11 +219,13 @@
 //	tref     = uvarint 0 (unset) | i in 1..n (equal to touch i of the history) | n+1 touch
 //	marks    = uvarint(n) n*ref (outcomes) uvarint(m) m*ref (segments), in marking order
 //	visit    = 0x00 (none) | 0x01 id:16 number:uvarint version:diff start:diff
-//	           lastActivity:diff landingAt:diff exitAt:diff engagedMs:varint
-//	           pages:uvarint landing:ref exit:ref entry:uvarint dims:uvarint marks
+//	           lastActivity:diff landingAt:diff secondAt:diff exitAt:diff engagedMs:varint
+//	           pages:uvarint landing:ref second:ref exit:ref entry:uvarint dims:uvarint marks
 //
-// entry and dims are indexes into the entry and dims tables; landingAt and
-// exitAt are the times of the landing and exit page views. A
+// entry and dims are indexes into the entry and dims tables; landingAt,
+// secondAt and exitAt are the times of the landing, second and exit page
+// views (second is "" and secondAt 0 in a single-page visit). Version 1,
+// still read, is the same without secondAt and second. A
 // previous visit requires an open one; a visit's start must not be after
 // its last activity, nor a visitor's first seen after its last seen.
 // TestSnapshotGolden spells out a small snapshot byte by byte. A change of

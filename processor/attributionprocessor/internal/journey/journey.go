@@ -78,6 +78,7 @@ type Visit struct {
 	PagesViewed         int
 	EngagedMs           int64
 	LandingPage         string
+	SecondPage          string // the page view after the landing page; "" for a single-page visit
 	ExitPage            string
 	Medium, Source      string // entry attribution
 	Campaign, Partner   string
@@ -142,7 +143,8 @@ type visitState struct {
 	id        [16]byte
 	start     int64
 	last      int64
-	landingAt int64
+	landingAt int64 // times of the landing, second and exit page views
+	secondAt  int64
 	exitAt    int64
 	dayStart  int64 // local day of start, for SplitAtMidnight
 	dayEnd    int64
@@ -150,11 +152,28 @@ type visitState struct {
 	version   int64
 	pages     int32
 	number    int32 // visitor's visit count at creation
-	landing   string
-	exit      string
-	entry     unique.Handle[entry]
-	dims      unique.Handle[dims]
-	marks     *marks // rare: nil until MarkOutcome or MarkSegment
+	// Page paths are interned: a site has far fewer pages than visits,
+	// and a handle is half a string header (TestMemoryPerVisitor).
+	landing, second, exit unique.Handle[string]
+	entry                 unique.Handle[entry]
+	dims                  unique.Handle[dims]
+	marks                 *marks // rare: nil until MarkOutcome or MarkSegment
+}
+
+// page interns a page path; "" is the zero handle.
+func page(path string) unique.Handle[string] {
+	if path == "" {
+		return unique.Handle[string]{}
+	}
+	return unique.Make(path)
+}
+
+// path is the page path of a handle made by page.
+func path(h unique.Handle[string]) string {
+	if h == (unique.Handle[string]{}) {
+		return ""
+	}
+	return h.Value()
 }
 
 // marks are the outcomes and segments of a visit or visitor, kept behind
@@ -357,7 +376,7 @@ func (t *Tracker) Touch(e Event) (ref Ref, applied bool, reason string) {
 		Source:      en.source,
 		Campaign:    en.campaign,
 		Partner:     en.partner,
-		LandingPage: v.landing,
+		LandingPage: path(v.landing),
 		Touched:     touched,
 	}
 	ref.VisitOutcomes, _ = v.marks.copies()
@@ -625,11 +644,18 @@ func (t *Tracker) addEvent(v *visitState, e Event, ts int64, pv bool) {
 		v.last = ts
 	}
 	if pv {
-		if v.pages == 0 || ts < v.landingAt {
-			v.landing, v.landingAt = e.Path, ts
+		p := page(e.Path)
+		switch {
+		case v.pages == 0:
+			v.landing, v.landingAt = p, ts
+		case ts < v.landingAt: // a late event before the landing page
+			v.second, v.secondAt = v.landing, v.landingAt
+			v.landing, v.landingAt = p, ts
+		case v.pages == 1 || ts < v.secondAt:
+			v.second, v.secondAt = p, ts
 		}
 		if v.pages == 0 || ts >= v.exitAt {
-			v.exit, v.exitAt = e.Path, ts
+			v.exit, v.exitAt = p, ts
 		}
 		v.pages++
 	}
@@ -683,8 +709,9 @@ func (t *Tracker) out(vs *visitorState, v *visitState, c *ids) Visit {
 		Duration:     time.Duration(v.last - v.start),
 		PagesViewed:  int(v.pages),
 		EngagedMs:    v.engagedMs,
-		LandingPage:  v.landing,
-		ExitPage:     v.exit,
+		LandingPage:  path(v.landing),
+		SecondPage:   path(v.second),
+		ExitPage:     path(v.exit),
 		Medium:       en.medium,
 		Source:       en.source,
 		Campaign:     en.campaign,

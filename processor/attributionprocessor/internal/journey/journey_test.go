@@ -77,7 +77,7 @@ func TestSimpleThreePageVisit(t *testing.T) {
 		ID: id, Visitor: "v1", Site: "s1", Version: ver, Number: 1,
 		Start: t0, LastActivity: t0.Add(2 * time.Minute), IdleAt: t0.Add(32 * time.Minute),
 		Duration: 2 * time.Minute, PagesViewed: 3, EngagedMs: 7000,
-		LandingPage: "/", ExitPage: "/checkout",
+		LandingPage: "/", SecondPage: "/products", ExitPage: "/checkout",
 		Medium: "search", Source: "google",
 		DeviceClass: "desktop", Country: "NZ",
 	}, got.visit)
@@ -272,6 +272,12 @@ func TestDuplicatesIgnored(t *testing.T) {
 }
 
 func TestOutOfOrder(t *testing.T) {
+	t.Run("second page is the earliest after the landing", func(t *testing.T) {
+		tr := newTracker(t, Config{})
+		rs := feed(t, tr, pv("a", "/a", 0), pv("c", "/c", 2*time.Minute), pv("b", "/b", time.Minute))
+		assert.Equal(t, []string{"", "/c", "/b"}, []string{rs[0].visit.SecondPage, rs[1].visit.SecondPage, rs[2].visit.SecondPage})
+		assert.Equal(t, "/c", last(rs).visit.ExitPage)
+	})
 	t.Run("landing page and start corrected", func(t *testing.T) {
 		tr := newTracker(t, Config{ReorderWindow: 2 * time.Minute})
 		rs := feed(t, tr,
@@ -290,6 +296,7 @@ func TestOutOfOrder(t *testing.T) {
 		assert.Equal(t, t0.Add(3*time.Minute), v.LastActivity)
 		assert.Equal(t, 3*time.Minute, v.Duration)
 		assert.Equal(t, "/a", v.LandingPage)
+		assert.Equal(t, "/b", v.SecondPage, "the former landing page")
 		assert.Equal(t, "/c", v.ExitPage)
 		assert.Equal(t, 4, v.PagesViewed)
 		assert.Equal(t, int64(4000), v.EngagedMs)

@@ -17,7 +17,7 @@ import (
 // ("Persistence"); keep the two in step.
 const (
 	snapshotMagic   = "WJJT"
-	snapshotVersion = 1
+	snapshotVersion = 2
 	// maxStringLen bounds every string of a snapshot (Snapshot refuses
 	// longer ones, Restore rejects them).
 	maxStringLen = 1 << 28
@@ -86,8 +86,9 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 			if v == nil {
 				continue
 			}
-			str(v.landing)
-			str(v.exit)
+			str(path(v.landing))
+			str(path(v.second))
+			str(path(v.exit))
 			ent(v.entry)
 			if _, ok := e.dims[v.dims]; !ok {
 				e.dims[v.dims] = uint64(len(dimss))
@@ -273,11 +274,17 @@ func (e *encoder) visit(v *visitState) {
 	e.time(v.start)
 	e.time(v.last)
 	e.time(v.landingAt)
+	if v.second == (unique.Handle[string]{}) {
+		e.time(v.landingAt) // secondAt is 0: a short difference instead
+	} else {
+		e.time(v.secondAt)
+	}
 	e.time(v.exitAt)
 	e.buf = binary.AppendVarint(e.buf, v.engagedMs)
 	e.uvarint(uint64(v.pages))
-	e.ref(v.landing)
-	e.ref(v.exit)
+	e.ref(path(v.landing))
+	e.ref(path(v.second))
+	e.ref(path(v.exit))
 	e.uvarint(e.entries[v.entry])
 	e.uvarint(e.dims[v.dims])
 	e.marks(v.marks)
@@ -322,6 +329,7 @@ type decoder struct {
 	err    error // first error; all reads return zero values after it
 
 	cfg     *Config
+	version uint64 // of the format: 1 has no second page
 	strs    []string
 	entries []unique.Handle[entry]
 	dims    []unique.Handle[dims]
@@ -495,8 +503,10 @@ func (d *decoder) snapshot(cfg *Config) (*restored, error) {
 	if m := d.bytes(len(snapshotMagic)); d.err == nil && string(m) != snapshotMagic {
 		d.fail("not a journey snapshot (magic %q)", m)
 	}
-	if v := d.uvarint(); d.err == nil && v != snapshotVersion {
-		d.fail("unsupported snapshot format version %d (want %d)", v, snapshotVersion)
+	// Version 1 (before visits had a second page) is still read: a
+	// restart after an upgrade keeps its journeys.
+	if d.version = d.uvarint(); d.err == nil && (d.version < 1 || d.version > snapshotVersion) {
+		d.fail("unsupported snapshot format version %d (want 1 to %d)", d.version, snapshotVersion)
 	}
 	st := &restored{}
 	if b := d.bytes(8); b != nil {
@@ -682,11 +692,19 @@ func (d *decoder) visit() *visitState {
 	v.start = d.base + d.varint()
 	v.last = d.base + d.varint()
 	v.landingAt = d.base + d.varint()
+	if d.version >= 2 {
+		v.secondAt = d.base + d.varint()
+	}
 	v.exitAt = d.base + d.varint()
 	v.engagedMs = d.varint()
 	v.pages = d.int32("page count")
-	v.landing = d.ref()
-	v.exit = d.ref()
+	v.landing = page(d.ref())
+	if d.version >= 2 {
+		if v.second = page(d.ref()); v.second == (unique.Handle[string]{}) {
+			v.secondAt = 0
+		}
+	}
+	v.exit = page(d.ref())
 	v.entry = d.entry()
 	i := d.uvarint()
 	if i >= uint64(len(d.dims)) {

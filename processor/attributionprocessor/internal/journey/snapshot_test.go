@@ -27,26 +27,37 @@ const goldenKey = 0x0123456789abcdef
 // (t0 = 1741597200000000000 ns; the CRC-32C and the seen hash computed
 // independently).
 var goldenSnapshot = []string{
-	"574a4a5401",       // magic "WJJT", format version 1
+	"574a4a5402",       // magic "WJJT", format version 2
 	"efcdab8967452301", // dedupe key, little-endian
 	"00",               // evictions
 	"08" + "027331" + "06646972656374" + "00" + "087075726368617365" + "03623262" + "012f" + "076465736b746f70" + "024e5a", // 8 strings: s1 direct "" purchase b2b / desktop NZ
-	"01" + "01020202",                       // 1 entry: medium "direct", source, campaign, partner ""
-	"01" + "0607",                           // 1 dims: desktop, NZ
-	"01",                                    // 1 visitor
-	"027631" + "00" + "808085fda1dbb2ab30",  // key "v1", site s1, lastSeen t0 (varint)
-	"04" + "00" + "01" + "00",               // version t0+2, firstSeen t0 (diffs), 1 visit, no partner
-	"01" + "00" + "00" + goldenVisitID,      // 1 touch: time t0, entry 0, visit id
-	"01" + "00",                             // first touch = touch 1, no last non-direct touch
-	"01" + "1324b257",                       // 1 seen id: hash of "a", little-endian
-	"01" + "03" + "01" + "04",               // outcomes [purchase], segments [b2b]
-	"01" + goldenVisitID + "01",             // open visit: id, number 1
-	"04" + "00" + "00" + "00" + "00",        // version t0+2, start, last, landingAt, exitAt t0
-	"00" + "01" + "05" + "05" + "00" + "00", // 0 ms engaged, 1 page, landing /, exit /, entry 0, dims 0
-	"01" + "03" + "01" + "04",               // outcomes [purchase], segments [b2b]
-	"00",                                    // no previous visit
-	"8db7645a",                              // CRC-32C of all the above, little-endian
+	"01" + "01020202",                              // 1 entry: medium "direct", source, campaign, partner ""
+	"01" + "0607",                                  // 1 dims: desktop, NZ
+	"01",                                           // 1 visitor
+	"027631" + "00" + "808085fda1dbb2ab30",         // key "v1", site s1, lastSeen t0 (varint)
+	"04" + "00" + "01" + "00",                      // version t0+2, firstSeen t0 (diffs), 1 visit, no partner
+	"01" + "00" + "00" + goldenVisitID,             // 1 touch: time t0, entry 0, visit id
+	"01" + "00",                                    // first touch = touch 1, no last non-direct touch
+	"01" + "1324b257",                              // 1 seen id: hash of "a", little-endian
+	"01" + "03" + "01" + "04",                      // outcomes [purchase], segments [b2b]
+	"01" + goldenVisitID + "01",                    // open visit: id, number 1
+	"04" + "00" + "00" + "00" + "00" + "00",        // version t0+2, start, last, landingAt, secondAt (none: landingAt), exitAt t0
+	"00" + "01" + "05" + "02" + "05" + "00" + "00", // 0 ms engaged, 1 page, landing /, no second page (""), exit /, entry 0, dims 0
+	"01" + "03" + "01" + "04",                      // outcomes [purchase], segments [b2b]
+	"00",                                           // no previous visit
+	"315df5b4",                                     // CRC-32C of all the above, little-endian
 }
+
+// goldenSnapshotV1 is the same state in format version 1, written before
+// visits had a second page: no secondAt and no second, and its own CRC.
+var goldenSnapshotV1 = func() []string {
+	p := append([]string(nil), goldenSnapshot...)
+	p[0] = "574a4a5401"
+	p[14] = "04" + "00" + "00" + "00" + "00"        // version, start, last, landingAt, exitAt
+	p[15] = "00" + "01" + "05" + "05" + "00" + "00" // engaged, pages, landing, exit, entry, dims
+	p[len(p)-1] = "8db7645a"
+	return p
+}()
 
 func golden(t testing.TB, parts []string) []byte {
 	t.Helper()
@@ -113,10 +124,20 @@ func TestSnapshotGolden(t *testing.T) {
 	assert.Equal(t, want, snapshot(t, tr2))
 	assert.Equal(t, uint64(goldenKey), tr2.key)
 
+	// A version 1 snapshot (written before visits had a second page) is
+	// still read, and written again as version 2.
+	tr1 := newTracker(t, Config{})
+	require.NoError(t, tr1.Restore(bytes.NewReader(golden(t, goldenSnapshotV1))))
+	assert.Equal(t, want, snapshot(t, tr1))
+	v1, _, ok := tr1.State("v1", r.visit.ID)
+	require.True(t, ok)
+	assert.Equal(t, r.visit.LandingPage, v1.LandingPage)
+	assert.Empty(t, v1.SecondPage)
+
 	// An empty tracker.
 	empty := newTracker(t, Config{})
 	empty.key = goldenKey
-	assert.Equal(t, "574a4a5401"+"efcdab8967452301"+"00"+"00"+"00"+"00"+"00"+"4eff55b5", hex.EncodeToString(snapshot(t, empty)))
+	assert.Equal(t, "574a4a5402"+"efcdab8967452301"+"00"+"00"+"00"+"00"+"00"+"84005c49", hex.EncodeToString(snapshot(t, empty)))
 }
 
 // journeyEvents is a mix of visitors: campaign and partner visits, a late
@@ -404,7 +425,7 @@ func TestRestoreCorrupt(t *testing.T) {
 	}{
 		{"empty", []string{}, false, "truncated input at byte 0"},
 		{"not a snapshot", []string{"7b226b6579223a317d"}, false, `not a journey snapshot (magic "{\"ke") at byte 4`},
-		{"newer format", parts(0, "574a4a5402"), true, "unsupported snapshot format version 2 (want 1) at byte 5"},
+		{"newer format", parts(0, "574a4a5403"), true, "unsupported snapshot format version 3 (want 1 to 2) at byte 5"},
 		{"bit flip", parts(8, "06000100"), false, "checksum mismatch"},
 		{"trailing data", append(append([]string(nil), goldenSnapshot...), "00"), false, "trailing data after the visitors"},
 		{"varint overflow", parts(2, "ffffffffffffffffffff01"), false, "varint overflows 64 bits at byte 13"},
@@ -414,15 +435,15 @@ func TestRestoreCorrupt(t *testing.T) {
 		{"string count beyond the input", parts(3, "ffffff0f"), false, "string length 212597314453125 exceeds 268435456 at byte 40"}, // the visitor's bytes read as strings
 		{"string reference out of range", parts(4, "0108020202"), true, "string reference 8 out of range (8 strings)"},
 		{"entry reference out of range", parts(9, "01000100"+goldenVisitID), true, "entry reference 1 out of range (1 entries)"},
-		{"dims reference out of range", parts(15, "000105050001"), true, "dims reference 1 out of range (1 dims)"},
+		{"dims reference out of range", parts(15, "00010502050001"), true, "dims reference 1 out of range (1 dims)"},
 		{"partner reference out of range", parts(8, "04000109"), true, "partner reference 8 out of range"},
 		{"touch reference out of range", parts(10, "0300"), true, "touch reference 3 out of range (1 touches)"},
 		{"visit flag", parts(17, "02"), true, "visit flag 2 is neither 0 nor 1"},
 		{"visit count beyond int32", parts(8, "0400808080800800"), true, "visit count 2147483648 too large"},
 		{"empty visitor key", parts(7, "0000808085fda1dbb2ab30"), true, "empty visitor key"},
-		{"first seen after last seen", parts(8, "04020100"), true, `visitor "v1": first seen after last seen at byte 142`},
-		{"start after last activity", parts(14, "0402000000"), true, "visit " + goldenVisitID + ": start after last activity at byte 141"},
-		{"previous visit without open visit", append(parts(13, "0001"+goldenVisitID+"01")[:17], goldenSnapshot[18]), true, `visitor "v1": previous visit without an open visit at byte 142`},
+		{"first seen after last seen", parts(8, "04020100"), true, `visitor "v1": first seen after last seen at byte 144`},
+		{"start after last activity", parts(14, "040200000000"), true, "visit " + goldenVisitID + ": start after last activity at byte 143"},
+		{"previous visit without open visit", append(parts(13, "0001"+goldenVisitID+"01")[:17], goldenSnapshot[18]), true, `visitor "v1": previous visit without an open visit at byte 144`},
 		{"visitor twice", append(parts(6, "02")[:18], goldenSnapshot[7:]...), true, `visitor "v1" appears twice`},
 	}
 	for _, tt := range tests {
