@@ -161,6 +161,7 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 	hour := func(ago time.Duration) string { return t0.Add(-ago).UTC().Format("2006-01-02T15") }
 	var pages, bounces, converted, visitors, cookieless, keep, anon, referred int
 	var engaged int64
+	var ttc []float64 // time to convert of each purchase, ms
 	type bucket struct {
 		visits, bounces, conv, pages int
 		engaged                      int64
@@ -263,6 +264,7 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 			x.add("outcomes/outcomes", "purchase", "n", 1)
 			x.add("outcomes/outcomes", "purchase", "value", vis.revenue)
 			x.add("outcomes/vtc", "", "vtc", float64(len(touches))) // summed here, averaged below
+			ttc = append(ttc, float64(touches[0].events[0].ago-buy.ago)/float64(time.Millisecond))
 			x.add("outcomes/outcomes", "purchase", "vtc", float64(len(touches)))
 		}
 		if hadPartner {
@@ -285,6 +287,11 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 	n := x["outcomes/conversions"][""]["n"]
 	x.set("outcomes/vtc", "", "vtc", x["outcomes/vtc"][""]["vtc"]/n)
 	x.set("outcomes/outcomes", "purchase", "vtc", x["outcomes/outcomes"]["purchase"]["vtc"]/n)
+	sort.Float64s(ttc)
+	dashMedians["outcomes/ttc||ttc"] = ttc
+	dashMedians["outcomes/outcomes|purchase|ttc"] = ttc
+	x.set("outcomes/ttc", "", "ttc", ttc[len(ttc)/2])
+	x.set("outcomes/outcomes", "purchase", "ttc", ttc[len(ttc)/2])
 	for key, b := range channels {
 		if strings.HasSuffix(key, "|") {
 			continue // no source (direct): Lens shows no bucket for a missing value
@@ -320,6 +327,94 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 	x.set("privacy/erasures", "", "n", 0)
 	x.set("privacy/erased", "", "n", 0)
 	return x, events, visits
+}
+
+// dashMedians holds, by panel|row|column, the sorted values whose median
+// a column shows. Elasticsearch computes a median (Lens' median, a
+// percentiles aggregation) with a t-digest, which is close in rank but not
+// exact in value, so such a column is checked by rank: at most
+// dashMedianRank of the values may lie between the answer and the exact
+// median.
+var dashMedians = map[string][]float64{}
+
+const dashMedianRank = 0.02
+
+// medianRankOK reports whether v is, by rank among the sorted values, within
+// dashMedianRank of their median.
+func medianRankOK(sorted []float64, v float64) bool {
+	below := sort.SearchFloat64s(sorted, v)                                       // values < v
+	atMost := sort.Search(len(sorted), func(i int) bool { return sorted[i] > v }) // values <= v
+	half, slack := float64(len(sorted))/2, dashMedianRank*float64(len(sorted))+1
+	return float64(below) <= half+slack && float64(atMost) >= half-slack
+}
+
+// dashTopVisitors is what the Top visitors table must show: the 20
+// visitors with the most visits (ties in Elasticsearch's terms order, by
+// key), with their visits, pages and engaged time. Its rows are keyed by
+// the pseudonymous visitor id, so the seed's names are matched to the
+// stored ids through the events' ids (the seed names each event after its
+// visitor).
+func dashTopVisitors(t *testing.T, store es, prefix string, seed []dashVisitor) map[string]map[string]float64 {
+	t.Helper()
+	_, b := store.do(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{"size": 0, "aggs": map[string]any{
+		"v": map[string]any{"terms": map[string]any{"field": em.AttrVisitorID, "size": 1000},
+			"aggs": map[string]any{"e": map[string]any{"terms": map[string]any{"field": em.AttrEventID, "size": 1}}}},
+	}})
+	var res struct {
+		Aggregations struct {
+			V struct {
+				Buckets []struct {
+					Key string `json:"key"`
+					E   struct {
+						Buckets []struct {
+							Key string `json:"key"`
+						} `json:"buckets"`
+					} `json:"e"`
+				} `json:"buckets"`
+			} `json:"v"`
+		} `json:"aggregations"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	pseudonym := map[string]string{} // seed name -> stored visitor id
+	for _, v := range res.Aggregations.V.Buckets {
+		if len(v.E.Buckets) > 0 {
+			name, _, _ := strings.Cut(v.E.Buckets[0].Key, "-k")
+			pseudonym[name] = v.Key
+		}
+	}
+	type row struct {
+		id                   string
+		visits, pages, engag int
+	}
+	var rows []row
+	for _, v := range seed {
+		if v.cookieless {
+			continue
+		}
+		id, ok := pseudonym[v.name]
+		if !ok {
+			t.Fatalf("no stored visitor id for %s", v.name)
+		}
+		r := row{id: id, visits: len(v.visits)}
+		for _, vis := range v.visits {
+			r.pages += vis.pages
+			r.engag += int(vis.engaged)
+		}
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].visits != rows[j].visits {
+			return rows[i].visits > rows[j].visits
+		}
+		return rows[i].id < rows[j].id
+	})
+	out := map[string]map[string]float64{}
+	for _, r := range rows[:20] {
+		out[r.id] = map[string]float64{"visits": float64(r.visits), "pages": float64(r.pages), "engaged": float64(r.engag)}
+	}
+	return out
 }
 
 // dashCredits is each touch's credit under each model for an outcome at
@@ -421,6 +516,9 @@ func TestDashboardNumbers(t *testing.T) {
 		}
 		if n := dashCount(store, prefix+"-visits"); n != wantVisits {
 			return []string{fmt.Sprintf("visits: %d documents, want %d", n, wantVisits)}
+		}
+		if _, ok := want["journeys/topvisitors"]; !ok {
+			want["journeys/topvisitors"] = dashTopVisitors(t, store, prefix, seed)
 		}
 		names := make([]string, 0, len(want))
 		for name := range want {
@@ -593,8 +691,10 @@ func metricAggs(t *testing.T, c kibana.ColumnSpec, aggs map[string]any) {
 		inner = map[string]any{"cardinality": map[string]any{"field": c.Field, "precision_threshold": 40000}}
 	case "max", "min":
 		inner = map[string]any{c.Operation: map[string]any{"field": c.Field}}
+	case "median":
+		inner = map[string]any{"percentiles": map[string]any{"field": c.Field, "percents": []any{50}}}
 	default:
-		return // median and the like: not asserted
+		t.Fatalf("metric %s (%s) not understood by this test", c.ID, c.Operation)
 	}
 	agg := map[string]any{"filter": kqlToES(t, c.Filter)}
 	if inner != nil {
@@ -632,6 +732,10 @@ func metricValue(c kibana.ColumnSpec, b map[string]any) (float64, bool) {
 	}
 	if c.Operation == "count" {
 		return m["doc_count"].(float64), true
+	}
+	if c.Operation == "median" {
+		v, ok := m["v"].(map[string]any)["values"].(map[string]any)["50.0"].(float64)
+		return v, ok
 	}
 	v, _ := m["v"].(map[string]any)["value"].(float64)
 	return v, true
@@ -727,6 +831,12 @@ func compareRows(panel string, want, got map[string]map[string]float64) []string
 				// events sit a few ms off t0's clock; a weight
 				// 2^(-age/7 d) moves by about 1e-9 per ms of age.
 				tol = dashTimeDecayTol * math.Abs(w)
+			}
+			if sorted, ok := dashMedians[panel+"|"+row+"|"+col]; ok {
+				if !medianRankOK(sorted, g) {
+					diffs = append(diffs, fmt.Sprintf("%s [%s] %s = %v, not the median by rank (exact %v)", panel, row, col, g, w))
+				}
+				continue
 			}
 			if math.Abs(g-w) > tol {
 				diffs = append(diffs, fmt.Sprintf("%s [%s] %s = %v, want %v", panel, row, col, g, w))
