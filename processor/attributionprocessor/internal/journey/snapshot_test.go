@@ -494,6 +494,7 @@ func TestRestoreAllocationBounded(t *testing.T) {
 
 func FuzzRestore(f *testing.F) {
 	f.Add(golden(f, goldenSnapshot))
+	f.Add(golden(f, goldenSnapshotV1))
 	src, _ := journeyTracker(f, Config{MaxVisitors: 4})
 	snap := snapshot(f, src)
 	f.Add(snap)
