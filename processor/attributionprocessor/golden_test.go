@@ -9,6 +9,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of TestGoldenJourneys")
@@ -99,11 +100,27 @@ func TestGoldenJourneys(t *testing.T) {
 			got := run(t, cfg, j.hits...).logs()
 			file := filepath.Join("testdata", "golden", name+".yaml")
 			if *update {
+				// Observed timestamps are the processor's clock (compared
+				// with IgnoreObservedTimestamp below): written as zero so
+				// that an update's diff shows only what changed.
+				forEachRecord(got, func(lr plog.LogRecord) { lr.SetObservedTimestamp(0) })
 				require.NoError(t, golden.WriteLogs(t, file, got))
 			}
 			want, err := golden.ReadLogs(file)
 			require.NoError(t, err)
 			require.NoError(t, plogtest.CompareLogs(want, got, plogtest.IgnoreObservedTimestamp()))
 		})
+	}
+}
+
+func forEachRecord(ld plog.Logs, f func(plog.LogRecord)) {
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				f(lrs.At(k))
+			}
+		}
 	}
 }
