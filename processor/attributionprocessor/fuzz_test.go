@@ -60,18 +60,14 @@ func FuzzProcess(f *testing.F) {
 			t.Fatal(err)
 		}
 		sums := map[string]float64{}
-		for i := 0; i < out.ResourceLogs().Len(); i++ {
-			lrs := out.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				r := lrs.At(k)
-				if r.EventName() == eventmodel.EventAttributionCredit {
-					sums[attrStr(r, eventmodel.AttrOutcomeName)+"/"+attrStr(r, eventmodel.AttrAttributionModel)] += attrFloat(r, eventmodel.AttrAttributionCredit)
-				}
-				if r.EventName() == eventmodel.EventVisit && attrStr(r, eventmodel.AttrVisitID) == "" {
-					t.Fatal("visit record without id")
-				}
+		forEachRecord(out, func(r plog.LogRecord) {
+			if r.EventName() == eventmodel.EventAttributionCredit {
+				sums[attrStr(r, eventmodel.AttrOutcomeName)+"/"+attrStr(r, eventmodel.AttrAttributionModel)] += attrFloat(r, eventmodel.AttrAttributionCredit)
 			}
-		}
+			if r.EventName() == eventmodel.EventVisit && attrStr(r, eventmodel.AttrVisitID) == "" {
+				t.Fatal("visit record without id")
+			}
+		})
 		for k, s := range sums {
 			if s != 1 {
 				t.Fatalf("credits of %s sum to %v", k, s)

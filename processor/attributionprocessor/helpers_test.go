@@ -142,27 +142,33 @@ type stored struct {
 func store(all []plog.Logs) stored {
 	s := stored{entities: map[string]plog.LogRecord{}}
 	for _, ld := range all {
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			sls := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					lr := lrs.At(k)
-					id, ok := lr.Attributes().Get(eventmodel.AttrEntityID)
-					if !ok {
-						s.events = append(s.events, lr)
-						continue
-					}
-					key := lr.EventName() + "/" + id.Str()
-					if old, ok := s.entities[key]; ok && version(old) > version(lr) {
-						continue
-					}
-					s.entities[key] = lr
-				}
+		forEachRecord(ld, func(lr plog.LogRecord) {
+			id, ok := lr.Attributes().Get(eventmodel.AttrEntityID)
+			if !ok {
+				s.events = append(s.events, lr)
+				return
+			}
+			key := lr.EventName() + "/" + id.Str()
+			if old, ok := s.entities[key]; ok && version(old) > version(lr) {
+				return
+			}
+			s.entities[key] = lr
+		})
+	}
+	return s
+}
+
+// forEachRecord calls f with every log record of ld, in order.
+func forEachRecord(ld plog.Logs, f func(plog.LogRecord)) {
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				f(lrs.At(k))
 			}
 		}
 	}
-	return s
 }
 
 func version(lr plog.LogRecord) int64 {

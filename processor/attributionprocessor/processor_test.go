@@ -233,13 +233,7 @@ func TestBatchEmitsEachEntityOnce(t *testing.T) {
 	require.NoError(t, p.ConsumeLogs(context.Background(), logsOf(goldenJourneys["campaign_change"].hits...)))
 	require.Len(t, sink.AllLogs(), 1)
 	counts := map[string]int{}
-	ld := sink.AllLogs()[0]
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		lrs := ld.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords()
-		for k := 0; k < lrs.Len(); k++ {
-			counts[lrs.At(k).EventName()]++
-		}
-	}
+	forEachRecord(sink.AllLogs()[0], func(lr plog.LogRecord) { counts[lr.EventName()]++ })
 	assert.Equal(t, 3, counts[eventmodel.EventVisit])
 	assert.Equal(t, 1, counts[eventmodel.EventVisitor])
 	assert.Equal(t, 3*6, counts[eventmodel.EventAttributionCredit])

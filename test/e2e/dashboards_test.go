@@ -195,10 +195,7 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 				if e.purpose != "page" {
 					continue
 				}
-				path := "/"
-				if u, err := url.Parse(e.url); err == nil && u.Path != "" {
-					path = u.Path
-				}
+				path := dashPath(e.url)
 				x.add("overview/pages", path, "pv", 1)
 				if pathVisits[path] == nil {
 					pathVisits[path] = map[string]bool{}
@@ -329,6 +326,14 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 	return x, events, visits
 }
 
+// dashPath is the page path of a seeded URL, as the receiver stores it.
+func dashPath(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Path != "" {
+		return p.Path
+	}
+	return "/"
+}
+
 // dashMedians holds, by panel|row|column, the sorted values whose median
 // a column shows. Elasticsearch computes a median (Lens' median, a
 // percentiles aggregation) with a t-digest, which is close in rank but not
@@ -356,32 +361,11 @@ func medianRankOK(sorted []float64, v float64) bool {
 // visitor).
 func dashTopVisitors(t *testing.T, store es, prefix string, seed []dashVisitor) map[string]map[string]float64 {
 	t.Helper()
-	_, b := store.do(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{"size": 0, "aggs": map[string]any{
-		"v": map[string]any{"terms": map[string]any{"field": em.AttrVisitorID, "size": 1000},
-			"aggs": map[string]any{"e": map[string]any{"terms": map[string]any{"field": em.AttrEventID, "size": 1}}}},
-	}})
-	var res struct {
-		Aggregations struct {
-			V struct {
-				Buckets []struct {
-					Key string `json:"key"`
-					E   struct {
-						Buckets []struct {
-							Key string `json:"key"`
-						} `json:"buckets"`
-					} `json:"e"`
-				} `json:"buckets"`
-			} `json:"v"`
-		} `json:"aggregations"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatal(err)
-	}
 	pseudonym := map[string]string{} // seed name -> stored visitor id
-	for _, v := range res.Aggregations.V.Buckets {
-		if len(v.E.Buckets) > 0 {
-			name, _, _ := strings.Cut(v.E.Buckets[0].Key, "-k")
-			pseudonym[name] = v.Key
+	for _, v := range eventTerms(t, store, prefix, em.AttrVisitorID, 1000, em.AttrEventID, 1) {
+		if len(v.sub) > 0 {
+			name, _, _ := strings.Cut(v.sub[0], "-k")
+			pseudonym[name] = v.key
 		}
 	}
 	type row struct {
@@ -858,9 +842,33 @@ func dashWait() time.Duration { return 45 * time.Second }
 // does not hold (the visit entity record never arrived).
 func dashMissingVisits(t *testing.T, store es, prefix string) {
 	t.Helper()
-	_, b := store.do(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{"size": 0, "aggs": map[string]any{
-		"v": map[string]any{"terms": map[string]any{"field": em.AttrVisitID, "size": 5000},
-			"aggs": map[string]any{"s": map[string]any{"terms": map[string]any{"field": em.AttrSessionID, "size": 3}}}},
+	stored := store.searchHits(prefix+"-visits", map[string]any{"match_all": map[string]any{}})
+	ids := map[string]bool{}
+	for _, d := range stored {
+		ids[fmt.Sprint(d[em.AttrVisitID])] = true
+	}
+	for _, v := range eventTerms(t, store, prefix, em.AttrVisitID, 5000, em.AttrSessionID, 3) {
+		if !ids[v.key] {
+			t.Logf("visit %s (%d events, sessions %v) has no document in %s-visits", v.key, v.n, v.sub, prefix)
+		}
+	}
+}
+
+// termBucket is a bucket of eventTerms: a value, its event count and the
+// top values of the second field among those events.
+type termBucket struct {
+	key string
+	n   int
+	sub []string
+}
+
+// eventTerms runs, on the events indices, a terms aggregation on field with
+// a terms aggregation on subField inside each bucket.
+func eventTerms(t *testing.T, store es, prefix, field string, size int, subField string, subSize int) []termBucket {
+	t.Helper()
+	status, b := store.do(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{"size": 0, "aggs": map[string]any{
+		"v": map[string]any{"terms": map[string]any{"field": field, "size": size},
+			"aggs": map[string]any{"s": map[string]any{"terms": map[string]any{"field": subField, "size": subSize}}}},
 	}})
 	var res struct {
 		Aggregations struct {
@@ -877,15 +885,16 @@ func dashMissingVisits(t *testing.T, store es, prefix string) {
 			} `json:"v"`
 		} `json:"aggregations"`
 	}
-	_ = json.Unmarshal(b, &res)
-	stored := store.searchHits(prefix+"-visits", map[string]any{"match_all": map[string]any{}})
-	ids := map[string]bool{}
-	for _, d := range stored {
-		ids[fmt.Sprint(d[em.AttrVisitID])] = true
+	if err := json.Unmarshal(b, &res); status != http.StatusOK || err != nil {
+		t.Fatalf("terms of %s on %s-events-*: %d %v %s", field, prefix, status, err, b)
 	}
+	var out []termBucket
 	for _, v := range res.Aggregations.V.Buckets {
-		if !ids[v.Key] {
-			t.Logf("visit %s (%d events, sessions %v) has no document in %s-visits", v.Key, v.DocCount, v.S.Buckets, prefix)
+		tb := termBucket{key: v.Key, n: v.DocCount}
+		for _, s := range v.S.Buckets {
+			tb.sub = append(tb.sub, s.Key)
 		}
+		out = append(out, tb)
 	}
+	return out
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,19 +34,12 @@ type sankeyLink struct {
 // sankeyExpected is what the seed implies: the visits on each link.
 func sankeyExpected(seed []dashVisitor) map[sankeyLink]float64 {
 	out := map[sankeyLink]float64{}
-	pathOf := func(u string) string {
-		p, err := url.Parse(u)
-		if err != nil || p.Path == "" {
-			return "/"
-		}
-		return p.Path
-	}
 	for _, v := range seed {
 		for _, vis := range v.visits {
 			var pages []string
 			for _, e := range vis.events {
 				if e.purpose == "page" {
-					pages = append(pages, pathOf(e.url))
+					pages = append(pages, dashPath(e.url))
 				}
 			}
 			landing, second, exit := pages[0], "(one page)", "exit "+pages[len(pages)-1]
@@ -150,7 +142,8 @@ func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
 		}
 		nodes[name], _ = n["size"].(float64)
 	}
-	for name := range nodeNames(in, out) {
+	names := nodeNames(in, out)
+	for name := range names {
 		if w := max(in[name], out[name]); nodes[name] != w {
 			diffs = append(diffs, fmt.Sprintf("Sankey node %q: size %v, want %v", name, nodes[name], w))
 		}
@@ -158,8 +151,8 @@ func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
 			diffs = append(diffs, fmt.Sprintf("Sankey node %q has no label in the SVG", name))
 		}
 	}
-	if len(nodes) != len(nodeNames(in, out)) {
-		diffs = append(diffs, fmt.Sprintf("Sankey: %d nodes, want %d", len(nodes), len(nodeNames(in, out))))
+	if len(nodes) != len(names) {
+		diffs = append(diffs, fmt.Sprintf("Sankey: %d nodes, want %d", len(nodes), len(names)))
 	}
 	sort.Strings(diffs)
 	for _, d := range diffs {
