@@ -78,6 +78,12 @@ const (
 
 	AttrGeoCountry = "geo.country.iso_code" // string: ISO 3166-1 alpha-2, from the client address
 	AttrGeoRegion  = "geo.region.iso_code"  // string: ISO 3166-2 subdivision, e.g. "DE-BY"
+
+	// A location finer than a city, as an OTLP client may send it. The
+	// receiver never writes these and no document stores them.
+	AttrGeoLatitude   = "geo.location.lat" // double
+	AttrGeoLongitude  = "geo.location.lon" // double
+	AttrGeoPostalCode = "geo.postal_code"  // string
 )
 
 // Project attribute names (namespace "webjourney.").
@@ -361,36 +367,4 @@ var EventNames = []string{
 	EventPageView, EventCustom, EventEngagement, EventOutboundClick, EventFileDownload,
 	EventFormSubmit, EventSiteSearch, EventIdentify, EventConsentUpdate, EventErasureRequest,
 	EventVisit, EventVisitor, EventAttributionCredit,
-}
-
-// AttributeNames lists every attribute name of this schema version.
-var AttributeNames = []string{
-	AttrEventID,
-	AttrURLFull, AttrURLScheme, AttrURLDomain, AttrURLPort, AttrURLPath, AttrURLQuery, AttrURLFragment,
-	AttrUserAgent, AttrClientAddress, AttrSessionID, AttrUserID, AttrGeoCountry, AttrGeoRegion,
-	AttrUserAgentName, AttrUserAgentVersion, AttrUserAgentOSName, AttrUserAgentOSVersion,
-	AttrSchemaVersion, AttrSiteID, AttrVisitorID, AttrCookielessKey, AttrCookielessKeyPrevious, AttrDeviceClass, AttrPageTitle,
-	AttrReferrerFull, AttrReferrerDomain, AttrCustomName, AttrProperties, AttrIngestChannel,
-	AttrPageViewID, AttrEngagedTime, AttrScrollDepth, AttrLinkURL, AttrLinkDomain,
-	AttrFormID, AttrFormName, AttrFormAction, AttrFormFieldCount, AttrFormSensitive, AttrSearchTerm,
-	AttrCampaignSource, AttrCampaignMedium, AttrCampaignName, AttrCampaignTerm, AttrCampaignContent, AttrCampaignID,
-	AttrClickIDType, AttrClickIDValue, AttrReferralPartner, AttrReferralClickID,
-	AttrConsentAnalytics, AttrConsentMarketing, AttrConsentPersonalization,
-	AttrCookieless, AttrGPC, AttrDNT, AttrTCFGDPRApplies, AttrTCFString,
-	AttrConsentDecision, AttrConsentReason, AttrConsentSource, AttrRetentionMonths,
-	AttrErasureSubject, AttrErasureDeleted,
-	AttrBot, AttrBotReason, AttrRoutingKey,
-	AttrEntityID, AttrEntityVersion, AttrVisitID,
-	AttrChannelMedium, AttrChannelSource, AttrChannelCampaign, AttrChannelPartner, AttrChannelSearchTerm,
-	AttrVisitStart, AttrVisitLastActivity, AttrVisitIdleAt, AttrVisitDuration, AttrVisitPagesViewed,
-	AttrVisitEngagedTime, AttrVisitLandingPage, AttrVisitSecondPage, AttrVisitExitPage, AttrVisitBounce, AttrVisitNumber,
-	AttrVisitOutcomes, AttrVisitSegments,
-	AttrVisitorFirstSeen, AttrVisitorLastSeen, AttrVisitorVisitCount, AttrVisitorReturning,
-	AttrVisitorFirstMedium, AttrVisitorFirstSource, AttrVisitorFirstCampaign,
-	AttrVisitorLastNDMedium, AttrVisitorLastNDSource, AttrVisitorLastNDCampaign,
-	AttrVisitorPartner, AttrVisitorOutcomes, AttrVisitorSegments,
-	AttrOutcomeName, AttrOutcomeValue, AttrOutcomeCurrency, AttrOutcomeEventID, AttrOutcomeVisitID,
-	AttrOutcomeTimeToConvert, AttrOutcomeVisitsToConvert,
-	AttrAttributionModel, AttrAttributionCredit, AttrAttributionValue,
-	AttrAttributionTouchIndex, AttrAttributionTouchCount, AttrAttributionTouchTime,
 }

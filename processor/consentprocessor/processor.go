@@ -146,35 +146,20 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Attributes an anonymous event must not keep: every persistent or
-// cross-context identifier, the TC string (its timestamps single a visitor
-// out) and the full referrer (its query can carry ids; the domain stays).
-var anonymousRemove = map[string]bool{
-	eventmodel.AttrVisitorID:       true,
-	eventmodel.AttrSessionID:       true,
-	eventmodel.AttrUserID:          true,
-	eventmodel.AttrReferralClickID: true,
-	eventmodel.AttrClickIDValue:    true,
-	eventmodel.AttrTCFString:       true,
-	eventmodel.AttrReferrerFull:    true,
-}
-
-// Attributes the CNIL exemption does not allow: cross-site ids, the site's
-// own account id (no linking with other processing) and geo finer than a city.
-var exemptRemove = map[string]bool{
-	eventmodel.AttrUserID:          true,
-	eventmodel.AttrReferralClickID: true,
-	eventmodel.AttrClickIDValue:    true,
-	"geo.location.lat":             true,
-	"geo.location.lon":             true,
-	"geo.postal_code":              true,
-}
-
-// Attributes an objection to marketing removes.
-var marketingRemove = map[string]bool{
-	eventmodel.AttrReferralClickID: true,
-	eventmodel.AttrClickIDValue:    true,
-}
+// What each decision removes comes from the event model's classes.
+var (
+	// An anonymous event keeps no identifier of any kind and no linking
+	// value. The connection's address and user agent stay for now: the
+	// anonymizer makes the cookieless key from them and then removes them.
+	anonymousRemove = eventmodel.NameSet(func(a *eventmodel.Attribute) bool {
+		return a.RemovedWhenAnonymous() && a.Class != eventmodel.ClassNetwork
+	})
+	// The CNIL exemption allows no cross-site or account linking and no
+	// location finer than a city.
+	exemptRemove = eventmodel.NameSet((*eventmodel.Attribute).RemovedUnderCNILExemption)
+	// An objection to marketing removes the click ids.
+	marketingRemove = eventmodel.NameSet((*eventmodel.Attribute).RemovedWithoutMarketing)
+)
 
 // apply carries out a keep or anonymous decision on the attributes and
 // records it.
@@ -194,7 +179,7 @@ func apply(attrs pcommon.Map, d decision, pol *resolvedPolicy) {
 			if !remove[k] {
 				return false
 			}
-			if k == eventmodel.AttrReferralClickID || k == eventmodel.AttrClickIDValue {
+			if a, _ := eventmodel.Lookup(k); a.Class == eventmodel.ClassMarketingID {
 				clickIDs = append(clickIDs, v.Str())
 			}
 			return true
