@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // EnvCollectorBin names the built distribution that `make test` passes in.
@@ -141,6 +142,12 @@ func (e es) searchHits(pattern string, query map[string]any) map[string]map[stri
 		out[h.ID] = h.Source
 	}
 	return out
+}
+
+// storeIndex is the index (the pattern, for events) of a family of the
+// indices of prefix.
+func storeIndex(prefix string, f journeystore.Family) string {
+	return journeystore.Layout{Prefix: prefix}.Index(f)
 }
 
 // deleteIndices removes every index and index template whose name starts with
