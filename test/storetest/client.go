@@ -32,11 +32,17 @@ func NewClient(t testing.TB) (*Client, string) {
 	// estest.URL probes with the default client; drop its idle connection
 	// so a package's goleak check sees no stray goroutines.
 	t.Cleanup(http.DefaultClient.CloseIdleConnections)
-	es := &Client{URL: base, t: t, http: &http.Client{Timeout: 30 * time.Second}}
-	t.Cleanup(es.http.CloseIdleConnections)
+	es := Connect(t, base)
 	prefix := estest.UniquePrefix(t)
 	t.Cleanup(func() { es.DeleteAll(prefix) })
 	return es, prefix
+}
+
+// Connect returns a client for the Elasticsearch at url.
+func Connect(t testing.TB, url string) *Client {
+	es := &Client{URL: url, t: t, http: &http.Client{Timeout: 30 * time.Second}}
+	t.Cleanup(es.http.CloseIdleConnections)
+	return es
 }
 
 // Do sends body as JSON and returns the status and the answer.
