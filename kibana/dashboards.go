@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	em "github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // panel is one dashboard panel: a by-value Lens visualization or a saved
@@ -43,6 +44,10 @@ var (
 	qOutcome = q(em.AttrAttributionModel, em.ModelLastTouch) + " and " + em.AttrAttributionTouchIndex + " : 0"
 )
 
+// defaultLayout names the indices in the dashboards' descriptions; they
+// name the default prefix's whatever the import's prefix.
+var defaultLayout = journeystore.Layout{Prefix: journeystore.DefaultPrefix}
+
 var allModels = []string{em.ModelFirstTouch, em.ModelLastTouch, em.ModelLastNonDirect, em.ModelLinear, em.ModelPositionBased, em.ModelTimeDecay}
 
 func visitors(id string) column {
@@ -75,8 +80,8 @@ func dashboardDefs() []dashboardDef {
 			about: "### Overview\nHow much traffic the site gets and how engaged it is: **visitors** (distinct visitor ids plus " +
 				"cookieless keys of anonymous visitors), **visits**, **page views**, **bounce rate** (visits of one page " +
 				"and under 10 s engaged), **engaged time** per visit, the top pages, countries and devices, over time.\n\n" +
-				"Visits come from the `webjourney-visits` index (one document per visit, timed by its start); page views " +
-				"from `webjourney-events-*`.",
+				"Visits come from the `" + defaultLayout.Index(journeystore.FamilyVisits) + "` index (one document per visit, timed by its start); page views " +
+				"from `" + defaultLayout.Index(journeystore.FamilyEvents) + "`.",
 			panels: []panel{
 				lp("visitors", 10, 7, metricPanel("Visitors", DataViewVisits, "", visitors("visitors"))),
 				lp("visits", 9, 7, metricPanel("Visits", DataViewVisits, "", visits)),

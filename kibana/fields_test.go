@@ -13,12 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 
-	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
 	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // aggregatableTypes are the field types a panel may aggregate.
@@ -46,48 +43,41 @@ func esDo(t *testing.T, method, u string, body any) (int, []byte) {
 	return res.StatusCode, raw
 }
 
-// TestFieldsExistInExporterMapping starts the real exporter against the real
-// Elasticsearch so that it installs its index templates, creates one index
-// of each family, and checks every field a saved object uses against the
-// field capabilities Elasticsearch reports for the data view's index: it
-// exists, a time field is a date, and an aggregated field is aggregatable.
+// TestFieldsExistInExporterMapping installs the exporter's index templates
+// in the real Elasticsearch (as the exporter does at start), creates one
+// index of each family, and checks every field a saved object uses against
+// the field capabilities Elasticsearch reports for the data view's index:
+// it exists, a time field is a date, and an aggregated field is
+// aggregatable.
 func TestFieldsExistInExporterMapping(t *testing.T) {
 	base := estest.URL(t)
 	prefix := estest.UniquePrefix(t)
-	t.Cleanup(func() {
-		for _, ix := range []string{"-events-2026.01", "-visits", "-visitors", "-credits"} {
-			esDo(t, http.MethodDelete, base+"/"+prefix+ix, nil)
-		}
-		for _, tpl := range []string{"-events", "-visits", "-visitors", "-credits"} {
-			esDo(t, http.MethodDelete, base+"/_index_template/"+prefix+tpl, nil)
-		}
-	})
-
-	f := elasticsearchjourneyexporter.NewFactory()
-	cfg := f.CreateDefaultConfig().(*elasticsearchjourneyexporter.Config)
-	cfg.Endpoints = []string{base}
-	cfg.IndexPrefix = prefix
-	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(component.MustNewType("elasticsearch_journey")), cfg)
+	layout := journeystore.Layout{Prefix: prefix}
+	store, err := journeystore.Open(journeystore.Settings{URL: base, IndexPrefix: prefix})
 	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	t.Cleanup(func() {
+		for _, f := range []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyVisits, journeystore.FamilyVisitors, journeystore.FamilyCredits} {
+			index := layout.Index(f)
+			if f == journeystore.FamilyEvents {
+				index = layout.EventsIndex(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			}
+			esDo(t, http.MethodDelete, base+"/"+index, nil)
+			esDo(t, http.MethodDelete, base+"/_index_template/"+layout.TemplateName(f), nil)
+		}
+		require.NoError(t, store.Close(context.Background()))
+	})
+	_, err = store.InstallTemplates(context.Background(), false)
+	require.NoError(t, err)
 
-	// The data view titles use the default prefix; map each data view to
-	// this test's index of the same family.
+	// Map each data view to this test's index of the same family.
 	uses, titles := collectUses(t)
 	require.NotEmpty(t, uses)
 	indexOf := map[string]string{}
 	for id, title := range titles {
-		require.True(t, strings.HasPrefix(title, DefaultPrefix+"-"), title)
-		rest := strings.TrimPrefix(title, DefaultPrefix)
-		tpl := prefix + strings.TrimSuffix(rest, "-*")
-		require.Eventually(t, func() bool {
-			status, _ := esDo(t, http.MethodGet, base+"/_index_template/"+tpl, nil)
-			return status == http.StatusOK
-		}, 30*time.Second, 100*time.Millisecond, "the exporter did not install template %s", tpl)
-		index := prefix + rest
-		if strings.HasSuffix(rest, "-*") {
-			index = prefix + strings.TrimSuffix(rest, "*") + "2026.01"
+		require.Equal(t, DataViewIndex(id, journeystore.DefaultPrefix), title, "the committed data view titles name the default prefix")
+		index := DataViewIndex(id, prefix)
+		if strings.HasSuffix(index, "-*") {
+			index = strings.TrimSuffix(index, "*") + "2026.01"
 		}
 		status, raw := esDo(t, http.MethodPut, base+"/"+index, nil)
 		require.Equal(t, http.StatusOK, status, "creating %s: %s", index, raw)

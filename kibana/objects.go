@@ -6,19 +6,17 @@ import (
 	"fmt"
 
 	em "github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // FileName is the generated saved-objects file, relative to this directory.
 const FileName = "saved_objects.ndjson"
 
-// DefaultPrefix is the exporter's default index prefix; the data view titles
-// use it (see README.md to adapt them to another prefix).
-const DefaultPrefix = "webjourney"
-
-// Document fields the exporter writes itself (not event-model attributes).
+// Document fields written from the LogRecord itself (not event-model
+// attributes).
 const (
-	fieldTimestamp = "@timestamp"
-	fieldEventName = "event.name"
+	fieldTimestamp = journeystore.FieldTimestamp
+	fieldEventName = journeystore.FieldEventName
 )
 
 // Migration versions of each saved-object type as Kibana 8.19 understands
@@ -35,7 +33,8 @@ var typeMigrationVersion = map[string]string{
 	"dashboard":     "10.2.0",
 }
 
-// Data view ids (stable, so dashboards of a later release overwrite them).
+// Data view ids (stable, so dashboards of a later release overwrite them,
+// and the same whatever the index prefix: they are not index names).
 const (
 	DataViewEvents   = "webjourney-events"
 	DataViewVisits   = "webjourney-visits"
@@ -86,21 +85,24 @@ func jsonString(v any) string {
 	return string(bytes.TrimRight(b.Bytes(), "\n"))
 }
 
-// Objects returns every saved object, dependencies first.
-func Objects() []Object {
-	objs := dataViews()
+// Objects returns every saved object, dependencies first, for the indices
+// of prefix (the exporter's index_prefix): only the data views' index
+// patterns and the Vega spec's index depend on it.
+func Objects(prefix string) []Object {
+	objs := dataViews(prefix)
 	objs = append(objs, searches()...)
-	objs = append(objs, visualizations()...)
+	objs = append(objs, visualizations(prefix)...)
 	objs = append(objs, dashboards()...)
 	return objs
 }
 
-// NDJSON renders Objects in Kibana's import format: one object per line.
-func NDJSON() ([]byte, error) {
+// NDJSON renders Objects(prefix) in Kibana's import format: one object per
+// line. FileName holds it for journeystore.DefaultPrefix.
+func NDJSON(prefix string) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	for _, o := range Objects() {
+	for _, o := range Objects(prefix) {
 		if err := enc.Encode(o); err != nil {
 			return nil, fmt.Errorf("encoding %s %s: %w", o.Type, o.ID, err)
 		}
@@ -135,10 +137,10 @@ func dataView(id, title, name string, formats map[string]any) Object {
 	}, nil)
 }
 
-func dataViews() []Object {
-	p := DefaultPrefix
+func dataViews(prefix string) []Object {
+	l := journeystore.Layout{Prefix: prefix}
 	return []Object{
-		dataView(DataViewEvents, p+"-events-*", "webjourney events", map[string]any{
+		dataView(DataViewEvents, l.Index(journeystore.FamilyEvents), "webjourney events", map[string]any{
 			em.AttrEngagedTime:            formatDuration,
 			em.AttrVisitDuration:          formatDuration,
 			em.AttrVisitEngagedTime:       formatDuration,
@@ -148,15 +150,15 @@ func dataViews() []Object {
 			em.AttrAttributionCredit:      formatPercent,
 			em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
 		}),
-		dataView(DataViewVisits, p+"-visits", "webjourney visits", map[string]any{
+		dataView(DataViewVisits, l.Index(journeystore.FamilyVisits), "webjourney visits", map[string]any{
 			em.AttrVisitDuration:    formatDuration,
 			em.AttrVisitEngagedTime: formatDuration,
 			em.AttrOutcomeValue:     formatMoney,
 		}),
-		dataView(DataViewVisitors, p+"-visitors", "webjourney visitors", map[string]any{
+		dataView(DataViewVisitors, l.Index(journeystore.FamilyVisitors), "webjourney visitors", map[string]any{
 			em.AttrOutcomeValue: formatMoney,
 		}),
-		dataView(DataViewCredits, p+"-credits", "webjourney attribution credits", map[string]any{
+		dataView(DataViewCredits, l.Index(journeystore.FamilyCredits), "webjourney attribution credits", map[string]any{
 			em.AttrAttributionCredit:      formatPercent,
 			em.AttrAttributionValue:       formatMoney,
 			em.AttrOutcomeValue:           formatMoney,
@@ -236,12 +238,12 @@ func markdownVis(id, title, text string) Object {
 	})
 }
 
-func visualizations() []Object {
+func visualizations(prefix string) []Object {
 	var out []Object
 	for _, d := range dashboardDefs() {
 		out = append(out, markdownVis(d.id+"-about", d.title+": about", d.about))
 	}
 	out = append(out, visualization(VisJourneySankey, "[webjourney] Journeys: landing page → next page → exit page → outcome", "vega",
-		map[string]any{"spec": SankeySpec()}))
+		map[string]any{"spec": SankeySpec(prefix)}))
 	return out
 }

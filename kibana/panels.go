@@ -1,6 +1,6 @@
 package kibana
 
-import "strings"
+import "github.com/webjourney/webjourney/internal/journeystore"
 
 // PanelSpec describes one Lens panel of a shipped dashboard in the terms a
 // test needs to run the equivalent Elasticsearch query: the index pattern
@@ -11,7 +11,7 @@ type PanelSpec struct {
 	Key       string // panel key, unique in its dashboard, e.g. "visits"
 	Title     string
 	DataView  string // data view id
-	Index     string // the data view's index pattern with the default prefix
+	Index     string // the data view's index pattern with journeystore.DefaultPrefix
 	Query     string // KQL of the whole panel ("" = all documents)
 	Columns   []ColumnSpec
 }
@@ -31,13 +31,11 @@ type ColumnSpec struct {
 }
 
 // DataViewIndex maps a data view id to its index pattern for prefix.
-func DataViewIndex(id, prefix string) string {
-	return prefix + strings.TrimPrefix(dataViewTitles()[id], DefaultPrefix)
-}
+func DataViewIndex(id, prefix string) string { return dataViewTitles(prefix)[id] }
 
-func dataViewTitles() map[string]string {
+func dataViewTitles(prefix string) map[string]string {
 	out := map[string]string{}
-	for _, o := range dataViews() {
+	for _, o := range dataViews(prefix) {
 		out[o.ID], _ = o.Attributes["title"].(string)
 	}
 	return out
@@ -45,7 +43,7 @@ func dataViewTitles() map[string]string {
 
 // Panels lists the Lens panels of every dashboard.
 func Panels() []PanelSpec {
-	titles := dataViewTitles()
+	titles := dataViewTitles(journeystore.DefaultPrefix)
 	var out []PanelSpec
 	for _, d := range dashboardDefs() {
 		for _, p := range d.panels {

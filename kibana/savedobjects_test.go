@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // savedObject is a parsed line of the NDJSON file.
@@ -60,7 +62,7 @@ func readFile(t *testing.T) []savedObject {
 // TestGeneratedFileUpToDate fails when saved_objects.ndjson is not what the
 // generator makes: run `go generate ./kibana/...`.
 func TestGeneratedFileUpToDate(t *testing.T) {
-	want, err := NDJSON()
+	want, err := NDJSON(journeystore.DefaultPrefix)
 	require.NoError(t, err)
 	got, err := os.ReadFile(FileName)
 	require.NoError(t, err)

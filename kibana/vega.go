@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	em "github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // SankeySpec is the Vega spec of the journeys Sankey: visits flow from their
@@ -15,8 +16,8 @@ import (
 // stacks the nodes per column and draws each link as a band whose width is
 // its visit count. %context% and %timefield% make the dashboard's time range,
 // query and filters apply. A visit with several outcomes counts once per
-// outcome.
-func SankeySpec() string {
+// outcome. prefix is the exporter's index_prefix.
+func SankeySpec(prefix string) string {
 	agg := func(name, field string, missing bool) map[string]any {
 		t := map[string]any{"field": field}
 		if missing {
@@ -44,7 +45,7 @@ func SankeySpec() string {
 			map[string]any{
 				"name": "visits",
 				"url": map[string]any{
-					"index":       DefaultPrefix + "-visits",
+					"index":       journeystore.Layout{Prefix: prefix}.Index(journeystore.FamilyVisits),
 					"%context%":   true,
 					"%timefield%": fieldTimestamp,
 					"body": map[string]any{"size": 0, "aggs": map[string]any{"paths": map[string]any{"composite": map[string]any{

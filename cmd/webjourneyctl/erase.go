@@ -59,13 +59,13 @@ func runErase(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "webjourneyctl erase: give --visitor PSEUDONYM or --user-id PSEUDONYM (the ids as stored; see webjourneyctl help erase)")
 		return exitUsage
 	}
-	ops, ctx, done, code := es.connect("erase", stderr)
+	st, ctx, done, code := es.connect("erase", stderr)
 	if code != exitOK {
 		return code
 	}
 	defer done()
 
-	rep, err := ops.Erase(ctx, *site, *visitor, *userID)
+	rep, err := st.Erase(ctx, *site, *visitor, *userID)
 	if rep != nil {
 		if err != nil {
 			fmt.Fprintf(stdout, "Deleted before the failure, from %s (site %q):\n", es.url, *site)

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	ejx "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // esOptions is the help text of the connection options every
@@ -46,14 +46,14 @@ func (f *esFlags) register(fs *flag.FlagSet, withDeadLetter bool) {
 	fs.StringVar(&f.user, "user", "", "basic authentication user")
 	fs.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the password")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of CA certificates")
-	fs.StringVar(&f.prefix, "prefix", "webjourney", "the exporter's index_prefix")
+	fs.StringVar(&f.prefix, "prefix", journeystore.DefaultPrefix, "the exporter's index_prefix")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "overall time limit")
 	if withDeadLetter {
 		fs.StringVar(&f.deadLetter, "dead-letter-index", "", "the exporter's dead_letter::index")
 	}
 }
 
-// settingFlags names the flag behind each OpsSettings field.
+// settingFlags names the flag behind each journeystore.Settings field.
 var settingFlags = map[string]string{
 	"URL":             "--url",
 	"APIKey":          "--api-key",
@@ -63,10 +63,10 @@ var settingFlags = map[string]string{
 	"DeadLetterIndex": "--dead-letter-index",
 }
 
-// settings checks the flags and turns them into OpsSettings. Its errors
+// settings checks the flags and turns them into journeystore.Settings. Its errors
 // name the flag and never hold a secret.
-func (f *esFlags) settings() (ejx.OpsSettings, error) {
-	s := ejx.OpsSettings{URL: f.url, User: f.user, IndexPrefix: f.prefix, DeadLetterIndex: f.deadLetter}
+func (f *esFlags) settings() (journeystore.Settings, error) {
+	s := journeystore.Settings{URL: f.url, User: f.user, IndexPrefix: f.prefix, DeadLetterIndex: f.deadLetter}
 	if f.url == "" {
 		return s, errors.New("--url is required, e.g. --url http://localhost:9200")
 	}
@@ -112,20 +112,20 @@ func (f *esFlags) settings() (ejx.OpsSettings, error) {
 	return s, nil
 }
 
-// ops checks the flags (with the exporter's own checks of URL, prefix and
-// CA certificates) and builds the operations client. It does not contact
+// store checks the flags (with the layout's own checks of URL, prefix and
+// CA certificates) and opens the store. It does not contact
 // Elasticsearch. Its errors name the flag and never hold a secret.
-func (f *esFlags) ops() (*ejx.Ops, ejx.OpsSettings, error) {
+func (f *esFlags) store() (*journeystore.Store, journeystore.Settings, error) {
 	s, err := f.settings()
 	if err != nil {
 		return nil, s, err
 	}
-	ops, err := ejx.NewOps(s)
-	var se *ejx.SettingError
+	st, err := journeystore.Open(s)
+	var se *journeystore.SettingError
 	if errors.As(err, &se) {
 		err = fmt.Errorf("%s: %w", settingFlags[se.Setting], se.Err)
 	}
-	return ops, s, err
+	return st, s, err
 }
 
 // context returns the context of a command: cancelled on SIGINT or
@@ -139,12 +139,12 @@ func (f *esFlags) context() (context.Context, context.CancelFunc) {
 	}
 }
 
-// connect checks the flags, builds the operations client and checks that
+// connect checks the flags, opens the store and checks that
 // Elasticsearch answers and takes the credentials. On failure it reports
 // on stderr and returns the exit code (usage or failure); on success the
 // caller must call done.
-func (f *esFlags) connect(cmd string, stderr io.Writer) (ops *ejx.Ops, ctx context.Context, done func(), code int) {
-	ops, _, err := f.ops()
+func (f *esFlags) connect(cmd string, stderr io.Writer) (st *journeystore.Store, ctx context.Context, done func(), code int) {
+	st, _, err := f.store()
 	if err != nil {
 		fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, err)
 		return nil, nil, nil, exitUsage
@@ -152,14 +152,14 @@ func (f *esFlags) connect(cmd string, stderr io.Writer) (ops *ejx.Ops, ctx conte
 	ctx, cancel := f.context()
 	done = func() {
 		cancel()
-		_ = ops.Close(context.Background())
+		_ = st.Close(context.Background())
 	}
-	if err := ops.Ping(ctx); err != nil {
+	if err := st.Ping(ctx); err != nil {
 		done()
 		fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, err)
 		return nil, nil, nil, exitFailure
 	}
-	return ops, ctx, done, exitOK
+	return st, ctx, done, exitOK
 }
 
 // parseFlags parses args into fs, which must take no positional arguments.

@@ -31,6 +31,7 @@ import (
 	ejx "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
 	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // testES is the real server and a fresh index prefix (its dead-letter index
@@ -208,7 +209,7 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 		require.Equal(t, wantCode, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		return r
 	}
-	const current = ejx.TemplateVersion
+	const current = journeystore.TemplateVersion
 	row := func(name, family, installed, status string) string {
 		return fmt.Sprintf("%-*s  %-11s  %-8d  %-9s  %s\n", len(x.deadLetter), name, family, current, installed, status)
 	}

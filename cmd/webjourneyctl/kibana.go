@@ -18,13 +18,17 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/kibana"
 )
 
 const kibanaUsage = `Usage: webjourneyctl kibana import --url URL [--space SPACE] [auth]
-                           [--file PATH] [--prefix PREFIX]
+                           [--prefix PREFIX | --file PATH]
 
 import uploads the dashboards, data views, saved searches and visualizations
-of kibana/saved_objects.ndjson with Kibana's saved objects import API
+that ship with this version (kibana/saved_objects.ndjson in the repository,
+built into webjourneyctl) with Kibana's saved objects import API
 (POST [/s/SPACE]/api/saved_objects/_import?overwrite=true): objects that
 exist are replaced, so running it again after an upgrade (or twice) gives
 the same result. It prints the imported objects per type and each object
@@ -34,11 +38,11 @@ Options:
   --url URL                 Kibana, http:// or https://, without credentials,
                             with its base path if it has one (required)
   --space SPACE             the Kibana space id (default: the default space)
-  --file PATH               the saved objects (default
-                            kibana/saved_objects.ndjson, from the repository root)
   --prefix PREFIX           the exporter's index_prefix (default webjourney):
-                            another prefix rewrites the data views' index
-                            patterns and the Vega spec's index before upload
+                            the data views' index patterns and the Vega spec's
+                            index name the indices of PREFIX
+  --file PATH               upload these saved objects (NDJSON) as they are
+                            instead, e.g. an edited export
   --api-key-env NAME        read a Kibana (Elasticsearch) API key, the base64
                             "encoded" form, from environment variable NAME
   --api-key KEY             the API key itself (visible to other users in the
@@ -57,11 +61,7 @@ Example:
       --space marketing --api-key-env KIBANA_API_KEY
 `
 
-const (
-	defaultSavedObjects = "kibana/saved_objects.ndjson"
-	defaultPrefix       = "webjourney"
-	maxKibanaAnswer     = 16 << 20
-)
+const maxKibanaAnswer = 16 << 20
 
 // spacePattern is what Kibana accepts as a space id.
 var spacePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -77,7 +77,7 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	f.register(fs, false)
 	var space, file string
 	fs.StringVar(&space, "space", "", "Kibana space id")
-	fs.StringVar(&file, "file", defaultSavedObjects, "saved objects NDJSON")
+	fs.StringVar(&file, "file", "", "saved objects NDJSON")
 	if code := parseFlags(fs, cmd, args[1:], stderr); code >= 0 {
 		return code
 	}
@@ -88,30 +88,19 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if f.url == "" {
 		return usageErr("--url is required, e.g. --url http://localhost:5601")
 	}
-	// The exporter's checks of URL, credentials, prefix and CA file; the
+	// The layout's checks of URL, credentials, prefix and CA file; the
 	// client it builds is not used.
-	ops, s, err := f.ops()
+	st, s, err := f.store()
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	_ = ops.Close(context.Background())
+	_ = st.Close(context.Background())
 	if space != "" && !spacePattern.MatchString(space) {
 		return usageErr("--space: %q is not a Kibana space id (lower-case letters, digits, '_' and '-')", space)
 	}
-	data, err := os.ReadFile(file)
+	objects, err := savedObjects(file, f.prefix)
 	if err != nil {
-		hint := ""
-		if file == defaultSavedObjects && errors.Is(err, os.ErrNotExist) {
-			hint = " (run from the repository root or give --file PATH)"
-		}
-		return usageErr("--file: %v%s", err, hint)
-	}
-	objs, err := parseSavedObjects(data)
-	if err == nil && f.prefix != defaultPrefix {
-		data, err = renameIndices(data, defaultPrefix, f.prefix)
-	}
-	if err != nil {
-		return usageErr("--file %s: %v", file, err)
+		return usageErr("%v", err)
 	}
 	client, err := kibanaClient(s.CACert)
 	if err != nil {
@@ -126,7 +115,7 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := f.context()
 	defer cancel()
-	req, err := importRequest(ctx, base, filepath.Base(file), data)
+	req, err := importRequest(ctx, base, objects.name, objects.data)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -161,7 +150,46 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			cmd, where, resp.StatusCode, snippet(body))
 		return exitFailure
 	}
-	return reportImport(cmd, where, file, objs, &ans, stdout, stderr)
+	return reportImport(cmd, where, objects, &ans, stdout, stderr)
+}
+
+// uploads are the saved objects to import.
+type uploads struct {
+	data   []byte
+	keys   []savedObjectKey // the objects' types and ids, in file order
+	name   string           // the upload's file name
+	source string           // where they come from, for the report
+}
+
+// savedObjects returns the saved objects to upload: those of file as they
+// are, or without a file the ones that ship with webjourneyctl, rendered
+// for the index prefix. Its errors name the flag.
+func savedObjects(file, prefix string) (*uploads, error) {
+	if file == "" {
+		data, err := kibana.NDJSON(prefix)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := parseSavedObjects(data)
+		if err != nil {
+			return nil, err
+		}
+		return &uploads{data: data, keys: keys, name: kibana.FileName, source: "the built-in saved objects (index prefix " + prefix + ")"}, nil
+	}
+	if prefix != journeystore.DefaultPrefix {
+		// A file's data views name their own indices: rewriting them here
+		// would be a guess.
+		return nil, errors.New("--prefix applies to the built-in saved objects; a --file is uploaded as it is (set its data views' index patterns in the file)")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--file: %w", err)
+	}
+	keys, err := parseSavedObjects(data)
+	if err != nil {
+		return nil, fmt.Errorf("--file %s: %w", file, err)
+	}
+	return &uploads{data: data, keys: keys, name: filepath.Base(file), source: file}, nil
 }
 
 // savedObjectKey is the type and id of a saved object.
@@ -198,144 +226,6 @@ func parseSavedObjects(data []byte) ([]savedObjectKey, error) {
 		return nil, errors.New("holds no saved objects")
 	}
 	return objs, nil
-}
-
-// renameIndices replaces the index prefix from by to where the saved
-// objects name the exporter's indices: the title (index pattern) of each
-// data view and the "index" of each Vega visualization's data. Ids,
-// references, descriptions and every other line stay as they are.
-func renameIndices(data []byte, from, to string) ([]byte, error) {
-	lines := bytes.Split(data, []byte("\n"))
-	for i, line := range lines {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		out, err := renameIndicesInObject(line, from, to)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", i+1, err)
-		}
-		lines[i] = out
-	}
-	return bytes.Join(lines, []byte("\n")), nil
-}
-
-// renameIndicesInObject is renameIndices for one NDJSON line; it returns
-// line itself when nothing changes.
-func renameIndicesInObject(line []byte, from, to string) ([]byte, error) {
-	obj, err := decodeJSON(string(line))
-	if err != nil {
-		return nil, err
-	}
-	o, _ := obj.(map[string]any)
-	attrs, _ := o["attributes"].(map[string]any)
-	if attrs == nil {
-		return line, nil
-	}
-	changed := false
-	switch o["type"] {
-	case "index-pattern":
-		if title, ok := attrs["title"].(string); ok {
-			if t := renameIndexList(title, from, to); t != title {
-				attrs["title"], changed = t, true
-			}
-		}
-	case "visualization":
-		vs, ok := attrs["visState"].(string)
-		if !ok {
-			break
-		}
-		state, err := decodeJSON(vs)
-		if err != nil {
-			return nil, fmt.Errorf("visState: %w", err)
-		}
-		st, _ := state.(map[string]any)
-		params, _ := st["params"].(map[string]any)
-		spec, ok := params["spec"].(string)
-		if st["type"] != "vega" || !ok {
-			break
-		}
-		tree, err := decodeJSON(spec)
-		if err != nil {
-			return nil, fmt.Errorf("the Vega spec of visualization %v is not JSON (%v); change its index by hand", o["id"], err)
-		}
-		if !renameVegaIndices(tree, from, to) {
-			break
-		}
-		newSpec, err := json.MarshalIndent(tree, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		params["spec"] = string(newSpec)
-		if attrs["visState"], err = encodeJSON(st); err != nil {
-			return nil, err
-		}
-		changed = true
-	}
-	if !changed {
-		return line, nil
-	}
-	s, err := encodeJSON(o)
-	return []byte(s), err
-}
-
-// renameVegaIndices renames the value of every "index" key in a Vega spec
-// and reports whether it changed any.
-func renameVegaIndices(v any, from, to string) bool {
-	changed := false
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if s, ok := x.(string); ok && k == "index" {
-				if n := renameIndexList(s, from, to); n != s {
-					v[k], changed = n, true
-				}
-				continue
-			}
-			changed = renameVegaIndices(x, from, to) || changed
-		}
-	case []any:
-		for _, x := range v {
-			changed = renameVegaIndices(x, from, to) || changed
-		}
-	}
-	return changed
-}
-
-// renameIndexList renames each index (pattern) of a comma-separated list
-// that is one of the exporter's: FROM-events-..., FROM-visits,
-// FROM-visitors, FROM-credits.
-func renameIndexList(list, from, to string) string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(p), from+"-")
-		if ok && (strings.HasPrefix(rest, "events-") || slices.Contains([]string{"visits", "visitors", "credits"}, rest)) {
-			parts[i] = strings.Replace(p, from+"-", to+"-", 1)
-		}
-	}
-	return strings.Join(parts, ",")
-}
-
-// decodeJSON decodes s keeping numbers as they are written.
-func decodeJSON(s string) (any, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// encodeJSON encodes v as the saved objects generator does (no HTML
-// escaping, keys sorted).
-func encodeJSON(v any) (string, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 // kibanaClient returns an HTTP client trusting caCert (PEM) for https, or
@@ -491,7 +381,8 @@ func (f importFailure) String() string {
 
 // reportImport prints what Kibana imported and refused and returns the
 // exit code.
-func reportImport(cmd, where, file string, objs []savedObjectKey, ans *importAnswer, stdout, stderr io.Writer) int {
+func reportImport(cmd, where string, up *uploads, ans *importAnswer, stdout, stderr io.Writer) int {
+	objs := up.keys
 	var types []string
 	for _, o := range objs {
 		if !slices.Contains(types, o.Type) {
@@ -505,7 +396,7 @@ func reportImport(cmd, where, file string, objs []savedObjectKey, ans *importAns
 		}
 		imported[r.Type]++
 	}
-	fmt.Fprintf(stdout, "Imported %d of %d saved objects from %s into %s:\n", ans.SuccessCount, len(objs), file, where)
+	fmt.Fprintf(stdout, "Imported %d of %d saved objects from %s into %s:\n", ans.SuccessCount, len(objs), up.source, where)
 	if len(ans.SuccessResults) > 0 {
 		inFile := map[string]int{}
 		for _, o := range objs {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/webjourney/webjourney/kibana"
 )
 
 const savedObjectsFile = "../../kibana/saved_objects.ndjson"
@@ -152,13 +154,33 @@ func TestKibanaImportSuccessIdempotent(t *testing.T) {
 	assert.Equal(t, r, reqs[1])
 }
 
+// Without --file, the saved objects that ship with webjourneyctl are
+// uploaded (the command works outside the repository: the tests run in
+// cmd/webjourneyctl), rendered for --prefix.
+func TestKibanaImportBuiltInSavedObjects(t *testing.T) {
+	k := newFakeKibana(t, false, http.StatusOK, "")
+	res := runCmd("", "kibana", "import", "--url", k.URL)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, "Imported 19 of 19 saved objects from the built-in saved objects (index prefix webjourney) into Kibana at "+k.URL+":\n"+
+		"  index-pattern  4 of 4\n"+
+		"  search         2 of 2\n"+
+		"  visualization  7 of 7\n"+
+		"  dashboard      6 of 6\n", res.stdout)
+	want, err := os.ReadFile(savedObjectsFile)
+	require.NoError(t, err)
+	reqs := k.recorded()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "saved_objects.ndjson", reqs[0].fileName)
+	assert.Equal(t, string(want), string(reqs[0].file), "the committed file, byte for byte")
+}
+
 func TestKibanaImportSpaceBasicAuthPrefix(t *testing.T) {
 	k := newFakeKibana(t, false, http.StatusOK, "")
 	t.Setenv("WJ_TEST_PASSWORD", testPassword)
-	args := importArgs(k.URL+"/kibana", "--space", "marketing", "--user", "elastic", "--password-env", "WJ_TEST_PASSWORD", "--prefix", "shop")
+	args := []string{"kibana", "import", "--url", k.URL + "/kibana", "--space", "marketing", "--user", "elastic", "--password-env", "WJ_TEST_PASSWORD", "--prefix", "shop"}
 	res := runCmd("", args...)
 	require.Equal(t, exitOK, res.code, res.stderr)
-	assert.Contains(t, res.stdout, "into Kibana at "+k.URL+"/kibana (space marketing):\n")
+	assert.Contains(t, res.stdout, "from the built-in saved objects (index prefix shop) into Kibana at "+k.URL+"/kibana (space marketing):\n")
 	assertNoSecrets(t, res, args)
 	reqs := k.recorded()
 	require.Len(t, reqs, 1)
@@ -171,7 +193,7 @@ func TestKibanaImportSpaceBasicAuthPrefix(t *testing.T) {
 	orig, err := os.ReadFile(savedObjectsFile)
 	require.NoError(t, err)
 	sent := reqs[0].file
-	want, err := renameIndices(orig, "webjourney", "shop")
+	want, err := kibana.NDJSON("shop")
 	require.NoError(t, err)
 	assert.Equal(t, string(want), string(sent))
 	assertOnlyIndicesRenamed(t, orig, sent)
@@ -222,28 +244,6 @@ func assertOnlyIndicesRenamed(t *testing.T, orig, sent []byte) {
 	}, titles)
 	assert.Equal(t, 1, vega, "the Sankey")
 	assert.Contains(t, string(sent), `"id":"webjourney-visits"`, "ids are kept")
-}
-
-func TestRenameIndices(t *testing.T) {
-	orig, err := os.ReadFile(savedObjectsFile)
-	require.NoError(t, err)
-	shop, err := renameIndices(orig, "webjourney", "shop")
-	require.NoError(t, err)
-	back, err := renameIndices(shop, "shop", "webjourney")
-	require.NoError(t, err)
-	assert.Equal(t, string(orig), string(back), "renaming back gives the file byte for byte")
-
-	for in, want := range map[string]string{
-		"webjourney-events-*":                         "x-events-*",
-		"webjourney-events-2026.11,webjourney-visits": "x-events-2026.11,x-visits",
-		"webjourney-dead-letter":                      "webjourney-dead-letter",
-		"webjourney-visits-by-visitor":                "webjourney-visits-by-visitor",
-		"other-visits":                                "other-visits",
-	} {
-		assert.Equal(t, want, renameIndexList(in, "webjourney", "x"), in)
-	}
-	_, err = renameIndices([]byte(`{"type":"visualization","id":"v","attributes":{"visState":"{\"type\":\"vega\",\"params\":{\"spec\":\"{ hjson: 1 }\"}}"}}`), "webjourney", "x")
-	assert.ErrorContains(t, err, "line 1: the Vega spec of visualization v is not JSON")
 }
 
 const partialAnswer = `{"success":false,"successCount":17,
@@ -371,7 +371,7 @@ func TestKibanaImportUsageErrors(t *testing.T) {
 		{append(u, "--timeout", "0s"), "--timeout must be positive"},
 		{append(u, "--dead-letter-index", "x"), "flag provided but not defined: -dead-letter-index"},
 		{append(u, "now"), `unexpected argument "now"`},
-		{u, "--file: open kibana/saved_objects.ndjson: no such file or directory (run from the repository root or give --file PATH)"},
+		{append(u, "--file", savedObjectsFile, "--prefix", "shop"), "--prefix applies to the built-in saved objects; a --file is uploaded as it is"},
 		{append(u, "--file", missing), "--file: open " + missing + ": no such file or directory\n"},
 		{append(u, "--file", dir), "--file: read " + dir + ": is a directory"},
 		{append(u, "--file", badJSON), "--file " + badJSON + ": line 3: not a JSON object: unexpected end of JSON input\n"},

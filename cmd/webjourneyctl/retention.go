@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	ejx "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 const retentionUsage = `Usage: webjourneyctl retention apply --url URL [auth] [--prefix PREFIX]
@@ -51,7 +51,7 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet(cmd, retentionUsage, stderr)
 	var es esFlags
 	es.register(fs, false)
-	var r ejx.RetentionConfig
+	var r journeystore.Retention
 	months := []struct {
 		name string
 		v    *int
@@ -70,8 +70,8 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	some := false
 	for _, m := range months {
-		if *m.v < 0 || *m.v > ejx.MaxRetentionMonths {
-			fmt.Fprintf(stderr, "webjourneyctl %s: --%s must be 0 (keep for ever) to %d, not %d\n", cmd, m.name, ejx.MaxRetentionMonths, *m.v)
+		if err := journeystore.CheckRetentionMonths(*m.v); err != nil {
+			fmt.Fprintf(stderr, "webjourneyctl %s: --%s %v\n", cmd, m.name, err)
 			return exitUsage
 		}
 		some = some || *m.v > 0
@@ -80,13 +80,13 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "webjourneyctl %s: give at least one of --events-months, --visits-months, --visitors-months, --credits-months\n", cmd)
 		return exitUsage
 	}
-	ops, ctx, done, code := es.connect(cmd, stderr)
+	st, ctx, done, code := es.connect(cmd, stderr)
 	if code != exitOK {
 		return code
 	}
 	defer done()
 
-	rep, err := ops.ApplyRetention(ctx, r, time.Now(), *dryRun)
+	rep, err := st.ApplyRetention(ctx, r, time.Now(), *dryRun)
 	if rep != nil {
 		printRetention(stdout, rep)
 	}
@@ -97,7 +97,7 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func printRetention(w io.Writer, rep *ejx.RetentionReport) {
+func printRetention(w io.Writer, rep *journeystore.RetentionReport) {
 	verb := "deleted"
 	if rep.DryRun {
 		verb = "would delete"
@@ -117,7 +117,7 @@ func printRetention(w io.Writer, rep *ejx.RetentionReport) {
 		}
 		head = fmt.Sprintf("%s %d months:", head, f.Months)
 		before := f.Before.Format(time.RFC3339)
-		if f.Family == ejx.FamilyEvents {
+		if f.Family == journeystore.FamilyEvents {
 			if len(f.Indices) == 0 {
 				fmt.Fprintf(w, "%s no index of a month before %s\n", head, f.Before.Format("2006-01"))
 				continue

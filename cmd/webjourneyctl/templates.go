@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	ejx "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 const templatesUsage = `Usage: webjourneyctl templates check --url URL [auth] [--prefix PREFIX]
@@ -62,17 +62,17 @@ func runTemplates(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code := parseFlags(fs, cmd, args[1:], stderr); code >= 0 {
 		return code
 	}
-	ops, ctx, done, code := es.connect(cmd, stderr)
+	st, ctx, done, code := es.connect(cmd, stderr)
 	if code != exitOK {
 		return code
 	}
 	defer done()
 
 	if install {
-		results, err := ops.InstallTemplates(ctx, force)
+		results, err := st.InstallTemplates(ctx, force)
 		for _, t := range results {
 			switch {
-			case t.Outcome == ejx.TemplateUpToDate || t.Outcome == ejx.TemplateLeftNewer:
+			case t.Outcome == journeystore.TemplateUpToDate || t.Outcome == journeystore.TemplateLeftNewer:
 				fmt.Fprintf(stdout, "%s: %s (version %d), left alone\n", t.Name, t.Outcome, t.Previous)
 			case t.Previous == 0:
 				fmt.Fprintf(stdout, "%s: %s (was not installed or had no version)\n", t.Name, t.Outcome)
@@ -87,7 +87,7 @@ func runTemplates(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	rep, err := ops.CheckTemplates(ctx)
+	rep, err := st.CheckTemplates(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, err)
 		return exitFailure
@@ -96,10 +96,10 @@ func runTemplates(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintln(tw, "TEMPLATE\tFAMILY\tEXPECTED\tINSTALLED\tSTATUS")
 	notReady, newer := 0, 0
 	for _, t := range rep.Templates {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", t.Name, t.Family, t.Expected, version(t.Installed, t.Status != ejx.TemplateMissing), t.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", t.Name, t.Family, t.Expected, version(t.Installed, t.Status != journeystore.TemplateMissing), t.Status)
 		switch t.Status {
-		case ejx.TemplateOK:
-		case ejx.TemplateNewer:
+		case journeystore.TemplateOK:
+		case journeystore.TemplateNewer:
 			newer++
 		default:
 			notReady++

@@ -3,9 +3,6 @@ package elasticsearchjourneyexporter // import "github.com/webjourney/webjourney
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"regexp"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -15,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // Config defines the configuration of the elasticsearch_journey exporter.
@@ -90,23 +89,14 @@ func (r RetentionConfig) families() []struct {
 	}
 }
 
-// MaxRetentionMonths is the longest retention of any family, in months.
-const MaxRetentionMonths = 1200
-
-// checkMonths checks every family's retention, naming its key.
-func (r RetentionConfig) checkMonths() []error {
-	var errs []error
-	for _, f := range r.families() {
-		if f.months < 0 || f.months > MaxRetentionMonths {
-			errs = append(errs, fmt.Errorf("%s: must be 0 (keep for ever) to %d, not %d", f.key, MaxRetentionMonths, f.months))
-		}
+// months is the retention of each family, as the store applies it.
+func (r RetentionConfig) months() journeystore.Retention {
+	return journeystore.Retention{
+		EventsMonths:   r.EventsMonths,
+		VisitsMonths:   r.VisitsMonths,
+		VisitorsMonths: r.VisitorsMonths,
+		CreditsMonths:  r.CreditsMonths,
 	}
-	return errs
-}
-
-// enabled reports whether any family has a retention.
-func (r RetentionConfig) enabled() bool {
-	return r.EventsMonths > 0 || r.VisitsMonths > 0 || r.VisitorsMonths > 0 || r.CreditsMonths > 0
 }
 
 // DeadLetterConfig names the index for refused documents.
@@ -121,23 +111,16 @@ type DeadLetterConfig struct {
 
 var _ component.Config = (*Config)(nil)
 
-// indexPrefixPattern keeps index names valid for Elasticsearch (lower case,
-// no \ / * ? " < > | space , # :) and out of the reserved "." / "_" / "-" /
-// "+" starts.
-var indexPrefixPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-
-// maxIndexPrefixLen leaves room for "-events-YYYY.MM" within Elasticsearch's
-// 255-byte index-name limit with a wide margin for future index families.
-const maxIndexPrefixLen = 100
-
 // Validate checks the exporter-specific keys; xconfmap.Validate checks the
 // embedded HTTP client, queue and retry sections itself.
 func (cfg *Config) Validate() error {
 	var retentionErrs []error
-	for _, err := range cfg.Retention.checkMonths() {
-		retentionErrs = append(retentionErrs, fmt.Errorf("retention::%w", err))
+	for _, f := range cfg.Retention.families() {
+		if err := journeystore.CheckRetentionMonths(f.months); err != nil {
+			retentionErrs = append(retentionErrs, fmt.Errorf("retention::%s: %w", f.key, err))
+		}
 	}
-	if cfg.Retention.enabled() && cfg.Retention.CheckInterval < time.Minute {
+	if cfg.Retention.months().Enabled() && cfg.Retention.CheckInterval < time.Minute {
 		retentionErrs = append(retentionErrs, fmt.Errorf("retention::check_interval: must be at least 1m, not %s", cfg.Retention.CheckInterval))
 	}
 	var errs []error
@@ -148,14 +131,14 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("endpoints: at least one Elasticsearch URL is required, e.g. endpoints: [\"http://localhost:9200\"]"))
 	}
 	for i, ep := range cfg.Endpoints {
-		if err := validateEndpoint(ep); err != nil {
+		if err := journeystore.CheckURL(ep); err != nil {
 			errs = append(errs, fmt.Errorf("endpoints[%d]: %w", i, err))
 		}
 	}
-	if err := checkIndexPrefix(cfg.IndexPrefix); err != nil {
+	if err := journeystore.CheckIndexPrefix(cfg.IndexPrefix); err != nil {
 		errs = append(errs, fmt.Errorf("index_prefix: %w", err))
 	}
-	if err := checkDeadLetterIndex(cfg.DeadLetter.Index, cfg.IndexPrefix); err != nil {
+	if err := journeystore.CheckDeadLetterIndex(cfg.DeadLetter.Index, cfg.IndexPrefix); err != nil {
 		errs = append(errs, fmt.Errorf("dead_letter::index: %w", err))
 	}
 	if cfg.ClientConfig.Timeout <= 0 {
@@ -174,63 +157,4 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("password: set user as well"))
 	}
 	return errors.Join(append(errs, retentionErrs...)...)
-}
-
-// checkIndexPrefix checks an index prefix (index_prefix, or the --prefix
-// of webjourneyctl).
-func checkIndexPrefix(prefix string) error {
-	switch {
-	case prefix == "":
-		return errors.New("must not be empty (default webjourney)")
-	case len(prefix) > maxIndexPrefixLen:
-		return fmt.Errorf("at most %d characters", maxIndexPrefixLen)
-	case !indexPrefixPattern.MatchString(prefix):
-		return fmt.Errorf("%q is not a valid Elasticsearch index name start; use lower-case letters, digits, '-', '_' and '.', starting with a letter or digit", prefix)
-	}
-	return nil
-}
-
-// checkDeadLetterIndex checks a dead-letter index name (empty: none): a
-// valid index name that is none of the other indices or template names of
-// prefix (its template is named after it, and two templates for one index
-// would conflict).
-func checkDeadLetterIndex(dl, prefix string) error {
-	if dl == "" {
-		return nil
-	}
-	if len(dl) > maxIndexPrefixLen || !indexPrefixPattern.MatchString(dl) {
-		return fmt.Errorf("%q is not a valid Elasticsearch index name; use at most %d lower-case letters, digits, '-', '_' and '.', starting with a letter or digit, e.g. %q",
-			dl, maxIndexPrefixLen, prefix+"-dead-letter")
-	}
-	own := dl == eventsTemplateName(prefix) || strings.HasPrefix(dl, prefix+"-events-")
-	for _, f := range entityFamilies {
-		own = own || dl == f.index(prefix)
-	}
-	if own {
-		return fmt.Errorf("%q is one of the exporter's own events or entity indices; use another name, e.g. %q",
-			dl, prefix+"-dead-letter")
-	}
-	return nil
-}
-
-// validateEndpoint checks one endpoints entry. Messages never echo a URL
-// that may hold credentials.
-func validateEndpoint(ep string) error {
-	u, err := url.Parse(ep)
-	if err != nil {
-		return errors.New("not a valid URL; use the form http://host:9200")
-	}
-	if u.User != nil {
-		return errors.New("credentials in the URL are not allowed; use user and password (or api_key)")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q must be an http:// or https:// URL", ep)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("%q has no host", ep)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q must not have a query or fragment", ep)
-	}
-	return nil
 }

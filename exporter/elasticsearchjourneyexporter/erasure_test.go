@@ -11,11 +11,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/test/storetest"
 )
 
 func visitorEvent(id, site, visitor, user string) func(plog.LogRecord) {
 	return func(lr plog.LogRecord) {
-		pageView(lr, id)
+		storetest.PageView(lr, id)
 		lr.Attributes().PutStr(eventmodel.AttrSiteID, site)
 		lr.Attributes().PutStr(eventmodel.AttrVisitorID, visitor)
 		if user != "" {
@@ -29,46 +30,46 @@ func visitorEvent(id, site, visitor, user string) func(plog.LogRecord) {
 // record, credits and dead letters, and nothing of anyone else; the stored
 // request keeps only a hash of whom it erased.
 func TestErasureRequestDeletesTheSubjectOnly(t *testing.T) {
-	es, prefix := newESClient(t)
+	es, prefix := storetest.NewClient(t)
 	_, set := newTelemetry(t)
 	// The dead-letter index lies outside the prefix: erasure must find it anyway.
 	dlIndex := "dl-" + prefix
-	t.Cleanup(func() { es.deleteAll(dlIndex) })
-	exp := newTestExporter(t, set, es.base, prefix, func(c *Config) { c.DeadLetter.Index = dlIndex })
+	t.Cleanup(func() { es.DeleteAll(dlIndex) })
+	exp := newTestExporter(t, set, es.URL, prefix, func(c *Config) { c.DeadLetter.Index = dlIndex })
 
 	const gone, stays = "k1:gone-visitor-pseudonym", "k1:other-visitor-pseudonym"
-	ld := makeLogs(
-		visitorEvent(uniqueID(t, 1), "shop", gone, ""),
-		visitorEvent(uniqueID(t, 2), "shop", gone, "k1:gone-user"),
-		visitorEvent(uniqueID(t, 3), "shop", "k1:another-browser-same-user", "k1:gone-user"),
-		visitorEvent(uniqueID(t, 4), "shop", stays, ""),
-		visitorEvent(uniqueID(t, 5), "blog", gone, ""), // another site: another pseudonymisation domain
+	ld := storetest.MakeLogs(
+		visitorEvent(storetest.UniqueID(t, 1), "shop", gone, ""),
+		visitorEvent(storetest.UniqueID(t, 2), "shop", gone, "k1:gone-user"),
+		visitorEvent(storetest.UniqueID(t, 3), "shop", "k1:another-browser-same-user", "k1:gone-user"),
+		visitorEvent(storetest.UniqueID(t, 4), "shop", stays, ""),
+		visitorEvent(storetest.UniqueID(t, 5), "blog", gone, ""), // another site: another pseudonymisation domain
 	)
 	// One of the visitor's events is from an earlier month (another index).
 	first := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	first.SetTimestamp(first.Timestamp() - 40*24*3600*1e9)
 	require.NoError(t, exp.pushLogs(context.Background(), ld))
-	require.Equal(t, 5, es.count(prefix))
+	require.Equal(t, 5, es.Count(prefix))
 
 	// The journey entities of both visitors, and a dead letter of the erased one.
-	entities := makeLogs(
-		visitRecord("visit-gone", 3, "shop", gone),
-		visitorRecord("visitor-gone", 3, "shop", gone, testVisitStart),
-		creditRecord("credit-gone", "shop", gone, testVisitStart),
-		visitRecord("visit-stays", 2, "shop", stays),
-		visitorRecord("visitor-stays", 2, "shop", stays, testVisitStart),
-		creditRecord("credit-stays", "shop", stays, testVisitStart),
-		visitRecord("visit-gone-blog", 1, "blog", gone),
+	entities := storetest.MakeLogs(
+		storetest.Visit("visit-gone", 3, "shop", gone),
+		storetest.Visitor("visitor-gone", 3, "shop", gone, storetest.VisitStart),
+		storetest.Credit("credit-gone", "shop", gone, storetest.VisitStart),
+		storetest.Visit("visit-stays", 2, "shop", stays),
+		storetest.Visitor("visitor-stays", 2, "shop", stays, storetest.VisitStart),
+		storetest.Credit("credit-stays", "shop", stays, storetest.VisitStart),
+		storetest.Visit("visit-gone-blog", 1, "blog", gone),
 		func(lr plog.LogRecord) {
-			visitRecord("visit-gone-bad", 1, "shop", gone)(lr)
+			storetest.Visit("visit-gone-bad", 1, "shop", gone)(lr)
 			lr.Attributes().PutStr(eventmodel.AttrVisitIdleAt, "not-a-date")
 		},
 	)
 	require.NoError(t, exp.pushLogs(context.Background(), entities))
-	require.Equal(t, 1, es.countIndex(dlIndex))
+	require.Equal(t, 1, es.CountIndex(dlIndex))
 
-	erasureID := uniqueID(t, 9)
-	req := makeLogs(func(lr plog.LogRecord) {
+	erasureID := storetest.UniqueID(t, 9)
+	req := storetest.MakeLogs(func(lr plog.LogRecord) {
 		lr.SetEventName(eventmodel.EventErasureRequest)
 		lr.SetTimestamp(first.Timestamp() + 41*24*3600*1e9)
 		a := lr.Attributes()
@@ -82,7 +83,7 @@ func TestErasureRequestDeletesTheSubjectOnly(t *testing.T) {
 
 	var audit map[string]any
 	var remaining []string
-	for _, src := range es.search(prefix+"-events-*", nil) {
+	for _, src := range es.Search(prefix+"-events-*", nil) {
 		if src["event.name"] == eventmodel.EventErasureRequest {
 			audit = src
 			continue
@@ -91,11 +92,11 @@ func TestErasureRequestDeletesTheSubjectOnly(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"shop/" + stays, "blog/" + gone}, remaining)
 	var entitiesLeft []string
-	for _, src := range es.search(prefix+"-visit*,"+prefix+"-credits", nil) {
+	for _, src := range es.Search(prefix+"-visit*,"+prefix+"-credits", nil) {
 		entitiesLeft = append(entitiesLeft, src[eventmodel.AttrEntityID].(string))
 	}
 	assert.ElementsMatch(t, []string{"visit-stays", "visitor-stays", "credit-stays", "visit-gone-blog"}, entitiesLeft)
-	assert.Zero(t, es.countIndex(dlIndex), "the dead letter of the erased visitor is gone too")
+	assert.Zero(t, es.CountIndex(dlIndex), "the dead letter of the erased visitor is gone too")
 	require.NotNil(t, audit, "the erasure request is stored as the audit record")
 	raw, _ := json.Marshal(audit)
 	assert.False(t, strings.Contains(string(raw), "gone-"), "the audit record names the erased ids: %s", raw)
@@ -104,5 +105,5 @@ func TestErasureRequestDeletesTheSubjectOnly(t *testing.T) {
 
 	// Replaying the request (a retry) deletes nothing more and stores no second audit record.
 	require.NoError(t, exp.pushLogs(context.Background(), req))
-	assert.Equal(t, 3, es.count(prefix))
+	assert.Equal(t, 3, es.Count(prefix))
 }

@@ -14,12 +14,12 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter/internal/metadata"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 const (
-	defaultEndpoint    = "http://localhost:9200"
-	defaultIndexPrefix = "webjourney"
-	defaultTimeout     = 30 * time.Second
+	defaultEndpoint = "http://localhost:9200"
+	defaultTimeout  = 30 * time.Second
 )
 
 // NewFactory creates a factory for the elasticsearch_journey exporter.
@@ -40,7 +40,7 @@ func createDefaultConfig() component.Config {
 
 	return &Config{
 		Endpoints:    []string{defaultEndpoint},
-		IndexPrefix:  defaultIndexPrefix,
+		IndexPrefix:  journeystore.DefaultPrefix,
 		ClientConfig: client,
 		QueueConfig:  configoptional.Some(defaultQueueConfig()),
 		RetryConfig:  configretry.NewDefaultBackOffConfig(),

@@ -35,6 +35,8 @@ import (
 
 	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter/internal/metadata"
 	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter/internal/metadatatest"
+	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/test/storetest"
 )
 
 // fakeES answers the template GET as "installed, our version" and the bulk
@@ -67,7 +69,7 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/_index_template/"):
 		name := strings.TrimPrefix(r.URL.Path, "/_index_template/")
-		fmt.Fprintf(w, `{"index_templates":[{"name":%q,"index_template":{"index_patterns":["x"],"version":%d}}]}`, name, templateVersion)
+		fmt.Fprintf(w, `{"index_templates":[{"name":%q,"index_template":{"index_patterns":["x"],"version":%d}}]}`, name, journeystore.TemplateVersion)
 	case r.URL.Path == "/_bulk":
 		f.serveBulk(w, r)
 	default:
@@ -155,7 +157,7 @@ func TestItemThrottledIsTheOnlyRecordRetried(t *testing.T) {
 			tt, set := newTelemetry(t)
 			exp := newTestExporter(t, set, fake.URL, "fake")
 
-			err := exp.pushLogs(context.Background(), makeLogs(pageViewWithID("a"), pageViewWithID("b"), pageViewWithID("c")))
+			err := exp.pushLogs(context.Background(), storetest.MakeLogs(storetest.PageViewWithID("a"), storetest.PageViewWithID("b"), storetest.PageViewWithID("c")))
 			require.Error(t, err)
 			assert.False(t, consumererror.IsPermanent(err))
 			var logsErr consumererror.Logs
@@ -196,7 +198,7 @@ func TestRetryResendsOnlyThrottledRecord(t *testing.T) {
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
 
-	require.NoError(t, exp.ConsumeLogs(context.Background(), makeLogs(pageViewWithID("a"), pageViewWithID("b"), pageViewWithID("c"))))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), storetest.MakeLogs(storetest.PageViewWithID("a"), storetest.PageViewWithID("b"), storetest.PageViewWithID("c"))))
 	assert.Equal(t, [][]string{{"a", "b", "c"}, {"b"}}, fake.receivedBulks())
 }
 
@@ -206,7 +208,7 @@ func TestWholeRequestFailureRetriesEveryRecord(t *testing.T) {
 	tt, set := newTelemetry(t)
 	exp := newTestExporter(t, set, fake.URL, "fake")
 
-	ld := makeLogs(pageViewWithID("a"), pageViewWithID("b"))
+	ld := storetest.MakeLogs(storetest.PageViewWithID("a"), storetest.PageViewWithID("b"))
 	err := exp.pushLogs(context.Background(), ld)
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
@@ -229,7 +231,7 @@ func TestHangingBulkIsBoundedByTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := exp.pushLogs(ctx, makeLogs(pageViewWithID("a")))
+	err := exp.pushLogs(ctx, storetest.MakeLogs(storetest.PageViewWithID("a")))
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 5*time.Second)
 	var logsErr consumererror.Logs
@@ -241,8 +243,8 @@ func TestHangingBulkIsBoundedByTheDeadline(t *testing.T) {
 // are refused with a retryable error, and once Elasticsearch answers the
 // template is installed in the background and events flow.
 func TestElasticsearchDownAtStart(t *testing.T) {
-	es, prefix := newESClient(t)
-	realES, err := url.Parse(es.base)
+	es, prefix := storetest.NewClient(t)
+	realES, err := url.Parse(es.URL)
 	require.NoError(t, err)
 
 	// Reserve a port, then close it: nothing listens there yet.
@@ -255,7 +257,7 @@ func TestElasticsearchDownAtStart(t *testing.T) {
 	exp := newTestExporter(t, set, "http://"+addr, prefix)
 	require.False(t, exp.templateReady.Load())
 
-	ld := makeLogs(pageViewWithID(uniqueID(t, 1)))
+	ld := storetest.MakeLogs(storetest.PageViewWithID(storetest.UniqueID(t, 1)))
 	err = exp.pushLogs(context.Background(), ld)
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
@@ -264,7 +266,7 @@ func TestElasticsearchDownAtStart(t *testing.T) {
 	metadatatest.AssertEqualExporterElasticsearchJourneyDocsFailed(t, tt, []metricdata.DataPoint[int64]{
 		{Attributes: attribute.NewSet(attribute.String("reason", reasonTemplateMiss)), Value: 1},
 	}, metricdatatest.IgnoreTimestamp())
-	assert.Equal(t, 0, es.count(prefix), "nothing may be written before the template exists")
+	assert.Equal(t, 0, es.Count(prefix), "nothing may be written before the template exists")
 
 	// Elasticsearch comes up on that address (a proxy to the real server).
 	l, err = net.Listen("tcp", addr)
@@ -274,9 +276,9 @@ func TestElasticsearchDownAtStart(t *testing.T) {
 	defer proxy.Close()
 
 	require.Eventually(t, exp.templateReady.Load, 10*time.Second, 10*time.Millisecond)
-	assert.EqualValues(t, templateVersion, es.installedTemplate(prefix)["version"])
+	assert.EqualValues(t, journeystore.TemplateVersion, es.InstalledTemplate(prefix + "-events")["version"])
 	require.NoError(t, exp.pushLogs(context.Background(), ld))
-	assert.Equal(t, 1, es.count(prefix))
+	assert.Equal(t, 1, es.Count(prefix))
 }
 
 // Shutdown stops the background installation (goleak in TestMain checks

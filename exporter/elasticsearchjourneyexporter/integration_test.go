@@ -28,131 +28,37 @@ import (
 
 	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter/internal/metadatatest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/test/storetest"
 )
 
-// asJSON round-trips v through JSON so Go values compare with decoded ones.
-func asJSON(t *testing.T, v any) any {
-	t.Helper()
-	raw, err := json.Marshal(v)
-	require.NoError(t, err)
-	var out any
-	require.NoError(t, json.Unmarshal(raw, &out))
-	return out
-}
-
-func TestTemplateInstalledWithExactMapping(t *testing.T) {
-	es, prefix := newESClient(t)
+// A newer template (from a newer webjourney) is left in place and is
+// usable: pushes proceed.
+func TestNewerTemplateIsUsable(t *testing.T) {
+	es, prefix := storetest.NewClient(t)
 	_, set := newTelemetry(t)
-	exp := newTestExporter(t, set, es.base, prefix)
-	require.True(t, exp.templateReady.Load())
+	newTestExporter(t, set, es.URL, prefix)
 
-	want := asJSON(t, eventsTemplate(prefix)).(map[string]any)
-	// Elasticsearch stores settings as strings and adds composed_of.
-	want["template"].(map[string]any)["settings"] = map[string]any{
-		"index": map[string]any{"number_of_shards": "1", "auto_expand_replicas": "0-1"},
-	}
-	want["composed_of"] = []any{}
-	assert.Equal(t, want, es.installedTemplate(prefix))
-
-	// The index the first event creates carries exactly that mapping, and is
-	// green on one node.
-	require.NoError(t, exp.pushLogs(context.Background(), makeLogs(pageViewWithID(uniqueID(t, 1)))))
-	index := prefix + "-events-2026.11"
-	wantMapping := asJSON(t, eventsMapping()).(map[string]any)
-	wantMapping["dynamic"] = "false" // how Elasticsearch reports it on an index
-	assert.Equal(t, wantMapping, es.mapping(index))
-
-	var health struct {
-		Status string `json:"status"`
-	}
-	es.decode(http.MethodGet, "/_cluster/health/"+index+"?wait_for_status=green&timeout=10s", nil, &health)
-	assert.Equal(t, "green", health.Status)
-}
-
-func TestSecondStartKeepsInstalledTemplate(t *testing.T) {
-	es, prefix := newESClient(t)
-	_, set := newTelemetry(t)
-	newTestExporter(t, set, es.base, prefix)
-
-	// Mark the installed template (same version): a second start must not
-	// PUT it again, so the marker must survive.
-	tpl := es.installedTemplate(prefix)
-	tpl["_meta"].(map[string]any)["marker"] = "set by the test"
-	status, raw := es.do(http.MethodPut, "/_index_template/"+eventsTemplateName(prefix), tpl)
+	newer := es.InstalledTemplate(prefix + "-events")
+	newer["version"] = journeystore.TemplateVersion + 10
+	status, raw := es.Do(http.MethodPut, "/_index_template/"+prefix+"-events", newer)
 	require.Equal(t, http.StatusOK, status, string(raw))
-
-	second := newTestExporter(t, set, es.base, prefix)
-	assert.True(t, second.templateReady.Load())
-	assert.Equal(t, "set by the test", es.installedTemplate(prefix)["_meta"].(map[string]any)["marker"])
-	assert.EqualValues(t, templateVersion, es.installedTemplate(prefix)["version"])
-}
-
-func TestOlderTemplateIsReplacedNewerIsKept(t *testing.T) {
-	es, prefix := newESClient(t)
-	_, set := newTelemetry(t)
-	name := "/_index_template/" + eventsTemplateName(prefix)
-
-	older := asJSON(t, eventsTemplate(prefix)).(map[string]any)
-	older["version"] = templateVersion - 1
-	status, raw := es.do(http.MethodPut, name, older)
-	require.Equal(t, http.StatusOK, status, string(raw))
-	newTestExporter(t, set, es.base, prefix)
-	assert.EqualValues(t, templateVersion, es.installedTemplate(prefix)["version"])
-
-	newer := asJSON(t, eventsTemplate(prefix)).(map[string]any)
-	newer["version"] = templateVersion + 10
-	status, raw = es.do(http.MethodPut, name, newer)
-	require.Equal(t, http.StatusOK, status, string(raw))
-	exp := newTestExporter(t, set, es.base, prefix)
+	exp := newTestExporter(t, set, es.URL, prefix)
 	assert.True(t, exp.templateReady.Load(), "a newer template is usable: pushes must proceed")
-	assert.EqualValues(t, templateVersion+10, es.installedTemplate(prefix)["version"])
-}
-
-// Upgrading from the version-3 template (events only, no journey names):
-// the new templates are installed and the indices that already exist get
-// the new fields, so this month's events and the entity indices can be
-// searched by them at once.
-func TestUpgradeMapsNewFieldsInExistingIndices(t *testing.T) {
-	es, prefix := newESClient(t)
-	_, set := newTelemetry(t)
-
-	v3 := asJSON(t, eventsTemplate(prefix)).(map[string]any)
-	v3["version"] = 3
-	props := v3["template"].(map[string]any)["mappings"].(map[string]any)["properties"].(map[string]any)
-	wj := props["webjourney"].(map[string]any)["properties"].(map[string]any)
-	for _, journey := range []string{"visit", "channel", "outcome", "attribution", "entity"} {
-		delete(wj, journey)
-	}
-	status, raw := es.do(http.MethodPut, "/_index_template/"+eventsTemplateName(prefix), v3)
-	require.Equal(t, http.StatusOK, status, string(raw))
-	index := prefix + "-events-2026.11"
-	status, raw = es.do(http.MethodPut, "/"+index, nil)
-	require.Equal(t, http.StatusOK, status, string(raw))
-	// An entity index made by hand before its template existed.
-	status, raw = es.do(http.MethodPut, "/"+prefix+"-visits", map[string]any{"mappings": map[string]any{"dynamic": false}})
-	require.Equal(t, http.StatusOK, status, string(raw))
-
-	exp := newTestExporter(t, set, es.base, prefix)
-	assert.EqualValues(t, templateVersion, es.installedTemplate(prefix)["version"])
-	require.NoError(t, exp.pushLogs(context.Background(), makeLogs(func(lr plog.LogRecord) {
-		pageView(lr, uniqueID(t, 1))
-		lr.Attributes().PutStr(eventmodel.AttrVisitID, "0c9d")
-	}, visitRecord("v-1", 1, "shop", "k1:a"))))
-	assert.Len(t, es.search(index, map[string]any{"term": map[string]any{eventmodel.AttrVisitID: "0c9d"}}), 1)
-	assert.Len(t, es.search(prefix+"-visits", map[string]any{"range": map[string]any{
-		eventmodel.AttrVisitStart: map[string]any{"gte": "2026-11-23T00:00:00Z"},
-	}}), 1)
+	assert.EqualValues(t, journeystore.TemplateVersion+10, es.InstalledTemplate(prefix + "-events")["version"])
+	require.NoError(t, exp.pushLogs(context.Background(), storetest.MakeLogs(storetest.PageViewWithID(storetest.UniqueID(t, 1)))))
+	assert.Equal(t, 1, es.Count(prefix))
 }
 
 func TestDocumentsWrittenWithExactFields(t *testing.T) {
-	es, prefix := newESClient(t)
+	es, prefix := storetest.NewClient(t)
 	tt, set := newTelemetry(t)
-	exp := newTestExporter(t, set, es.base, prefix)
+	exp := newTestExporter(t, set, es.URL, prefix)
 
-	pvID, customID := uniqueID(t, 1), uniqueID(t, 2)
+	pvID, customID := storetest.UniqueID(t, 1), storetest.UniqueID(t, 2)
 	decemberTime := time.Date(2026, 12, 24, 18, 0, 0, 0, time.UTC)
-	ld := makeLogs(
-		pageViewWithID(pvID),
+	ld := storetest.MakeLogs(
+		storetest.PageViewWithID(pvID),
 		func(lr plog.LogRecord) {
 			lr.SetEventName(eventmodel.EventCustom)
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(decemberTime))
@@ -169,12 +75,12 @@ func TestDocumentsWrittenWithExactFields(t *testing.T) {
 		},
 	)
 	require.NoError(t, exp.pushLogs(context.Background(), ld))
-	assert.Equal(t, 2, es.count(prefix))
+	assert.Equal(t, 2, es.Count(prefix))
 
 	var want map[string]any
-	require.NoError(t, json.Unmarshal([]byte(pageViewDoc), &want))
+	require.NoError(t, json.Unmarshal([]byte(storetest.PageViewDocument), &want))
 	want[eventmodel.AttrEventID] = pvID
-	assert.Equal(t, want, es.source(prefix+"-events-2026.11", pvID))
+	assert.Equal(t, want, es.Source(prefix+"-events-2026.11", pvID))
 
 	assert.Equal(t, map[string]any{
 		"@timestamp":              "2026-12-24T18:00:00Z",
@@ -184,7 +90,7 @@ func TestDocumentsWrittenWithExactFields(t *testing.T) {
 		eventmodel.AttrSiteID:     "shop",
 		"app.build":               "2026.12.1",
 		eventmodel.AttrProperties: map[string]any{"plan": "team", "tags": []any{"a", "b"}},
-	}, es.source(prefix+"-events-2026.12", customID))
+	}, es.Source(prefix+"-events-2026.12", customID))
 
 	// The mapped fields are searchable with their types: a term on the
 	// flattened properties, a range on the integer port.
@@ -195,7 +101,7 @@ func TestDocumentsWrittenWithExactFields(t *testing.T) {
 			} `json:"total"`
 		} `json:"hits"`
 	}
-	es.decode(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{
+	es.Decode(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{
 		"query": map[string]any{"bool": map[string]any{"filter": []any{
 			map[string]any{"term": map[string]any{"webjourney.properties.plan": "pro"}},
 			map[string]any{"range": map[string]any{"url.port": map[string]any{"gte": 8000}}},
@@ -213,19 +119,19 @@ func TestDocumentsWrittenWithExactFields(t *testing.T) {
 }
 
 func TestReplayDoesNotDuplicate(t *testing.T) {
-	es, prefix := newESClient(t)
+	es, prefix := storetest.NewClient(t)
 	tt, set := newTelemetry(t)
-	exp := newTestExporter(t, set, es.base, prefix)
+	exp := newTestExporter(t, set, es.URL, prefix)
 
-	ld := makeLogs(pageViewWithID(uniqueID(t, 1)), pageViewWithID(uniqueID(t, 2)), pageViewWithID(uniqueID(t, 3)))
+	ld := storetest.MakeLogs(storetest.PageViewWithID(storetest.UniqueID(t, 1)), storetest.PageViewWithID(storetest.UniqueID(t, 2)), storetest.PageViewWithID(storetest.UniqueID(t, 3)))
 	ld.MarkReadOnly() // pushLogs itself never modifies the data (a replay resends the same Logs)
 	require.NoError(t, exp.pushLogs(context.Background(), ld))
-	require.Equal(t, 3, es.count(prefix))
+	require.Equal(t, 3, es.Count(prefix))
 
 	// A replay (e.g. a retry after a lost answer, or a persistent queue
 	// re-read after a crash) stores nothing new.
 	require.NoError(t, exp.pushLogs(context.Background(), ld))
-	assert.Equal(t, 3, es.count(prefix))
+	assert.Equal(t, 3, es.Count(prefix))
 
 	metadatatest.AssertEqualExporterElasticsearchJourneyDocsIndexed(t, tt,
 		[]metricdata.DataPoint[int64]{{Value: 3}}, metricdatatest.IgnoreTimestamp())
@@ -234,36 +140,36 @@ func TestReplayDoesNotDuplicate(t *testing.T) {
 }
 
 func TestRefusedRecordsDoNotStopGoodOnes(t *testing.T) {
-	es, prefix := newESClient(t)
+	es, prefix := storetest.NewClient(t)
 	tt, set := newTelemetry(t)
 	core, logs := observer.New(zap.WarnLevel)
 	set.Logger = zap.New(core)
-	exp := newTestExporter(t, set, es.base, prefix)
+	exp := newTestExporter(t, set, es.URL, prefix)
 
-	good1, bad, good2 := uniqueID(t, 1), uniqueID(t, 2), uniqueID(t, 3)
-	ld := makeLogs(
-		pageViewWithID(good1),
+	good1, bad, good2 := storetest.UniqueID(t, 1), storetest.UniqueID(t, 2), storetest.UniqueID(t, 3)
+	ld := storetest.MakeLogs(
+		storetest.PageViewWithID(good1),
 		func(lr plog.LogRecord) {
-			pageView(lr, bad)
+			storetest.PageView(lr, bad)
 			lr.Attributes().PutStr(eventmodel.AttrURLPort, "not-a-number") // conflicts with the integer mapping
 		},
 		func(lr plog.LogRecord) { // no event id
-			pageView(lr, "")
+			storetest.PageView(lr, "")
 			lr.Attributes().Remove(eventmodel.AttrEventID)
 		},
 		// Over Elasticsearch's 512-byte _id limit, which would fail the
 		// whole bulk request and with it the good records.
-		pageViewWithID(strings.Repeat("x", 600)),
-		pageViewWithID(good2),
+		storetest.PageViewWithID(strings.Repeat("x", 600)),
+		storetest.PageViewWithID(good2),
 	)
 	// Some records were stored: the refused ones are counted and logged,
 	// not retried (they can never succeed) and not failing the push.
 	require.NoError(t, exp.pushLogs(context.Background(), ld))
-	assert.Equal(t, 2, es.count(prefix))
+	assert.Equal(t, 2, es.Count(prefix))
 	index := prefix + "-events-2026.11"
-	assert.NotNil(t, es.source(index, good1))
-	assert.NotNil(t, es.source(index, good2))
-	assert.Nil(t, es.source(index, bad))
+	assert.NotNil(t, es.Source(index, good1))
+	assert.NotNil(t, es.Source(index, good2))
+	assert.Nil(t, es.Source(index, bad))
 
 	// Each refusal is logged with index, id and Elasticsearch's reason, but
 	// never with document content (Elasticsearch quotes the bad value).
@@ -290,8 +196,8 @@ func TestRefusedRecordsDoNotStopGoodOnes(t *testing.T) {
 
 	// When every record of a push is refused, the push fails permanently so
 	// exporterhelper records the loss instead of retrying forever.
-	err := exp.pushLogs(context.Background(), makeLogs(func(lr plog.LogRecord) {
-		pageView(lr, uniqueID(t, 4))
+	err := exp.pushLogs(context.Background(), storetest.MakeLogs(func(lr plog.LogRecord) {
+		storetest.PageView(lr, storetest.UniqueID(t, 4))
 		lr.Attributes().PutStr(eventmodel.AttrClientAddress, "not-an-ip")
 	}))
 	require.Error(t, err)
@@ -301,17 +207,17 @@ func TestRefusedRecordsDoNotStopGoodOnes(t *testing.T) {
 // A push larger than the 5 MB bulk limit is cut into several requests, and
 // every event lands.
 func TestLargePushIsSplitIntoBulkRequests(t *testing.T) {
-	es, prefix := newESClient(t)
+	es, prefix := storetest.NewClient(t)
 	tt, set := newTelemetry(t)
-	exp := newTestExporter(t, set, es.base, prefix)
+	exp := newTestExporter(t, set, es.URL, prefix)
 
 	const n = 6000 // about 6 MB of documents
 	fills := make([]func(plog.LogRecord), n)
 	for i := range fills {
-		fills[i] = pageViewWithID(uniqueID(t, i))
+		fills[i] = storetest.PageViewWithID(storetest.UniqueID(t, i))
 	}
-	require.NoError(t, exp.pushLogs(context.Background(), makeLogs(fills...)))
-	assert.Equal(t, n, es.count(prefix))
+	require.NoError(t, exp.pushLogs(context.Background(), storetest.MakeLogs(fills...)))
+	assert.Equal(t, n, es.Count(prefix))
 	metadatatest.AssertEqualExporterElasticsearchJourneyDocsIndexed(t, tt,
 		[]metricdata.DataPoint[int64]{{Value: n}}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualExporterElasticsearchJourneyBulkRequests(t, tt,
@@ -322,37 +228,37 @@ func TestLargePushIsSplitIntoBulkRequests(t *testing.T) {
 func TestCompressions(t *testing.T) {
 	for _, c := range []configcompression.Type{"none", configcompression.TypeGzip, configcompression.TypeDeflate} {
 		t.Run(string(c), func(t *testing.T) {
-			es, prefix := newESClient(t)
+			es, prefix := storetest.NewClient(t)
 			_, set := newTelemetry(t)
-			exp := newTestExporter(t, set, es.base, prefix, func(cfg *Config) { cfg.ClientConfig.Compression = c })
+			exp := newTestExporter(t, set, es.URL, prefix, func(cfg *Config) { cfg.ClientConfig.Compression = c })
 			require.True(t, exp.templateReady.Load())
-			require.NoError(t, exp.pushLogs(context.Background(), makeLogs(pageViewWithID(uniqueID(t, 1)))))
-			assert.Equal(t, 1, es.count(prefix))
+			require.NoError(t, exp.pushLogs(context.Background(), storetest.MakeLogs(storetest.PageViewWithID(storetest.UniqueID(t, 1)))))
+			assert.Equal(t, 1, es.Count(prefix))
 		})
 	}
 }
 
 // With several endpoints, a dead node does not stop delivery.
 func TestFailoverToAnotherEndpoint(t *testing.T) {
-	es, prefix := newESClient(t)
+	es, prefix := storetest.NewClient(t)
 	_, set := newTelemetry(t)
-	exp := newTestExporter(t, set, es.base, prefix, func(cfg *Config) {
-		cfg.Endpoints = []string{"http://127.0.0.1:1", es.base}
+	exp := newTestExporter(t, set, es.URL, prefix, func(cfg *Config) {
+		cfg.Endpoints = []string{"http://127.0.0.1:1", es.URL}
 	})
 	require.True(t, exp.templateReady.Load())
 	for i := range 4 { // round-robin: some requests start at the dead node
-		require.NoError(t, exp.pushLogs(context.Background(), makeLogs(pageViewWithID(uniqueID(t, i)))))
+		require.NoError(t, exp.pushLogs(context.Background(), storetest.MakeLogs(storetest.PageViewWithID(storetest.UniqueID(t, i)))))
 	}
-	assert.Equal(t, 4, es.count(prefix))
+	assert.Equal(t, 4, es.Count(prefix))
 }
 
 // The factory-built exporter (queue with batching, retry, timeout) delivers
 // queued events by Shutdown.
 func TestFactoryExporterDeliversThroughQueue(t *testing.T) {
-	es, prefix := newESClient(t)
+	es, prefix := storetest.NewClient(t)
 	_, set := newTelemetry(t)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoints = []string{es.base}
+	cfg.Endpoints = []string{es.URL}
 	cfg.IndexPrefix = prefix
 	cfg.ClientConfig.DisableKeepAlives = true // see newTestExporter
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
@@ -363,22 +269,22 @@ func TestFactoryExporterDeliversThroughQueue(t *testing.T) {
 	// MutatesData for us and the pipeline hands over data we may own.
 	assert.True(t, exp.Capabilities().MutatesData)
 	for i := range 5 {
-		require.NoError(t, exp.ConsumeLogs(context.Background(), makeLogs(pageViewWithID(uniqueID(t, i)))))
+		require.NoError(t, exp.ConsumeLogs(context.Background(), storetest.MakeLogs(storetest.PageViewWithID(storetest.UniqueID(t, i)))))
 	}
 	require.NoError(t, exp.Shutdown(context.Background()))
-	assert.Equal(t, 5, es.count(prefix))
+	assert.Equal(t, 5, es.Count(prefix))
 }
 
 // A push whose context is already cancelled writes nothing and hands every
 // record back for retry.
 func TestCancelledPushIsRetryable(t *testing.T) {
-	es, prefix := newESClient(t)
+	es, prefix := storetest.NewClient(t)
 	_, set := newTelemetry(t)
-	exp := newTestExporter(t, set, es.base, prefix)
+	exp := newTestExporter(t, set, es.URL, prefix)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	ld := makeLogs(pageViewWithID(uniqueID(t, 1)), pageViewWithID(uniqueID(t, 2)))
+	ld := storetest.MakeLogs(storetest.PageViewWithID(storetest.UniqueID(t, 1)), storetest.PageViewWithID(storetest.UniqueID(t, 2)))
 	err := exp.pushLogs(ctx, ld)
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
@@ -390,11 +296,11 @@ func TestCancelledPushIsRetryable(t *testing.T) {
 // BenchmarkPushLogs measures end-to-end export into the real Elasticsearch:
 // encoding, one bulk request per 1000 events, and outcome handling.
 func BenchmarkPushLogs(b *testing.B) {
-	es, prefix := newESClient(b)
+	es, prefix := storetest.NewClient(b)
 	_, set := newTelemetry(b)
 	// Keep-alives are off as in every test here (see newTestExporter): one
 	// new connection per 1000-event bulk request costs little.
-	exp := newTestExporter(b, set, es.base, prefix)
+	exp := newTestExporter(b, set, es.URL, prefix)
 
 	const perPush = 1000
 	fills := make([]func(plog.LogRecord), perPush)
@@ -404,9 +310,9 @@ func BenchmarkPushLogs(b *testing.B) {
 		b.StopTimer() // building the input is not the exporter's cost
 		for i := range fills {
 			n++
-			fills[i] = pageViewWithID(fmt.Sprintf("bench-%d", n))
+			fills[i] = storetest.PageViewWithID(fmt.Sprintf("bench-%d", n))
 		}
-		ld := makeLogs(fills...)
+		ld := storetest.MakeLogs(fills...)
 		b.StartTimer()
 		if err := exp.pushLogs(context.Background(), ld); err != nil {
 			b.Fatal(err)

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/webjourney/webjourney/internal/journeystore"
 	"github.com/webjourney/webjourney/kibana"
 )
 
 func main() {
-	out, err := kibana.NDJSON()
+	out, err := kibana.NDJSON(journeystore.DefaultPrefix)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)

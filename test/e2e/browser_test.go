@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/journeystore"
 	"github.com/webjourney/webjourney/internal/testenv"
 )
 
@@ -368,7 +369,7 @@ func waitForDocs(t *testing.T, store es, prefix, site string, done func([]map[st
 	deadline := time.Now().Add(30 * time.Second)
 	var docs []map[string]any
 	for {
-		hits := store.searchHits(prefix+"-events-*", map[string]any{"term": map[string]any{eventmodel.AttrSiteID: site}})
+		hits := store.searchHits(storeIndex(prefix, journeystore.FamilyEvents), map[string]any{"term": map[string]any{eventmodel.AttrSiteID: site}})
 		docs = docs[:0]
 		for _, h := range hits {
 			docs = append(docs, h)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // TestCollectorCrash kills the built collector with SIGKILL under a steady
@@ -97,7 +98,7 @@ service:
 	p.start()
 
 	load := startLoad(t, listen, reliabilitySite, "crash", 100*time.Millisecond, 5)
-	pattern := prefix + "-events-*"
+	pattern := storeIndex(prefix, journeystore.FamilyEvents)
 	stored := func() int {
 		_, total := countByEventID(store, pattern)
 		return total

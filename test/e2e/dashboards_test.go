@@ -20,6 +20,7 @@ import (
 	"time"
 
 	em "github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/journeystore"
 	"github.com/webjourney/webjourney/kibana"
 )
 
@@ -495,10 +496,10 @@ func TestDashboardNumbers(t *testing.T) {
 	// Checks runs every panel's query and lists what differs.
 	check := func() []string {
 		var diffs []string
-		if n := dashCount(store, prefix+"-events-*"); n != wantEvents {
+		if n := dashCount(store, storeIndex(prefix, journeystore.FamilyEvents)); n != wantEvents {
 			return []string{fmt.Sprintf("events: %d documents, want %d", n, wantEvents)}
 		}
-		if n := dashCount(store, prefix+"-visits"); n != wantVisits {
+		if n := dashCount(store, storeIndex(prefix, journeystore.FamilyVisits)); n != wantVisits {
 			return []string{fmt.Sprintf("visits: %d documents, want %d", n, wantVisits)}
 		}
 		if _, ok := want["journeys/topvisitors"]; !ok {
@@ -842,14 +843,14 @@ func dashWait() time.Duration { return 45 * time.Second }
 // does not hold (the visit entity record never arrived).
 func dashMissingVisits(t *testing.T, store es, prefix string) {
 	t.Helper()
-	stored := store.searchHits(prefix+"-visits", map[string]any{"match_all": map[string]any{}})
+	stored := store.searchHits(storeIndex(prefix, journeystore.FamilyVisits), map[string]any{"match_all": map[string]any{}})
 	ids := map[string]bool{}
 	for _, d := range stored {
 		ids[fmt.Sprint(d[em.AttrVisitID])] = true
 	}
 	for _, v := range eventTerms(t, store, prefix, em.AttrVisitID, 5000, em.AttrSessionID, 3) {
 		if !ids[v.key] {
-			t.Logf("visit %s (%d events, sessions %v) has no document in %s-visits", v.key, v.n, v.sub, prefix)
+			t.Logf("visit %s (%d events, sessions %v) has no document in %s", v.key, v.n, v.sub, storeIndex(prefix, journeystore.FamilyVisits))
 		}
 	}
 }
@@ -866,7 +867,7 @@ type termBucket struct {
 // a terms aggregation on subField inside each bucket.
 func eventTerms(t *testing.T, store es, prefix, field string, size int, subField string, subSize int) []termBucket {
 	t.Helper()
-	status, b := store.do(http.MethodPost, "/"+prefix+"-events-*/_search", map[string]any{"size": 0, "aggs": map[string]any{
+	status, b := store.do(http.MethodPost, "/"+storeIndex(prefix, journeystore.FamilyEvents)+"/_search", map[string]any{"size": 0, "aggs": map[string]any{
 		"v": map[string]any{"terms": map[string]any{"field": field, "size": size},
 			"aggs": map[string]any{"s": map[string]any{"terms": map[string]any{"field": subField, "size": subSize}}}},
 	}})
@@ -886,7 +887,7 @@ func eventTerms(t *testing.T, store es, prefix, field string, size int, subField
 		} `json:"aggregations"`
 	}
 	if err := json.Unmarshal(b, &res); status != http.StatusOK || err != nil {
-		t.Fatalf("terms of %s on %s-events-*: %d %v %s", field, prefix, status, err, b)
+		t.Fatalf("terms of %s on %s: %d %v %s", field, storeIndex(prefix, journeystore.FamilyEvents), status, err, b)
 	}
 	var out []termBucket
 	for _, v := range res.Aggregations.V.Buckets {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/test/storetest"
 )
 
 // EnvCollectorBin names the built distribution that `make test` passes in.
@@ -143,29 +145,15 @@ func (e es) searchHits(pattern string, query map[string]any) map[string]map[stri
 	return out
 }
 
-// deleteIndices removes every index and index template whose name starts with
-// prefix (wildcard deletes are refused by default, so by name).
-func (e es) deleteIndices(prefix string) {
-	e.t.Helper()
-	_, body := e.do(http.MethodGet, "/_cat/indices/"+prefix+"*?h=index&format=json&expand_wildcards=all", nil)
-	var rows []struct {
-		Index string `json:"index"`
-	}
-	_ = json.Unmarshal(body, &rows)
-	for _, r := range rows {
-		e.do(http.MethodDelete, "/"+r.Index, nil)
-	}
-	_, body = e.do(http.MethodGet, "/_index_template/"+prefix+"*", nil)
-	var tpl struct {
-		IndexTemplates []struct {
-			Name string `json:"name"`
-		} `json:"index_templates"`
-	}
-	_ = json.Unmarshal(body, &tpl)
-	for _, it := range tpl.IndexTemplates {
-		e.do(http.MethodDelete, "/_index_template/"+it.Name, nil)
-	}
+// storeIndex is the index (the pattern, for events) of a family of the
+// indices of prefix.
+func storeIndex(prefix string, f journeystore.Family) string {
+	return journeystore.Layout{Prefix: prefix}.Index(f)
 }
+
+// deleteIndices removes every index and index template whose name starts with
+// prefix.
+func (e es) deleteIndices(prefix string) { storetest.Connect(e.t, e.url).DeleteAll(prefix) }
 
 // eventually polls cond until it is true or the timeout passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // reliabilitySite is the site of the reliability tests' beacons.
@@ -91,7 +92,7 @@ service:
 	// 10 beacons a second with 5 events each: 50 events/s, ~4,000 held in
 	// the queue while Elasticsearch is down.
 	load := startLoad(t, listen, reliabilitySite, "outage", 100*time.Millisecond, 5)
-	pattern := prefix + "-events-*"
+	pattern := storeIndex(prefix, journeystore.FamilyEvents)
 	stored := func() int {
 		_, total := countByEventID(store, pattern)
 		return total

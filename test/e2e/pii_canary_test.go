@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // canarySite keeps every event (consent not required, opt-out policy), so
@@ -86,7 +88,7 @@ func TestPIICanary(t *testing.T) {
 	wantIDs := []string{"canary-pixel-1", "canary-pixel-2", "canary-beacon-1", "canary-beacon-2", "canary-beacon-3", "canary-beacon-4", "canary-beacon-5", "canary-beacon-6"}
 	var docs map[string]map[string]any
 	eventually(t, 60*time.Second, "the canary documents", func() bool {
-		docs = store.searchHits(prefix+"-events-*", map[string]any{"match_all": map[string]any{}})
+		docs = store.searchHits(storeIndex(prefix, journeystore.FamilyEvents), map[string]any{"match_all": map[string]any{}})
 		return len(docs) >= len(wantIDs)
 	})
 	for _, id := range wantIDs {

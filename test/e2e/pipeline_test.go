@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 const e2eSite = "e2e-shop"
@@ -127,7 +128,7 @@ service:
 		t.Fatalf("broken beacon: status %d, body %s", status, body)
 	}
 
-	pattern := prefix + "-events-*"
+	pattern := storeIndex(prefix, journeystore.FamilyEvents)
 	wantIDs := []string{"e2e-pixel-1", "e2e-pixel-2", "e2e-pixel-3", "e2e-iframe-1", "e2e-beacon-1", "e2e-beacon-2"}
 	var docs map[string]map[string]any
 	eventually(t, 60*time.Second, "6 documents in "+pattern, func() bool {

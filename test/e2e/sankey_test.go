@@ -65,7 +65,7 @@ func sankeyExpected(seed []dashVisitor) map[sankeyLink]float64 {
 // with -update-docs.
 func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
 	t.Helper()
-	specText := kibana.SankeySpec()
+	specText := kibana.SankeySpec(prefix)
 	var spec struct {
 		Data []struct {
 			Name string `json:"name"`
@@ -83,7 +83,7 @@ func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
 		if d.URL == nil {
 			continue
 		}
-		index := prefix + strings.TrimPrefix(d.URL.Index, kibana.DefaultPrefix)
+		index := d.URL.Index
 		body := d.URL.Body
 		body["query"] = map[string]any{"match_all": map[string]any{}} // %context%: no filter
 		status, answer := store.do(http.MethodPost, "/"+index+"/_search", body)

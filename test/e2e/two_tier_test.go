@@ -17,6 +17,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 const (
@@ -226,7 +227,7 @@ service:
 	eventually(t, 90*time.Second, fmt.Sprintf("%d events in Elasticsearch", want), func() bool {
 		n := 0
 		for b, prefix := range prefixes {
-			events[b] = store.searchHits(prefix+"-events-*", map[string]any{"match_all": map[string]any{}})
+			events[b] = store.searchHits(storeIndex(prefix, journeystore.FamilyEvents), map[string]any{"match_all": map[string]any{}})
 			n += len(events[b])
 		}
 		return n >= want
@@ -271,7 +272,7 @@ service:
 	readVisits := func() {
 		visits = map[string][]map[string]any{}
 		for _, prefix := range prefixes {
-			for _, d := range store.searchHits(prefix+"-visits*", map[string]any{"match_all": map[string]any{}}) {
+			for _, d := range store.searchHits(storeIndex(prefix, journeystore.FamilyVisits), map[string]any{"match_all": map[string]any{}}) {
 				d["_back"] = prefix
 				id, _ := d[eventmodel.AttrVisitID].(string)
 				visits[id] = append(visits[id], d)
@@ -388,7 +389,7 @@ service:
 	// nowhere: the anonymizer removed the key, pseudonymised the ids and
 	// reduced or removed the addresses.
 	for _, prefix := range prefixes {
-		docs := store.searchHits(prefix+"-*", map[string]any{"match_all": map[string]any{}})
+		docs := store.searchHits(storeIndex(prefix, journeystore.FamilyOther), map[string]any{"match_all": map[string]any{}})
 		raw, _ := json.Marshal(docs)
 		text := string(raw)
 		if strings.Contains(text, eventmodel.AttrRoutingKey) {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // runCollector is run A: a fresh collector exporting into prefix, fed the
@@ -75,7 +77,7 @@ func runCollector(ctx context.Context, o options, es *esAdmin, ds *dataset, pref
 			return result{}, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		if answers(hc, otlpURL) && answers(hc, metricsURL) && es.templateExists(ctx, prefix+"-events") {
+		if answers(hc, otlpURL) && answers(hc, metricsURL) && es.templateExists(ctx, journeystore.Layout{Prefix: prefix}.TemplateName(journeystore.FamilyEvents)) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -117,7 +119,7 @@ func runCollector(ctx context.Context, o options, es *esAdmin, ds *dataset, pref
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	if err := es.waitCount(runCtx, prefix+"-events-*", len(ds.docs)); err != nil {
+	if err := es.waitCount(runCtx, journeystore.Layout{Prefix: prefix}.Index(journeystore.FamilyEvents), len(ds.docs)); err != nil {
 		return result{}, err
 	}
 	elapsed := time.Since(start)

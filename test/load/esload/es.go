@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // esAdmin is the small set of Elasticsearch calls around a run (not the
@@ -97,7 +99,8 @@ func (e *esAdmin) templateExists(ctx context.Context, name string) bool {
 // under the name of prefix to, so the plain loader writes into indices with
 // exactly the exporter's settings and mapping.
 func (e *esAdmin) copyEventsTemplate(ctx context.Context, from, to string) error {
-	b, err := e.do(ctx, http.MethodGet, "/_index_template/"+from+"-events", nil)
+	src, dst := journeystore.Layout{Prefix: from}, journeystore.Layout{Prefix: to}
+	b, err := e.do(ctx, http.MethodGet, "/_index_template/"+src.TemplateName(journeystore.FamilyEvents), nil)
 	if err != nil {
 		return fmt.Errorf("reading the exporter's template: %w", err)
 	}
@@ -110,8 +113,8 @@ func (e *esAdmin) copyEventsTemplate(ctx context.Context, from, to string) error
 		return fmt.Errorf("unexpected template answer %.200s: %v", b, err)
 	}
 	t := got.IndexTemplates[0].IndexTemplate
-	t["index_patterns"] = []string{to + "-events-*"}
-	_, err = e.do(ctx, http.MethodPut, "/_index_template/"+to+"-events", t)
+	t["index_patterns"] = []string{dst.Index(journeystore.FamilyEvents)}
+	_, err = e.do(ctx, http.MethodPut, "/_index_template/"+dst.TemplateName(journeystore.FamilyEvents), t)
 	return err
 }
 

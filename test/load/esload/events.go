@@ -27,11 +27,12 @@ type dataset struct {
 	bytes  int // JSON bytes of all documents
 }
 
-// doc is one rendered document: its _id and the index suffix after
-// "<prefix>-events-" (the UTC month of its event time).
+// doc is one rendered document: its _id and the UTC month of its event
+// time, which names its index (journeystore.Layout.EventsIndex).
 type doc struct {
-	id, month string
-	body      []byte
+	id    string
+	month time.Time
+	body  []byte
 }
 
 // The events lie in November 2026, so they go to one monthly index per run.
@@ -84,7 +85,8 @@ func generate(n, batch int, seed uint64) (*dataset, error) {
 			fill(lr, rng, i, rng.IntN(visitors), ts)
 			buf = render(buf[:0], lr)
 			id, _ := lr.Attributes().Get(eventmodel.AttrEventID)
-			ds.docs = append(ds.docs, doc{id: id.Str(), month: ts.Format("2006.01"), body: append([]byte(nil), buf...)})
+			month := time.Date(ts.Year(), ts.Month(), 1, 0, 0, 0, 0, time.UTC)
+			ds.docs = append(ds.docs, doc{id: id.Str(), month: month, body: append([]byte(nil), buf...)})
 			ds.bytes += len(buf)
 		}
 		body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
@@ -245,8 +247,8 @@ func fill(lr plog.LogRecord, rng *rand.Rand, i, visitor int, ts time.Time) {
 	}
 }
 
-// render writes lr as the exporter's document (see document.go in
-// exporter/elasticsearchjourneyexporter): @timestamp (event time, RFC 3339
+// render writes lr as the exporter's document (see encode.go in
+// internal/journeystore): @timestamp (event time, RFC 3339
 // nanoseconds, UTC), event.ingested (observed time), event.name, then every
 // attribute under its own name in record order; maps as objects. It covers
 // the value types generate produces (string, int, double, bool, map); the

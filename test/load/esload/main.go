@@ -47,6 +47,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 type options struct {
@@ -180,7 +182,7 @@ func run(ctx context.Context, o options) error {
 func round(ctx context.Context, o options, es *esAdmin, ds *dataset, prefix string, profile bool) (result, result, error) {
 	pa, pb := prefix+"a", prefix+"b"
 	samples := min(o.samples, len(ds.docs))
-	ids := map[string][]string{} // by month
+	ids := map[time.Time][]string{} // by month
 	for i := range samples {
 		d := ds.docs[i*len(ds.docs)/samples]
 		ids[d.month] = append(ids[d.month], d.id)
@@ -193,16 +195,18 @@ func round(ctx context.Context, o options, es *esAdmin, ds *dataset, prefix stri
 				logf("  (verifying and deleting %s took %.1fs)", p, d.Seconds())
 			}
 		}()
-		n, err := es.refreshCount(ctx, p+"-events-*")
+		layout := journeystore.Layout{Prefix: p}
+		events := layout.Index(journeystore.FamilyEvents)
+		n, err := es.refreshCount(ctx, events)
 		if err != nil {
 			return nil, err
 		}
 		if n != len(ds.docs) {
-			return nil, fmt.Errorf("%s-events-* holds %d documents, want %d", p, n, len(ds.docs))
+			return nil, fmt.Errorf("%s holds %d documents, want %d", events, n, len(ds.docs))
 		}
 		all := map[string]any{}
 		for month, mids := range ids {
-			got, err := es.sources(ctx, p+"-events-"+month, mids)
+			got, err := es.sources(ctx, layout.EventsIndex(month), mids)
 			if err != nil {
 				return nil, err
 			}

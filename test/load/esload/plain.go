@@ -10,6 +10,8 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esutil"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // runPlain is run B: the dataset's documents through go-elasticsearch's bulk
@@ -52,13 +54,13 @@ func runPlain(ctx context.Context, o options, es *esAdmin, ds *dataset, template
 
 	runCtx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	index := map[string]string{}
+	index := map[time.Time]string{} // by month
 	before := sampleCPU(-1, o.esPID)
 	start := time.Now()
 	for _, d := range ds.docs {
 		name, ok := index[d.month]
 		if !ok {
-			name = prefix + "-events-" + d.month
+			name = journeystore.Layout{Prefix: prefix}.EventsIndex(d.month)
 			index[d.month] = name
 		}
 		if err := bi.Add(runCtx, esutil.BulkIndexerItem{
@@ -79,7 +81,7 @@ func runPlain(ctx context.Context, o options, es *esAdmin, ds *dataset, template
 	if firstErr != nil || st.NumFailed != 0 || st.NumCreated != uint64(len(ds.docs)) {
 		return result{}, fmt.Errorf("bulk indexer: %d created, %d failed of %d: %v", st.NumCreated, st.NumFailed, len(ds.docs), firstErr)
 	}
-	if err := es.waitCount(runCtx, prefix+"-events-*", len(ds.docs)); err != nil {
+	if err := es.waitCount(runCtx, journeystore.Layout{Prefix: prefix}.Index(journeystore.FamilyEvents), len(ds.docs)); err != nil {
 		return result{}, err
 	}
 	elapsed := time.Since(start)

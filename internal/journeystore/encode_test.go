@@ -1,4 +1,4 @@
-package elasticsearchjourneyexporter
+package journeystore
 
 import (
 	"encoding/json"
@@ -14,58 +14,22 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/test/storetest"
 )
 
-var (
-	testEventTime    = time.Date(2026, 11, 3, 10, 15, 30, 123456789, time.UTC)
-	testObservedTime = time.Date(2026, 11, 3, 10, 15, 31, 0, time.UTC)
-)
-
-// pageView fills lr like the pixel receiver does for a page view.
-func pageView(lr plog.LogRecord, id string) {
-	lr.SetEventName(eventmodel.EventPageView)
-	lr.SetTimestamp(pcommon.NewTimestampFromTime(testEventTime))
-	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(testObservedTime))
-	a := lr.Attributes()
-	a.PutStr(eventmodel.AttrEventID, id)
-	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
-	a.PutStr(eventmodel.AttrSiteID, "shop")
-	a.PutStr(eventmodel.AttrIngestChannel, eventmodel.ChannelBeacon)
-	a.PutStr(eventmodel.AttrURLFull, "https://shop.example.com:8443/pricing?plan=pro#faq")
-	a.PutStr(eventmodel.AttrURLScheme, "https")
-	a.PutStr(eventmodel.AttrURLDomain, "shop.example.com")
-	a.PutInt(eventmodel.AttrURLPort, 8443)
-	a.PutStr(eventmodel.AttrURLPath, "/pricing")
-	a.PutStr(eventmodel.AttrURLQuery, "plan=pro")
-	a.PutStr(eventmodel.AttrURLFragment, "faq")
-	a.PutStr(eventmodel.AttrUserAgent, "Mozilla/5.0 (X11; Linux x86_64)")
-	a.PutStr(eventmodel.AttrClientAddress, "203.0.113.7")
-	a.PutStr(eventmodel.AttrSessionID, "s-1")
-	a.PutStr(eventmodel.AttrVisitorID, "v-8c1d0e")
-	a.PutStr(eventmodel.AttrPageTitle, "Pricing — \"Shop\"")
-	a.PutStr(eventmodel.AttrReferrerFull, "https://www.google.com/search?q=shoes")
-	a.PutStr(eventmodel.AttrReferrerDomain, "www.google.com")
-	p := a.PutEmptyMap(eventmodel.AttrProperties)
-	p.PutStr("plan", "pro")
-	p.PutInt("seats", 3)
-	p.PutDouble("score", 0.5)
-	p.PutBool("trial", true)
+// appendDocument is Append returning the index and the dropped count, as
+// these tests read them.
+func (e *Encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string, int) {
+	buf, doc := e.Append(buf, lr)
+	return buf, doc.Index, doc.Dropped
 }
-
-const pageViewDoc = `{"@timestamp":"2026-11-03T10:15:30.123456789Z","event.ingested":"2026-11-03T10:15:31Z","event.name":"webjourney.page_view",` +
-	`"log.record.uid":"e-1","webjourney.schema.version":1,"webjourney.site.id":"shop","webjourney.ingest.channel":"beacon",` +
-	`"url.full":"https://shop.example.com:8443/pricing?plan=pro#faq","url.scheme":"https","url.domain":"shop.example.com","url.port":8443,` +
-	`"url.path":"/pricing","url.query":"plan=pro","url.fragment":"faq","user_agent.original":"Mozilla/5.0 (X11; Linux x86_64)",` +
-	`"client.address":"203.0.113.7","session.id":"s-1","webjourney.visitor.id":"v-8c1d0e","webjourney.page.title":"Pricing — \"Shop\"",` +
-	`"webjourney.referrer.full":"https://www.google.com/search?q=shoes","webjourney.referrer.domain":"www.google.com",` +
-	`"webjourney.properties":{"plan":"pro","seats":3,"score":0.5,"trial":true}}`
 
 func TestAppendDocument(t *testing.T) {
 	lr := plog.NewLogRecord()
-	pageView(lr, "e-1")
-	enc := newEncoder("webjourney", newFieldShape(), time.Now())
+	storetest.PageView(lr, "e-1")
+	enc := NewEncoder("webjourney", time.Now(), nil)
 	doc, index, dropped := enc.appendDocument(nil, lr)
-	assert.Equal(t, pageViewDoc, string(doc))
+	assert.Equal(t, storetest.PageViewDocument, string(doc))
 	assert.Equal(t, "webjourney-events-2026.11", index)
 	assert.Zero(t, dropped)
 	assert.True(t, json.Valid(doc))
@@ -75,9 +39,9 @@ func TestAppendDocument(t *testing.T) {
 // anonymizer ran before the exporter.
 func TestAppendDocumentAnonymousLeavesOutAddressAndUserAgent(t *testing.T) {
 	lr := plog.NewLogRecord()
-	pageView(lr, "e-1")
+	storetest.PageView(lr, "e-1")
 	lr.Attributes().PutStr(eventmodel.AttrConsentDecision, eventmodel.DecisionAnonymous)
-	enc := newEncoder("webjourney", newFieldShape(), time.Now())
+	enc := NewEncoder("webjourney", time.Now(), nil)
 	doc, _, _ := enc.appendDocument(nil, lr)
 	assert.NotContains(t, string(doc), "203.0.113.7")
 	assert.NotContains(t, string(doc), "Mozilla")
@@ -90,7 +54,7 @@ func TestAppendDocumentAnonymousLeavesOutAddressAndUserAgent(t *testing.T) {
 
 func TestAppendDocumentValueTypes(t *testing.T) {
 	lr := plog.NewLogRecord()
-	lr.SetTimestamp(pcommon.NewTimestampFromTime(testEventTime))
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(storetest.EventTime))
 	lr.Body().SetStr("bodies are not exported")
 	lr.SetSeverityText("INFO")
 	a := lr.Attributes()
@@ -107,7 +71,7 @@ func TestAppendDocumentValueTypes(t *testing.T) {
 	a.PutStr("ctl", "a\nb\t\x01\\\xff")
 	a.PutStr("url", "collides with the url object")      // dropped
 	a.PutStr("event.name", "must not replace EventName") // dropped
-	enc := newEncoder("p", newFieldShape(), time.Now())
+	enc := NewEncoder("p", time.Now(), nil)
 	doc, _, dropped := enc.appendDocument(nil, lr)
 	assert.Equal(t, `{"@timestamp":"2026-11-03T10:15:30.123456789Z","bytes":"AAEC+g==","slice":["a",2,{"b":false}],"empty":null,`+
 		`"nan":"NaN","inf":"-Inf","big":1e+21,"int_valued":100,"ctl":"a\nb\t\u0001\\\ufffd"}`, string(doc))
@@ -124,7 +88,7 @@ func TestAppendDocumentDuplicateKeys(t *testing.T) {
 	require.NoError(t, err)
 	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	require.Equal(t, 3, lr.Attributes().Len(), "the decoder must keep the duplicate for this test to mean anything")
-	enc := newEncoder("p", newFieldShape(), testEventTime)
+	enc := NewEncoder("p", storetest.EventTime, nil)
 	doc, _, _ := enc.appendDocument(nil, lr)
 	assert.Equal(t, `{"@timestamp":"2026-11-03T10:15:30.123456789Z","k":"first","m":{"a":1}}`, string(doc))
 }
@@ -141,7 +105,7 @@ func TestAppendDocumentDuplicateKeysLargeMap(t *testing.T) {
 	require.NoError(t, err)
 	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	require.Equal(t, 101, lr.Attributes().Len())
-	doc, _, _ := newEncoder("p", newFieldShape(), testEventTime).appendDocument(nil, lr)
+	doc, _, _ := NewEncoder("p", storetest.EventTime, nil).appendDocument(nil, lr)
 	var fields map[string]any
 	require.NoError(t, json.Unmarshal(doc, &fields))
 	assert.Len(t, fields, 101) // 100 attributes + @timestamp
@@ -151,10 +115,10 @@ func TestAppendDocumentDuplicateKeysLargeMap(t *testing.T) {
 
 func TestEventTimeFallbacks(t *testing.T) {
 	now := time.Date(2027, 1, 31, 23, 59, 59, 0, time.UTC)
-	enc := newEncoder("p", newFieldShape(), now)
+	enc := NewEncoder("p", now, nil)
 
 	lr := plog.NewLogRecord()
-	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(testObservedTime))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(storetest.ObservedTime))
 	doc, index, _ := enc.appendDocument(nil, lr)
 	assert.Equal(t, "p-events-2026.11", index)
 	assert.Equal(t, `{"@timestamp":"2026-11-03T10:15:31Z","event.ingested":"2026-11-03T10:15:31Z"}`, string(doc))
@@ -227,13 +191,13 @@ func FuzzAppendDocument(f *testing.F) {
 		m := a.PutEmptyMap(eventmodel.AttrProperties)
 		m.PutStr(k2, v2)
 		m.PutEmptySlice(k1).AppendEmpty().SetStr(v2)
-		doc, index, _ := newEncoder("p", newFieldShape(), time.Now()).appendDocument(nil, lr)
+		doc, index, _ := NewEncoder("p", time.Now(), nil).appendDocument(nil, lr)
 		if !json.Valid(doc) {
 			t.Fatalf("invalid JSON: %s", doc)
 		}
 		var fields map[string]json.RawMessage
 		require.NoError(t, json.Unmarshal(doc, &fields))
-		require.Contains(t, fields, fieldTimestamp)
+		require.Contains(t, fields, FieldTimestamp)
 		require.True(t, strings.HasPrefix(index, "p-events-"))
 	})
 }
@@ -245,7 +209,7 @@ func TestDeepValuesAreBounded(t *testing.T) {
 		m = m.PutEmptyMap("d")
 	}
 	m.PutStr("leaf", "kept")
-	doc, _, _ := newEncoder("p", newFieldShape(), time.Now()).appendDocument(nil, lr)
+	doc, _, _ := NewEncoder("p", time.Now(), nil).appendDocument(nil, lr)
 	require.True(t, json.Valid(doc))
 	assert.Contains(t, string(doc), `leaf\":\"kept`) // below the depth limit, as JSON text in a string
 }
@@ -254,15 +218,15 @@ func TestDeepValuesAreBounded(t *testing.T) {
 // event-model attributes, four custom properties).
 func BenchmarkAppendDocument(b *testing.B) {
 	lr := plog.NewLogRecord()
-	pageView(lr, "0f8fad5b-d9cb-469f-a165-70867728950e")
-	enc := newEncoder("webjourney", newFieldShape(), time.Now())
+	storetest.PageView(lr, "0f8fad5b-d9cb-469f-a165-70867728950e")
+	enc := NewEncoder("webjourney", time.Now(), nil)
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var size int
 	for b.Loop() {
 		var doc []byte
-		doc, _, _ = enc.appendDocument(buf[:0], lr)
+		doc, _ = enc.Append(buf[:0], lr)
 		size = len(doc)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")

@@ -1,16 +1,14 @@
-package elasticsearchjourneyexporter
+package journeystore
 
 import (
 	"encoding/json"
-	"errors"
-	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/test/storetest"
 )
 
 // Every event-model attribute must have a mapping, unless it is never
@@ -21,7 +19,7 @@ func TestEveryAttributeIsMapped(t *testing.T) {
 		_, mapped := eventFields[name]
 		assert.True(t, mapped != neverStored[name], "eventmodel attribute %q: mapped=%v, never stored=%v; exactly one must hold", name, mapped, neverStored[name])
 	}
-	own := map[string]bool{fieldTimestamp: true, fieldIngested: true, fieldEventName: true}
+	own := map[string]bool{FieldTimestamp: true, FieldIngested: true, FieldEventName: true}
 	for name := range eventFields {
 		if !own[name] {
 			assert.Contains(t, eventmodel.AttributeNames, name, "eventFields maps %q, which eventmodel does not declare", name)
@@ -51,40 +49,44 @@ func TestEventsMappingExpandsDottedNames(t *testing.T) {
 }
 
 func TestEventsTemplate(t *testing.T) {
-	tpl := eventsTemplate("shop")
+	shop := Layout{Prefix: "shop"}
+	tpl := shop.template(FamilyEvents)
 	raw, err := json.Marshal(tpl)
 	require.NoError(t, err)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(raw, &got))
 	assert.Equal(t, []any{"shop-events-*"}, got["index_patterns"])
-	assert.EqualValues(t, templateVersion, got["version"])
+	assert.EqualValues(t, TemplateVersion, got["version"])
 	assert.Equal(t, map[string]any{"managed_by": "webjourney", "family": "events", "event_model_version": float64(eventmodel.SchemaVersion)}, got["_meta"])
 	settings := got["template"].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)
 	assert.EqualValues(t, 1, settings["number_of_shards"])
 	assert.Equal(t, "0-1", settings["auto_expand_replicas"])
-	assert.Equal(t, "shop-events", eventsTemplateName("shop"))
+	assert.Equal(t, "shop-events", shop.TemplateName(FamilyEvents))
 }
 
 // Each entity family has its own template for exactly its one index, with
 // the shared mapping; the dead-letter template maps the original document
 // as an unindexed string.
 func TestEntityAndDeadLetterTemplates(t *testing.T) {
-	for f, want := range map[family]string{familyVisits: "shop-visits", familyVisitors: "shop-visitors", familyCredits: "shop-credits"} {
-		assert.Equal(t, want, f.index("shop"))
-		tpl := entityTemplate("shop", f)
+	shop := Layout{Prefix: "shop", DeadLetterIndex: "shop-dead-letter"}
+	for f, want := range map[Family]string{FamilyVisits: "shop-visits", FamilyVisitors: "shop-visitors", FamilyCredits: "shop-credits"} {
+		assert.Equal(t, want, shop.Index(f))
+		assert.Equal(t, want, shop.TemplateName(f))
+		tpl := shop.template(f)
 		assert.Equal(t, []string{want}, tpl["index_patterns"])
-		assert.EqualValues(t, templateVersion, tpl["version"])
-		assert.Equal(t, f.name(), tpl["_meta"].(map[string]any)["family"])
+		assert.EqualValues(t, TemplateVersion, tpl["version"])
+		assert.Equal(t, f.String(), tpl["_meta"].(map[string]any)["family"])
 		assert.Equal(t, eventsMapping(), tpl["template"].(map[string]any)["mappings"])
 	}
-	for name, f := range map[string]family{
-		eventmodel.EventVisit: familyVisits, eventmodel.EventVisitor: familyVisitors,
-		eventmodel.EventAttributionCredit: familyCredits, eventmodel.EventPageView: familyEvents, "": familyEvents,
+	for name, f := range map[string]Family{
+		eventmodel.EventVisit: FamilyVisits, eventmodel.EventVisitor: FamilyVisitors,
+		eventmodel.EventAttributionCredit: FamilyCredits, eventmodel.EventPageView: FamilyEvents, "": FamilyEvents,
 	} {
-		assert.Equal(t, f, familyOf(name), name)
+		assert.Equal(t, f, FamilyOf(name), name)
 	}
 
-	tpl := deadLetterTemplate("shop-dead-letter")
+	assert.Equal(t, "shop-dead-letter", shop.TemplateName(FamilyDeadLetter))
+	tpl := shop.template(FamilyDeadLetter)
 	assert.Equal(t, []string{"shop-dead-letter"}, tpl["index_patterns"])
 	m := tpl["template"].(map[string]any)["mappings"].(map[string]any)
 	assert.Equal(t, false, m["dynamic"])
@@ -103,7 +105,7 @@ func TestAttributeConflicts(t *testing.T) {
 		assert.False(t, s.attributeConflicts(name), name)
 	}
 	conflicts := []string{
-		fieldTimestamp, fieldEventName, fieldIngested, // our own fields
+		FieldTimestamp, FieldEventName, FieldIngested, // our own fields
 		"url", "webjourney", "webjourney.page", "event", "log.record", // mapped objects
 		"url.full.x", "url.port.number", "webjourney.page.title.keyword", // under a mapped value
 		"", " ", ".a", "a..b", "_id", "_source", // refused field names
@@ -114,17 +116,24 @@ func TestAttributeConflicts(t *testing.T) {
 	}
 }
 
-func TestWithoutValuePreview(t *testing.T) {
-	r := "[1:50] failed to parse field [url.port] of type [integer] in document with id 'e1'. Preview of field's value: 'jane@example.com'"
-	got := withoutValuePreview(r)
-	assert.Equal(t, "[1:50] failed to parse field [url.port] of type [integer] in document with id 'e1'.", got)
-	assert.Equal(t, "other", withoutValuePreview("other"))
-}
+func TestMappingDrift(t *testing.T) {
+	want := eventsMapping()
+	got := storetest.AsJSON(t, want).(map[string]any)
+	drift, err := mappingDrift(want, got)
+	require.NoError(t, err)
+	assert.Empty(t, drift, "the same mapping, decoded from JSON")
 
-func TestShortError(t *testing.T) {
-	short := errors.New("short")
-	assert.Same(t, short, shortError(short))
-	long := shortError(errors.New(strings.Repeat("é", 400)))
-	assert.LessOrEqual(t, len(long.Error()), maxErrorLen+len("…"))
-	assert.True(t, utf8.ValidString(long.Error()))
+	props := got["properties"].(map[string]any)
+	props["url"].(map[string]any)["properties"].(map[string]any)["port"] = map[string]any{"type": "long"}
+	delete(props, "session")
+	props["extra"] = map[string]any{"type": "keyword"}
+	got["dynamic"] = "true"
+	drift, err = mappingDrift(want, got)
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		`.: expected {"dynamic":false}, installed {"dynamic":"true"}`,
+		`extra: expected none, installed {"type":"keyword"}`,
+		`session.id: expected {"ignore_above":1024,"type":"keyword"}, installed none`,
+		`url.port: expected {"type":"integer"}, installed {"type":"long"}`,
+	}, drift)
 }

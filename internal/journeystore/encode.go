@@ -1,4 +1,4 @@
-package elasticsearchjourneyexporter // import "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+package journeystore
 
 import (
 	"encoding/base64"
@@ -19,11 +19,10 @@ import (
 // never recurses without bound on hostile input.
 const maxValueDepth = 20
 
-// encoder turns log records into Elasticsearch documents. It is not safe for
-// concurrent use; each push makes its own.
-type encoder struct {
+// Encoder turns log records into the documents of a layout. It is not safe
+// for concurrent use; each push makes its own.
+type Encoder struct {
 	prefix string
-	shape  *fieldShape
 	now    time.Time // event time of records that carry no timestamp at all
 
 	// The index name of the last month seen: a push almost always spans
@@ -32,7 +31,7 @@ type encoder struct {
 	lastIndex string
 
 	// entityIndex holds the index of each entity family.
-	entityIndex [familyCredits + 1]string
+	entityIndex [FamilyCredits + 1]string
 
 	// keys is a stack of the keys written so far in the maps being
 	// encoded, to skip repeated keys without allocating per map.
@@ -40,16 +39,49 @@ type encoder struct {
 
 	// erased holds the erasure requests of the push that were carried
 	// out, by event id: their documents name a hash, not the ids.
-	erased map[string]*erasure
+	erased map[string]*Erasure
 }
 
-func newEncoder(prefix string, shape *fieldShape, now time.Time) *encoder {
-	e := &encoder{prefix: prefix, shape: shape, now: now, lastMonth: -1}
+// NewEncoder returns an encoder for the indices of prefix. now is the event
+// time of a record without any timestamp. erased holds the erasure
+// requests carried out before the documents are written, by event id (see
+// ErasureRequest); their documents keep a hash of the subject instead of
+// the ids.
+func NewEncoder(prefix string, now time.Time, erased map[string]*Erasure) *Encoder {
+	e := &Encoder{prefix: prefix, now: now, lastMonth: -1, erased: erased}
+	l := Layout{Prefix: prefix}
 	for _, f := range entityFamilies {
-		e.entityIndex[f] = f.index(prefix)
+		e.entityIndex[f] = l.Index(f)
 	}
 	return e
 }
+
+// Document is where and how one encoded record is written.
+type Document struct {
+	Family Family
+	Index  string
+	// ID is the document _id: the event id of an event, the entity id of
+	// an entity; empty when the record has none that is usable.
+	ID string
+	// Version is an entity's external version: a snapshot replaces the
+	// stored one only when its version is higher. 0 for events.
+	Version int64
+	// Problem says why the record cannot be written (no usable id or
+	// version); empty when it can. The document is encoded anyway, for the
+	// dead-letter index.
+	Problem string
+	// Dropped counts the attributes left out because Elasticsearch would
+	// refuse their names (see attributeConflicts).
+	Dropped int
+}
+
+// Why a record cannot be written; the dead-letter document and the log
+// carry the text.
+const (
+	problemEventID       = "log.record.uid is missing, not a string, empty or over 512 bytes"
+	problemEntityID      = "webjourney.entity.id is missing, not a string, empty or over 512 bytes"
+	problemEntityVersion = "webjourney.entity.version is missing, not an int or not positive"
+)
 
 // maxEventIDBytes is Elasticsearch's limit on _id. A longer id fails the
 // whole bulk request (not just its item), so it must never be sent.
@@ -65,9 +97,27 @@ func eventID(lr plog.LogRecord) (id string, ok bool) {
 	return v.Str(), true
 }
 
+// entityRef returns the document id and external version of an entity
+// record, or the problem that keeps it from being written.
+func entityRef(lr plog.LogRecord) (id string, version int64, problem string) {
+	attrs := lr.Attributes()
+	v, ok := attrs.Get(eventmodel.AttrEntityID)
+	if !ok || v.Type() != pcommon.ValueTypeStr || v.Str() == "" || len(v.Str()) > maxEventIDBytes {
+		return "", 0, problemEntityID
+	}
+	id = v.Str()
+	// Only an int: a double could not carry a nanosecond-time version
+	// exactly, and a rounded version could order two snapshots wrongly.
+	ver, ok := attrs.Get(eventmodel.AttrEntityVersion)
+	if !ok || ver.Type() != pcommon.ValueTypeInt || ver.Int() <= 0 {
+		return id, 0, problemEntityVersion
+	}
+	return id, ver.Int(), ""
+}
+
 // eventTime is the record's event time: Timestamp, else ObservedTimestamp,
 // else the time of the push.
-func (e *encoder) eventTime(lr plog.LogRecord) time.Time {
+func (e *Encoder) eventTime(lr plog.LogRecord) time.Time {
 	if ts := lr.Timestamp(); ts != 0 {
 		return ts.AsTime()
 	}
@@ -77,37 +127,18 @@ func (e *encoder) eventTime(lr plog.LogRecord) time.Time {
 	return e.now.UTC()
 }
 
-// indexFor returns "<prefix>-events-YYYY.MM" for the UTC month of t.
-//
-// Indices are monthly because retention is set in months (drop a whole
-// index instead of deleting documents, which the bare server cannot do by
-// query anyway) and because a month of a site's events fits one shard:
-// daily indices would multiply shards thirty-fold for little data each.
-func (e *encoder) indexFor(t time.Time) string {
-	y, m, _ := t.Date()
+// indexFor returns the events index of the month of t (Layout.EventsIndex).
+func (e *Encoder) indexFor(t time.Time) string {
+	y, m, _ := t.UTC().Date()
 	key := y*12 + int(m)
 	if key != e.lastMonth {
-		b := make([]byte, 0, len(e.prefix)+16)
-		b = append(b, e.prefix...)
-		b = append(b, "-events-"...)
-		b = appendPadded(b, y, 4)
-		b = append(b, '.')
-		b = appendPadded(b, int(m), 2)
-		e.lastMonth, e.lastIndex = key, string(b)
+		e.lastMonth, e.lastIndex = key, string(appendEventsIndex(make([]byte, 0, len(e.prefix)+16), e.prefix, t))
 	}
 	return e.lastIndex
 }
 
-func appendPadded(b []byte, v, width int) []byte {
-	s := strconv.Itoa(v)
-	for i := len(s); i < width; i++ {
-		b = append(b, '0')
-	}
-	return append(b, s...)
-}
-
-// appendDocument appends the JSON document of lr to buf and returns it with
-// the target index and the number of attributes it left out.
+// Append appends the JSON document of lr to buf and returns it with where
+// and how the document is written.
 //
 // The document holds @timestamp (event time), event.ingested (observed time,
 // when set), event.name (when set) and every attribute under its own dotted
@@ -119,37 +150,40 @@ func appendPadded(b []byte, v, width int) []byte {
 // An entity record (visit, visitor, credit) goes to its family's index;
 // its @timestamp is the record's Timestamp (visit start, first seen,
 // outcome time).
-func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string, int) {
+func (e *Encoder) Append(buf []byte, lr plog.LogRecord) ([]byte, Document) {
 	t := e.eventTime(lr)
-	var index string
-	if f := familyOf(lr.EventName()); f != familyEvents {
-		index = e.entityIndex[f]
+	doc := Document{Family: FamilyOf(lr.EventName())}
+	if doc.Family == FamilyEvents {
+		doc.Index = e.indexFor(t)
+		var ok bool
+		if doc.ID, ok = eventID(lr); !ok {
+			doc.Problem = problemEventID
+		}
 	} else {
-		index = e.indexFor(t)
+		doc.Index = e.entityIndex[doc.Family]
+		doc.ID, doc.Version, doc.Problem = entityRef(lr)
 	}
 
-	buf = append(buf, `{"`+fieldTimestamp+`":"`...)
+	buf = append(buf, `{"`+FieldTimestamp+`":"`...)
 	buf = t.UTC().AppendFormat(buf, time.RFC3339Nano)
 	buf = append(buf, '"')
 	if ts := lr.ObservedTimestamp(); ts != 0 {
-		buf = append(buf, `,"`+fieldIngested+`":"`...)
+		buf = append(buf, `,"`+FieldIngested+`":"`...)
 		buf = ts.AsTime().AppendFormat(buf, time.RFC3339Nano)
 		buf = append(buf, '"')
 	}
 	if name := lr.EventName(); name != "" {
-		buf = append(buf, `,"`+fieldEventName+`":`...)
+		buf = append(buf, `,"`+FieldEventName+`":`...)
 		buf = appendJSONString(buf, name)
 	}
 
-	dropped := 0
 	e.keys = e.keys[:0]
 	attrs := lr.Attributes()
 	set := bigMapSet(attrs)
 	anonymous := isAnonymous(attrs)
-	var er *erasure
+	var er *Erasure
 	if lr.EventName() == eventmodel.EventErasureRequest {
-		id, _ := eventID(lr)
-		er = e.erased[id]
+		er = e.erased[doc.ID]
 	}
 	for k, v := range attrs.All() {
 		if er != nil && (k == eventmodel.AttrVisitorID || k == eventmodel.AttrUserID) {
@@ -160,9 +194,9 @@ func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string,
 			// the last line of defence for a pipeline that lacks it.
 			continue
 		}
-		if e.shape.attributeConflicts(k) {
+		if storedShape.attributeConflicts(k) {
 			if !neverStored[k] { // left out by design, not by accident
-				dropped++
+				doc.Dropped++
 			}
 			continue
 		}
@@ -179,12 +213,12 @@ func (e *encoder) appendDocument(buf []byte, lr plog.LogRecord) ([]byte, string,
 	}
 	if er != nil {
 		buf = append(buf, `,"`+eventmodel.AttrErasureSubject+`":"`...)
-		buf = append(buf, er.subject()...)
+		buf = append(buf, er.Subject()...)
 		buf = append(buf, `","`+eventmodel.AttrErasureDeleted+`":`...)
-		buf = strconv.AppendInt(buf, er.deleted, 10)
+		buf = strconv.AppendInt(buf, er.Deleted, 10)
 	}
 	buf = append(buf, '}')
-	return buf, index, dropped
+	return buf, doc
 }
 
 // isAnonymous reports whether the consent processor made the event anonymous.
@@ -208,7 +242,7 @@ func bigMapSet(m pcommon.Map) map[string]struct{} {
 // repeated reports whether k was already written in the current map and
 // records it otherwise. The keys of the current map are e.keys[base:], or
 // set for a large map.
-func (e *encoder) repeated(base int, k string, set map[string]struct{}) bool {
+func (e *Encoder) repeated(base int, k string, set map[string]struct{}) bool {
 	if set != nil {
 		if _, ok := set[k]; ok {
 			return true
@@ -228,7 +262,7 @@ func (e *encoder) repeated(base int, k string, set map[string]struct{}) bool {
 // appendValue writes v as JSON: maps as objects, slices as arrays, bytes as
 // base64 strings, non-finite doubles as strings ("NaN", "+Inf", "-Inf"),
 // empty values as null.
-func (e *encoder) appendValue(buf []byte, v pcommon.Value, depth int) []byte {
+func (e *Encoder) appendValue(buf []byte, v pcommon.Value, depth int) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return appendJSONString(buf, v.Str())

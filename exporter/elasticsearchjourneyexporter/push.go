@@ -1,0 +1,393 @@
+package elasticsearchjourneyexporter // import "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/webjourney/webjourney/internal/journeystore"
+)
+
+// Values of the `reason` attribute of the docs_failed metric.
+const (
+	reasonInvalidEventID = "invalid_event_id" // permanent
+	reasonInvalidEntity  = "invalid_entity"   // permanent: no usable entity id or version
+	reasonRejected       = "rejected"         // permanent: Elasticsearch refused the document
+	reasonItemRetryable  = "item_retryable"   // the document answered 429 or 5xx
+	reasonRequestFailed  = "request_failed"   // the bulk request as a whole failed
+	reasonTemplateMiss   = "template_missing" // the index template is not installed yet
+)
+
+// bulkFlushBytes cuts a push into bulk requests of about 5 MB, the size
+// Elasticsearch handles well (and the go-elasticsearch default).
+const bulkFlushBytes = 5 << 20
+
+// bulkFilterPath trims the bulk answer to what the outcome of each item
+// needs. Items are matched to documents by position (esutil does), so
+// their _index and _id, nearly half of a successful answer, are left out.
+var bulkFilterPath = []string{
+	"errors",
+	"items.*.status",
+	"items.*.error.type", "items.*.error.reason", "items.*.error.caused_by.type",
+}
+
+// outcome of one log record in a push.
+type outcome uint8
+
+const (
+	outcomePending         outcome = iota // no answer (yet): retry
+	outcomeIndexed                        // 201 created (or 200 replaced, for an entity)
+	outcomeDuplicate                      // 409: an event already stored under this id
+	outcomeVersionConflict                // 409: an entity already stored with this or a newer version
+	outcomeInvalidID                      // permanent: an event without a usable id
+	outcomeInvalidEntity                  // permanent: an entity without a usable id or version
+	outcomeRejected                       // permanent
+	outcomeItemRetry                      // 429 / 5xx for this document
+	outcomeRequestFailed                  // the bulk request failed
+)
+
+// pendingDoc is one encoded document of a push.
+type pendingDoc struct {
+	start, end int // in the push's document buffer
+	index, id  string
+	version    int64 // > 0: an entity, written with this external version
+}
+
+// refusal describes a permanently refused record for the log and the
+// dead-letter index. Its fields hold no document content: the document may
+// carry personal data.
+type refusal struct {
+	journeystore.Refusal
+	pos       int    // of the record in the push
+	eventName string // for records never sent (no usable id)
+
+	// Why the dead-letter document failed, when it did.
+	dlStatus            int
+	dlErrType, dlReason string
+}
+
+// push is one pushLogs call: its records encoded, and what became of each.
+type push struct {
+	ld      plog.Logs
+	buf     []byte       // every document, back to back
+	docs    []pendingDoc // by record position
+	invalid []refusal    // records that are never sent: no usable id or version
+	dropped int          // attributes left out of the documents
+
+	// Written by the bulk indexer's callbacks, under mu.
+	mu         sync.Mutex
+	outcomes   []outcome // by record position
+	rejected   []refusal // refused by Elasticsearch for good
+	retryCause error     // the first reason to retry
+}
+
+// pushLogs writes every record as one document with bulk requests: events
+// with "create" by event id, entity records (visits, visitors, credits)
+// with "index" by entity id and the entity version as external version.
+// Per record: created (or replaced by a newer entity version) -> sent; 409
+// -> sent, counted as a duplicate event or an outdated entity snapshot;
+// 429/5xx or a failed request -> returned for retry (only those records,
+// through consumererror.NewLogs); no usable id or version, or any other
+// refusal (e.g. a mapping conflict) -> permanent: counted, logged, written
+// to the dead-letter index when one is configured, never retried. When
+// every record of the push is lost this way the push returns a permanent
+// error, so exporterhelper also counts and logs the loss.
+func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	n := ld.LogRecordCount()
+	if n == 0 {
+		return nil
+	}
+	if !e.templateReady.Load() {
+		e.countFailed(ctx, n, reasonTemplateMiss)
+		return fmt.Errorf("%w: %w", errTemplateNotInstalled, e.lastTemplateError())
+	}
+
+	// Erasure requests are carried out before anything of the push is
+	// written, so the stored request is the audit record of a finished
+	// erasure.
+	erased, err := e.eraseRequested(ctx, ld)
+	if err != nil {
+		e.countFailed(ctx, n, reasonRequestFailed)
+		return fmt.Errorf("erasure request not carried out yet, retrying: %w", err)
+	}
+
+	p := encodePush(ld, e.cfg.IndexPrefix, erased)
+	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyAttributesDropped, p.dropped)
+	s, err := e.send(ctx, p)
+	if err != nil {
+		return fmt.Errorf("creating the bulk indexer: %w", err)
+	}
+	t := p.collect(s.deadLetters)
+	e.count(ctx, &t, s.requests)
+	e.logRefusals(p.invalid, t.rejected)
+	e.logDeadLetterFailures(t.dlFailed)
+	return t.result(ld, s.closeErr)
+}
+
+// eraseRequested carries out the erasure requests of a push before any of
+// its documents is written, and returns them by event id so that the
+// stored request names only a hash of whom it erased. An error leaves the
+// push retryable; erasing again is harmless.
+func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[string]*journeystore.Erasure, error) {
+	var done map[string]*journeystore.Erasure
+	var err error
+	forEachRecord(ld, func(_ int, lr plog.LogRecord) {
+		if err != nil {
+			return
+		}
+		id, er := journeystore.ErasureRequest(lr)
+		if er == nil {
+			return
+		}
+		if err = e.store.EraseSubject(ctx, er); err == nil {
+			if done == nil {
+				done = map[string]*journeystore.Erasure{}
+			}
+			done[id] = er
+		}
+	})
+	return done, err
+}
+
+// encodePush encodes every record of ld into one buffer. A record without
+// a usable id or version is encoded too (the dead-letter index keeps it)
+// but decided at once: it is never sent.
+func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Erasure) *push {
+	n := ld.LogRecordCount()
+	p := &push{
+		ld:       ld,
+		buf:      make([]byte, 0, n*1024), // a page view is about 1 KB of JSON
+		docs:     make([]pendingDoc, n),
+		outcomes: make([]outcome, n),
+	}
+	enc := journeystore.NewEncoder(prefix, time.Now(), erased)
+	forEachRecord(ld, func(i int, lr plog.LogRecord) {
+		start := len(p.buf)
+		var doc journeystore.Document
+		p.buf, doc = enc.Append(p.buf, lr)
+		p.dropped += doc.Dropped
+		p.docs[i] = pendingDoc{start: start, end: len(p.buf), index: doc.Index, id: doc.ID, version: doc.Version}
+		if doc.Problem == "" {
+			return
+		}
+		r := refusal{pos: i, eventName: lr.EventName(), Refusal: journeystore.Refusal{Index: doc.Index, Reason: doc.Problem}}
+		if doc.Family == journeystore.FamilyEvents {
+			p.outcomes[i], r.Type = outcomeInvalidID, reasonInvalidEventID
+		} else {
+			p.outcomes[i], r.Type, r.ID, r.Version = outcomeInvalidEntity, reasonInvalidEntity, doc.ID, doc.Version
+		}
+		p.invalid = append(p.invalid, r)
+	})
+	return p
+}
+
+// document returns the encoded document of record i.
+func (p *push) document(i int) []byte {
+	d := &p.docs[i]
+	return p.buf[d.start:d.end]
+}
+
+// flushBytes sizes the bulk indexer's buffer, which it allocates whole up
+// front: the push's documents plus their action lines (one request),
+// capped at bulkFlushBytes. Without this every push, even of one event,
+// would allocate the full 5 MB.
+func (p *push) flushBytes() int {
+	total := len(p.buf) + 1024
+	for _, d := range p.docs {
+		// {"create":{"_id":"<id>","_index":"<index>"}}\n + document \n
+		// (an entity's action line adds its version, at most 64 bytes more)
+		total += len(d.id) + len(d.index) + 128
+	}
+	return min(total, bulkFlushBytes)
+}
+
+// sent is what sending a push leaves to report.
+type sent struct {
+	requests    int          // bulk requests made
+	closeErr    error        // the indexer's error at close (e.g. the context is done)
+	deadLetters *deadLetters // nil when nothing was dead-lettered
+}
+
+// send writes the push's documents through a bulk indexer and, once their
+// own outcomes are known, the dead-letter documents of the refused records
+// through the same indexer.
+func (e *eventsExporter) send(ctx context.Context, p *push) (sent, error) {
+	bi, err := e.newBulkIndexer(ctx, p.flushBytes())
+	if err != nil {
+		return sent{}, err
+	}
+	p.addTo(ctx, bi)
+	var s sent
+	if e.cfg.DeadLetter.Index != "" {
+		flushErr := bi.Flush(ctx)
+		if refused := p.refused(); len(refused) > 0 {
+			s.deadLetters = e.addDeadLetters(ctx, bi, p, refused, flushErr)
+		}
+	}
+	s.closeErr = bi.Close(ctx)
+	s.requests = int(bi.Stats().NumRequests)
+	return s, nil
+}
+
+// newBulkIndexer returns a bulk indexer whose requests run under ctx.
+func (e *eventsExporter) newBulkIndexer(ctx context.Context, flushBytes int) (esutil.BulkIndexer, error) {
+	return esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+		Client:     e.es,
+		NumWorkers: 1,
+		FlushBytes: flushBytes,
+		FilterPath: bulkFilterPath,
+		// The indexer's worker flushes with a background context; run the
+		// bulk requests under the push context so the attempt's timeout
+		// and cancellation apply to them.
+		OnFlushStart: func(context.Context) context.Context { return ctx },
+	})
+}
+
+// addTo adds every document that can be sent to bi. Only a done context
+// stops Add; what was not added stays pending and is retried.
+func (p *push) addTo(ctx context.Context, bi esutil.BulkIndexer) {
+	for i := range p.docs {
+		if p.outcomes[i] != outcomePending { // no usable id: already decided
+			continue
+		}
+		if err := bi.Add(ctx, p.item(i)); err != nil {
+			break
+		}
+	}
+}
+
+// item is the bulk item of document i; its callbacks record the outcome.
+func (p *push) item(i int) esutil.BulkIndexerItem {
+	d := &p.docs[i]
+	item := esutil.BulkIndexerItem{
+		Index:      d.index,
+		Action:     "create", // never overwrite: a replayed event is a 409, not a second copy
+		DocumentID: d.id,
+		Body:       bytes.NewReader(p.document(i)),
+		OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
+			p.settle(i, outcomeIndexed, nil)
+		},
+		OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+			p.fail(i, res, err)
+		},
+	}
+	if d.version > 0 {
+		// A snapshot replaces the stored one only when its version is
+		// higher; a late older one (or a replay) answers 409.
+		item.Action, item.Version, item.VersionType = "index", &d.version, "external"
+	}
+	return item
+}
+
+// settle records the outcome of document i and the first cause to retry.
+func (p *push) settle(i int, o outcome, cause error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.outcomes[i] = o
+	if cause != nil && p.retryCause == nil {
+		p.retryCause = cause
+	}
+}
+
+// fail records why document i was not stored: a failed request or a
+// throttled item is retried, a 409 is a success, anything else a refusal.
+func (p *push) fail(i int, res esutil.BulkIndexerResponseItem, err error) {
+	d := &p.docs[i]
+	switch {
+	case err != nil:
+		p.settle(i, outcomeRequestFailed, shortError(err))
+	case res.Status == http.StatusConflict && d.version > 0:
+		p.settle(i, outcomeVersionConflict, nil)
+	case res.Status == http.StatusConflict:
+		p.settle(i, outcomeDuplicate, nil)
+	case res.Status == http.StatusTooManyRequests || res.Status >= 500:
+		p.settle(i, outcomeItemRetry, fmt.Errorf("document answered HTTP %d %s", res.Status, res.Error.Type))
+	default:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.outcomes[i] = outcomeRejected
+		p.rejected = append(p.rejected, refusal{pos: i, Refusal: journeystore.Refusal{
+			Index: d.index, ID: d.id, Version: d.version, Status: res.Status, Type: res.Error.Type,
+			Reason: withoutValuePreview(res.Error.Reason), CauseType: res.Error.Cause.Type,
+		}})
+	}
+}
+
+// refused returns the records refused for good so far: those never sent,
+// then those Elasticsearch refused.
+func (p *push) refused() []refusal {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append(slices.Clone(p.invalid), p.rejected...)
+}
+
+// tally is what became of a push's records.
+type tally struct {
+	n            int
+	count        [outcomeRequestFailed + 1]int
+	retry        []bool    // by record position: handed back for retry
+	retryCause   error     // the first reason to retry, if one was given
+	rejected     []refusal // refused by Elasticsearch
+	deadLettered int       // dead-letter documents stored (or already there)
+	dlFailed     []refusal // refused records the dead-letter index did not take
+}
+
+// collect reads the outcomes once the bulk indexer is closed. With a done
+// context Close may return before the last callbacks ran, so it reads
+// under the locks and treats anything unanswered as retryable (a replay of
+// a stored event is a harmless 409).
+func (p *push) collect(dl *deadLetters) tally {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := tally{
+		n:          len(p.outcomes),
+		retry:      make([]bool, len(p.outcomes)),
+		retryCause: p.retryCause,
+		rejected:   slices.Clone(p.rejected),
+	}
+	for i, o := range p.outcomes {
+		if o == outcomePending {
+			o = outcomeRequestFailed
+		}
+		t.count[o]++
+		t.retry[i] = o == outcomeItemRetry || o == outcomeRequestFailed
+	}
+	if dl != nil {
+		dl.mu.Lock()
+		defer dl.mu.Unlock()
+		t.deadLettered, t.dlFailed = dl.stored, slices.Clone(dl.failed)
+	}
+	return t
+}
+
+// result is the error pushLogs returns: the records to retry, if any; a
+// permanent error when every record is lost (refused and not
+// dead-lettered); else none.
+func (t *tally) result(ld plog.Logs, closeErr error) error {
+	if retries := t.count[outcomeItemRetry] + t.count[outcomeRequestFailed]; retries > 0 {
+		cause := t.retryCause
+		if cause == nil {
+			cause = closeErr
+		}
+		if cause == nil {
+			cause = errors.New("no answer from Elasticsearch")
+		}
+		err := fmt.Errorf("%d of %d records not stored yet, retrying them: %w", retries, t.n, cause)
+		return consumererror.NewLogs(err, selectRecords(ld, t.retry))
+	}
+	invalid := t.count[outcomeInvalidID] + t.count[outcomeInvalidEntity]
+	if lost := invalid + t.count[outcomeRejected] - t.deadLettered; lost == t.n {
+		return consumererror.NewPermanent(fmt.Errorf("all %d records were refused (%d without a usable id or version, %d rejected by Elasticsearch; see the warnings above)",
+			t.n, invalid, t.count[outcomeRejected]))
+	}
+	return nil
+}
