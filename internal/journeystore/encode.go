@@ -189,9 +189,7 @@ func (e *Encoder) Append(buf []byte, lr plog.LogRecord) ([]byte, Document) {
 		if er != nil && (k == eventmodel.AttrVisitorID || k == eventmodel.AttrUserID) {
 			continue // erased: the audit record keeps only a hash
 		}
-		if anonymous && (k == eventmodel.AttrClientAddress || k == eventmodel.AttrUserAgent) {
-			// The anonymizer removes these from anonymous events; this is
-			// the last line of defence for a pipeline that lacks it.
+		if anonymous && removedWhenAnonymous[k] {
 			continue
 		}
 		if storedShape.attributeConflicts(k) {

@@ -52,6 +52,27 @@ func TestAppendDocumentAnonymousLeavesOutAddressAndUserAgent(t *testing.T) {
 	assert.Contains(t, string(doc), "203.0.113.7")
 }
 
+// Whatever an anonymous event still carries when it reaches the exporter,
+// no attribute the event model removes from anonymous events is stored:
+// every identifier, the connection, a precise location, linking values.
+func TestAppendDocumentAnonymousStoresNothingTheModelRemoves(t *testing.T) {
+	lr := plog.NewLogRecord()
+	storetest.PageView(lr, "e-1")
+	a := lr.Attributes()
+	a.PutStr(eventmodel.AttrConsentDecision, eventmodel.DecisionAnonymous)
+	removed := eventmodel.Names((*eventmodel.Attribute).RemovedWhenAnonymous)
+	require.NotEmpty(t, removed)
+	for i, name := range removed {
+		a.PutStr(name, fmt.Sprintf("canary-%d", i))
+	}
+	enc := NewEncoder("webjourney", time.Now(), nil)
+	doc, _, _ := enc.appendDocument(nil, lr)
+	for i, name := range removed {
+		assert.NotContains(t, string(doc), fmt.Sprintf("canary-%d\"", i), "%s stored on an anonymous event", name)
+	}
+	assert.Contains(t, string(doc), `"url.full":`)
+}
+
 func TestAppendDocumentValueTypes(t *testing.T) {
 	lr := plog.NewLogRecord()
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(storetest.EventTime))

@@ -37,154 +37,51 @@ var (
 	mapFlattened = map[string]any{"type": "flattened", "ignore_above": 1024}
 )
 
-// eventFields is the one table of mapped fields, keyed by dotted field name,
-// shared by the events and the entity indices: entity records carry event
-// names too (site, visitor, device, country, channel), and one table keeps
-// a name's type the same in every index a Kibana view joins. Adding an
-// event-model attribute is one line here (a test fails until every
-// eventmodel.AttributeNames entry has one, or is in neverStored) plus a bump
-// of TemplateVersion.
-var eventFields = map[string]map[string]any{
-	FieldTimestamp: mapDate,
-	FieldIngested:  mapDate,
-	FieldEventName: mapKeyword,
-
-	eventmodel.AttrEventID: mapKeyword,
-
-	eventmodel.AttrURLFull:     mapLongKeyword,
-	eventmodel.AttrURLScheme:   mapKeyword,
-	eventmodel.AttrURLDomain:   mapKeyword,
-	eventmodel.AttrURLPort:     mapInteger,
-	eventmodel.AttrURLPath:     mapLongKeyword,
-	eventmodel.AttrURLQuery:    mapLongKeyword,
-	eventmodel.AttrURLFragment: mapLongKeyword,
-
-	eventmodel.AttrUserAgent:     mapKeyword,
-	eventmodel.AttrClientAddress: mapIP,
-	eventmodel.AttrSessionID:     mapKeyword,
-
-	eventmodel.AttrSchemaVersion:  mapInteger,
-	eventmodel.AttrSiteID:         mapKeyword,
-	eventmodel.AttrVisitorID:      mapKeyword,
-	eventmodel.AttrPageTitle:      mapTitle,
-	eventmodel.AttrReferrerFull:   mapLongKeyword,
-	eventmodel.AttrReferrerDomain: mapKeyword,
-	eventmodel.AttrCustomName:     mapKeyword,
-	eventmodel.AttrProperties:     mapFlattened,
-	eventmodel.AttrIngestChannel:  mapKeyword,
-
-	eventmodel.AttrUserID:     mapKeyword,
-	eventmodel.AttrGeoCountry: mapKeyword,
-	eventmodel.AttrGeoRegion:  mapKeyword,
-
-	eventmodel.AttrPageViewID:     mapKeyword,
-	eventmodel.AttrEngagedTime:    mapLong,
-	eventmodel.AttrScrollDepth:    mapInteger,
-	eventmodel.AttrLinkURL:        mapLongKeyword,
-	eventmodel.AttrLinkDomain:     mapKeyword,
-	eventmodel.AttrFormID:         mapKeyword,
-	eventmodel.AttrFormName:       mapKeyword,
-	eventmodel.AttrFormAction:     mapLongKeyword,
-	eventmodel.AttrFormFieldCount: mapInteger,
-	eventmodel.AttrFormSensitive:  mapBoolean,
-	eventmodel.AttrSearchTerm:     mapKeyword,
-
-	eventmodel.AttrCampaignSource:  mapKeyword,
-	eventmodel.AttrCampaignMedium:  mapKeyword,
-	eventmodel.AttrCampaignName:    mapKeyword,
-	eventmodel.AttrCampaignTerm:    mapKeyword,
-	eventmodel.AttrCampaignContent: mapKeyword,
-	eventmodel.AttrCampaignID:      mapKeyword,
-	eventmodel.AttrClickIDType:     mapKeyword,
-	eventmodel.AttrClickIDValue:    mapKeyword,
-	eventmodel.AttrReferralPartner: mapKeyword,
-	eventmodel.AttrReferralClickID: mapKeyword,
-
-	eventmodel.AttrConsentAnalytics:       mapKeyword,
-	eventmodel.AttrConsentMarketing:       mapKeyword,
-	eventmodel.AttrConsentPersonalization: mapKeyword,
-	eventmodel.AttrCookieless:             mapBoolean,
-	eventmodel.AttrGPC:                    mapBoolean,
-	eventmodel.AttrDNT:                    mapBoolean,
-	eventmodel.AttrTCFGDPRApplies:         mapBoolean,
-	eventmodel.AttrTCFString:              mapLongKeyword,
-	eventmodel.AttrUserAgentName:          mapKeyword,
-	eventmodel.AttrUserAgentVersion:       mapKeyword,
-	eventmodel.AttrUserAgentOSName:        mapKeyword,
-	eventmodel.AttrUserAgentOSVersion:     mapKeyword,
-	eventmodel.AttrCookielessKey:          mapKeyword,
-	eventmodel.AttrCookielessKeyPrevious:  mapKeyword,
-	eventmodel.AttrDeviceClass:            mapKeyword,
-	eventmodel.AttrConsentDecision:        mapKeyword,
-	eventmodel.AttrConsentReason:          mapKeyword,
-	eventmodel.AttrConsentSource:          mapKeyword,
-	eventmodel.AttrRetentionMonths:        mapInteger,
-	eventmodel.AttrErasureSubject:         mapKeyword,
-	eventmodel.AttrErasureDeleted:         mapLong,
-	eventmodel.AttrBot:                    mapBoolean,
-	eventmodel.AttrBotReason:              mapKeyword,
-
-	// Journey names (attribution processor): on events and entity records.
-	eventmodel.AttrEntityID:          mapKeyword,
-	eventmodel.AttrEntityVersion:     mapLong, // may be a Unix-nanosecond time
-	eventmodel.AttrVisitID:           mapKeyword,
-	eventmodel.AttrChannelMedium:     mapKeyword,
-	eventmodel.AttrChannelSource:     mapKeyword,
-	eventmodel.AttrChannelCampaign:   mapKeyword,
-	eventmodel.AttrChannelPartner:    mapKeyword,
-	eventmodel.AttrChannelSearchTerm: mapKeyword,
-
-	eventmodel.AttrVisitStart:        mapDate,
-	eventmodel.AttrVisitLastActivity: mapDate,
-	eventmodel.AttrVisitIdleAt:       mapDate,
-	eventmodel.AttrVisitDuration:     mapLong,
-	eventmodel.AttrVisitPagesViewed:  mapInteger,
-	eventmodel.AttrVisitEngagedTime:  mapLong,
-	eventmodel.AttrVisitLandingPage:  mapLongKeyword,
-	eventmodel.AttrVisitSecondPage:   mapLongKeyword,
-	eventmodel.AttrVisitExitPage:     mapLongKeyword,
-	eventmodel.AttrVisitBounce:       mapBoolean,
-	eventmodel.AttrVisitNumber:       mapInteger,
-	eventmodel.AttrVisitOutcomes:     mapKeyword, // arrays need no mapping of their own
-	eventmodel.AttrVisitSegments:     mapKeyword,
-
-	eventmodel.AttrVisitorFirstSeen:      mapDate,
-	eventmodel.AttrVisitorLastSeen:       mapDate,
-	eventmodel.AttrVisitorVisitCount:     mapInteger,
-	eventmodel.AttrVisitorReturning:      mapBoolean,
-	eventmodel.AttrVisitorFirstMedium:    mapKeyword,
-	eventmodel.AttrVisitorFirstSource:    mapKeyword,
-	eventmodel.AttrVisitorFirstCampaign:  mapKeyword,
-	eventmodel.AttrVisitorLastNDMedium:   mapKeyword,
-	eventmodel.AttrVisitorLastNDSource:   mapKeyword,
-	eventmodel.AttrVisitorLastNDCampaign: mapKeyword,
-	eventmodel.AttrVisitorPartner:        mapKeyword,
-	eventmodel.AttrVisitorOutcomes:       mapKeyword,
-	eventmodel.AttrVisitorSegments:       mapKeyword,
-
-	eventmodel.AttrOutcomeName:            mapKeyword, // an array on events, one value on credits
-	eventmodel.AttrOutcomeValue:           mapDouble,
-	eventmodel.AttrOutcomeCurrency:        mapKeyword,
-	eventmodel.AttrOutcomeEventID:         mapKeyword,
-	eventmodel.AttrOutcomeVisitID:         mapKeyword,
-	eventmodel.AttrOutcomeTimeToConvert:   mapLong,
-	eventmodel.AttrOutcomeVisitsToConvert: mapInteger,
-
-	eventmodel.AttrAttributionModel:      mapKeyword,
-	eventmodel.AttrAttributionCredit:     mapDouble,
-	eventmodel.AttrAttributionValue:      mapDouble,
-	eventmodel.AttrAttributionTouchIndex: mapInteger,
-	eventmodel.AttrAttributionTouchCount: mapInteger,
-	eventmodel.AttrAttributionTouchTime:  mapDate,
+// mappingOf turns the event model's storage classes into field mappings.
+var mappingOf = map[eventmodel.Mapping]map[string]any{
+	eventmodel.MapKeyword:     mapKeyword,
+	eventmodel.MapLongKeyword: mapLongKeyword,
+	eventmodel.MapText:        mapTitle,
+	eventmodel.MapInteger:     mapInteger,
+	eventmodel.MapLong:        mapLong,
+	eventmodel.MapDouble:      mapDouble,
+	eventmodel.MapBoolean:     mapBoolean,
+	eventmodel.MapIP:          mapIP,
+	eventmodel.MapDate:        mapDate,
+	eventmodel.MapFlattened:   mapFlattened,
 }
+
+// eventFields holds the mapped fields, keyed by dotted field name, shared
+// by the events and the entity indices: entity records carry event names
+// too (site, visitor, device, country, channel), and one table keeps a
+// name's type the same in every index a Kibana view joins. It is the
+// document's own fields plus every stored row of the event model's
+// attribute table; a change there needs a bump of TemplateVersion (a test
+// compares the mapping with a committed copy).
+var eventFields = func() map[string]map[string]any {
+	m := map[string]map[string]any{
+		FieldTimestamp: mapDate,
+		FieldIngested:  mapDate,
+		FieldEventName: mapKeyword,
+	}
+	for i := range eventmodel.Attributes {
+		if a := &eventmodel.Attributes[i]; a.Stored() {
+			m[a.Name] = mappingOf[a.Mapping]
+		}
+	}
+	return m
+}()
 
 // neverStored lists event-model attributes that no document may hold; the
-// encoder leaves them out of every document. The routing key exists only
-// for a front collector's load balancer, and names the visitor or, worse,
-// the client address in clear.
-var neverStored = map[string]bool{
-	eventmodel.AttrRoutingKey: true,
-}
+// encoder leaves them out of every document (the routing key, a precise
+// location).
+var neverStored = eventmodel.NameSet(func(a *eventmodel.Attribute) bool { return !a.Stored() })
+
+// removedWhenAnonymous lists what an anonymous event may not hold. The
+// consent processor and the anonymizer remove these; the encoder leaves
+// them out too, as the last line of defence for a pipeline that lacks
+// either.
+var removedWhenAnonymous = eventmodel.NameSet((*eventmodel.Attribute).RemovedWhenAnonymous)
 
 // fieldShape classifies document field names against the mapping, so the
 // encoder can leave out attributes that Elasticsearch would refuse because of
