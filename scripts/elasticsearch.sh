@@ -119,7 +119,7 @@ fetch8() {
   local zip="$CACHE/elasticsearch-$ES_VERSION.zip"
   if [[ ! -s "$zip" ]]; then
     log "fetching Elasticsearch $ES_VERSION from Maven Central"
-    mvn -q -B -Dstyle.color=never dependency:copy \
+    mvn -q -B dependency:copy \
       -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
       -DoutputDirectory="$CACHE" >&2 || die "mvn dependency:copy failed"
   fi
@@ -174,7 +174,7 @@ fetch9() {
   local home="$tmp/home" repo="$tmp/repo"
   log "assembling Elasticsearch $ES_VERSION from Maven Central jars"
   cp "$ES9_SOURCES/pom.xml" "$tmp/pom.xml"
-  mvn -q -B -Dstyle.color=never -f "$tmp/pom.xml" -Des.version="$ES_VERSION" dependency:copy-dependencies \
+  mvn -q -B -f "$tmp/pom.xml" -Des.version="$ES_VERSION" dependency:copy-dependencies \
     -DincludeScope=runtime -Dmdep.useRepositoryLayout=true -DoutputDirectory="$repo" >&2 \
     || die "mvn could not fetch the Elasticsearch $ES_VERSION jars (is $ES_VERSION on Maven Central?)"
 
@@ -268,13 +268,15 @@ launch_node() {
     id "$ES_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER"
     # The server writes its pid file, logs and temp files itself, so it owns run_dir.
     chown -R "$ES_USER" "$ES_HOME" "$data_dir" "$run_dir"
+    # A cluster's nodes keep their data below ES_DATA_DIR, which mktemp -d makes 0700.
+    ((ES_NODES == 1)) || chown "$ES_USER" "$ES_DATA_DIR"
     run=(runuser -u "$ES_USER" --)
   fi
   if [[ "$ES_MAJOR" == 8 ]]; then
     local flags=() kv
     while IFS= read -r kv; do flags+=(-E "$kv"); done <"$run_dir/node.settings"
     # -d returns once the node has started; 8.x writes the pid file itself.
-    "${run[@]}" env ES_JAVA_HOME="$java_home" ES_PATH_CONF="$conf" ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP" \
+    "${run[@]}" env ES_JAVA_HOME="$java_home" ES_PATH_CONF="$conf" ES_TMPDIR="$run_dir/tmp" ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP" \
       "$ES_HOME/bin/elasticsearch" -d -p "$pid_file" "${flags[@]}" \
       >"$run_dir/console.log" 2>&1 </dev/null
     return
@@ -392,8 +394,8 @@ stop_run_dir() {
 
 # wait_gone PID N: waits up to N half-seconds for PID to exit.
 wait_gone() {
-  local _
-  for ((_ = 0; _ < $2; _++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.5; done
+  local n
+  for ((n = 0; n < $2; n++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.5; done
   ! kill -0 "$1" 2>/dev/null
 }
 
@@ -427,6 +429,8 @@ case "${1:-}" in
   stop-node) node_index "${2:-}"; stop_run_dir "$(node_run_dir "$2")" ;;
   start-node)
     node_index "${2:-}"
+    pid="$(cat "$(node_run_dir "$2")/elasticsearch.pid" 2>/dev/null || true)"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && die "node $2 is already running (pid $pid)"
     fetch
     launch_node "$2" "$(find_java)"
     wait_ready "$URL" || { node_failed "$2"; exit 1; }
