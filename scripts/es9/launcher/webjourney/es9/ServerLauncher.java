@@ -27,8 +27,8 @@ import java.util.concurrent.TimeUnit;
  * as with {@code -E}); blank lines and lines starting with # are skipped.
  *
  * The Elasticsearch classes are reached by reflection so that this file
- * compiles with any JDK 17+ javac: a machine whose only Java 21+ is a bare
- * runtime (no javac) can still build it with the JDK 17 that runs 8.19.
+ * compiles with any JDK 17+ javac: when the Java 21+ that runs the server is a
+ * JRE, the JDK 17 that runs 8.19 builds it.
  *
  * The launcher lives as long as the server: it exits with the server's exit
  * code, and when it is stopped (SIGTERM, SIGINT) it asks the server to shut
