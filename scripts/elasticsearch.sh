@@ -282,7 +282,7 @@ launch_node() {
     vector=(--add-modules=jdk.incubator.vector)
   fi
   local server=("$java_home/bin/java"
-    "-Xms$ES_HEAP" "-Xmx$ES_HEAP" -XX:+UseG1GC -Xss1m -XX:-OmitStackTraceInFastThrow
+    "-Xms$ES_HEAP" "-Xmx$ES_HEAP" -XX:+UseG1GC -XX:+AlwaysPreTouch -Xss1m -XX:-OmitStackTraceInFastThrow
     -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djava.locale.providers=CLDR
     -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0
     -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true -Dlog4j2.formatMsgNoLookups=true
@@ -296,7 +296,7 @@ launch_node() {
   # The launcher stays in the background for the node's lifetime (it holds the
   # server's stdin); the server writes the pid file named in ServerArgs.
   "${run[@]}" env LIBFFI_TMPDIR="$run_dir/tmp" \
-    "$java_home/bin/java" -Xmx64m -XX:TieredStopAtLevel=1 -cp "$ES_HOME/lib/*:$ES_HOME/launcher/launcher.jar" \
+    "$java_home/bin/java" -Xmx32m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$ES_HOME/lib/*:$ES_HOME/launcher/launcher.jar" \
       webjourney.es9.ServerLauncher "$run_dir/node.settings" "$conf" "$run_dir/logs" "$pid_file" -- "${server[@]}" \
       >"$run_dir/console.log" 2>&1 </dev/null &
   # Lives exactly as long as the server (or runuser around it): tells a dead node apart from a slow one.
