@@ -3,19 +3,26 @@ GO ?= go
 BIN := _build/otelcol-webjourney
 COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonymizer processor/attributionprocessor exporter/elasticsearchjourneyexporter
 
-.PHONY: run test build generate tools bench bench-exporter fuzz es-start es-stop clean
+.PHONY: run test deps-run deps-test build generate tools bench bench-exporter fuzz es-start es-stop clean
 
-## run: build the distribution, start Elasticsearch unless ELASTICSEARCH_URL is set, run the collector
-run: build
+## run: install what is missing, build the distribution, start Elasticsearch unless ELASTICSEARCH_URL is set, run the collector
+run: deps-run build
 	scripts/run.sh
 
 ## test: everything CI runs (vet, unit, integration and end-to-end tests against a real Elasticsearch)
-test: build
+test: deps-test build
 	scripts/test.sh
 
-## build: build the otelcol-webjourney distribution with the pinned ocb
+## deps-run / deps-test: install the system packages run / test need (apt-get as root or through sudo -n)
+deps-run:
+	scripts/install-deps.sh run
+deps-test:
+	scripts/install-deps.sh test
+
+## build: build the otelcol-webjourney distribution with the pinned ocb. CGO is off
+## as in the release binaries (make dist), which then reuse this build's cache.
 build: bin/ocb
-	bin/ocb --config builder-config.yaml
+	CGO_ENABLED=0 bin/ocb --config builder-config.yaml
 
 ## tools: install the pinned ocb and mdatagen into bin/
 tools: bin/ocb bin/mdatagen
