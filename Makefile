@@ -10,8 +10,9 @@ COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonym
 run: deps-run build
 	scripts/run.sh
 
-## test: everything CI runs (vet, unit, integration and end-to-end tests against a real Elasticsearch)
-test: deps-test build
+## test: everything CI runs (vet, unit, integration and end-to-end tests against a real Elasticsearch,
+## and the release artefacts of this machine's architecture, installed and run: test/deploy)
+test: deps-test build dist-host
 	scripts/test.sh
 
 ## deps-run / deps-test: install the system packages run / test need (apt-get as root or through sudo -n)
