@@ -195,8 +195,8 @@ func TestOCIImage(t *testing.T) {
 
 // The image runs: its filesystem unpacked as a container runtime would,
 // the entrypoint started as the image's user in a chroot with the image's
-// environment and a mounted secret, it becomes healthy and a hit lands in
-// Elasticsearch. (podman cannot run containers in this sandbox, see
+// environment, a read-only root, the state volume and a mounted secret; it
+// becomes healthy and a hit lands in Elasticsearch. (podman cannot run containers in this sandbox, see
 // docs/deploy.md; this is what it would do.)
 func TestOCIImageRuns(t *testing.T) {
 	needRoot(t)
@@ -223,15 +223,23 @@ func TestOCIImageRuns(t *testing.T) {
 		"ELASTICSEARCH_URL="+esURL, "WEBJOURNEY_INDEX_PREFIX="+prefix, "WEBJOURNEY_SITE=imagetest",
 		fmt.Sprintf("WEBJOURNEY_LISTEN=127.0.0.1:%d", listen), fmt.Sprintf("WEBJOURNEY_HEALTH=127.0.0.1:%d", health),
 		fmt.Sprintf("WEBJOURNEY_METRICS_PORT=%d", freePort(t)))
+	// A read-only root file system, as `podman run --read-only` or
+	// readOnlyRootFilesystem in Kubernetes, with the state volume on it.
+	state := filepath.Join(t.TempDir(), "state")
+	require.NoError(t, os.Mkdir(state, 0o750))
+	require.NoError(t, os.Chown(state, 10001, 10001))
 	const script = `set -e
-mount -t proc proc "$1/proc"
-mount --rbind /sys "$1/sys"
-mount --rbind /dev "$1/dev"
-root=$1; user=$2; shift 2
+root=$1 state=$2 user=$3; shift 3
+mount --bind "$root" "$root"
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mount --bind "$state" "$root/var/lib/otelcol-webjourney"
+mount -o remount,bind,ro "$root"
 exec chroot --userspec="$user" "$root" "$@"`
 	// The image has no shell: the environment goes to the entrypoint
 	// through sh and chroot (PATH is theirs).
-	args := append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", rootfs, cfg.Config.User}, cfg.Config.Entrypoint...)
+	args := append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", rootfs, state, cfg.Config.User}, cfg.Config.Entrypoint...)
 	cmd := exec.Command("unshare", append(args, cfg.Config.Cmd...)...)
 	cmd.Env = append(env, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
 	var out bytes.Buffer
@@ -259,7 +267,7 @@ exec chroot --userspec="$user" "$root" "$@"`
 	assert.Equal(t, "imagetest", waitForEvent(t, esURL, prefix, hitURL)["webjourney.site.id"])
 	s.stop(t)
 	// The state volume holds file_storage's files, owned by the image's user.
-	entries, err := os.ReadDir(filepath.Join(rootfs, "var/lib/otelcol-webjourney"))
+	entries, err := os.ReadDir(state)
 	require.NoError(t, err)
 	require.NotEmpty(t, entries)
 	for _, e := range entries {
