@@ -1,30 +1,55 @@
 # otelcol-webjourney. The two commands: `make run` and `make test`.
 GO ?= go
 BIN := _build/otelcol-webjourney
+DIST_TOOLS := bin/nfpm bin/cyclonedx-gomod bin/ociimage
 COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonymizer processor/attributionprocessor exporter/elasticsearchjourneyexporter
 
-.PHONY: run test build generate tools bench bench-exporter fuzz es-start es-stop clean
+.PHONY: run test deps-run deps-test build dist dist-host generate tools bench bench-exporter fuzz es-start es-stop clean
 
-## run: build the distribution, start Elasticsearch unless ELASTICSEARCH_URL is set, run the collector
-run: build
+## run: install what is missing, build the distribution, start Elasticsearch unless ELASTICSEARCH_URL is set, run the collector
+run: deps-run build
 	scripts/run.sh
 
-## test: everything CI runs (vet, unit, integration and end-to-end tests against a real Elasticsearch)
-test: build
+## test: everything CI runs (vet, unit, integration and end-to-end tests against a real Elasticsearch,
+## and the release artefacts of this machine's architecture, installed and run: test/deploy)
+test: deps-test build dist-host
 	scripts/test.sh
 
-## build: build the otelcol-webjourney distribution with the pinned ocb
-build: bin/ocb
-	bin/ocb --config builder-config.yaml
+## deps-run / deps-test: install the system packages run / test need (apt-get as root or through sudo -n)
+deps-run:
+	scripts/install-deps.sh run
+deps-test:
+	scripts/install-deps.sh test
 
-## tools: install the pinned ocb and mdatagen into bin/
-tools: bin/ocb bin/mdatagen
+## build: build the otelcol-webjourney distribution with the pinned ocb. CGO is off
+## as in the release binaries (make dist), which then reuse this build's cache.
+build: bin/ocb
+	CGO_ENABLED=0 bin/ocb --config builder-config.yaml
+
+## dist: release artefacts in dist/ for linux/amd64 and linux/arm64 (binaries, .deb, .rpm,
+## tarballs, OCI image, SBOMs, SHA256SUMS); dist-host: the same for this machine's arch only
+dist: bin/ocb $(DIST_TOOLS)
+	scripts/dist.sh amd64 arm64
+dist-host: bin/ocb $(DIST_TOOLS)
+	scripts/dist.sh $(shell $(GO) env GOARCH)
+
+## tools: install the pinned ocb, mdatagen and release tools into bin/
+tools: bin/ocb bin/mdatagen $(DIST_TOOLS)
 
 bin/ocb: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../bin/ocb go.opentelemetry.io/collector/cmd/builder
 
 bin/mdatagen: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../bin/mdatagen go.opentelemetry.io/collector/cmd/mdatagen
+
+bin/nfpm: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../bin/nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm
+
+bin/cyclonedx-gomod: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../bin/cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod
+
+bin/ociimage: tools/go.mod tools/go.sum $(wildcard tools/ociimage/*.go)
+	cd tools && $(GO) build -o ../bin/ociimage ./ociimage
 
 ## generate: regenerate mdatagen code (internal/metadata, generated tests, README status tables)
 generate: bin/mdatagen
@@ -45,4 +70,4 @@ es-stop:
 	scripts/elasticsearch.sh stop
 
 clean:
-	rm -rf bin $(BIN) _build/*.go
+	rm -rf bin dist $(BIN) _build/*.go

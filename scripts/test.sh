@@ -18,10 +18,11 @@ if [[ -z "${ELASTICSEARCH_URL:-}" ]]; then
 fi
 export ELASTICSEARCH_URL
 # Integration tests fail (instead of skipping) when Elasticsearch, the
-# browser or the test data are missing.
+# browser, the test data or the release artefacts (make dist-host) are missing.
 export WEBJOURNEY_REQUIRE_ES=1
 export WEBJOURNEY_REQUIRE_BROWSER=1
 export WEBJOURNEY_REQUIRE_TESTDATA=1
+export WEBJOURNEY_REQUIRE_DIST=1
 scripts/fetch-testdata.sh
 export WEBJOURNEY_COLLECTOR_BIN="$ROOT/_build/otelcol-webjourney"
 [[ -x "$WEBJOURNEY_COLLECTOR_BIN" ]] || { echo "test.sh: $WEBJOURNEY_COLLECTOR_BIN missing; run make build" >&2; exit 1; }

@@ -12,6 +12,8 @@
 //	webjourneyctl retention apply --url URL --events-months N ... [--dry-run]
 //	webjourneyctl templates check|install --url URL
 //	webjourneyctl kibana import --url URL [--space SPACE] [--prefix PREFIX]
+//	webjourneyctl doctor --config FILE [--env-file FILE]
+//	webjourneyctl version
 //	webjourneyctl help [COMMAND]
 package main
 
@@ -43,11 +45,13 @@ var commands map[string]command
 func init() {
 	commands = map[string]command{
 		"decrypt":   {summary: "open sealed (encrypted) attribute values", usage: decryptUsage, run: runDecrypt},
+		"doctor":    {summary: "report the production hazards of a collector config", usage: doctorUsage, run: runDoctor},
 		"erase":     {summary: "delete everything stored about one visitor or user (Elasticsearch)", usage: eraseUsage, run: runErase},
 		"kibana":    {summary: "kibana import: the dashboards and data views (Kibana saved objects API)", usage: kibanaUsage, run: runKibana},
 		"keygen":    {summary: "print a new random 32-byte key as 64 hex characters", usage: keygenUsage, run: runKeygen},
 		"retention": {summary: "retention apply: delete expired events and entities (Elasticsearch)", usage: retentionUsage, run: runRetention},
 		"templates": {summary: "templates check|install: the exporter's index templates (Elasticsearch)", usage: templatesUsage, run: runTemplates},
+		"version":   {summary: "print the version, commit and build date", usage: versionUsage, run: runVersion},
 	}
 }
 
@@ -63,6 +67,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	name := args[0]
+	if name == "--version" {
+		name = "version"
+	}
 	if isHelp(name) {
 		if len(args) > 1 {
 			cmd, ok := commands[args[1]]

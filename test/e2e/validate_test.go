@@ -17,6 +17,15 @@ func TestShippedConfigsValidate(t *testing.T) {
 	if err := os.WriteFile(secret, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// config/production.yaml reads its secrets from $CREDENTIALS_DIRECTORY
+	// (systemd LoadCredential=, a mounted Secret): the anonymizer secret and
+	// the Elasticsearch credentials, empty for none.
+	creds := t.TempDir()
+	for name, content := range map[string]string{"anonymizer.secret": strings.Repeat("cd", 32), "elasticsearch.password": "", "elasticsearch.api_key": ""} {
+		if err := os.WriteFile(filepath.Join(creds, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	configs, err := filepath.Glob("../../config/*.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +44,7 @@ func TestShippedConfigsValidate(t *testing.T) {
 				args = []string{"validate", "--config", "../load/nop.yaml", "--config", path}
 			}
 			cmd := exec.Command(bin, args...)
-			cmd.Env = append(os.Environ(), "ELASTICSEARCH_URL=http://127.0.0.1:9200", "WEBJOURNEY_ANONYMIZER_SECRET_FILE="+secret)
+			cmd.Env = append(os.Environ(), "ELASTICSEARCH_URL=http://127.0.0.1:9200", "WEBJOURNEY_ANONYMIZER_SECRET_FILE="+secret, "CREDENTIALS_DIRECTORY="+creds)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("validate %s: %v\n%s", path, err, out)
 			}
