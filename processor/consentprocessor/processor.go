@@ -2,8 +2,6 @@ package consentprocessor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"strings"
 
@@ -15,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/randomid"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/metadata"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/tcf"
 )
@@ -127,7 +126,7 @@ func erasureRequest(withdrawal plog.LogRecord) plog.LogRecord {
 	e.SetTimestamp(withdrawal.Timestamp())
 	e.SetObservedTimestamp(withdrawal.ObservedTimestamp())
 	a := e.Attributes()
-	a.PutStr(eventmodel.AttrEventID, newID())
+	a.PutStr(eventmodel.AttrEventID, randomid.New())
 	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
 	for _, k := range [...]string{eventmodel.AttrSiteID, eventmodel.AttrVisitorID, eventmodel.AttrUserID} {
 		if v, ok := withdrawal.Attributes().Get(k); ok && v.Str() != "" {
@@ -138,12 +137,6 @@ func erasureRequest(withdrawal plog.LogRecord) plog.LogRecord {
 	a.PutStr(eventmodel.AttrConsentReason, reasonConsentWithdrawn)
 	a.PutStr(eventmodel.AttrConsentSource, sourceTag)
 	return e
-}
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // Attributes an anonymous event must not keep: every persistent or

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/randomid"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
 
@@ -118,14 +119,14 @@ func (r *pixelReceiver) applyIdentity(w http.ResponseWriter, req *http.Request, 
 	now := time.Now()
 	vid, created, ok := readVisitorCookie(req, s.cfg.Cookies.VisitorName)
 	if !ok || now.Sub(created) >= s.cfg.Cookies.MaxAge {
-		vid, created = webevent.NewID(), now
+		vid, created = randomid.New(), now
 		// Expires is fixed at creation: the cookie is never extended past
 		// max_age, however often the visitor comes back.
 		jar.set(s.cfg.Cookies.VisitorName, vid+"."+strconv.FormatInt(created.Unix(), 10), created.Add(s.cfg.Cookies.MaxAge), 0)
 	}
 	sid := readSessionCookie(req, s.cfg.Cookies.SessionName)
 	if sid == "" {
-		sid = webevent.NewID()
+		sid = randomid.New()
 	}
 	// The session cookie slides: it dies after session_idle_timeout without events.
 	jar.set(s.cfg.Cookies.SessionName, sid, time.Time{}, s.cfg.SessionIdleTimeout)

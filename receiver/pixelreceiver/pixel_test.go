@@ -16,7 +16,8 @@ import (
 	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
-const uuidV4Pattern = `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`
+// generatedIDPattern is the one format of generated ids (internal/randomid).
+const generatedIDPattern = `^[0-9a-f]{32}$`
 
 func TestTransparentGIF(t *testing.T) {
 	require.Len(t, transparentGIF, 43)
@@ -113,7 +114,7 @@ func TestPixelNoscriptRefererFallback(t *testing.T) {
 	lr := records.At(0)
 	assert.Equal(t, eventmodel.EventPageView, lr.EventName())
 	attrs := lr.Attributes().AsRaw()
-	assert.Regexp(t, uuidV4Pattern, attrs[eventmodel.AttrEventID], "a generated id")
+	assert.Regexp(t, generatedIDPattern, attrs[eventmodel.AttrEventID], "a generated id")
 	delete(attrs, eventmodel.AttrEventID)
 	assert.Equal(t, map[string]any{
 		eventmodel.AttrSchemaVersion: int64(eventmodel.SchemaVersion),

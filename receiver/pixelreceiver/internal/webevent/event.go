@@ -5,8 +5,6 @@
 package webevent // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"math"
 	"strings"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/randomid"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/campaign"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/origin"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
@@ -177,7 +176,7 @@ func (d *Decoder) build(c *common, f *fields, ev *Event) *Rejection {
 	if f.id == "" {
 		// A client id lets a retried hit de-duplicate downstream; without
 		// one, every hit is unique.
-		ev.ID = NewID()
+		ev.ID = randomid.New()
 	} else if !ValidID(f.id) {
 		return reject(ReasonInvalidID, "event id must be 1-128 characters of [A-Za-z0-9._:-]")
 	} else {
@@ -320,26 +319,6 @@ func validPropertyKey(k string) bool {
 
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
-
-// NewID returns a random UUIDv4 string, from crypto/rand so that ids of
-// different collectors never collide and cannot be predicted.
-func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go >= 1.24)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
 }
 
 // CopyTo writes the event into lr using the event-model names.
