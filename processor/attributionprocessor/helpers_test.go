@@ -80,9 +80,9 @@ func (h hit) put(lr plog.LogRecord) {
 				m.PutStr(attr, v)
 			}
 		}
-		for _, c := range eventmodel.ClickIDTypes {
-			if v := q.Get(c); v != "" {
-				m.PutStr(eventmodel.AttrClickIDType, c)
+		for _, c := range eventmodel.ClickIDs {
+			if v := q.Get(c.Param); v != "" {
+				m.PutStr(eventmodel.AttrClickIDType, c.Param)
 				m.PutStr(eventmodel.AttrClickIDValue, v)
 				break
 			}

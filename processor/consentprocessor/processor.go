@@ -242,12 +242,8 @@ func stripQuery(raw string, values []string) (string, bool) {
 }
 
 func isClickIDParam(name string) bool {
-	for _, c := range eventmodel.ClickIDTypes {
-		if strings.EqualFold(name, c) {
-			return true
-		}
-	}
-	return false
+	_, ok := eventmodel.LookupClickID(name)
+	return ok
 }
 
 func containsUnescaped(values []string, raw string) bool {

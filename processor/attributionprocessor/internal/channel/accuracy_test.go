@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
 // testConfig is the fixed configuration testdata/labelled.tsv is labelled for.
@@ -18,11 +20,6 @@ var testConfig = Config{
 		{Name: "ArchiPro", Param: "__apid", Domains: []string{"archipro.co.nz", "archipro.com.au"}},
 		{Name: "Trackier", Param: "tk_click", Domains: []string{"trackier.io"}},
 	},
-}
-
-var knownClickIDs = map[string]bool{
-	"gclid": true, "gbraid": true, "wbraid": true, "dclid": true, "msclkid": true,
-	"fbclid": true, "ttclid": true, "li_fat_id": true,
 }
 
 // inputFor builds an Input the way the receiver does: campaign fields from
@@ -44,7 +41,7 @@ func inputFor(landing, referrer string) Input {
 	in.UTMSource, in.UTMMedium, in.UTMCampaign = field("source"), field("medium"), field("campaign")
 	for _, kv := range strings.Split(u.RawQuery, "&") {
 		k, v, _ := strings.Cut(kv, "=")
-		if knownClickIDs[k] && v != "" {
+		if _, known := eventmodel.LookupClickID(k); known && v != "" {
 			in.ClickIDType = k
 			break
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
 // Mediums.
@@ -42,7 +44,7 @@ type Input struct {
 	Referrer   string // full referrer URL, may be ""
 	// Already extracted by the receiver (may be empty): campaign fields and ad click id type.
 	UTMSource, UTMMedium, UTMCampaign string
-	ClickIDType                       string // gclid, gbraid, wbraid, dclid, msclkid, fbclid, ttclid, li_fat_id
+	ClickIDType                       string // the Param of one of eventmodel.ClickIDs
 }
 
 // Result is the channel of a visit.
@@ -183,30 +185,15 @@ func (c *Classifier) Classify(in Input) Result {
 		}
 	}
 
-	// 2. Ad click ids.
-	fbclid := false
+	// 2. Ad click ids: a paid one decides; another (fbclid) only names
+	// the medium and source of a visit that has nothing more telling.
+	var organicClick eventmodel.ClickID
 	if ct := strings.TrimSpace(in.ClickIDType); ct != "" {
-		switch strings.ToLower(ct) {
-		case "gclid", "gbraid", "wbraid", "dclid":
-			return Result{Medium: Paid, Source: "google"}
-		case "msclkid":
-			return Result{Medium: Paid, Source: "microsoft"}
-		case "ttclid":
-			return Result{Medium: Paid, Source: "tiktok"}
-		case "li_fat_id":
-			return Result{Medium: Paid, Source: "linkedin"}
-		case "yclid":
-			return Result{Medium: Paid, Source: "yandex"}
-		case "twclid":
-			return Result{Medium: Paid, Source: "twitter"}
-		case "epik":
-			return Result{Medium: Paid, Source: "pinterest"}
-		case "sccid":
-			return Result{Medium: Paid, Source: "snapchat"}
-		case "rdt_cid":
-			return Result{Medium: Paid, Source: "reddit"}
-		case "fbclid":
-			fbclid = true
+		if c, ok := eventmodel.LookupClickID(ct); ok {
+			if c.Medium == Paid {
+				return Result{Medium: Paid, Source: c.Source}
+			}
+			organicClick = c
 		}
 	}
 
@@ -231,10 +218,10 @@ func (c *Classifier) Classify(in Input) Result {
 		}
 		return Result{Medium: Referral, Source: src}
 	}
-	if fbclid {
-		r := Result{Medium: Social, Source: "facebook"}
-		if rr := c.referrer(refr, refOK, land, landOK); rr.Medium == Social {
-			r.Source = rr.Source
+	if organicClick.Param != "" {
+		r := Result{Medium: organicClick.Medium, Source: organicClick.Source}
+		if rr := c.referrer(refr, refOK, land, landOK); rr.Medium == r.Medium {
+			r.Source = rr.Source // e.g. instagram for an fbclid click from Instagram
 		}
 		return r
 	}

@@ -13,16 +13,18 @@
 //     partner's domains or a subdomain of one. Medium "partner", Source the
 //     lower-cased partner name, Partner the name as configured.
 //
-//  2. Ad click id (Input.ClickIDType, case-insensitive). gclid, gbraid,
-//     wbraid, dclid: paid/google; msclkid: paid/microsoft; ttclid:
-//     paid/tiktok; li_fat_id: paid/linkedin; also yclid: paid/yandex,
-//     twclid: paid/twitter, epik: paid/pinterest, sccid: paid/snapchat,
-//     rdt_cid: paid/reddit. fbclid is NOT a paid signal: Facebook and
-//     Instagram append it to organic outbound links too (GA4 likewise does
-//     not treat it as paid). A visit with fbclid goes on to rule 3; if it
-//     has no campaign fields it is social, with the referrer's social
-//     source (e.g. "instagram") when the referrer is a known social site
-//     and "facebook" otherwise. Other click id types are ignored.
+//  2. Ad click id (Input.ClickIDType, case-insensitive), looked up in
+//     eventmodel.ClickIDs, which gives each id its source and medium:
+//     gclid, gbraid, wbraid, dclid: paid/google; msclkid: paid/microsoft;
+//     ttclid: paid/tiktok; li_fat_id: paid/linkedin; yclid: paid/yandex;
+//     twclid: paid/twitter; epik: paid/pinterest; sccid: paid/snapchat;
+//     rdt_cid: paid/reddit. A paid id decides. fbclid is NOT a paid signal:
+//     Facebook and Instagram append it to organic outbound links too (GA4
+//     likewise does not treat it as paid); its table medium is social. A
+//     visit with fbclid goes on to rule 3; if it has no campaign fields it
+//     is social, with the referrer's social source (e.g. "instagram") when
+//     the referrer is a known social site and "facebook" otherwise. Other
+//     click id types are ignored.
 //
 //  3. Campaign fields (utm_* as extracted by the receiver, which falls back
 //     to Matomo's mtm_*). The medium is lower-cased and stripped of
