@@ -99,8 +99,8 @@ const (
 	// previous period's salt, written during the first minutes of a period
 	// so that a visit across midnight can be joined, not split (string).
 	AttrCookielessKeyPrevious = "webjourney.visitor.cookieless_key_previous"
-	// AttrDeviceClass is desktop, mobile, tablet, bot or other, from the
-	// user agent (string).
+	// AttrDeviceClass is desktop, mobile, tablet or other, from the user
+	// agent, and bot for an event marked with AttrBot (string).
 	AttrDeviceClass = "webjourney.device.class"
 	// AttrPageTitle is the document title (string).
 	AttrPageTitle = "webjourney.page.title"

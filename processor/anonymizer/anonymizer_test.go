@@ -56,7 +56,7 @@ func TestUserAgentReduction(t *testing.T) {
 		"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36":                  {"Chrome Mobile", "131", "Android", "14", eventmodel.DeviceMobile},
 		"Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36":                          {"Chrome", "131", "Android", "13", eventmodel.DeviceTablet},
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7; rv:133.0) Gecko/20100101 Firefox/133.0":                                                  {"Firefox", "133", "Mac OS X", "10", eventmodel.DeviceDesktop},
-		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)":                                                                {"Googlebot", "2", "", "", eventmodel.DeviceBot},
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)":                                                                {"Googlebot", "2", "", "", eventmodel.DeviceOther},
 		"": {"", "", "", "", eventmodel.DeviceOther},
 	} {
 		assert.Equal(t, want, uas.parse(ua), ua)
@@ -64,6 +64,45 @@ func TestUserAgentReduction(t *testing.T) {
 	}
 	long := strings.Repeat("Mozilla/5.0 ", 1000)
 	assert.NotPanics(t, func() { uas.parse(long) })
+}
+
+// Whether an event is a bot is the receiver's decision
+// (webjourney.bot.detected): such an event's device class is "bot",
+// whatever its user agent claims, and a crawler's user agent on an event
+// the receiver did not mark (bots.action: keep) is described as a device.
+func TestBotDeviceClassIsTheReceiversDecision(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	p, sink := newTestAnonymizer(t, cfg, componenttest.NewNopHost())
+	defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
+
+	const (
+		googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+		headless  = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0.0.0 Safari/537.36"
+	)
+	for _, tc := range []struct {
+		ua        string
+		marked    bool
+		wantClass string
+	}{
+		{googlebot, true, eventmodel.DeviceBot},
+		{googlebot, false, eventmodel.DeviceOther},
+		{headless, true, eventmodel.DeviceBot}, // automation: a desktop browser, driven
+		{headless, false, eventmodel.DeviceDesktop},
+		{"", true, eventmodel.DeviceBot},
+	} {
+		ld := anonymousEvent("198.51.100.9", tc.ua)
+		a := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+		if tc.ua == "" {
+			a.Remove(eventmodel.AttrUserAgent)
+		}
+		if tc.marked {
+			a.PutBool(eventmodel.AttrBot, true)
+		}
+		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		class, _ := lastAttr(sink, eventmodel.AttrDeviceClass)
+		assert.Equal(t, tc.wantClass, class, "%q marked %v", tc.ua, tc.marked)
+	}
 }
 
 // No event-model attribute may be mistaken for a form value, or the

@@ -191,7 +191,7 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// One pass for what the steps below need (Map.Get scans each time).
 	// With repeated keys (possible over OTLP) the first wins, as in Get.
 	var site, decision, addrStr, uaStr string
-	var hasSite, hasDecision, hasAddr, hasUA bool
+	var hasSite, hasDecision, hasAddr, hasUA, hasBot, bot bool
 	for k, v := range attrs.All() {
 		switch {
 		case k == eventmodel.AttrSiteID && !hasSite:
@@ -202,6 +202,8 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			addrStr, hasAddr = v.AsString(), true
 		case k == eventmodel.AttrUserAgent && !hasUA:
 			uaStr, hasUA = v.AsString(), true
+		case k == eventmodel.AttrBot && !hasBot:
+			bot, hasBot = v.Type() == pcommon.ValueTypeBool && v.Bool(), true
 		}
 	}
 	anonymous := decision == eventmodel.DecisionAnonymous
@@ -227,8 +229,16 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// attribution processor after us adds, instead of growing the
 	// attribute slice (a copy of all of it) in each step.
 	attrs.EnsureCapacity(attrs.Len() + 5 + eventmodel.AttributionAttrs)
-	if hasUA {
-		p.userAgents.parse(uaStr).put(attrs)
+	if hasUA || bot {
+		var ua userAgent
+		if hasUA {
+			ua = p.userAgents.parse(uaStr)
+		}
+		if bot {
+			// The receiver decided; the user agent only describes the device.
+			ua.device = eventmodel.DeviceBot
+		}
+		ua.put(attrs)
 	}
 	dropUA := anonymous || !p.cfg.UserAgent.KeepOriginal
 	reduced, keepAddr := "", false
