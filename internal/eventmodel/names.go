@@ -108,6 +108,12 @@ const (
 	AttrReferrerFull = "webjourney.referrer.full"
 	// AttrReferrerDomain is the host name of AttrReferrerFull, lower case (string).
 	AttrReferrerDomain = "webjourney.referrer.domain"
+	// AttrReferrerPath and AttrReferrerQuery are the path (decoded, as
+	// AttrURLPath) and the raw query (without "?", as AttrURLQuery) of
+	// AttrReferrerFull, split off by the receiver so that no later stage
+	// parses the URL again (string).
+	AttrReferrerPath  = "webjourney.referrer.path"
+	AttrReferrerQuery = "webjourney.referrer.query"
 	// AttrCustomName is the site-chosen name of an EventCustom (string).
 	AttrCustomName = "webjourney.custom.name"
 	// AttrProperties holds the event's custom properties (map of scalar values).
@@ -413,7 +419,7 @@ var AttributeNames = []string{
 	AttrUserAgent, AttrClientAddress, AttrSessionID, AttrUserID, AttrGeoCountry, AttrGeoRegion,
 	AttrUserAgentName, AttrUserAgentVersion, AttrUserAgentOSName, AttrUserAgentOSVersion,
 	AttrSchemaVersion, AttrSiteID, AttrVisitorID, AttrCookielessKey, AttrCookielessKeyPrevious, AttrDeviceClass, AttrPageTitle,
-	AttrReferrerFull, AttrReferrerDomain, AttrCustomName, AttrProperties, AttrIngestChannel,
+	AttrReferrerFull, AttrReferrerDomain, AttrReferrerPath, AttrReferrerQuery, AttrCustomName, AttrProperties, AttrIngestChannel,
 	AttrPageViewID, AttrEngagedTime, AttrScrollDepth, AttrLinkURL, AttrLinkDomain,
 	AttrFormID, AttrFormName, AttrFormAction, AttrFormFieldCount, AttrFormSensitive, AttrSearchTerm,
 	AttrCampaignSource, AttrCampaignMedium, AttrCampaignName, AttrCampaignTerm, AttrCampaignContent, AttrCampaignID,

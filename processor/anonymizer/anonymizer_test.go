@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -270,4 +271,49 @@ func TestCookielessKeyAcrossMidnight(t *testing.T) {
 	clock = clock.Add(time.Hour)
 	_, prev = keys()
 	assert.Empty(t, prev, "after the overlap, no previous key")
+}
+
+// A query attribute and its full URL are scrubbed the same way, and their
+// redactions counted once, whatever order the attributes come in (an OTLP
+// client may send url.query before url.full), and the referrer's parts
+// are scrubbed like the page URL's.
+func TestURLPartsScrubbedOnceInAnyOrder(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	p, err := newAnonymizer(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, p.start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, p.shutdown(context.Background())) })
+
+	const query = "email=jane%40example.com&color=red&note=call+%2B44+7700+900123"
+	parts := [][2]string{
+		{eventmodel.AttrURLFull, "https://shop.example/p?" + query},
+		{eventmodel.AttrURLQuery, query},
+		{eventmodel.AttrReferrerFull, "https://mail.example/inbox/jane@example.com?" + query},
+		{eventmodel.AttrReferrerPath, "/inbox/jane@example.com"},
+		{eventmodel.AttrReferrerQuery, query},
+	}
+	scrubbed := func(order []int) (map[string]any, counter) {
+		a := pcommon.NewMap()
+		a.PutStr(eventmodel.AttrSiteID, "shop")
+		for _, i := range order {
+			a.PutStr(parts[i][0], parts[i][1])
+		}
+		var c counter
+		require.NoError(t, p.processRecord(context.Background(), a, &c))
+		return a.AsRaw(), c
+	}
+	want, wantCounts := scrubbed([]int{0, 1, 2, 3, 4})
+	for _, order := range [][]int{{1, 0, 4, 3, 2}, {4, 1, 2, 0, 3}} {
+		got, counts := scrubbed(order)
+		assert.Equal(t, want, got, "order %v", order)
+		assert.Equal(t, wantCounts, counts, "order %v: redactions counted once", order)
+	}
+	for k, v := range want {
+		assert.NotContains(t, v, "jane", k)
+		assert.NotContains(t, v, "7700", k)
+	}
+	assert.Equal(t, "color=red&note=call+[phone]", want[eventmodel.AttrURLQuery])
+	assert.Equal(t, want[eventmodel.AttrURLQuery], want[eventmodel.AttrReferrerQuery])
+	assert.Equal(t, "/inbox/[email]", want[eventmodel.AttrReferrerPath])
 }

@@ -2,7 +2,6 @@ package consentprocessor
 
 import (
 	"context"
-	"net/url"
 	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/randomid"
+	"github.com/webjourney/webjourney/internal/urlquery"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/metadata"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/tcf"
 )
@@ -141,7 +141,7 @@ func erasureRequest(withdrawal plog.LogRecord) plog.LogRecord {
 
 // Attributes an anonymous event must not keep: every persistent or
 // cross-context identifier, the TC string (its timestamps single a visitor
-// out) and the full referrer (its query can carry ids; the domain stays).
+// out) and the referrer but its domain (its path and query can carry ids).
 var anonymousRemove = map[string]bool{
 	eventmodel.AttrVisitorID:       true,
 	eventmodel.AttrSessionID:       true,
@@ -150,6 +150,8 @@ var anonymousRemove = map[string]bool{
 	eventmodel.AttrClickIDValue:    true,
 	eventmodel.AttrTCFString:       true,
 	eventmodel.AttrReferrerFull:    true,
+	eventmodel.AttrReferrerPath:    true,
+	eventmodel.AttrReferrerQuery:   true,
 }
 
 // Attributes the CNIL exemption does not allow: cross-site ids, the site's
@@ -226,16 +228,17 @@ func stripURLClickIDs(attrs pcommon.Map, values []string) {
 
 // stripQuery drops click-id parameters from a raw query string.
 func stripQuery(raw string, values []string) (string, bool) {
-	parts := strings.Split(raw, "&")
-	kept := parts[:0]
-	for _, part := range parts {
+	var kept []string
+	changed := false
+	for part := range urlquery.Parts(raw) {
 		name, value, _ := strings.Cut(part, "=")
 		if isClickIDParam(name) || containsUnescaped(values, value) {
+			changed = true
 			continue
 		}
 		kept = append(kept, part)
 	}
-	if len(kept) == len(parts) {
+	if !changed {
 		return raw, false
 	}
 	return strings.Join(kept, "&"), true
@@ -250,10 +253,7 @@ func containsUnescaped(values []string, raw string) bool {
 	if raw == "" || len(values) == 0 {
 		return false
 	}
-	v := raw
-	if u, err := url.QueryUnescape(raw); err == nil {
-		v = u
-	}
+	v := urlquery.Unescape(raw)
 	for _, want := range values {
 		if want != "" && v == want {
 			return true

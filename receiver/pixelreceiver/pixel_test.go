@@ -86,6 +86,8 @@ func TestPixelFullHit(t *testing.T) {
 		eventmodel.AttrURLFragment:    "reviews",
 		eventmodel.AttrReferrerFull:   "https://www.Google.com/search?q=shoes",
 		eventmodel.AttrReferrerDomain: "www.google.com",
+		eventmodel.AttrReferrerPath:   "/search",
+		eventmodel.AttrReferrerQuery:  "q=shoes",
 		eventmodel.AttrPageTitle:      "Red Shoes",
 		eventmodel.AttrVisitorID:      "v-123",
 		eventmodel.AttrSessionID:      "s.456:1",
@@ -189,6 +191,8 @@ func TestPixelLimits(t *testing.T) {
 	assert.Equal(t, ref[:40], gotRef.Str())
 	gotRefDomain, _ := attrs.Get(eventmodel.AttrReferrerDomain)
 	assert.Equal(t, "ref.example", gotRefDomain.Str())
+	gotRefPath, _ := attrs.Get(eventmodel.AttrReferrerPath)
+	assert.Len(t, gotRefPath.Str(), 40, "the referrer's parts are cut like the referrer")
 }
 
 // TestHitMethods covers both GET surfaces: HEAD answers like GET but records

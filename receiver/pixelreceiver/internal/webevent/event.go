@@ -265,7 +265,7 @@ func (d *Decoder) setReferrer(c *common, ev *Event, raw string) {
 	}
 	// Unlike the page URL, an over-long referrer is truncated: its domain
 	// (parsed above from the whole value) is what attribution needs.
-	u.Full = d.truncate(u.Full)
+	u.Full, u.Path, u.Query = d.truncate(u.Full), d.truncate(u.Path), d.truncate(u.Query)
 	ev.Referrer, ev.HasReferrer = u, true
 }
 
@@ -336,6 +336,8 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	if ev.HasReferrer {
 		a.PutStr(eventmodel.AttrReferrerFull, ev.Referrer.Full)
 		a.PutStr(eventmodel.AttrReferrerDomain, ev.Referrer.Domain)
+		a.PutStr(eventmodel.AttrReferrerPath, ev.Referrer.Path)
+		putNonEmpty(a, eventmodel.AttrReferrerQuery, ev.Referrer.Query)
 	}
 	putNonEmpty(a, eventmodel.AttrPageTitle, ev.Title)
 	putNonEmpty(a, eventmodel.AttrVisitorID, ev.VisitorID)
