@@ -108,12 +108,13 @@ const (
 	AttrReferrerFull = "webjourney.referrer.full"
 	// AttrReferrerDomain is the host name of AttrReferrerFull, lower case (string).
 	AttrReferrerDomain = "webjourney.referrer.domain"
-	// AttrReferrerPath and AttrReferrerQuery are the path (decoded, as
-	// AttrURLPath) and the raw query (without "?", as AttrURLQuery) of
-	// AttrReferrerFull, split off by the receiver so that no later stage
-	// parses the URL again (string).
-	AttrReferrerPath  = "webjourney.referrer.path"
-	AttrReferrerQuery = "webjourney.referrer.query"
+	// AttrReferrerScheme, AttrReferrerPath and AttrReferrerQuery are the
+	// scheme (as AttrURLScheme), path (decoded, as AttrURLPath) and raw
+	// query (without "?", as AttrURLQuery) of AttrReferrerFull, split off by
+	// the receiver so that no later stage parses the URL again (string).
+	AttrReferrerScheme = "webjourney.referrer.scheme"
+	AttrReferrerPath   = "webjourney.referrer.path"
+	AttrReferrerQuery  = "webjourney.referrer.query"
 	// AttrCustomName is the site-chosen name of an EventCustom (string).
 	AttrCustomName = "webjourney.custom.name"
 	// AttrProperties holds the event's custom properties (map of scalar values).
@@ -160,9 +161,20 @@ const (
 
 	// AttrReferralPartner and AttrReferralClickID are the configured
 	// referral partner and its click id that brought this visitor, from the
-	// first-party referral cookie (string).
+	// landing or the first-party referral cookie (string; no click id for
+	// a referral by the partner's domain).
 	AttrReferralPartner = "webjourney.referral.partner"
 	AttrReferralClickID = "webjourney.referral.click_id"
+	// AttrReferralWindow is the partner's attribution window in
+	// milliseconds (int): a partner touch older than this at the time of
+	// an outcome gets no credit.
+	AttrReferralWindow = "webjourney.referral.window_ms"
+	// AttrReferralLanding is true on the page view on which the receiver
+	// detected the referral (the partner's click id in the URL, or a
+	// referrer on one of its domains), absent on the events that carry the
+	// partner from the referral cookie (bool). The attribution processor
+	// makes the visit of such a page view a partner touch.
+	AttrReferralLanding = "webjourney.referral.landing"
 
 	// Consent signals as received; the consent processor decides on them.
 	// AttrConsentAnalytics, AttrConsentMarketing and
@@ -419,11 +431,11 @@ var AttributeNames = []string{
 	AttrUserAgent, AttrClientAddress, AttrSessionID, AttrUserID, AttrGeoCountry, AttrGeoRegion,
 	AttrUserAgentName, AttrUserAgentVersion, AttrUserAgentOSName, AttrUserAgentOSVersion,
 	AttrSchemaVersion, AttrSiteID, AttrVisitorID, AttrCookielessKey, AttrCookielessKeyPrevious, AttrDeviceClass, AttrPageTitle,
-	AttrReferrerFull, AttrReferrerDomain, AttrReferrerPath, AttrReferrerQuery, AttrCustomName, AttrProperties, AttrIngestChannel,
+	AttrReferrerFull, AttrReferrerScheme, AttrReferrerDomain, AttrReferrerPath, AttrReferrerQuery, AttrCustomName, AttrProperties, AttrIngestChannel,
 	AttrPageViewID, AttrEngagedTime, AttrScrollDepth, AttrLinkURL, AttrLinkDomain,
 	AttrFormID, AttrFormName, AttrFormAction, AttrFormFieldCount, AttrFormSensitive, AttrSearchTerm,
 	AttrCampaignSource, AttrCampaignMedium, AttrCampaignName, AttrCampaignTerm, AttrCampaignContent, AttrCampaignID,
-	AttrClickIDType, AttrClickIDValue, AttrReferralPartner, AttrReferralClickID,
+	AttrClickIDType, AttrClickIDValue, AttrReferralPartner, AttrReferralClickID, AttrReferralWindow, AttrReferralLanding,
 	AttrConsentAnalytics, AttrConsentMarketing, AttrConsentPersonalization,
 	AttrCookieless, AttrGPC, AttrDNT, AttrTCFGDPRApplies, AttrTCFString,
 	AttrConsentDecision, AttrConsentReason, AttrConsentSource, AttrRetentionMonths,

@@ -501,6 +501,7 @@ var skipScrub = map[string]bool{
 	eventmodel.AttrURLScheme:             true,
 	eventmodel.AttrURLDomain:             true,
 	eventmodel.AttrURLPort:               true,
+	eventmodel.AttrReferrerScheme:        true,
 	eventmodel.AttrReferrerDomain:        true,
 	eventmodel.AttrLinkDomain:            true,
 	eventmodel.AttrGeoCountry:            true,

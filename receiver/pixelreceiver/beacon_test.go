@@ -95,6 +95,7 @@ func TestBeaconValidBatch(t *testing.T) {
 		eventmodel.AttrReferrerFull:   "https://shop.example/",
 		eventmodel.AttrReferrerDomain: "shop.example",
 		eventmodel.AttrReferrerPath:   "/",
+		eventmodel.AttrReferrerScheme: "https",
 		eventmodel.AttrPageTitle:      "Cart",
 		eventmodel.AttrVisitorID:      "v-1",
 		eventmodel.AttrSessionID:      "s-1",

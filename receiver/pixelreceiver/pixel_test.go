@@ -86,6 +86,7 @@ func TestPixelFullHit(t *testing.T) {
 		eventmodel.AttrURLFragment:    "reviews",
 		eventmodel.AttrReferrerFull:   "https://www.Google.com/search?q=shoes",
 		eventmodel.AttrReferrerDomain: "www.google.com",
+		eventmodel.AttrReferrerScheme: "https",
 		eventmodel.AttrReferrerPath:   "/search",
 		eventmodel.AttrReferrerQuery:  "q=shoes",
 		eventmodel.AttrPageTitle:      "Red Shoes",

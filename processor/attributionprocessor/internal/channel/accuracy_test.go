@@ -14,19 +14,13 @@ import (
 )
 
 // testConfig is the fixed configuration testdata/labelled.tsv is labelled for.
-var testConfig = Config{
-	InternalDomains: []string{"shop.example"},
-	Partners: []Partner{
-		{Name: "ArchiPro", Param: "__apid", Domains: []string{"archipro.co.nz", "archipro.com.au"}},
-		{Name: "Trackier", Param: "tk_click", Domains: []string{"trackier.io"}},
-	},
-}
+var testConfig = Config{InternalDomains: []string{"shop.example"}}
 
-// inputFor builds an Input the way the receiver does: campaign fields from
-// utm_* (falling back to mtm_*) and the first known click id parameter of
-// the landing URL.
+// inputFor builds an Input the way the receiver does: the URLs' parts,
+// campaign fields from utm_* (falling back to mtm_*) and the first known
+// click id parameter of the landing URL.
 func inputFor(landing, referrer string) Input {
-	in := Input{LandingURL: landing, Referrer: referrer}
+	in := at(landing, referrer, Input{})
 	u, err := url.Parse(landing)
 	if err != nil {
 		return in

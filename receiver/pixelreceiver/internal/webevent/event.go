@@ -87,6 +87,9 @@ type Event struct {
 	// a campaign is a property of the landing, not of every later click.
 	Detail   Detail
 	Campaign campaign.Params
+	// ReferralLanding is set on the page view on which the receiver
+	// detected the referral partner in Shared (webjourney.referral.landing).
+	ReferralLanding bool
 	// Shared is what every event of the request has in common: identity,
 	// consent signals and receive-time enrichment. Events of one beacon
 	// point to the same value.
@@ -335,6 +338,7 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	putURL(a, &ev.URL)
 	if ev.HasReferrer {
 		a.PutStr(eventmodel.AttrReferrerFull, ev.Referrer.Full)
+		a.PutStr(eventmodel.AttrReferrerScheme, ev.Referrer.Scheme)
 		a.PutStr(eventmodel.AttrReferrerDomain, ev.Referrer.Domain)
 		a.PutStr(eventmodel.AttrReferrerPath, ev.Referrer.Path)
 		putNonEmpty(a, eventmodel.AttrReferrerQuery, ev.Referrer.Query)
@@ -350,6 +354,9 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	putNonEmpty(a, eventmodel.AttrClientAddress, ev.ClientAddr)
 	ev.Detail.copyTo(a)
 	putCampaign(a, &ev.Campaign)
+	if ev.ReferralLanding {
+		a.PutBool(eventmodel.AttrReferralLanding, true)
+	}
 	if ev.Shared != nil {
 		ev.Shared.copyTo(a)
 	}
