@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/urlquery"
 )
 
 // Pixel query parameters. They are short on purpose (an image URL has to fit
@@ -135,10 +136,7 @@ func pixelEventType(e string) (string, bool) {
 // malformed pair rather than fail the hit) without building a map, and the
 // first non-empty value of a repeated parameter wins.
 func (d *Decoder) parseQuery(rawQuery string, q *pixelQuery) {
-	for rawQuery != "" {
-		var pair string
-		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
-		rawKey, rawValue, _ := strings.Cut(pair, "=")
+	for rawKey, rawValue := range urlquery.Params(rawQuery) {
 		key, err := url.QueryUnescape(rawKey)
 		if err != nil || key == "" {
 			continue
