@@ -145,41 +145,27 @@ func cleanValue(raw string) string {
 	return v
 }
 
+// markers are, by their first letter, the lower-case markers of which
+// every recognized parameter name contains one: "utm_", "mtm_", and for
+// the click ids of eventmodel.ClickIDs "clid", "clkid", "braid", "fat_id",
+// "epik", "sccid", "rdt_cid" (a test checks that each has one).
+var markers = func() (m [26][]string) {
+	for _, s := range []string{"utm_", "mtm_", "clid", "clkid", "braid", "fat_id", "epik", "sccid", "rdt_cid"} {
+		m[s[0]-'a'] = append(m[s[0]-'a'], s)
+	}
+	return m
+}()
+
 // mayContainParams is the allocation-free fast path: it reports whether
-// the query contains, case-insensitively, a marker that every recognized
-// parameter name contains ("utm_", "mtm_", "clid", "clkid", "braid",
-// "fat_id", "epik", "sccid", "rdt_cid"). A test checks that every click id of
-// eventmodel.ClickIDs has one.
+// the query contains, case-insensitively, one of the markers.
 func mayContainParams(q string) bool {
 	for i := 0; i+4 <= len(q); i++ {
-		rest := q[i:]
-		switch q[i] | 0x20 {
-		case 'u', 'm':
-			if hasPrefixFold(rest[1:], "tm_") {
-				return true
-			}
-		case 'c':
-			if hasPrefixFold(rest, "clid") || hasPrefixFold(rest, "clkid") {
-				return true
-			}
-		case 'b':
-			if hasPrefixFold(rest, "braid") {
-				return true
-			}
-		case 'f':
-			if hasPrefixFold(rest, "fat_id") {
-				return true
-			}
-		case 'e':
-			if hasPrefixFold(rest, "epik") {
-				return true
-			}
-		case 's':
-			if hasPrefixFold(rest, "sccid") {
-				return true
-			}
-		case 'r':
-			if hasPrefixFold(rest, "rdt_cid") {
+		c := q[i] | 0x20
+		if c < 'a' || c > 'z' {
+			continue
+		}
+		for _, m := range markers[c-'a'] {
+			if hasPrefixFold(q[i:], m) {
 				return true
 			}
 		}
