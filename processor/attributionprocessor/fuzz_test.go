@@ -45,24 +45,19 @@ func FuzzProcess(f *testing.F) {
 		lr.SetEventName(name)
 		lr.SetTimestamp(pcommon.Timestamp(uint64(base.UnixNano()) + uint64(at)))
 		m := lr.Attributes()
-		m.PutStr(eventmodel.AttrVisitorID, visitor)
-		m.PutStr(eventmodel.AttrEventID, id)
-		m.PutStr(eventmodel.AttrURLFull, pageURL)
-		m.PutStr(eventmodel.AttrURLPath, pageURL)
-		m.PutStr(eventmodel.AttrURLDomain, pageURL)
-		m.PutStr(eventmodel.AttrReferrerFull, ref)
-		m.PutStr(eventmodel.AttrReferrerScheme, clickID)
-		m.PutStr(eventmodel.AttrReferrerDomain, ref)
-		m.PutStr(eventmodel.AttrReferrerPath, value)
-		m.PutStr(eventmodel.AttrReferrerQuery, ref)
-		m.PutStr(eventmodel.AttrReferralPartner, partner)
+		for _, kv := range [...][2]string{
+			{eventmodel.AttrVisitorID, visitor}, {eventmodel.AttrEventID, id},
+			{eventmodel.AttrURLFull, pageURL}, {eventmodel.AttrURLPath, pageURL}, {eventmodel.AttrURLDomain, pageURL},
+			{eventmodel.AttrReferrerFull, ref}, {eventmodel.AttrReferrerScheme, clickID}, {eventmodel.AttrReferrerDomain, ref},
+			{eventmodel.AttrReferrerPath, value}, {eventmodel.AttrReferrerQuery, ref}, {eventmodel.AttrReferralPartner, partner},
+			{eventmodel.AttrClickIDType, clickID}, {eventmodel.AttrCampaignMedium, value}, {eventmodel.AttrCustomName, value},
+			{eventmodel.AttrSiteID, "shop"},
+		} {
+			m.PutStr(kv[0], kv[1])
+		}
 		m.PutInt(eventmodel.AttrReferralWindow, windowMs)
 		m.PutBool(eventmodel.AttrReferralLanding, windowMs%2 == 0)
-		m.PutStr(eventmodel.AttrClickIDType, clickID)
-		m.PutStr(eventmodel.AttrCampaignMedium, value)
-		m.PutStr(eventmodel.AttrCustomName, value)
 		m.PutEmptyMap(eventmodel.AttrProperties).PutStr("v", value)
-		m.PutStr(eventmodel.AttrSiteID, "shop")
 
 		out, err := p.processLogs(context.Background(), ld)
 		if err != nil {
