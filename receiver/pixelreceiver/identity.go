@@ -90,6 +90,8 @@ func (r *pixelReceiver) applyIdentity(w http.ResponseWriter, req *http.Request, 
 		return
 	}
 	sh := events[0].Shared
+	// Whichever way below names the partner (this landing, the referral
+	// cookie, the tag's beacon), its window goes with it.
 	defer func() {
 		if p := s.referrals.ByName(sh.ReferralPartner); p != nil {
 			sh.ReferralWindow = p.Window

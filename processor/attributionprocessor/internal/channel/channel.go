@@ -103,13 +103,12 @@ func configHost(d string) (string, error) {
 // Classify returns the channel of a visit. See the package comment for the
 // rules and their precedence.
 func (c *Classifier) Classify(in Input) Result {
-	land, landOK := hostOfPart(in.LandingHost)
-	refr, refOK := referrerOf(in.Referrer)
-
 	// 1. Partner, as the receiver detected it.
 	if in.Partner != "" {
 		return Result{Medium: PartnerMedium, Source: strings.ToLower(in.Partner), Partner: in.Partner}
 	}
+	land, landOK := hostOfPart(in.LandingHost)
+	refr, refOK := referrerOf(in.Referrer)
 
 	// 2. Ad click ids: a paid one decides; another (fbclid) only names
 	// the medium and source of a visit that has nothing more telling.

@@ -330,7 +330,13 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.Observed))
 	a := lr.Attributes()
-	a.EnsureCapacity(20)
+	// Room for a typical event's attributes at once: growing the slice
+	// copies all of it.
+	n := 20
+	if ev.HasReferrer {
+		n += 3 // the referrer's scheme, path and query
+	}
+	a.EnsureCapacity(n)
 	a.PutStr(eventmodel.AttrEventID, ev.ID)
 	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
 	a.PutStr(eventmodel.AttrSiteID, ev.SiteID)
