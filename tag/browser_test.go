@@ -231,9 +231,12 @@ func siteConfig(id string, mode string, required, gpc, tcf bool) map[string]any 
 		"consent":              map[string]any{"required": required, "honor_gpc": gpc, "tcf": tcf},
 		"cookies":              map[string]any{"mode": mode, "visitor": "_wjid", "session": "_wjses", "referral": "_wjref", "max_age_days": 30},
 		"session_idle_minutes": 30,
-		"referral_partners":    []any{map[string]any{"name": "archipro", "param": "__apid", "window_days": 7}},
-		"search_params":        []string{"q", "s", "search"},
-		"download_extensions":  []string{"pdf", "zip", "csv"},
+		"referral_partners": []any{
+			map[string]any{"name": "archipro", "param": "__apid", "domains": []string{}, "window_days": 7},
+			map[string]any{"name": "trackier", "param": "", "domains": []string{"trackier.example"}, "window_days": 2},
+		},
+		"search_params":       []string{"q", "s", "search"},
+		"download_extensions": []string{"pdf", "zip", "csv"},
 		"track": map[string]bool{"page_views": true, "spa": true, "engagement": true, "outbound": true,
 			"downloads": true, "forms": true, "search": true},
 	}
@@ -458,6 +461,7 @@ func (e *env) addSites() {
 	e.addSite(siteConfig("denied", "script", true, true, false),
 		`webjourney('consent', {analytics: 'denied', marketing: 'denied'}); webjourney('identify', 'u-1');`)
 	e.addSite(siteConfig("withdraw", "script", false, true, false), "")
+	e.addSite(siteConfig("partner", "script", false, true, false), "")
 	e.addSite(siteConfig("cookie", "script", false, true, false), "")
 	e.addSite(siteConfig("tcf-no", "script", true, true, true), fmt.Sprintf(tcfStub, false))
 	e.addSite(siteConfig("tcf-yes", "script", true, true, true), fmt.Sprintf(tcfStub, true))
@@ -488,6 +492,7 @@ func TestBrowser(t *testing.T) {
 		{"track and identify", testTrack},
 		{"consent denied", testConsentDenied},
 		{"withdrawal", testWithdrawal},
+		{"referral by domain", testReferralByDomain},
 		{"visitor cookie", testVisitorCookie},
 		{"tcf", testTCF},
 		{"gpc", testGPC},
@@ -864,6 +869,30 @@ func testWithdrawal(t *testing.T, e *env) {
 	wireKeys(t, after.b, "site", "cookieless", "consent", "gpc", "automation", "sent_at", "events")
 	if !after.b.Cookieless {
 		t.Errorf("after the withdrawal: %s", after.b.req.Body)
+	}
+}
+
+// A landing from a partner's domain is the partner's referral, as the
+// receiver decides it: the tag keeps it in its referral cookie, without a
+// click id, and every later event of the visitor carries it.
+func testReferralByDomain(t *testing.T, e *env) {
+	site := "partner"
+	ctx := e.tab(t)
+	run(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.Navigate, page.NavigateParams{URL: e.url(site, "index.html"), Referrer: "http://www.trackier.example/offers/1"})
+		return err
+	}))
+	pv := e.col.waitType(t, site, "page_view", 1)
+	if r := pv.b.Referral; r == nil || *r != (referral{"trackier", ""}) {
+		t.Fatalf("landing beacon: referral %v\n%s", r, pv.b.req.Body)
+	}
+	c := cookies(t, ctx, e.site.URL)
+	if ref := c["_wjref"]; ref == nil || ref.Value != "trackier:" || ref.Expires-float64(time.Now().Unix()) < 2*86400-60 || ref.Expires-float64(time.Now().Unix()) > 2*86400+60 {
+		t.Errorf("referral cookie %+v", ref)
+	}
+	next := e.pageView(t, ctx, site, "other.html", 2)
+	if r := next.b.Referral; r == nil || *r != (referral{"trackier", ""}) {
+		t.Errorf("next page: referral %v", r)
 	}
 }
 

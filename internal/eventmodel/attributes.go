@@ -195,7 +195,10 @@ var Attributes = []Attribute{
 	{Name: AttrDeviceClass, Type: TypeString, Class: ClassCode, SetBy: StageAnonymizer, Mapping: MapKeyword},
 	{Name: AttrPageTitle, Type: TypeString, Class: ClassText, SetBy: StageReceiver, Mapping: MapText},
 	{Name: AttrReferrerFull, Type: TypeString, Class: ClassURL, SetBy: StageReceiver, Mapping: MapLongKeyword, Linking: true},
+	{Name: AttrReferrerScheme, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrReferrerDomain, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
+	{Name: AttrReferrerPath, Type: TypeString, Class: ClassURLPath, SetBy: StageReceiver, Mapping: MapLongKeyword, Linking: true},
+	{Name: AttrReferrerQuery, Type: TypeString, Class: ClassURLQuery, SetBy: StageReceiver, Mapping: MapLongKeyword, Linking: true},
 	{Name: AttrCustomName, Type: TypeString, Class: ClassText, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrProperties, Type: TypeMap, Class: ClassProperties, SetBy: StageReceiver, Mapping: MapFlattened},
 	{Name: AttrIngestChannel, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
@@ -224,6 +227,9 @@ var Attributes = []Attribute{
 	{Name: AttrClickIDValue, Type: TypeString, Class: ClassMarketingID, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrReferralPartner, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrReferralClickID, Type: TypeString, Class: ClassMarketingID, SetBy: StageReceiver, Mapping: MapKeyword},
+	// 30 days in milliseconds overflows an integer field.
+	{Name: AttrReferralWindow, Type: TypeInt, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapLong},
+	{Name: AttrReferralLanding, Type: TypeBool, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapBoolean},
 
 	{Name: AttrConsentAnalytics, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrConsentMarketing, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},

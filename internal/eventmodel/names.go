@@ -1,5 +1,7 @@
 package eventmodel // import "github.com/webjourney/webjourney/internal/eventmodel"
 
+import "strings"
+
 // SchemaVersion is the version of the event model described in
 // docs/event-model.md. It is written on every record as AttrSchemaVersion so
 // that stored documents say which contract produced them. Bump it when a name
@@ -103,8 +105,8 @@ const (
 	// previous period's salt, written during the first minutes of a period
 	// so that a visit across midnight can be joined, not split (string).
 	AttrCookielessKeyPrevious = "webjourney.visitor.cookieless_key_previous"
-	// AttrDeviceClass is desktop, mobile, tablet, bot or other, from the
-	// user agent (string).
+	// AttrDeviceClass is desktop, mobile, tablet or other, from the user
+	// agent, and bot for an event marked with AttrBot (string).
 	AttrDeviceClass = "webjourney.device.class"
 	// AttrPageTitle is the document title (string).
 	AttrPageTitle = "webjourney.page.title"
@@ -112,6 +114,13 @@ const (
 	AttrReferrerFull = "webjourney.referrer.full"
 	// AttrReferrerDomain is the host name of AttrReferrerFull, lower case (string).
 	AttrReferrerDomain = "webjourney.referrer.domain"
+	// AttrReferrerScheme, AttrReferrerPath and AttrReferrerQuery are the
+	// scheme (as AttrURLScheme), path (decoded, as AttrURLPath) and raw
+	// query (without "?", as AttrURLQuery) of AttrReferrerFull, split off by
+	// the receiver so that no later stage parses the URL again (string).
+	AttrReferrerScheme = "webjourney.referrer.scheme"
+	AttrReferrerPath   = "webjourney.referrer.path"
+	AttrReferrerQuery  = "webjourney.referrer.query"
 	// AttrCustomName is the site-chosen name of an EventCustom (string).
 	AttrCustomName = "webjourney.custom.name"
 	// AttrProperties holds the event's custom properties (map of scalar values).
@@ -150,17 +159,28 @@ const (
 	AttrCampaignTerm    = "webjourney.campaign.term"
 	AttrCampaignContent = "webjourney.campaign.content"
 	AttrCampaignID      = "webjourney.campaign.id"
-	// AttrClickIDType names the ad click id found in the page URL (gclid,
-	// gbraid, wbraid, dclid, msclkid, fbclid, ttclid, li_fat_id) and
-	// AttrClickIDValue holds its value (string).
+	// AttrClickIDType names the ad click id found in the page URL (the
+	// Param of one of ClickIDs) and AttrClickIDValue holds its value
+	// (string).
 	AttrClickIDType  = "webjourney.click_id.type"
 	AttrClickIDValue = "webjourney.click_id.value"
 
 	// AttrReferralPartner and AttrReferralClickID are the configured
 	// referral partner and its click id that brought this visitor, from the
-	// first-party referral cookie (string).
+	// landing or the first-party referral cookie (string; no click id for
+	// a referral by the partner's domain).
 	AttrReferralPartner = "webjourney.referral.partner"
 	AttrReferralClickID = "webjourney.referral.click_id"
+	// AttrReferralWindow is the partner's attribution window in
+	// milliseconds (int): a partner touch older than this at the time of
+	// an outcome gets no credit.
+	AttrReferralWindow = "webjourney.referral.window_ms"
+	// AttrReferralLanding is true on the page view on which the receiver
+	// detected the referral (the partner's click id in the URL, or a
+	// referrer on one of its domains), absent on the events that carry the
+	// partner from the referral cookie (bool). The attribution processor
+	// makes the visit of such a page view a partner touch.
+	AttrReferralLanding = "webjourney.referral.landing"
 
 	// Consent signals as received; the consent processor decides on them.
 	// AttrConsentAnalytics, AttrConsentMarketing and
@@ -335,10 +355,51 @@ const (
 	DecisionDrop = "drop"
 )
 
-// ClickIDTypes are the advertising click id parameters recognised in page
-// URLs (values of AttrClickIDType), in priority order: when a URL carries
-// several, the first listed wins.
-var ClickIDTypes = [...]string{"gclid", "gbraid", "wbraid", "dclid", "msclkid", "fbclid", "ttclid", "li_fat_id"}
+// ClickID is an advertising click id: the landing-URL parameter an ad
+// platform adds to its clicks, which the pixel receiver extracts (the
+// parameter is the value of AttrClickIDType), and the channel the
+// attribution processor gives a visit that lands with it.
+type ClickID struct {
+	Param  string // the query parameter, lower case
+	Source string // the channel source: the ad platform
+	// Medium is MediumPaid for the ids only ad clicks carry. For an id
+	// that organic links carry too it is the medium of a visit that has
+	// nothing more telling (no campaign fields).
+	Medium string
+}
+
+// ClickIDs are the advertising click ids recognised in page URLs, in
+// priority order: when a URL carries several, the first listed wins
+// (Google's first: its auto-tagging is the most common source of several
+// ids on one URL).
+var ClickIDs = [...]ClickID{
+	{Param: "gclid", Source: "google", Medium: MediumPaid},
+	{Param: "gbraid", Source: "google", Medium: MediumPaid},
+	{Param: "wbraid", Source: "google", Medium: MediumPaid},
+	{Param: "dclid", Source: "google", Medium: MediumPaid},
+	{Param: "msclkid", Source: "microsoft", Medium: MediumPaid},
+	// Not a paid signal: Facebook and Instagram add fbclid to organic
+	// outbound links too (GA4 likewise does not count it as paid).
+	{Param: "fbclid", Source: "facebook", Medium: MediumSocial},
+	{Param: "ttclid", Source: "tiktok", Medium: MediumPaid},
+	{Param: "li_fat_id", Source: "linkedin", Medium: MediumPaid},
+	{Param: "yclid", Source: "yandex", Medium: MediumPaid},
+	{Param: "twclid", Source: "twitter", Medium: MediumPaid}, // X, formerly Twitter
+	{Param: "epik", Source: "pinterest", Medium: MediumPaid},
+	{Param: "sccid", Source: "snapchat", Medium: MediumPaid},
+	{Param: "rdt_cid", Source: "reddit", Medium: MediumPaid},
+}
+
+// LookupClickID finds a click id by its parameter (AttrClickIDType),
+// ignoring ASCII case.
+func LookupClickID(param string) (ClickID, bool) {
+	for _, c := range ClickIDs {
+		if strings.EqualFold(param, c.Param) {
+			return c, true
+		}
+	}
+	return ClickID{}, false
+}
 
 // Values of AttrDeviceClass.
 const (

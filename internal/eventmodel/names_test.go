@@ -75,3 +75,25 @@ func TestNoNameIsAnObjectOfAnother(t *testing.T) {
 		}
 	}
 }
+
+func TestClickIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range ClickIDs {
+		if c.Param == "" || c.Param != strings.ToLower(c.Param) || c.Source == "" {
+			t.Errorf("%+v: a click id needs a lower-case parameter and a source", c)
+		}
+		if c.Medium != MediumPaid && c.Medium != MediumSocial {
+			t.Errorf("%+v: medium must be paid or social", c)
+		}
+		if seen[c.Param] {
+			t.Errorf("%q listed twice", c.Param)
+		}
+		seen[c.Param] = true
+		if got, ok := LookupClickID(strings.ToUpper(c.Param)); !ok || got != c {
+			t.Errorf("LookupClickID(%q) = %+v, %v", strings.ToUpper(c.Param), got, ok)
+		}
+	}
+	if _, ok := LookupClickID("utm_source"); ok {
+		t.Error("utm_source is not a click id")
+	}
+}

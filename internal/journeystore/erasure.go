@@ -3,7 +3,6 @@ package journeystore
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/randomid"
 )
 
 // Erasure is one erasure of a subject: whom to forget, by the ids as
@@ -160,9 +160,7 @@ func (s *Store) erasureReport(byIndex map[string]int64) *ErasureReport {
 // as the exporter encodes the erasure request of a push, and returns its
 // index and id.
 func (s *Store) storeErasureAudit(ctx context.Context, er *Erasure, now time.Time) (string, string, error) {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
+	id := randomid.New()
 	lr := plog.NewLogRecord()
 	lr.SetEventName(eventmodel.EventErasureRequest)
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(now))

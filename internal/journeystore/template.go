@@ -17,8 +17,9 @@ import (
 // a template changes (a new mapped field, a setting): an installed template
 // is replaced only when its version is lower. Version 4 added the entity
 // and dead-letter templates and the journey names, version 5 the visit's
-// second page.
-const TemplateVersion = 5
+// second page, version 6 the referrer's scheme, path and query and the
+// referral partner's window and landing flag.
+const TemplateVersion = 6
 
 // templatePriority ranks our templates above the built-in templates of a
 // full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -56,7 +57,7 @@ func TestUserAgentReduction(t *testing.T) {
 		"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36":                  {"Chrome Mobile", "131", "Android", "14", eventmodel.DeviceMobile},
 		"Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36":                          {"Chrome", "131", "Android", "13", eventmodel.DeviceTablet},
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7; rv:133.0) Gecko/20100101 Firefox/133.0":                                                  {"Firefox", "133", "Mac OS X", "10", eventmodel.DeviceDesktop},
-		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)":                                                                {"Googlebot", "2", "", "", eventmodel.DeviceBot},
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)":                                                                {"Googlebot", "2", "", "", eventmodel.DeviceOther},
 		"": {"", "", "", "", eventmodel.DeviceOther},
 	} {
 		assert.Equal(t, want, uas.parse(ua), ua)
@@ -64,6 +65,45 @@ func TestUserAgentReduction(t *testing.T) {
 	}
 	long := strings.Repeat("Mozilla/5.0 ", 1000)
 	assert.NotPanics(t, func() { uas.parse(long) })
+}
+
+// Whether an event is a bot is the receiver's decision
+// (webjourney.bot.detected): such an event's device class is "bot",
+// whatever its user agent claims, and a crawler's user agent on an event
+// the receiver did not mark (bots.action: keep) is described as a device.
+func TestBotDeviceClassIsTheReceiversDecision(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	p, sink := newTestAnonymizer(t, cfg, componenttest.NewNopHost())
+	defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
+
+	const (
+		googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+		headless  = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0.0.0 Safari/537.36"
+	)
+	for _, tc := range []struct {
+		ua        string
+		marked    bool
+		wantClass string
+	}{
+		{googlebot, true, eventmodel.DeviceBot},
+		{googlebot, false, eventmodel.DeviceOther},
+		{headless, true, eventmodel.DeviceBot}, // automation: a desktop browser, driven
+		{headless, false, eventmodel.DeviceDesktop},
+		{"", true, eventmodel.DeviceBot},
+	} {
+		ld := anonymousEvent("198.51.100.9", tc.ua)
+		a := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+		if tc.ua == "" {
+			a.Remove(eventmodel.AttrUserAgent)
+		}
+		if tc.marked {
+			a.PutBool(eventmodel.AttrBot, true)
+		}
+		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		class, _ := lastAttr(sink, eventmodel.AttrDeviceClass)
+		assert.Equal(t, tc.wantClass, class, "%q marked %v", tc.ua, tc.marked)
+	}
 }
 
 // No event-model attribute may be mistaken for a form value, or the
@@ -231,4 +271,49 @@ func TestCookielessKeyAcrossMidnight(t *testing.T) {
 	clock = clock.Add(time.Hour)
 	_, prev = keys()
 	assert.Empty(t, prev, "after the overlap, no previous key")
+}
+
+// A query attribute and its full URL are scrubbed the same way, and their
+// redactions counted once, whatever order the attributes come in (an OTLP
+// client may send url.query before url.full), and the referrer's parts
+// are scrubbed like the page URL's.
+func TestURLPartsScrubbedOnceInAnyOrder(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	p, err := newAnonymizer(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, p.start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, p.shutdown(context.Background())) })
+
+	const query = "email=jane%40example.com&color=red&note=call+%2B44+7700+900123"
+	parts := [][2]string{
+		{eventmodel.AttrURLFull, "https://shop.example/p?" + query},
+		{eventmodel.AttrURLQuery, query},
+		{eventmodel.AttrReferrerFull, "https://mail.example/inbox/jane@example.com?" + query},
+		{eventmodel.AttrReferrerPath, "/inbox/jane@example.com"},
+		{eventmodel.AttrReferrerQuery, query},
+	}
+	scrubbed := func(order []int) (map[string]any, counter) {
+		a := pcommon.NewMap()
+		a.PutStr(eventmodel.AttrSiteID, "shop")
+		for _, i := range order {
+			a.PutStr(parts[i][0], parts[i][1])
+		}
+		var c counter
+		require.NoError(t, p.processRecord(context.Background(), a, &c))
+		return a.AsRaw(), c
+	}
+	want, wantCounts := scrubbed([]int{0, 1, 2, 3, 4})
+	for _, order := range [][]int{{1, 0, 4, 3, 2}, {4, 1, 2, 0, 3}} {
+		got, counts := scrubbed(order)
+		assert.Equal(t, want, got, "order %v", order)
+		assert.Equal(t, wantCounts, counts, "order %v: redactions counted once", order)
+	}
+	for k, v := range want {
+		assert.NotContains(t, v, "jane", k)
+		assert.NotContains(t, v, "7700", k)
+	}
+	assert.Equal(t, "color=red&note=call+[phone]", want[eventmodel.AttrURLQuery])
+	assert.Equal(t, want[eventmodel.AttrURLQuery], want[eventmodel.AttrReferrerQuery])
+	assert.Equal(t, "/inbox/[email]", want[eventmodel.AttrReferrerPath])
 }

@@ -190,8 +190,9 @@ func (c *counter) inc(d string) {
 func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.Map, counts *counter) error {
 	// One pass for what the steps below need (Map.Get scans each time).
 	// With repeated keys (possible over OTLP) the first wins, as in Get.
+	var page, referrer urlScrub
 	var site, decision, addrStr, uaStr string
-	var hasSite, hasDecision, hasAddr, hasUA bool
+	var hasSite, hasDecision, hasAddr, hasUA, hasBot, bot bool
 	for k, v := range attrs.All() {
 		switch {
 		case k == eventmodel.AttrSiteID && !hasSite:
@@ -202,6 +203,12 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			addrStr, hasAddr = v.AsString(), true
 		case k == eventmodel.AttrUserAgent && !hasUA:
 			uaStr, hasUA = v.AsString(), true
+		case k == eventmodel.AttrBot && !hasBot:
+			bot, hasBot = v.Type() == pcommon.ValueTypeBool && v.Bool(), true
+		case k == eventmodel.AttrURLFull:
+			page.see(v)
+		case k == eventmodel.AttrReferrerFull:
+			referrer.see(v)
 		}
 	}
 	anonymous := decision == eventmodel.DecisionAnonymous
@@ -227,8 +234,16 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// attribution processor after us adds, instead of growing the
 	// attribute slice (a copy of all of it) in each step.
 	attrs.EnsureCapacity(attrs.Len() + 5 + eventmodel.AttributionAttrs)
-	if hasUA {
-		p.userAgents.parse(uaStr).put(attrs)
+	if hasUA || bot {
+		var ua userAgent
+		if hasUA {
+			ua = p.userAgents.parse(uaStr)
+		}
+		if bot {
+			// The receiver decided; the user agent only describes the device.
+			ua.device = eventmodel.DeviceBot
+		}
+		ua.put(attrs)
 	}
 	dropUA := anonymous || !p.cfg.UserAgent.KeepOriginal
 	reduced, keepAddr := "", false
@@ -239,27 +254,22 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// Every attribute in one pass: reduce or remove the address and user
 	// agent, pseudonymise identifiers, seal or drop recoverable values, drop
 	// what looks like a form value, scrub the rest.
-	// url.query is the query of url.full: scrubbed once, with url.full
-	// (receivers write url.full first; otherwise it is scrubbed on its own).
-	var fullQuery struct {
-		raw, scrubbed string
-		ok            bool
-	}
+	// url.query is the query of url.full, and webjourney.referrer.query
+	// that of webjourney.referrer.full: each is scrubbed once, with its full
+	// URL, in whatever order the attributes come.
 	attrs.RemoveIf(func(k string, v pcommon.Value) bool {
 		kind, known := p.kinds[k]
 		switch {
 		case kind == kindRemove:
 			return true
 		case k == eventmodel.AttrURLFull && v.Type() == pcommon.ValueTypeStr:
-			in := v.Str()
-			if sealed.IsSealed(in) {
-				return false
-			}
-			out, c, rq, sq, ok := p.scrubber.URLAndQuery(in)
-			fullQuery.raw, fullQuery.scrubbed, fullQuery.ok = rq, sq, ok
-			return p.setScrubbed(v, in, out, c, counts)
-		case k == eventmodel.AttrURLQuery && fullQuery.ok && v.Type() == pcommon.ValueTypeStr && v.Str() == fullQuery.raw:
-			return p.setScrubbed(v, fullQuery.raw, fullQuery.scrubbed, scrub.Counts{}, counts)
+			return p.scrubFull(&page, v, counts)
+		case k == eventmodel.AttrURLQuery && v.Type() == pcommon.ValueTypeStr && page.isQuery(p.scrubber, v.Str()):
+			return p.setScrubbed(v, page.query, page.scrubbedQuery, scrub.Counts{}, counts)
+		case k == eventmodel.AttrReferrerFull && kind == kindURL && v.Type() == pcommon.ValueTypeStr:
+			return p.scrubFull(&referrer, v, counts)
+		case k == eventmodel.AttrReferrerQuery && kind == kindQuery && v.Type() == pcommon.ValueTypeStr && referrer.isQuery(p.scrubber, v.Str()):
+			return p.setScrubbed(v, referrer.query, referrer.scrubbedQuery, scrub.Counts{}, counts)
 		case k == eventmodel.AttrClientAddress:
 			if keepAddr {
 				v.SetStr(reduced)
@@ -289,6 +299,58 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 		return p.scrubValue(kind, v, counts)
 	})
 	return nil
+}
+
+// urlScrub is a full URL of the event (url.full, webjourney.referrer.full)
+// scrubbed once, with what that made of its query, so that the query
+// attribute next to it reuses it instead of being scrubbed again.
+type urlScrub struct {
+	full string // as first seen; "" when absent, not a string or sealed
+	done bool   // scrubbed: the fields below are set
+	out  string
+	c    scrub.Counts
+	// query is the raw query of full and scrubbedQuery what it became;
+	// hasQuery is false when full has none or was scrubbed as text.
+	query, scrubbedQuery string
+	hasQuery             bool
+}
+
+// see notes the first value of the full URL attribute.
+func (u *urlScrub) see(v pcommon.Value) {
+	if u.full == "" && v.Type() == pcommon.ValueTypeStr && !sealed.IsSealed(v.Str()) {
+		u.full = v.Str()
+	}
+}
+
+// scrub scrubs the full URL noted by see, once.
+func (u *urlScrub) scrub(s *scrub.Scrubber) {
+	if !u.done && u.full != "" {
+		u.out, u.c, u.query, u.scrubbedQuery, u.hasQuery = s.URLAndQuery(u.full)
+		u.done = true
+	}
+}
+
+// isQuery reports whether raw is the query of the full URL, which is then
+// scrubbed (if it was not yet).
+func (u *urlScrub) isQuery(s *scrub.Scrubber, raw string) bool {
+	u.scrub(s)
+	return u.hasQuery && raw == u.query
+}
+
+// scrubFull scrubs a full URL attribute, reusing u when it is the value u
+// noted (a repeated key with another value is scrubbed on its own), and
+// reports whether the attribute is to be removed.
+func (p *anonymizerProcessor) scrubFull(u *urlScrub, v pcommon.Value, counts *counter) bool {
+	in := v.Str()
+	if sealed.IsSealed(in) {
+		return false
+	}
+	if in != u.full {
+		out, c := p.scrubber.URL(in)
+		return p.setScrubbed(v, in, out, c, counts)
+	}
+	u.scrub(p.scrubber)
+	return p.setScrubbed(v, in, u.out, u.c, counts)
 }
 
 // seal encrypts a recoverable value of an event kept with consent, and
@@ -407,13 +469,15 @@ func attrKinds(pseudonymize, recoverable map[string]bool) map[string]attrKind {
 
 // urlAttrs are the attributes scrubbed as URLs or URL parts.
 var urlAttrs = map[string]attrKind{
-	eventmodel.AttrURLFull:      kindURL,
-	eventmodel.AttrURLQuery:     kindQuery,
-	eventmodel.AttrURLFragment:  kindQuery, // "#access_token=..." is a query in all but name
-	eventmodel.AttrURLPath:      kindPath,
-	eventmodel.AttrReferrerFull: kindURL,
-	eventmodel.AttrLinkURL:      kindURL,
-	eventmodel.AttrFormAction:   kindPath,
+	eventmodel.AttrURLFull:       kindURL,
+	eventmodel.AttrURLQuery:      kindQuery,
+	eventmodel.AttrURLFragment:   kindQuery, // "#access_token=..." is a query in all but name
+	eventmodel.AttrURLPath:       kindPath,
+	eventmodel.AttrReferrerFull:  kindURL,
+	eventmodel.AttrReferrerPath:  kindPath,
+	eventmodel.AttrReferrerQuery: kindQuery,
+	eventmodel.AttrLinkURL:       kindURL,
+	eventmodel.AttrFormAction:    kindPath,
 }
 
 // skipScrub are attributes whose values the pipeline itself made and that
@@ -437,6 +501,7 @@ var skipScrub = map[string]bool{
 	eventmodel.AttrURLScheme:             true,
 	eventmodel.AttrURLDomain:             true,
 	eventmodel.AttrURLPort:               true,
+	eventmodel.AttrReferrerScheme:        true,
 	eventmodel.AttrReferrerDomain:        true,
 	eventmodel.AttrLinkDomain:            true,
 	eventmodel.AttrGeoCountry:            true,

@@ -73,12 +73,14 @@ func known(family string) string {
 }
 
 // deviceClass maps ua-parser's device family and the OS to a coarse class.
-// ua-parser names devices ("iPhone", "Samsung SM-G991B", "Spider" for bots)
-// but has no class, so the class comes from well-known markers.
+// ua-parser names devices ("iPhone", "Samsung SM-G991B") but has no class,
+// so the class comes from well-known markers. It describes the device
+// only: whether the event came from a bot is the pixel receiver's decision
+// (webjourney.bot.detected), which processRecord applies, so a crawler
+// the receiver was told to keep (bots.action: keep) is classed by the
+// device it claims to be, like any other user agent.
 func deviceClass(c *uaparser.Client, s string) string {
 	switch {
-	case c.Device.Family == "Spider":
-		return eventmodel.DeviceBot
 	case c.Device.Family == "iPad" || strings.Contains(s, "Tablet") ||
 		c.Os.Family == "Android" && !strings.Contains(s, "Mobile"):
 		return eventmodel.DeviceTablet

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/models"
@@ -21,8 +22,6 @@ type Config struct {
 	InternalDomains []string `mapstructure:"internal_domains"`
 	// Sites override InternalDomains and the time zone per site id.
 	Sites map[string]SiteConfig `mapstructure:"sites"`
-	// Partners are referral partners whose visits are credited to them.
-	Partners []PartnerConfig `mapstructure:"partners"`
 	// Outcomes are the conversions and goals, from OTTL conditions on events.
 	Outcomes []OutcomeConfig `mapstructure:"outcomes"`
 	// Segments are visit/visitor segments, from OTTL conditions on the
@@ -74,23 +73,6 @@ type SiteConfig struct {
 	InternalDomains []string `mapstructure:"internal_domains"`
 	// TimeZone overrides journey::time_zone for midnight splits.
 	TimeZone string `mapstructure:"time_zone"`
-
-	// prevent unkeyed literal initialization
-	_ struct{}
-}
-
-// PartnerConfig is one referral partner.
-type PartnerConfig struct {
-	// Name identifies the partner in channel.partner and credits.
-	Name string `mapstructure:"name"`
-	// Domains are the partner's sites: a referrer from one of them is a
-	// partner touch.
-	Domains []string `mapstructure:"domains"`
-	// Param is the landing-URL parameter carrying the partner's click id.
-	Param string `mapstructure:"param"`
-	// AttributionWindow: a touch of this partner older than this at the
-	// time of an outcome gets no credit (0 = the lookback window only).
-	AttributionWindow time.Duration `mapstructure:"attribution_window"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -152,6 +134,24 @@ type AttributionConfig struct {
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
+
+// errPartnersMoved is the error for a configuration that still has the
+// partners key: referral partners are defined once, in the pixel receiver,
+// which detects them and writes what it found on the events.
+var errPartnersMoved = errors.New("partners: the attribution processor no longer defines referral partners; " +
+	"move each one to the pixel receiver's sites[].referral_partners (name, param, domains, attribution_window): " +
+	"the receiver detects the partner's landings and the events carry the partner, its click id and its window")
+
+// Unmarshal refuses the removed partners key with an error that says where
+// partners went, rather than the generic one for an unknown key.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if conf.IsSet("partners") {
+		return errPartnersMoved
+	}
+	return conf.Unmarshal(c)
+}
+
+var _ confmap.Unmarshaler = (*Config)(nil)
 
 func createDefaultConfig() *Config {
 	mc := models.DefaultConfig()
@@ -239,26 +239,9 @@ func (c *Config) Validate() error {
 		add("emit_interval: must not be negative (got %s)", c.EmitInterval)
 	}
 
-	names := map[string]bool{}
-	for i, p := range c.Partners {
-		key := fmt.Sprintf("partners::%d", i)
-		if !ruleName.MatchString(p.Name) {
-			add("%s::name: %s (got %q)", key, nameRule, p.Name)
-		}
-		if names[p.Name] {
-			add("%s::name: %q is configured twice", key, p.Name)
-		}
-		names[p.Name] = true
-		if len(p.Domains) == 0 && p.Param == "" {
-			add("%s: set domains or param (or both), else no visit can be the partner's", key)
-		}
-		if p.AttributionWindow < 0 {
-			add("%s::attribution_window: must not be negative (got %s)", key, p.AttributionWindow)
-		}
-	}
-	// The classifier checks domains and parameters in detail.
+	// The classifier checks the domains in detail.
 	if _, err := c.classifierConfig("").build(); err != nil {
-		add("partners / internal_domains: %v", err)
+		add("%v", err)
 	}
 
 	seen := map[string]bool{}

@@ -39,12 +39,28 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 20*time.Minute, cfg.Journey.IdleTimeout)
 	assert.True(t, cfg.Journey.SplitAtMidnight)
 	assert.Equal(t, "Pacific/Auckland", cfg.Sites["nz"].TimeZone)
-	assert.Equal(t, 720*time.Hour, cfg.Partners[0].AttributionWindow)
 	assert.Equal(t, CountEveryEvent, cfg.Outcomes[0].Count)
 	assert.Equal(t, []string{"linear", "time_decay"}, cfg.Attribution.Models)
 	assert.Equal(t, "file_storage", cfg.Storage.String())
 	assert.Equal(t, 30*time.Second, cfg.CheckpointInterval)
 	assert.Equal(t, 5*time.Second, cfg.EmitInterval)
+}
+
+// Referral partners are the pixel receiver's (its config checks what was
+// checked here: name, param or domains, window); a configuration that
+// still has them here fails at start, naming the key and where it went.
+func TestPartnersKeyNamesTheFix(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, "partners").String())
+	require.NoError(t, err)
+	err = sub.Unmarshal(createDefaultConfig())
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "partners: the attribution processor no longer defines referral partners")
+	assert.ErrorContains(t, err, "sites[].referral_partners")
+	// So does an empty list: the key itself is what must go.
+	empty := confmap.NewFromStringMap(map[string]any{"partners": []any{}})
+	assert.ErrorIs(t, empty.Unmarshal(createDefaultConfig()), errPartnersMoved)
 }
 
 // Every configuration mistake fails naming its key (and the rule).
@@ -58,10 +74,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"journey::time_zone":                  func(c *Config) { c.Journey.TimeZone = "Mars/Olympus" },
 		"sites::nz::time_zone":                func(c *Config) { c.Sites = map[string]SiteConfig{"nz": {TimeZone: "Nowhere"}} },
 		"checkpoint_interval":                 func(c *Config) { c.CheckpointInterval = -time.Second },
-		"partners::0::name":                   func(c *Config) { c.Partners = []PartnerConfig{{Name: "Bad Name", Param: "x"}} },
-		"partners::0: set domains or param":   func(c *Config) { c.Partners = []PartnerConfig{{Name: "p"}} },
-		"partners::0::attribution_window":     func(c *Config) { c.Partners = []PartnerConfig{{Name: "p", Param: "x", AttributionWindow: -1}} },
-		"partners / internal_domains":         func(c *Config) { c.InternalDomains = []string{"not a domain/"} },
+		"internal_domains[0]":                 func(c *Config) { c.InternalDomains = []string{"not a domain/"} },
 		"outcomes::buy::conditions: at least": func(c *Config) { c.Outcomes = []OutcomeConfig{{Name: "buy"}} },
 		"outcomes::buy::count": func(c *Config) {
 			c.Outcomes = []OutcomeConfig{{Name: "buy", Conditions: []string{"true"}, Count: "twice"}}

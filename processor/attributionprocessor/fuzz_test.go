@@ -13,16 +13,17 @@ import (
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadata"
 )
 
-// FuzzProcess feeds events with arbitrary names, URLs, referrers,
-// campaign values, times, ids and property values to one processor:
+// FuzzProcess feeds events with arbitrary names, URL parts, referrers,
+// campaign values, times, ids, property values and referral partners and
+// windows to one processor:
 // it must never panic or fail, every applied event must name its visit,
 // and every outcome's credits must sum to exactly 1 per model.
 func FuzzProcess(f *testing.F) {
-	f.Add("webjourney.page_view", "v", "https://shop.example/a?utm_source=x&utm_medium=cpc", "https://www.google.com/search?q=a", "gclid", int64(0), "e1", "12.5")
-	f.Add("webjourney.custom", "v", "", "", "", int64(60e9), "e2", "purchase")
-	f.Add("webjourney.page_view", "v", "https://shop.example/welcome?__apid=1", "https://archipro.co.nz/", "", int64(-1), "", "NaN")
-	f.Add("webjourney.site_search", "", "::", "%zz", "li_fat_id", int64(math.MaxInt64), "e1", "")
-	f.Add("webjourney.erasure_request", "v", "", "", "", int64(5e9), "e9", "")
+	f.Add("webjourney.page_view", "v", "https://shop.example/a?utm_source=x&utm_medium=cpc", "https://www.google.com/search?q=a", "gclid", int64(0), "e1", "12.5", "", int64(0))
+	f.Add("webjourney.custom", "v", "", "", "", int64(60e9), "e2", "purchase", "archipro", int64(-1))
+	f.Add("webjourney.page_view", "v", "https://shop.example/welcome?__apid=1", "https://archipro.co.nz/", "", int64(-1), "", "NaN", "archipro", int64(7*24*3600*1000))
+	f.Add("webjourney.site_search", "", "::", "%zz", "li_fat_id", int64(math.MaxInt64), "e1", "", "", int64(math.MinInt64))
+	f.Add("webjourney.erasure_request", "v", "", "", "", int64(5e9), "e9", "", "", int64(0))
 
 	cfg := testConfig()
 	cfg.Outcomes = append(cfg.Outcomes, OutcomeConfig{
@@ -38,22 +39,25 @@ func FuzzProcess(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, name, visitor, pageURL, ref, clickID string, at int64, id, value string) {
+	f.Fuzz(func(t *testing.T, name, visitor, pageURL, ref, clickID string, at int64, id, value, partner string, windowMs int64) {
 		ld := plog.NewLogs()
 		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 		lr.SetEventName(name)
 		lr.SetTimestamp(pcommon.Timestamp(uint64(base.UnixNano()) + uint64(at)))
 		m := lr.Attributes()
-		m.PutStr(eventmodel.AttrVisitorID, visitor)
-		m.PutStr(eventmodel.AttrEventID, id)
-		m.PutStr(eventmodel.AttrURLFull, pageURL)
-		m.PutStr(eventmodel.AttrURLPath, pageURL)
-		m.PutStr(eventmodel.AttrReferrerFull, ref)
-		m.PutStr(eventmodel.AttrClickIDType, clickID)
-		m.PutStr(eventmodel.AttrCampaignMedium, value)
-		m.PutStr(eventmodel.AttrCustomName, value)
+		for _, kv := range [...][2]string{
+			{eventmodel.AttrVisitorID, visitor}, {eventmodel.AttrEventID, id},
+			{eventmodel.AttrURLFull, pageURL}, {eventmodel.AttrURLPath, pageURL}, {eventmodel.AttrURLDomain, pageURL},
+			{eventmodel.AttrReferrerFull, ref}, {eventmodel.AttrReferrerScheme, clickID}, {eventmodel.AttrReferrerDomain, ref},
+			{eventmodel.AttrReferrerPath, value}, {eventmodel.AttrReferrerQuery, ref}, {eventmodel.AttrReferralPartner, partner},
+			{eventmodel.AttrClickIDType, clickID}, {eventmodel.AttrCampaignMedium, value}, {eventmodel.AttrCustomName, value},
+			{eventmodel.AttrSiteID, "shop"},
+		} {
+			m.PutStr(kv[0], kv[1])
+		}
+		m.PutInt(eventmodel.AttrReferralWindow, windowMs)
+		m.PutBool(eventmodel.AttrReferralLanding, windowMs%2 == 0)
 		m.PutEmptyMap(eventmodel.AttrProperties).PutStr("v", value)
-		m.PutStr(eventmodel.AttrSiteID, "shop")
 
 		out, err := p.processLogs(context.Background(), ld)
 		if err != nil {

@@ -63,14 +63,17 @@ var goldenJourneys = map[string]struct {
 			{at: 14*time.Hour + 5*time.Minute, visitor: "v3", url: site + "/c", ref: site + "/b"},
 		},
 	},
-	// A partner referral, a social visit and a purchase four days later;
-	// then a second purchase ten days after the partner touch, outside
-	// the partner's seven-day window: the partner gets no credit for it.
+	// A partner referral (the receiver detected the landing and names the
+	// partner, with its seven-day window, on it and, from its referral
+	// cookie, on the events of the next seven days: those are no partner
+	// touches), a social visit and a purchase four days later; then a
+	// second purchase ten days after the partner touch, outside the
+	// partner's window: the partner gets no credit for it.
 	"partner": {hits: []hit{
-		{at: 0, visitor: "v4", url: site + "/kitchens?__apid=ap-1", ref: "https://archipro.co.nz/products/x"},
-		{at: day, visitor: "v4", url: site + "/kitchens/oak", ref: "https://www.instagram.com/"},
-		{at: 4 * day, visitor: "v4", url: site + "/checkout"},
-		{at: 4*day + time.Minute, visitor: "v4", name: "webjourney.custom", custom: "purchase", props: map[string]any{"revenue": "990.50"}},
+		{at: 0, visitor: "v4", url: site + "/kitchens?__apid=ap-1", ref: "https://archipro.co.nz/products/x", partner: "archipro", landing: true},
+		{at: day, visitor: "v4", url: site + "/kitchens/oak", ref: "https://www.instagram.com/", partner: "archipro"},
+		{at: 4 * day, visitor: "v4", url: site + "/checkout", partner: "archipro"},
+		{at: 4*day + time.Minute, visitor: "v4", name: "webjourney.custom", custom: "purchase", props: map[string]any{"revenue": "990.50"}, partner: "archipro"},
 		{at: 10 * day, visitor: "v4", url: site + "/checkout"},
 		{at: 10*day + time.Minute, visitor: "v4", name: "webjourney.custom", custom: "purchase", props: map[string]any{"revenue": 10}},
 	}},

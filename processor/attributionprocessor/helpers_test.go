@@ -39,6 +39,12 @@ type hit struct {
 	engaged int64
 	site    string
 	bot     bool
+	// partner is the referral partner the receiver named on the event:
+	// detected on this page view (landing) or carried by the referral
+	// cookie; window is its attribution window (default 7 days).
+	partner string
+	landing bool
+	window  time.Duration
 }
 
 func (h hit) put(lr plog.LogRecord) {
@@ -80,9 +86,9 @@ func (h hit) put(lr plog.LogRecord) {
 				m.PutStr(attr, v)
 			}
 		}
-		for _, c := range eventmodel.ClickIDTypes {
-			if v := q.Get(c); v != "" {
-				m.PutStr(eventmodel.AttrClickIDType, c)
+		for _, c := range eventmodel.ClickIDs {
+			if v := q.Get(c.Param); v != "" {
+				m.PutStr(eventmodel.AttrClickIDType, c.Param)
 				m.PutStr(eventmodel.AttrClickIDValue, v)
 				break
 			}
@@ -90,8 +96,20 @@ func (h hit) put(lr plog.LogRecord) {
 	}
 	if h.ref != "" {
 		m.PutStr(eventmodel.AttrReferrerFull, h.ref)
+		// Of the referrer's parts (the receiver also writes its scheme and
+		// path) the domain and the query: what the journeys here need.
 		if u, err := url.Parse(h.ref); err == nil {
 			m.PutStr(eventmodel.AttrReferrerDomain, u.Hostname())
+			if u.RawQuery != "" {
+				m.PutStr(eventmodel.AttrReferrerQuery, u.RawQuery)
+			}
+		}
+	}
+	if h.partner != "" {
+		m.PutStr(eventmodel.AttrReferralPartner, h.partner)
+		m.PutInt(eventmodel.AttrReferralWindow, cmp.Or(h.window, 7*24*time.Hour).Milliseconds())
+		if h.landing {
+			m.PutBool(eventmodel.AttrReferralLanding, true)
 		}
 	}
 	if h.custom != "" {
@@ -244,7 +262,6 @@ func testConfig() *Config {
 	// TestEmitterCoalesces covers the emitter.
 	cfg.EmitInterval = 0
 	cfg.InternalDomains = []string{"shop.example"}
-	cfg.Partners = []PartnerConfig{{Name: "archipro", Domains: []string{"archipro.co.nz"}, Param: "__apid", AttributionWindow: 7 * 24 * time.Hour}}
 	cfg.Outcomes = []OutcomeConfig{
 		{
 			Name:       "purchase",

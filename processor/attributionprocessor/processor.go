@@ -50,7 +50,6 @@ type attributionProcessor struct {
 	sites     map[string]*siteState
 	models    []models.Model
 	modelCfg  models.Config
-	windows   map[string]time.Duration // partner attribution windows
 	now       func() time.Time
 	persist   *persistence
 	emitter   *emitter     // nil: entity records go into each batch
@@ -79,7 +78,6 @@ func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, e
 		rules:     r,
 		sites:     map[string]*siteState{},
 		modelCfg:  cfg.Attribution.modelsConfig(),
-		windows:   map[string]time.Duration{},
 		now:       time.Now,
 	}
 	for _, name := range cfg.Attribution.Models {
@@ -88,11 +86,6 @@ func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, e
 			return nil, fmt.Errorf("attribution::models: %w", err)
 		}
 		p.models = append(p.models, m)
-	}
-	for _, pc := range cfg.Partners {
-		if pc.AttributionWindow > 0 {
-			p.windows[pc.Name] = pc.AttributionWindow
-		}
 	}
 	if p.def, err = newSiteState(cfg, "", "_default"); err != nil {
 		return nil, err
@@ -172,11 +165,7 @@ func (c *Config) classifierConfig(site string) classifierConfig {
 	if s, ok := c.Sites[site]; ok && site != "" && len(s.InternalDomains) > 0 {
 		internal = s.InternalDomains
 	}
-	cc := classifierConfig{InternalDomains: internal}
-	for _, p := range c.Partners {
-		cc.Partners = append(cc.Partners, channel.Partner{Name: p.Name, Domains: p.Domains, Param: p.Param})
-	}
-	return cc
+	return classifierConfig{InternalDomains: internal}
 }
 
 func (cc classifierConfig) build() (*channel.Classifier, error) {
@@ -429,7 +418,6 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		Site:        f.site,
 		Name:        lr.EventName(),
 		Time:        eventTime(lr),
-		URL:         f.url,
 		Path:        f.path,
 		EngagedMs:   f.engagedMs,
 		DeviceClass: f.device,
@@ -437,23 +425,27 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	}
 	var ch channel.Result
 	if isPageView(ev.Name) {
-		ref := f.referrer
-		if ref == "" && f.referrerDomain != "" {
-			// Anonymous events keep only the referrer's domain (the consent
-			// processor removes the full referrer): enough for the channel,
-			// not for a search term.
-			ref = "https://" + f.referrerDomain + "/"
-		}
-		ch = st.classifier.Classify(channel.Input{
-			LandingURL:  f.url,
-			Referrer:    ref,
+		// Anonymous events keep only the referrer's scheme and domain (the
+		// consent processor removes the rest): enough for the channel, not
+		// for a search term.
+		in := channel.Input{
+			LandingHost: f.domain,
+			Referrer:    channel.Referrer{Scheme: f.referrerScheme, Host: f.referrerDomain, Path: f.referrerPath, Query: f.referrerQuery},
 			UTMSource:   f.utmSource,
 			UTMMedium:   f.utmMedium,
 			UTMCampaign: f.utmCampaign,
 			ClickIDType: f.clickIDType,
-		})
+		}
+		if f.referralLanding {
+			// The receiver detected the partner's landing on this page view.
+			in.Partner = f.partner
+		}
+		ch = st.classifier.Classify(in)
 		ev.Medium, ev.Source, ev.Partner = ch.Medium, ch.Source, ch.Partner
 		ev.Campaign = f.utmCampaign
+		if ch.Partner != "" {
+			ev.PartnerWindow = time.Duration(f.partnerWindowMs) * time.Millisecond
+		}
 	}
 	ref, applied, reason := st.tracker.Touch(ev)
 	if !applied {
@@ -517,25 +509,38 @@ func btoi(b bool) int {
 }
 
 // fields are the event attributes the journey reads, taken in one pass
-// over the attributes instead of one lookup each.
+// over the attributes instead of one lookup each. URLs are read in the
+// parts the receiver split them into, never parsed again.
 type fields struct {
-	id, site, url, path, device, country string
-	referrer, referrerDomain             string
-	utmSource, utmMedium, utmCampaign    string
-	clickIDType                          string
-	engagedMs                            int64
+	id, site, domain, path, device, country string
+	referrerScheme, referrerDomain          string
+	referrerPath, referrerQuery             string
+	utmSource, utmMedium, utmCampaign       string
+	clickIDType                             string
+	partner                                 string
+	referralLanding                         bool
+	engagedMs, partnerWindowMs              int64
 }
 
 func readFields(m pcommon.Map) fields {
 	var f fields
 	m.Range(func(k string, v pcommon.Value) bool {
-		if v.Type() == pcommon.ValueTypeInt {
-			if k == eventmodel.AttrEngagedTime {
+		switch v.Type() {
+		case pcommon.ValueTypeInt:
+			switch k {
+			case eventmodel.AttrEngagedTime:
 				f.engagedMs = v.Int()
+			case eventmodel.AttrReferralWindow:
+				f.partnerWindowMs = v.Int()
 			}
 			return true
-		}
-		if v.Type() != pcommon.ValueTypeStr {
+		case pcommon.ValueTypeBool:
+			if k == eventmodel.AttrReferralLanding {
+				f.referralLanding = v.Bool()
+			}
+			return true
+		case pcommon.ValueTypeStr:
+		default:
 			return true
 		}
 		switch k {
@@ -543,18 +548,22 @@ func readFields(m pcommon.Map) fields {
 			f.id = v.Str()
 		case eventmodel.AttrSiteID:
 			f.site = v.Str()
-		case eventmodel.AttrURLFull:
-			f.url = v.Str()
+		case eventmodel.AttrURLDomain:
+			f.domain = v.Str()
 		case eventmodel.AttrURLPath:
 			f.path = v.Str()
 		case eventmodel.AttrDeviceClass:
 			f.device = v.Str()
 		case eventmodel.AttrGeoCountry:
 			f.country = v.Str()
-		case eventmodel.AttrReferrerFull:
-			f.referrer = v.Str()
+		case eventmodel.AttrReferrerScheme:
+			f.referrerScheme = v.Str()
 		case eventmodel.AttrReferrerDomain:
 			f.referrerDomain = v.Str()
+		case eventmodel.AttrReferrerPath:
+			f.referrerPath = v.Str()
+		case eventmodel.AttrReferrerQuery:
+			f.referrerQuery = v.Str()
 		case eventmodel.AttrCampaignSource:
 			f.utmSource = v.Str()
 		case eventmodel.AttrCampaignMedium:
@@ -563,6 +572,8 @@ func readFields(m pcommon.Map) fields {
 			f.utmCampaign = v.Str()
 		case eventmodel.AttrClickIDType:
 			f.clickIDType = v.Str()
+		case eventmodel.AttrReferralPartner:
+			f.partner = v.Str()
 		}
 		return true
 	})
@@ -626,13 +637,14 @@ func (p *attributionProcessor) ruleFailed(ctx context.Context, label string, err
 
 // credit distributes the outcome over the visitor's touches under every
 // configured model. A partner touch older than the partner's attribution
-// window at the time of the outcome is not a touch any more.
+// window (the one its landing carried) at the time of the outcome is not
+// a touch any more.
 func (p *attributionProcessor) credit(st *siteState, s subject, o *outcome, b *batch) {
 	all := st.tracker.Touches(s.key)
 	touches := make([]models.Touch, 0, len(all))
 	kept := make([]journey.Touch, 0, len(all))
 	for _, t := range all {
-		if w, ok := p.windows[t.Partner]; ok && o.time.Sub(t.Time) > w {
+		if t.Partner != "" && t.PartnerWindow > 0 && o.time.Sub(t.Time) > t.PartnerWindow {
 			continue
 		}
 		touches = append(touches, models.Touch{Time: t.Time, Medium: t.Medium, Source: t.Source, Campaign: t.Campaign, Partner: t.Partner, VisitID: t.VisitID})

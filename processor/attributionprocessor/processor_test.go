@@ -3,6 +3,7 @@ package attributionprocessor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -154,6 +155,28 @@ func TestPartnerWindowAndSegments(t *testing.T) {
 	assert.Contains(t, attrStr(vr[0], eventmodel.AttrVisitorSegments), "returning_buyer")
 }
 
+// The partner's window is the one its landing carried: with 30 days
+// instead of 7 the partner is credited for the purchase ten days on. An
+// event that only carries the partner (from the referral cookie) is no
+// partner touch, and a partner the receiver names without a landing
+// flag gets none either.
+func TestPartnerWindowComesFromTheLanding(t *testing.T) {
+	hits := slices.Clone(goldenJourneys["partner"].hits)
+	hits[0].window = 30 * day
+	s := run(t, testConfig(), hits...)
+	second := creditsBy(s, "v4-"+(10*day+time.Minute).String())
+	assert.Equal(t, 1.0, second["first_touch"]["partner/archipro"], "inside the landing's 30-day window")
+
+	s = run(t, testConfig(),
+		hit{at: 0, visitor: "c", url: site + "/", ref: "https://www.bing.com/", partner: "archipro"},
+		hit{at: time.Minute, visitor: "c", name: "webjourney.custom", custom: "purchase", props: map[string]any{"revenue": 1}, partner: "archipro"},
+	)
+	v := s.of(eventmodel.EventVisit)
+	require.Len(t, v, 1)
+	assert.Equal(t, "search", attrStr(v[0], eventmodel.AttrChannelMedium), "a carried partner is not a landing")
+	assert.Empty(t, attrStr(v[0], eventmodel.AttrChannelPartner))
+}
+
 func TestOncePerVisitOutcome(t *testing.T) {
 	s := run(t, testConfig(),
 		hit{at: 0, visitor: "a", url: site + "/welcome"},
@@ -272,7 +295,7 @@ func TestReferrerDomainAloneGivesTheChannel(t *testing.T) {
 func TestEventGainsAtMostAttributionAttrs(t *testing.T) {
 	p, _ := newTestProcessor(t, testConfig())
 	hits := []hit{
-		{at: 0, visitor: "k1:a", url: site + "/?__apid=77&utm_source=archipro&utm_medium=referral&utm_campaign=spring", ref: "https://archipro.co.nz/"},
+		{at: 0, visitor: "k1:a", url: site + "/?__apid=77&utm_source=archipro&utm_medium=referral&utm_campaign=spring", ref: "https://archipro.co.nz/", partner: "archipro", landing: true},
 		{at: time.Second, visitor: "k1:a", url: site + "/next", ref: site + "/"},
 		{at: 0, visitor: "k1:b", url: site + "/shoes", ref: "https://www.google.com/search?q=red+shoes"},
 		{at: 0, visitor: "~c", url: site + "/sale?gclid=x&utm_campaign=winter"},

@@ -2,9 +2,6 @@ package consentprocessor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -15,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/randomid"
+	"github.com/webjourney/webjourney/internal/urlquery"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/metadata"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/tcf"
 )
@@ -127,7 +126,7 @@ func erasureRequest(withdrawal plog.LogRecord) plog.LogRecord {
 	e.SetTimestamp(withdrawal.Timestamp())
 	e.SetObservedTimestamp(withdrawal.ObservedTimestamp())
 	a := e.Attributes()
-	a.PutStr(eventmodel.AttrEventID, newID())
+	a.PutStr(eventmodel.AttrEventID, randomid.New())
 	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
 	for _, k := range [...]string{eventmodel.AttrSiteID, eventmodel.AttrVisitorID, eventmodel.AttrUserID} {
 		if v, ok := withdrawal.Attributes().Get(k); ok && v.Str() != "" {
@@ -138,12 +137,6 @@ func erasureRequest(withdrawal plog.LogRecord) plog.LogRecord {
 	a.PutStr(eventmodel.AttrConsentReason, reasonConsentWithdrawn)
 	a.PutStr(eventmodel.AttrConsentSource, sourceTag)
 	return e
-}
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // What each decision removes comes from the event model's classes.
@@ -218,38 +211,32 @@ func stripURLClickIDs(attrs pcommon.Map, values []string) {
 
 // stripQuery drops click-id parameters from a raw query string.
 func stripQuery(raw string, values []string) (string, bool) {
-	parts := strings.Split(raw, "&")
-	kept := parts[:0]
-	for _, part := range parts {
+	var kept []string
+	changed := false
+	for part := range urlquery.Parts(raw) {
 		name, value, _ := strings.Cut(part, "=")
 		if isClickIDParam(name) || containsUnescaped(values, value) {
+			changed = true
 			continue
 		}
 		kept = append(kept, part)
 	}
-	if len(kept) == len(parts) {
+	if !changed {
 		return raw, false
 	}
 	return strings.Join(kept, "&"), true
 }
 
 func isClickIDParam(name string) bool {
-	for _, c := range eventmodel.ClickIDTypes {
-		if strings.EqualFold(name, c) {
-			return true
-		}
-	}
-	return false
+	_, ok := eventmodel.LookupClickID(name)
+	return ok
 }
 
 func containsUnescaped(values []string, raw string) bool {
 	if raw == "" || len(values) == 0 {
 		return false
 	}
-	v := raw
-	if u, err := url.QueryUnescape(raw); err == nil {
-		v = u
-	}
+	v := urlquery.Unescape(raw)
 	for _, want := range values {
 		if want != "" && v == want {
 			return true

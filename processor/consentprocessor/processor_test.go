@@ -52,6 +52,7 @@ func TestTelemetryCountsEveryDecision(t *testing.T) {
 var identifiers = []string{
 	eventmodel.AttrVisitorID, eventmodel.AttrSessionID, eventmodel.AttrUserID,
 	eventmodel.AttrReferralClickID, eventmodel.AttrClickIDValue, eventmodel.AttrTCFString, eventmodel.AttrReferrerFull,
+	eventmodel.AttrReferrerPath, eventmodel.AttrReferrerQuery,
 }
 
 // Whatever the signals, the processor never panics, every event that
@@ -97,6 +98,10 @@ func FuzzDecide(f *testing.F) {
 		a.PutStr(eventmodel.AttrGeoRegion, region)
 		a.PutStr(eventmodel.AttrURLQuery, query)
 		a.PutStr(eventmodel.AttrURLFull, "https://shop.example/?"+query+"#f")
+		a.PutStr(eventmodel.AttrReferrerFull, "https://ref.example/u/42?"+query)
+		a.PutStr(eventmodel.AttrReferrerDomain, "ref.example")
+		a.PutStr(eventmodel.AttrReferrerPath, "/u/42")
+		a.PutStr(eventmodel.AttrReferrerQuery, query)
 
 		out, err := p.processLogs(context.Background(), ld)
 		require.NoError(t, err)

@@ -94,6 +94,8 @@ func TestBeaconValidBatch(t *testing.T) {
 		eventmodel.AttrCampaignName:   "spring",
 		eventmodel.AttrReferrerFull:   "https://shop.example/",
 		eventmodel.AttrReferrerDomain: "shop.example",
+		eventmodel.AttrReferrerPath:   "/",
+		eventmodel.AttrReferrerScheme: "https",
 		eventmodel.AttrPageTitle:      "Cart",
 		eventmodel.AttrVisitorID:      "v-1",
 		eventmodel.AttrSessionID:      "s-1",

@@ -77,6 +77,7 @@ func TestLoadValidConfig(t *testing.T) {
 	assert.True(t, site.Track.Outbound)
 	require.Len(t, site.ReferralPartners, 1)
 	assert.Equal(t, 720*time.Hour, site.ReferralPartners[0].AttributionWindow)
+	assert.Equal(t, []string{"archipro.co.nz", "archipro.com.au"}, site.ReferralPartners[0].Domains)
 }
 
 func TestLoadInvalidConfig(t *testing.T) {
@@ -108,6 +109,9 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{"same_cookie_names", "sites[0].cookies: visitor_name, session_name and referral_name must differ"},
 		{"short_session", "sites[0].session_idle_timeout: 10s must be between 1m and 24h"},
 		{"bad_partner", `sites[0].referral_partners[0].name: "a:b" must be 1-64 characters`},
+		{"partner_matches_nothing", "sites[0].referral_partners[0]: set param or domains (or both)"},
+		{"partner_public_suffix", `sites[0].referral_partners[0].domains[1]: "co.nz" is a public suffix, not a site`},
+		{"partner_twice", `sites[0].referral_partners[1].name: "ArchiPro" is also referral_partners[0]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,7 +89,10 @@ func TestConfigEndpoint(t *testing.T) {
 		shop := testSite("shop")
 		shop.AllowedOrigins = []string{"https://shop.example"}
 		shop.WriteKey = "secret-key"
-		shop.ReferralPartners = []ReferralPartnerConfig{{Name: "archipro", Param: "__apid", AttributionWindow: 30 * 24 * time.Hour}}
+		shop.ReferralPartners = []ReferralPartnerConfig{
+			{Name: "archipro", Param: "__apid", AttributionWindow: 30 * 24 * time.Hour},
+			{Name: "trackier", Domains: []string{"Trackier.io"}, AttributionWindow: 36 * time.Hour},
+		}
 		cfg.Sites = []SiteConfig{shop, testSite("blog")}
 	})
 	resp := e.request(http.MethodGet, "/wj/config?s=shop", "", map[string]string{"Origin": "https://shop.example"})
@@ -103,7 +106,10 @@ func TestConfigEndpoint(t *testing.T) {
 	assert.True(t, got.Consent.Required)
 	assert.Equal(t, 395, got.Cookies.MaxAgeDays)
 	assert.Equal(t, 30, got.SessionIdleMinutes)
-	assert.Equal(t, []tagPartner{{Name: "archipro", Param: "__apid", WindowDays: 30}}, got.ReferralPartners)
+	assert.Equal(t, []tagPartner{
+		{Name: "archipro", Param: "__apid", Domains: []string{}, WindowDays: 30},
+		{Name: "trackier", Domains: []string{"trackier.io"}, WindowDays: 2},
+	}, got.ReferralPartners)
 	// The page (shop.example) and the collector (127.0.0.1) are different
 	// sites, so the tag keeps the cookies itself.
 	assert.Equal(t, CookieModeScript, got.Cookies.Mode)
@@ -209,7 +215,10 @@ func serverCookieEnv(t *testing.T, sink *consumertest.LogsSink, consentRequired 
 		shop := testSite("shop")
 		shop.Consent.Required = consentRequired
 		shop.Cookies.Mode = CookieModeServer
-		shop.ReferralPartners = []ReferralPartnerConfig{{Name: "archipro", Param: "__apid", AttributionWindow: 48 * time.Hour}}
+		shop.ReferralPartners = []ReferralPartnerConfig{
+			{Name: "archipro", Param: "__apid", AttributionWindow: 48 * time.Hour},
+			{Name: "trackier", Domains: []string{"trackier.io"}, AttributionWindow: 24 * time.Hour},
+		}
 		cfg.Sites = []SiteConfig{shop}
 	})
 }
@@ -242,6 +251,8 @@ func TestServerCookies(t *testing.T) {
 	vid := a[eventmodel.AttrVisitorID]
 	assert.Equal(t, strings.SplitN(vc.Value, ".", 2)[0], vid)
 	assert.Equal(t, "archipro", a[eventmodel.AttrReferralPartner])
+	assert.Equal(t, true, a[eventmodel.AttrReferralLanding], "the landing is marked")
+	assert.Equal(t, (48 * time.Hour).Milliseconds(), a[eventmodel.AttrReferralWindow])
 
 	// The next request sends the cookies back: same visitor and session,
 	// the referral carried on, and the visitor cookie is not re-set (so
@@ -254,6 +265,9 @@ func TestServerCookies(t *testing.T) {
 	assert.Equal(t, vid, a[eventmodel.AttrVisitorID])
 	assert.Equal(t, jar["_wjses"].Value, a[eventmodel.AttrSessionID])
 	assert.Equal(t, "ap-9", a[eventmodel.AttrReferralClickID])
+	assert.Equal(t, "archipro", a[eventmodel.AttrReferralPartner])
+	assert.Equal(t, (48 * time.Hour).Milliseconds(), a[eventmodel.AttrReferralWindow], "the window travels with the partner")
+	assert.NotContains(t, a, eventmodel.AttrReferralLanding, "carried by the cookie: not a landing")
 	assert.NotContains(t, cookieMap(next), "_wjid")
 	assert.Contains(t, cookieMap(next), "_wjses", "the session cookie slides")
 
@@ -267,6 +281,69 @@ func TestServerCookies(t *testing.T) {
 		c := cookieMap(withdraw)[name]
 		require.NotNil(t, c, name)
 		assert.Equal(t, -1, c.MaxAge, name)
+	}
+}
+
+// A referrer on a partner's domain is the partner's referral too: the
+// receiver keeps it in the referral cookie, without a click id.
+func TestReferralByPartnerDomain(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := serverCookieEnv(t, sink, false)
+	landing := `{"site":"shop","events":[{"type":"page_view","url":"https://shop.example/","referrer":"https://app.trackier.io/offers/1"},
+		{"type":"custom","name":"x","url":"https://shop.example/"}]}`
+	first := e.request(http.MethodPost, "/b", landing, map[string]string{"Content-Type": "text/plain"})
+	require.Equal(t, http.StatusOK, first.status, string(first.body))
+	ref := cookieMap(first)["_wjref"]
+	require.NotNil(t, ref)
+	assert.Equal(t, "trackier:", ref.Value)
+	assert.Equal(t, 24*3600, ref.MaxAge)
+	records := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	pv, custom := records.At(0).Attributes().AsRaw(), records.At(1).Attributes().AsRaw()
+	for _, a := range []map[string]any{pv, custom} {
+		assert.Equal(t, "trackier", a[eventmodel.AttrReferralPartner])
+		assert.Equal(t, (24 * time.Hour).Milliseconds(), a[eventmodel.AttrReferralWindow])
+		assert.NotContains(t, a, eventmodel.AttrReferralClickID)
+	}
+	assert.Equal(t, true, pv[eventmodel.AttrReferralLanding])
+	assert.NotContains(t, custom, eventmodel.AttrReferralLanding, "only the page view is the landing")
+
+	next := e.request(http.MethodPost, "/b", `{"site":"shop","events":[{"type":"page_view","url":"https://shop.example/p","referrer":"https://shop.example/"}]}`,
+		map[string]string{"Content-Type": "text/plain", "Cookie": "_wjref=" + ref.Value})
+	require.Equal(t, http.StatusOK, next.status)
+	a := lastAttrs(t, sink)
+	assert.Equal(t, "trackier", a[eventmodel.AttrReferralPartner])
+	assert.NotContains(t, a, eventmodel.AttrReferralLanding)
+	assert.NotContains(t, a, eventmodel.AttrReferralClickID)
+	assert.NotContains(t, cookieMap(next), "_wjref", "the cookie is not extended")
+
+	// A referral cookie naming a partner no longer configured is ignored.
+	e.request(http.MethodPost, "/b", `{"site":"shop","events":[{"type":"page_view","url":"https://shop.example/p"}]}`,
+		map[string]string{"Content-Type": "text/plain", "Cookie": "_wjref=gone:x1"})
+	assert.NotContains(t, lastAttrs(t, sink), eventmodel.AttrReferralPartner)
+}
+
+// A cookieless landing still names its partner (which partner a landing
+// came from is no identifier, like the referrer's domain that anonymous
+// events keep), but not the click id, and no cookie is set.
+func TestCookielessLandingNamesItsPartner(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := serverCookieEnv(t, sink, false)
+	resp := e.request(http.MethodPost, "/b", `{"site":"shop","cookieless":true,"referral":{"partner":"archipro","click_id":"ap-0"},
+		"events":[{"type":"page_view","url":"https://shop.example/?__apid=ap-1"}]}`, map[string]string{"Content-Type": "text/plain"})
+	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+	assert.Empty(t, resp.header.Values("Set-Cookie"))
+	a := lastAttrs(t, sink)
+	assert.Equal(t, "archipro", a[eventmodel.AttrReferralPartner])
+	assert.Equal(t, true, a[eventmodel.AttrReferralLanding])
+	assert.Equal(t, (48 * time.Hour).Milliseconds(), a[eventmodel.AttrReferralWindow])
+	assert.NotContains(t, a, eventmodel.AttrReferralClickID)
+
+	// Not a landing: nothing of the tag's referral is kept.
+	e.request(http.MethodPost, "/b", `{"site":"shop","cookieless":true,"referral":{"partner":"archipro","click_id":"ap-0"},
+		"events":[{"type":"page_view","url":"https://shop.example/p"}]}`, map[string]string{"Content-Type": "text/plain"})
+	a = lastAttrs(t, sink)
+	for _, k := range []string{eventmodel.AttrReferralPartner, eventmodel.AttrReferralClickID, eventmodel.AttrReferralWindow, eventmodel.AttrReferralLanding} {
+		assert.NotContains(t, a, k)
 	}
 }
 

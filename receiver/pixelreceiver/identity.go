@@ -11,6 +11,8 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/randomid"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/referral"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
 
@@ -77,23 +79,36 @@ func cookiesAllowed(s *site, sh *webevent.Shared) bool {
 	return !s.cfg.Consent.Required || sh.Consent.Analytics == eventmodel.ConsentGranted
 }
 
-// applyIdentity settles the identity of a request's events: cookieless
-// events lose every identifier; a landing URL with a referral partner's
-// click id names that partner; and in server cookie mode the receiver's
-// own first-party cookies supply (and keep) the visitor, session and
-// referral ids.
+// applyIdentity settles the identity of a request's events: a page view
+// that lands with a referral partner's click id or from one of its
+// domains names that partner; cookieless events lose every identifier;
+// and in server cookie mode the receiver's own first-party cookies supply
+// (and keep) the visitor, session and referral ids. Every event that names
+// a configured partner carries its attribution window.
 func (r *pixelReceiver) applyIdentity(w http.ResponseWriter, req *http.Request, s *site, events []webevent.Event, https bool) {
 	if len(events) == 0 || events[0].Shared == nil {
 		return
 	}
 	sh := events[0].Shared
+	// Whichever way below names the partner (this landing, the referral
+	// cookie, the tag's beacon), its window goes with it.
+	defer func() {
+		if p := s.referrals.ByName(sh.ReferralPartner); p != nil {
+			sh.ReferralWindow = p.Window
+		}
+	}()
+	partner, clickID := landingReferral(s, events)
 	if sh.Cookieless {
 		for i := range events {
 			events[i].Forget()
 		}
+		if partner != nil {
+			// Which partner a landing came from is no identifier (like the
+			// referrer's domain, which anonymous events keep); its click id is.
+			sh.ReferralPartner = partner.Name
+		}
 		return
 	}
-	partner, clickID := landingReferral(s, events)
 	if partner != nil {
 		sh.ReferralPartner, sh.ReferralClickID = partner.Name, clickID
 	}
@@ -118,21 +133,21 @@ func (r *pixelReceiver) applyIdentity(w http.ResponseWriter, req *http.Request, 
 	now := time.Now()
 	vid, created, ok := readVisitorCookie(req, s.cfg.Cookies.VisitorName)
 	if !ok || now.Sub(created) >= s.cfg.Cookies.MaxAge {
-		vid, created = webevent.NewID(), now
+		vid, created = randomid.New(), now
 		// Expires is fixed at creation: the cookie is never extended past
 		// max_age, however often the visitor comes back.
 		jar.set(s.cfg.Cookies.VisitorName, vid+"."+strconv.FormatInt(created.Unix(), 10), created.Add(s.cfg.Cookies.MaxAge), 0)
 	}
 	sid := readSessionCookie(req, s.cfg.Cookies.SessionName)
 	if sid == "" {
-		sid = webevent.NewID()
+		sid = randomid.New()
 	}
 	// The session cookie slides: it dies after session_idle_timeout without events.
 	jar.set(s.cfg.Cookies.SessionName, sid, time.Time{}, s.cfg.SessionIdleTimeout)
 	setVisitor(events, vid, sid)
 
 	if partner != nil {
-		jar.set(s.cfg.Cookies.ReferralName, partner.Name+":"+clickID, time.Time{}, partner.AttributionWindow)
+		jar.set(s.cfg.Cookies.ReferralName, partner.Name+":"+clickID, time.Time{}, partner.Window)
 	} else if name, id, ok := readReferralCookie(req, s); ok {
 		sh.ReferralPartner, sh.ReferralClickID = name, id
 	}
@@ -154,21 +169,22 @@ func withdrawn(events []webevent.Event) bool {
 	return false
 }
 
-// landingReferral finds a configured partner's click id in the URL of a
-// page view of the request.
-func landingReferral(s *site, events []webevent.Event) (*ReferralPartnerConfig, string) {
-	if len(s.partners) == 0 {
+// landingReferral finds the first page view of the request that is a
+// configured partner's landing (see referral.Detector.Landing), marks it
+// as such and returns the partner and its click id ("" for a referral by
+// domain).
+func landingReferral(s *site, events []webevent.Event) (*referral.Partner, string) {
+	if s.referrals == nil {
 		return nil, ""
 	}
 	for i := range events {
-		if events[i].Name != eventmodel.EventPageView || events[i].URL.Query == "" {
+		ev := &events[i]
+		if ev.Name != eventmodel.EventPageView {
 			continue
 		}
-		q, _ := url.ParseQuery(events[i].URL.Query) // malformed pairs are skipped
-		for param, p := range s.partners {
-			if id := q.Get(param); webevent.ValidID(id) {
-				return p, id
-			}
+		if p, clickID := s.referrals.Landing(ev.URL.Query, ev.Referrer.Domain, webevent.ValidID); p != nil {
+			ev.ReferralLanding = true
+			return p, clickID
 		}
 	}
 	return nil, ""
@@ -198,21 +214,18 @@ func readSessionCookie(req *http.Request, name string) string {
 	return ""
 }
 
+// readReferralCookie reads "<partner>:<click id>"; the click id is empty
+// for a referral by the partner's domain.
 func readReferralCookie(req *http.Request, s *site) (string, string, bool) {
 	c, err := req.Cookie(s.cfg.Cookies.ReferralName)
 	if err != nil {
 		return "", "", false
 	}
 	name, id, ok := strings.Cut(c.Value, ":")
-	if !ok || !webevent.ValidID(id) {
-		return "", "", false
+	if !ok || id != "" && !webevent.ValidID(id) || s.referrals.ByName(name) == nil {
+		return "", "", false // malformed, or a partner no longer configured
 	}
-	for _, p := range s.partners {
-		if p.Name == name {
-			return name, id, true
-		}
-	}
-	return "", "", false // a partner no longer configured
+	return name, id, true
 }
 
 // cookieJar writes the receiver's cookies with one set of attributes:

@@ -16,7 +16,8 @@ import (
 	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
-const uuidV4Pattern = `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`
+// generatedIDPattern is the one format of generated ids (internal/randomid).
+const generatedIDPattern = `^[0-9a-f]{32}$`
 
 func TestTransparentGIF(t *testing.T) {
 	require.Len(t, transparentGIF, 43)
@@ -85,6 +86,9 @@ func TestPixelFullHit(t *testing.T) {
 		eventmodel.AttrURLFragment:    "reviews",
 		eventmodel.AttrReferrerFull:   "https://www.Google.com/search?q=shoes",
 		eventmodel.AttrReferrerDomain: "www.google.com",
+		eventmodel.AttrReferrerScheme: "https",
+		eventmodel.AttrReferrerPath:   "/search",
+		eventmodel.AttrReferrerQuery:  "q=shoes",
 		eventmodel.AttrPageTitle:      "Red Shoes",
 		eventmodel.AttrVisitorID:      "v-123",
 		eventmodel.AttrSessionID:      "s.456:1",
@@ -113,7 +117,7 @@ func TestPixelNoscriptRefererFallback(t *testing.T) {
 	lr := records.At(0)
 	assert.Equal(t, eventmodel.EventPageView, lr.EventName())
 	attrs := lr.Attributes().AsRaw()
-	assert.Regexp(t, uuidV4Pattern, attrs[eventmodel.AttrEventID], "a generated id")
+	assert.Regexp(t, generatedIDPattern, attrs[eventmodel.AttrEventID], "a generated id")
 	delete(attrs, eventmodel.AttrEventID)
 	assert.Equal(t, map[string]any{
 		eventmodel.AttrSchemaVersion: int64(eventmodel.SchemaVersion),
@@ -188,6 +192,8 @@ func TestPixelLimits(t *testing.T) {
 	assert.Equal(t, ref[:40], gotRef.Str())
 	gotRefDomain, _ := attrs.Get(eventmodel.AttrReferrerDomain)
 	assert.Equal(t, "ref.example", gotRefDomain.Str())
+	gotRefPath, _ := attrs.Get(eventmodel.AttrReferrerPath)
+	assert.Len(t, gotRefPath.Str(), 40, "the referrer's parts are cut like the referrer")
 }
 
 // TestHitMethods covers both GET surfaces: HEAD answers like GET but records

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/origin"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/referral"
 )
 
 // Values of CookiesConfig.Mode.
@@ -48,8 +49,11 @@ type SiteConfig struct {
 	// SessionIdleTimeout ends a visit after this long without events.
 	SessionIdleTimeout time.Duration `mapstructure:"session_idle_timeout"`
 
-	// ReferralPartners are partners whose click id in a landing URL is
-	// remembered in a first-party cookie for their attribution window.
+	// ReferralPartners are the site's referral partners: a landing with a
+	// partner's click id, or from one of its domains, is remembered in a
+	// first-party cookie for the partner's attribution window. This is the
+	// pipeline's one definition of partners: the events carry what the
+	// receiver detects, and the attribution processor reads it there.
 	ReferralPartners []ReferralPartnerConfig `mapstructure:"referral_partners"`
 
 	// SearchParams are the query parameters of the site's search results
@@ -95,13 +99,20 @@ type CookiesConfig struct {
 	_ struct{}
 }
 
-// ReferralPartnerConfig is one referral partner.
+// ReferralPartnerConfig is one referral partner. A page view is the
+// partner's landing when its URL carries Param with a click id, or else
+// when its referrer is on one of Domains.
 type ReferralPartnerConfig struct {
-	// Name identifies the partner in events (webjourney.referral.partner).
+	// Name identifies the partner in events (webjourney.referral.partner)
+	// and, lower-cased, as the channel source of its visits.
 	Name string `mapstructure:"name"`
 	// Param is the landing-URL query parameter carrying the partner's click id.
 	Param string `mapstructure:"param"`
-	// AttributionWindow is how long the referral is remembered.
+	// Domains are host names of the partner's sites; a referrer on one of
+	// them or on a subdomain is the partner's referral (without a click id).
+	Domains []string `mapstructure:"domains"`
+	// AttributionWindow is how long the referral is remembered (the
+	// referral cookie's lifetime) and credited (webjourney.referral.window_ms).
 	AttributionWindow time.Duration `mapstructure:"attribution_window"`
 
 	// prevent unkeyed literal initialization
@@ -186,23 +197,7 @@ func (s *SiteConfig) validate() error {
 	if s.SessionIdleTimeout < time.Minute || s.SessionIdleTimeout > 24*time.Hour {
 		errs = append(errs, fmt.Errorf(".session_idle_timeout: %s must be between 1m and 24h", s.SessionIdleTimeout))
 	}
-	seen := map[string]bool{}
-	for i, p := range s.ReferralPartners {
-		key := fmt.Sprintf(".referral_partners[%d]", i)
-		// No ':' in names: the referral cookie is "<name>:<click id>".
-		if !validCookieName(p.Name) {
-			errs = append(errs, fmt.Errorf("%s.name: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Name))
-		}
-		if !validCookieName(p.Param) {
-			errs = append(errs, fmt.Errorf("%s.param: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Param))
-		} else if seen[p.Param] {
-			errs = append(errs, fmt.Errorf("%s.param: %q is used by another partner", key, p.Param))
-		}
-		seen[p.Param] = true
-		if p.AttributionWindow < time.Hour || p.AttributionWindow > maxCookieAge {
-			errs = append(errs, fmt.Errorf("%s.attribution_window: %s must be between 1h and 9480h (13 months)", key, p.AttributionWindow))
-		}
-	}
+	errs = append(errs, validatePartners(s.ReferralPartners)...)
 	for i, p := range s.SearchParams {
 		if !validCookieName(p) {
 			errs = append(errs, fmt.Errorf(".search_params[%d]: %q must be 1-64 characters of [A-Za-z0-9_-]", i, p))
@@ -214,6 +209,49 @@ func (s *SiteConfig) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validatePartners checks the referral partners; errors are relative keys.
+func validatePartners(partners []ReferralPartnerConfig) []error {
+	var errs []error
+	names, params, domains := map[string]int{}, map[string]int{}, map[string]int{}
+	for i, p := range partners {
+		key := fmt.Sprintf(".referral_partners[%d]", i)
+		// No ':' in names: the referral cookie is "<name>:<click id>".
+		if !validCookieName(p.Name) {
+			errs = append(errs, fmt.Errorf("%s.name: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Name))
+		} else if j, dup := names[strings.ToLower(p.Name)]; dup {
+			// Lower-cased, the name is the channel source of the partner's visits.
+			errs = append(errs, fmt.Errorf("%s.name: %q is also referral_partners[%d] (names are compared ignoring case)", key, p.Name, j))
+		} else {
+			names[strings.ToLower(p.Name)] = i
+		}
+		if p.Param == "" && len(p.Domains) == 0 {
+			errs = append(errs, fmt.Errorf("%s: set param or domains (or both), else no landing is the partner's", key))
+		}
+		if p.Param != "" {
+			if !validCookieName(p.Param) {
+				errs = append(errs, fmt.Errorf("%s.param: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Param))
+			} else if j, dup := params[p.Param]; dup {
+				errs = append(errs, fmt.Errorf("%s.param: %q is used by referral_partners[%d]", key, p.Param, j))
+			} else {
+				params[p.Param] = i
+			}
+		}
+		for k, d := range p.Domains {
+			if err := referral.CheckDomain(d); err != nil {
+				errs = append(errs, fmt.Errorf("%s.domains[%d]: %w", key, k, err))
+			} else if j, dup := domains[strings.ToLower(d)]; dup {
+				errs = append(errs, fmt.Errorf("%s.domains[%d]: %q is listed by referral_partners[%d]", key, k, d, j))
+			} else {
+				domains[strings.ToLower(d)] = i
+			}
+		}
+		if p.AttributionWindow < time.Hour || p.AttributionWindow > maxCookieAge {
+			errs = append(errs, fmt.Errorf("%s.attribution_window: %s must be between 1h and 9480h (13 months)", key, p.AttributionWindow))
+		}
+	}
+	return errs
 }
 
 // validCookieName accepts names that are safe as cookie names and query

@@ -2,9 +2,11 @@ package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixel
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/origin"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/referral"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
 
@@ -12,8 +14,8 @@ import (
 type site struct {
 	cfg     *SiteConfig
 	origins *origin.Set
-	// partners maps a landing-URL parameter to its partner.
-	partners map[string]*ReferralPartnerConfig
+	// referrals detects the site's referral partners.
+	referrals *referral.Detector
 	// configJSON is the per-site config document for each cookie mode the
 	// tag can be told (auto is resolved per request).
 	configJSON map[string][]byte
@@ -27,10 +29,7 @@ func newSites(cfg *Config) (map[string]*site, error) {
 		if err != nil { // Validate has caught this already
 			return nil, err
 		}
-		s := &site{cfg: sc, origins: origins, partners: map[string]*ReferralPartnerConfig{}, configJSON: map[string][]byte{}}
-		for j := range sc.ReferralPartners {
-			s.partners[sc.ReferralPartners[j].Param] = &sc.ReferralPartners[j]
-		}
+		s := &site{cfg: sc, origins: origins, referrals: newReferrals(sc.ReferralPartners), configJSON: map[string][]byte{}}
 		for _, mode := range []string{CookieModeServer, CookieModeScript, CookieModeNone} {
 			body, err := json.Marshal(newTagConfig(sc, mode))
 			if err != nil {
@@ -41,6 +40,14 @@ func newSites(cfg *Config) (map[string]*site, error) {
 		sites[sc.ID] = s
 	}
 	return sites, nil
+}
+
+func newReferrals(partners []ReferralPartnerConfig) *referral.Detector {
+	ps := make([]referral.Partner, len(partners))
+	for i, p := range partners {
+		ps[i] = referral.Partner{Name: p.Name, Param: p.Param, Domains: p.Domains, Window: p.AttributionWindow}
+	}
+	return referral.New(ps)
 }
 
 // decoderSites is what the decoder checks per site.
@@ -80,9 +87,10 @@ type tagCookies struct {
 }
 
 type tagPartner struct {
-	Name       string `json:"name"`
-	Param      string `json:"param"`
-	WindowDays int    `json:"window_days"`
+	Name       string   `json:"name"`
+	Param      string   `json:"param"` // "" for a partner known by its domains only
+	Domains    []string `json:"domains"`
+	WindowDays int      `json:"window_days"`
 }
 
 func newTagConfig(sc *SiteConfig, mode string) tagConfig {
@@ -110,7 +118,11 @@ func newTagConfig(sc *SiteConfig, mode string) tagConfig {
 	}
 	for _, p := range sc.ReferralPartners {
 		days := int((p.AttributionWindow + 24*time.Hour - 1) / (24 * time.Hour))
-		tc.ReferralPartners = append(tc.ReferralPartners, tagPartner{Name: p.Name, Param: p.Param, WindowDays: days})
+		domains := make([]string, len(p.Domains))
+		for i, d := range p.Domains {
+			domains[i] = strings.ToLower(d)
+		}
+		tc.ReferralPartners = append(tc.ReferralPartners, tagPartner{Name: p.Name, Param: p.Param, Domains: domains, WindowDays: days})
 	}
 	return tc
 }

@@ -15,15 +15,19 @@ const set = (n, v, s) => {
 // cookie is "<id>.<first-set unix seconds>" and always expires max_age_days
 // after it was first set, however often it is rewritten (which keeps it
 // alive where browsers cap script cookies at days); the session cookie
-// slides with every event. While the page's URL carries a partner's click
-// id (a landing), the referral cookie is (re)written first.
+// slides with every event. While the page is a partner's landing (its URL
+// carries the partner's click id, or the referrer is on one of the
+// partner's domains: the receiver's rules), the referral cookie
+// ("<partner>:<click id>", no click id for a domain) is (re)written first.
 export function ids(h) {
   const c = cfg.cookies
   const q = new URLSearchParams(loc.search)
-  cfg.referral_partners.forEach((p) => {
-    const id = q.get(p.param)
-    if (id && ID.test(id)) set(c.referral, p.name + ':' + id, p.window_days * 86400)
-  })
+  const host = (d.referrer.split('/')[2] || '').split(':')[0] // a referrer has no user:pass@
+  const ps = cfg.referral_partners
+  const byParam = (p) => p.param && ID.test(q.get(p.param) || '')
+  const byDomain = (p) => p.domains.some((m) => host == m || host.endsWith('.' + m))
+  const p = ps.find(byParam) || ps.find(byDomain)
+  if (p) set(c.referral, p.name + ':' + (byParam(p) ? q.get(p.param) : ''), p.window_days * 86400)
   const t = (now() / 1000) >>> 0 // unix seconds, good until 2106
   const life = c.max_age_days * 86400
   let v = /^([\w.:-]+)\.(\d+)$/.exec(get(c.visitor))
@@ -34,7 +38,7 @@ export function ids(h) {
   let s = get(c.session)
   if (!ID.test(s)) s = rid()
   set(c.session, (h.session_id = s), cfg.session_idle_minutes * 60)
-  const r = /^([\w-]+):([\w.:-]+)$/.exec(get(c.referral))
+  const r = /^([\w-]+):([\w.:-]*)$/.exec(get(c.referral))
   if (r && cfg.referral_partners.some((p) => p.name == r[1])) h.referral = { partner: r[1], click_id: r[2] }
 }
 

@@ -190,11 +190,21 @@ func TestBrowserJourney(t *testing.T) {
 		assertField(t, d, eventmodel.AttrSessionID, sid)
 		assertField(t, d, eventmodel.AttrReferralPartner, "archipro")
 		assertField(t, d, eventmodel.AttrReferralClickID, "ap-77c1")
+		assertField(t, d, eventmodel.AttrReferralWindow, float64((720 * time.Hour).Milliseconds()))
 		assertField(t, d, eventmodel.AttrBot, true)
 		assertField(t, d, eventmodel.AttrBotReason, eventmodel.BotReasonAutomation)
 		assertField(t, d, eventmodel.AttrIngestChannel, eventmodel.ChannelBeacon)
 	}
 	checkVisitorCookie(t, cookies, vid)
+	// The landing is marked, the events after it are not: the attribution
+	// processor makes the landing's visit the partner's.
+	for _, d := range docs {
+		if d[eventmodel.AttrEventID] == landingDoc[eventmodel.AttrEventID] {
+			assertField(t, d, eventmodel.AttrReferralLanding, true)
+		} else {
+			assertField(t, d, eventmodel.AttrReferralLanding, nil)
+		}
+	}
 
 	out := findDoc(t, byName[eventmodel.EventOutboundClick], eventmodel.AttrLinkDomain, "outbound.invalid")
 	assertField(t, out, eventmodel.AttrLinkURL, "http://outbound.invalid/partner-page")

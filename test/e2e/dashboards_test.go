@@ -460,17 +460,17 @@ func TestDashboardNumbers(t *testing.T) {
 		pixel: fmt.Sprintf(`    bots: {action: keep}
     rate_limit: {requests_per_second: 0}
     sites:
-      - id: %s`, dashSite),
+      - id: %s
+        referral_partners:
+          - name: %s
+            domains: [archipro.co.nz]
+            attribution_window: 720h`, dashSite, dashPartner),
 		processors: fmt.Sprintf(`  consent:
   anonymizer:
     secret: {file: %q}
   attribution:
     emit_interval: 100ms
     internal_domains: [shop.example]
-    partners:
-      - name: %s
-        domains: [archipro.co.nz]
-        attribution_window: 720h
     outcomes:
       - name: purchase
         conditions:
@@ -478,7 +478,7 @@ func TestDashboardNumbers(t *testing.T) {
         value: attributes["webjourney.properties"]["revenue"]
         currency: EUR
         count: every_event
-`, secretFile, dashPartner),
+`, secretFile),
 		order: []string{"consent", "anonymizer", "attribution"},
 	})
 

@@ -1,6 +1,10 @@
 package scrub
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/webjourney/webjourney/internal/urlquery"
+)
 
 // Parameter names are compared after normalisation: ASCII lower case with
 // the separators - _ . space and brackets removed, so "user_email",
@@ -177,17 +181,8 @@ func (s *Scrubber) decideUncached(name string, query string, dropUnknown bool) v
 }
 
 func oauthResponse(q string) bool {
-	for q != "" {
-		part := q
-		if i := strings.IndexByte(q, '&'); i >= 0 {
-			part, q = q[:i], q[i+1:]
-		} else {
-			q = ""
-		}
-		if i := strings.IndexByte(part, '='); i >= 0 {
-			part = part[:i]
-		}
-		switch strings.ToLower(part) {
+	for name := range urlquery.Params(q) {
+		switch strings.ToLower(name) {
 		case "state", "session_state", "scope":
 			return true
 		}

@@ -1,6 +1,10 @@
 package scrub
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/webjourney/webjourney/internal/urlquery"
+)
 
 const maxDepth = 2 // nested URLs in parameter values are scrubbed as URLs this deep
 
@@ -227,12 +231,8 @@ func (s *Scrubber) segment(seg string, c *Counts, depth int) string {
 func (s *Scrubber) query(raw string, c *Counts, depth int) string {
 	var b []byte
 	changed := false
-	for start := 0; start <= len(raw); {
-		end := len(raw)
-		if i := strings.IndexByte(raw[start:], '&'); i >= 0 {
-			end = start + i
-		}
-		part := raw[start:end]
+	start := 0 // of part in raw
+	for part := range urlquery.Parts(raw) {
 		np, kept := s.param(part, raw, c, depth)
 		if (!kept || np != part) && !changed {
 			changed = true
@@ -248,7 +248,7 @@ func (s *Scrubber) query(raw string, c *Counts, depth int) string {
 			}
 			b = append(b, np...)
 		}
-		start = end + 1
+		start += len(part) + 1
 	}
 	if !changed {
 		return raw

@@ -9,27 +9,18 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
 // testConfig is the fixed configuration testdata/labelled.tsv is labelled for.
-var testConfig = Config{
-	InternalDomains: []string{"shop.example"},
-	Partners: []Partner{
-		{Name: "ArchiPro", Param: "__apid", Domains: []string{"archipro.co.nz", "archipro.com.au"}},
-		{Name: "Trackier", Param: "tk_click", Domains: []string{"trackier.io"}},
-	},
-}
+var testConfig = Config{InternalDomains: []string{"shop.example"}}
 
-var knownClickIDs = map[string]bool{
-	"gclid": true, "gbraid": true, "wbraid": true, "dclid": true, "msclkid": true,
-	"fbclid": true, "ttclid": true, "li_fat_id": true,
-}
-
-// inputFor builds an Input the way the receiver does: campaign fields from
-// utm_* (falling back to mtm_*) and the first known click id parameter of
-// the landing URL.
+// inputFor builds an Input the way the receiver does: the URLs' parts,
+// campaign fields from utm_* (falling back to mtm_*) and the first known
+// click id parameter of the landing URL.
 func inputFor(landing, referrer string) Input {
-	in := Input{LandingURL: landing, Referrer: referrer}
+	in := at(landing, referrer, Input{})
 	u, err := url.Parse(landing)
 	if err != nil {
 		return in
@@ -44,7 +35,7 @@ func inputFor(landing, referrer string) Input {
 	in.UTMSource, in.UTMMedium, in.UTMCampaign = field("source"), field("medium"), field("campaign")
 	for _, kv := range strings.Split(u.RawQuery, "&") {
 		k, v, _ := strings.Cut(kv, "=")
-		if knownClickIDs[k] && v != "" {
+		if _, known := eventmodel.LookupClickID(k); known && v != "" {
 			in.ClickIDType = k
 			break
 		}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/net/publicsuffix"
+	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/urlquery"
 )
 
 // Mediums.
@@ -23,26 +24,36 @@ const (
 	PartnerMedium = "partner"
 )
 
-// Partner is a referral partner whose visits are attributed to it.
-type Partner struct {
-	Name    string
-	Domains []string // registrable domains (or hosts) of the partner's sites; subdomains match
-	Param   string   // click-id query parameter on the landing URL, e.g. "__apid"
-}
-
 // Config configures a Classifier.
 type Config struct {
 	InternalDomains []string // the site's own registrable domains/hosts; a referrer from them (or a subdomain) is internal
-	Partners        []Partner
 }
 
-// Input describes the entry of a visit.
+// Input describes the entry of a visit: the parts of its landing page view
+// as the pixel receiver split and extracted them. Nothing here is a URL to
+// parse.
 type Input struct {
-	LandingURL string // full URL of the first page of the visit
-	Referrer   string // full referrer URL, may be ""
-	// Already extracted by the receiver (may be empty): campaign fields and ad click id type.
+	LandingHost string   // host of the landing page (url.domain)
+	Referrer    Referrer // "" parts when the page view has no referrer
+	// Partner is the referral partner the receiver detected on this
+	// landing (webjourney.referral.partner of a page view with
+	// webjourney.referral.landing), "" for none.
+	Partner string
+	// Campaign fields and ad click id type, as the receiver extracted them (may be empty).
 	UTMSource, UTMMedium, UTMCampaign string
-	ClickIDType                       string // gclid, gbraid, wbraid, dclid, msclkid, fbclid, ttclid, li_fat_id
+	ClickIDType                       string // the Param of one of eventmodel.ClickIDs
+}
+
+// Referrer is the referrer of a visit's entry, in the parts the receiver
+// wrote: webjourney.referrer.scheme, .domain, .path and .query.
+type Referrer struct {
+	// Scheme is http or https, or android-app for a page opened from an
+	// Android app (Host is then the app's package name); "" counts as a
+	// web referrer.
+	Scheme string
+	Host   string
+	Path   string
+	Query  string // raw, without "?"
 }
 
 // Result is the channel of a visit.
@@ -53,73 +64,20 @@ type Result struct {
 	Partner    string // partner name when Medium == PartnerMedium
 }
 
-type partner struct {
-	name, source string
-}
-
 // Classifier classifies visits. It is safe for concurrent use.
 type Classifier struct {
 	internal map[string]struct{}
-	byParam  map[string]*partner
-	byDomain map[string]*partner
 }
 
 // New validates cfg and returns a Classifier.
 func New(cfg Config) (*Classifier, error) {
-	c := &Classifier{
-		internal: make(map[string]struct{}, len(cfg.InternalDomains)),
-		byParam:  make(map[string]*partner),
-		byDomain: make(map[string]*partner),
-	}
+	c := &Classifier{internal: make(map[string]struct{}, len(cfg.InternalDomains))}
 	for i, d := range cfg.InternalDomains {
 		h, err := configHost(d)
 		if err != nil {
 			return nil, fmt.Errorf("internal_domains[%d]: %w", i, err)
 		}
 		c.internal[h] = struct{}{}
-	}
-	names := make(map[string]int, len(cfg.Partners))
-	domainOwner := make(map[string]int)
-	paramOwner := make(map[string]int)
-	for i, p := range cfg.Partners {
-		name := strings.TrimSpace(p.Name)
-		if name == "" {
-			return nil, fmt.Errorf("partners[%d]: name is empty", i)
-		}
-		lname := strings.ToLower(name)
-		if j, dup := names[lname]; dup {
-			return nil, fmt.Errorf("partners[%d]: name %q duplicates partners[%d]", i, name, j)
-		}
-		names[lname] = i
-		param := strings.TrimSpace(p.Param)
-		if param == "" && len(p.Domains) == 0 {
-			return nil, fmt.Errorf("partners[%d] (%s): needs a param or at least one domain", i, name)
-		}
-		pp := &partner{name: name, source: lname}
-		if param != "" {
-			if !validParam(param) {
-				return nil, fmt.Errorf("partners[%d] (%s): param %q is not a valid query parameter name", i, name, param)
-			}
-			if j, dup := paramOwner[param]; dup {
-				return nil, fmt.Errorf("partners[%d] (%s): param %q is already used by partners[%d]", i, name, param, j)
-			}
-			paramOwner[param] = i
-			c.byParam[param] = pp
-		}
-		for k, d := range p.Domains {
-			h, err := configHost(d)
-			if err != nil {
-				return nil, fmt.Errorf("partners[%d].domains[%d] (%s): %w", i, k, name, err)
-			}
-			if ps, icann := publicsuffix.PublicSuffix(h); ps == h && (icann || strings.Contains(h, ".")) {
-				return nil, fmt.Errorf("partners[%d].domains[%d] (%s): %q is a public suffix, not a site", i, k, name, d)
-			}
-			if j, dup := domainOwner[h]; dup {
-				return nil, fmt.Errorf("partners[%d].domains[%d] (%s): %q is already listed by partners[%d]", i, k, name, d, j)
-			}
-			domainOwner[h] = i
-			c.byDomain[h] = pp
-		}
 	}
 	return c, nil
 }
@@ -142,71 +100,25 @@ func configHost(d string) (string, error) {
 	return h, nil
 }
 
-func validParam(p string) bool {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '[' || c == ']') {
-			return false
-		}
-	}
-	return true
-}
-
 // Classify returns the channel of a visit. See the package comment for the
 // rules and their precedence.
 func (c *Classifier) Classify(in Input) Result {
-	land, landOK := parseRef(in.LandingURL)
-	if land.app {
-		landOK = false
+	// 1. Partner, as the receiver detected it.
+	if in.Partner != "" {
+		return Result{Medium: PartnerMedium, Source: strings.ToLower(in.Partner), Partner: in.Partner}
 	}
-	refr, refOK := parseRef(in.Referrer)
+	land, landOK := hostOfPart(in.LandingHost)
+	refr, refOK := referrerOf(in.Referrer)
 
-	// 1. Partners.
-	if landOK && len(c.byParam) > 0 {
-		for q := land.query; q != ""; {
-			var kv string
-			kv, q, _ = strings.Cut(q, "&")
-			k, v, _ := strings.Cut(kv, "=")
-			if v == "" {
-				continue
-			}
-			if p, ok := c.byParam[k]; ok {
-				return Result{Medium: PartnerMedium, Source: p.source, Partner: p.name}
-			}
-		}
-	}
-	if refOK && !refr.app && len(c.byDomain) > 0 {
-		for h := refr.host; h != ""; h = parent(h) {
-			if p, ok := c.byDomain[h]; ok {
-				return Result{Medium: PartnerMedium, Source: p.source, Partner: p.name}
-			}
-		}
-	}
-
-	// 2. Ad click ids.
-	fbclid := false
+	// 2. Ad click ids: a paid one decides; another (fbclid) only names
+	// the medium and source of a visit that has nothing more telling.
+	var organicClick eventmodel.ClickID
 	if ct := strings.TrimSpace(in.ClickIDType); ct != "" {
-		switch strings.ToLower(ct) {
-		case "gclid", "gbraid", "wbraid", "dclid":
-			return Result{Medium: Paid, Source: "google"}
-		case "msclkid":
-			return Result{Medium: Paid, Source: "microsoft"}
-		case "ttclid":
-			return Result{Medium: Paid, Source: "tiktok"}
-		case "li_fat_id":
-			return Result{Medium: Paid, Source: "linkedin"}
-		case "yclid":
-			return Result{Medium: Paid, Source: "yandex"}
-		case "twclid":
-			return Result{Medium: Paid, Source: "twitter"}
-		case "epik":
-			return Result{Medium: Paid, Source: "pinterest"}
-		case "sccid":
-			return Result{Medium: Paid, Source: "snapchat"}
-		case "rdt_cid":
-			return Result{Medium: Paid, Source: "reddit"}
-		case "fbclid":
-			fbclid = true
+		if c, ok := eventmodel.LookupClickID(ct); ok {
+			if c.Medium == Paid {
+				return Result{Medium: Paid, Source: c.Source}
+			}
+			organicClick = c
 		}
 	}
 
@@ -231,10 +143,10 @@ func (c *Classifier) Classify(in Input) Result {
 		}
 		return Result{Medium: Referral, Source: src}
 	}
-	if fbclid {
-		r := Result{Medium: Social, Source: "facebook"}
-		if rr := c.referrer(refr, refOK, land, landOK); rr.Medium == Social {
-			r.Source = rr.Source
+	if organicClick.Param != "" {
+		r := Result{Medium: organicClick.Medium, Source: organicClick.Source}
+		if rr := c.referrer(refr, refOK, land, landOK); rr.Medium == r.Medium {
+			r.Source = rr.Source // e.g. instagram for an fbclid click from Instagram
 		}
 		return r
 	}
@@ -244,7 +156,7 @@ func (c *Classifier) Classify(in Input) Result {
 }
 
 // referrer applies rule 4.
-func (c *Classifier) referrer(refr ref, refOK bool, land ref, landOK bool) Result {
+func (c *Classifier) referrer(refr ref, refOK bool, land string, landOK bool) Result {
 	if !refOK {
 		return Result{Medium: Direct}
 	}
@@ -275,7 +187,7 @@ func (c *Classifier) referrer(refr ref, refOK bool, land ref, landOK bool) Resul
 	}
 	if e.medium == Search && refr.path != "/url" { // google.*/url?q= holds a destination, not a term
 		for _, p := range e.terms {
-			if t, ok := queryValue(refr.query, p); ok {
+			if t, ok := urlquery.Value(refr.query, p); ok {
 				r.SearchTerm = strings.TrimSpace(t)
 				break
 			}
@@ -284,8 +196,8 @@ func (c *Classifier) referrer(refr ref, refOK bool, land ref, landOK bool) Resul
 	return r
 }
 
-func (c *Classifier) isInternal(host, rd string, land ref, landOK bool) bool {
-	if landOK && host == land.host {
+func (c *Classifier) isInternal(host, rd string, land string, landOK bool) bool {
+	if landOK && host == land {
 		return true
 	}
 	for h := host; h != ""; h = parent(h) {
@@ -296,9 +208,9 @@ func (c *Classifier) isInternal(host, rd string, land ref, landOK bool) bool {
 	// Same registrable domain. The landing host being rd or a subdomain of
 	// it is necessary for that; checking it first spares a public suffix
 	// lookup (which allocates) for nearly every external referrer.
-	if landOK && (land.host == rd || strings.HasSuffix(land.host, rd) &&
-		len(land.host) > len(rd) && land.host[len(land.host)-len(rd)-1] == '.') {
-		lrd, _ := registrable(land.host)
+	if landOK && (land == rd || strings.HasSuffix(land, rd) &&
+		len(land) > len(rd) && land[len(land)-len(rd)-1] == '.') {
+		lrd, _ := registrable(land)
 		return lrd == rd
 	}
 	return false

@@ -1,28 +1,32 @@
 // Package channel classifies how a web visit arrived — its channel medium
-// and source, in the spirit of GA4's default channel groups — from the
-// landing page URL, the referrer, the campaign fields and the ad click id
-// the receiver extracted, the site's own domains and configured referral
-// partners.
+// and source, in the spirit of GA4's default channel groups — from what
+// the pixel receiver wrote on the landing page view: the landing host, the
+// referrer's parts, the referral partner it detected, the campaign fields
+// and the ad click id; and from the site's own domains. It parses no URL:
+// the receiver split them once.
 //
 // # Precedence
 //
 // Classify applies the first rule that matches:
 //
-//  1. Partner. The landing URL carries a configured partner's click-id
-//     parameter with a non-empty value, or the referrer host is one of a
-//     partner's domains or a subdomain of one. Medium "partner", Source the
-//     lower-cased partner name, Partner the name as configured.
+//  1. Partner (Input.Partner): the receiver detected a configured referral
+//     partner's landing (its click-id parameter in the landing URL, or a
+//     referrer on one of its domains; see the pixel receiver's
+//     sites[].referral_partners). Medium "partner", Source the lower-cased
+//     partner name, Partner the name as written.
 //
-//  2. Ad click id (Input.ClickIDType, case-insensitive). gclid, gbraid,
-//     wbraid, dclid: paid/google; msclkid: paid/microsoft; ttclid:
-//     paid/tiktok; li_fat_id: paid/linkedin; also yclid: paid/yandex,
-//     twclid: paid/twitter, epik: paid/pinterest, sccid: paid/snapchat,
-//     rdt_cid: paid/reddit. fbclid is NOT a paid signal: Facebook and
-//     Instagram append it to organic outbound links too (GA4 likewise does
-//     not treat it as paid). A visit with fbclid goes on to rule 3; if it
-//     has no campaign fields it is social, with the referrer's social
-//     source (e.g. "instagram") when the referrer is a known social site
-//     and "facebook" otherwise. Other click id types are ignored.
+//  2. Ad click id (Input.ClickIDType, case-insensitive), looked up in
+//     eventmodel.ClickIDs, which gives each id its source and medium:
+//     gclid, gbraid, wbraid, dclid: paid/google; msclkid: paid/microsoft;
+//     ttclid: paid/tiktok; li_fat_id: paid/linkedin; yclid: paid/yandex;
+//     twclid: paid/twitter; epik: paid/pinterest; sccid: paid/snapchat;
+//     rdt_cid: paid/reddit. A paid id decides. fbclid is NOT a paid signal:
+//     Facebook and Instagram append it to organic outbound links too (GA4
+//     likewise does not treat it as paid); its table medium is social. A
+//     visit with fbclid goes on to rule 3; if it has no campaign fields it
+//     is social, with the referrer's social source (e.g. "instagram") when
+//     the referrer is a known social site and "facebook" otherwise. Other
+//     click id types are ignored.
 //
 //  3. Campaign fields (utm_* as extracted by the receiver, which falls back
 //     to Matomo's mtm_*). The medium is lower-cased and stripped of
@@ -55,8 +59,8 @@
 //     name; anything else is referral with source = utm_source. utm_campaign
 //     alone is ignored.
 //
-//  4. Referrer. Empty or unusable (not http, https or android-app;
-//     about:blank; invalid host) -> direct with Source "". Internal when the
+//  4. Referrer. Empty or unusable (scheme not http, https or android-app;
+//     invalid host) -> direct with Source "". Internal when the
 //     referrer host equals the landing host, or the referrer host is one of
 //     Config.InternalDomains or a subdomain of one, or both hosts share a
 //     registrable domain; Source is the referrer's registrable domain.
@@ -75,7 +79,7 @@
 //     referral with Source the registrable domain (the host for IP
 //     addresses, the package name for unknown Android apps).
 //
-//  5. An unparsable landing URL is treated as empty (no partner parameter,
-//     no landing host for the internal check); an unparsable referrer as
-//     no referrer. Classify never panics.
+//  5. An invalid landing host is treated as none (no landing host for the
+//     internal check); an unusable referrer as no referrer. Classify never
+//     panics.
 package channel

@@ -3,7 +3,6 @@ package channel
 import (
 	"hash/maphash"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -20,7 +19,9 @@ type ref struct {
 }
 
 // parseRef extracts host, path and query from an http(s) or android-app URL,
-// or from a scheme-less "host/path" string. It reports false for anything it
+// or from a scheme-less "host/path" string: a configured domain written as
+// a URL, or a campaign source written as a domain. (Events come with their
+// URLs split into parts: see referrerOf.) It reports false for anything it
 // cannot use: other schemes (about:, javascript:, file:, chrome-extension:),
 // an empty or invalid host. It never panics and does not allocate unless the
 // host needs lower-casing.
@@ -76,6 +77,42 @@ func parseRef(s string) (ref, bool) {
 	}
 	r.host = host
 	return r, true
+}
+
+// referrerOf checks and normalises the referrer parts of an Input. It
+// reports false for a referrer it cannot use: none, another scheme than
+// http(s) and android-app, an invalid host.
+func referrerOf(in Referrer) (ref, bool) {
+	r := ref{path: in.Path, query: in.Query}
+	switch s := in.Scheme; {
+	case s == "", strings.EqualFold(s, "http"), strings.EqualFold(s, "https"):
+	case strings.EqualFold(s, "android-app"):
+		r.app = true
+	default:
+		return ref{}, false
+	}
+	h, ok := hostOfPart(in.Host)
+	if !ok {
+		return ref{}, false
+	}
+	r.host = h
+	return r, true
+}
+
+// hostOfPart normalises a host name as the receiver writes it (url.domain,
+// webjourney.referrer.domain: lower case, IPv6 without brackets) or an
+// OTLP client might: "" and invalid hosts report false.
+func hostOfPart(h string) (string, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return "", false
+	}
+	if strings.IndexByte(h, ':') >= 0 && h[0] != '[' {
+		if a, err := netip.ParseAddr(h); err == nil && a.Is6() { // a bare IPv6 address
+			return strings.ToLower(h), true
+		}
+	}
+	return hostOf(h)
 }
 
 // looksLikePort reports whether s starts with a port number followed by the
@@ -190,23 +227,4 @@ func parent(host string) string {
 		return host[i+1:]
 	}
 	return ""
-}
-
-// queryValue returns the unescaped value of the first non-empty parameter
-// named key in a raw query, and whether one was found.
-func queryValue(query, key string) (string, bool) {
-	for query != "" {
-		var kv string
-		kv, query, _ = strings.Cut(query, "&")
-		k, v, _ := strings.Cut(kv, "=")
-		if k != key || v == "" {
-			continue
-		}
-		u, err := url.QueryUnescape(v)
-		if err != nil {
-			return v, true
-		}
-		return u, true
-	}
-	return "", false
 }

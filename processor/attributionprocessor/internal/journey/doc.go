@@ -197,15 +197,15 @@
 // names the problem and its byte offset) leaves the tracker unchanged. A
 // visitor key that appears twice among those kept is an error.
 //
-// The format (version 2), where uvarint and varint are encoding/binary's
+// The format (version 3), where uvarint and varint are encoding/binary's
 // (varint zigzag-encoded), str is a uvarint length followed by the bytes,
 // ref is a uvarint index into the string table, diff is a varint of the
 // value minus the visitor's lastSeen (modulo 2^64), all times are Unix
 // nanoseconds and fixed-size integers little-endian:
 //
-//	snapshot = "WJJT" uvarint(2) key:8 evictions:uvarint
+//	snapshot = "WJJT" uvarint(3) key:8 evictions:uvarint
 //	           uvarint(n) n*str                   string table (all strings but visitor keys)
-//	           uvarint(n) n*(ref ref ref ref)     entry table: medium, source, campaign, partner
+//	           uvarint(n) n*(ref ref ref ref uvarint) entry table: medium, source, campaign, partner, partner window (ns)
 //	           uvarint(n) n*(ref ref)             dims table: device class, country
 //	           uvarint(n) n*visitor               least recently used first
 //	           crc:4                              CRC-32C (Castagnoli) of everything before it
@@ -224,8 +224,9 @@
 //
 // entry and dims are indexes into the entry and dims tables; landingAt,
 // secondAt and exitAt are the times of the landing, second and exit page
-// views (second is "" and secondAt 0 in a single-page visit). Version 1,
-// still read, is the same without secondAt and second. A
+// views (second is "" and secondAt 0 in a single-page visit). Version 2,
+// still read, is the same without the entries' partner window (read as
+// 0: no window); version 1 also lacks secondAt and second. A
 // previous visit requires an open one; a visit's start must not be after
 // its last activity, nor a visitor's first seen after its last seen.
 // TestSnapshotGolden spells out a small snapshot byte by byte. A change of

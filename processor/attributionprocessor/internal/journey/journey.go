@@ -48,11 +48,15 @@ type Event struct {
 	Site      string
 	Name      string // e.g. eventmodel.EventPageView
 	Time      time.Time
-	URL, Path string
+	Path      string
 	EngagedMs int64 // engagement events add to the visit's engaged time
 	// Entry attribution of this event's landing (only meaningful on page views).
 	Medium, Source, Campaign, Partner string
-	DeviceClass, Country              string
+	// PartnerWindow is the partner's attribution window: a touch of the
+	// partner older than this at an outcome gets no credit (0: no limit
+	// beyond the lookback).
+	PartnerWindow        time.Duration
+	DeviceClass, Country string
 }
 
 // Config configures a Tracker. Zero fields get the defaults above.
@@ -93,6 +97,7 @@ type Visit struct {
 type Touch struct {
 	Time                              time.Time
 	Medium, Source, Campaign, Partner string
+	PartnerWindow                     time.Duration // see Event.PartnerWindow
 	VisitID                           string
 }
 
@@ -117,7 +122,15 @@ type Visitor struct {
 	// of Apply. Tracker.Touches returns it when an outcome needs credit.
 }
 
-type entry struct{ medium, source, campaign, partner string }
+type entry struct {
+	medium, source, campaign, partner string
+	window                            time.Duration // the partner's attribution window
+}
+
+// entryOf is the entry attribution of a page view.
+func entryOf(e *Event) entry {
+	return entry{e.Medium, e.Source, e.Campaign, e.Partner, e.PartnerWindow}
+}
 
 type dims struct{ device, country string }
 
@@ -495,7 +508,7 @@ func (t *Tracker) apply(e Event) (vs *visitorState, v *visitState, touched bool,
 			v = cur
 			t.addEvent(v, e, ts, pv)
 			if pv && isDirect(v.entry.Value().medium) && !isDirect(e.Medium) {
-				v.entry = unique.Make(entry{e.Medium, e.Source, e.Campaign, e.Partner})
+				v.entry = unique.Make(entryOf(&e))
 				t.retouch(vs, v)
 				touched = true
 			}
@@ -570,7 +583,7 @@ func (t *Tracker) newVisit(vs *visitorState, e Event, ts int64, pv bool) *visitS
 	v := &visitState{start: ts, last: ts}
 	v.id = visitID(vs.site, vs.key, ts)
 	if pv && e.Medium != "" {
-		v.entry = unique.Make(entry{e.Medium, e.Source, e.Campaign, e.Partner})
+		v.entry = unique.Make(entryOf(&e))
 	} else {
 		v.entry = directEntry
 	}
@@ -726,7 +739,7 @@ func (t *Tracker) out(vs *visitorState, v *visitState, c *ids) Visit {
 
 func touchOut(tc *touch, id string) Touch {
 	en := tc.entry.Value()
-	return Touch{Time: tm(tc.time), Medium: en.medium, Source: en.source, Campaign: en.campaign, Partner: en.partner, VisitID: id}
+	return Touch{Time: tm(tc.time), Medium: en.medium, Source: en.source, Campaign: en.campaign, Partner: en.partner, PartnerWindow: en.window, VisitID: id}
 }
 
 // ids renders visit ids as hex, sharing one string for all touches of a

@@ -26,7 +26,7 @@ func newTracker(t testing.TB, cfg Config) *Tracker {
 func pv(id, path string, at time.Duration) Event {
 	return Event{
 		ID: id, Visitor: "v1", Site: "s1", Name: eventmodel.EventPageView,
-		Time: t0.Add(at), URL: "https://example.com" + path, Path: path,
+		Time: t0.Add(at), Path: path,
 		Medium: "direct", DeviceClass: "desktop", Country: "NZ",
 	}
 }
@@ -174,6 +174,23 @@ func TestCampaignChangeSplits(t *testing.T) {
 	assert.Equal(t, "ArchiPro", v.Partner, "last partner touch survives a later referral")
 	assert.Equal(t, "referral", v.LastNonDirectTouch.Medium)
 	assert.Equal(t, "spring", v.FirstTouch.Campaign)
+}
+
+// A partner touch keeps the partner's attribution window it landed
+// with; the window is no part of what makes a campaign change.
+func TestPartnerTouchKeepsItsWindow(t *testing.T) {
+	tr := newTracker(t, Config{})
+	landing := camp(pv("a", "/", 0), "partner", "archipro", "", "ArchiPro")
+	landing.PartnerWindow = 48 * time.Hour
+	again := camp(pv("b", "/x", time.Minute), "partner", "archipro", "", "ArchiPro")
+	again.PartnerWindow = 72 * time.Hour
+	rs := feed(t, tr, landing, again)
+	assert.Equal(t, rs[0].visit.ID, rs[1].visit.ID, "the same partner again: the same visit")
+	touches := tr.Touches("v1")
+	require.Len(t, touches, 1)
+	assert.Equal(t, "ArchiPro", touches[0].Partner)
+	assert.Equal(t, 48*time.Hour, touches[0].PartnerWindow)
+	assert.Equal(t, 48*time.Hour, last(rs).visitor.FirstTouch.PartnerWindow)
 }
 
 func TestDirectAfterCampaignDoesNotOverwrite(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 // ("Persistence"); keep the two in step.
 const (
 	snapshotMagic   = "WJJT"
-	snapshotVersion = 2
+	snapshotVersion = 3
 	// maxStringLen bounds every string of a snapshot (Snapshot refuses
 	// longer ones, Restore rejects them).
 	maxStringLen = 1 << 28
@@ -120,6 +120,7 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 		e.ref(en.source)
 		e.ref(en.campaign)
 		e.ref(en.partner)
+		e.uvarint(uint64(en.window))
 		if err := e.flush(false); err != nil {
 			return err
 		}
@@ -503,8 +504,9 @@ func (d *decoder) snapshot(cfg *Config) (*restored, error) {
 	if m := d.bytes(len(snapshotMagic)); d.err == nil && string(m) != snapshotMagic {
 		d.fail("not a journey snapshot (magic %q)", m)
 	}
-	// Version 1 (before visits had a second page) is still read: a
-	// restart after an upgrade keeps its journeys.
+	// Versions 1 (before visits had a second page) and 2 (before entries
+	// had a partner window) are still read: a restart after an upgrade
+	// keeps its journeys.
 	if d.version = d.uvarint(); d.err == nil && (d.version < 1 || d.version > snapshotVersion) {
 		d.fail("unsupported snapshot format version %d (want 1 to %d)", d.version, snapshotVersion)
 	}
@@ -527,6 +529,13 @@ func (d *decoder) snapshot(cfg *Config) (*restored, error) {
 	d.entries = make([]unique.Handle[entry], 0, min(n, 4096))
 	for i := 0; i < n && d.err == nil; i++ {
 		en := entry{medium: d.ref(), source: d.ref(), campaign: d.ref(), partner: d.ref()}
+		if d.version >= 3 {
+			w := d.uvarint()
+			if w > math.MaxInt64 {
+				d.fail("partner window %d too large", w)
+			}
+			en.window = time.Duration(w)
+		}
 		d.entries = append(d.entries, unique.Make(en))
 	}
 	n = d.count("dims")

@@ -1,6 +1,7 @@
 // Package campaign extracts marketing campaign attribution from a landing
 // page's query string: Google Analytics style utm_* parameters, Matomo
-// mtm_* parameters, and advertising click identifiers (gclid, fbclid, ...).
+// mtm_* parameters, and the advertising click identifiers of
+// eventmodel.ClickIDs (gclid, fbclid, ...).
 //
 // It runs for every page view, and most page URLs carry none of these
 // parameters, so FromQuery first checks for the parameter-name markers and
@@ -8,11 +9,11 @@
 package campaign // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/campaign"
 
 import (
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/urlquery"
 )
 
 // MaxValueLen caps every extracted value, in bytes. Campaign values are
@@ -55,10 +56,9 @@ var utmNames = [numFields]string{fSource: "source", fMedium: "medium", fName: "c
 
 var mtmNames = [numFields]string{fSource: "source", fMedium: "medium", fName: "campaign", fTerm: "kwd", fContent: "content", fID: "cid"}
 
-// clickIDs in priority order: when several are present the first listed
-// wins. Google's ids come first because Google Ads auto-tagging is the most
-// common source of multiple ids on one URL.
-var clickIDs = eventmodel.ClickIDTypes
+// minNameLen is the length of the shortest name FromQuery recognises
+// ("epik"); shorter parameters are skipped without a look.
+const minNameLen = 4
 
 // FromQuery extracts campaign parameters from a raw (still escaped) query
 // string, without the leading '?'. Parameter names are matched
@@ -73,14 +73,11 @@ func FromQuery(rawQuery string) Params {
 		return Params{}
 	}
 	var utm, mtm [numFields]string
-	clickPrio := len(clickIDs)
+	clickPrio := len(eventmodel.ClickIDs)
 	var clickVal string
-	for rest := rawQuery; rest != ""; {
-		var pair string
-		pair, rest, _ = strings.Cut(rest, "&")
-		key, value, _ := strings.Cut(pair, "=")
-		if len(key) < 5 || len(key) > 64 {
-			continue // shorter than "gclid", or not a name we know
+	for key, value := range urlquery.Params(rawQuery) {
+		if len(key) < minNameLen || len(key) > 64 {
+			continue // not a name we know
 		}
 		switch {
 		case hasPrefixFold(key, "utm_"):
@@ -88,8 +85,8 @@ func FromQuery(rawQuery string) Params {
 		case hasPrefixFold(key, "mtm_"):
 			setField(&mtm, mtmNames[:], key[4:], value)
 		default:
-			for i, name := range clickIDs[:clickPrio] {
-				if strings.EqualFold(key, name) {
+			for i, c := range eventmodel.ClickIDs[:clickPrio] {
+				if strings.EqualFold(key, c.Param) {
 					if v := cleanValue(value); v != "" {
 						clickPrio, clickVal = i, v
 					}
@@ -106,8 +103,8 @@ func FromQuery(rawQuery string) Params {
 		Content: firstOf(utm[fContent], mtm[fContent]),
 		ID:      firstOf(utm[fID], mtm[fID]),
 	}
-	if clickPrio < len(clickIDs) {
-		p.ClickIDType, p.ClickIDValue = clickIDs[clickPrio], clickVal
+	if clickPrio < len(eventmodel.ClickIDs) {
+		p.ClickIDType, p.ClickIDValue = eventmodel.ClickIDs[clickPrio].Param, clickVal
 	}
 	return p
 }
@@ -134,13 +131,7 @@ func firstOf(a, b string) string {
 
 // cleanValue unescapes, trims and caps a raw query value.
 func cleanValue(raw string) string {
-	v := raw
-	if strings.ContainsAny(v, "%+") {
-		if u, err := url.QueryUnescape(v); err == nil {
-			v = u
-		}
-	}
-	v = strings.TrimSpace(v)
+	v := strings.TrimSpace(urlquery.Unescape(raw))
 	if !utf8.ValidString(v) {
 		v = strings.ToValidUTF8(v, "\uFFFD")
 	}
@@ -154,28 +145,27 @@ func cleanValue(raw string) string {
 	return v
 }
 
+// markers are, by their first letter, the lower-case markers of which
+// every recognized parameter name contains one: "utm_", "mtm_", and for
+// the click ids of eventmodel.ClickIDs "clid", "clkid", "braid", "fat_id",
+// "epik", "sccid", "rdt_cid" (a test checks that each has one).
+var markers = func() (m [26][]string) {
+	for _, s := range []string{"utm_", "mtm_", "clid", "clkid", "braid", "fat_id", "epik", "sccid", "rdt_cid"} {
+		m[s[0]-'a'] = append(m[s[0]-'a'], s)
+	}
+	return m
+}()
+
 // mayContainParams is the allocation-free fast path: it reports whether
-// the query contains, case-insensitively, a marker that every recognized
-// parameter name contains ("utm_", "mtm_", "clid", "clkid", "braid",
-// "fat_id").
+// the query contains, case-insensitively, one of the markers.
 func mayContainParams(q string) bool {
 	for i := 0; i+4 <= len(q); i++ {
-		rest := q[i:]
-		switch q[i] | 0x20 {
-		case 'u', 'm':
-			if hasPrefixFold(rest[1:], "tm_") {
-				return true
-			}
-		case 'c':
-			if hasPrefixFold(rest, "clid") || hasPrefixFold(rest, "clkid") {
-				return true
-			}
-		case 'b':
-			if hasPrefixFold(rest, "braid") {
-				return true
-			}
-		case 'f':
-			if hasPrefixFold(rest, "fat_id") {
+		c := q[i] | 0x20
+		if c < 'a' || c > 'z' {
+			continue
+		}
+		for _, m := range markers[c-'a'] {
+			if hasPrefixFold(q[i:], m) {
 				return true
 			}
 		}

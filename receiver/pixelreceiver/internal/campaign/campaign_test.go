@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
 func TestFromQuery(t *testing.T) {
@@ -32,6 +34,10 @@ func TestFromQuery(t *testing.T) {
 		{"empty click id ignored", "gclid=&ttclid=tt", Params{ClickIDType: "ttclid", ClickIDValue: "tt"}},
 		{"li_fat_id", "li_fat_id=li", Params{ClickIDType: "li_fat_id", ClickIDValue: "li"}},
 		{"wbraid dclid", "dclid=d&wbraid=w", Params{ClickIDType: "wbraid", ClickIDValue: "w"}},
+		{"yclid", "yclid=y", Params{ClickIDType: "yclid", ClickIDValue: "y"}},
+		{"twclid", "TWCLID=x", Params{ClickIDType: "twclid", ClickIDValue: "x"}},
+		{"epik sccid rdt_cid", "rdt_cid=r&sccid=s&epik=e", Params{ClickIDType: "epik", ClickIDValue: "e"}},
+		{"known ids before the later ones", "rdt_cid=r&fbclid=f", Params{ClickIDType: "fbclid", ClickIDValue: "f"}},
 		{"unknown utm ignored", "utm_foo=1&utm_sourcex=2&xutm_source=3", Params{}},
 		{"no value", "utm_source&utm_medium=", Params{}},
 		{"invalid utf8", "utm_source=%ff%fe", Params{Source: "\uFFFD"}},
@@ -79,6 +85,17 @@ func TestMayContainParams(t *testing.T) {
 	for _, q := range []string{"utm_", "MTM_", "x=1&GCLID=", "gbraid", "fbclid", "msclkid=", "li_fat_id"} {
 		if !mayContainParams(q) {
 			t.Errorf("%q: fast path misses it", q)
+		}
+	}
+	for _, c := range eventmodel.ClickIDs {
+		if !mayContainParams(c.Param + "=x") {
+			t.Errorf("click id %q: fast path misses it", c.Param)
+		}
+		if len(c.Param) < minNameLen {
+			t.Errorf("click id %q is shorter than minNameLen", c.Param)
+		}
+		if got := FromQuery("a=1&" + strings.ToUpper(c.Param) + "=v"); got.ClickIDType != c.Param || got.ClickIDValue != "v" {
+			t.Errorf("click id %q not extracted: %+v", c.Param, got)
 		}
 	}
 	for _, q := range []string{"", "a", "utm", "q=clip&b=brai", "utm%5Fsource"} {

@@ -329,8 +329,9 @@ func (d *Decoder) beaconShared(t text, w *beaconHeader, req Request) (*Shared, *
 		s.UserID = d.truncate(strings.TrimSpace(userID))
 	}
 	if w.Referral != nil && w.Referral.Partner != "" {
-		if !ValidID(w.Referral.Partner) || !ValidID(w.Referral.ClickID) {
-			return nil, reject(ReasonInvalidField, "referral partner and click_id must be 1-128 characters of [A-Za-z0-9._:-]")
+		// A referral by the partner's domain has no click id.
+		if !ValidID(w.Referral.Partner) || w.Referral.ClickID != "" && !ValidID(w.Referral.ClickID) {
+			return nil, reject(ReasonInvalidField, "referral partner and click_id must be 1-128 characters of [A-Za-z0-9._:-] (click_id may be empty)")
 		}
 		s.ReferralPartner, s.ReferralClickID = w.Referral.Partner, w.Referral.ClickID
 	}

@@ -122,10 +122,16 @@ func TestBeaconSignals(t *testing.T) {
 	assert.Equal(t, "CPzHq4APzHq4AAHABBENC-CgAAAAAAAAAAYgAAAAAAAA.YAAAAAAAAAAA", a[eventmodel.AttrTCFString])
 	assert.Equal(t, "archipro", a[eventmodel.AttrReferralPartner])
 	assert.Equal(t, "ap-1", a[eventmodel.AttrReferralClickID])
+	a = attrs(t, d, `{"site":"shop","referral":{"partner":"trackier","click_id":""},"events":[{"url":"https://shop.example/"}]}`, Request{})
+	assert.Equal(t, "trackier", a[eventmodel.AttrReferralPartner], "a referral by domain has no click id")
+	assert.NotContains(t, a, eventmodel.AttrReferralClickID)
+	_, rej := d.DecodeBeacon([]byte(`{"site":"shop","referral":{"partner":"p","click_id":"a b"},"events":[{"url":"http://a.b/"}]}`), Request{})
+	require.NotNil(t, rej)
+	assert.Equal(t, ReasonInvalidField, rej.Reason)
 	assert.Equal(t, eventmodel.EventConsentUpdate, mustName(t, d, `{"site":"shop","consent":{"analytics":"denied"},"events":[{"type":"consent","url":"https://shop.example/"}]}`))
 
 	// A free-text TC string could smuggle anything; it is refused.
-	_, rej := d.DecodeBeacon([]byte(`{"site":"shop","tcf":{"tc_string":"alice@example.com"},"events":[{"url":"http://a.b/"}]}`), Request{})
+	_, rej = d.DecodeBeacon([]byte(`{"site":"shop","tcf":{"tc_string":"alice@example.com"},"events":[{"url":"http://a.b/"}]}`), Request{})
 	require.NotNil(t, rej)
 	assert.Equal(t, ReasonInvalidField, rej.Reason)
 }

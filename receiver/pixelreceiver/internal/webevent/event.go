@@ -5,8 +5,6 @@
 package webevent // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"math"
 	"strings"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/randomid"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/campaign"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/origin"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
@@ -88,6 +87,9 @@ type Event struct {
 	// a campaign is a property of the landing, not of every later click.
 	Detail   Detail
 	Campaign campaign.Params
+	// ReferralLanding is set on the page view on which the receiver
+	// detected the referral partner in Shared (webjourney.referral.landing).
+	ReferralLanding bool
 	// Shared is what every event of the request has in common: identity,
 	// consent signals and receive-time enrichment. Events of one beacon
 	// point to the same value.
@@ -177,7 +179,7 @@ func (d *Decoder) build(c *common, f *fields, ev *Event) *Rejection {
 	if f.id == "" {
 		// A client id lets a retried hit de-duplicate downstream; without
 		// one, every hit is unique.
-		ev.ID = NewID()
+		ev.ID = randomid.New()
 	} else if !ValidID(f.id) {
 		return reject(ReasonInvalidID, "event id must be 1-128 characters of [A-Za-z0-9._:-]")
 	} else {
@@ -266,7 +268,7 @@ func (d *Decoder) setReferrer(c *common, ev *Event, raw string) {
 	}
 	// Unlike the page URL, an over-long referrer is truncated: its domain
 	// (parsed above from the whole value) is what attribution needs.
-	u.Full = d.truncate(u.Full)
+	u.Full, u.Path, u.Query = d.truncate(u.Full), d.truncate(u.Path), d.truncate(u.Query)
 	ev.Referrer, ev.HasReferrer = u, true
 }
 
@@ -322,33 +324,19 @@ func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
-// NewID returns a random UUIDv4 string, from crypto/rand so that ids of
-// different collectors never collide and cannot be predicted.
-func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go >= 1.24)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
-}
-
 // CopyTo writes the event into lr using the event-model names.
 func (ev *Event) CopyTo(lr plog.LogRecord) {
 	lr.SetEventName(ev.Name)
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.Observed))
 	a := lr.Attributes()
-	a.EnsureCapacity(20)
+	// Room for a typical event's attributes at once: growing the slice
+	// copies all of it.
+	n := 20
+	if ev.HasReferrer {
+		n += 3 // the referrer's scheme, path and query
+	}
+	a.EnsureCapacity(n)
 	a.PutStr(eventmodel.AttrEventID, ev.ID)
 	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
 	a.PutStr(eventmodel.AttrSiteID, ev.SiteID)
@@ -356,7 +344,10 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	putURL(a, &ev.URL)
 	if ev.HasReferrer {
 		a.PutStr(eventmodel.AttrReferrerFull, ev.Referrer.Full)
+		a.PutStr(eventmodel.AttrReferrerScheme, ev.Referrer.Scheme)
 		a.PutStr(eventmodel.AttrReferrerDomain, ev.Referrer.Domain)
+		a.PutStr(eventmodel.AttrReferrerPath, ev.Referrer.Path)
+		putNonEmpty(a, eventmodel.AttrReferrerQuery, ev.Referrer.Query)
 	}
 	putNonEmpty(a, eventmodel.AttrPageTitle, ev.Title)
 	putNonEmpty(a, eventmodel.AttrVisitorID, ev.VisitorID)
@@ -369,6 +360,9 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	putNonEmpty(a, eventmodel.AttrClientAddress, ev.ClientAddr)
 	ev.Detail.copyTo(a)
 	putCampaign(a, &ev.Campaign)
+	if ev.ReferralLanding {
+		a.PutBool(eventmodel.AttrReferralLanding, true)
+	}
 	if ev.Shared != nil {
 		ev.Shared.copyTo(a)
 	}

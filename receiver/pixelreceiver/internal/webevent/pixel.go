@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
-	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
+	"github.com/webjourney/webjourney/internal/urlquery"
 )
 
 // Pixel query parameters. They are short on purpose (an image URL has to fit
@@ -70,7 +70,7 @@ func (d *Decoder) DecodeHit(channel, rawQuery string, req Request) (Event, *Reje
 	}
 	pageURL := q.url
 	if pageURL == "" {
-		pageURL = refererFallback(req.Referer)
+		pageURL = c.refererFallback(req.Referer)
 	}
 	// A pixel hit happens now: there is no client clock to correct.
 	ev := Event{Time: req.Received}
@@ -110,11 +110,13 @@ func pixelShared(q *pixelQuery, req Request) (*Shared, *Rejection) {
 // refererFallback returns the Referer header when it can stand in for the page
 // URL. A <noscript><img> cannot carry the page URL in its src, but the browser
 // sends the embedding page as Referer (subject to the page's Referrer-Policy).
-func refererFallback(referer string) string {
+// It is parsed through the request's cache, so that the page URL it
+// becomes is not parsed a second time.
+func (c *common) refererFallback(referer string) string {
 	if referer == "" {
 		return ""
 	}
-	if _, err := pageurl.Parse(referer); err != nil {
+	if _, err := c.parsed.parse(referer); err != nil {
 		return ""
 	}
 	return referer
@@ -134,10 +136,7 @@ func pixelEventType(e string) (string, bool) {
 // malformed pair rather than fail the hit) without building a map, and the
 // first non-empty value of a repeated parameter wins.
 func (d *Decoder) parseQuery(rawQuery string, q *pixelQuery) {
-	for rawQuery != "" {
-		var pair string
-		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
-		rawKey, rawValue, _ := strings.Cut(pair, "=")
+	for rawKey, rawValue := range urlquery.Params(rawQuery) {
 		key, err := url.QueryUnescape(rawKey)
 		if err != nil || key == "" {
 			continue

@@ -1,6 +1,8 @@
 package webevent // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 
 import (
+	"time"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
@@ -12,9 +14,15 @@ import (
 // per-event fields: the visitor's identity as the tag or the receiver's
 // cookies know it, the consent signals, and receive-time enrichment.
 type Shared struct {
-	UserID          string
+	UserID string
+	// ReferralPartner is the referral partner that brought the visitor
+	// (detected on this request's landing, or from the referral cookie),
+	// ReferralClickID its click id ("" for a referral by domain) and
+	// ReferralWindow the partner's attribution window (0 for a partner the
+	// receiver does not know: one a tag sent).
 	ReferralPartner string
 	ReferralClickID string
+	ReferralWindow  time.Duration
 
 	// Consent holds the tag's consent state per category; "" means the
 	// request said nothing about that category.
@@ -54,6 +62,7 @@ func (ev *Event) Forget() {
 	ev.VisitorID, ev.SessionID = "", ""
 	if ev.Shared != nil {
 		ev.Shared.UserID, ev.Shared.ReferralPartner, ev.Shared.ReferralClickID = "", "", ""
+		ev.Shared.ReferralWindow = 0
 	}
 }
 
@@ -106,6 +115,9 @@ func (s *Shared) copyTo(a pcommon.Map) {
 	putNonEmpty(a, eventmodel.AttrUserID, s.UserID)
 	putNonEmpty(a, eventmodel.AttrReferralPartner, s.ReferralPartner)
 	putNonEmpty(a, eventmodel.AttrReferralClickID, s.ReferralClickID)
+	if s.ReferralPartner != "" && s.ReferralWindow > 0 {
+		a.PutInt(eventmodel.AttrReferralWindow, s.ReferralWindow.Milliseconds())
+	}
 	putNonEmpty(a, eventmodel.AttrConsentAnalytics, s.Consent.Analytics)
 	putNonEmpty(a, eventmodel.AttrConsentMarketing, s.Consent.Marketing)
 	putNonEmpty(a, eventmodel.AttrConsentPersonalization, s.Consent.Personalization)
