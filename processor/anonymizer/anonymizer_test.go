@@ -110,7 +110,7 @@ func TestBotDeviceClassIsTheReceiversDecision(t *testing.T) {
 // anonymizer would drop it.
 func TestEventModelNamesAreNotFormValues(t *testing.T) {
 	for _, n := range eventmodel.AttributeNames {
-		if skipScrub[n] || n == eventmodel.AttrProperties {
+		if a, _ := eventmodel.Lookup(n); modelKind(a) == kindSkip || n == eventmodel.AttrProperties {
 			continue
 		}
 		assert.False(t, looksLikeFormValue(n), n)
@@ -120,6 +120,43 @@ func TestEventModelNamesAreNotFormValues(t *testing.T) {
 	}
 	for _, n := range []string{"plan", "seats", "sku", "color", "order", "app.version", "cart_value"} {
 		assert.False(t, looksLikeFormValue(n), n)
+	}
+}
+
+// The anonymizer's treatment of each attribute follows from the event
+// model's class and writing stage.
+func TestAttributeKindsFollowTheModel(t *testing.T) {
+	kinds := attrKinds(map[string]bool{eventmodel.AttrVisitorID: true, eventmodel.AttrRoutingKey: true},
+		map[string]bool{eventmodel.AttrSearchTerm: true})
+	for name, want := range map[string]attrKind{
+		eventmodel.AttrURLFull:          kindURL,
+		eventmodel.AttrReferrerFull:     kindURL,
+		eventmodel.AttrLinkURL:          kindURL,
+		eventmodel.AttrURLPath:          kindPath,
+		eventmodel.AttrFormAction:       kindPath,
+		eventmodel.AttrURLQuery:         kindQuery,
+		eventmodel.AttrURLFragment:      kindQuery,
+		eventmodel.AttrReferrerQuery:    kindQuery,
+		eventmodel.AttrPageTitle:        kindText,
+		eventmodel.AttrCampaignSource:   kindText,
+		eventmodel.AttrProperties:       kindProperties,
+		eventmodel.AttrSessionID:        kindSkip,
+		eventmodel.AttrClickIDValue:     kindSkip,
+		eventmodel.AttrTCFString:        kindSkip,
+		eventmodel.AttrClientAddress:    kindSkip,
+		eventmodel.AttrConsentReason:    kindSkip,
+		eventmodel.AttrVisitorID:        kindPseudonymize,
+		eventmodel.AttrSearchTerm:       kindRecoverable,
+		eventmodel.AttrRoutingKey:       kindRemove, // even when listed in pseudonymize
+		eventmodel.AttrVisitLandingPage: kindText,   // the attribution processor's: here only from outside
+		eventmodel.AttrChannelMedium:    kindText,
+		eventmodel.AttrErasureSubject:   kindText,
+	} {
+		assert.Equal(t, want, kinds[name], name)
+	}
+	for _, n := range eventmodel.AttributeNames {
+		_, ok := kinds[n]
+		assert.True(t, ok, "%s has no kind", n)
 	}
 }
 

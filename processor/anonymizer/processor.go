@@ -444,92 +444,53 @@ const (
 // looking like form values.
 func attrKinds(pseudonymize, recoverable map[string]bool) map[string]attrKind {
 	m := map[string]attrKind{}
-	for _, n := range eventmodel.AttributeNames {
-		m[n] = kindText
+	for i := range eventmodel.Attributes {
+		a := &eventmodel.Attributes[i]
+		m[a.Name] = modelKind(a)
 	}
-	for n, k := range urlAttrs {
-		m[n] = k
-	}
-	for n := range skipScrub {
-		m[n] = kindSkip
-	}
-	m[eventmodel.AttrProperties] = kindProperties
 	for n := range pseudonymize {
 		m[n] = kindPseudonymize
 	}
 	for n := range recoverable {
 		m[n] = kindRecoverable
 	}
-	// The routing key of the two-tier layout is the raw visitor id or
-	// client address, put there for the front tier's load balancer only:
-	// it goes, even when listed in pseudonymize or recoverable.
-	m[eventmodel.AttrRoutingKey] = kindRemove
+	// A transport attribute (the two-tier routing key: the raw visitor id
+	// or client address, for the front tier's load balancer only) goes,
+	// even when listed in pseudonymize or recoverable.
+	for _, n := range eventmodel.Names(func(a *eventmodel.Attribute) bool { return a.Class == eventmodel.ClassTransport }) {
+		m[n] = kindRemove
+	}
 	return m
 }
 
-// urlAttrs are the attributes scrubbed as URLs or URL parts.
-var urlAttrs = map[string]attrKind{
-	eventmodel.AttrURLFull:       kindURL,
-	eventmodel.AttrURLQuery:      kindQuery,
-	eventmodel.AttrURLFragment:   kindQuery, // "#access_token=..." is a query in all but name
-	eventmodel.AttrURLPath:       kindPath,
-	eventmodel.AttrReferrerFull:  kindURL,
-	eventmodel.AttrReferrerPath:  kindPath,
-	eventmodel.AttrReferrerQuery: kindQuery,
-	eventmodel.AttrLinkURL:       kindURL,
-	eventmodel.AttrFormAction:    kindPath,
-}
-
-// skipScrub are attributes whose values the pipeline itself made and that
-// carry no free text: ids, codes, enumerations, numbers.
-var skipScrub = map[string]bool{
-	eventmodel.AttrEventID:               true,
-	eventmodel.AttrSchemaVersion:         true,
-	eventmodel.AttrSiteID:                true,
-	eventmodel.AttrIngestChannel:         true,
-	eventmodel.AttrSessionID:             true,
-	eventmodel.AttrPageViewID:            true,
-	eventmodel.AttrCookielessKey:         true,
-	eventmodel.AttrCookielessKeyPrevious: true,
-	eventmodel.AttrClientAddress:         true,
-	eventmodel.AttrUserAgent:             true,
-	eventmodel.AttrUserAgentName:         true,
-	eventmodel.AttrUserAgentVersion:      true,
-	eventmodel.AttrUserAgentOSName:       true,
-	eventmodel.AttrUserAgentOSVersion:    true,
-	eventmodel.AttrDeviceClass:           true,
-	eventmodel.AttrURLScheme:             true,
-	eventmodel.AttrURLDomain:             true,
-	eventmodel.AttrURLPort:               true,
-	eventmodel.AttrReferrerScheme:        true,
-	eventmodel.AttrReferrerDomain:        true,
-	eventmodel.AttrLinkDomain:            true,
-	eventmodel.AttrGeoCountry:            true,
-	eventmodel.AttrGeoRegion:             true,
-	eventmodel.AttrEngagedTime:           true,
-	eventmodel.AttrScrollDepth:           true,
-	eventmodel.AttrFormFieldCount:        true,
-	eventmodel.AttrFormSensitive:         true,
-	eventmodel.AttrClickIDType:           true,
-	// The ad platform's own click id: uploaded back to it with conversions,
-	// so it must stay as it is (the consent processor removes it without
-	// marketing consent).
-	eventmodel.AttrClickIDValue:           true,
-	eventmodel.AttrReferralPartner:        true,
-	eventmodel.AttrConsentAnalytics:       true,
-	eventmodel.AttrConsentMarketing:       true,
-	eventmodel.AttrConsentPersonalization: true,
-	eventmodel.AttrCookieless:             true,
-	eventmodel.AttrGPC:                    true,
-	eventmodel.AttrDNT:                    true,
-	eventmodel.AttrTCFGDPRApplies:         true,
-	eventmodel.AttrTCFString:              true,
-	eventmodel.AttrConsentDecision:        true,
-	eventmodel.AttrConsentReason:          true,
-	eventmodel.AttrConsentSource:          true,
-	eventmodel.AttrRetentionMonths:        true,
-	eventmodel.AttrBot:                    true,
-	eventmodel.AttrBotReason:              true,
+// modelKind is how an event-model attribute is scrubbed, from its class.
+func modelKind(a *eventmodel.Attribute) attrKind {
+	if a.SetBy > eventmodel.StageAnonymizer {
+		// A later stage writes it, so on an event here it came from
+		// outside the pipeline (an OTLP client): free text until that
+		// stage rewrites it.
+		return kindText
+	}
+	switch a.Class {
+	case eventmodel.ClassURL:
+		return kindURL
+	case eventmodel.ClassURLPath:
+		return kindPath
+	case eventmodel.ClassURLQuery:
+		return kindQuery
+	case eventmodel.ClassText:
+		return kindText
+	case eventmodel.ClassProperties:
+		return kindProperties
+	case eventmodel.ClassTransport:
+		return kindRemove
+	}
+	// Codes, numbers, dates, locations, identifiers (pseudonymised by
+	// configuration) and the connection (reduced on its own): no free
+	// text to scrub. The ad platform's click id stays as it is: it is
+	// uploaded back to the platform with conversions (the consent
+	// processor removes it without marketing consent).
+	return kindSkip
 }
 
 // formValueMarkers are parts of attribute and property names that hold a
