@@ -118,15 +118,13 @@ func TestProductionStateDrill(t *testing.T) {
 	ackedPerVisitor := func(since []int) []int {
 		n := make([]int, drillVisitors)
 		for w, l := range loads {
-			l.mu.Lock()
 			from := 0
 			if since != nil {
 				from = since[w]
 			}
-			for _, id := range l.acked[from:] {
+			for _, id := range l.ackedFrom(from) {
 				n[drillVisitorOf(t, id)]++
 			}
-			l.mu.Unlock()
 		}
 		return n
 	}

@@ -526,6 +526,13 @@ func (l *hitLoad) ackedCount() int {
 	return len(l.acked)
 }
 
+// ackedFrom returns the ids acknowledged after the first n.
+func (l *hitLoad) ackedFrom(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.acked[n:]...)
+}
+
 // result returns the acknowledged and unacknowledged ids and the reasons
 // requests were not acknowledged; call it after stop.
 func (l *hitLoad) result() (acked, unacked []string, failures map[string]int) {
