@@ -4,7 +4,9 @@
 #   run   a JDK 17 and Maven (to fetch and run Elasticsearch 8.19 and to build
 #         the launcher of an assembled 9.x node), unzip and curl
 #   test  the same, plus nginx and openssl (the TLS and credentials front of
-#         scripts/es-tls-proxy.sh), Chromium (the browser end-to-end tests drive the real
+#         scripts/es-tls-proxy.sh; nginx also fronts the site of the first-party
+#         proxy test), NSS's certutil (that test's Chromium trusts its test CA
+#         through an NSS database), Chromium (the browser end-to-end tests drive the real
 #         tag in it), npm (test data: the crawler list, the CC0 geo database,
 #         vega; see scripts/fetch-testdata.sh), lintian, rpm and systemd
 #         (test/deploy checks the .deb with lintian, reads the .rpm and runs
@@ -42,6 +44,7 @@ if [[ "$profile" == test ]]; then
   # /usr/sbin is not on every user's PATH.
   [[ -x /usr/sbin/nginx ]] || need nginx nginx
   need chromium chromium
+  need certutil libnss3-tools
   need chromedriver chromium-driver
   need npm npm
   need lintian lintian

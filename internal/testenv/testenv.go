@@ -66,15 +66,16 @@ func Node(tb testing.TB) string {
 // Browser starts a headless Chromium with a fresh profile (no cookies carry
 // over) and returns its context, whose first tab is ready for
 // chromedp.Run. The browser is stopped at the end of the test, or after
-// lifetime, whichever comes first, so that a stuck test cannot hang.
-func Browser(t *testing.T, lifetime time.Duration) context.Context {
+// lifetime, whichever comes first, so that a stuck test cannot hang. opts
+// add to the standard flags (e.g. TrustCA, host resolver rules).
+func Browser(t *testing.T, lifetime time.Duration, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
 		unavailable(t, EnvRequireBrowser, "chromium not found ("+err.Error()+"); scripts/install-deps.sh installs it")
 	}
 	life, cancelLife := context.WithTimeout(context.Background(), lifetime)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(life,
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(life, append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true),
@@ -82,7 +83,7 @@ func Browser(t *testing.T, lifetime time.Duration) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-	)
+	}, opts...)...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc(); cancelLife() })
 	// The first run starts the browser; it must not carry a deadline of its
@@ -91,6 +92,56 @@ func Browser(t *testing.T, lifetime time.Duration) context.Context {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	return browserCtx
+}
+
+// TrustCA returns a Browser option that makes Chromium trust the test CA in
+// caFile (PEM) for TLS servers, as a site owner's browser trusts a public
+// CA: the chain, names and dates are still verified (unlike
+// --ignore-certificate-errors and its SPKI-list variant, which accept a
+// certificate whatever its chain). Chromium on Linux takes user-added trust
+// anchors from the NSS database in $HOME/.pki/nssdb, so the browser gets a
+// HOME of its own holding one, made with NSS's certutil (Debian's
+// libnss3-tools); the machine's and the user's trust stores are untouched.
+func TrustCA(t *testing.T, caFile string) chromedp.ExecAllocatorOption {
+	t.Helper()
+	certutil := Tool(t, "certutil", "libnss3-tools")
+	home := t.TempDir()
+	db := "sql:" + filepath.Join(home, ".pki", "nssdb")
+	if err := os.MkdirAll(filepath.Join(home, ".pki", "nssdb"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-N", "-d", db, "--empty-password"},
+		// C: a trusted CA for TLS servers (and nothing else).
+		{"-A", "-d", db, "-n", "webjourney test CA", "-t", "C,,", "-i", caFile},
+	} {
+		if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil %v: %v\n%s", args, err, out)
+		}
+	}
+	return chromedp.Env("HOME=" + home)
+}
+
+// Tool returns the path of a program the browser tests need besides
+// Chromium (nginx, NSS's certutil), looked up on PATH and in /usr/sbin
+// (not on every user's PATH), or skips (fails under
+// WEBJOURNEY_REQUIRE_BROWSER=1) naming the Debian package that has it;
+// scripts/install-deps.sh installs them.
+func Tool(tb testing.TB, name, debianPackage string) string {
+	tb.Helper()
+	if path, err := exec.LookPath(name); err == nil {
+		return path
+	}
+	if path := filepath.Join("/usr/sbin", name); isExecutable(path) {
+		return path
+	}
+	unavailable(tb, EnvRequireBrowser, name+" not found; scripts/install-deps.sh installs it (Debian package "+debianPackage+")")
+	return ""
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 func unavailable(tb testing.TB, requireEnv, msg string) {

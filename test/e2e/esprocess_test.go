@@ -1,11 +1,12 @@
 package e2e
 
-// Helpers of the reliability tests (outage_test.go, crash_test.go): an
-// Elasticsearch of the test's own that it can stop and start, a collector
-// process that can be killed with SIGKILL and restarted with the same
-// config, a TCP proxy that cuts the collector off from Elasticsearch, a
-// steady beacon load that records which events were acknowledged, and a
-// count of the stored documents by event id.
+// Helpers of the reliability tests (outage_test.go, crash_test.go,
+// drill_test.go): an Elasticsearch of the test's own that it can stop and
+// start, a collector process that can be killed with SIGKILL and restarted
+// with the same command line, a TCP proxy that cuts the collector off from
+// Elasticsearch, a steady load of beacons or pixel hits that records which
+// events were acknowledged, and a count of the stored documents by event
+// id.
 
 import (
 	"bytes"
@@ -128,12 +129,13 @@ func (e *ownES) stop() {
 }
 
 // process is a collector run that the test can kill with SIGKILL and start
-// again with the same config file (and so the same ports and storage
-// directory). It is stopped with SIGTERM at the end of the test if it still
-// runs.
+// again with the same command line (and so the same config, ports and
+// storage directory). It is stopped with SIGTERM at the end of the test if
+// it still runs.
 type process struct {
 	t          *testing.T
-	configPath string
+	args       []string // after the binary: --config ...
+	env        []string // added to the test's environment
 	healthAddr string
 	runs       int
 
@@ -142,13 +144,22 @@ type process struct {
 	done   chan error
 }
 
+// newProcess runs the collector with config, written to a file.
 func newProcess(t *testing.T, config, healthAddr string) *process {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{t: t, configPath: path, healthAddr: healthAddr, output: &syncBuffer{}}
+	return newProcessArgs(t, healthAddr, nil, "--config", path)
+}
+
+// newProcessArgs runs the collector with the given command line arguments
+// and environment variables (NAME=value, on top of the test's own), e.g. a
+// shipped config with the settings it reads from the environment.
+func newProcessArgs(t *testing.T, healthAddr string, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{t: t, args: args, env: env, healthAddr: healthAddr, output: &syncBuffer{}}
 	t.Cleanup(func() {
 		if p.cmd != nil {
 			p.stop()
@@ -165,7 +176,10 @@ func (p *process) start() {
 	p.t.Helper()
 	p.runs++
 	fmt.Fprintf(p.output, "===== run %d =====\n", p.runs)
-	p.cmd = exec.Command(collectorBin(p.t), "--config", p.configPath)
+	p.cmd = exec.Command(collectorBin(p.t), p.args...)
+	if p.env != nil {
+		p.cmd.Env = append(os.Environ(), p.env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
@@ -358,20 +372,16 @@ func (p *tcpProxy) resetLocked() {
 	}
 }
 
-// beaconLoad sends a steady stream of beacons, each with eventsPerBeacon
-// page views with known, unique ids, and records which ids were
-// acknowledged: the receiver answered 200 with every event accepted. Ids of
-// requests that got no 2xx answer (refused, connection failed, collector
-// killed while handling them) are kept apart: they may or may not have
-// reached the pipeline, as a browser that did not get an answer cannot know
-// either.
-type beaconLoad struct {
-	t      *testing.T
-	url    string
-	site   string
-	prefix string
-	every  time.Duration
-	per    int
+// hitLoad sends a steady stream of requests, one every tick, each carrying
+// events with known, unique ids, and records which ids were acknowledged.
+// Ids of requests that got no acknowledgement (refused, connection failed,
+// collector killed while handling them) are kept apart: they may or may
+// not have reached the pipeline, as a browser that did not get an answer
+// cannot know either.
+type hitLoad struct {
+	t     *testing.T
+	every time.Duration
+	next  func(seq int) loadHit
 
 	mu       sync.Mutex
 	seq      int
@@ -383,10 +393,44 @@ type beaconLoad struct {
 	done   chan struct{}
 }
 
-func startLoad(t *testing.T, listen, site, idPrefix string, every time.Duration, per int) *beaconLoad {
+// loadHit is one request of a load: the ids of the events it carries, and
+// how to tell from the answer that all of them were acknowledged.
+type loadHit struct {
+	req *http.Request
+	ids []string
+	// check returns "" when the answer acknowledges every event, else why
+	// not (counted in the load's failures).
+	check func(resp *http.Response, body []byte) string
+}
+
+// startLoad sends a beacon every tick with per page views, from 50
+// visitors in turn (no consent signal, the same user agent).
+func startLoad(t *testing.T, listen, site, idPrefix string, every time.Duration, per int) *hitLoad {
 	t.Helper()
-	l := &beaconLoad{
-		t: t, url: "http://" + listen + "/b", site: site, prefix: idPrefix, every: every, per: per,
+	return startHitLoad(t, every, func(seq int) loadHit {
+		ids := make([]string, per)
+		events := make([]map[string]any, per)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%s-%06d-%d", idPrefix, seq, i)
+			events[i] = map[string]any{
+				"id": ids[i], "type": "page_view",
+				"url":   fmt.Sprintf("https://shop.example/p/%d", seq),
+				"title": "Reliability",
+			}
+		}
+		return beaconHit(listen, map[string]any{
+			"site": site, "visitor_id": fmt.Sprintf("v-%d", seq%50), "session_id": fmt.Sprintf("s-%d", seq%50),
+			"events": events,
+		}, ids, http.Header{"User-Agent": {"webjourney-e2e/1.0"}})
+	})
+}
+
+// startHitLoad sends next(1), next(2), ... one every tick until the end of
+// the test or stop.
+func startHitLoad(t *testing.T, every time.Duration, next func(seq int) loadHit) *hitLoad {
+	t.Helper()
+	l := &hitLoad{
+		t: t, every: every, next: next,
 		failures: map[string]int{}, stopCh: make(chan struct{}), done: make(chan struct{}),
 	}
 	go l.run()
@@ -394,7 +438,33 @@ func startLoad(t *testing.T, listen, site, idPrefix string, every time.Duration,
 	return l
 }
 
-func (l *beaconLoad) run() {
+// beaconHit is a JSON beacon to the receiver at listen carrying the events
+// ids: acknowledged by a 200 that accepts them all.
+func beaconHit(listen string, beacon map[string]any, ids []string, header http.Header) loadHit {
+	body, _ := json.Marshal(beacon)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+listen+"/b", bytes.NewReader(body))
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return loadHit{req: req, ids: ids, check: func(resp *http.Response, answer []byte) string {
+		var summary struct {
+			Accepted int   `json:"accepted"`
+			Rejected []any `json:"rejected"`
+		}
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			return fmt.Sprintf("status %d", resp.StatusCode)
+		case json.Unmarshal(answer, &summary) != nil || summary.Accepted != len(ids) || len(summary.Rejected) != 0:
+			// A 200 that does not accept every event means the test
+			// sends something the receiver does not take: a test bug.
+			return fmt.Sprintf("200 with unexpected answer %s", answer)
+		}
+		return ""
+	}}
+}
+
+func (l *hitLoad) run() {
 	defer close(l.done)
 	client := &http.Client{Timeout: 15 * time.Second}
 	tick := time.NewTicker(l.every)
@@ -409,29 +479,13 @@ func (l *beaconLoad) run() {
 	}
 }
 
-func (l *beaconLoad) send(client *http.Client) {
+func (l *hitLoad) send(client *http.Client) {
 	l.mu.Lock()
 	l.seq++
 	seq := l.seq
 	l.mu.Unlock()
-	ids := make([]string, l.per)
-	events := make([]map[string]any, l.per)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%s-%06d-%d", l.prefix, seq, i)
-		events[i] = map[string]any{
-			"id": ids[i], "type": "page_view",
-			"url":   fmt.Sprintf("https://shop.example/p/%d", seq),
-			"title": "Reliability",
-		}
-	}
-	body, _ := json.Marshal(map[string]any{
-		"site": l.site, "visitor_id": fmt.Sprintf("v-%d", seq%50), "session_id": fmt.Sprintf("s-%d", seq%50),
-		"events": events,
-	})
-	req, _ := http.NewRequest(http.MethodPost, l.url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "webjourney-e2e/1.0")
-	resp, err := client.Do(req)
+	hit := l.next(seq)
+	resp, err := client.Do(hit.req)
 	outcome := ""
 	if err != nil {
 		var op *net.OpError
@@ -443,31 +497,20 @@ func (l *beaconLoad) send(client *http.Client) {
 	} else {
 		answer, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		var summary struct {
-			Accepted int   `json:"accepted"`
-			Rejected []any `json:"rejected"`
-		}
-		switch {
-		case resp.StatusCode != http.StatusOK:
-			outcome = fmt.Sprintf("status %d", resp.StatusCode)
-		case json.Unmarshal(answer, &summary) != nil || summary.Accepted != l.per || len(summary.Rejected) != 0:
-			// A 200 that does not accept every event means the test
-			// sends something the receiver does not take: a test bug.
-			outcome = fmt.Sprintf("200 with unexpected answer %s", answer)
-		}
+		outcome = hit.check(resp, answer)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if outcome == "" {
-		l.acked = append(l.acked, ids...)
+		l.acked = append(l.acked, hit.ids...)
 		return
 	}
-	l.unacked = append(l.unacked, ids...)
+	l.unacked = append(l.unacked, hit.ids...)
 	l.failures[outcome]++
 }
 
 // stop ends the load and waits for the request in flight.
-func (l *beaconLoad) stop() {
+func (l *hitLoad) stop() {
 	select {
 	case <-l.stopCh:
 	default:
@@ -477,15 +520,22 @@ func (l *beaconLoad) stop() {
 }
 
 // ackedCount is the number of acknowledged events so far.
-func (l *beaconLoad) ackedCount() int {
+func (l *hitLoad) ackedCount() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.acked)
 }
 
+// ackedFrom returns the ids acknowledged after the first n.
+func (l *hitLoad) ackedFrom(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.acked[n:]...)
+}
+
 // result returns the acknowledged and unacknowledged ids and the reasons
 // requests were not acknowledged; call it after stop.
-func (l *beaconLoad) result() (acked, unacked []string, failures map[string]int) {
+func (l *hitLoad) result() (acked, unacked []string, failures map[string]int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.acked...), append([]string(nil), l.unacked...), l.failures
@@ -494,19 +544,31 @@ func (l *beaconLoad) result() (acked, unacked []string, failures map[string]int)
 // countByEventID returns, for every event id stored in the indices matching
 // pattern, the number of documents with that log.record.uid (across all of
 // them, so a copy in another monthly index would count too), and the total
-// number of documents. It pages through a composite aggregation, so it
-// sees every id however many there are.
+// number of documents.
 func countByEventID(store es, pattern string) (map[string]int, int) {
 	store.t.Helper()
-	store.do(http.MethodPost, "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil)
 	counts := map[string]int{}
-	total := 0
+	total := eachComposite(store, pattern, []string{"log.record.uid"}, func(key []string, n int) {
+		counts[key[0]] += n
+	})
+	return counts, total
+}
+
+// eachComposite calls fn with every combination of the values of fields
+// (keywords) found in the indices matching pattern, "" for a missing one,
+// and its number of documents, and returns the total number of documents.
+// It pages through a composite aggregation, so it sees every combination
+// however many there are.
+func eachComposite(store es, pattern string, fields []string, fn func(key []string, n int)) int {
+	store.t.Helper()
+	store.do(http.MethodPost, "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil)
+	sources := make([]any, len(fields))
+	for i, f := range fields {
+		sources[i] = map[string]any{f: map[string]any{"terms": map[string]any{"field": f, "missing_bucket": true}}}
+	}
 	var after map[string]any
 	for {
-		comp := map[string]any{
-			"size":    10000,
-			"sources": []any{map[string]any{"id": map[string]any{"terms": map[string]any{"field": "log.record.uid"}}}},
-		}
+		comp := map[string]any{"size": 10000, "sources": sources}
 		if after != nil {
 			comp["after"] = after
 		}
@@ -514,14 +576,14 @@ func countByEventID(store es, pattern string) (map[string]int, int) {
 		var body []byte
 		for try := 0; ; try++ {
 			status, body = store.do(http.MethodPost, "/"+pattern+"/_search?ignore_unavailable=true&allow_no_indices=true",
-				map[string]any{"size": 0, "track_total_hits": true, "aggs": map[string]any{"ids": map[string]any{"composite": comp}}})
+				map[string]any{"size": 0, "track_total_hits": true, "aggs": map[string]any{"keys": map[string]any{"composite": comp}}})
 			if status != http.StatusServiceUnavailable || try == 50 {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
 		if status != http.StatusOK {
-			store.t.Fatalf("counting event ids in %s: %d %s", pattern, status, body)
+			store.t.Fatalf("aggregating %v in %s: %d %s", fields, pattern, status, body)
 		}
 		var res struct {
 			Hits struct {
@@ -530,26 +592,31 @@ func countByEventID(store es, pattern string) (map[string]int, int) {
 				} `json:"total"`
 			} `json:"hits"`
 			Aggregations struct {
-				IDs struct {
+				Keys struct {
 					AfterKey map[string]any `json:"after_key"`
 					Buckets  []struct {
-						Key      struct{ ID string } `json:"key"`
-						DocCount int                 `json:"doc_count"`
+						Key      map[string]any `json:"key"`
+						DocCount int            `json:"doc_count"`
 					} `json:"buckets"`
-				} `json:"ids"`
+				} `json:"keys"`
 			} `json:"aggregations"`
 		}
 		if err := json.Unmarshal(body, &res); err != nil {
 			store.t.Fatal(err)
 		}
-		total = res.Hits.Total.Value
-		for _, b := range res.Aggregations.IDs.Buckets {
-			counts[b.Key.ID] += b.DocCount
+		for _, b := range res.Aggregations.Keys.Buckets {
+			key := make([]string, len(fields))
+			for i, f := range fields {
+				if v, ok := b.Key[f].(string); ok {
+					key[i] = v
+				}
+			}
+			fn(key, b.DocCount)
 		}
-		if len(res.Aggregations.IDs.Buckets) == 0 || res.Aggregations.IDs.AfterKey == nil {
-			return counts, total
+		if len(res.Aggregations.Keys.Buckets) == 0 || res.Aggregations.Keys.AfterKey == nil {
+			return res.Hits.Total.Value
 		}
-		after = res.Aggregations.IDs.AfterKey
+		after = res.Aggregations.Keys.AfterKey
 	}
 }
 
