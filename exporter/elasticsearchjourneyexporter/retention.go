@@ -13,6 +13,12 @@ import (
 // then every check_interval, until the exporter shuts down.
 func (e *eventsExporter) retentionLoop(ctx context.Context) {
 	defer close(e.retentionDone)
+	// The store exists once the exporter is connected.
+	select {
+	case <-ctx.Done():
+		return
+	case <-e.ready:
+	}
 	tick := time.NewTicker(e.cfg.Retention.CheckInterval)
 	defer tick.Stop()
 	for {
