@@ -49,14 +49,14 @@ const esOptions = `Connection options:
 // esFlags are the connection flags of the Elasticsearch (and Kibana)
 // commands.
 type esFlags struct {
-	url, prefix, deadLetter                      string
-	apiKey, apiKeyEnv, apiKeyFile                string
-	user, passwordEnv, passwordFile              string
-	bearerTokenEnv, bearerTokenFile              string
-	caFile, caFingerprint, certFile, keyFile     string
-	serverName                                   string
-	insecureSkipVerify                           bool
-	timeout                                      time.Duration
+	url, prefix, deadLetter                  string
+	apiKey, apiKeyEnv, apiKeyFile            string
+	user, passwordEnv, passwordFile          string
+	bearerTokenEnv, bearerTokenFile          string
+	caFile, caFingerprint, certFile, keyFile string
+	serverName                               string
+	insecureSkipVerify                       bool
+	timeout                                  time.Duration
 }
 
 // register adds the flags to fs; withDeadLetter adds --dead-letter-index.

@@ -416,8 +416,8 @@ func (p *push) collect(dl *deadLetters) tally {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := tally{
-		n:          len(p.outcomes),
-		retry:      make([]bool, len(p.outcomes)),
+		n:           len(p.outcomes),
+		retry:       make([]bool, len(p.outcomes)),
 		retryCause:  p.retryCause,
 		rejected:    slices.Clone(p.rejected),
 		itemRefusal: p.itemRefusal,

@@ -33,12 +33,12 @@ type Keys struct {
 type Cause int
 
 const (
-	CauseUnreachable     Cause = iota // no answer: network, timeout, a node down
-	CauseUnauthorized                 // 401: the credentials were refused
-	CauseForbidden                    // 403: the credentials lack a privilege
-	CauseTLS                          // the TLS handshake failed: certificate, name, client certificate
-	CauseNotElasticsearch             // what answers is not Elasticsearch
-	CauseUnsupportedVersion           // an Elasticsearch older than 8
+	CauseUnreachable        Cause = iota // no answer: network, timeout, a node down
+	CauseUnauthorized                    // 401: the credentials were refused
+	CauseForbidden                       // 403: the credentials lack a privilege
+	CauseTLS                             // the TLS handshake failed: certificate, name, client certificate
+	CauseNotElasticsearch                // what answers is not Elasticsearch
+	CauseUnsupportedVersion              // an Elasticsearch older than 8
 )
 
 // String is the cause as a telemetry reason.

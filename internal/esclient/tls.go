@@ -114,7 +114,7 @@ func fetchCA(ctx context.Context, u *url.URL, fp []byte, base *tls.Config) (*x50
 		seen = append(seen, fmt.Sprintf("%q (SHA-256 %s)", c.Subject.String(), fingerprintText(sum[:])))
 	}
 	return nil, &Error{Endpoint: endpointOf(u), Cause: CauseTLS,
-		Err: fmt.Errorf("no certificate the server presents has the SHA-256 fingerprint %s; it presents %s", fingerprintText(fp), strings.Join(seen, ", ")),
+		Err:  fmt.Errorf("no certificate the server presents has the SHA-256 fingerprint %s; it presents %s", fingerprintText(fp), strings.Join(seen, ", ")),
 		Hint: "check the fingerprint (openssl x509 -fingerprint -sha256 -noout -in <CA certificate>); the server must present its CA in its chain, else use a CA file"}
 }
 

@@ -247,5 +247,3 @@ func CheckDeadLetterIndex(index, prefix string) error {
 	}
 	return nil
 }
-
-
