@@ -112,6 +112,9 @@ func (f *esFlags) connection() (*connection, error) {
 		return nil, errors.New("--timeout must be positive")
 	}
 	c := &connection{keys: flagKeys}
+	if f.apiKeyEnv != "" {
+		c.keys.APIKey = "--api-key-env" // messages name the flag that was given
+	}
 	for _, u := range strings.Split(f.url, ",") {
 		u = strings.TrimSpace(u)
 		if err := esclient.CheckURL(u); err != nil {

@@ -64,8 +64,13 @@ func (c *Client) Probe(ctx context.Context) (Cluster, error) {
 	} else {
 		typ, reason := readErrorBody(res.Body)
 		drain(res)
-		if res.StatusCode == http.StatusUnauthorized {
+		switch {
+		case res.StatusCode == http.StatusUnauthorized:
 			return cl, c.Refusal(cl.Endpoint, res.StatusCode, typ, reason)
+		case res.StatusCode >= 500:
+			// Not an answer about the cluster (a node or proxy in trouble):
+			// check again later.
+			return cl, &Error{Endpoint: cl.Endpoint, Cause: CauseUnreachable, Err: fmt.Errorf("GET / answered HTTP %d", res.StatusCode)}
 		}
 	}
 	res, err = c.get(ctx, "/_nodes/_local?filter_path=nodes.*.version")
@@ -81,6 +86,8 @@ func (c *Client) Probe(ctx context.Context) (Cluster, error) {
 	case res.StatusCode == http.StatusUnauthorized:
 		typ, reason := readErrorBody(res.Body)
 		return cl, c.Refusal(cl.Endpoint, res.StatusCode, typ, reason)
+	case res.StatusCode >= 500:
+		return cl, &Error{Endpoint: cl.Endpoint, Cause: CauseUnreachable, Err: fmt.Errorf("GET /_nodes/_local answered HTTP %d", res.StatusCode)}
 	case res.StatusCode == http.StatusForbidden:
 		cl.VersionUnknown = "reading it needs the cluster privilege monitor (HTTP 403)"
 		return cl, nil
@@ -134,13 +141,11 @@ func (cl Cluster) Check() (warning string, err error) {
 		return "", &Error{Endpoint: cl.Endpoint, Cause: CauseUnsupportedVersion,
 			Err:  fmt.Errorf("Elasticsearch %s is too old", cl.Version),
 			Hint: fmt.Sprintf("webjourney needs Elasticsearch 8.x or 9.x (tested: %s and %s)", TestedOldest, TestedNewest)}
-	case cl.Product != "Elasticsearch":
-		v := cl.Version
-		if v == "" {
-			v = "unknown"
-		}
+	case cl.Version != "" && cl.Product != "Elasticsearch":
+		// Judged only on an answer that gave a version: a refusal (403)
+		// may come from a proxy that does not add the header.
 		return "", &Error{Endpoint: cl.Endpoint, Cause: CauseNotElasticsearch,
-			Err:  fmt.Errorf("the server does not answer as Elasticsearch (no X-Elastic-Product: Elasticsearch header; version %s)", v),
+			Err:  fmt.Errorf("the server does not answer as Elasticsearch (no X-Elastic-Product: Elasticsearch header; version %s)", cl.Version),
 			Hint: "point the endpoints at Elasticsearch 8.x or 9.x, or at a proxy that passes its headers on"}
 	case !ok:
 		why := cl.VersionUnknown
