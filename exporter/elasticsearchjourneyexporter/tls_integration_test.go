@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/otel/attribute"
@@ -168,7 +168,9 @@ func TestRefusalsAreClearAndNotAnOutage(t *testing.T) {
 			`signed by "CN=webjourney other test CA", which this client does not trust: set tls::ca_file`,
 		}},
 		{"CA fingerprint of another CA", []func(*Config){
-			func(c *Config) { c.Endpoints, c.CATrustedFingerprint = []string{ep.Credentials}, strings.Repeat("ab", 32) },
+			func(c *Config) {
+				c.Endpoints, c.CATrustedFingerprint = []string{ep.Credentials}, strings.Repeat("ab", 32)
+			},
 			apiKey(p.APIKey.Encoded),
 		}, "tls", []string{
 			"TLS connection to Elasticsearch at " + ep.Credentials + " failed: no certificate the server presents has the SHA-256 fingerprint AB:AB:",
