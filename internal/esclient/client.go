@@ -82,6 +82,11 @@ func New(o Options) (*Client, error) {
 		// compatible-with=8 on every request: 9.x then answers as 8.x does.
 		EnableCompatibilityMode: true,
 		RetryBackoff:            o.RetryBackoff,
+		// A certificate problem does not go away on the next attempt.
+		RetryOnError: func(_ *http.Request, err error) bool {
+			var e *Error
+			return !errors.As(err, &e) || e.Cause != CauseTLS
+		},
 		Interceptors:            []elastictransport.InterceptorFunc{c.intercept},
 	})
 	if err != nil {
