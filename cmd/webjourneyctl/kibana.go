@@ -42,13 +42,24 @@ Options:
                             index name the indices of PREFIX
   --file PATH               upload these saved objects (NDJSON) as they are
                             instead, e.g. an edited export
-  --api-key-env NAME        read a Kibana (Elasticsearch) API key, the base64
-                            "encoded" form, from environment variable NAME
+  --api-key-env NAME        read a Kibana (Elasticsearch) API key ("id:key" or
+                            the base64 "encoded" form) from environment
+                            variable NAME
+  --api-key-file PATH       read the API key from a file
   --api-key KEY             the API key itself (visible to other users in the
-                            process list: prefer --api-key-env)
+                            process list: prefer --api-key-env or -file)
   --user USER               HTTP basic authentication user, with
-  --password-env NAME       the environment variable holding its password
-  --ca-file PATH            PEM certificates to trust for an https URL
+  --password-env NAME       the environment variable holding its password, or
+  --password-file PATH      a file holding it
+  --bearer-token-env NAME   read a bearer token from environment variable NAME
+  --bearer-token-file PATH  read the bearer token from a file
+  --ca-file PATH            PEM certificates to trust for https
+  --ca-fingerprint HEX      trust the CA certificate with this SHA-256
+                            fingerprint in the chain the server presents
+  --cert-file PATH          a client certificate (PEM), with
+  --key-file PATH           its private key
+  --server-name NAME        verify the server's certificate for NAME
+  --insecure-skip-verify    do not verify the server's certificate (tests only)
   --timeout DURATION        give up after this long (default 10m)
 
 Exit status: 0 when every object was imported; 1 when Kibana is unreachable,
