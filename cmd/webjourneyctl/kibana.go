@@ -132,7 +132,8 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		var ee *esclient.Error
 		if errors.As(err, &ee) { // fetching the CA of --ca-fingerprint failed
-			fmt.Fprintf(stderr, "webjourneyctl %s: %s\n", cmd, strings.Replace(ee.Error(), "Elasticsearch", "Kibana", 1))
+			ee.Server = "Kibana"
+			fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, ee)
 			return exitFailure
 		}
 		return usageErr("%v", err)

@@ -63,6 +63,9 @@ func (c Cause) String() string {
 // It never holds a secret: Elasticsearch's error reasons name users and API
 // key ids, never their secrets.
 type Error struct {
+	// Server names what was asked in messages; empty means Elasticsearch
+	// (webjourneyctl's kibana import sets Kibana).
+	Server   string
 	Endpoint string // scheme://host:port of the node
 	Cause    Cause
 	Status   int    // the HTTP status, when there was an answer
@@ -74,18 +77,22 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	server := e.Server
+	if server == "" {
+		server = "Elasticsearch"
+	}
 	var b strings.Builder
 	switch e.Cause {
 	case CauseUnauthorized:
-		fmt.Fprintf(&b, "Elasticsearch at %s refused the credentials (%s): %s", e.Endpoint, e.As, e.answer())
+		fmt.Fprintf(&b, "%s at %s refused the credentials (%s): %s", server, e.Endpoint, e.As, e.answer())
 	case CauseForbidden:
-		fmt.Fprintf(&b, "Elasticsearch at %s refused the request (%s): %s", e.Endpoint, e.As, e.answer())
+		fmt.Fprintf(&b, "%s at %s refused the request (%s): %s", server, e.Endpoint, e.As, e.answer())
 	case CauseTLS:
-		fmt.Fprintf(&b, "TLS connection to Elasticsearch at %s failed: %v", e.Endpoint, e.Err)
+		fmt.Fprintf(&b, "TLS connection to %s at %s failed: %v", server, e.Endpoint, e.Err)
 	case CauseNotElasticsearch, CauseUnsupportedVersion:
 		fmt.Fprintf(&b, "%s: %v", e.Endpoint, e.Err)
 	default:
-		fmt.Fprintf(&b, "cannot reach Elasticsearch at %s: %v", e.Endpoint, e.Err)
+		fmt.Fprintf(&b, "cannot reach %s at %s: %v", server, e.Endpoint, e.Err)
 	}
 	if e.Hint != "" {
 		b.WriteString("; ")
