@@ -87,7 +87,7 @@ func New(o Options) (*Client, error) {
 			var e *Error
 			return !errors.As(err, &e) || e.Cause != CauseTLS
 		},
-		Interceptors:            []elastictransport.InterceptorFunc{c.intercept},
+		Interceptors: []elastictransport.InterceptorFunc{c.intercept},
 	})
 	if err != nil {
 		return nil, err
