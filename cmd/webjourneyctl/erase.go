@@ -59,11 +59,12 @@ func runErase(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "webjourneyctl erase: give --visitor PSEUDONYM or --user-id PSEUDONYM (the ids as stored; see webjourneyctl help erase)")
 		return exitUsage
 	}
-	st, ctx, done, code := es.connect("erase", stderr)
-	if code != exitOK {
+	s, code := es.connect("erase", stderr)
+	if s == nil {
 		return code
 	}
-	defer done()
+	defer s.close()
+	st, ctx := s.store, s.ctx
 
 	rep, err := st.Erase(ctx, *site, *visitor, *userID)
 	if rep != nil {
@@ -84,8 +85,7 @@ func runErase(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "webjourneyctl erase: %v\n", err)
-		return exitFailure
+		return s.fail("erase", err, stderr)
 	}
 	return exitOK
 }

@@ -29,6 +29,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	ejx "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
@@ -245,7 +246,7 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 		}
 		g := x.es.Indices.GetIndexTemplate
 		x.call(g(g.WithName(name)))(&got)
-		tpl := got.IndexTemplates[0].IndexTemplate
+		tpl := esclient.WithoutSystemManaged(got.IndexTemplates[0].IndexTemplate)
 		edit(tpl)
 		raw, _ := json.Marshal(tpl)
 		x.call(x.es.Indices.PutIndexTemplate(name, bytes.NewReader(raw)))(nil)

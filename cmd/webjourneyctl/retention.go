@@ -80,19 +80,19 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "webjourneyctl %s: give at least one of --events-months, --visits-months, --visitors-months, --credits-months\n", cmd)
 		return exitUsage
 	}
-	st, ctx, done, code := es.connect(cmd, stderr)
-	if code != exitOK {
+	s, code := es.connect(cmd, stderr)
+	if s == nil {
 		return code
 	}
-	defer done()
+	defer s.close()
+	st, ctx := s.store, s.ctx
 
 	rep, err := st.ApplyRetention(ctx, r, time.Now(), *dryRun)
 	if rep != nil {
 		printRetention(stdout, rep)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, err)
-		return exitFailure
+		return s.fail(cmd, err, stderr)
 	}
 	return exitOK
 }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
@@ -25,6 +26,9 @@ const (
 	reasonItemRetryable  = "item_retryable"   // the document answered 429 or 5xx
 	reasonRequestFailed  = "request_failed"   // the bulk request as a whole failed
 	reasonTemplateMiss   = "template_missing" // the index template is not installed yet
+	// Refusals the operator must fix (esclient.Cause): unauthorized (401),
+	// forbidden (403), tls (handshake), not_elasticsearch and
+	// unsupported_version (start); the records are kept for retry.
 )
 
 // bulkFlushBytes cuts a push into bulk requests of about 5 MB, the size
@@ -52,6 +56,7 @@ const (
 	outcomeInvalidEntity                  // permanent: an entity without a usable id or version
 	outcomeRejected                       // permanent
 	outcomeItemRetry                      // 429 / 5xx for this document
+	outcomeItemRefused                    // 401 / 403 for this document: retry once the operator fixed it
 	outcomeRequestFailed                  // the bulk request failed
 )
 
@@ -88,6 +93,9 @@ type push struct {
 	outcomes   []outcome // by record position
 	rejected   []refusal // refused by Elasticsearch for good
 	retryCause error     // the first reason to retry
+	// The first document answered 401 or 403 (a missing index privilege
+	// is reported per document).
+	itemRefusal *journeystore.Refusal
 }
 
 // pushLogs writes every record as one document with bulk requests: events
@@ -107,17 +115,26 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return nil
 	}
 	if !e.templateReady.Load() {
-		e.countFailed(ctx, n, reasonTemplateMiss)
-		return fmt.Errorf("%w: %w", errTemplateNotInstalled, e.lastTemplateError())
+		err := e.lastTemplateError()
+		e.countFailed(ctx, n, notReadyReason(err))
+		return fmt.Errorf("%w: %w", errTemplateNotInstalled, err)
 	}
+	trial, refused := e.refusals.admit(time.Now())
+	if refused != nil {
+		e.countFailed(ctx, n, refused.Cause.String())
+		return fmt.Errorf("not sent while Elasticsearch refuses the exports (retried after a backoff): %w", refused)
+	}
+	ctx, rec := esclient.WithRecorder(ctx)
+	var itemRefusal *esclient.Error
+	defer func() { e.afterPush(rec, trial, itemRefusal) }()
 
 	// Erasure requests are carried out before anything of the push is
 	// written, so the stored request is the audit record of a finished
 	// erasure.
 	erased, err := e.eraseRequested(ctx, ld)
 	if err != nil {
-		e.countFailed(ctx, n, reasonRequestFailed)
-		return fmt.Errorf("erasure request not carried out yet, retrying: %w", err)
+		e.countFailed(ctx, n, requestReason(rec))
+		return fmt.Errorf("erasure request not carried out yet, retrying: %w", withRefusal(err, rec))
 	}
 
 	p := encodePush(ld, e.cfg.IndexPrefix, erased)
@@ -127,10 +144,50 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return fmt.Errorf("creating the bulk indexer: %w", err)
 	}
 	t := p.collect(s.deadLetters)
-	e.count(ctx, &t, s.requests)
+	if t.itemRefusal != nil {
+		last, _ := rec.Last()
+		r := t.itemRefusal
+		itemRefusal = e.es.Refusal(last.Endpoint, r.Status, r.Type, r.Reason)
+		t.retryCause = itemRefusal
+	}
+	if refusal := rec.Refusal(); refusal != nil {
+		// The bulk request itself was refused: the refusal says it best.
+		t.retryCause = refusal
+	}
+	e.count(ctx, &t, s.requests, requestReason(rec), itemRefusal)
 	e.logRefusals(p.invalid, t.rejected)
 	e.logDeadLetterFailures(t.dlFailed)
 	return t.result(ld, s.closeErr)
+}
+
+// notReadyReason is the docs_failed reason of a push refused before the
+// exporter is ready: the cause the operator must fix, else
+// template_missing.
+func notReadyReason(err error) string {
+	var ee *esclient.Error
+	if errors.As(err, &ee) && ee.Cause != esclient.CauseUnreachable {
+		return ee.Cause.String()
+	}
+	return reasonTemplateMiss
+}
+
+// requestReason is the docs_failed reason of a failed request: the
+// refusal's cause when Elasticsearch refused it (401, 403, TLS), else
+// request_failed.
+func requestReason(rec *esclient.Recorder) string {
+	if refusal := rec.Refusal(); refusal != nil {
+		return refusal.Cause.String()
+	}
+	return reasonRequestFailed
+}
+
+// withRefusal returns the refusal the recorder saw instead of err when
+// there was one: it names the node, the cause and what to do.
+func withRefusal(err error, rec *esclient.Recorder) error {
+	if refusal := rec.Refusal(); refusal != nil {
+		return refusal
+	}
+	return err
 }
 
 // eraseRequested carries out the erasure requests of a push before any of
@@ -241,7 +298,7 @@ func (e *eventsExporter) send(ctx context.Context, p *push) (sent, error) {
 // newBulkIndexer returns a bulk indexer whose requests run under ctx.
 func (e *eventsExporter) newBulkIndexer(ctx context.Context, flushBytes int) (esutil.BulkIndexer, error) {
 	return esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client:     e.es,
+		Client:     e.es.Client,
 		NumWorkers: 1,
 		FlushBytes: flushBytes,
 		FilterPath: bulkFilterPath,
@@ -311,6 +368,15 @@ func (p *push) fail(i int, res esutil.BulkIndexerResponseItem, err error) {
 		p.settle(i, outcomeDuplicate, nil)
 	case res.Status == http.StatusTooManyRequests || res.Status >= 500:
 		p.settle(i, outcomeItemRetry, fmt.Errorf("document answered HTTP %d %s", res.Status, res.Error.Type))
+	case res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden:
+		// A missing index privilege (or a read-only block) is not the
+		// document's fault: keep it until the operator fixed it.
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.outcomes[i] = outcomeItemRefused
+		if p.itemRefusal == nil {
+			p.itemRefusal = &journeystore.Refusal{Index: d.index, Status: res.Status, Type: res.Error.Type, Reason: res.Error.Reason}
+		}
 	default:
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -339,6 +405,7 @@ type tally struct {
 	rejected     []refusal // refused by Elasticsearch
 	deadLettered int       // dead-letter documents stored (or already there)
 	dlFailed     []refusal // refused records the dead-letter index did not take
+	itemRefusal  *journeystore.Refusal
 }
 
 // collect reads the outcomes once the bulk indexer is closed. With a done
@@ -349,17 +416,18 @@ func (p *push) collect(dl *deadLetters) tally {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := tally{
-		n:          len(p.outcomes),
-		retry:      make([]bool, len(p.outcomes)),
-		retryCause: p.retryCause,
-		rejected:   slices.Clone(p.rejected),
+		n:           len(p.outcomes),
+		retry:       make([]bool, len(p.outcomes)),
+		retryCause:  p.retryCause,
+		rejected:    slices.Clone(p.rejected),
+		itemRefusal: p.itemRefusal,
 	}
 	for i, o := range p.outcomes {
 		if o == outcomePending {
 			o = outcomeRequestFailed
 		}
 		t.count[o]++
-		t.retry[i] = o == outcomeItemRetry || o == outcomeRequestFailed
+		t.retry[i] = o == outcomeItemRetry || o == outcomeItemRefused || o == outcomeRequestFailed
 	}
 	if dl != nil {
 		dl.mu.Lock()
@@ -373,7 +441,7 @@ func (p *push) collect(dl *deadLetters) tally {
 // permanent error when every record is lost (refused and not
 // dead-lettered); else none.
 func (t *tally) result(ld plog.Logs, closeErr error) error {
-	if retries := t.count[outcomeItemRetry] + t.count[outcomeRequestFailed]; retries > 0 {
+	if retries := t.count[outcomeItemRetry] + t.count[outcomeItemRefused] + t.count[outcomeRequestFailed]; retries > 0 {
 		cause := t.retryCause
 		if cause == nil {
 			cause = closeErr

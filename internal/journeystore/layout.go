@@ -3,7 +3,6 @@ package journeystore
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -245,28 +244,6 @@ func CheckDeadLetterIndex(index, prefix string) error {
 	}
 	if own {
 		return fmt.Errorf("%q is one of the exporter's own events or entity indices; use another name, e.g. %q", index, example)
-	}
-	return nil
-}
-
-// CheckURL checks the URL of one Elasticsearch node. Its messages never
-// echo a URL that may hold credentials.
-func CheckURL(u string) error {
-	p, err := url.Parse(u)
-	if err != nil {
-		return errors.New("not a valid URL; use the form http://host:9200")
-	}
-	if p.User != nil {
-		return errors.New("credentials in the URL are not allowed; use user and password (or api_key)")
-	}
-	if p.Scheme != "http" && p.Scheme != "https" {
-		return fmt.Errorf("%q must be an http:// or https:// URL", u)
-	}
-	if p.Host == "" {
-		return fmt.Errorf("%q has no host", u)
-	}
-	if p.RawQuery != "" || p.Fragment != "" {
-		return fmt.Errorf("%q must not have a query or fragment", u)
 	}
 	return nil
 }

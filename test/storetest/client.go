@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/estest"
 )
 
@@ -192,7 +193,10 @@ func (es *Client) MappedFields(index string) int {
 	return count(es.Mapping(index)["properties"].(map[string]any))
 }
 
-// InstalledTemplate returns the stored index_template object of name.
+// InstalledTemplate returns the stored index_template object of name as it
+// can be PUT back: without the creation and modification dates that 9.x
+// adds (esclient.WithoutSystemManaged). Every other key it holds is
+// returned.
 func (es *Client) InstalledTemplate(name string) map[string]any {
 	es.t.Helper()
 	var res struct {
@@ -202,7 +206,7 @@ func (es *Client) InstalledTemplate(name string) map[string]any {
 	}
 	es.Decode(http.MethodGet, "/_index_template/"+name, nil, &res)
 	require.Len(es.t, res.IndexTemplates, 1)
-	return res.IndexTemplates[0].IndexTemplate
+	return esclient.WithoutSystemManaged(res.IndexTemplates[0].IndexTemplate)
 }
 
 // AsJSON round-trips v through JSON so Go values compare with decoded ones.

@@ -34,6 +34,8 @@ type TelemetryBuilder struct {
 	ExporterElasticsearchJourneyDocsFailed          metric.Int64Counter
 	ExporterElasticsearchJourneyDocsIndexed         metric.Int64Counter
 	ExporterElasticsearchJourneyDocsVersionConflict metric.Int64Counter
+	ExporterElasticsearchJourneyRequestRetries      metric.Int64Counter
+	ExporterElasticsearchJourneyRequests            metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -111,6 +113,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_elasticsearch_journey_docs_version_conflict",
 		metric.WithDescription("Number of entity snapshots (visits, visitors, credits) Elasticsearch did not write because it already held the same or a newer version of the entity (a late or replayed snapshot); they count as delivered. [Development]"),
 		metric.WithUnit("{document}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterElasticsearchJourneyRequestRetries, err = builder.meter.Int64Counter(
+		"otelcol_exporter_elasticsearch_journey_request_retries",
+		metric.WithDescription("Number of requests the client repeated on the next node after an attempt failed on the network or answered 502, 503 or 504, by the node of the repeat (failover across endpoints). [Development]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterElasticsearchJourneyRequests, err = builder.meter.Int64Counter(
+		"otelcol_exporter_elasticsearch_journey_requests",
+		metric.WithDescription("Number of HTTP requests to Elasticsearch by node and outcome, each attempt counted (the client tries a request that failed on the network or answered 502, 503 or 504 again on the next node). [Development]"),
+		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -148,3 +148,35 @@ func AssertEqualExporterElasticsearchJourneyDocsVersionConflict(t *testing.T, tt
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualExporterElasticsearchJourneyRequestRetries(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_elasticsearch_journey_request_retries",
+		Description: "Number of requests the client repeated on the next node after an attempt failed on the network or answered 502, 503 or 504, by the node of the repeat (failover across endpoints). [Development]",
+		Unit:        "{request}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_request_retries")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualExporterElasticsearchJourneyRequests(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_elasticsearch_journey_requests",
+		Description: "Number of HTTP requests to Elasticsearch by node and outcome, each attempt counted (the client tries a request that failed on the network or answered 502, 503 or 504 again on the next node). [Development]",
+		Unit:        "{request}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_requests")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

@@ -27,6 +27,8 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterElasticsearchJourneyDocsFailed.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsIndexed.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsVersionConflict.Add(context.Background(), 1)
+	tb.ExporterElasticsearchJourneyRequestRetries.Add(context.Background(), 1)
+	tb.ExporterElasticsearchJourneyRequests.Add(context.Background(), 1)
 	AssertEqualExporterElasticsearchJourneyAttributesDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -49,6 +51,12 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterElasticsearchJourneyDocsVersionConflict(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterElasticsearchJourneyRequestRetries(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterElasticsearchJourneyRequests(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 
