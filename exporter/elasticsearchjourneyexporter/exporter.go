@@ -55,6 +55,13 @@ type eventsExporter struct {
 	// or the TLS handshake fails.
 	refusals refusalGate
 
+	// guard knows the erased subjects; see erasures.go.
+	guard *erasureGuard
+	// partnerReady is set once the partner-facing indices exist (see
+	// ensurePartnerIndices).
+	partnerReady atomic.Bool
+	partnerMu    sync.Mutex
+
 	cancelInstall context.CancelFunc
 	installDone   chan struct{}
 
@@ -78,6 +85,7 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 		telemetry:   tb,
 		ready:       make(chan struct{}),
 		templateErr: errors.New("not attempted"),
+		guard:       newErasureGuard(cfg.Erasure.TombstoneDays),
 		retryMin:    time.Second,
 		retryMax:    30 * time.Second,
 	}, nil
@@ -107,11 +115,11 @@ func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("elasticsearch_journey: %w", err)
 	}
 
-	if e.cfg.Retention.months().Enabled() {
-		rctx, rcancel := context.WithCancel(context.Background())
-		e.cancelRetention, e.retentionDone = rcancel, make(chan struct{})
-		go e.retentionLoop(rctx)
-	}
+	// Always: stamped events, dead letters and erasure tombstones expire
+	// whatever the families' retention says.
+	rctx, rcancel := context.WithCancel(context.Background())
+	e.cancelRetention, e.retentionDone = rcancel, make(chan struct{})
+	go e.retentionLoop(rctx)
 
 	attemptCtx, cancel := context.WithTimeout(ctx, min(startAttemptTimeout, e.cfg.ClientConfig.Timeout))
 	err := e.connect(attemptCtx)
@@ -323,6 +331,25 @@ func (e *eventsExporter) installTemplates(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// ensurePartnerIndices creates the partner-facing indices the first time a
+// push has a copy for them (a deployment without referral partners never
+// gets them); a failure is tried again by the next push.
+func (e *eventsExporter) ensurePartnerIndices(ctx context.Context) error {
+	if e.partnerReady.Load() {
+		return nil
+	}
+	e.partnerMu.Lock()
+	defer e.partnerMu.Unlock()
+	if e.partnerReady.Load() {
+		return nil
+	}
+	if err := e.store.EnsurePartnerIndices(ctx); err != nil {
+		return fmt.Errorf("creating the partner-facing indices: %w", err)
+	}
+	e.partnerReady.Store(true)
+	return nil
 }
 
 func (e *eventsExporter) lastTemplateError() error {
