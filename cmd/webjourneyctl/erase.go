@@ -73,10 +73,7 @@ func runErase(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stdout, "Erased from %s (site %q):\n", es.url, *site)
 		}
-		for _, f := range rep.Families {
-			fmt.Fprintf(stdout, "  %-12s %8d  %s\n", f.Family, f.Documents, f.Index)
-		}
-		fmt.Fprintf(stdout, "  %-12s %8d\n", "total", rep.Total)
+		printFamilies(stdout, rep.Families, rep.Total)
 		if es.deadLetter == "" {
 			fmt.Fprintln(stdout, "  (dead letters not searched: no --dead-letter-index)")
 		}

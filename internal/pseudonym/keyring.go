@@ -47,6 +47,10 @@ func (k *Keyring) KeyIDs() []string {
 	return ids
 }
 
+// EncodedLen is the length of the base64url part of the keyring's
+// pseudonyms (after "<key id>:").
+func (k *Keyring) EncodedLen() int { return k.ps[0].encLen }
+
 // Pseudonyms returns the pseudonym of value on site under every key id,
 // in key id order: all the forms in which the anonymizer can have stored
 // it.
