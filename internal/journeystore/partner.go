@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
@@ -120,7 +121,7 @@ func AppendPartnerDocument(dst []byte, family Family, src []byte) ([]byte, error
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
 		return dst, errors.New("not a JSON object")
 	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return dst, errors.New("more than one JSON value")
 	}
 	dst = append(dst, '{')
@@ -230,7 +231,7 @@ func (s *Store) GrantPartner(ctx context.Context, site, partner string) (*Partne
 	}
 	body, _ := json.Marshal(map[string]any{"actions": actions})
 	ua := s.es.Indices.UpdateAliases
-	_, err = answer("creating alias "+alias)(ua(bytes.NewReader(body), ua.WithContext(ctx)))
+	_, err = answer("creating alias " + alias)(ua(bytes.NewReader(body), ua.WithContext(ctx)))
 	return g, err
 }
 
@@ -247,7 +248,7 @@ func (s *Store) RevokePartner(ctx context.Context, site, partner string) (string
 	}
 	body, _ := json.Marshal(map[string]any{"actions": actions})
 	ua := s.es.Indices.UpdateAliases
-	_, err = answer("removing alias "+alias)(ua(bytes.NewReader(body), ua.WithContext(ctx)))
+	_, err = answer("removing alias " + alias)(ua(bytes.NewReader(body), ua.WithContext(ctx)))
 	return alias, err
 }
 

@@ -202,7 +202,8 @@ const maxUnknownKeyIDs = 10
 // ids cannot be derived without their secrets, so a subject request that
 // does not cover them is incomplete. At most 10 are named.
 func (s *Store) OtherKeyIDs(ctx context.Context, site string, known []string, encLen int) ([]KeyIDCount, error) {
-	shape := "[a-z0-9]{1,16}:[A-Za-z0-9_-]{" + strconv.Itoa(encLen) + "}"
+	// Lucene's syntax: '-' in a class is a range unless escaped.
+	shape := `[a-z0-9]{1,16}:[A-Za-z0-9_\-]{` + strconv.Itoa(encLen) + "}"
 	exclude := slices.Clone(known)
 	var out []KeyIDCount
 	for range maxUnknownKeyIDs {

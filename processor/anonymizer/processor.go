@@ -16,10 +16,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/pseudonym"
 	"github.com/webjourney/webjourney/internal/sealed"
 	"github.com/webjourney/webjourney/internal/storageext"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/metadata"
-	"github.com/webjourney/webjourney/internal/pseudonym"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/salt"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/scrub"
 )
