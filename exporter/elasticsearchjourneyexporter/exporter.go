@@ -71,6 +71,11 @@ type eventsExporter struct {
 	// Pacing of the background connection retries and of the trial
 	// pushes while refused; tests shorten them.
 	retryMin, retryMax time.Duration
+
+	// beforeSend, when set (tests only), runs after a push read the
+	// tombstones and before it writes: an erasure there is one carried
+	// out while the push is in flight.
+	beforeSend func()
 }
 
 func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, error) {

@@ -161,6 +161,9 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	if p.partners > 0 {
 		p.partnerErr = e.ensurePartnerIndices(ctx)
 	}
+	if e.beforeSend != nil {
+		e.beforeSend()
+	}
 	s, err := e.send(ctx, p)
 	if err != nil {
 		return fmt.Errorf("creating the bulk indexer: %w", err)
