@@ -194,7 +194,7 @@ func TestKibanaAcceptsVersions(t *testing.T) {
 
 // TestLensByValueStateVersion: by-value Lens attributes carry no item
 // `version`. Kibana 8.19 has none (the lens type gained the `version`
-// mapping and model version 1 with elastic/kibana#229534, September 2025,
+// mapping and model version 1 with elastic/kibana#229534, September 2025, 9.2,
 // x-pack/platform/plugins/shared/lens/server/saved_objects.ts
 // @ 0a99e16cd1833e40f0dc9013d2343444364f3936), and 9.x upgrades attributes
 // from `version ?? 0` through every Lens item version on read
@@ -204,8 +204,9 @@ func TestKibanaAcceptsVersions(t *testing.T) {
 // @ 3ab0fa13492bec220f9614e6bfcabb96301b591e): datasource `formBased`
 // (renamed from `indexpattern` at 8.6.0). No legacy migration runs on it at
 // import (the dashboards are at a model version) nor in the browser: since
-// 8.17 (elastic/kibana#186642) Lens is a React embeddable, for which the
-// dashboard runs no client-side factory migrations.
+// late 2024, before 8.19 (elastic/kibana#186642), Lens is a React
+// embeddable, for which the dashboard runs no client-side factory
+// migrations.
 func TestLensByValueStateVersion(t *testing.T) {
 	for _, o := range readFile(t) {
 		if o.Type != "dashboard" {
