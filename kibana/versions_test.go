@@ -48,8 +48,8 @@ type typeVersions struct {
 	// version in the newest 9.x source read.
 	known819, newest9 string
 	// steps are versions at which both register a transform, from the last
-	// legacy migration on: the versions a Kibana export carries, so the only
-	// ones worth emitting.
+	// legacy migration on: only such versions were ever written by a Kibana,
+	// so only they are emitted.
 	steps []string
 	// createKeys are the attributes the type's create schema for the version
 	// 8.19 validates our objects against accepts (config-schema objects
