@@ -137,12 +137,12 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#signup input[name=phone]`), typedPII[1]),
 		chromedp.SendKeys(chromedp.CSS(`#signup input[name=fullname]`), typedPII[4]),
 		chromedp.Click(chromedp.ID("signup-go")),
-		chromedp.WaitVisible(chromedp.ID("pay")),
+		waitForLocation("from=signup"),
 		waitForTag(),
 		chromedp.SendKeys(chromedp.CSS(`#pay input[name=cc]`), typedPII[2]),
 		chromedp.SendKeys(chromedp.CSS(`#pay input[name=pw]`), typedPII[3]),
 		chromedp.Click(chromedp.ID("pay-go")),
-		chromedp.WaitVisible(chromedp.ID("pay")),
+		waitForLocation("from=pay"),
 		waitForTag(),
 		// Leaving the page flushes its engagement.
 		chromedp.Navigate("about:blank"),
@@ -359,6 +359,17 @@ func browserCookies(t *testing.T, ctx context.Context, urls ...string) []*networ
 // waitForTag waits until the tag runs: it has replaced its stub with the
 // command function and received the site config (then it records the page
 // view). A visitor who leaves before the config arrives is not counted.
+// waitForLocation waits until the tab shows a document whose URL contains
+// part: after a form post every page of the test site has the same
+// elements, so only the URL tells the new document from the old one.
+func waitForLocation(part string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](fmt.Sprintf(`location.href.includes(%q) && document.readyState !== 'loading'`, part),
+			chromedp.WithPollingTimeout(15*time.Second))(ctx, tgt)
+		return err
+	})
+}
+
 func waitForTag() chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
 		_, err := chromedp.Poll[bool](`typeof webjourney === 'function' && typeof webjourney.track === 'function' &&
