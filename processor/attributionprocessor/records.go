@@ -123,24 +123,6 @@ func putVisitor(lr plog.LogRecord, s subject, vr *journey.Visitor, now time.Time
 	putStrings(m, eventmodel.AttrVisitorSegments, vr.Segments)
 }
 
-// outcome is one achieved outcome, the input of its credit records.
-type outcome struct {
-	name, currency   string
-	value            float64
-	eventID, visitID string
-	time             time.Time
-}
-
-// credit is one touch's share under one model.
-type credit struct {
-	model        string
-	touch        journey.Touch
-	index, count int
-	credit       float64
-	value        float64
-	firstTouch   time.Time // first eligible touch, for time to convert
-}
-
 // creditID is stable for a replay of the same outcome event, so the
 // exporter stores each credit once.
 func creditID(o *outcome, model string, index int, touchVisit string) string {
