@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/eventrecord"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/channel"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/journey"
 )
@@ -24,7 +25,7 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		// The visitor's journey is forgotten here as it is erased in
 		// storage, so that no later record brings it back.
 		if key, _ := visitorKey(m); key != "" {
-			p.stateFor(str(m, eventmodel.AttrSiteID)).tracker.Forget(key)
+			p.stateFor(eventrecord.Str(m, eventmodel.AttrSiteID)).tracker.Forget(key)
 		}
 		return resultNotJourney
 	}
@@ -42,14 +43,14 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		Visitor:     key,
 		Site:        f.site,
 		Name:        lr.EventName(),
-		Time:        eventTime(lr),
+		Time:        eventrecord.Time(lr),
 		Path:        f.path,
 		EngagedMs:   f.engagedMs,
 		DeviceClass: f.device,
 		Country:     f.country,
 	}
 	var ch channel.Result
-	if isPageView(ev.Name) {
+	if eventmodel.IsPageView(ev.Name) {
 		ch = classify(st.classifier, &f)
 		ev.Medium, ev.Source, ev.Partner = ch.Medium, ch.Source, ch.Partner
 		ev.Campaign = f.utmCampaign
@@ -76,10 +77,6 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	// worth a write per event, the visit record has the latest activity.
 	b.visit(st, subj, ref.VisitID, ref.Touched)
 	return resultApplied
-}
-
-func isPageView(name string) bool {
-	return name == eventmodel.EventPageView || name == eventmodel.EventSiteSearch
 }
 
 // classify finds the channel of a page view from the parts of its URL,

@@ -1,12 +1,10 @@
 package attributionprocessor
 
 import (
-	"time"
-
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/eventrecord"
 )
 
 // fields are the event attributes the journey reads, taken in one pass
@@ -81,31 +79,14 @@ func readFields(m pcommon.Map) fields {
 	return f
 }
 
-func str(m pcommon.Map, k string) string {
-	if v, ok := m.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
-	}
-	return ""
-}
-
 // visitorKey is the key journeys are kept under: the (pseudonymous)
 // visitor id, or for an anonymous event the cookieless key.
 func visitorKey(m pcommon.Map) (key, attr string) {
-	if v := str(m, eventmodel.AttrVisitorID); v != "" {
+	if v := eventrecord.Str(m, eventmodel.AttrVisitorID); v != "" {
 		return v, eventmodel.AttrVisitorID
 	}
-	if v := str(m, eventmodel.AttrCookielessKey); v != "" {
+	if v := eventrecord.Str(m, eventmodel.AttrCookielessKey); v != "" {
 		return v, eventmodel.AttrCookielessKey
 	}
 	return "", ""
-}
-
-func eventTime(lr plog.LogRecord) time.Time {
-	if ts := lr.Timestamp(); ts != 0 {
-		return ts.AsTime()
-	}
-	if ts := lr.ObservedTimestamp(); ts != 0 {
-		return ts.AsTime()
-	}
-	return time.Time{}
 }
