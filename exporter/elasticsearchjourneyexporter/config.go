@@ -132,7 +132,7 @@ func (cfg *Config) Validate() error {
 	}
 	for i, ep := range cfg.Endpoints {
 		if err := journeystore.CheckURL(ep); err != nil {
-			errs = append(errs, fmt.Errorf("endpoints[%d]: %w", i, err))
+			errs = append(errs, fmt.Errorf("endpoints::%d: %w", i, err))
 		}
 	}
 	if err := journeystore.CheckIndexPrefix(cfg.IndexPrefix); err != nil {

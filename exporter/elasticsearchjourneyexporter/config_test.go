@@ -98,9 +98,9 @@ func TestInvalidConfigs(t *testing.T) {
 		name string
 		want []string // substrings the error must hold: the key and the fix
 	}{
-		{"bad_endpoint_scheme", []string{"endpoints[1]", "ftp://127.0.0.1:9200", "http:// or https://"}},
-		{"bad_endpoint_url", []string{"endpoints[0]", "not a valid URL"}},
-		{"endpoint_credentials", []string{"endpoints[0]", "use user and password"}},
+		{"bad_endpoint_scheme", []string{"endpoints::1", "ftp://127.0.0.1:9200", "http:// or https://"}},
+		{"bad_endpoint_url", []string{"endpoints::0", "not a valid URL"}},
+		{"endpoint_credentials", []string{"endpoints::0", "use user and password"}},
 		{"no_endpoints", []string{"endpoints", "at least one"}},
 		{"single_endpoint_key", []string{"endpoint:", "endpoints"}},
 		{"upper_case_prefix", []string{"index_prefix", "lower-case"}},

@@ -2,6 +2,7 @@ package attributionprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/webjourney/webjourney/internal/sitelist"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/journey"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/metadata"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/models"
@@ -39,7 +41,7 @@ type attributionProcessor struct {
 	now       func() time.Time
 	persist   *persistence
 	emitter   *emitter     // nil: entity records go into each batch
-	all       []*siteState // states(), fixed after newProcessor
+	all       []*siteState // every state, the default first; fixed after newProcessor
 
 	// Telemetry attribute sets, made once: the hot path only adds.
 	// The options are kept as slices: a single option passed to Add
@@ -73,15 +75,19 @@ func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, e
 		}
 		p.models = append(p.models, m)
 	}
-	if p.def, err = newSiteState(cfg, "", "_default"); err != nil {
+	if p.def, err = newSiteState(cfg, nil, "_default"); err != nil {
 		return nil, err
 	}
-	for id := range cfg.Sites {
-		if p.sites[id], err = newSiteState(cfg, id, "site/"+id); err != nil {
-			return nil, fmt.Errorf("sites::%s: %w", id, err)
+	p.all = []*siteState{p.def}
+	for i := range cfg.Sites {
+		s := &cfg.Sites[i]
+		st, err := newSiteState(cfg, s, "site/"+s.ID)
+		if err != nil {
+			return nil, errors.Join(sitelist.Errors(i, s.ID, err)...)
 		}
+		p.sites[s.ID] = st
+		p.all = append(p.all, st)
 	}
-	p.all = p.states()
 	p.persist = newPersistence(set.ID, cfg, p.all, tb, set.Logger)
 	p.resultOpts = map[string][]metric.AddOption{}
 	for _, r := range []string{resultApplied, journey.ReasonDuplicate, journey.ReasonLate, journey.ReasonInvalid, resultNoVisitor, resultBot, resultNotJourney} {

@@ -2,7 +2,6 @@ package attributionprocessor
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/channel"
@@ -18,11 +17,13 @@ type siteState struct {
 	evictions  int64 // last value reported to telemetry
 }
 
-func newSiteState(cfg *Config, site, name string) (*siteState, error) {
+// newSiteState makes the journey state of a site with its own settings,
+// or with site nil the default state.
+func newSiteState(cfg *Config, site *SiteConfig, name string) (*siteState, error) {
 	j := cfg.Journey
 	tz := j.TimeZone
-	if s, ok := cfg.Sites[site]; ok && site != "" && s.TimeZone != "" {
-		tz = s.TimeZone
+	if site != nil && site.TimeZone != "" {
+		tz = site.TimeZone
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
@@ -47,20 +48,6 @@ func newSiteState(cfg *Config, site, name string) (*siteState, error) {
 	return &siteState{name: name, tracker: tr, classifier: cl}, nil
 }
 
-// states lists every journey state, the default first.
-func (p *attributionProcessor) states() []*siteState {
-	out := []*siteState{p.def}
-	ids := make([]string, 0, len(p.sites))
-	for id := range p.sites {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		out = append(out, p.sites[id])
-	}
-	return out
-}
-
 func (p *attributionProcessor) stateFor(site string) *siteState {
 	if s, ok := p.sites[site]; ok {
 		return s
@@ -71,10 +58,10 @@ func (p *attributionProcessor) stateFor(site string) *siteState {
 // classifierConfig is the channel classifier's configuration for a site.
 type classifierConfig channel.Config
 
-func (c *Config) classifierConfig(site string) classifierConfig {
+func (c *Config) classifierConfig(site *SiteConfig) classifierConfig {
 	internal := c.InternalDomains
-	if s, ok := c.Sites[site]; ok && site != "" && len(s.InternalDomains) > 0 {
-		internal = s.InternalDomains
+	if site != nil && len(site.InternalDomains) > 0 {
+		internal = site.InternalDomains
 	}
 	return classifierConfig{InternalDomains: internal}
 }
