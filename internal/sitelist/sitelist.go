@@ -29,15 +29,18 @@ const Key = "sites"
 // collector's own error for it would only say that a list was expected.
 func RefuseMap(conf *confmap.Conf) error {
 	m, ok := conf.Get(Key).(map[string]any)
-	if !ok || len(m) == 0 {
+	if !ok {
 		return nil
 	}
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
+	example := "shop"
+	if len(m) > 0 {
+		ids := make([]string, 0, len(m))
+		for id := range m {
+			ids = append(ids, id)
+		}
+		example = slices.Min(ids)
 	}
-	slices.Sort(ids)
-	return fmt.Errorf("%s: a list of sites with an id since 0.2, not a map keyed by site id; write \"- id: %s\" followed by the keys of the site, one list element per site (as the pixel receiver's sites)", Key, ids[0])
+	return fmt.Errorf("%s: a list of sites with an id since 0.2, not a map keyed by site id; write \"- id: %s\" followed by the keys of the site, one list element per site (as the pixel receiver's sites)", Key, example)
 }
 
 // ElementKey is the key of the i-th site: sites::<i>.

@@ -19,10 +19,12 @@ func TestRefuseMap(t *testing.T) {
 	assert.Contains(t, err.Error(), "sites: a list of sites with an id since 0.2")
 	assert.Contains(t, err.Error(), `write "- id: blog"`)
 
+	assert.ErrorContains(t, RefuseMap(confmap.NewFromStringMap(map[string]any{"sites": map[string]any{}})), `write "- id: shop"`)
+
 	for name, conf := range map[string]map[string]any{
-		"list":      {"sites": []any{map[string]any{"id": "shop"}}},
-		"empty map": {"sites": map[string]any{}},
-		"absent":    {"other": 1},
+		"list":   {"sites": []any{map[string]any{"id": "shop"}}},
+		"absent": {"other": 1},
+		"null":   {"sites": nil},
 	} {
 		assert.NoError(t, RefuseMap(confmap.NewFromStringMap(conf)), name)
 	}

@@ -63,7 +63,9 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		return reason
 	}
 	subj := subject{site: f.site, key: key, keyAttr: keyAttr}
-	b.dropVisits(ref.Dropped, p.emitter != nil)
+	if len(ref.Dropped) > 0 { // rare: only when a visit starts
+		b.dropVisits(ref.Dropped, p.emitter != nil)
+	}
 	putVisitOnEvent(m, &ref, &ch, ev.Path)
 
 	if len(p.rules.outcomes) > 0 {
