@@ -16,6 +16,15 @@ import (
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
 	t.Helper()
+	cfg, err := unmarshalConfig(t, name)
+	require.NoError(t, err)
+	return cfg, confmap.Validate(cfg)
+}
+
+// unmarshalConfig decodes testdata/config.yaml's attribution/<name> over
+// the defaults, without validating.
+func unmarshalConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
 	cfg := createDefaultConfig()
@@ -25,8 +34,7 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 	}
 	sub, err := cm.Sub(id.String())
 	require.NoError(t, err)
-	require.NoError(t, sub.Unmarshal(cfg))
-	return cfg, confmap.Validate(cfg)
+	return cfg, sub.Unmarshal(cfg)
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -53,11 +61,7 @@ func TestLoadConfig(t *testing.T) {
 // checked here: name, param or domains, window); a configuration that
 // still has them here fails at start, naming the key and where it went.
 func TestPartnersKeyNamesTheFix(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, "partners").String())
-	require.NoError(t, err)
-	err = sub.Unmarshal(createDefaultConfig())
+	_, err := unmarshalConfig(t, "partners")
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "partners: the attribution processor no longer defines referral partners")
 	assert.ErrorContains(t, err, "receivers::pixel::sites::<n>::referral_partners")
@@ -69,11 +73,7 @@ func TestPartnersKeyNamesTheFix(t *testing.T) {
 // Sites are a list with ids, as in every component; the map of 0.1 fails
 // at start and says how to write it now.
 func TestSitesMapIsRefused(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, "sites_map").String())
-	require.NoError(t, err)
-	err = sub.Unmarshal(createDefaultConfig())
+	_, err := unmarshalConfig(t, "sites_map")
 	assert.ErrorContains(t, err, `sites: a list of sites with an id since 0.2, not a map keyed by site id; write "- id: nz"`)
 }
 
