@@ -19,17 +19,21 @@ const (
 	fieldEventName = journeystore.FieldEventName
 )
 
-// Migration versions of each saved-object type as Kibana 8.19 understands
-// them. Kibana migrates an object whose version is lower than its own and
-// refuses one that is higher, so where an exact 8.19 value was uncertain the
-// lower known-good value is used (see README.md).
+// Migration versions of the saved-object types we emit. On import Kibana
+// runs every migration above an object's typeMigrationVersion and refuses a
+// version above the type's latest, so each is the newest version the public
+// Kibana source shows 8.19 to register (dashboard: model version 2, since
+// 8.14; search: model version 5, 8.19's latest): the objects import into 8.19
+// and every 9.x migrates them. versions_test.go checks them against what
+// 8.19 and the newest 9.x register, with the source each fact comes from.
+// 8.8.0 is Kibana's last (and only) core migration. Lens panels are stored
+// by value inside the dashboards, so no lens-type object is emitted.
 const coreMigrationVersion = "8.8.0"
 
 var typeMigrationVersion = map[string]string{
 	"index-pattern": "8.0.0",
 	"search":        "10.5.0",
 	"visualization": "8.5.0",
-	"lens":          "8.9.0",
 	"dashboard":     "10.2.0",
 }
 

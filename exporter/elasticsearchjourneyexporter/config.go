@@ -186,7 +186,7 @@ func (cfg *Config) Validate() error {
 	}
 	for i, ep := range cfg.Endpoints {
 		if err := esclient.CheckURL(ep); err != nil {
-			errs = append(errs, fmt.Errorf("endpoints[%d]: %w", i, err))
+			errs = append(errs, fmt.Errorf("endpoints::%d: %w", i, err))
 		}
 	}
 	if err := journeystore.CheckIndexPrefix(cfg.IndexPrefix); err != nil {
@@ -277,7 +277,7 @@ func (cfg *Config) validateTLS() []error {
 	}
 	for i, ep := range cfg.Endpoints {
 		if strings.HasPrefix(ep, "http://") {
-			errs = append(errs, fmt.Errorf("endpoints[%d]: %q is plain http, which ca_trusted_fingerprint cannot protect; use https://", i, ep))
+			errs = append(errs, fmt.Errorf("endpoints::%d: %q is plain http, which ca_trusted_fingerprint cannot protect; use https://", i, ep))
 		}
 	}
 	return errs

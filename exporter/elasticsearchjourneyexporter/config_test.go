@@ -124,9 +124,9 @@ func TestInvalidConfigs(t *testing.T) {
 		name string
 		want []string // substrings the error must hold: the key and the fix
 	}{
-		{"bad_endpoint_scheme", []string{"endpoints[1]", "ftp://127.0.0.1:9200", "http:// or https://"}},
-		{"bad_endpoint_url", []string{"endpoints[0]", "not a valid URL"}},
-		{"endpoint_credentials", []string{"endpoints[0]", "use user and password"}},
+		{"bad_endpoint_scheme", []string{"endpoints::1", "ftp://127.0.0.1:9200", "http:// or https://"}},
+		{"bad_endpoint_url", []string{"endpoints::0", "not a valid URL"}},
+		{"endpoint_credentials", []string{"endpoints::0", "use user and password"}},
 		{"no_endpoints", []string{"endpoints", "at least one"}},
 		{"single_endpoint_key", []string{"endpoint:", "endpoints"}},
 		{"upper_case_prefix", []string{"index_prefix", "lower-case"}},
@@ -144,7 +144,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"bad_fingerprint", []string{"ca_trusted_fingerprint: must be the SHA-256 fingerprint of the CA certificate: 64 hex digits"}},
 		{"fingerprint_and_ca_file", []string{"ca_trusted_fingerprint: set either it or tls::ca_file"}},
 		{"fingerprint_and_insecure", []string{"ca_trusted_fingerprint: pins the CA, which tls::insecure_skip_verify turns off"}},
-		{"fingerprint_over_http", []string{`endpoints[0]: "http://es:9200" is plain http, which ca_trusted_fingerprint cannot protect`}},
+		{"fingerprint_over_http", []string{`endpoints::0: "http://es:9200" is plain http, which ca_trusted_fingerprint cannot protect`}},
 		{"bad_queue", []string{"sending_queue", "num_consumers"}},
 		{"zstd_compression", []string{"compression", "gzip or deflate"}},
 		{"bad_entity_retention", []string{

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/eventrecord"
 )
 
 // maxValueDepth bounds how deep nested maps and slices are written as JSON
@@ -115,14 +116,11 @@ func entityRef(lr plog.LogRecord) (id string, version int64, problem string) {
 	return id, ver.Int(), ""
 }
 
-// eventTime is the record's event time: Timestamp, else ObservedTimestamp,
-// else the time of the push.
+// eventTime is the record's event time (eventrecord.Time), else the time
+// of the push.
 func (e *Encoder) eventTime(lr plog.LogRecord) time.Time {
-	if ts := lr.Timestamp(); ts != 0 {
-		return ts.AsTime()
-	}
-	if ts := lr.ObservedTimestamp(); ts != 0 {
-		return ts.AsTime()
+	if t := eventrecord.Time(lr); !t.IsZero() {
+		return t
 	}
 	return e.now.UTC()
 }
