@@ -92,3 +92,35 @@ func TestEncoderRoutesStampedEvents(t *testing.T) {
 	_, doc := enc.Append(nil, lr)
 	assert.Equal(t, "wj-visits", doc.Index)
 }
+
+// Index names come back from the server (retention lists them): a name
+// read as a stamped-events index is exactly the one its month and months
+// make, so that retention never deletes an index it did not name.
+func FuzzStampedEventsIndex(f *testing.F) {
+	for _, s := range []string{"wj-events-max25m-2026.11", "wj-events-2026.11", "wj-events-max025m-2026.11", "wj-events-max1m-0001.01", "wj-events-max99999999999m-2026.11"} {
+		f.Add(s)
+	}
+	l := Layout{Prefix: "wj"}
+	f.Fuzz(func(t *testing.T, index string) {
+		month, months, ok := l.stampedEventsIndex(index)
+		if !ok {
+			return
+		}
+		assert.Positive(t, months)
+		assert.Equal(t, index, l.StampedEventsIndex(month, months))
+		assert.Equal(t, FamilyEvents, l.familyOfIndex(index))
+	})
+}
+
+// A stamp from an OTLP client can be any string: it always names one of a
+// few indices, never more months than the ceiling.
+func FuzzStampedMonths(f *testing.F) {
+	for _, s := range []string{"25", " 13 ", "0", "-1", "1200", "forever", "2147483648"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, stamp string) {
+		m := StampedMonths(pcommon.NewValueStr(stamp))
+		assert.True(t, m >= 1 && m <= maxStampMonths, "%q: %d", stamp, m)
+		assert.True(t, m <= maxExactStampMonths || m%12 == 0, "%q: %d", stamp, m)
+	})
+}
