@@ -3,8 +3,6 @@ package kibana
 import (
 	"bytes"
 	"encoding/json"
-
-	em "github.com/webjourney/webjourney/internal/eventmodel"
 )
 
 // PartnerDataViewID is the id of the data view over the alias of partner
@@ -18,15 +16,7 @@ func PartnerDataViewID(site, partner string) string {
 // referral partner over its filtered alias: the partner-facing copies of
 // its visits and credits (journeystore's partner families), nothing else.
 func PartnerDataView(alias, site, partner string) ([]byte, error) {
-	dv := dataView(PartnerDataViewID(site, partner), alias, "webjourney partner "+partner+" ("+site+")", map[string]any{
-		em.AttrVisitDuration:          formatDuration,
-		em.AttrVisitEngagedTime:       formatDuration,
-		em.AttrOutcomeValue:           formatMoney,
-		em.AttrOutcomeTimeToConvert:   formatDuration,
-		em.AttrAttributionValue:       formatMoney,
-		em.AttrAttributionCredit:      formatPercent,
-		em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
-	})
+	dv := dataView(PartnerDataViewID(site, partner), alias, "webjourney partner "+partner+" ("+site+")", journeyFormats())
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

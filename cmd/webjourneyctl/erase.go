@@ -70,20 +70,7 @@ func runErase(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	st, ctx := s.store, s.ctx
 
 	rep, err := st.Erase(ctx, *site, *visitor, *userID)
-	if rep != nil {
-		if err != nil {
-			fmt.Fprintf(stdout, "Deleted before the failure, from %s (site %q):\n", es.url, *site)
-		} else {
-			fmt.Fprintf(stdout, "Erased from %s (site %q):\n", es.url, *site)
-		}
-		printFamilies(stdout, rep.Families, rep.Total)
-		if es.deadLetter == "" {
-			fmt.Fprintln(stdout, "  (dead letters not searched: no --dead-letter-index)")
-		}
-		if err == nil {
-			fmt.Fprintf(stdout, "Audit record: %s/%s (webjourney.erasure.subject %s)\n", rep.AuditIndex, rep.AuditID, rep.Subject)
-		}
-	}
+	printErasure(stdout, &es, fmt.Sprintf("site %q", *site), rep, err)
 	if err != nil {
 		return s.fail("erase", err, stderr)
 	}

@@ -197,20 +197,7 @@ func runSubject(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	if sub == "erase" {
 		rep, err := st.EraseAll(ctx, er)
-		if rep != nil {
-			if err != nil {
-				fmt.Fprintf(stdout, "Deleted before the failure, from %s (%s):\n", es.url, about)
-			} else {
-				fmt.Fprintf(stdout, "Erased from %s (%s):\n", es.url, about)
-			}
-			printFamilies(stdout, rep.Families, rep.Total)
-			if es.deadLetter == "" {
-				fmt.Fprintln(stdout, "  (dead letters not searched: no --dead-letter-index)")
-			}
-			if err == nil {
-				fmt.Fprintf(stdout, "Audit record: %s/%s (webjourney.erasure.subject %s)\n", rep.AuditIndex, rep.AuditID, rep.Subject)
-			}
-		}
+		printErasure(stdout, &es, about, rep, err)
 		if err != nil {
 			return s.fail(cmd, err, stderr)
 		}
@@ -277,6 +264,26 @@ func exportOutput(path string, stdout, stderr io.Writer) (out, summary io.Writer
 		return nil, nil, nil, fmt.Errorf("--output: %w", err)
 	}
 	return f, stdout, f.Close, nil
+}
+
+// printErasure prints what an erasure deleted (all of it, or what it
+// deleted before err) and its audit record; about says what was erased.
+func printErasure(w io.Writer, es *esFlags, about string, rep *journeystore.ErasureReport, err error) {
+	if rep == nil {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(w, "Deleted before the failure, from %s (%s):\n", es.url, about)
+	} else {
+		fmt.Fprintf(w, "Erased from %s (%s):\n", es.url, about)
+	}
+	printFamilies(w, rep.Families, rep.Total)
+	if es.deadLetter == "" {
+		fmt.Fprintln(w, "  (dead letters not searched: no --dead-letter-index)")
+	}
+	if err == nil {
+		fmt.Fprintf(w, "Audit record: %s/%s (webjourney.erasure.subject %s)\n", rep.AuditIndex, rep.AuditID, rep.Subject)
+	}
 }
 
 // printFamilies prints document counts per family.
