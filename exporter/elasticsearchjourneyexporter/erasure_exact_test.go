@@ -237,6 +237,15 @@ func TestStampedEventsAndRetentionOfDeadLettersAndTombstones(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	set.Logger = zap.New(core)
 	exp := newTestExporter(t, set, es.URL, prefix, withDeadLetter(prefix))
+	// At start, what is kept how long, by the keys that set it.
+	started := logs.FilterMessageSnippet("whatever retention::events_months says").All()
+	require.Len(t, started, 1)
+	assert.Equal(t, map[string]any{
+		"retention::events_months": int64(0), "retention::visits_months": int64(0),
+		"retention::visitors_months": int64(0), "retention::credits_months": int64(0),
+		"stamped_events_indices":      prefix + "-events-max<M>m-YYYY.MM",
+		"dead_letter::retention_days": int64(30), "erasure::tombstone_days": int64(400),
+	}, started[0].ContextMap())
 	now := time.Now().UTC()
 	require.NoError(t, exp.pushLogs(context.Background(), storetest.MakeLogs(func(lr plog.LogRecord) {
 		storetest.PageView(lr, storetest.UniqueID(t, 1))

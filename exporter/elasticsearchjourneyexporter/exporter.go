@@ -17,6 +17,7 @@ import (
 
 	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter/internal/metadata"
 	"github.com/webjourney/webjourney/internal/esclient"
+	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
@@ -101,6 +102,22 @@ func (e *eventsExporter) layout() journeystore.Layout {
 	return journeystore.Layout{Prefix: e.cfg.IndexPrefix, DeadLetterIndex: e.cfg.DeadLetter.Index}
 }
 
+// logRetention says at start how long what is kept, by the keys that set
+// it: events stamped with webjourney.retention.max_months (the consent
+// processor's CNIL exemption) are never kept longer than their stamp, by
+// routing, whatever retention::events_months says; the log makes that
+// visible next to a longer or unlimited events_months.
+func (e *eventsExporter) logRetention() {
+	r := e.cfg.Retention
+	e.logger.Info("Retention (months or days; 0 keeps for ever); events stamped with "+eventmodel.AttrRetentionMonths+
+		" go to indices of their own and are deleted when their stamp expires, whatever retention::events_months says",
+		zap.Int("retention::events_months", r.EventsMonths), zap.Int("retention::visits_months", r.VisitsMonths),
+		zap.Int("retention::visitors_months", r.VisitorsMonths), zap.Int("retention::credits_months", r.CreditsMonths),
+		zap.String("stamped_events_indices", e.cfg.IndexPrefix+"-events-max<M>m-YYYY.MM"),
+		zap.Int("dead_letter::retention_days", e.cfg.DeadLetter.RetentionDays),
+		zap.Int("erasure::tombstone_days", e.cfg.Erasure.TombstoneDays))
+}
+
 // start checks the local configuration (TLS and secret files), then makes
 // a first connection attempt: cluster check and template installation.
 // It fails on local problems and when the cluster is not an Elasticsearch
@@ -125,6 +142,7 @@ func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
 	rctx, rcancel := context.WithCancel(context.Background())
 	e.cancelRetention, e.retentionDone = rcancel, make(chan struct{})
 	go e.retentionLoop(rctx)
+	e.logRetention()
 
 	attemptCtx, cancel := context.WithTimeout(ctx, min(startAttemptTimeout, e.cfg.ClientConfig.Timeout))
 	err := e.connect(attemptCtx)
