@@ -13,6 +13,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
 // Client talks to the real test Elasticsearch directly, to set up and check
@@ -101,7 +102,7 @@ func (es *Client) DeleteAll(prefix string) {
 // Count returns the number of event documents under the prefix.
 func (es *Client) Count(prefix string) int {
 	es.t.Helper()
-	return es.CountIndex(prefix + "-events-*")
+	return es.CountIndex(journeystore.Layout{Prefix: prefix}.Index(journeystore.FamilyEvents))
 }
 
 // CountIndex returns the number of documents in the indices of pattern.
