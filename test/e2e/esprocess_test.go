@@ -247,10 +247,12 @@ func (p *process) stop() {
 // listener and every open connection, so that the collector sees the
 // server vanish (connection reset, then connection refused) exactly as if
 // Elasticsearch had stopped; up() listens again on the same address.
-// mute() lets requests through but throws the answers away, so that
-// Elasticsearch stores what the collector sends while the collector never
-// learns it (as with an answer lost on the network, or a server too slow
-// to answer within the timeout); unmute() resets the connections whose
+// mute() lets requests through but throws the answers to bulk requests
+// away, so that Elasticsearch stores what the collector sends while the
+// collector never learns it (as with an answer lost on the network, or a
+// server too slow to answer within the timeout); other answers pass, so
+// that the reads a push makes before it writes (the exporter's erasure
+// check) do not stop the writes. unmute() resets the connections whose
 // answers were lost and forwards answers again.
 type tcpProxy struct {
 	t      *testing.T
@@ -324,12 +326,21 @@ func (p *tcpProxy) pipe(client net.Conn) {
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	wg.Add(2)
+	// bulk says whether the request being answered on this connection is
+	// a bulk request. The client does not pipeline: a request starts with
+	// a read that begins with its method, after the previous answer.
+	var bulk atomic.Bool
 	cp := func(dst, src net.Conn, answers bool) {
 		defer wg.Done()
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
-			if n > 0 && !(answers && p.muted.Load()) {
+			if !answers && n > 0 {
+				if line, ok := requestLine(buf[:n]); ok {
+					bulk.Store(strings.Contains(line, "/_bulk"))
+				}
+			}
+			if n > 0 && !(answers && p.muted.Load() && bulk.Load()) {
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					break
 				}
@@ -709,4 +720,15 @@ func first(s []string, n int) []string {
 		return s[:n]
 	}
 	return s
+}
+
+// requestLine returns the request line if b starts an HTTP request.
+func requestLine(b []byte) (string, bool) {
+	for _, m := range []string{"GET ", "POST ", "PUT ", "HEAD ", "DELETE "} {
+		if bytes.HasPrefix(b, []byte(m)) {
+			line, _, _ := bytes.Cut(b, []byte("\r\n"))
+			return string(line), true
+		}
+	}
+	return "", false
 }
