@@ -80,7 +80,7 @@ func newPixelReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*
 	if err != nil {
 		return nil, err
 	}
-	proxies, err := clientip.NewResolver(cfg.TrustedProxies)
+	proxies, err := clientip.NewResolver(cfg.TrustedProxies, clientip.WithHeader(cfg.ClientAddressHeader))
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
