@@ -52,6 +52,9 @@ type Consent struct {
 type TCF struct {
 	GDPRApplies *bool  `json:"gdpr_applies"`
 	TCString    string `json:"tc_string"`
+	// StringError is set instead of TCString when the string sent cannot
+	// be a TC string (eventmodel.TCFStringError*).
+	StringError string `json:"-"`
 }
 
 // Forget removes the visitor, session, user and referral ids, for a
@@ -129,6 +132,7 @@ func (s *Shared) copyTo(a pcommon.Map) {
 			a.PutBool(eventmodel.AttrTCFGDPRApplies, *s.TCF.GDPRApplies)
 		}
 		putNonEmpty(a, eventmodel.AttrTCFString, s.TCF.TCString)
+		putNonEmpty(a, eventmodel.AttrTCFStringError, s.TCF.StringError)
 	}
 	putNonEmpty(a, eventmodel.AttrGeoCountry, s.Country)
 	putNonEmpty(a, eventmodel.AttrGeoRegion, s.Region)
