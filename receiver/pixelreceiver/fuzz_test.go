@@ -49,6 +49,8 @@ func FuzzPixelQuery(f *testing.F) {
 	f.Add("s=shop&url=http://[::1]:99999/&vid=%zz&p.=&p.a.b=1", "android-app://x", "\xff\xfe")
 	f.Add("s=nope&e=ev&url=javascript:alert(1)", "", "")
 	f.Add("&&==&s=shop&s=&url=https://user:pw@shop.example/%ff#%ff", "https://shop.example/", strings.Repeat("u", 300))
+	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&ref=android-app%3A%2F%2Fcom.google.android.gm%2F", "", "")
+	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&ref=android-app%3A%2F%2Fcom.Slack%2Fhttps%2Fx%3Fy%3D1", "", "")
 	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr=${GDPR}&gdpr_consent=${GDPR_CONSENT_755}", "", "")
 	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr=1&gdpr_consent=%24%7BGDPR_CONSENT_755%7D", "", "")
 	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr=0&gdpr_consent=a+b%3D%3D", "", "")
