@@ -276,12 +276,36 @@ func fuzzSeeds(f *testing.F) {
 	}
 	f.Add("https://bob:pw@shop.example/p?email=alice%40example.com&q=call+020+7946+0958#access_token=abc")
 	f.Add("/users/alice@example.com/profile;jsessionid=ABC?next=%2Fx%3Ftoken%3D1")
+	for _, s := range []string{"call-+44 20 7946 0958", "/contact/call-0612345678", "Ticket #123-456-7890",
+		"https://shop.example/tickets/1234-5678-90?order_id=0612345678&mobile=0612345678#call-0612345678",
+		"https://wa.me/4915112345678", "id_token-eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl",
+		"?first_name=Jane&customer%5Bfirst_name%5D=Jane&billingName=Jane&nom=Dupont&page=2",
+		"Handy 0664/1234567", "Card+number:+3852+0000+0232+37", "fax+555-0143", "#ZIP 90210-1234"} {
+		f.Add(s)
+	}
 }
 
 func FuzzText(f *testing.F) {
 	fuzzSeeds(f)
 	s, _ := New(Config{Detectors: AllDetectors})
 	f.Fuzz(func(t *testing.T, in string) { checkInvariants(t, s, in, s.Text) })
+}
+
+// FuzzTextAfter: a label changes what a leading number is, never the
+// invariants; the name decision for the label never panics and ignores
+// case.
+func FuzzTextAfter(f *testing.F) {
+	for _, l := range []string{"ticket", "order_id", "mobile", "phone_number", "wa.me", "q", "first_name", "Prénom"} {
+		f.Add(l, "0612345678")
+		f.Add(l, "1234-5678-90 call-+44 20 7946 0958")
+	}
+	s, _ := New(Config{Detectors: AllDetectors})
+	f.Fuzz(func(t *testing.T, label, in string) {
+		checkInvariants(t, s, in, func(v string) (string, Counts) { return s.TextAfter(label, v) })
+		if utf8.ValidString(label) && s.DeniedName(label) != s.DeniedName(strings.ToUpper(label)) && strings.ToLower(strings.ToUpper(label)) == strings.ToLower(label) {
+			t.Fatalf("DeniedName(%q) depends on case", label)
+		}
+	})
 }
 
 func FuzzURL(f *testing.F) {

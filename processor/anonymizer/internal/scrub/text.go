@@ -67,9 +67,15 @@ func prescan(s string) (st stats) {
 // a new word boundary that lets a neighbour match), so the output is a
 // fixed point: scrubbing it again changes nothing.
 func (s *Scrubber) text(in string, c *Counts) string {
+	return s.textAfter(in, c, ctxNone)
+}
+
+// textAfter is text for a value a label stands before (see
+// labelContext): lead is the context of a number at its very start.
+func (s *Scrubber) textAfter(in string, c *Counts, lead int) string {
 	out := in
 	for pass := 0; pass < 6; pass++ {
-		next, n := s.textPass(out, c)
+		next, n := s.textPass(out, c, lead)
 		if n == 0 {
 			return out
 		}
@@ -78,7 +84,7 @@ func (s *Scrubber) text(in string, c *Counts) string {
 	return out
 }
 
-func (s *Scrubber) textPass(in string, c *Counts) (string, int) {
+func (s *Scrubber) textPass(in string, c *Counts, lead int) (string, int) {
 	st := prescan(in)
 	if !st.at && st.digits < 6 && st.maxRun < 16 {
 		return in, 0
@@ -110,10 +116,10 @@ func (s *Scrubber) textPass(in string, c *Counts) (string, int) {
 		run(kIBAN, findIBANs)
 	}
 	if st.digits >= 13 {
-		run(kCard, findCards)
+		run(kCard, func(s string, sp []span) []span { return findCards(s, sp, lead) })
 	}
-	if st.digits >= 8 {
-		run(kPhone, findPhones)
+	if st.digits >= minPhoneDigits {
+		run(kPhone, func(s string, sp []span) []span { return findPhones(s, sp, lead) })
 	}
 	if st.maxRun >= 24 {
 		run(kToken, findTokens)
