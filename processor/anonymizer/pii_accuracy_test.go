@@ -20,7 +20,8 @@ import (
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/metadata"
 )
 
-// piiRow is one row of testdata/pii_surfaces.tsv (see gen_pii_surfaces.py).
+// piiRow is one row of testdata/pii_surfaces.tsv (its header says what
+// the columns hold).
 type piiRow struct {
 	surface, label, core, value string
 }

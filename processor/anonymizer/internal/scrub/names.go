@@ -96,7 +96,12 @@ var deniedExact = setOf(
 	// an address
 	"address", "addr", "street", "streetaddress", "zip", "zipcode", "postcode", "postalcode", "plz",
 	"postleitzahl", "codepostal", "codigopostal", "adresse", "adres", "adresa", "direccion", "dirección",
-	"indirizzo", "endereco", "endereço", "anschrift", "strasse", "straße", "hausnummer",
+	"indirizzo", "endereco", "endereço", "anschrift", "strasse", "straße", "hausnummer", "straatnaam",
+	"huisnummer", "morada", "domicilio", "calle", "cep",
+	// more contact fields and people
+	"initials", "voorletters", "userlogin", "contactperson", "ansprechpartner", "destinatario",
+	"destinataire", "empfänger", "empfaenger", "ontvanger", "recipient", "mobil", "mobiel", "movil", "móvil",
+	"celular", "mobilnummer", "handynummer", "gsmnummer", "postaelettronica", "pec",
 )
 
 // Normalised names containing one of these are denied: user_email,
@@ -113,6 +118,11 @@ var deniedContains = []string{
 	"courriel",
 	"geburt", "denacimiento", "dinascita", "denaissance", "geboorte", "vorname", "nachname", "prenom",
 	"prénom", "apellido", "cognome", "voornaam", "achternaam", "nazwisko",
+	// addresses, e-mail and phone words of other languages: lieferadresse, rechnungsadresse,
+	// adresse_de_livraison, direccion_envio, indirizzo_spedizione, endereco_entrega,
+	// correo_electronico, numero_cellulare, telefoonnummer
+	"adresse", "direccion", "dirección", "indirizzo", "endereco", "endereço", "correo", "cellulare",
+	"telefoon", "handynummer", "mobilnummer",
 }
 
 // ... or ending in one of these: user_ssn, card_cvv, private_key,
@@ -137,7 +147,12 @@ var personWords = setOf(
 	"child", "spouse", "your", "my", "emergency", "primary", "secondary", "signatory", "signer",
 	"attendee", "participant", "candidate", "tenant", "landlord", "beneficiary", "author", "reviewer",
 	"subscriber", "visitor", "lead", "referrer", "friend", "contactperson", "mother", "father", "home",
-	"work", "private", "personal", "given",
+	"work", "private", "personal", "payer", "to", "shipto", "billto", // ship_to_name, bill_to_name
+	// the same in the languages of nameWords: nombre_cliente, nome_do_cliente, kundenname,
+	// naam_klant, primeiro_nome, ultimo_nome, nombre_destinatario
+	"cliente", "clientes", "kunde", "kunden", "klant", "klanten", "destinatario", "destinataire", "ontvanger",
+	"empfänger", "titular", "titolare", "pagador", "primeiro", "primer", "segundo", "ultimo", "último",
+	"utente", "usuario", "usuário", "utilisateur", "benutzer", "gebruiker", "contacto", "contatto", "contato",
 )
 
 // contactWords are short words that are a contact field only as a whole
@@ -145,8 +160,13 @@ var personWords = setOf(
 // "zipper_color", "gmail").
 var contactWords = setOf("mail", "tel", "fax", "zip", "dob", "addr")
 
-// numberWords follow "mobile" in a contact field: mobile_number, mobileNo.
-var numberWords = setOf("number", "no", "nr", "num", "phone", "tel")
+// numberWords stand next to a mobile word in a contact field:
+// mobile_number, mobileNo, numero_portable, numero_movil.
+var numberWords = setOf("number", "no", "nr", "num", "phone", "tel", "numero", "número", "nummer", "numéro")
+
+// mobileWords are a contact field only next to a number or person word:
+// customer_mobile, numero_portable (not is_mobile, mobile_app, portable).
+var mobileWords = setOf("mobile", "portable", "mobil", "movil", "móvil", "celular", "cell", "handy", "gsm")
 
 // DeniedByDefault reports whether the built-in list removes a name,
 // whatever allow_params and deny_params say.
@@ -214,15 +234,39 @@ var compoundEnds = func() map[string]bool {
 func personalCompound(norm string) bool {
 	for end := range compoundEnds {
 		if prefix, ok := strings.CutSuffix(norm, end); ok && prefix != "" {
-			for pw := range personWords {
-				if strings.HasSuffix(prefix, pw) {
-					return true
-				}
+			// A two-letter word counts only whole ("myname", "toname"),
+			// or it glues to too much ("photoname").
+			if endsWithWord(prefix, personWords) {
+				return true
 			}
 		}
 	}
 	for nw := range nameWords {
-		if rest, ok := strings.CutPrefix(norm, nw); ok && personWords[rest] {
+		// namefirst, nomedocliente, nombredeldestinatario
+		if rest, ok := strings.CutPrefix(norm, nw); ok && endsWithWord(rest, personWords) {
+			return true
+		}
+	}
+	for mw := range mobileWords {
+		// numeroportable, cellnumber (not portable, handycase)
+		if prefix, ok := strings.CutSuffix(norm, mw); ok && endsWithWord(prefix, numberWords) {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(norm, mw); ok && numberWords[rest] {
+			return true
+		}
+	}
+	return false
+}
+
+// endsWithWord reports whether s is one of words or ends in one of
+// them longer than two letters.
+func endsWithWord(s string, words map[string]bool) bool {
+	if words[s] {
+		return true
+	}
+	for w := range words {
+		if len(w) > 2 && strings.HasSuffix(s, w) {
 			return true
 		}
 	}
@@ -310,9 +354,10 @@ func personalWords(name string) bool {
 		switch word := w.at(i); {
 		case contactWords[string(word)]:
 			return true
-		case string(word) == "mobile":
-			// mobile_number, customer_mobile; not is_mobile, mobile_app.
-			if i+1 < n && numberWords[string(w.at(i+1))] || i > 0 && personWords[string(w.at(i-1))] {
+		case mobileWords[string(word)]:
+			// mobile_number, customer_mobile, numero_portable; not
+			// is_mobile, mobile_app.
+			if i+1 < n && numberWords[string(w.at(i+1))] || i > 0 && (personWords[string(w.at(i-1))] || numberWords[string(w.at(i-1))]) {
 				return true
 			}
 		}

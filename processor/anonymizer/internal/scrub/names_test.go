@@ -39,6 +39,16 @@ var PersonalNames = []string{
 	// nested form fields and prefixes
 	"customer[first_name]", "billing[last_name]", "order[billing_address]", "user.email", "contact-phone",
 	"data[user][full_name]", "checkout_shipping_address_street", "form_email_1", "person.name.given",
+	// compounds in other languages and styles
+	"nombre_cliente", "nome_cliente", "kundenname", "kunden_name", "nom_client", "naam_klant", "primeiro_nome",
+	"ultimo_nome", "cliente_nome", "nome_do_cliente", "nombre_destinatario", "naam_ontvanger",
+	"adresse_de_livraison", "lieferadresse", "rechnungsadresse", "adresse_postale", "e_mail_adresse",
+	"direccion_envio", "direccion_de_envio", "indirizzo_spedizione", "endereco_entrega", "endereço_de_entrega",
+	"numero_de_telephone", "numéro_de_téléphone", "telefoonnummer", "numero_cellulare", "cellulare", "movil",
+	"móvil", "telefono_movil", "numero_portable", "tel_portable", "mobilnummer", "handynummer", "correo",
+	"correo_electronico", "posta_elettronica", "ship_to_name", "bill_to_name", "shipto_name", "payer_name",
+	"card_holder", "user_login", "contact_person", "ansprechpartner", "destinatario", "voorletters",
+	"straatnaam", "huisnummer", "morada", "domicilio", "cep",
 }
 
 // harmlessNames must stay: the analytics of a page depends on them.
@@ -51,6 +61,10 @@ var harmlessNames = []string{
 	"country", "city", "gender", "utm_source", "utm_name", "ref", "plan", "seats", "order", "cart_value",
 	"app.version", "device_name", "browser_name", "os_name", "model_name", "code", "state", "nonce", "sid",
 	"key", "id", "user_id", "uid", "visitor_id", "step", "variant", "experiment_name", "pagename",
+	"screen_name", "firebase_screen", "photoname", "photo_name", "sort_direction", "direction", "client_id",
+	"customer_id", "cliente_id", "kunden_id", "usuario_id", "app_name", "nombre_producto", "nome_prodotto",
+	"nom_produit", "produktname", "productnaam", "portable", "cp", "login", "contact", "via", "redirect_to",
+	"to", "from", "mobile_device", "cell_type", "handy_case", "tab_name", "autor",
 }
 
 // styleVariants writes a snake_case name in other styles.

@@ -134,6 +134,7 @@ func findPhones(s string, sp []span, lead int) []span {
 			}
 		}
 		cardLike := allFours(groups)
+		found := len(sp)
 		for g0 := 0; g0 < len(groups); g0++ {
 			if ctx == ctxGlued || ctx == ctxReference || ctx == ctxHash {
 				break // AA1 01 2345 6784, ORD-2026-000123, Order #12 345 678
@@ -169,6 +170,13 @@ func findPhones(s string, sp []span, lead int) []span {
 				sp = append(sp, span{st, groups[best].e})
 				g0 = best
 			}
+		}
+		if plus && len(sp) == found {
+			// No international number: the '+' may be an encoded space
+			// ("CALL:+06.12.34.56.78", "WhatsApp+-+555-0143"); judge the
+			// digits again without it.
+			i++
+			continue
 		}
 		if regionEnd <= i {
 			regionEnd = i + 1
@@ -253,8 +261,8 @@ func isPhone(s string, g []grp, plus, paren, afterWord bool, d int) bool {
 	if !paren && (isYear(s, first) && s[first.s] != '0') {
 		return false // 2026-11-23, 2019-2026, 2026-000123
 	}
-	if fl > 5 && !paren {
-		return false
+	if fl > 5 && !paren && !(afterWord && fl == 6) {
+		return false // a 6-digit first group only after a phone word: "call 098765 43210"
 	}
 	last := g[len(g)-1]
 	if last.e-last.s == 1 {
@@ -483,6 +491,8 @@ var phoneWords = setOf(
 	"wa", "sms", "viber", "telegram", "hotline", "helpline", "dial",
 	"appel", "appelez", "appeler", "rappel", "anruf", "anrufen", "ruf", "bel", "bellen", "llamar", "llama",
 	"llámanos", "chiama", "chiamare", "ligue", "ligar", "tlf", "tlfn", "tfno", "fon", "tlph", "tél", "mob", "gsm",
+	"mobiel", "mobiele", "telefoonnummer", "telefonnummer", "rufnummer", "handynummer", "mobilnummer", "telemóvel",
+	"telemovel", "cel", "telf",
 )
 
 // referenceWords say the number after them is a reference, not a phone:
@@ -494,7 +504,7 @@ var referenceWords = setOf(
 	"sn", "id", "no", "nr", "nº", "num", "number", "po", "rma", "claim", "policy", "account", "acct",
 	"customer", "member", "membership", "bestellung", "bestellnummer", "rechnung", "auftrag", "kundennummer",
 	"commande", "facture", "dossier", "pedido", "factura", "ordine", "fattura", "bestelling", "factuur",
-	"zamówienie", "№",
+	"zamówienie", "№", "n°", "n.º",
 )
 
 func setOf(words ...string) map[string]bool {

@@ -308,6 +308,56 @@ func FuzzTextAfter(f *testing.F) {
 	})
 }
 
+// FuzzDeniedName: the name decision never panics and is the same in any
+// ASCII case and for any of the separators - _ . (snake, kebab, dotted).
+func FuzzDeniedName(f *testing.F) {
+	for _, n := range append(append([]string{}, PersonalNames...), harmlessNames...) {
+		f.Add(n)
+	}
+	s, _ := New(Config{Detectors: AllDetectors})
+	f.Fuzz(func(t *testing.T, name string) {
+		got := s.DeniedName(name)
+		if DeniedByDefault(name) && !got {
+			t.Fatalf("DeniedByDefault(%q) but not DeniedName", name)
+		}
+		if asciiLower := strings.Map(func(r rune) rune {
+			if 'A' <= r && r <= 'Z' {
+				return r + 'a' - 'A'
+			}
+			return r
+		}, name); !strings.ContainsAny(name, " ") && s.DeniedName(asciiLower) != got && !hasUpperAfterLower(name) {
+			t.Fatalf("DeniedName(%q) = %v, of %q = %v", name, got, asciiLower, !got)
+		}
+		for _, sep := range []string{"-", "."} {
+			if v := strings.ReplaceAll(name, "_", sep); !strings.Contains(name, sep) && s.DeniedName(v) != got {
+				t.Fatalf("DeniedName(%q) = %v, of %q = %v", name, got, v, !got)
+			}
+		}
+	})
+}
+
+// hasUpperAfterLower: a camelCase boundary, which separates words and so
+// may decide differently from the same letters in one case.
+func hasUpperAfterLower(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if isUpper(s[i]) && !isUpper(s[i-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzFragment: a fragment is scrubbed as a query, a route or text; the
+// invariants hold for each.
+func FuzzFragment(f *testing.F) {
+	for _, in := range []string{"access_token=abc.def", "/a/b?phone=0612345678", "!/users/jane@example.com",
+		"call-0612345678", "Section 2", "#1234-5678-90", "tel=+44 20 7946 0958&x=1"} {
+		f.Add(in)
+	}
+	s, _ := New(Config{Detectors: AllDetectors})
+	f.Fuzz(func(t *testing.T, in string) { checkInvariants(t, s, in, s.Fragment) })
+}
+
 func FuzzURL(f *testing.F) {
 	fuzzSeeds(f)
 	s, _ := New(Config{Detectors: AllDetectors, AllowParams: []string{"q"}})
