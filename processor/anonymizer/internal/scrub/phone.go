@@ -371,6 +371,8 @@ const (
 	ctxReference // after an order, ticket, invoice, ... word
 	ctxHash      // after "#": a reference, unless the number starts with '+'
 	ctxPhone     // after a phone word: call-, tel:, whatsapp_
+
+	ctxUnknown = -1 // a label's context not read yet (see textAfter)
 )
 
 // maxContextSeps is how many separator characters may stand between a

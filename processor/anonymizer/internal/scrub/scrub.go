@@ -175,7 +175,7 @@ func (s *Scrubber) Text(in string) (out string, c Counts) {
 // value is ("ticket": 1234-5678-90 is a reference, "mobile": 0612345678 a
 // phone number); the label itself is judged elsewhere (DeniedName).
 func (s *Scrubber) TextAfter(label, in string) (out string, c Counts) {
-	out = s.textAfter(in, &c, labelContext(label))
+	out = s.textAfter(in, &c, label)
 	return out, c
 }
 

@@ -67,15 +67,22 @@ func prescan(s string) (st stats) {
 // a new word boundary that lets a neighbour match), so the output is a
 // fixed point: scrubbing it again changes nothing.
 func (s *Scrubber) text(in string, c *Counts) string {
-	return s.textAfter(in, c, ctxNone)
+	return s.textAfter(in, c, "")
 }
 
-// textAfter is text for a value a label stands before (see
-// labelContext): lead is the context of a number at its very start.
-func (s *Scrubber) textAfter(in string, c *Counts, lead int) string {
+// textAfter is text for a value label stands before (a parameter's or
+// property's name, the path segment before): what the label says about a
+// number at the value's very start (see labelContext) is read only when
+// the value has digits enough for the phone or card detector, since most
+// values have none.
+func (s *Scrubber) textAfter(in string, c *Counts, label string) string {
 	out := in
+	lead := ctxUnknown
+	if label == "" {
+		lead = ctxNone
+	}
 	for pass := 0; pass < 6; pass++ {
-		next, n := s.textPass(out, c, lead)
+		next, n := s.textPass(out, c, label, &lead)
 		if n == 0 {
 			return out
 		}
@@ -84,11 +91,15 @@ func (s *Scrubber) textAfter(in string, c *Counts, lead int) string {
 	return out
 }
 
-func (s *Scrubber) textPass(in string, c *Counts, lead int) (string, int) {
+func (s *Scrubber) textPass(in string, c *Counts, label string, leadp *int) (string, int) {
 	st := prescan(in)
 	if !st.at && st.digits < 6 && st.maxRun < 16 {
 		return in, 0
 	}
+	if *leadp == ctxUnknown && st.digits >= minPhoneDigits {
+		*leadp = labelContext(label)
+	}
+	lead := *leadp
 	var buf [8]span
 	out, total := in, 0
 	run := func(k kind, f func(string, []span) []span) {

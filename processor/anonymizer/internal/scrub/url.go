@@ -314,7 +314,7 @@ func (s *Scrubber) component(raw string, c *Counts, depth int, pathSeg bool, lab
 	if depth < maxDepth && looksLikeURL(dec) {
 		out = s.url(dec, c, depth+1)
 	} else {
-		out = s.textAfter(dec, c, labelContext(label))
+		out = s.textAfter(dec, c, label)
 	}
 	if out == dec {
 		return raw
