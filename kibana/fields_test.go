@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
@@ -53,8 +54,9 @@ func TestFieldsExistInExporterMapping(t *testing.T) {
 	base := estest.URL(t)
 	prefix := estest.UniquePrefix(t)
 	layout := journeystore.Layout{Prefix: prefix}
-	store, err := journeystore.Open(journeystore.Settings{URL: base, IndexPrefix: prefix})
+	client, err := esclient.New(esclient.Options{Endpoints: []string{base}})
 	require.NoError(t, err)
+	store := journeystore.New(client.Client, layout)
 	t.Cleanup(func() {
 		for _, f := range []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyVisits, journeystore.FamilyVisitors, journeystore.FamilyCredits} {
 			index := layout.Index(f)

@@ -19,17 +19,21 @@ const (
 	fieldEventName = journeystore.FieldEventName
 )
 
-// Migration versions of each saved-object type as Kibana 8.19 understands
-// them. Kibana migrates an object whose version is lower than its own and
-// refuses one that is higher, so where an exact 8.19 value was uncertain the
-// lower known-good value is used (see README.md).
+// Migration versions of the saved-object types we emit. On import Kibana
+// runs every migration above an object's typeMigrationVersion and refuses a
+// version above the type's latest, so each is the newest version the public
+// Kibana source shows 8.19 to register (dashboard: model version 2, since
+// 8.14; search: model version 5, 8.19's latest): the objects import into 8.19
+// and every 9.x migrates them. versions_test.go checks them against what
+// 8.19 and the newest 9.x register, with the source each fact comes from.
+// 8.8.0 is Kibana's last (and only) core migration. Lens panels are stored
+// by value inside the dashboards, so no lens-type object is emitted.
 const coreMigrationVersion = "8.8.0"
 
 var typeMigrationVersion = map[string]string{
 	"index-pattern": "8.0.0",
 	"search":        "10.5.0",
 	"visualization": "8.5.0",
-	"lens":          "8.9.0",
 	"dashboard":     "10.2.0",
 }
 
@@ -137,19 +141,26 @@ func dataView(id, title, name string, formats map[string]any) Object {
 	}, nil)
 }
 
+// journeyFormats are the field formats of the visit and credit fields, for
+// a data view over both (the events one, a partner's).
+func journeyFormats() map[string]any {
+	return map[string]any{
+		em.AttrVisitDuration:          formatDuration,
+		em.AttrVisitEngagedTime:       formatDuration,
+		em.AttrOutcomeValue:           formatMoney,
+		em.AttrOutcomeTimeToConvert:   formatDuration,
+		em.AttrAttributionValue:       formatMoney,
+		em.AttrAttributionCredit:      formatPercent,
+		em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
+	}
+}
+
 func dataViews(prefix string) []Object {
 	l := journeystore.Layout{Prefix: prefix}
+	events := journeyFormats()
+	events[em.AttrEngagedTime] = formatDuration
 	return []Object{
-		dataView(DataViewEvents, l.Index(journeystore.FamilyEvents), "webjourney events", map[string]any{
-			em.AttrEngagedTime:            formatDuration,
-			em.AttrVisitDuration:          formatDuration,
-			em.AttrVisitEngagedTime:       formatDuration,
-			em.AttrOutcomeValue:           formatMoney,
-			em.AttrOutcomeTimeToConvert:   formatDuration,
-			em.AttrAttributionValue:       formatMoney,
-			em.AttrAttributionCredit:      formatPercent,
-			em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
-		}),
+		dataView(DataViewEvents, l.Index(journeystore.FamilyEvents), "webjourney events", events),
 		dataView(DataViewVisits, l.Index(journeystore.FamilyVisits), "webjourney visits", map[string]any{
 			em.AttrVisitDuration:    formatDuration,
 			em.AttrVisitEngagedTime: formatDuration,

@@ -11,7 +11,8 @@
 #   scripts/es-tls-proxy.sh stop     # stops nginx and deletes keys, certs and logs
 #   scripts/es-tls-proxy.sh status   # prints the JSON path if nginx answers
 #
-# Endpoints, on consecutive loopback ports from TLS_PROXY_PORT:
+# Endpoints, on consecutive loopback ports from TLS_PROXY_PORT (each server
+# presents its certificate followed by its CA, as Elasticsearch does):
 #   credentials  +0  server cert from the test CA; needs basic auth, an API key or a bearer token
 #   mtls         +1  needs a client certificate from the test CA (and nothing else)
 #   expired      +2  like credentials, but the server certificate has expired
@@ -106,6 +107,11 @@ make_pki() {
     $'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:'"$SERVER_NAME" \
     "$now_minus_hour" "$in_30_days"
   sign client ca "/CN=webjourney-exporter" "$client_ext" "$now_minus_hour" "$in_30_days"
+  # The servers present their CA after their certificate, as Elasticsearch's
+  # auto-configured HTTP certificate does (what a CA fingerprint pins).
+  local name
+  for name in server expired named; do cat "$DIR/$name.crt" "$DIR/ca.crt" >"$DIR/$name-chain.crt"; done
+  cat "$DIR/wrong-ca.crt" "$DIR/other-ca.crt" >"$DIR/wrong-ca-chain.crt"
   sign untrusted-client other-ca "/CN=webjourney-exporter" "$client_ext" "$now_minus_hour" "$in_30_days"
 }
 
@@ -197,7 +203,7 @@ EOF
     cat >>"$DIR/nginx.conf" <<EOF
   server {   # $name
     listen 127.0.0.1:$port ssl;
-    ssl_certificate $DIR/$cert.crt;
+    ssl_certificate $DIR/$cert-chain.crt;
     ssl_certificate_key $DIR/$cert.key;
     set \$wj_reason "unable to authenticate user [\$remote_user] for REST request [\$uri]";
     error_page 401 = @unauthorized;
@@ -233,7 +239,7 @@ EOF
   cat >>"$DIR/nginx.conf" <<EOF
   server {   # mtls: the client certificate is the credential (a PKI realm)
     listen 127.0.0.1:$((PORT + 1)) ssl;
-    ssl_certificate $DIR/server.crt;
+    ssl_certificate $DIR/server-chain.crt;
     ssl_certificate_key $DIR/server.key;
     ssl_client_certificate $DIR/ca.crt;
     # optional_no_ca: nginx verifies but lets us answer with an Elasticsearch-shaped 401.

@@ -17,13 +17,14 @@ import (
 
 // Secrets the tests give; no output may contain them.
 const (
-	testAPIKey   = "c2VjcmV0LWFwaS1rZXktdmFsdWU="
-	testPassword = "hunter2-password-value"
+	testAPIKey       = "azk6c2VjcmV0LWFwaS1rZXktdmFsdWU=" // base64 of k9:secret-api-key-value
+	testAPIKeySecret = "secret-api-key-value"
+	testPassword     = "hunter2-password-value"
 )
 
 func assertNoSecrets(t *testing.T, r result, args []string) {
 	t.Helper()
-	for _, s := range []string{testAPIKey, testPassword} {
+	for _, s := range []string{testAPIKey, testAPIKeySecret, testPassword} {
 		assert.NotContains(t, r.stdout+r.stderr, s, "a secret was printed (args %q)", args)
 	}
 }
@@ -49,7 +50,7 @@ func TestESCommandsUsageErrors(t *testing.T) {
 		{erase(append(conn, "--prefix", "Shop")...), `--prefix: "Shop" is not a valid Elasticsearch index name start`},
 		{erase(append(conn, "--prefix", "")...), "--prefix: must not be empty"},
 		{erase(append(conn, "--dead-letter-index", "webjourney-visits")...), `--dead-letter-index: "webjourney-visits" is one of the exporter's own`},
-		{erase(append(conn, "--api-key", testAPIKey, "--api-key-env", "WJ_TEST_PASSWORD")...), "give --api-key or --api-key-env, not both"},
+		{erase(append(conn, "--api-key", testAPIKey, "--api-key-env", "WJ_TEST_PASSWORD")...), "give --api-key, --api-key-env or --api-key-file, not both"},
 		{erase(append(conn, "--api-key", testAPIKey, "--user", "u", "--password-env", "WJ_TEST_PASSWORD")...), "give an API key or --user and --password-env, not both"},
 		{erase(append(conn, "--user", "elastic")...), "--user needs --password-env NAME"},
 		{erase(append(conn, "--password-env", "WJ_TEST_PASSWORD")...), "--password-env needs --user"},
@@ -138,11 +139,12 @@ func TestESCommandsUnreachable(t *testing.T) {
 	}
 }
 
-// fakeES answers like a secured Elasticsearch: the health check with
-// healthStatus, every other request with 403. It records the
-// Authorization headers it got. (The bare test server has no security, so
-// 401 and 403 can only come from a fake.)
-func fakeES(t *testing.T, healthStatus int) (*httptest.Server, func() []string) {
+// fakeES answers like a secured Elasticsearch: the version check (GET /
+// and GET /_nodes/_local) with checkStatus, every other request with 403.
+// It records the Authorization headers it got. (The bare test server has
+// no security, so 401 and 403 can only come from a fake or the TLS proxy,
+// see tls_integration_test.go.)
+func fakeES(t *testing.T, checkStatus int) (*httptest.Server, func() []string) {
 	var mu sync.Mutex
 	var auth []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -152,11 +154,11 @@ func fakeES(t *testing.T, healthStatus int) (*httptest.Server, func() []string) 
 		w.Header().Set("X-Elastic-Product", "Elasticsearch")
 		w.Header().Set("Content-Type", "application/json")
 		status, reason := http.StatusForbidden, "action [indices:admin/index_template/get] is unauthorized for API key id [k9]"
-		if r.URL.Path == "/_cluster/health" {
-			status, reason = healthStatus, "unable to authenticate with provided credentials and anonymous access is not allowed for this request"
+		if r.URL.Path == "/" || r.URL.Path == "/_nodes/_local" {
+			status, reason = checkStatus, "unable to authenticate with provided credentials and anonymous access is not allowed for this request"
 		}
 		if status == http.StatusOK {
-			_, _ = w.Write([]byte(`{"status":"green"}`))
+			_, _ = w.Write([]byte(`{"name":"fake","version":{"number":"8.19.21"}}`))
 			return
 		}
 		w.WriteHeader(status)
@@ -177,15 +179,17 @@ func TestESCommandsAuthRefused(t *testing.T) {
 	r := runCmd("", args...)
 	assert.Equal(t, exitFailure, r.code)
 	assert.Equal(t, "webjourneyctl templates check: Elasticsearch at "+srv.URL+
-		" refused the credentials: HTTP 401 security_exception: unable to authenticate with provided credentials and anonymous access is not allowed for this request\n", r.stderr)
+		` refused the credentials (basic authentication as user "elastic"): HTTP 401 security_exception: unable to authenticate with provided credentials and anonymous access is not allowed for this request; check --user and --password-env`+"\n", r.stderr)
 	assert.Empty(t, r.stdout)
 	assertNoSecrets(t, r, args)
 	require.NotEmpty(t, auth())
 	assert.True(t, strings.HasPrefix(auth()[0], "Basic "), "basic authentication was sent")
 }
 
-// A 403 at the health check is tolerated (the key may lack the monitor
-// privilege); the operation's own 403 fails with Elasticsearch's reason.
+// A 403 at the version check is tolerated (the key may lack the monitor
+// privilege), with a warning; the operation's own 403 fails with
+// Elasticsearch's reason, the node, whom it authenticated as and what to
+// do.
 func TestESCommandsForbidden(t *testing.T) {
 	srv, auth := fakeES(t, http.StatusForbidden)
 	t.Setenv("WJ_TEST_API_KEY", testAPIKey)
@@ -193,7 +197,7 @@ func TestESCommandsForbidden(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"templates", "check"}, "webjourneyctl templates check: get index template webjourney-events: HTTP 403 security_exception: action [indices:admin/index_template/get] is unauthorized for API key id [k9]\n"},
+		{[]string{"templates", "check"}, "webjourneyctl templates check: get index template webjourney-events: HTTP 403 security_exception: action [indices:admin/index_template/get] is unauthorized for API key id [k9]; "},
 		{[]string{"erase", "--site", "shop", "--visitor", "k1:v"}, "webjourneyctl erase: get index template webjourney-events: HTTP 403 security_exception: action"},
 		{[]string{"retention", "apply", "--events-months", "1"}, "webjourneyctl retention apply: events: retention: listing indices: HTTP 403 security_exception"},
 	} {
@@ -201,10 +205,12 @@ func TestESCommandsForbidden(t *testing.T) {
 		r := runCmd("", args...)
 		assert.Equal(t, exitFailure, r.code, args)
 		assert.Contains(t, r.stderr, tc.want, args)
+		assert.Contains(t, r.stderr, "warning: cannot read the version of Elasticsearch at "+srv.URL+" (reading it needs the cluster privilege monitor (HTTP 403))", args)
+		assert.Contains(t, r.stderr, "; Elasticsearch at "+srv.URL+`, as API key id "k9": the credentials lack a privilege`, args)
 		assertNoSecrets(t, r, args)
 	}
 	for _, a := range auth() {
-		assert.Equal(t, "APIKey "+testAPIKey, a, "the API key from the environment is sent")
+		assert.Equal(t, "ApiKey "+testAPIKey, a, "the API key from the environment is sent")
 	}
 }
 

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/journeystore"
 	"github.com/webjourney/webjourney/kibana"
 )
@@ -43,13 +42,24 @@ Options:
                             index name the indices of PREFIX
   --file PATH               upload these saved objects (NDJSON) as they are
                             instead, e.g. an edited export
-  --api-key-env NAME        read a Kibana (Elasticsearch) API key, the base64
-                            "encoded" form, from environment variable NAME
+  --api-key-env NAME        read a Kibana (Elasticsearch) API key ("id:key" or
+                            the base64 "encoded" form) from environment
+                            variable NAME
+  --api-key-file PATH       read the API key from a file
   --api-key KEY             the API key itself (visible to other users in the
-                            process list: prefer --api-key-env)
+                            process list: prefer --api-key-env or -file)
   --user USER               HTTP basic authentication user, with
-  --password-env NAME       the environment variable holding its password
-  --ca-file PATH            PEM certificates to trust for an https URL
+  --password-env NAME       the environment variable holding its password, or
+  --password-file PATH      a file holding it
+  --bearer-token-env NAME   read a bearer token from environment variable NAME
+  --bearer-token-file PATH  read the bearer token from a file
+  --ca-file PATH            PEM certificates to trust for https
+  --ca-fingerprint HEX      trust the CA certificate with this SHA-256
+                            fingerprint in the chain the server presents
+  --cert-file PATH          a client certificate (PEM), with
+  --key-file PATH           its private key
+  --server-name NAME        verify the server's certificate for NAME
+  --insecure-skip-verify    do not verify the server's certificate (tests only)
   --timeout DURATION        give up after this long (default 10m)
 
 Exit status: 0 when every object was imported; 1 when Kibana is unreachable,
@@ -88,13 +98,16 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if f.url == "" {
 		return usageErr("--url is required, e.g. --url http://localhost:5601")
 	}
-	// The layout's checks of URL, credentials, prefix and CA file; the
-	// client it builds is not used.
-	st, s, err := f.store()
+	conn, err := f.connection()
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	_ = st.Close(context.Background())
+	if len(conn.urls) != 1 {
+		return usageErr("--url: give one Kibana URL")
+	}
+	if _, err := f.checkLayout(); err != nil {
+		return usageErr("%v", err)
+	}
 	if space != "" && !spacePattern.MatchString(space) {
 		return usageErr("--space: %q is not a Kibana space id (lower-case letters, digits, '_' and '-')", space)
 	}
@@ -102,28 +115,49 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	client, err := kibanaClient(s.CACert)
-	if err != nil {
-		return usageErr("--ca-file: %v", err)
-	}
 
-	base := strings.TrimRight(f.url, "/")
-	where := "Kibana at " + base
+	ctx, cancel := f.context()
+	defer cancel()
+	return importSavedObjects(ctx, cmd, conn, conn.urls[0], space, objects, stdout, stderr)
+}
+
+// importSavedObjects uploads objects to Kibana at kibanaURL (in space, ""
+// for the default one) with the TLS setup and credentials of conn,
+// reports what Kibana imported and refused, and returns the exit code.
+func importSavedObjects(ctx context.Context, cmd string, conn *connection, kibanaURL, space string, objects *uploads, stdout, stderr io.Writer) int {
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "webjourneyctl %s: %s\n", cmd, fmt.Sprintf(format, a...))
+		return exitUsage
+	}
+	kibanaURL = strings.TrimRight(kibanaURL, "/")
+	base, where := kibanaURL, "Kibana at "+kibanaURL
 	if space != "" && space != "default" {
 		base += "/s/" + space
 		where += " (space " + space + ")"
 	}
-	ctx, cancel := f.context()
-	defer cancel()
-	req, err := importRequest(ctx, base, objects.name, objects.data)
+	if conn.tls.InsecureSkipVerify {
+		fmt.Fprintf(stderr, "webjourneyctl %s: warning: --insecure-skip-verify: the server's certificate is not verified; anyone on the network path can read the credentials\n", cmd)
+	}
+	// The same TLS setup and credentials as for Elasticsearch.
+	tr, err := esclient.NewTransport(ctx, conn.tls, []string{kibanaURL}, conn.keys)
+	if err != nil {
+		var ee *esclient.Error
+		if errors.As(err, &ee) { // fetching the CA of --ca-fingerprint failed
+			ee.Server = "Kibana"
+			fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, ee)
+			return exitFailure
+		}
+		return usageErr("%v", err)
+	}
+	defer tr.CloseIdleConnections()
+	rt, err := esclient.Authorize(tr, conn.auth, conn.keys)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	switch {
-	case s.APIKey != "":
-		req.Header.Set("Authorization", "ApiKey "+s.APIKey)
-	case s.User != "":
-		req.SetBasicAuth(s.User, s.Password)
+	client := &http.Client{Transport: rt}
+	req, err := importRequest(ctx, base, objects.name, objects.data)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -131,7 +165,11 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is named below
 		}
-		fmt.Fprintf(stderr, "webjourneyctl %s: cannot reach Kibana at %s: %v\n", cmd, strings.TrimRight(f.url, "/"), err)
+		if cause, hint, ok := esclient.DescribeTLS(err, conn.keys); ok {
+			fmt.Fprintf(stderr, "webjourneyctl %s: TLS connection to %s failed: %v; %s\n", cmd, where, cause, hint)
+			return exitFailure
+		}
+		fmt.Fprintf(stderr, "webjourneyctl %s: cannot reach Kibana at %s: %v\n", cmd, kibanaURL, err)
 		return exitFailure
 	}
 	defer resp.Body.Close()
@@ -226,20 +264,6 @@ func parseSavedObjects(data []byte) ([]savedObjectKey, error) {
 		return nil, errors.New("holds no saved objects")
 	}
 	return objs, nil
-}
-
-// kibanaClient returns an HTTP client trusting caCert (PEM) for https, or
-// the system's certificates when it is empty.
-func kibanaClient(caCert []byte) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if len(caCert) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(caCert) {
-			return nil, errors.New("no PEM certificate found")
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	return &http.Client{Transport: tr}, nil
 }
 
 // importRequest builds the saved objects import request: the NDJSON as

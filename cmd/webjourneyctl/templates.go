@@ -62,11 +62,12 @@ func runTemplates(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code := parseFlags(fs, cmd, args[1:], stderr); code >= 0 {
 		return code
 	}
-	st, ctx, done, code := es.connect(cmd, stderr)
-	if code != exitOK {
+	s, code := es.connect(cmd, stderr)
+	if s == nil {
 		return code
 	}
-	defer done()
+	defer s.close()
+	st, ctx := s.store, s.ctx
 
 	if install {
 		results, err := st.InstallTemplates(ctx, force)
@@ -81,16 +82,14 @@ func runTemplates(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, err)
-			return exitFailure
+			return s.fail(cmd, err, stderr)
 		}
 		return exitOK
 	}
 
 	rep, err := st.CheckTemplates(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "webjourneyctl %s: %v\n", cmd, err)
-		return exitFailure
+		return s.fail(cmd, err, stderr)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TEMPLATE\tFAMILY\tEXPECTED\tINSTALLED\tSTATUS")

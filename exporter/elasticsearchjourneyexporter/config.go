@@ -3,6 +3,7 @@ package elasticsearchjourneyexporter // import "github.com/webjourney/webjourney
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
@@ -27,12 +29,26 @@ type Config struct {
 	// owns: events go to "<index_prefix>-events-YYYY.MM".
 	IndexPrefix string `mapstructure:"index_prefix"`
 
-	// User and Password authenticate with HTTP basic authentication.
-	User     string              `mapstructure:"user"`
-	Password configopaque.String `mapstructure:"password"`
-	// APIKey is an Elasticsearch API key, the base64 "id:api_key" form that
-	// Elasticsearch returns as "encoded".
-	APIKey configopaque.String `mapstructure:"api_key"`
+	// User and Password (or PasswordFile) authenticate with HTTP basic
+	// authentication.
+	User         string              `mapstructure:"user"`
+	Password     configopaque.String `mapstructure:"password"`
+	PasswordFile string              `mapstructure:"password_file"`
+	// APIKey is an Elasticsearch API key, "id:key" or the base64 form that
+	// Elasticsearch returns as "encoded"; or APIKeyFile holds it.
+	APIKey     configopaque.String `mapstructure:"api_key"`
+	APIKeyFile string              `mapstructure:"api_key_file"`
+	// BearerToken is a service account token or an OAuth2 access token
+	// (Authorization: Bearer); or BearerTokenFile holds it.
+	BearerToken     configopaque.String `mapstructure:"bearer_token"`
+	BearerTokenFile string              `mapstructure:"bearer_token_file"`
+
+	// CATrustedFingerprint pins the cluster's CA by its SHA-256
+	// fingerprint, as Beats' ssl.ca_trusted_fingerprint: the CA
+	// certificate with that fingerprint in the chain the server presents
+	// is trusted, and the connection is then verified in full. Instead of
+	// tls::ca_file.
+	CATrustedFingerprint string `mapstructure:"ca_trusted_fingerprint"`
 
 	// ClientConfig is the HTTP client (tls, headers, auth extension,
 	// compression, proxy, timeout, ...). It is squashed like in the otlphttp
@@ -52,6 +68,10 @@ type Config struct {
 	// DeadLetter keeps documents that Elasticsearch refused for good.
 	DeadLetter DeadLetterConfig `mapstructure:"dead_letter"`
 
+	// Erasure keeps erasures exact while documents of an erased subject are
+	// still queued or in flight.
+	Erasure ErasureConfig `mapstructure:"erasure"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -60,7 +80,10 @@ type Config struct {
 // every family 0 keeps its documents for ever.
 type RetentionConfig struct {
 	// EventsMonths deletes the index of a month once that month ended more
-	// than this many months ago. The CNIL exemption allows at most 25.
+	// than this many months ago. Events stamped with
+	// webjourney.retention.max_months (the consent processor's CNIL
+	// exemption) are kept in indices of their own and never longer than
+	// their stamp, whatever this says.
 	EventsMonths int `mapstructure:"events_months"`
 	// VisitsMonths deletes a visit whose last activity is older.
 	VisitsMonths int `mapstructure:"visits_months"`
@@ -68,7 +91,8 @@ type RetentionConfig struct {
 	VisitorsMonths int `mapstructure:"visitors_months"`
 	// CreditsMonths deletes an attribution credit whose outcome is older.
 	CreditsMonths int `mapstructure:"credits_months"`
-	// CheckInterval is how often expired data is looked for.
+	// CheckInterval is how often expired data is looked for (also stamped
+	// events, dead letters and erasure tombstones).
 	CheckInterval time.Duration `mapstructure:"check_interval"`
 }
 
@@ -89,13 +113,15 @@ func (r RetentionConfig) families() []struct {
 	}
 }
 
-// months is the retention of each family, as the store applies it.
-func (r RetentionConfig) months() journeystore.Retention {
+// retention is the retention of each family, as the store applies it.
+func (cfg *Config) retention() journeystore.Retention {
+	r := cfg.Retention
 	return journeystore.Retention{
 		EventsMonths:   r.EventsMonths,
 		VisitsMonths:   r.VisitsMonths,
 		VisitorsMonths: r.VisitorsMonths,
 		CreditsMonths:  r.CreditsMonths,
+		DeadLetterDays: cfg.DeadLetter.RetentionDays,
 	}
 }
 
@@ -107,7 +133,27 @@ type DeadLetterConfig struct {
 	// with the original document as an unindexed string. Empty turns
 	// dead-lettering off: such records are counted, logged and dropped.
 	Index string `mapstructure:"index"`
+	// RetentionDays deletes a dead letter this many days after it was
+	// written (the retention check does, with the other families); 0 keeps
+	// them for ever. Dead letters hold whole documents, personal data
+	// included: review them within this time.
+	RetentionDays int `mapstructure:"retention_days"`
 }
+
+// ErasureConfig says how long erasures are remembered.
+type ErasureConfig struct {
+	// TombstoneDays is how long an erasure's tombstones are kept: until
+	// then every document of the erased subject that reaches the exporter
+	// (queued before the erasure, sent again by a collector that was down)
+	// is dropped. Longer than any time a record can wait in a sending
+	// queue; the default matches the 13 months a first-party visitor
+	// cookie may live, so a visitor id cannot come back while its
+	// tombstone is gone.
+	TombstoneDays int `mapstructure:"tombstone_days"`
+}
+
+// maxTombstoneDays bounds erasure::tombstone_days (ten years).
+const maxTombstoneDays = 3650
 
 var _ component.Config = (*Config)(nil)
 
@@ -120,8 +166,16 @@ func (cfg *Config) Validate() error {
 			retentionErrs = append(retentionErrs, fmt.Errorf("retention::%s: %w", f.key, err))
 		}
 	}
-	if cfg.Retention.months().Enabled() && cfg.Retention.CheckInterval < time.Minute {
+	// The check runs whatever is configured: stamped events, dead letters
+	// and tombstones expire on their own.
+	if cfg.Retention.CheckInterval < time.Minute {
 		retentionErrs = append(retentionErrs, fmt.Errorf("retention::check_interval: must be at least 1m, not %s", cfg.Retention.CheckInterval))
+	}
+	if err := journeystore.CheckRetentionDays(cfg.DeadLetter.RetentionDays); err != nil {
+		retentionErrs = append(retentionErrs, fmt.Errorf("dead_letter::retention_days: %w", err))
+	}
+	if d := cfg.Erasure.TombstoneDays; d < 1 || d > maxTombstoneDays {
+		retentionErrs = append(retentionErrs, fmt.Errorf("erasure::tombstone_days: must be 1 to %d, not %d (longer than a record can wait in the sending queue)", maxTombstoneDays, d))
 	}
 	var errs []error
 	if cfg.ClientConfig.Endpoint != "" {
@@ -131,8 +185,8 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("endpoints: at least one Elasticsearch URL is required, e.g. endpoints: [\"http://localhost:9200\"]"))
 	}
 	for i, ep := range cfg.Endpoints {
-		if err := journeystore.CheckURL(ep); err != nil {
-			errs = append(errs, fmt.Errorf("endpoints[%d]: %w", i, err))
+		if err := esclient.CheckURL(ep); err != nil {
+			errs = append(errs, fmt.Errorf("endpoints::%d: %w", i, err))
 		}
 	}
 	if err := journeystore.CheckIndexPrefix(cfg.IndexPrefix); err != nil {
@@ -150,11 +204,101 @@ func (cfg *Config) Validate() error {
 		// Every bulk request would fail with 400 and be retried in vain.
 		errs = append(errs, fmt.Errorf("compression: Elasticsearch accepts gzip or deflate request bodies, not %q; use gzip, deflate or none", cfg.ClientConfig.Compression))
 	}
-	if cfg.APIKey != "" && cfg.User != "" {
-		errs = append(errs, errors.New("api_key: set either api_key or user/password, not both"))
+	errs = append(errs, cfg.validateAuth()...)
+	errs = append(errs, cfg.validateTLS()...)
+	return errors.Join(append(errs, retentionErrs...)...)
+}
+
+// validateAuth checks that at most one way to authenticate is configured,
+// each secret once (value or file), and that it does not compete with the
+// HTTP client's own auth extension or an Authorization header.
+func (cfg *Config) validateAuth() []error {
+	var errs []error
+	var methods []string
+	for _, m := range []struct {
+		name, valueKey, fileKey string
+		value, file             string
+	}{
+		{"user", "password", "password_file", string(cfg.Password), cfg.PasswordFile},
+		{"api_key", "api_key", "api_key_file", string(cfg.APIKey), cfg.APIKeyFile},
+		{"bearer_token", "bearer_token", "bearer_token_file", string(cfg.BearerToken), cfg.BearerTokenFile},
+	} {
+		if m.value != "" && m.file != "" {
+			errs = append(errs, fmt.Errorf("%s: set %s or %s, not both", m.valueKey, m.valueKey, m.fileKey))
+		}
+		if m.value != "" || m.file != "" || (m.name == "user" && cfg.User != "") {
+			methods = append(methods, m.name)
+		}
 	}
-	if cfg.Password != "" && cfg.User == "" {
+	if len(methods) > 1 {
+		errs = append(errs, fmt.Errorf("%s: set one way to authenticate, not both %s and %s: user with password (or password_file), api_key (or api_key_file), or bearer_token (or bearer_token_file)",
+			methods[1], methods[0], methods[1]))
+	}
+	if cfg.User != "" && cfg.Password == "" && cfg.PasswordFile == "" {
+		errs = append(errs, errors.New("user: set password (e.g. password: ${env:ES_PASSWORD}) or password_file as well"))
+	}
+	if (cfg.Password != "" || cfg.PasswordFile != "") && cfg.User == "" {
 		errs = append(errs, errors.New("password: set user as well"))
 	}
-	return errors.Join(append(errs, retentionErrs...)...)
+	if cfg.APIKey != "" {
+		if _, _, err := esclient.NormalizeAPIKey(string(cfg.APIKey)); err != nil {
+			errs = append(errs, fmt.Errorf("api_key: %w", err))
+		}
+	}
+	if len(methods) > 0 {
+		if cfg.ClientConfig.Auth.HasValue() {
+			errs = append(errs, errors.New("auth: an authenticator extension and the exporter's own credentials (user, api_key, bearer_token) cannot be used together; keep one"))
+		}
+		for name := range cfg.ClientConfig.Headers.Iter {
+			if strings.EqualFold(name, "Authorization") {
+				errs = append(errs, errors.New("headers: an Authorization header and the exporter's own credentials (user, api_key, bearer_token) cannot be used together; keep one"))
+			}
+		}
+	}
+	return errs
+}
+
+// validateTLS checks the CA fingerprint and what it cannot be combined
+// with.
+func (cfg *Config) validateTLS() []error {
+	if cfg.CATrustedFingerprint == "" {
+		return nil
+	}
+	var errs []error
+	if _, err := esclient.ParseFingerprint(cfg.CATrustedFingerprint); err != nil {
+		errs = append(errs, fmt.Errorf("ca_trusted_fingerprint: %w", err))
+	}
+	tls := cfg.ClientConfig.TLS
+	if tls.CAFile != "" || tls.CAPem != "" {
+		errs = append(errs, errors.New("ca_trusted_fingerprint: set either it or tls::ca_file (tls::ca_pem), not both"))
+	}
+	if tls.InsecureSkipVerify {
+		errs = append(errs, errors.New("ca_trusted_fingerprint: pins the CA, which tls::insecure_skip_verify turns off; remove insecure_skip_verify"))
+	}
+	for i, ep := range cfg.Endpoints {
+		if strings.HasPrefix(ep, "http://") {
+			errs = append(errs, fmt.Errorf("endpoints::%d: %q is plain http, which ca_trusted_fingerprint cannot protect; use https://", i, ep))
+		}
+	}
+	return errs
+}
+
+// auth returns the credentials for esclient.
+func (cfg *Config) auth() esclient.Auth {
+	return esclient.Auth{
+		User:        cfg.User,
+		Password:    esclient.Secret{Value: string(cfg.Password), File: cfg.PasswordFile},
+		APIKey:      esclient.Secret{Value: string(cfg.APIKey), File: cfg.APIKeyFile},
+		BearerToken: esclient.Secret{Value: string(cfg.BearerToken), File: cfg.BearerTokenFile},
+	}
+}
+
+// settingKeys names this exporter's settings in esclient's messages.
+var settingKeys = esclient.Keys{
+	User: "user", Password: "password", PasswordFile: "password_file",
+	APIKey: "api_key", APIKeyFile: "api_key_file",
+	BearerToken: "bearer_token", BearerTokenFile: "bearer_token_file",
+	CAFile: "tls::ca_file", CAFingerprint: "ca_trusted_fingerprint", ServerName: "tls::server_name_override",
+	CertFile: "tls::cert_file", KeyFile: "tls::key_file", InsecureSkipTLS: "tls::insecure_skip_verify",
+	Privileges: "the elasticsearch_journey exporter's README lists them under Privileges",
 }

@@ -132,6 +132,9 @@ func (f *fakeES) serveBulk(w http.ResponseWriter, r *http.Request) {
 		if it.Status > 201 {
 			hasErrors = true
 			it.Error = map[string]any{"type": "es_rejected_execution_exception", "reason": "injected"}
+			if it.Status == http.StatusForbidden {
+				it.Error = map[string]any{"type": "security_exception", "reason": "action [indices:data/write/bulk[s]] is unauthorized for API key id [k9] on indices [" + it.Index + "]"}
+			}
 		}
 		items = append(items, map[string]item{"create": it})
 	}
@@ -314,4 +317,34 @@ func TestShutdownStopsBackgroundInstallation(t *testing.T) {
 	default:
 		t.Fatal("background installation still running after shutdown")
 	}
+}
+
+// A document answered 403 (how a bulk answer reports a missing index
+// privilege) is not the document's fault: it is kept for retry, never
+// dead-lettered, counted as forbidden, and the exports pause.
+func TestItemForbiddenIsKeptAndPausesExports(t *testing.T) {
+	fake := newFakeES(t)
+	fake.itemStatus = func(int, string) int { return http.StatusForbidden }
+	tt, set := newTelemetry(t)
+	exp := newTestExporter(t, set, fake.URL, "fake", func(c *Config) { c.DeadLetter.Index = "fake-dead-letter" })
+
+	ld := storetest.MakeLogs(storetest.PageViewWithID("a"), storetest.PageViewWithID("b"))
+	err := exp.pushLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err))
+	assert.Contains(t, err.Error(), "2 of 2 records not stored yet, retrying them: Elasticsearch at "+fake.URL+
+		" refused the request (no credentials): HTTP 403 security_exception: action [indices:data/write/bulk[s]] is unauthorized for API key id [k9] on indices [fake]; the credentials lack a privilege")
+	var logsErr consumererror.Logs
+	require.True(t, errors.As(err, &logsErr))
+	assert.Equal(t, []string{"a", "b"}, recordIDs(logsErr.Data()))
+	metadatatest.AssertEqualExporterElasticsearchJourneyDocsFailed(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: attribute.NewSet(attribute.String("reason", "forbidden")), Value: 2},
+	}, metricdatatest.IgnoreTimestamp())
+	_, err = tt.GetMetric("otelcol_exporter_elasticsearch_journey_docs_dead_lettered")
+	assert.Error(t, err, "nothing is dead-lettered")
+
+	err = exp.pushLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not sent while Elasticsearch refuses the exports")
+	assert.Len(t, fake.receivedBulks(), 1, "no request while paused")
 }

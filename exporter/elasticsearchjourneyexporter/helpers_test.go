@@ -2,10 +2,13 @@ package elasticsearchjourneyexporter
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -18,8 +21,15 @@ import (
 // so tests see pushLogs' own result) against endpoint.
 func newTestExporter(t testing.TB, set exporter.Settings, endpoint, prefix string, modify ...func(*Config)) *eventsExporter {
 	t.Helper()
+	return newTestExporterOnHost(t, set, componenttest.NewNopHost(), prefix,
+		append([]func(*Config){func(c *Config) { c.Endpoints = []string{endpoint} }}, modify...)...)
+}
+
+// newTestExporterOnHost starts an exporter on host; modify sets its
+// endpoints.
+func newTestExporterOnHost(t testing.TB, set exporter.Settings, host component.Host, prefix string, modify ...func(*Config)) *eventsExporter {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoints = []string{endpoint}
 	cfg.IndexPrefix = prefix
 	// confighttp's transport wrappers do not pass CloseIdleConnections
 	// through, so without this the pooled connections would outlive the
@@ -32,9 +42,35 @@ func newTestExporter(t testing.TB, set exporter.Settings, endpoint, prefix strin
 	exp, err := newEventsExporter(cfg, set)
 	require.NoError(t, err)
 	exp.retryMin, exp.retryMax = 20*time.Millisecond, 100*time.Millisecond
-	require.NoError(t, exp.start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, exp.shutdown(context.Background())) })
 	return exp
+}
+
+// statusHost records the component status events an exporter reports.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []*componentstatus.Event
+}
+
+func newStatusHost() *statusHost { return &statusHost{Host: componenttest.NewNopHost()} }
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e)
+}
+
+// statuses returns the statuses reported so far, in order.
+func (h *statusHost) statuses() []componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []componentstatus.Status
+	for _, e := range h.events {
+		out = append(out, e.Status())
+	}
+	return out
 }
 
 func newTelemetry(t testing.TB) (*componenttest.Telemetry, exporter.Settings) {

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/webjourney/webjourney/internal/esclient"
+	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
@@ -25,6 +27,9 @@ const (
 	reasonItemRetryable  = "item_retryable"   // the document answered 429 or 5xx
 	reasonRequestFailed  = "request_failed"   // the bulk request as a whole failed
 	reasonTemplateMiss   = "template_missing" // the index template is not installed yet
+	// Refusals the operator must fix (esclient.Cause): unauthorized (401),
+	// forbidden (403), tls (handshake), not_elasticsearch and
+	// unsupported_version (start); the records are kept for retry.
 )
 
 // bulkFlushBytes cuts a push into bulk requests of about 5 MB, the size
@@ -52,6 +57,8 @@ const (
 	outcomeInvalidEntity                  // permanent: an entity without a usable id or version
 	outcomeRejected                       // permanent
 	outcomeItemRetry                      // 429 / 5xx for this document
+	outcomeItemRefused                    // 401 / 403 for this document: retry once the operator fixed it
+	outcomeErased                         // its subject is erased: not written
 	outcomeRequestFailed                  // the bulk request failed
 )
 
@@ -60,6 +67,9 @@ type pendingDoc struct {
 	start, end int // in the push's document buffer
 	index, id  string
 	version    int64 // > 0: an entity, written with this external version
+	// partner is the partner-facing copy of a visit or credit of a
+	// referral partner (see journeystore's partner.go); nil for the rest.
+	partner *pendingDoc
 }
 
 // refusal describes a permanently refused record for the log and the
@@ -82,12 +92,23 @@ type push struct {
 	docs    []pendingDoc // by record position
 	invalid []refusal    // records that are never sent: no usable id or version
 	dropped int          // attributes left out of the documents
+	erased  sweep        // records of erased subjects, not sent
+	// partners counts the partner-facing copies; partnerErr says why they
+	// cannot be sent (their records are retried).
+	partners   int
+	partnerErr error
 
 	// Written by the bulk indexer's callbacks, under mu.
 	mu         sync.Mutex
 	outcomes   []outcome // by record position
 	rejected   []refusal // refused by Elasticsearch for good
 	retryCause error     // the first reason to retry
+	// The first document answered 401 or 403 (a missing index privilege
+	// is reported per document).
+	itemRefusal *journeystore.Refusal
+	// partnerRetry marks the records whose partner-facing copy must be
+	// sent again (429, 5xx, 401/403, a failed request).
+	partnerRetry map[int]bool
 }
 
 // pushLogs writes every record as one document with bulk requests: events
@@ -107,30 +128,92 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return nil
 	}
 	if !e.templateReady.Load() {
-		e.countFailed(ctx, n, reasonTemplateMiss)
-		return fmt.Errorf("%w: %w", errTemplateNotInstalled, e.lastTemplateError())
+		err := e.lastTemplateError()
+		e.countFailed(ctx, n, notReadyReason(err))
+		return fmt.Errorf("%w: %w", errTemplateNotInstalled, err)
 	}
+	trial, refused := e.refusals.admit(time.Now())
+	if refused != nil {
+		e.countFailed(ctx, n, refused.Cause.String())
+		return fmt.Errorf("not sent while Elasticsearch refuses the exports (retried after a backoff): %w", refused)
+	}
+	ctx, rec := esclient.WithRecorder(ctx)
+	var itemRefusal *esclient.Error
+	defer func() { e.afterPush(rec, trial, itemRefusal) }()
 
+	// Every erasure recorded so far, by any collector or webjourneyctl,
+	// before anything is written: no record of an erased subject goes out.
+	if err := e.guard.sync(ctx, e.store, time.Now()); err != nil {
+		e.countFailed(ctx, n, requestReason(rec))
+		return consumererror.NewLogs(fmt.Errorf("erasures not read yet, retrying: %w", withRefusal(err, rec)), ld)
+	}
 	// Erasure requests are carried out before anything of the push is
 	// written, so the stored request is the audit record of a finished
 	// erasure.
 	erased, err := e.eraseRequested(ctx, ld)
 	if err != nil {
-		e.countFailed(ctx, n, reasonRequestFailed)
-		return fmt.Errorf("erasure request not carried out yet, retrying: %w", err)
+		e.countFailed(ctx, n, requestReason(rec))
+		return fmt.Errorf("erasure request not carried out yet, retrying: %w", withRefusal(err, rec))
 	}
 
-	p := encodePush(ld, e.cfg.IndexPrefix, erased)
+	p := encodePush(ld, e.cfg.IndexPrefix, erased, e.guard)
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyAttributesDropped, p.dropped)
+	if p.partners > 0 {
+		p.partnerErr = e.ensurePartnerIndices(ctx)
+	}
+	if e.beforeSend != nil {
+		e.beforeSend()
+	}
 	s, err := e.send(ctx, p)
 	if err != nil {
 		return fmt.Errorf("creating the bulk indexer: %w", err)
 	}
 	t := p.collect(s.deadLetters)
-	e.count(ctx, &t, s.requests)
+	e.sweepErased(ctx, p, &t)
+	if t.itemRefusal != nil {
+		last, _ := rec.Last()
+		r := t.itemRefusal
+		itemRefusal = e.es.Refusal(last.Endpoint, r.Status, r.Type, r.Reason)
+		t.retryCause = itemRefusal
+	}
+	if refusal := rec.Refusal(); refusal != nil {
+		// The bulk request itself was refused: the refusal says it best.
+		t.retryCause = refusal
+	}
+	e.count(ctx, &t, s.requests, requestReason(rec), itemRefusal)
 	e.logRefusals(p.invalid, t.rejected)
 	e.logDeadLetterFailures(t.dlFailed)
 	return t.result(ld, s.closeErr)
+}
+
+// notReadyReason is the docs_failed reason of a push refused before the
+// exporter is ready: the cause the operator must fix, else
+// template_missing.
+func notReadyReason(err error) string {
+	var ee *esclient.Error
+	if errors.As(err, &ee) && ee.Cause != esclient.CauseUnreachable {
+		return ee.Cause.String()
+	}
+	return reasonTemplateMiss
+}
+
+// requestReason is the docs_failed reason of a failed request: the
+// refusal's cause when Elasticsearch refused it (401, 403, TLS), else
+// request_failed.
+func requestReason(rec *esclient.Recorder) string {
+	if refusal := rec.Refusal(); refusal != nil {
+		return refusal.Cause.String()
+	}
+	return reasonRequestFailed
+}
+
+// withRefusal returns the refusal the recorder saw instead of err when
+// there was one: it names the node, the cause and what to do.
+func withRefusal(err error, rec *esclient.Recorder) error {
+	if refusal := rec.Refusal(); refusal != nil {
+		return refusal
+	}
+	return err
 }
 
 // eraseRequested carries out the erasure requests of a push before any of
@@ -148,6 +231,9 @@ func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[
 		if er == nil {
 			return
 		}
+		// Noted before the deletion: this exporter's other pushes drop
+		// and sweep the subject's records from now.
+		e.guard.add(er, time.Now())
 		if err = e.store.EraseSubject(ctx, er); err == nil {
 			if done == nil {
 				done = map[string]*journeystore.Erasure{}
@@ -158,10 +244,13 @@ func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[
 	return done, err
 }
 
-// encodePush encodes every record of ld into one buffer. A record without
-// a usable id or version is encoded too (the dead-letter index keeps it)
-// but decided at once: it is never sent.
-func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Erasure) *push {
+// encodePush encodes every record of ld into one buffer, with the
+// partner-facing copy of each visit and credit of a referral partner. A
+// record of an erased subject is not encoded: it is decided at once, and
+// its subject swept after the push. A record without a usable id or
+// version is encoded too (the dead-letter index keeps it) but decided at
+// once: it is never sent.
+func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Erasure, guard *erasureGuard) *push {
 	n := ld.LogRecordCount()
 	p := &push{
 		ld:       ld,
@@ -170,13 +259,23 @@ func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Era
 		outcomes: make([]outcome, n),
 	}
 	enc := journeystore.NewEncoder(prefix, time.Now(), erased)
+	l := journeystore.Layout{Prefix: prefix}
+	checkErased := !guard.empty()
 	forEachRecord(ld, func(i int, lr plog.LogRecord) {
+		if checkErased {
+			if er := guard.erased(lr); er != nil {
+				p.outcomes[i] = outcomeErased
+				p.erased.add(er, i)
+				return
+			}
+		}
 		start := len(p.buf)
 		var doc journeystore.Document
 		p.buf, doc = enc.Append(p.buf, lr)
 		p.dropped += doc.Dropped
 		p.docs[i] = pendingDoc{start: start, end: len(p.buf), index: doc.Index, id: doc.ID, version: doc.Version}
 		if doc.Problem == "" {
+			p.addPartnerCopy(i, l, doc.Family, lr)
 			return
 		}
 		r := refusal{pos: i, eventName: lr.EventName(), Refusal: journeystore.Refusal{Index: doc.Index, Reason: doc.Problem}}
@@ -188,6 +287,25 @@ func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Era
 		p.invalid = append(p.invalid, r)
 	})
 	return p
+}
+
+// addPartnerCopy encodes the partner-facing copy of record i, a visit or
+// credit of a referral partner (the rest have none).
+func (p *push) addPartnerCopy(i int, l journeystore.Layout, f journeystore.Family, lr plog.LogRecord) {
+	pf, ok := journeystore.PartnerFamily(f)
+	if !ok || str(lr.Attributes(), eventmodel.AttrChannelPartner) == "" {
+		return
+	}
+	d := &p.docs[i]
+	start := len(p.buf)
+	buf, err := journeystore.AppendPartnerDocument(p.buf, pf, p.buf[d.start:d.end])
+	if err != nil { // cannot happen: the encoder wrote the document
+		p.buf = p.buf[:start]
+		return
+	}
+	p.buf = buf
+	d.partner = &pendingDoc{start: start, end: len(p.buf), index: l.Index(pf), id: journeystore.PartnerDocumentID(d.id), version: d.version}
+	p.partners++
 }
 
 // document returns the encoded document of record i.
@@ -206,6 +324,9 @@ func (p *push) flushBytes() int {
 		// {"create":{"_id":"<id>","_index":"<index>"}}\n + document \n
 		// (an entity's action line adds its version, at most 64 bytes more)
 		total += len(d.id) + len(d.index) + 128
+		if d.partner != nil {
+			total += len(d.partner.id) + len(d.partner.index) + 128
+		}
 	}
 	return min(total, bulkFlushBytes)
 }
@@ -241,7 +362,7 @@ func (e *eventsExporter) send(ctx context.Context, p *push) (sent, error) {
 // newBulkIndexer returns a bulk indexer whose requests run under ctx.
 func (e *eventsExporter) newBulkIndexer(ctx context.Context, flushBytes int) (esutil.BulkIndexer, error) {
 	return esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client:     e.es,
+		Client:     e.es.Client,
 		NumWorkers: 1,
 		FlushBytes: flushBytes,
 		FilterPath: bulkFilterPath,
@@ -262,7 +383,49 @@ func (p *push) addTo(ctx context.Context, bi esutil.BulkIndexer) {
 		if err := bi.Add(ctx, p.item(i)); err != nil {
 			break
 		}
+		if d := p.docs[i].partner; d != nil {
+			if p.partnerErr != nil {
+				p.retryPartner(i)
+			} else if err := bi.Add(ctx, p.partnerItem(i, d)); err != nil {
+				p.retryPartner(i)
+				break
+			}
+		}
 	}
+}
+
+// partnerItem is the bulk item of the partner-facing copy d of record i.
+// A copy is written like its entity (external version); one that must be
+// sent again makes its record retried (the entity is then a harmless 409).
+func (p *push) partnerItem(i int, d *pendingDoc) esutil.BulkIndexerItem {
+	return esutil.BulkIndexerItem{
+		Index:       d.index,
+		Action:      "index",
+		DocumentID:  d.id,
+		Version:     &d.version,
+		VersionType: "external",
+		Body:        bytes.NewReader(p.buf[d.start:d.end]),
+		OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+			switch {
+			case err != nil, res.Status == http.StatusTooManyRequests, res.Status >= 500,
+				res.Status == http.StatusUnauthorized, res.Status == http.StatusForbidden:
+				p.retryPartner(i)
+			}
+			// 409: the same or a newer copy is stored. Anything else is
+			// the copy's own fault (its subset of the entity's fields
+			// cannot fail where the entity did not): not retried.
+		},
+	}
+}
+
+// retryPartner marks record i for retry because of its partner-facing copy.
+func (p *push) retryPartner(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.partnerRetry == nil {
+		p.partnerRetry = map[int]bool{}
+	}
+	p.partnerRetry[i] = true
 }
 
 // item is the bulk item of document i; its callbacks record the outcome.
@@ -311,6 +474,15 @@ func (p *push) fail(i int, res esutil.BulkIndexerResponseItem, err error) {
 		p.settle(i, outcomeDuplicate, nil)
 	case res.Status == http.StatusTooManyRequests || res.Status >= 500:
 		p.settle(i, outcomeItemRetry, fmt.Errorf("document answered HTTP %d %s", res.Status, res.Error.Type))
+	case res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden:
+		// A missing index privilege (or a read-only block) is not the
+		// document's fault: keep it until the operator fixed it.
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.outcomes[i] = outcomeItemRefused
+		if p.itemRefusal == nil {
+			p.itemRefusal = &journeystore.Refusal{Index: d.index, Status: res.Status, Type: res.Error.Type, Reason: res.Error.Reason}
+		}
 	default:
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -339,6 +511,8 @@ type tally struct {
 	rejected     []refusal // refused by Elasticsearch
 	deadLettered int       // dead-letter documents stored (or already there)
 	dlFailed     []refusal // refused records the dead-letter index did not take
+	itemRefusal  *journeystore.Refusal
+	sweepRetry   int // records retried because their erased subject could not be swept
 }
 
 // collect reads the outcomes once the bulk indexer is closed. With a done
@@ -349,17 +523,29 @@ func (p *push) collect(dl *deadLetters) tally {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := tally{
-		n:          len(p.outcomes),
-		retry:      make([]bool, len(p.outcomes)),
-		retryCause: p.retryCause,
-		rejected:   slices.Clone(p.rejected),
+		n:           len(p.outcomes),
+		retry:       make([]bool, len(p.outcomes)),
+		retryCause:  p.retryCause,
+		rejected:    slices.Clone(p.rejected),
+		itemRefusal: p.itemRefusal,
 	}
 	for i, o := range p.outcomes {
 		if o == outcomePending {
 			o = outcomeRequestFailed
 		}
+		if p.partnerRetry[i] && (o == outcomeIndexed || o == outcomeVersionConflict) {
+			// The visit or credit is stored, its partner-facing copy is
+			// not yet: the record is sent again.
+			o = outcomeItemRetry
+			if t.retryCause == nil {
+				t.retryCause = errors.New("a partner-facing copy was not stored")
+				if p.partnerErr != nil {
+					t.retryCause = p.partnerErr
+				}
+			}
+		}
 		t.count[o]++
-		t.retry[i] = o == outcomeItemRetry || o == outcomeRequestFailed
+		t.retry[i] = o == outcomeItemRetry || o == outcomeItemRefused || o == outcomeRequestFailed
 	}
 	if dl != nil {
 		dl.mu.Lock()
@@ -373,7 +559,7 @@ func (p *push) collect(dl *deadLetters) tally {
 // permanent error when every record is lost (refused and not
 // dead-lettered); else none.
 func (t *tally) result(ld plog.Logs, closeErr error) error {
-	if retries := t.count[outcomeItemRetry] + t.count[outcomeRequestFailed]; retries > 0 {
+	if retries := t.count[outcomeItemRetry] + t.count[outcomeItemRefused] + t.count[outcomeRequestFailed] + t.sweepRetry; retries > 0 {
 		cause := t.retryCause
 		if cause == nil {
 			cause = closeErr

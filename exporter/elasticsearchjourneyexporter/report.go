@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
@@ -17,16 +18,23 @@ import (
 const maxLoggedRefusals = 10
 
 // count adds what became of a push's records to the telemetry.
-func (e *eventsExporter) count(ctx context.Context, t *tally, requests int) {
+// requestReason names the failed requests' reason (request_failed, or the
+// cause of a refusal); itemRefusal, when set, the documents answered 401
+// or 403.
+func (e *eventsExporter) count(ctx context.Context, t *tally, requests int, requestReason string, itemRefusal *esclient.Error) {
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyBulkRequests, requests)
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsIndexed, t.count[outcomeIndexed])
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsDuplicate, t.count[outcomeDuplicate])
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsVersionConflict, t.count[outcomeVersionConflict])
+	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsErased, t.count[outcomeErased])
 	e.countFailed(ctx, t.count[outcomeInvalidID], reasonInvalidEventID)
 	e.countFailed(ctx, t.count[outcomeInvalidEntity], reasonInvalidEntity)
 	e.countFailed(ctx, t.count[outcomeRejected], reasonRejected)
 	e.countFailed(ctx, t.count[outcomeItemRetry], reasonItemRetryable)
-	e.countFailed(ctx, t.count[outcomeRequestFailed], reasonRequestFailed)
+	e.countFailed(ctx, t.count[outcomeRequestFailed], requestReason)
+	if itemRefusal != nil {
+		e.countFailed(ctx, t.count[outcomeItemRefused], itemRefusal.Cause.String())
+	}
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsDeadLettered, t.deadLettered)
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDeadLetterFailed, len(t.dlFailed))
 }

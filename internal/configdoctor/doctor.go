@@ -191,7 +191,7 @@ func (d *doctor) retention() {
 					"set a retention in months, e.g. 13 (what config/production.yaml uses)")
 			case limit > 0 && months > limit:
 				d.add(Error, key,
-					fmt.Sprintf("%d months is longer than the %d months the CNIL exemption allows (%s::retention_months)", months, limit, where),
+					fmt.Sprintf("%d months is longer than the %d months the CNIL exemption allows (%s)", months, limit, where),
 					fmt.Sprintf("at most %d", limit))
 			}
 		}
@@ -204,7 +204,7 @@ func (d *doctor) cnilLimit() (int, string) {
 	limit, where := 0, ""
 	for _, p := range d.policies() {
 		if p.cnil && (limit == 0 || p.cnilMonths < limit) {
-			limit, where = p.cnilMonths, p.key+"::cnil_exemption"
+			limit, where = p.cnilMonths, p.key+"::cnil_exemption"+p.ofSite()
 		}
 	}
 	return limit, where
@@ -214,6 +214,7 @@ func (d *doctor) cnilLimit() (int, string) {
 // which starts from the top-level one.
 type policy struct {
 	key        string
+	site       string // "" for the top-level policy
 	def        string
 	optIn      []string
 	optOut     []string
@@ -226,18 +227,25 @@ func (d *doctor) policies() []policy {
 	for _, c := range d.used("processors", typeConsent) {
 		top := readPolicy(c.key, c.cfg, policy{def: "opt_in", cnilMonths: maxCNILRetentionMonths})
 		out = append(out, top)
-		sites, _ := c.cfg["sites"].(map[string]any)
-		ids := make([]string, 0, len(sites))
-		for id := range sites {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			m, _ := sites[id].(map[string]any)
-			out = append(out, readPolicy(c.k("sites", id), m, top))
+		// A list of sites with an id; the component refuses other shapes.
+		sites, _ := c.cfg["sites"].([]any)
+		for i, s := range sites {
+			m, _ := s.(map[string]any)
+			p := readPolicy(c.k("sites", strconv.Itoa(i)), m, top)
+			p.site = str(m["id"])
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// ofSite names the policy's site after a key in a message; "" for the
+// top-level policy.
+func (p policy) ofSite() string {
+	if p.site == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (site %q)", p.site)
 }
 
 func readPolicy(key string, m map[string]any, base policy) policy {
@@ -271,7 +279,7 @@ func (d *doctor) consent() {
 	for _, p := range d.policies() {
 		if p.def == "opt_out" && len(p.optIn) == 0 {
 			d.add(Error, p.key+"::default",
-				"opt_out with no opt_in_regions counts silence as consent for every visitor, also where analytics needs prior consent (EU/EEA, UK, Switzerland)",
+				"opt_out with no opt_in_regions counts silence as consent for every visitor"+p.ofSite()+", also where analytics needs prior consent (EU/EEA, UK, Switzerland)",
 				"opt_in_regions: [EEA, GB, CH] (with a geo database), or default: opt_in")
 		}
 		if len(p.optIn)+len(p.optOut) == 0 || geo {
@@ -335,7 +343,7 @@ func (d *doctor) secretsInline(v any, key string) {
 		}
 	case []any:
 		for i, sub := range v {
-			d.secretsInline(sub, fmt.Sprintf("%s[%d]", key, i))
+			d.secretsInline(sub, join(key, strconv.Itoa(i)))
 		}
 	case string:
 		name := strings.ToLower(key[strings.LastIndex(key, ":")+1:])

@@ -126,7 +126,7 @@ func TestHazards(t *testing.T) {
 			},
 		},
 		"retention over the CNIL limit": {
-			"  consent:\n", "  consent:\n    sites: {shop: {cnil_exemption: {enabled: true, retention_months: 12}}}\n",
+			"  consent:\n", "  consent:\n    sites: [{id: shop, cnil_exemption: {enabled: true, retention_months: 12}}]\n",
 			[]string{
 				"error exporters::elasticsearch_journey::retention::credits_months",
 				"error exporters::elasticsearch_journey::retention::events_months",
@@ -139,8 +139,8 @@ func TestHazards(t *testing.T) {
 			[]string{"error processors::consent::default"},
 		},
 		"a site opts out everywhere": {
-			"  consent:\n", "  consent:\n    sites: {shop: {default: opt_out}}\n",
-			[]string{"error processors::consent::sites::shop::default"},
+			"  consent:\n", "  consent:\n    sites: [{id: blog}, {id: shop, default: opt_out}]\n",
+			[]string{"error processors::consent::sites::1::default"},
 		},
 		"regions without geo": {
 			"  consent:\n", "  consent:\n    default: opt_out\n    opt_in_regions: [EEA, GB]\n",

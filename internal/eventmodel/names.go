@@ -51,6 +51,13 @@ const (
 	EventAttributionCredit = "webjourney.attribution_credit"
 )
 
+// IsPageView reports whether the event is a view of a page: a page view or
+// a view of the site's own search results. Both count as pages viewed and
+// can open a visit with its channel.
+func IsPageView(eventName string) bool {
+	return eventName == EventPageView || eventName == EventSiteSearch
+}
+
 // Semantic-convention attribute names.
 const (
 	// AttrEventID is the unique id of the event (string). The exporter uses it

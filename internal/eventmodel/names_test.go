@@ -97,3 +97,12 @@ func TestClickIDs(t *testing.T) {
 		t.Error("utm_source is not a click id")
 	}
 }
+
+func TestIsPageView(t *testing.T) {
+	pages := map[string]bool{EventPageView: true, EventSiteSearch: true}
+	for _, name := range EventNames {
+		if got, want := IsPageView(name), pages[name]; got != want {
+			t.Errorf("IsPageView(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/eventrecord"
 )
 
 // maxValueDepth bounds how deep nested maps and slices are written as JSON
@@ -115,14 +116,11 @@ func entityRef(lr plog.LogRecord) (id string, version int64, problem string) {
 	return id, ver.Int(), ""
 }
 
-// eventTime is the record's event time: Timestamp, else ObservedTimestamp,
-// else the time of the push.
+// eventTime is the record's event time (eventrecord.Time), else the time
+// of the push.
 func (e *Encoder) eventTime(lr plog.LogRecord) time.Time {
-	if ts := lr.Timestamp(); ts != 0 {
-		return ts.AsTime()
-	}
-	if ts := lr.ObservedTimestamp(); ts != 0 {
-		return ts.AsTime()
+	if t := eventrecord.Time(lr); !t.IsZero() {
+		return t
 	}
 	return e.now.UTC()
 }
@@ -178,6 +176,7 @@ func (e *Encoder) Append(buf []byte, lr plog.LogRecord) ([]byte, Document) {
 	}
 
 	e.keys = e.keys[:0]
+	stamp := 0 // the months of webjourney.retention.max_months, when set
 	attrs := lr.Attributes()
 	set := bigMapSet(attrs)
 	anonymous := isAnonymous(attrs)
@@ -191,6 +190,9 @@ func (e *Encoder) Append(buf []byte, lr plog.LogRecord) ([]byte, Document) {
 		}
 		if anonymous && removedWhenAnonymous[k] {
 			continue
+		}
+		if k == eventmodel.AttrRetentionMonths && stamp == 0 {
+			stamp = StampedMonths(v)
 		}
 		if storedShape.attributeConflicts(k) {
 			if !neverStored[k] { // left out by design, not by accident
@@ -216,6 +218,9 @@ func (e *Encoder) Append(buf []byte, lr plog.LogRecord) ([]byte, Document) {
 		buf = strconv.AppendInt(buf, er.Deleted, 10)
 	}
 	buf = append(buf, '}')
+	if stamp > 0 && doc.Family == FamilyEvents {
+		doc.Index = string(appendStampedEventsIndex(make([]byte, 0, len(e.prefix)+24), e.prefix, t, stamp))
+	}
 	return buf, doc
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/test/storetest"
 )
 
@@ -20,14 +21,23 @@ import (
 func newTestStore(t testing.TB, withDeadLetter bool) (*Store, *storetest.Client) {
 	t.Helper()
 	es, prefix := storetest.NewClient(t)
-	s := Settings{URL: es.URL, IndexPrefix: prefix}
+	l := Layout{Prefix: prefix}
 	if withDeadLetter {
-		s.DeadLetterIndex = prefix + "-dead-letter"
+		l.DeadLetterIndex = prefix + "-dead-letter"
 	}
-	st, err := Open(s)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close(context.Background())) })
+	st := openStore(t, es.URL, l)
 	return st, es
+}
+
+// openStore returns a Store on a client of esclient for url (the client
+// the exporter and webjourneyctl build).
+func openStore(t testing.TB, url string, l Layout) *Store {
+	t.Helper()
+	c, err := esclient.New(esclient.Options{Endpoints: []string{url}})
+	require.NoError(t, err)
+	st := New(c.Client, l)
+	t.Cleanup(func() { require.NoError(t, st.Close(context.Background())) })
+	return st
 }
 
 // install installs the store's templates, as the exporter does at start.

@@ -3,11 +3,8 @@ package journeystore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -15,110 +12,21 @@ import (
 
 // Store works on the indices of one Layout in one Elasticsearch: it
 // installs and checks their templates, erases subjects and applies
-// retention. The exporter runs it on its own client; webjourneyctl opens
-// one from Settings. It is safe for sequential use.
+// retention. The exporter and webjourneyctl run it on their client
+// (internal/esclient builds both). It is safe for sequential use.
 type Store struct {
 	es     *elasticsearch.Client
 	layout Layout
-	url    string // for messages; never holds credentials
 }
 
-// New returns a Store on an existing client, whose layout the caller has
-// checked (CheckIndexPrefix, CheckDeadLetterIndex).
+// New returns a Store on a client, whose layout the caller has checked
+// (CheckIndexPrefix, CheckDeadLetterIndex).
 func New(es *elasticsearch.Client, l Layout) *Store {
 	return &Store{es: es, layout: l}
 }
 
-// Settings says where and as whom Open works.
-type Settings struct {
-	// URL of one Elasticsearch node, http:// or https://, without
-	// credentials.
-	URL string
-	// APIKey is an Elasticsearch API key (the base64 "encoded" form), or
-	// User and Password authenticate with HTTP basic authentication.
-	APIKey, User, Password string
-	// CACert holds PEM certificates to trust for an https URL (empty: the
-	// system's).
-	CACert []byte
-	// IndexPrefix is the exporter's index_prefix.
-	IndexPrefix string
-	// DeadLetterIndex is the exporter's dead_letter::index; empty when it
-	// has none.
-	DeadLetterIndex string
-}
-
-// SettingError is a bad Settings field; Open returns nothing else.
-type SettingError struct {
-	Setting string // the Settings field name
-	Err     error
-}
-
-func (e *SettingError) Error() string { return e.Setting + ": " + e.Err.Error() }
-func (e *SettingError) Unwrap() error { return e.Err }
-
-// Open checks s and returns a Store on a client of its own. It does not
-// contact Elasticsearch; Ping does.
-func Open(s Settings) (*Store, error) {
-	if s.URL == "" {
-		return nil, &SettingError{"URL", errors.New("required, e.g. http://localhost:9200")}
-	}
-	if err := CheckURL(s.URL); err != nil {
-		return nil, &SettingError{"URL", err}
-	}
-	if s.APIKey != "" && s.User != "" {
-		return nil, &SettingError{"APIKey", errors.New("set either an API key or user and password, not both")}
-	}
-	if s.Password != "" && s.User == "" {
-		return nil, &SettingError{"Password", errors.New("set the user as well")}
-	}
-	if err := CheckIndexPrefix(s.IndexPrefix); err != nil {
-		return nil, &SettingError{"IndexPrefix", err}
-	}
-	if err := CheckDeadLetterIndex(s.DeadLetterIndex, s.IndexPrefix); err != nil {
-		return nil, &SettingError{"DeadLetterIndex", err}
-	}
-	es, err := elasticsearch.NewClient(elasticsearch.Config{
-		Addresses: []string{s.URL},
-		APIKey:    s.APIKey,
-		Username:  s.User,
-		Password:  s.Password,
-		CACert:    s.CACert,
-	})
-	if err != nil {
-		return nil, &SettingError{"CACert", err} // the only setting the client itself reads
-	}
-	st := New(es, Layout{Prefix: s.IndexPrefix, DeadLetterIndex: s.DeadLetterIndex})
-	st.url = strings.TrimRight(s.URL, "/")
-	return st, nil
-}
-
-// Close releases the client (also one given to New).
+// Close releases the client.
 func (s *Store) Close(ctx context.Context) error { return s.es.Close(ctx) }
-
-// Ping checks that the URL answers as Elasticsearch and that the
-// credentials are accepted. Its errors name the URL: "cannot reach
-// Elasticsearch at URL: ..." or "Elasticsearch at URL refused the
-// credentials: HTTP 401 security_exception: <reason>". It asks for the
-// cluster health (the bare server has no GET /). A 403 is not an error here:
-// an API key may lack the monitor privilege this call needs but have the
-// index privileges an operation needs.
-func (s *Store) Ping(ctx context.Context) error {
-	health := s.es.Cluster.Health
-	res, err := health(health.WithContext(ctx))
-	if err != nil {
-		return fmt.Errorf("cannot reach Elasticsearch at %s: %w", s.url, err)
-	}
-	defer drainAndClose(res.Body)
-	switch {
-	case res.StatusCode == http.StatusUnauthorized:
-		return fmt.Errorf("Elasticsearch at %s refused the credentials: %w", s.url, responseError(res.StatusCode, res.Body))
-	case res.StatusCode == http.StatusForbidden:
-		return nil
-	case res.IsError():
-		return fmt.Errorf("Elasticsearch at %s: %w", s.url, responseError(res.StatusCode, res.Body))
-	}
-	return nil
-}
 
 // answer reads a 2xx answer of an esapi call, or turns anything else into
 // an error that names what was attempted (without echoing the body).

@@ -167,9 +167,7 @@ func TestEntityTemplatesInstalled(t *testing.T) {
 
 // An installation on an unreachable server fails and names the template.
 func TestInstallTemplatesNamesTheFailure(t *testing.T) {
-	st, err := Open(Settings{URL: "http://127.0.0.1:1", IndexPrefix: "wj"})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close(context.Background())) })
+	st := openStore(t, "http://127.0.0.1:1", Layout{Prefix: "wj"})
 	out, err := st.InstallTemplates(context.Background(), false)
 	assert.Empty(t, out)
 	assert.ErrorContains(t, err, "get index template wj-events: ")

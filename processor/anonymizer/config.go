@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 
+	"github.com/webjourney/webjourney/internal/pseudonym"
 	"github.com/webjourney/webjourney/internal/sealed"
 )
 
@@ -133,8 +134,8 @@ type RecoverableConfig struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		KeyID:          "k1",
-		PseudonymBytes: 16,
+		KeyID:          pseudonym.DefaultKeyID,
+		PseudonymBytes: pseudonym.DefaultLength,
 		Cookieless:     CookielessConfig{Rotation: "day", Overlap: 30 * time.Minute},
 		ClientAddress:  ClientAddressConfig{Action: AddressReduce, IPv4Octets: 3, IPv6PrefixBits: 48},
 		UserAgent:      UserAgentConfig{CacheSize: 4096},
@@ -154,9 +155,9 @@ func (c *Config) Validate() error {
 	if c.PseudonymBytes < 8 || c.PseudonymBytes > 32 {
 		errs = append(errs, fmt.Errorf("pseudonym_bytes: must be 8 to 32, not %d", c.PseudonymBytes))
 	}
-	for _, a := range c.Pseudonymize {
+	for i, a := range c.Pseudonymize {
 		if a == "" {
-			errs = append(errs, errors.New("pseudonymize: an attribute name must not be empty"))
+			errs = append(errs, fmt.Errorf("pseudonymize::%d: an attribute name must not be empty", i))
 		}
 	}
 	switch c.Cookieless.Rotation {
@@ -178,9 +179,9 @@ func (c *Config) Validate() error {
 	if c.UserAgent.CacheSize < 1 {
 		errs = append(errs, fmt.Errorf("user_agent::cache_size: must be positive, not %d", c.UserAgent.CacheSize))
 	}
-	for _, d := range c.Scrub.Detectors {
+	for i, d := range c.Scrub.Detectors {
 		if !slices.Contains(allDetectors, d) {
-			errs = append(errs, fmt.Errorf("scrub::detectors: unknown detector %q; use email, phone, card, iban, jwt or token", d))
+			errs = append(errs, fmt.Errorf("scrub::detectors::%d: unknown detector %q; use email, phone, card, iban, jwt or token", i, d))
 		}
 	}
 	if r := c.Recoverable; len(r.Attributes) > 0 || len(r.Keys) > 0 {
@@ -189,7 +190,7 @@ func (c *Config) Validate() error {
 		}
 		for id, src := range r.Keys {
 			if !sealed.ValidKeyID(id) {
-				errs = append(errs, fmt.Errorf("recoverable::keys: key id %q must be 1 to 16 lower-case letters or digits", id))
+				errs = append(errs, fmt.Errorf("recoverable::keys::%s: key id %q must be 1 to 16 lower-case letters or digits", id, id))
 			}
 			if err := src.validate("recoverable::keys::" + id); err != nil {
 				errs = append(errs, err)

@@ -60,12 +60,13 @@ func TestFullConfig(t *testing.T) {
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	for name, want := range map[string]string{
-		"no_secret":      "secret: set exactly one of env",
-		"secret_in_both": "secret: set exactly one of env",
-		"bad_detector":   `scrub::detectors: unknown detector "ssn"`,
-		"bad_octets":     "client_address::ipv4_octets: must be 0 to 3, not 4",
-		"bad_rotation":   `cookieless::rotation: must be day, week or month, not "hourly"`,
-		"bad_primary":    `recoverable::primary_key: "nope" is not one of recoverable::keys`,
+		"no_secret":          "secret: set exactly one of env",
+		"secret_in_both":     "secret: set exactly one of env",
+		"bad_detector":       `scrub::detectors::1: unknown detector "ssn"`,
+		"empty_pseudonymize": "pseudonymize::1: an attribute name must not be empty",
+		"bad_octets":         "client_address::ipv4_octets: must be 0 to 3, not 4",
+		"bad_rotation":       `cookieless::rotation: must be day, week or month, not "hourly"`,
+		"bad_primary":        `recoverable::primary_key: "nope" is not one of recoverable::keys`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(t, name)

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/sitelist"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/models"
 )
 
@@ -20,8 +21,8 @@ type Config struct {
 	// InternalDomains are the sites' own domains: a referrer from one of
 	// them (or a subdomain) is navigation inside the site, not a source.
 	InternalDomains []string `mapstructure:"internal_domains"`
-	// Sites override InternalDomains and the time zone per site id.
-	Sites map[string]SiteConfig `mapstructure:"sites"`
+	// Sites override InternalDomains and the time zone per site.
+	Sites []SiteConfig `mapstructure:"sites"`
 	// Outcomes are the conversions and goals, from OTTL conditions on events.
 	Outcomes []OutcomeConfig `mapstructure:"outcomes"`
 	// Segments are visit/visitor segments, from OTTL conditions on the
@@ -70,6 +71,9 @@ type JourneyConfig struct {
 
 // SiteConfig overrides settings for one site.
 type SiteConfig struct {
+	// ID is the site's webjourney.site.id.
+	ID string `mapstructure:"id"`
+	// InternalDomains override the top-level internal_domains.
 	InternalDomains []string `mapstructure:"internal_domains"`
 	// TimeZone overrides journey::time_zone for midnight splits.
 	TimeZone string `mapstructure:"time_zone"`
@@ -139,14 +143,18 @@ type AttributionConfig struct {
 // partners key: referral partners are defined once, in the pixel receiver,
 // which detects them and writes what it found on the events.
 var errPartnersMoved = errors.New("partners: the attribution processor no longer defines referral partners; " +
-	"move each one to the pixel receiver's sites[].referral_partners (name, param, domains, attribution_window): " +
+	"move each one to the referral_partners of its site in the pixel receiver (receivers::pixel::sites::<n>::referral_partners: name, param, domains, attribution_window): " +
 	"the receiver detects the partner's landings and the events carry the partner, its click id and its window")
 
-// Unmarshal refuses the removed partners key with an error that says where
-// partners went, rather than the generic one for an unknown key.
+// Unmarshal refuses the removed partners key and the sites map of 0.1 with
+// errors that say how to write them now, rather than the generic ones for
+// an unknown key or a wrong type.
 func (c *Config) Unmarshal(conf *confmap.Conf) error {
 	if conf.IsSet("partners") {
 		return errPartnersMoved
+	}
+	if err := sitelist.RefuseMap(conf); err != nil {
+		return err
 	}
 	return conf.Unmarshal(c)
 }
@@ -227,11 +235,6 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(j.TimeZone); err != nil {
 		add("journey::time_zone: %v", err)
 	}
-	for id, s := range c.Sites {
-		if _, err := time.LoadLocation(s.TimeZone); err != nil {
-			add("sites::%s::time_zone: %v", id, err)
-		}
-	}
 	if c.CheckpointInterval < 0 {
 		add("checkpoint_interval: must not be negative (got %s)", c.CheckpointInterval)
 	}
@@ -240,9 +243,10 @@ func (c *Config) Validate() error {
 	}
 
 	// The classifier checks the domains in detail.
-	if _, err := c.classifierConfig("").build(); err != nil {
+	if _, err := c.classifierConfig(nil).build(); err != nil {
 		add("%v", err)
 	}
+	errs = append(errs, c.validateSites()...)
 
 	seen := map[string]bool{}
 	for i, o := range c.Outcomes {
@@ -280,6 +284,29 @@ func (c *Config) Validate() error {
 		add("attribution::%v", err)
 	}
 	return errors.Join(errs...)
+}
+
+// validateSites checks the sites' ids and the settings each overrides.
+func (c *Config) validateSites() []error {
+	ids := make([]string, len(c.Sites))
+	for i := range c.Sites {
+		ids[i] = c.Sites[i].ID
+	}
+	_, errs := sitelist.CheckIDs(ids, nil)
+	for i := range c.Sites {
+		s := &c.Sites[i]
+		var siteErrs []error
+		if _, err := time.LoadLocation(s.TimeZone); err != nil {
+			siteErrs = append(siteErrs, fmt.Errorf("time_zone: %w", err))
+		}
+		if len(s.InternalDomains) > 0 {
+			if _, err := c.classifierConfig(s).build(); err != nil {
+				siteErrs = append(siteErrs, err)
+			}
+		}
+		errs = append(errs, sitelist.Errors(i, s.ID, errors.Join(siteErrs...))...)
+	}
+	return errs
 }
 
 func (a AttributionConfig) modelsConfig() models.Config {

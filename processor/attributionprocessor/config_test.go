@@ -16,6 +16,15 @@ import (
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
 	t.Helper()
+	cfg, err := unmarshalConfig(t, name)
+	require.NoError(t, err)
+	return cfg, confmap.Validate(cfg)
+}
+
+// unmarshalConfig decodes testdata/config.yaml's attribution/<name> over
+// the defaults, without validating.
+func unmarshalConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
 	cfg := createDefaultConfig()
@@ -25,8 +34,7 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 	}
 	sub, err := cm.Sub(id.String())
 	require.NoError(t, err)
-	require.NoError(t, sub.Unmarshal(cfg))
-	return cfg, confmap.Validate(cfg)
+	return cfg, sub.Unmarshal(cfg)
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -38,7 +46,10 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 20*time.Minute, cfg.Journey.IdleTimeout)
 	assert.True(t, cfg.Journey.SplitAtMidnight)
-	assert.Equal(t, "Pacific/Auckland", cfg.Sites["nz"].TimeZone)
+	require.Len(t, cfg.Sites, 1)
+	assert.Equal(t, "nz", cfg.Sites[0].ID)
+	assert.Equal(t, "Pacific/Auckland", cfg.Sites[0].TimeZone)
+	assert.Equal(t, []string{"shop.example.nz"}, cfg.Sites[0].InternalDomains)
 	assert.Equal(t, CountEveryEvent, cfg.Outcomes[0].Count)
 	assert.Equal(t, []string{"linear", "time_decay"}, cfg.Attribution.Models)
 	assert.Equal(t, "file_storage", cfg.Storage.String())
@@ -50,32 +61,40 @@ func TestLoadConfig(t *testing.T) {
 // checked here: name, param or domains, window); a configuration that
 // still has them here fails at start, naming the key and where it went.
 func TestPartnersKeyNamesTheFix(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, "partners").String())
-	require.NoError(t, err)
-	err = sub.Unmarshal(createDefaultConfig())
+	_, err := unmarshalConfig(t, "partners")
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "partners: the attribution processor no longer defines referral partners")
-	assert.ErrorContains(t, err, "sites[].referral_partners")
+	assert.ErrorContains(t, err, "receivers::pixel::sites::<n>::referral_partners")
 	// So does an empty list: the key itself is what must go.
 	empty := confmap.NewFromStringMap(map[string]any{"partners": []any{}})
 	assert.ErrorIs(t, empty.Unmarshal(createDefaultConfig()), errPartnersMoved)
 }
 
+// Sites are a list with ids, as in every component; the map of 0.1 fails
+// at start and says how to write it now.
+func TestSitesMapIsRefused(t *testing.T) {
+	_, err := unmarshalConfig(t, "sites_map")
+	assert.ErrorContains(t, err, `sites: a list of sites with an id since 0.2, not a map keyed by site id; write "- id: nz"`)
+}
+
 // Every configuration mistake fails naming its key (and the rule).
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	for want, change := range map[string]func(*Config){
-		"journey::idle_timeout":               func(c *Config) { c.Journey.IdleTimeout = 0 },
-		"journey::reorder_window":             func(c *Config) { c.Journey.ReorderWindow = time.Hour },
-		"journey::max_visitors":               func(c *Config) { c.Journey.MaxVisitors = 0 },
-		"journey::max_touches":                func(c *Config) { c.Journey.MaxTouches = 0 },
-		"journey::max_seen_ids":               func(c *Config) { c.Journey.MaxSeenIDs = -1 },
-		"journey::time_zone":                  func(c *Config) { c.Journey.TimeZone = "Mars/Olympus" },
-		"sites::nz::time_zone":                func(c *Config) { c.Sites = map[string]SiteConfig{"nz": {TimeZone: "Nowhere"}} },
-		"checkpoint_interval":                 func(c *Config) { c.CheckpointInterval = -time.Second },
-		"internal_domains[0]":                 func(c *Config) { c.InternalDomains = []string{"not a domain/"} },
-		"outcomes::buy::conditions: at least": func(c *Config) { c.Outcomes = []OutcomeConfig{{Name: "buy"}} },
+		"journey::idle_timeout":   func(c *Config) { c.Journey.IdleTimeout = 0 },
+		"journey::reorder_window": func(c *Config) { c.Journey.ReorderWindow = time.Hour },
+		"journey::max_visitors":   func(c *Config) { c.Journey.MaxVisitors = 0 },
+		"journey::max_touches":    func(c *Config) { c.Journey.MaxTouches = 0 },
+		"journey::max_seen_ids":   func(c *Config) { c.Journey.MaxSeenIDs = -1 },
+		"journey::time_zone":      func(c *Config) { c.Journey.TimeZone = "Mars/Olympus" },
+		`sites::0::time_zone: unknown time zone Nowhere (site "nz")`: func(c *Config) { c.Sites = []SiteConfig{{ID: "nz", TimeZone: "Nowhere"}} },
+		`sites::1::internal_domains::0: "not a domain/" is not a valid domain (site "nz")`: func(c *Config) {
+			c.Sites = []SiteConfig{{ID: "au"}, {ID: "nz", InternalDomains: []string{"not a domain/"}}}
+		},
+		`sites::1::id: duplicate "nz" (also sites::0::id)`: func(c *Config) { c.Sites = []SiteConfig{{ID: "nz"}, {ID: "nz"}} },
+		"sites::0::id: must not be empty":                  func(c *Config) { c.Sites = []SiteConfig{{TimeZone: "UTC"}} },
+		"checkpoint_interval":                              func(c *Config) { c.CheckpointInterval = -time.Second },
+		"internal_domains::0":                              func(c *Config) { c.InternalDomains = []string{"not a domain/"} },
+		"outcomes::buy::conditions: at least":              func(c *Config) { c.Outcomes = []OutcomeConfig{{Name: "buy"}} },
 		"outcomes::buy::count": func(c *Config) {
 			c.Outcomes = []OutcomeConfig{{Name: "buy", Conditions: []string{"true"}, Count: "twice"}}
 		},

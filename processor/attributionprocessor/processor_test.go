@@ -312,3 +312,20 @@ func TestEventGainsAtMostAttributionAttrs(t *testing.T) {
 	}
 	assert.Equal(t, 5, most, "the partner landing: visit id, medium, source, campaign, partner")
 }
+
+// A site's own settings apply to its events only: its internal domains
+// make a referrer from its other domain navigation inside the site, while
+// for every other site that domain is a referral.
+func TestSiteSettingsApplyToTheirSite(t *testing.T) {
+	cfg := testConfig()
+	cfg.Sites = []SiteConfig{{ID: "nz", InternalDomains: []string{"shop.example", "shop.example.nz"}}}
+	s := run(t, cfg,
+		hit{at: 0, visitor: "a", site: "nz", url: site + "/", ref: "https://shop.example.nz/cart"},
+		hit{at: 0, visitor: "b", url: site + "/", ref: "https://shop.example.nz/cart"},
+	)
+	mediums := map[string]string{}
+	for _, v := range s.of(eventmodel.EventVisit) {
+		mediums[attrStr(v, eventmodel.AttrSiteID)] = attrStr(v, eventmodel.AttrChannelMedium)
+	}
+	assert.Equal(t, map[string]string{"nz": "internal", "shop": "referral"}, mediums)
+}

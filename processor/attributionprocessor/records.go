@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/eventrecord"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/journey"
 )
 
@@ -33,12 +34,6 @@ func (s subject) put(m pcommon.Map) {
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func putNonEmpty(m pcommon.Map, k, v string) {
-	if v != "" {
-		m.PutStr(k, v)
-	}
-}
-
 func putStrings(m pcommon.Map, k string, vs []string) {
 	if len(vs) == 0 {
 		return
@@ -51,10 +46,10 @@ func putStrings(m pcommon.Map, k string, vs []string) {
 }
 
 func putChannel(m pcommon.Map, medium, source, campaign, partner string) {
-	putNonEmpty(m, eventmodel.AttrChannelMedium, medium)
-	putNonEmpty(m, eventmodel.AttrChannelSource, source)
-	putNonEmpty(m, eventmodel.AttrChannelCampaign, campaign)
-	putNonEmpty(m, eventmodel.AttrChannelPartner, partner)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrChannelMedium, medium)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrChannelSource, source)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrChannelCampaign, campaign)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrChannelPartner, partner)
 }
 
 func entity(lr plog.LogRecord, name, id string, version int64, ts, now time.Time) pcommon.Map {
@@ -80,20 +75,20 @@ func putVisit(lr plog.LogRecord, s subject, v *journey.Visit, vr *journey.Visito
 	m.PutInt(eventmodel.AttrVisitDuration, v.Duration.Milliseconds())
 	m.PutInt(eventmodel.AttrVisitPagesViewed, int64(v.PagesViewed))
 	m.PutInt(eventmodel.AttrVisitEngagedTime, v.EngagedMs)
-	putNonEmpty(m, eventmodel.AttrVisitLandingPage, v.LandingPage)
-	putNonEmpty(m, eventmodel.AttrVisitSecondPage, v.SecondPage)
-	putNonEmpty(m, eventmodel.AttrVisitExitPage, v.ExitPage)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitLandingPage, v.LandingPage)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitSecondPage, v.SecondPage)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitExitPage, v.ExitPage)
 	m.PutBool(eventmodel.AttrVisitBounce, v.Bounce)
 	m.PutInt(eventmodel.AttrVisitNumber, int64(v.Number))
 	putStrings(m, eventmodel.AttrVisitOutcomes, v.Outcomes)
 	putStrings(m, eventmodel.AttrVisitSegments, v.Segments)
 	putChannel(m, v.Medium, v.Source, v.Campaign, v.Partner)
-	putNonEmpty(m, eventmodel.AttrDeviceClass, v.DeviceClass)
-	putNonEmpty(m, eventmodel.AttrGeoCountry, v.Country)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrDeviceClass, v.DeviceClass)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrGeoCountry, v.Country)
 	if vr != nil {
 		m.PutInt(eventmodel.AttrVisitorVisitCount, int64(vr.VisitCount))
 		m.PutBool(eventmodel.AttrVisitorReturning, vr.VisitCount > 1)
-		putNonEmpty(m, eventmodel.AttrVisitorPartner, vr.Partner)
+		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorPartner, vr.Partner)
 		putStrings(m, eventmodel.AttrVisitorOutcomes, vr.Outcomes)
 	}
 }
@@ -112,33 +107,15 @@ func putVisitor(lr plog.LogRecord, s subject, vr *journey.Visitor, now time.Time
 	m.PutStr(eventmodel.AttrVisitorLastSeen, rfc3339(vr.LastSeen))
 	m.PutInt(eventmodel.AttrVisitorVisitCount, int64(vr.VisitCount))
 	m.PutBool(eventmodel.AttrVisitorReturning, vr.VisitCount > 1)
-	putNonEmpty(m, eventmodel.AttrVisitorFirstMedium, vr.FirstTouch.Medium)
-	putNonEmpty(m, eventmodel.AttrVisitorFirstSource, vr.FirstTouch.Source)
-	putNonEmpty(m, eventmodel.AttrVisitorFirstCampaign, vr.FirstTouch.Campaign)
-	putNonEmpty(m, eventmodel.AttrVisitorLastNDMedium, vr.LastNonDirectTouch.Medium)
-	putNonEmpty(m, eventmodel.AttrVisitorLastNDSource, vr.LastNonDirectTouch.Source)
-	putNonEmpty(m, eventmodel.AttrVisitorLastNDCampaign, vr.LastNonDirectTouch.Campaign)
-	putNonEmpty(m, eventmodel.AttrVisitorPartner, vr.Partner)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstMedium, vr.FirstTouch.Medium)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstSource, vr.FirstTouch.Source)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstCampaign, vr.FirstTouch.Campaign)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorLastNDMedium, vr.LastNonDirectTouch.Medium)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorLastNDSource, vr.LastNonDirectTouch.Source)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorLastNDCampaign, vr.LastNonDirectTouch.Campaign)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorPartner, vr.Partner)
 	putStrings(m, eventmodel.AttrVisitorOutcomes, vr.Outcomes)
 	putStrings(m, eventmodel.AttrVisitorSegments, vr.Segments)
-}
-
-// outcome is one achieved outcome, the input of its credit records.
-type outcome struct {
-	name, currency   string
-	value            float64
-	eventID, visitID string
-	time             time.Time
-}
-
-// credit is one touch's share under one model.
-type credit struct {
-	model        string
-	touch        journey.Touch
-	index, count int
-	credit       float64
-	value        float64
-	firstTouch   time.Time // first eligible touch, for time to convert
 }
 
 // creditID is stable for a replay of the same outcome event, so the
@@ -157,8 +134,8 @@ func putCredit(lr plog.LogRecord, s subject, o *outcome, c *credit, now time.Tim
 	s.put(m)
 	m.PutStr(eventmodel.AttrOutcomeName, o.name)
 	m.PutDouble(eventmodel.AttrOutcomeValue, o.value)
-	putNonEmpty(m, eventmodel.AttrOutcomeCurrency, o.currency)
-	putNonEmpty(m, eventmodel.AttrOutcomeEventID, o.eventID)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrOutcomeCurrency, o.currency)
+	eventrecord.PutNonEmpty(m, eventmodel.AttrOutcomeEventID, o.eventID)
 	m.PutStr(eventmodel.AttrOutcomeVisitID, o.visitID)
 	m.PutInt(eventmodel.AttrOutcomeTimeToConvert, o.time.Sub(c.firstTouch).Milliseconds())
 	m.PutInt(eventmodel.AttrOutcomeVisitsToConvert, int64(c.count))

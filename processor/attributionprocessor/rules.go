@@ -13,6 +13,8 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/ottlfuncs"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
 
@@ -119,6 +121,16 @@ func matches(ctx context.Context, conds []*condition, tc *ottllog.TransformConte
 		}
 	}
 	return false, failed
+}
+
+// ruleFailed counts and logs a rule that failed to evaluate (err nil: it
+// did not).
+func (p *attributionProcessor) ruleFailed(ctx context.Context, label string, err error) {
+	if err == nil {
+		return
+	}
+	p.telemetry.ProcessorAttributionRuleErrors.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", label))))
+	p.logger.Debug("rule failed to evaluate; counted as not matched", zap.String("rule", label), zap.Error(err))
 }
 
 // valueOf evaluates the outcome's value expression: a number, or a string

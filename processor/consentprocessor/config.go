@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/webjourney/webjourney/internal/sitelist"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/tcf"
 )
 
@@ -37,9 +38,9 @@ const MaxCNILRetentionMonths = 25
 type Config struct {
 	Policy `mapstructure:",squash"`
 
-	// Sites holds per-site policies, keyed by webjourney.site.id. A site's
-	// policy starts from the top-level one: only the keys it names change.
-	Sites map[string]Policy `mapstructure:"sites"`
+	// Sites holds per-site policies. A site's policy starts from the
+	// top-level one: only the keys it names change.
+	Sites []SitePolicy `mapstructure:"sites"`
 
 	// TCF says how IAB TCF v2.2 strings are read.
 	TCF TCFConfig `mapstructure:"tcf"`
@@ -72,6 +73,13 @@ type Policy struct {
 	// CNILExemption keeps events without a consent decision under the
 	// French CNIL's audience-measurement exemption (see the README).
 	CNILExemption CNILExemption `mapstructure:"cnil_exemption"`
+}
+
+// SitePolicy is the policy of one site.
+type SitePolicy struct {
+	// ID is the site's webjourney.site.id.
+	ID     string `mapstructure:"id"`
+	Policy `mapstructure:",squash"`
 }
 
 // CNILExemption is the CNIL preset.
@@ -122,52 +130,57 @@ func createDefaultConfig() *Config {
 // Unmarshal starts every site's policy from the top-level policy, so that a
 // site names only what differs.
 func (c *Config) Unmarshal(conf *confmap.Conf) error {
-	sites, _ := conf.Get("sites").(map[string]any)
+	if err := sitelist.RefuseMap(conf); err != nil {
+		return err
+	}
+	sites, _ := conf.Get(sitelist.Key).([]any)
 	top := conf
-	if sites != nil {
+	if conf.IsSet(sitelist.Key) {
 		m := conf.ToStringMap()
-		delete(m, "sites")
+		delete(m, sitelist.Key)
 		top = confmap.NewFromStringMap(m)
 	}
 	if err := top.Unmarshal(c); err != nil {
 		return err
 	}
-	c.Sites = make(map[string]Policy, len(sites))
-	for id, raw := range sites {
-		p := c.Policy
-		p.OptInRegions = slices.Clone(p.OptInRegions)
-		p.OptOutRegions = slices.Clone(p.OptOutRegions)
-		if raw != nil {
-			m, ok := raw.(map[string]any)
-			if !ok {
-				return fmt.Errorf("sites::%s: must be a map of policy keys", id)
-			}
-			if err := confmap.NewFromStringMap(m).Unmarshal(&p); err != nil {
-				return fmt.Errorf("sites::%s: %w", id, err)
-			}
+	c.Sites = make([]SitePolicy, 0, len(sites))
+	for i, raw := range sites {
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: must be a site: its id and the policy keys it changes", sitelist.ElementKey(i))
 		}
-		c.Sites[id] = p
+		s := SitePolicy{Policy: c.Policy}
+		s.OptInRegions = slices.Clone(s.OptInRegions)
+		s.OptOutRegions = slices.Clone(s.OptOutRegions)
+		if err := confmap.NewFromStringMap(m).Unmarshal(&s); err != nil {
+			return fmt.Errorf("%s: %w", sitelist.ElementKey(i), err)
+		}
+		c.Sites = append(c.Sites, s)
 	}
 	return nil
 }
 
 // Validate names the key of every mistake.
 func (c *Config) Validate() error {
-	errs := c.Policy.validate("")
-	for id, p := range c.Sites {
-		if id == "" {
-			errs = append(errs, errors.New("sites: a site id must not be empty"))
-		}
-		errs = append(errs, p.validate("sites::"+id+"::")...)
+	errs := c.Policy.validate()
+	ids := make([]string, len(c.Sites))
+	for i, s := range c.Sites {
+		ids[i] = s.ID
+	}
+	_, idErrs := sitelist.CheckIDs(ids, nil)
+	errs = append(errs, idErrs...)
+	for i, s := range c.Sites {
+		errs = append(errs, sitelist.Errors(i, s.ID, errors.Join(s.validate()...))...)
 	}
 	errs = append(errs, c.TCF.validate()...)
 	return errors.Join(errs...)
 }
 
-func (p *Policy) validate(prefix string) []error {
+// validate checks the policy; errors are keyed relative to it.
+func (p *Policy) validate() []error {
 	var errs []error
 	bad := func(key string, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(prefix+key+": "+format, args...))
+		errs = append(errs, fmt.Errorf(key+": "+format, args...))
 	}
 	if p.Default != PolicyOptIn && p.Default != PolicyOptOut {
 		bad("default", "must be opt_in or opt_out, not %q", p.Default)

@@ -49,13 +49,16 @@ func TestFullConfig(t *testing.T) {
 	assert.False(t, cfg.ErasureOnWithdrawal)
 
 	// A site starts from the top-level policy and changes only what it names.
-	blog := cfg.Sites["blog"]
+	require.Len(t, cfg.Sites, 2)
+	blog := cfg.Sites[0]
+	assert.Equal(t, "blog", blog.ID)
 	assert.Equal(t, PolicyOptOut, blog.Default)
 	assert.Equal(t, WithoutConsentAnonymous, blog.WithoutConsent)
 	assert.Equal(t, SignalDenyMarketing, blog.GPC)
 	assert.Equal(t, SignalDenyAll, blog.DNT)
 	assert.Equal(t, []string{"EEA", "GB", "CH"}, blog.OptInRegions)
-	fr := cfg.Sites["fr-news"]
+	fr := cfg.Sites[1]
+	assert.Equal(t, "fr-news", fr.ID)
 	assert.Equal(t, CNILExemption{Enabled: true, RetentionMonths: 13}, fr.CNILExemption)
 	assert.Equal(t, WithoutConsentDrop, fr.WithoutConsent)
 }
@@ -67,8 +70,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"bad_region":            `opt_in_regions: "XX" is not an ISO 3166 country`,
 		"contradictory_regions": "opt_out_regions: DE is also in opt_in_regions",
 		"unknown_purpose":       "tcf::purposes: 1 is not a measurement purpose",
-		"bad_site":              `sites::shop::gpc: must be ignore, deny_marketing or deny_all, not "sometimes"`,
-		"cnil_opt_out":          "sites::fr::cnil_exemption::enabled: contradicts default: opt_out",
+		"bad_site":              `sites::0::gpc: must be ignore, deny_marketing or deny_all, not "sometimes" (site "shop")`,
+		"cnil_opt_out":          `sites::1::cnil_exemption::enabled: contradicts default: opt_out; the exemption is for sites that otherwise need consent (site "fr")`,
+		"duplicate_site":        `sites::1::id: duplicate "shop" (also sites::0::id)`,
+		"site_without_id":       "sites::0::id: must not be empty",
 		"cnil_retention":        "cnil_exemption::retention_months: must be 1 to 25",
 		"bad_subdivision":       `opt_out_regions: "US-CALIFORNIA" is not`,
 	} {
@@ -78,4 +83,20 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			assert.Contains(t, err.Error(), want)
 		})
 	}
+}
+
+// A site policy of the old shape (a map keyed by site id) fails at start
+// and says how to write it now.
+func TestSitesMapIsRefused(t *testing.T) {
+	_, err := loadConfig(t, "sites_map")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `sites: a list of sites with an id since 0.2, not a map keyed by site id; write "- id: blog"`)
+}
+
+// A misspelt key of a site fails like any unknown key, under the site's key.
+func TestUnknownSiteKey(t *testing.T) {
+	_, err := loadConfig(t, "unknown_site_key")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "sites::0: ")
+	assert.Contains(t, err.Error(), "invalid keys: defualt")
 }

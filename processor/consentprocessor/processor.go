@@ -44,8 +44,8 @@ func newProcessor(set processor.Settings, cfg *Config) (*consentProcessor, error
 		tcfCache:  cache,
 		telemetry: tb,
 	}
-	for id, sp := range cfg.Sites {
-		p.sites[id] = resolvePolicy(sp)
+	for _, s := range cfg.Sites {
+		p.sites[s.ID] = resolvePolicy(s.Policy)
 	}
 	return p, nil
 }

@@ -69,8 +69,8 @@ func FuzzDecide(f *testing.F) {
 	cfg := createDefaultConfig()
 	cfg.OptInRegions = []string{"EU"}
 	cfg.OptOutRegions = []string{"US"}
-	cfg.Sites = map[string]Policy{"fr": {Default: PolicyOptIn, WithoutConsent: WithoutConsentDrop, GPC: SignalDenyAll, DNT: SignalDenyMarketing,
-		CNILExemption: CNILExemption{Enabled: true, RetentionMonths: 13}}}
+	cfg.Sites = []SitePolicy{{ID: "fr", Policy: Policy{Default: PolicyOptIn, WithoutConsent: WithoutConsentDrop, GPC: SignalDenyAll, DNT: SignalDenyMarketing,
+		CNILExemption: CNILExemption{Enabled: true, RetentionMonths: 13}}}}
 	require.NoError(f, cfg.Validate())
 	p, err := newProcessor(processortest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(f, err)
@@ -194,7 +194,7 @@ func TestStripQuery(t *testing.T) {
 // per-site policy applies only to its own site.
 func TestSitePolicyIsolation(t *testing.T) {
 	cfg := createDefaultConfig()
-	cfg.Sites = map[string]Policy{"blog": {Default: PolicyOptOut, WithoutConsent: WithoutConsentAnonymous, GPC: SignalDenyAll, DNT: SignalIgnore}}
+	cfg.Sites = []SitePolicy{{ID: "blog", Policy: Policy{Default: PolicyOptOut, WithoutConsent: WithoutConsentAnonymous, GPC: SignalDenyAll, DNT: SignalIgnore}}}
 	p, err := newProcessor(processortest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
 	for site, want := range map[string]string{"blog": eventmodel.DecisionKeep, "shop": eventmodel.DecisionAnonymous, "": eventmodel.DecisionAnonymous} {

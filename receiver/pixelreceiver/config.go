@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 
+	"github.com/webjourney/webjourney/internal/sitelist"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
 	"github.com/webjourney/webjourney/tag"
 )
@@ -150,9 +151,9 @@ func (cfg *Config) Validate() error {
 		prefixed("trusted_proxies", validateProxies(cfg.TrustedProxies)),
 		cfg.RateLimit.validate(),
 		cfg.Bots.validate(),
-		validatePositive("limits.max_events_per_beacon", int64(cfg.Limits.MaxEventsPerBeacon)),
-		validatePositive("limits.max_string_length", int64(cfg.Limits.MaxStringLength)),
-		validatePositive("limits.max_properties", int64(cfg.Limits.MaxProperties)),
+		validatePositive("limits::max_events_per_beacon", int64(cfg.Limits.MaxEventsPerBeacon)),
+		validatePositive("limits::max_string_length", int64(cfg.Limits.MaxStringLength)),
+		validatePositive("limits::max_properties", int64(cfg.Limits.MaxProperties)),
 		// confighttp would silently replace 0 with 20 MiB; make the limit explicit.
 		validatePositive("max_request_body_size", cfg.ServerConfig.MaxRequestBodySize),
 	)
@@ -192,19 +193,16 @@ func (cfg *Config) validateSites() error {
 	if len(cfg.Sites) == 0 {
 		return errors.New(`sites: at least one site is required, e.g. sites: [{id: "my-site"}]`)
 	}
-	var errs []error
-	seen := make(map[string]int, len(cfg.Sites))
-	for i, s := range cfg.Sites {
-		if err := validateSiteID(s.ID); err != nil {
-			errs = append(errs, fmt.Errorf("sites[%d].id: %w", i, err))
-			continue
+	ids := make([]string, len(cfg.Sites))
+	for i := range cfg.Sites {
+		ids[i] = cfg.Sites[i].ID
+	}
+	named, errs := sitelist.CheckIDs(ids, validateSiteID)
+	for i := range cfg.Sites {
+		// A site without a sound id is reported once, by its id.
+		if named[i] {
+			errs = append(errs, sitelist.Errors(i, ids[i], cfg.Sites[i].validate())...)
 		}
-		if first, dup := seen[s.ID]; dup {
-			errs = append(errs, fmt.Errorf("sites[%d].id: duplicate %q (also sites[%d].id)", i, s.ID, first))
-			continue
-		}
-		seen[s.ID] = i
-		errs = append(errs, prefixed(fmt.Sprintf("sites[%d]", i), s.validate()))
 	}
 	return errors.Join(errs...)
 }
@@ -223,14 +221,14 @@ func validateSiteID(id string) error {
 
 func (rl *RateLimitConfig) validate() error {
 	if rl.RequestsPerSecond < 0 {
-		return fmt.Errorf("rate_limit.requests_per_second: must be 0 (off) or positive, got %v", rl.RequestsPerSecond)
+		return fmt.Errorf("rate_limit::requests_per_second: must be 0 (off) or positive, got %v", rl.RequestsPerSecond)
 	}
 	if rl.RequestsPerSecond == 0 {
 		return nil
 	}
 	return errors.Join(
-		validatePositive("rate_limit.burst", int64(rl.Burst)),
-		validatePositive("rate_limit.max_clients", int64(rl.MaxClients)),
+		validatePositive("rate_limit::burst", int64(rl.Burst)),
+		validatePositive("rate_limit::max_clients", int64(rl.MaxClients)),
 	)
 }
 
@@ -239,7 +237,7 @@ func (b *BotsConfig) validate() error {
 	case BotActionDrop, BotActionMark, BotActionKeep:
 		return nil
 	}
-	return fmt.Errorf("bots.action: %q must be one of drop, mark, keep", b.Action)
+	return fmt.Errorf("bots::action: %q must be one of drop, mark, keep", b.Action)
 }
 
 func validateProxies(list []string) error {
@@ -247,32 +245,12 @@ func validateProxies(list []string) error {
 	return err
 }
 
-// prefixed puts key in front of err's message ("key: ..." or "key.sub: ...").
+// prefixed puts key in front of err's message: "key: ...".
 func prefixed(key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var errs []error
-	for _, e := range unjoin(err) {
-		msg := e.Error()
-		if strings.HasPrefix(msg, "[") || strings.HasPrefix(msg, ".") {
-			errs = append(errs, errors.New(key+msg))
-		} else {
-			errs = append(errs, errors.New(key+": "+msg))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, unjoin(e)...)
-		}
-		return out
-	}
-	return []error{err}
+	return fmt.Errorf("%s: %w", key, err)
 }
 
 func validatePositive(key string, v int64) error {

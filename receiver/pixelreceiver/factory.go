@@ -11,6 +11,7 @@ import (
 
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
+	"github.com/webjourney/webjourney/tag"
 )
 
 const (
@@ -20,7 +21,6 @@ const (
 	defaultBeaconPath = "/b"
 	defaultTagPath    = "/wj.js"
 	defaultConfigPath = "/wj/config"
-	defaultTagGlobal  = "webjourney"
 	// A browser sends a handful of requests per page; 20/s sustained with
 	// a burst of 100 leaves room for an office behind one NAT address.
 	defaultRateLimitRPS   = 20
@@ -60,7 +60,7 @@ func createDefaultConfig() component.Config {
 		BeaconPath:   defaultBeaconPath,
 		TagPath:      defaultTagPath,
 		ConfigPath:   defaultConfigPath,
-		TagGlobal:    defaultTagGlobal,
+		TagGlobal:    tag.DefaultGlobalName,
 		// What nginx, ingress-nginx, Envoy, HAProxy, Traefik, Caddy and the
 		// cloud load balancers set by default.
 		ClientAddressHeader: clientip.DefaultHeader,

@@ -121,7 +121,7 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	if r.cfg.GeoIP.Database != "" {
 		if r.geo, err = geoip.Open(r.cfg.GeoIP.Database); err != nil {
-			return fmt.Errorf("geoip.database: %w", err)
+			return fmt.Errorf("geoip::database: %w", err)
 		}
 	}
 	r.server, err = r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings,

@@ -163,66 +163,67 @@ func (s *SiteConfig) Unmarshal(conf *confmap.Conf) error {
 var _ confmap.Unmarshaler = (*SiteConfig)(nil)
 
 // validate checks everything but the id (checked with the list). Errors
-// are relative keys, prefixed by the caller.
+// are keyed relative to the site; the caller puts them under its key.
 func (s *SiteConfig) validate() error {
 	var errs []error
 	if _, err := origin.Parse(s.AllowedOrigins); err != nil {
-		errs = append(errs, fmt.Errorf(".allowed_origins%w", err))
+		errs = append(errs, fmt.Errorf("allowed_origins::%w", err))
 	}
 	if len(s.WriteKey) > 256 {
-		errs = append(errs, errors.New(".write_key: must be at most 256 bytes"))
+		errs = append(errs, errors.New("write_key: must be at most 256 bytes"))
 	}
 	switch s.Cookies.Mode {
 	case CookieModeAuto, CookieModeServer, CookieModeScript, CookieModeNone:
 	default:
-		errs = append(errs, fmt.Errorf(".cookies.mode: %q must be one of auto, server, script, none", s.Cookies.Mode))
+		errs = append(errs, fmt.Errorf("cookies::mode: %q must be one of auto, server, script, none", s.Cookies.Mode))
 	}
 	names := map[string]string{}
 	for key, name := range map[string]string{
 		"visitor_name": s.Cookies.VisitorName, "session_name": s.Cookies.SessionName, "referral_name": s.Cookies.ReferralName,
 	} {
 		if !validCookieName(name) {
-			errs = append(errs, fmt.Errorf(".cookies.%s: %q must be 1-64 characters of [A-Za-z0-9_-]", key, name))
+			errs = append(errs, fmt.Errorf("cookies::%s: %q must be 1-64 characters of [A-Za-z0-9_-]", key, name))
 		} else if other, dup := names[name]; dup {
-			errs = append(errs, fmt.Errorf(".cookies: visitor_name, session_name and referral_name must differ (%s and %s are both %q)", other, key, name))
+			errs = append(errs, fmt.Errorf("cookies: visitor_name, session_name and referral_name must differ (%s and %s are both %q)", other, key, name))
 		}
 		names[name] = key
 	}
 	if s.Cookies.MaxAge < 24*time.Hour || s.Cookies.MaxAge > maxCookieAge {
-		errs = append(errs, fmt.Errorf(".cookies.max_age: %s must be between 24h and 9480h (13 months)", s.Cookies.MaxAge))
+		errs = append(errs, fmt.Errorf("cookies::max_age: %s must be between 24h and 9480h (13 months)", s.Cookies.MaxAge))
 	}
 	if d := s.Cookies.Domain; d != "" && (strings.ContainsAny(d, " ;,/:") || strings.HasPrefix(d, ".")) {
-		errs = append(errs, fmt.Errorf(".cookies.domain: %q must be a plain host name such as shop.example", d))
+		errs = append(errs, fmt.Errorf("cookies::domain: %q must be a plain host name such as shop.example", d))
 	}
 	if s.SessionIdleTimeout < time.Minute || s.SessionIdleTimeout > 24*time.Hour {
-		errs = append(errs, fmt.Errorf(".session_idle_timeout: %s must be between 1m and 24h", s.SessionIdleTimeout))
+		errs = append(errs, fmt.Errorf("session_idle_timeout: %s must be between 1m and 24h", s.SessionIdleTimeout))
 	}
 	errs = append(errs, validatePartners(s.ReferralPartners)...)
 	for i, p := range s.SearchParams {
 		if !validCookieName(p) {
-			errs = append(errs, fmt.Errorf(".search_params[%d]: %q must be 1-64 characters of [A-Za-z0-9_-]", i, p))
+			errs = append(errs, fmt.Errorf("search_params::%d: %q must be 1-64 characters of [A-Za-z0-9_-]", i, p))
 		}
 	}
 	for i, e := range s.DownloadExtensions {
 		if e == "" || len(e) > 16 || strings.ContainsAny(e, ". /") {
-			errs = append(errs, fmt.Errorf(".download_extensions[%d]: %q must be an extension without the dot, such as pdf", i, e))
+			errs = append(errs, fmt.Errorf("download_extensions::%d: %q must be an extension without the dot, such as pdf", i, e))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// validatePartners checks the referral partners; errors are relative keys.
+// validatePartners checks the referral partners; errors are keyed
+// relative to the site.
 func validatePartners(partners []ReferralPartnerConfig) []error {
 	var errs []error
 	names, params, domains := map[string]int{}, map[string]int{}, map[string]int{}
 	for i, p := range partners {
-		key := fmt.Sprintf(".referral_partners[%d]", i)
+		key := fmt.Sprintf("referral_partners::%d", i)
 		// No ':' in names: the referral cookie is "<name>:<click id>".
 		if !validCookieName(p.Name) {
-			errs = append(errs, fmt.Errorf("%s.name: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Name))
+			errs = append(errs, fmt.Errorf("%s::name: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Name))
 		} else if j, dup := names[strings.ToLower(p.Name)]; dup {
 			// Lower-cased, the name is the channel source of the partner's visits.
-			errs = append(errs, fmt.Errorf("%s.name: %q is also referral_partners[%d] (names are compared ignoring case)", key, p.Name, j))
+			errs = append(errs, fmt.Errorf("%s::name: %q is also referral_partners::%d (names are compared ignoring case)", key, p.Name, j))
 		} else {
 			names[strings.ToLower(p.Name)] = i
 		}
@@ -231,24 +232,24 @@ func validatePartners(partners []ReferralPartnerConfig) []error {
 		}
 		if p.Param != "" {
 			if !validCookieName(p.Param) {
-				errs = append(errs, fmt.Errorf("%s.param: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Param))
+				errs = append(errs, fmt.Errorf("%s::param: %q must be 1-64 characters of [A-Za-z0-9_-]", key, p.Param))
 			} else if j, dup := params[p.Param]; dup {
-				errs = append(errs, fmt.Errorf("%s.param: %q is used by referral_partners[%d]", key, p.Param, j))
+				errs = append(errs, fmt.Errorf("%s::param: %q is used by referral_partners::%d", key, p.Param, j))
 			} else {
 				params[p.Param] = i
 			}
 		}
 		for k, d := range p.Domains {
 			if err := referral.CheckDomain(d); err != nil {
-				errs = append(errs, fmt.Errorf("%s.domains[%d]: %w", key, k, err))
+				errs = append(errs, fmt.Errorf("%s::domains::%d: %w", key, k, err))
 			} else if j, dup := domains[strings.ToLower(d)]; dup {
-				errs = append(errs, fmt.Errorf("%s.domains[%d]: %q is listed by referral_partners[%d]", key, k, d, j))
+				errs = append(errs, fmt.Errorf("%s::domains::%d: %q is listed by referral_partners::%d", key, k, d, j))
 			} else {
 				domains[strings.ToLower(d)] = i
 			}
 		}
 		if p.AttributionWindow < time.Hour || p.AttributionWindow > maxCookieAge {
-			errs = append(errs, fmt.Errorf("%s.attribution_window: %s must be between 1h and 9480h (13 months)", key, p.AttributionWindow))
+			errs = append(errs, fmt.Errorf("%s::attribution_window: %s must be between 1h and 9480h (13 months)", key, p.AttributionWindow))
 		}
 	}
 	return errs

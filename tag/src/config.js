@@ -13,11 +13,7 @@ export const mode = () => cfg.cookies.mode
 // load fetches the config and calls done exactly once: with the config, or
 // with the defaults after an error or 5 s.
 export function load(done) {
-  const fin = (j) => {
-    if (done) Object.assign(cfg, j)
-    done && done()
-    done = 0
-  }
+  const fin = (j) => done && (Object.assign(cfg, j), done(), (done = 0))
   fetch(env.o + __WJ_CONFIG_PATH__ + '?s=' + env.s, { credentials: 'omit' })
     .then((r) => r.ok && r.json())
     .then(fin, fin) // an Error has no enumerable property to merge

@@ -8,10 +8,15 @@ import { pv } from './pageviews.js'
 
 let q = []
 let timer
+// How long an event waits for others: the page's first beacon goes at once
+// (in server cookie mode its answer sets the visitor cookie, which every
+// later beacon of a first visit must carry or the receiver would count
+// another visitor), later ones within a second.
+let wait
 
 // enqueue stamps an event (every event names the page view it belongs to)
-// and sends it within a second, at once from the tenth queued event on. At
-// most 100 events wait.
+// and sends it within a second (the page's first at once), at once from the
+// tenth queued event on. At most 100 events wait.
 export function enqueue(e) {
   e.id = e.id || rid()
   e.ts = now()
@@ -19,7 +24,7 @@ export function enqueue(e) {
   e.page_view_id = pv
   if (q.push(e) > 100) q.shift()
   if (q.length > 9) flush()
-  else timer = timer || setTimeout(flush, 1000)
+  else timer = timer || setTimeout(flush, wait)
 }
 
 // head is the beacon without its events, for the consent state now. force
@@ -47,6 +52,7 @@ export function flush(hide, force) {
   clearTimeout(timer)
   timer = 0
   while (q.length) {
+    wait = 1000
     const h = head(force)
     h.events = q.splice(0, 50)
     send(h, hide, 0)
@@ -68,5 +74,5 @@ function send(h, hide, tries) {
     keepalive: true,
     // same-origin (the default) sends no cookies to a collector on another origin.
     credentials: h.cookieless ? 'omit' : mode() == 'server' ? 'include' : undefined,
-  }).then((r) => (r.status == 429 || r.status > 499) && retry(), retry)
+  }).then((r) => /^(429|5)/.test(r.status) && retry(), retry)
 }

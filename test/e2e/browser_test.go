@@ -48,6 +48,7 @@ var sitePage = template.Must(template.New("page").Parse(`<!doctype html>
 <script async src="{{.Collector}}/wj.js" data-site="{{.Site}}"></script>
 </head><body style="min-height:3000px">
 <h1>{{.Title}}</h1>
+{{with .From}}<p id="from-{{.}}">after the {{.}} form</p>{{end}}
 <noscript><img src="{{.Collector}}/p.gif?s={{.Site}}&eid=e2e-noscript" alt=""></noscript>
 <a id="spa" href="/spa/step-2" onclick="event.preventDefault();history.pushState({},'','/spa/step-2');document.title='Step 2'">next step</a>
 <a id="same" href="#" onclick="event.preventDefault();history.replaceState({},'',location.href)">stay</a>
@@ -81,6 +82,9 @@ func testSite(t *testing.T, collector, site string) *httptest.Server {
 		_ = sitePage.Execute(w, map[string]any{
 			"Title": title, "Collector": collector, "Site": site,
 			"Iframe": r.URL.Path == "/iframe", "PageURL": "http://" + r.Host + r.URL.Path,
+			// Every page has the same forms: this marks the document a form
+			// post led to, for the test to wait for.
+			"From": r.URL.Query().Get("from"),
 		})
 	}))
 	t.Cleanup(srv.Close)
@@ -137,12 +141,12 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#signup input[name=phone]`), typedPII[1]),
 		chromedp.SendKeys(chromedp.CSS(`#signup input[name=fullname]`), typedPII[4]),
 		chromedp.Click(chromedp.ID("signup-go")),
-		chromedp.WaitVisible(chromedp.ID("pay")),
+		chromedp.WaitVisible(chromedp.ID("from-signup")),
 		waitForTag(),
 		chromedp.SendKeys(chromedp.CSS(`#pay input[name=cc]`), typedPII[2]),
 		chromedp.SendKeys(chromedp.CSS(`#pay input[name=pw]`), typedPII[3]),
 		chromedp.Click(chromedp.ID("pay-go")),
-		chromedp.WaitVisible(chromedp.ID("pay")),
+		chromedp.WaitVisible(chromedp.ID("from-pay")),
 		waitForTag(),
 		// Leaving the page flushes its engagement.
 		chromedp.Navigate("about:blank"),

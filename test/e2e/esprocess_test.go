@@ -89,16 +89,24 @@ func startOwnES(t *testing.T) *ownES {
 	return e
 }
 
+// script runs scripts/elasticsearch.sh action for one node: ES_NODES is
+// pinned so that a caller's setting cannot make it a cluster.
 func (e *ownES) script(action string) (string, error) {
-	cmd := exec.Command(filepath.Join(repoRoot(e.t), "scripts", "elasticsearch.sh"), action)
+	return e.scriptEnv([]string{"ES_NODES=1"}, action)
+}
+
+// scriptEnv runs scripts/elasticsearch.sh args with the port and data
+// directory of e and the extra environment.
+func (e *ownES) scriptEnv(extra []string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(repoRoot(e.t), "scripts", "elasticsearch.sh"), args...)
 	// Later entries win: the caller's ES_PORT / ES_DATA_DIR (test.sh
 	// exports the shared server's) must not leak in.
-	cmd.Env = append(os.Environ(), fmt.Sprintf("ES_PORT=%d", e.port), "ES_DATA_DIR="+e.dataDir)
+	cmd.Env = append(append(os.Environ(), fmt.Sprintf("ES_PORT=%d", e.port), "ES_DATA_DIR="+e.dataDir), extra...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if err != nil {
-		return "", fmt.Errorf("scripts/elasticsearch.sh %s: %w\n%s", action, err, stderr.String())
+		return "", fmt.Errorf("scripts/elasticsearch.sh %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return strings.TrimSpace(stdout.String()), nil
 }

@@ -84,7 +84,7 @@ service:
   pipelines:
     logs: {receivers: [pixel], exporters: [elasticsearch_journey]}
 `,
-			want: []string{"elasticsearch_journey", "endpoints"},
+			want: []string{"elasticsearch_journey", "endpoints::0"},
 		},
 		"bad consent region": {
 			config: `
@@ -94,7 +94,7 @@ receivers:
 processors:
   consent:
     sites:
-      shop:
+      - id: shop
         opt_in_regions: [EU, ZZ]
 exporters:
   nop:
@@ -102,7 +102,26 @@ service:
   pipelines:
     logs: {receivers: [pixel], processors: [consent], exporters: [nop]}
 `,
-			want: []string{"consent", "sites::shop::opt_in_regions", `"ZZ"`},
+			want: []string{"consent", "sites::0::opt_in_regions", `"ZZ"`, `(site "shop")`},
+		},
+		// Per-site settings were a map keyed by site id before 0.2.
+		"sites map of 0.1": {
+			config: `
+receivers:
+  pixel:
+    sites: [{id: shop}]
+processors:
+  attribution:
+    sites:
+      shop:
+        time_zone: Pacific/Auckland
+exporters:
+  nop:
+service:
+  pipelines:
+    logs: {receivers: [pixel], processors: [attribution], exporters: [nop]}
+`,
+			want: []string{"attribution", "sites: a list of sites with an id since 0.2", `"- id: shop"`},
 		},
 	}
 	for name, tc := range cases {

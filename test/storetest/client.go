@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/estest"
 )
 
@@ -97,10 +98,16 @@ func (es *Client) DeleteAll(prefix string) {
 	}
 }
 
+// EventsPattern is the index pattern of every event index of the prefix,
+// as journeystore's Layout names it (journeystore's layout test checks that
+// they agree: this package cannot import journeystore, whose own tests
+// import this package).
+func EventsPattern(prefix string) string { return prefix + "-events-*" }
+
 // Count returns the number of event documents under the prefix.
 func (es *Client) Count(prefix string) int {
 	es.t.Helper()
-	return es.CountIndex(prefix + "-events-*")
+	return es.CountIndex(EventsPattern(prefix))
 }
 
 // CountIndex returns the number of documents in the indices of pattern.
@@ -192,7 +199,10 @@ func (es *Client) MappedFields(index string) int {
 	return count(es.Mapping(index)["properties"].(map[string]any))
 }
 
-// InstalledTemplate returns the stored index_template object of name.
+// InstalledTemplate returns the stored index_template object of name as it
+// can be PUT back: without the creation and modification dates that 9.x
+// adds (esclient.WithoutSystemManaged). Every other key it holds is
+// returned.
 func (es *Client) InstalledTemplate(name string) map[string]any {
 	es.t.Helper()
 	var res struct {
@@ -202,7 +212,7 @@ func (es *Client) InstalledTemplate(name string) map[string]any {
 	}
 	es.Decode(http.MethodGet, "/_index_template/"+name, nil, &res)
 	require.Len(es.t, res.IndexTemplates, 1)
-	return res.IndexTemplates[0].IndexTemplate
+	return esclient.WithoutSystemManaged(res.IndexTemplates[0].IndexTemplate)
 }
 
 // AsJSON round-trips v through JSON so Go values compare with decoded ones.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
@@ -112,7 +113,8 @@ func (e *esAdmin) copyEventsTemplate(ctx context.Context, from, to string) error
 	if err := json.Unmarshal(b, &got); err != nil || len(got.IndexTemplates) != 1 {
 		return fmt.Errorf("unexpected template answer %.200s: %v", b, err)
 	}
-	t := got.IndexTemplates[0].IndexTemplate
+	// 9.x returns dates it refuses in a PUT.
+	t := esclient.WithoutSystemManaged(got.IndexTemplates[0].IndexTemplate)
 	t["index_patterns"] = []string{dst.Index(journeystore.FamilyEvents)}
 	_, err = e.do(ctx, http.MethodPut, "/_index_template/"+dst.TemplateName(journeystore.FamilyEvents), t)
 	return err

@@ -75,7 +75,7 @@ func New(cfg Config) (*Classifier, error) {
 	for i, d := range cfg.InternalDomains {
 		h, err := configHost(d)
 		if err != nil {
-			return nil, fmt.Errorf("internal_domains[%d]: %w", i, err)
+			return nil, fmt.Errorf("internal_domains::%d: %w", i, err)
 		}
 		c.internal[h] = struct{}{}
 	}

@@ -13,8 +13,8 @@ func TestNewErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"empty internal", Config{InternalDomains: []string{"shop.example", " "}}, "internal_domains[1]: domain is empty"},
-		{"bad internal", Config{InternalDomains: []string{"shop example"}}, `internal_domains[0]: "shop example" is not a valid domain`},
+		{"empty internal", Config{InternalDomains: []string{"shop.example", " "}}, "internal_domains::1: domain is empty"},
+		{"bad internal", Config{InternalDomains: []string{"shop example"}}, `internal_domains::0: "shop example" is not a valid domain`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -337,10 +337,6 @@ func (t *Tracker) Len() int {
 	return t.visitors.Len()
 }
 
-func isPageView(name string) bool {
-	return name == eventmodel.EventPageView || name == eventmodel.EventSiteSearch
-}
-
 // Apply feeds one event and returns the visit and visitor after it. When
 // the event is not applied (reason "duplicate", "late" or "invalid") the
 // returned visit and visitor are zero when the visitor is unknown, else
@@ -485,7 +481,7 @@ func (t *Tracker) apply(e Event) (vs *visitorState, v *visitState, touched bool,
 		}
 	}
 
-	pv := isPageView(e.Name)
+	pv := eventmodel.IsPageView(e.Name)
 	cur := vs.cur
 	switch {
 	case cur == nil:

@@ -25,7 +25,8 @@ type entry struct {
 	port   int // 0 = the scheme's default port
 }
 
-// Parse parses the allowed-origin entries. The error names the bad entry.
+// Parse parses the allowed-origin entries. The error starts with the bad
+// entry's index, its key in the list ("1: ...").
 func Parse(list []string) (*Set, error) {
 	if len(list) == 0 {
 		return nil, nil
@@ -34,7 +35,7 @@ func Parse(list []string) (*Set, error) {
 	for i, raw := range list {
 		e, err := parseEntry(raw)
 		if err != nil {
-			return nil, fmt.Errorf("[%d]: %q %w", i, raw, err)
+			return nil, fmt.Errorf("%d: %q %w", i, raw, err)
 		}
 		s.entries = append(s.entries, e)
 	}

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 		_, err := Parse([]string{"ok.example", bad})
 		assert.Error(t, err, bad)
 		if err != nil {
-			assert.Contains(t, err.Error(), "[1]")
+			assert.True(t, strings.HasPrefix(err.Error(), `1: "`+bad+`" `), err.Error())
 		}
 	}
 }

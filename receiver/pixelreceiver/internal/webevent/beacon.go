@@ -301,7 +301,7 @@ func (d *Decoder) beaconEvent(t text, c *common, w *eventWire, sentAt *float64) 
 	if eventType == "" {
 		return Event{}, reject(ReasonInvalidType, "type must be one of page_view, custom, engagement, outbound_click, file_download, form_submit, site_search, identify, consent")
 	}
-	ev := Event{Time: eventTime(c.req.Received, sentAt, w.TS.float())}
+	ev := Event{Time: derivedTime(c.req.Received, sentAt, w.TS.float())}
 	f := fields{id: t.str(w.ID), eventType: eventType, url: t.str(w.URL), referrer: t.str(w.Referrer), title: t.str(w.Title), name: t.str(w.Name)}
 	if rej := d.build(c, &f, &ev); rej != nil {
 		return Event{}, rej
@@ -436,10 +436,11 @@ func formActionPath(action string) string {
 	return strings.TrimSpace(action)
 }
 
-// eventTime places the event on the collector's clock the way Snowplow does:
-// the client clock may be off by hours, but the gap between two readings of
-// it (event time, send time) is trustworthy.
-func eventTime(received time.Time, sentAt, ts *float64) time.Time {
+// derivedTime computes the event's time on the collector's clock, as
+// Snowplow derives its timestamp: the client clock may be off by hours, but
+// the gap between two readings of it (event time, send time) is trustworthy.
+// (Later stages read the time it gives from the record: eventrecord.Time.)
+func derivedTime(received time.Time, sentAt, ts *float64) time.Time {
 	if sentAt == nil || ts == nil {
 		return received
 	}

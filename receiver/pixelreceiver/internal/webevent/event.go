@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/eventrecord"
 	"github.com/webjourney/webjourney/internal/randomid"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/campaign"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/origin"
@@ -354,17 +355,17 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 		a.PutStr(eventmodel.AttrReferrerScheme, ev.Referrer.Scheme)
 		a.PutStr(eventmodel.AttrReferrerDomain, ev.Referrer.Domain)
 		a.PutStr(eventmodel.AttrReferrerPath, ev.Referrer.Path)
-		putNonEmpty(a, eventmodel.AttrReferrerQuery, ev.Referrer.Query)
+		eventrecord.PutNonEmpty(a, eventmodel.AttrReferrerQuery, ev.Referrer.Query)
 	}
-	putNonEmpty(a, eventmodel.AttrPageTitle, ev.Title)
-	putNonEmpty(a, eventmodel.AttrVisitorID, ev.VisitorID)
-	putNonEmpty(a, eventmodel.AttrSessionID, ev.SessionID)
-	putNonEmpty(a, eventmodel.AttrCustomName, ev.CustomName)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrPageTitle, ev.Title)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrVisitorID, ev.VisitorID)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrSessionID, ev.SessionID)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrCustomName, ev.CustomName)
 	if len(ev.Props) > 0 {
 		putProps(a.PutEmptyMap(eventmodel.AttrProperties), ev.Props)
 	}
-	putNonEmpty(a, eventmodel.AttrUserAgent, ev.UserAgent)
-	putNonEmpty(a, eventmodel.AttrClientAddress, ev.ClientAddr)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrUserAgent, ev.UserAgent)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrClientAddress, ev.ClientAddr)
 	ev.Detail.copyTo(a)
 	putCampaign(a, &ev.Campaign)
 	if ev.ReferralLanding {
@@ -383,8 +384,8 @@ func putURL(a pcommon.Map, u *pageurl.URL) {
 		a.PutInt(eventmodel.AttrURLPort, int64(u.Port))
 	}
 	a.PutStr(eventmodel.AttrURLPath, u.Path)
-	putNonEmpty(a, eventmodel.AttrURLQuery, u.Query)
-	putNonEmpty(a, eventmodel.AttrURLFragment, u.Fragment)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrURLQuery, u.Query)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrURLFragment, u.Fragment)
 }
 
 func putProps(m pcommon.Map, props []Prop) {
@@ -400,11 +401,5 @@ func putProps(m pcommon.Map, props []Prop) {
 		case kindBool:
 			m.PutBool(p.Key, p.Value.num == 1)
 		}
-	}
-}
-
-func putNonEmpty(a pcommon.Map, k, v string) {
-	if v != "" {
-		a.PutStr(k, v)
 	}
 }

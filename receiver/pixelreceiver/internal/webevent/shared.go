@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/eventrecord"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/campaign"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
 )
@@ -86,44 +87,44 @@ type Detail struct {
 }
 
 func (d *Detail) copyTo(a pcommon.Map) {
-	putNonEmpty(a, eventmodel.AttrPageViewID, d.PageViewID)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrPageViewID, d.PageViewID)
 	putNonNegative(a, eventmodel.AttrEngagedTime, d.EngagedMs)
 	putNonNegative(a, eventmodel.AttrScrollDepth, d.ScrollDepth)
 	if d.HasLink {
 		a.PutStr(eventmodel.AttrLinkURL, d.Link.Full)
 		a.PutStr(eventmodel.AttrLinkDomain, d.Link.Domain)
 	}
-	putNonEmpty(a, eventmodel.AttrFormID, d.FormID)
-	putNonEmpty(a, eventmodel.AttrFormName, d.FormName)
-	putNonEmpty(a, eventmodel.AttrFormAction, d.FormAction)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrFormID, d.FormID)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrFormName, d.FormName)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrFormAction, d.FormAction)
 	putNonNegative(a, eventmodel.AttrFormFieldCount, d.FieldCount)
 	if d.Sensitive {
 		a.PutBool(eventmodel.AttrFormSensitive, true)
 	}
-	putNonEmpty(a, eventmodel.AttrSearchTerm, d.SearchTerm)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrSearchTerm, d.SearchTerm)
 }
 
 func putCampaign(a pcommon.Map, c *campaign.Params) {
-	putNonEmpty(a, eventmodel.AttrCampaignSource, c.Source)
-	putNonEmpty(a, eventmodel.AttrCampaignMedium, c.Medium)
-	putNonEmpty(a, eventmodel.AttrCampaignName, c.Name)
-	putNonEmpty(a, eventmodel.AttrCampaignTerm, c.Term)
-	putNonEmpty(a, eventmodel.AttrCampaignContent, c.Content)
-	putNonEmpty(a, eventmodel.AttrCampaignID, c.ID)
-	putNonEmpty(a, eventmodel.AttrClickIDType, c.ClickIDType)
-	putNonEmpty(a, eventmodel.AttrClickIDValue, c.ClickIDValue)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrCampaignSource, c.Source)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrCampaignMedium, c.Medium)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrCampaignName, c.Name)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrCampaignTerm, c.Term)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrCampaignContent, c.Content)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrCampaignID, c.ID)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrClickIDType, c.ClickIDType)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrClickIDValue, c.ClickIDValue)
 }
 
 func (s *Shared) copyTo(a pcommon.Map) {
-	putNonEmpty(a, eventmodel.AttrUserID, s.UserID)
-	putNonEmpty(a, eventmodel.AttrReferralPartner, s.ReferralPartner)
-	putNonEmpty(a, eventmodel.AttrReferralClickID, s.ReferralClickID)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrUserID, s.UserID)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrReferralPartner, s.ReferralPartner)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrReferralClickID, s.ReferralClickID)
 	if s.ReferralPartner != "" && s.ReferralWindow > 0 {
 		a.PutInt(eventmodel.AttrReferralWindow, s.ReferralWindow.Milliseconds())
 	}
-	putNonEmpty(a, eventmodel.AttrConsentAnalytics, s.Consent.Analytics)
-	putNonEmpty(a, eventmodel.AttrConsentMarketing, s.Consent.Marketing)
-	putNonEmpty(a, eventmodel.AttrConsentPersonalization, s.Consent.Personalization)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrConsentAnalytics, s.Consent.Analytics)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrConsentMarketing, s.Consent.Marketing)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrConsentPersonalization, s.Consent.Personalization)
 	putTrue(a, eventmodel.AttrCookieless, s.Cookieless)
 	putTrue(a, eventmodel.AttrGPC, s.GPC)
 	putTrue(a, eventmodel.AttrDNT, s.DNT)
@@ -131,11 +132,11 @@ func (s *Shared) copyTo(a pcommon.Map) {
 		if s.TCF.GDPRApplies != nil {
 			a.PutBool(eventmodel.AttrTCFGDPRApplies, *s.TCF.GDPRApplies)
 		}
-		putNonEmpty(a, eventmodel.AttrTCFString, s.TCF.TCString)
-		putNonEmpty(a, eventmodel.AttrTCFStringError, s.TCF.StringError)
+		eventrecord.PutNonEmpty(a, eventmodel.AttrTCFString, s.TCF.TCString)
+		eventrecord.PutNonEmpty(a, eventmodel.AttrTCFStringError, s.TCF.StringError)
 	}
-	putNonEmpty(a, eventmodel.AttrGeoCountry, s.Country)
-	putNonEmpty(a, eventmodel.AttrGeoRegion, s.Region)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrGeoCountry, s.Country)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrGeoRegion, s.Region)
 	if s.BotReason != "" {
 		a.PutBool(eventmodel.AttrBot, true)
 		a.PutStr(eventmodel.AttrBotReason, s.BotReason)

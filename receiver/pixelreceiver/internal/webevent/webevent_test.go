@@ -21,7 +21,7 @@ func testDecoder() *Decoder {
 
 func ptr(f float64) *float64 { return &f }
 
-func TestEventTime(t *testing.T) {
+func TestDerivedTime(t *testing.T) {
 	received := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	day := float64(24 * time.Hour / time.Millisecond)
 	tests := []struct {
@@ -42,7 +42,7 @@ func TestEventTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, eventTime(received, tt.sentAt, tt.ts))
+			assert.Equal(t, tt.want, derivedTime(received, tt.sentAt, tt.ts))
 		})
 	}
 }

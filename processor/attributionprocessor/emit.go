@@ -1,0 +1,71 @@
+package attributionprocessor
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/journey"
+)
+
+// emit appends the batch's entity records to ld, in their own resource.
+// Segment rules run here, on each visit record as built: a match marks
+// the visit and visitor and the records are built again at the new version.
+// dropped, when not nil, finds the final state of a visit the tracker let
+// go of after b was taken for a flush.
+func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch, dropped func(id string) (journey.Visit, bool)) {
+	if len(b.visits) == 0 && len(b.credits) == 0 {
+		return
+	}
+	now := p.now()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(scopeName)
+	rl := ld.ResourceLogs().At(ld.ResourceLogs().Len() - 1)
+	lrs := sl.LogRecords()
+	lrs.EnsureCapacity(2*len(b.visits) + len(b.credits)) // a visitor per visit at most
+
+	visits := 0
+	for i := range b.visits {
+		vs := &b.visits[i]
+		var vr journey.Visitor
+		ok := false
+		if !vs.final {
+			vs.visit, vr, ok = vs.st.tracker.State(vs.subj.key, vs.id)
+			if !ok && dropped != nil {
+				vs.visit, vs.final = dropped(vs.id)
+			}
+		}
+		if vs.final {
+			vr, ok = vs.st.tracker.Visitor(vs.subj.key)
+		}
+		if !ok {
+			continue // evicted or forgotten since: nothing to write
+		}
+		lr := lrs.AppendEmpty()
+		putVisit(lr, vs.subj, &vs.visit, &vr, now)
+		if changed, vr2 := p.segments(ctx, rl, sl, lr, vs); changed {
+			vr = vr2
+			lr.Attributes().Clear()
+			putVisit(lr, vs.subj, &vs.visit, &vr, now)
+			b.setVisitor(vs.subj, vr, true)
+		} else {
+			b.setVisitor(vs.subj, vr, vs.touched)
+		}
+		visits++
+	}
+	visitors := 0
+	for i := range b.visitors {
+		if b.visitors[i].emit {
+			putVisitor(lrs.AppendEmpty(), b.visitors[i].subj, &b.visitors[i].visitor, now)
+			visitors++
+		}
+	}
+	for i := range b.credits {
+		putCredit(lrs.AppendEmpty(), b.credits[i].subj, &b.credits[i].outcome, &b.credits[i].credit, now)
+	}
+	for i, n := range []int{visits, visitors, len(b.credits)} {
+		if n > 0 {
+			p.telemetry.ProcessorAttributionRecords.Add(ctx, int64(n), p.kindOpts[i]...)
+		}
+	}
+}

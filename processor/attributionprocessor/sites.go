@@ -1,0 +1,71 @@
+package attributionprocessor
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/channel"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/journey"
+)
+
+// siteState is the journey state of the sites that share one time zone
+// and internal-domain list: sites with their own settings get their own.
+type siteState struct {
+	name       string // storage key suffix
+	tracker    *journey.Tracker
+	classifier *channel.Classifier
+	evictions  int64 // last value reported to telemetry
+}
+
+// newSiteState makes the journey state of a site with its own settings,
+// or with site nil the default state.
+func newSiteState(cfg *Config, site *SiteConfig, name string) (*siteState, error) {
+	j := cfg.Journey
+	tz := j.TimeZone
+	if site != nil && site.TimeZone != "" {
+		tz = site.TimeZone
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("time_zone: %w", err)
+	}
+	tr, err := journey.New(journey.Config{
+		IdleTimeout:     j.IdleTimeout,
+		SplitAtMidnight: j.SplitAtMidnight,
+		Location:        loc,
+		ReorderWindow:   j.ReorderWindow,
+		MaxVisitors:     j.MaxVisitors,
+		MaxSeenIDs:      j.MaxSeenIDs,
+		MaxTouches:      j.MaxTouches,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cl, err := cfg.classifierConfig(site).build()
+	if err != nil {
+		return nil, err
+	}
+	return &siteState{name: name, tracker: tr, classifier: cl}, nil
+}
+
+func (p *attributionProcessor) stateFor(site string) *siteState {
+	if s, ok := p.sites[site]; ok {
+		return s
+	}
+	return p.def
+}
+
+// classifierConfig is the channel classifier's configuration for a site.
+type classifierConfig channel.Config
+
+func (c *Config) classifierConfig(site *SiteConfig) classifierConfig {
+	internal := c.InternalDomains
+	if site != nil && len(site.InternalDomains) > 0 {
+		internal = site.InternalDomains
+	}
+	return classifierConfig{InternalDomains: internal}
+}
+
+func (cc classifierConfig) build() (*channel.Classifier, error) {
+	return channel.New(channel.Config(cc))
+}
