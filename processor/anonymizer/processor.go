@@ -274,6 +274,11 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			return p.scrubPath(&page, v, counts)
 		case k == eventmodel.AttrReferrerPath && kind == kindPath && v.Type() == pcommon.ValueTypeStr:
 			return p.scrubPath(&referrer, v, counts)
+		case k == eventmodel.AttrURLFragment && kind == kindQuery && v.Type() == pcommon.ValueTypeStr && !sealed.IsSealed(v.Str()):
+			// As the fragment of url.full is scrubbed: as a query, a
+			// route or text, whichever it is.
+			out, c := p.scrubber.Fragment(v.Str())
+			return p.setScrubbed(v, v.Str(), out, c, counts)
 		case k == eventmodel.AttrClientAddress:
 			if keepAddr {
 				v.SetStr(reduced)

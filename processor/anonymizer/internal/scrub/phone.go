@@ -507,6 +507,12 @@ var referenceWords = setOf(
 	"customer", "member", "membership", "bestellung", "bestellnummer", "rechnung", "auftrag", "kundennummer",
 	"commande", "facture", "dossier", "pedido", "factura", "ordine", "fattura", "bestelling", "factuur",
 	"zamówienie", "№", "n°", "n.º",
+	// the same in other languages: Réf. 0612…, Auftragsnummer 12 345 678, Reserva 123-456-7890
+	"réf", "référence", "réservation", "colis", "referencia", "referência", "riferimento", "referentie",
+	"kenmerk", "aktenzeichen", "vorgang", "vorgangsnummer", "auftragsnummer", "rechnungsnummer",
+	"bestellnr", "buchung", "buchungsnummer", "sendung", "sendungsnummer", "lieferschein", "beleg",
+	"encomenda", "fatura", "reserva", "envío", "envio", "prenotazione", "spedizione", "bestelnummer",
+	"boeking", "zending", "ordernummer", "ticketnummer",
 )
 
 func setOf(words ...string) map[string]bool {

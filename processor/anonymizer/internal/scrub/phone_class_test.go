@@ -134,6 +134,8 @@ var referenceWordsUsed = []string{
 	"Order", "order", "ORDER", "Ticket", "ticket", "Invoice", "Case", "Booking", "Ref", "Reference",
 	"Tracking", "Bestellung", "Rechnung", "Commande", "Facture", "Pedido", "Factura", "Ordine", "Bestelling",
 	"Confirmation", "Claim", "Policy", "Customer", "Account", "PO", "RMA", "SKU", "Item", "Serial",
+	"Réf", "Référence", "Auftragsnummer", "Rechnungsnummer", "Sendungsnummer", "Buchung", "Referencia",
+	"Reserva", "Encomenda", "Fatura", "Riferimento", "Prenotazione", "Bestelnummer", "Kenmerk",
 }
 
 // referenceGlues join a reference word and its number.
