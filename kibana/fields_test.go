@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webjourney/webjourney/internal/esclient"
-	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/test/estest"
 )
 
 // aggregatableTypes are the field types a panel may aggregate.

@@ -5,7 +5,7 @@
 #   - @ip-location-db/geo-whois-asn-country-mmdb (CC0): a small country
 #     MMDB that the geoip tests look up known addresses in.
 #   - vega (BSD-3-Clause): the Vega runtime Kibana's Vega visualization
-#     uses; renders the Kibana Vega spec in tests (internal/vegarender).
+#     uses; renders the Kibana Vega spec in tests (test/vegarender).
 # Versions are pinned so generated code and test expectations are
 # reproducible; bump them deliberately (and re-run go generate).
 # Idempotent: does nothing when the pinned versions are already installed.

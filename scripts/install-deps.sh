@@ -27,7 +27,7 @@ case "$profile" in
 esac
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "install-deps: Go is not installed; install Go >= 1.25 from https://go.dev/dl/ and run make again" >&2
+  echo "install-deps: Go is not installed; install Go >= 1.26 from https://go.dev/dl/ and run make again" >&2
   exit 1
 fi
 

@@ -25,7 +25,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/webjourney/webjourney/internal/testenv"
+	"github.com/webjourney/webjourney/test/testenv"
 )
 
 const (

@@ -32,9 +32,9 @@ import (
 
 	ejx "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
 	"github.com/webjourney/webjourney/internal/esclient"
-	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/test/estest"
 )
 
 // testES is the real server and a fresh index prefix (its dead-letter index

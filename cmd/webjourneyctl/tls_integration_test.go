@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webjourney/webjourney/internal/esclient"
-	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/test/estest"
 	"github.com/webjourney/webjourney/test/storetest"
 )
 

@@ -30,7 +30,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter/internal/metadatatest"
-	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/test/estest"
 	"github.com/webjourney/webjourney/test/storetest"
 )
 

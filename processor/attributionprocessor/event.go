@@ -69,7 +69,7 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	putVisitOnEvent(m, &ref, &ch, ev.Path)
 
 	if len(p.rules.outcomes) > 0 {
-		tc := ottllog.NewTransformContextPtr(rl, sl, lr)
+		tc := ottllog.NewTransformContext(rl, sl, lr)
 		p.outcomes(ctx, tc, st, subj, ev, &ref, b)
 		tc.Close()
 	}

@@ -17,7 +17,7 @@ func (p *attributionProcessor) segments(ctx context.Context, rl plog.ResourceLog
 	if len(p.rules.segments) == 0 {
 		return false, visitor
 	}
-	tc := ottllog.NewTransformContextPtr(rl, sl, lr)
+	tc := ottllog.NewTransformContext(rl, sl, lr)
 	defer tc.Close()
 	for i := range p.rules.segments {
 		sr := &p.rules.segments[i]

@@ -24,7 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/test/estest"
 )
 
 // ociArchive is an OCI image layout read from a tar file.

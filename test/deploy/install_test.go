@@ -22,8 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webjourney/webjourney/internal/configdoctor"
-	"github.com/webjourney/webjourney/internal/estest"
-	"github.com/webjourney/webjourney/internal/testenv"
+	"github.com/webjourney/webjourney/test/estest"
+	"github.com/webjourney/webjourney/test/testenv"
 )
 
 // throwaway is a copy-on-write view of this machine's root file system in a

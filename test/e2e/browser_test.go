@@ -20,7 +20,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
-	"github.com/webjourney/webjourney/internal/testenv"
+	"github.com/webjourney/webjourney/test/testenv"
 )
 
 // Sites of the browser test: one that needs no consent (full tracking with

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/test/estest"
 )
 
 // Phases of TestElasticsearchNodeLoss.

@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/test/estest"
 )
 
 // requireESTests skips a test that manages its own Elasticsearch unless the

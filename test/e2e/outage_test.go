@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/test/estest"
 )
 
 // reliabilitySite is the site of the reliability tests' beacons.

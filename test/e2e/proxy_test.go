@@ -26,7 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
-	"github.com/webjourney/webjourney/internal/testenv"
+	"github.com/webjourney/webjourney/test/testenv"
 )
 
 // The first-party proxy test's site: a host name Chromium resolves to ::1

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webjourney/webjourney/internal/testenv"
-	"github.com/webjourney/webjourney/internal/vegarender"
 	"github.com/webjourney/webjourney/kibana"
+	"github.com/webjourney/webjourney/test/testenv"
+	"github.com/webjourney/webjourney/test/vegarender"
 )
 
 var updateDocs = flag.Bool("update-docs", false, "write the Journeys Sankey rendered from the seeded journeys to docs/journeys-sankey.{svg,png}")

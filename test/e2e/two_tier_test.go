@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webjourney/webjourney/internal/estest"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
+	"github.com/webjourney/webjourney/test/estest"
 )
 
 const (

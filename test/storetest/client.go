@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webjourney/webjourney/internal/esclient"
-	"github.com/webjourney/webjourney/internal/estest"
+	"github.com/webjourney/webjourney/test/estest"
 )
 
 // Client talks to the real test Elasticsearch directly, to set up and check

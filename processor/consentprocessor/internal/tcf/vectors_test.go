@@ -6,8 +6,8 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/webjourney/webjourney/internal/testenv"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/tcf"
+	"github.com/webjourney/webjourney/test/testenv"
 )
 
 // vector is one entry of the JSON array testdata/vectors.mjs prints.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/webjourney/webjourney/internal/testenv"
+	"github.com/webjourney/webjourney/test/testenv"
 )
 
 // browsers are real user agents of current browsers; none may be a bot.

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/webjourney/webjourney/internal/testenv"
+	"github.com/webjourney/webjourney/test/testenv"
 )
 
 // testDBPath finds the real-world test database (the ip-location-db country

@@ -5,7 +5,7 @@
 // test is skipped, so `go test ./...` works on a laptop without a server;
 // `make test` and CI set WEBJOURNEY_REQUIRE_ES=1, which turns the skip into a
 // failure so that an integration test can never silently not run.
-package estest // import "github.com/webjourney/webjourney/internal/estest"
+package estest // import "github.com/webjourney/webjourney/test/estest"
 
 import (
 	"context"

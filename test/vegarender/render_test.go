@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webjourney/webjourney/internal/testenv"
-	"github.com/webjourney/webjourney/internal/vegarender"
+	"github.com/webjourney/webjourney/test/testenv"
+	"github.com/webjourney/webjourney/test/vegarender"
 )
 
 // barSpec is a small Kibana-style spec: its data set queries Elasticsearch

@@ -4,6 +4,6 @@
 // send, and returns the SVG and the computed data sets; PNG turns that SVG
 // into a picture with headless Chromium.
 //
-// The vega package and the browser come from internal/testenv
+// The vega package and the browser come from test/testenv
 // (testenv.Fetched(t, testenv.Vega), testenv.Node, testenv.Browser).
-package vegarender // import "github.com/webjourney/webjourney/internal/vegarender"
+package vegarender // import "github.com/webjourney/webjourney/test/vegarender"

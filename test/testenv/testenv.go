@@ -1,11 +1,11 @@
 // Package testenv gives tests what `make test` provides besides
-// Elasticsearch (see internal/estest): a headless Chromium and the
+// Elasticsearch (see test/estest): a headless Chromium and the
 // third-party test data scripts/fetch-testdata.sh downloads.
 //
 // A missing browser or data file skips the test, so `go test ./...` works
 // on a laptop; `make test` and CI set WEBJOURNEY_REQUIRE_BROWSER=1 and
 // WEBJOURNEY_REQUIRE_TESTDATA=1, which turn the skip into a failure.
-package testenv // import "github.com/webjourney/webjourney/internal/testenv"
+package testenv // import "github.com/webjourney/webjourney/test/testenv"
 
 import (
 	"context"
@@ -44,7 +44,7 @@ const (
 func Fetched(tb testing.TB, rel string) string {
 	tb.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", rel) // internal/testenv -> root
+	p := filepath.Join(filepath.Dir(file), "..", "..", rel) // test/testenv -> root
 	if _, err := os.Stat(p); err != nil {
 		unavailable(tb, EnvRequireTestdata, "test data missing ("+err.Error()+"); run scripts/fetch-testdata.sh")
 	}
