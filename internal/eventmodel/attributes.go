@@ -239,6 +239,8 @@ var Attributes = []Attribute{
 	{Name: AttrDNT, Type: TypeBool, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapBoolean},
 	{Name: AttrTCFGDPRApplies, Type: TypeBool, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapBoolean},
 	{Name: AttrTCFString, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapLongKeyword, Linking: true},
+	// The consent reason it leads to is stored instead.
+	{Name: AttrTCFStringError, Type: TypeString, Class: ClassCode, SetBy: StageReceiver},
 	{Name: AttrConsentDecision, Type: TypeString, Class: ClassCode, SetBy: StageConsent, Mapping: MapKeyword},
 	{Name: AttrConsentReason, Type: TypeString, Class: ClassCode, SetBy: StageConsent, Mapping: MapKeyword},
 	{Name: AttrConsentSource, Type: TypeString, Class: ClassCode, SetBy: StageConsent, Mapping: MapKeyword},

@@ -205,6 +205,10 @@ const (
 	// gdpr_consent) as read from the page's CMP or the pixel URL.
 	AttrTCFGDPRApplies = "webjourney.consent.tcf.gdpr_applies" // bool
 	AttrTCFString      = "webjourney.consent.tcf.string"       // string
+	// AttrTCFStringError says why a TC string was sent but not passed on:
+	// TCFStringErrorMacro or TCFStringErrorMalformed (string). The
+	// consent processor decides on it; it is never stored.
+	AttrTCFStringError = "webjourney.consent.tcf.string_error"
 
 	// The consent processor's decision on the event, for audit:
 	// AttrConsentDecision is one of the Decision* values, AttrConsentReason
@@ -348,6 +352,15 @@ const (
 	ConsentGranted = "granted"
 	ConsentDenied  = "denied"
 	ConsentUnknown = "unknown"
+)
+
+// Values of AttrTCFStringError.
+const (
+	// TCFStringErrorMacro: an ad server's macro that was never filled in
+	// (${GDPR_CONSENT_123}, [GDPR_CONSENT], ...), a site misconfiguration.
+	TCFStringErrorMacro = "unexpanded_macro"
+	// TCFStringErrorMalformed: not made of base64url segments.
+	TCFStringErrorMalformed = "malformed"
 )
 
 // Values of AttrConsentDecision. Dropped events are not stored, so

@@ -1,10 +1,10 @@
 package anonymizer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -270,6 +270,15 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			return p.scrubFull(&referrer, v, counts)
 		case k == eventmodel.AttrReferrerQuery && kind == kindQuery && v.Type() == pcommon.ValueTypeStr && referrer.isQuery(p.scrubber, v.Str()):
 			return p.setScrubbed(v, referrer.query, referrer.scrubbedQuery, scrub.Counts{}, counts)
+		case k == eventmodel.AttrURLPath && kind == kindPath && v.Type() == pcommon.ValueTypeStr:
+			return p.scrubPath(&page, v, counts)
+		case k == eventmodel.AttrReferrerPath && kind == kindPath && v.Type() == pcommon.ValueTypeStr:
+			return p.scrubPath(&referrer, v, counts)
+		case k == eventmodel.AttrURLFragment && kind == kindQuery && v.Type() == pcommon.ValueTypeStr && !sealed.IsSealed(v.Str()):
+			// As the fragment of url.full is scrubbed: as a query, a
+			// route or text, whichever it is.
+			out, c := p.scrubber.Fragment(v.Str())
+			return p.setScrubbed(v, v.Str(), out, c, counts)
 		case k == eventmodel.AttrClientAddress:
 			if keepAddr {
 				v.SetStr(reduced)
@@ -292,7 +301,9 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			return false
 		case kind == kindSkip:
 			return false
-		case !known && looksLikeFormValue(k):
+		case !known && p.scrubber.DeniedName(k):
+			// An OTLP client's attribute named like a form field or a
+			// secret: removed like such a query parameter or property.
 			counts.inc(detectorFormValue)
 			return true
 		}
@@ -337,6 +348,28 @@ func (u *urlScrub) isQuery(s *scrub.Scrubber, raw string) bool {
 	return u.hasQuery && raw == u.query
 }
 
+// scrubbedPath returns the decoded path of the scrubbed full URL, when
+// the scrub changed the URL and path is the decoded path of the URL as it
+// came.
+func (u *urlScrub) scrubbedPath(s *scrub.Scrubber, path string) (string, bool) {
+	u.scrub(s)
+	if !u.done || u.out == u.full {
+		return "", false
+	}
+	orig, err := url.Parse(u.full)
+	if err != nil || orig.Path != path && !(orig.Path == "" && path == "/") {
+		return "", false
+	}
+	scrubbed, err := url.Parse(u.out)
+	if err != nil {
+		return "", false
+	}
+	if scrubbed.Path == "" {
+		return "/", true
+	}
+	return scrubbed.Path, true
+}
+
 // scrubFull scrubs a full URL attribute, reusing u when it is the value u
 // noted (a repeated key with another value is scrubbed on its own), and
 // reports whether the attribute is to be removed.
@@ -351,6 +384,29 @@ func (p *anonymizerProcessor) scrubFull(u *urlScrub, v pcommon.Value, counts *co
 	}
 	u.scrub(p.scrubber)
 	return p.setScrubbed(v, in, u.out, u.c, counts)
+}
+
+// scrubPath scrubs a decoded path attribute (url.path,
+// webjourney.referrer.path). When its full URL had something removed, the
+// path is taken from the scrubbed full URL: decoding can join what the
+// URL kept apart ("Handy%200664%2F1234567" is one path segment there, two
+// in the decoded path), so the path is scrubbed as the URL was.
+func (p *anonymizerProcessor) scrubPath(u *urlScrub, v pcommon.Value, counts *counter) bool {
+	in := v.Str()
+	if sealed.IsSealed(in) {
+		return false
+	}
+	path := in
+	if derived, ok := u.scrubbedPath(p.scrubber, in); ok {
+		path = derived
+	}
+	out, c := p.scrubber.Path(path)
+	if out != in && out == path {
+		// Only the full URL's scrub changed it; its redactions are counted.
+		v.SetStr(out)
+		return out == ""
+	}
+	return p.setScrubbed(v, in, out, c, counts)
 }
 
 // seal encrypts a recoverable value of an event kept with consent, and
@@ -372,12 +428,23 @@ func (p *anonymizerProcessor) scrubProperties(site, decision string, props pcomm
 		switch {
 		case p.recoverable[full]:
 			return !p.seal(site, full, v, decision)
-		case looksLikeFormValue(k) || p.scrubber.DeniedName(k):
+		case p.scrubber.DeniedName(k):
 			counts.inc(detectorFormValue)
 			return true
 		}
-		return p.scrubValue(kindText, v, counts)
+		return p.scrubProperty(k, v, counts)
 	})
+}
+
+// scrubProperty scrubs a property's value; its key says what a number at
+// the start of the value is ("ticket": 1234-5678-90 is no phone number).
+func (p *anonymizerProcessor) scrubProperty(key string, v pcommon.Value, counts *counter) bool {
+	if v.Type() != pcommon.ValueTypeStr || sealed.IsSealed(v.Str()) {
+		return p.scrubValue(kindText, v, counts)
+	}
+	s := v.Str()
+	out, c := p.scrubber.TextAfter(key, s)
+	return p.setScrubbed(v, s, out, c, counts)
 }
 
 // scrubValue scrubs a string value in place, and reports whether the
@@ -491,41 +558,6 @@ func modelKind(a *eventmodel.Attribute) attrKind {
 	// uploaded back to the platform with conversions (the consent
 	// processor removes it without marketing consent).
 	return kindSkip
-}
-
-// formValueMarkers are parts of attribute and property names that hold a
-// person's details when a site (or an OTLP client) sends form values.
-var formValueMarkers = [][]byte{
-	[]byte("email"), []byte("mail"), []byte("phone"), []byte("mobile"), []byte("password"), []byte("passwd"),
-	[]byte("firstname"), []byte("lastname"), []byte("fullname"), []byte("surname"), []byte("address"),
-	[]byte("street"), []byte("birth"), []byte("dob"), []byte("ssn"), []byte("iban"), []byte("creditcard"),
-	[]byte("cardnumber"), []byte("cvv"), []byte("cvc"), []byte("postcode"), []byte("zipcode"),
-}
-
-// looksLikeFormValue reports whether a name (lower-cased, without
-// separators) contains a form-value marker: "user_email", "billingAddress",
-// "first-name". Event-model names never do.
-func looksLikeFormValue(name string) bool {
-	var b [64]byte
-	n := 0
-	for i := 0; i < len(name) && n < len(b); i++ {
-		c := name[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			b[n] = c + 'a' - 'A'
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			b[n] = c
-		default:
-			continue
-		}
-		n++
-	}
-	for _, m := range formValueMarkers {
-		if bytes.Contains(b[:n], m) {
-			return true
-		}
-	}
-	return false
 }
 
 func strValue(v pcommon.Value) string {

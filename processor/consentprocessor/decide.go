@@ -19,6 +19,7 @@ const (
 	reasonTCFNoStorage      = "tcf_no_storage"
 	reasonTCFMissing        = "tcf_missing"
 	reasonTCFMalformed      = "tcf_malformed"
+	reasonTCFMacro          = "tcf_unexpanded_macro"
 	reasonTCFPolicyVersion  = "tcf_policy_version"
 	reasonGPC               = "gpc"
 	reasonDNT               = "dnt"
@@ -52,6 +53,7 @@ type signals struct {
 	cookieless, gpc, dnt bool
 	tcfApplies           int8 // -1 false, 0 absent, 1 true
 	tcfString            string
+	tcfStringError       string // the receiver's eventmodel.TCFStringError*
 	country, region      string
 	hasIDs               bool // visitor or user id present
 }
@@ -94,6 +96,8 @@ func readSignals(event string, attrs pcommon.Map) signals {
 			}
 		case eventmodel.AttrTCFString:
 			s.tcfString = v.Str()
+		case eventmodel.AttrTCFStringError:
+			s.tcfStringError = v.Str()
 		}
 	}
 	return s
@@ -170,12 +174,20 @@ func (p *consentProcessor) decide(s *signals) decision {
 		storageReason  string
 	)
 
-	// TCF decides when GDPR applies (gdpr_applies true, or a string without the flag).
-	if s.tcfApplies == 1 || s.tcfApplies == 0 && s.tcfString != "" {
+	// TCF decides when GDPR applies (gdpr_applies true, or a string without
+	// the flag). A string the receiver could not pass on counts as one that
+	// cannot be decoded; an unfilled ad-server macro has its own reason, as
+	// it is the site's mistake to fix.
+	if s.tcfApplies == 1 || s.tcfApplies == 0 && (s.tcfString != "" || s.tcfStringError != "") {
 		source = sourceTCF
-		if s.tcfString == "" {
+		switch {
+		case s.tcfStringError == eventmodel.TCFStringErrorMacro:
+			analytics, reason = grantNo, reasonTCFMacro
+		case s.tcfStringError != "":
+			analytics, reason = grantNo, reasonTCFMalformed
+		case s.tcfString == "":
 			analytics, reason = grantNo, reasonTCFMissing
-		} else {
+		default:
 			r := p.evaluateTCF(s.tcfString)
 			switch {
 			case r.Invalid == tcf.InvalidPolicyVersion:

@@ -214,7 +214,11 @@ func stripQuery(raw string, values []string) (string, bool) {
 	var kept []string
 	changed := false
 	for part := range urlquery.Parts(raw) {
-		name, value, _ := strings.Cut(part, "=")
+		name, value, hasValue := strings.Cut(part, "=")
+		if !hasValue {
+			// "?ap-1": a link that appends the bare id.
+			value = name
+		}
 		if isClickIDParam(name) || containsUnescaped(values, value) {
 			changed = true
 			continue

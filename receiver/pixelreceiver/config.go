@@ -45,6 +45,12 @@ type Config struct {
 	// believed. Headers from anyone else are ignored: they are trivial to forge.
 	TrustedProxies []string `mapstructure:"trusted_proxies"`
 
+	// ClientAddressHeader names the one header the trusted proxies set with
+	// the browser's address (X-Forwarded-For, Forwarded, X-Real-IP, ...);
+	// every other forwarding header is ignored, as a proxy passes on the
+	// ones a browser made up.
+	ClientAddressHeader clientip.Header `mapstructure:"client_address_header"`
+
 	// RateLimit bounds requests per client address.
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/tag"
 )
@@ -60,6 +61,9 @@ func createDefaultConfig() component.Config {
 		TagPath:      defaultTagPath,
 		ConfigPath:   defaultConfigPath,
 		TagGlobal:    tag.DefaultGlobalName,
+		// What nginx, ingress-nginx, Envoy, HAProxy, Traefik, Caddy and the
+		// cloud load balancers set by default.
+		ClientAddressHeader: clientip.DefaultHeader,
 		RateLimit: RateLimitConfig{
 			RequestsPerSecond: defaultRateLimitRPS,
 			Burst:             defaultRateLimitBurst,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/urlquery"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
@@ -47,6 +49,12 @@ func FuzzPixelQuery(f *testing.F) {
 	f.Add("s=shop&url=http://[::1]:99999/&vid=%zz&p.=&p.a.b=1", "android-app://x", "\xff\xfe")
 	f.Add("s=nope&e=ev&url=javascript:alert(1)", "", "")
 	f.Add("&&==&s=shop&s=&url=https://user:pw@shop.example/%ff#%ff", "https://shop.example/", strings.Repeat("u", 300))
+	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&ref=android-app%3A%2F%2Fcom.google.android.gm%2F", "", "")
+	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&ref=android-app%3A%2F%2Fcom.Slack%2Fhttps%2Fx%3Fy%3D1", "", "")
+	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr=${GDPR}&gdpr_consent=${GDPR_CONSENT_755}", "", "")
+	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr=1&gdpr_consent=%24%7BGDPR_CONSENT_755%7D", "", "")
+	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr=0&gdpr_consent=a+b%3D%3D", "", "")
+	f.Add("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr_consent=[GDPR_CONSENT]&gdpr=%5BGDPR%5D", "", "")
 	sink := new(consumertest.LogsSink)
 	r := newFuzzReceiver(f, sink)
 	f.Fuzz(func(t *testing.T, query, referer, userAgent string) {
@@ -65,7 +73,30 @@ func FuzzPixelQuery(f *testing.F) {
 			t.Fatalf("one hit produced %d records", n)
 		}
 		checkRecords(t, sink)
+		// The TC parameters never cost the hit: without them it would be
+		// recorded just the same.
+		if sink.LogRecordCount() == 0 && strings.Contains(query, "gdpr") {
+			sink.Reset()
+			req.URL.RawQuery = withoutTCF(query)
+			r.route(httptest.NewRecorder(), req)
+			if sink.LogRecordCount() != 0 {
+				t.Fatalf("the TC parameters cost the hit %q", query)
+			}
+		}
 	})
+}
+
+// withoutTCF drops the gdpr and gdpr_consent parameters of a raw query.
+func withoutTCF(query string) string {
+	var kept []string
+	for part := range urlquery.Parts(query) {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil && (n == webevent.ParamGDPR || n == webevent.ParamGDPRConsent) {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	return strings.Join(kept, "&")
 }
 
 func FuzzBeaconBody(f *testing.F) {
@@ -83,6 +114,9 @@ func FuzzBeaconBody(f *testing.F) {
 		`{"type":"form_submit","url":"https://shop.example/","form_id":"f","form_action":"/a?b=c","field_count":3,"sensitive":true},`+
 		`{"type":"site_search","url":"https://shop.example/?q=x","search_term":"x"},`+
 		`{"type":"identify","url":"https://shop.example/"},{"type":"consent","url":"https://shop.example/"}]}`), "text/plain")
+	f.Add([]byte(`{"site":"shop","tcf":{"gdpr_applies":true,"tc_string":"${GDPR_CONSENT_755}"},"events":[{"url":"https://shop.example/"}]}`), "application/json")
+	f.Add([]byte(`{"site":"shop","tcf":{"gdpr_applies":false,"tc_string":"alice@example.com"},"events":[{"url":"https://shop.example/"}]}`), "application/json")
+	f.Add([]byte(`{"site":"shop","tcf":{"tc_string":"CPzHq4A=="},"events":[{"url":"https://shop.example/"}]}`), "application/json")
 	f.Add([]byte(`{"site":"shop","cookieless":true,"automation":true,"events":[{"url":"https://shop.example/?utm_source=a&gclid=b","props":{"\u0061":"\"x\"","a":1,"a":null}}]}`), "application/json")
 	sink := new(consumertest.LogsSink)
 	r := newFuzzReceiver(f, sink)
@@ -169,6 +203,9 @@ func checkRecords(t *testing.T, sink *consumertest.LogsSink) {
 			}
 			if scheme, _ := attrs.Get(eventmodel.AttrURLScheme); scheme.Str() != "http" && scheme.Str() != "https" {
 				t.Fatalf("scheme %q", scheme.Str())
+			}
+			if tc, ok := attrs.Get(eventmodel.AttrTCFString); ok && strings.Trim(tc.Str(), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != "" {
+				t.Fatalf("TC string %q passed on: only base64url segments may be", tc.Str())
 			}
 			checkStrings(t, attrs)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/randomid"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/referral"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
@@ -182,7 +183,13 @@ func landingReferral(s *site, events []webevent.Event) (*referral.Partner, strin
 		if ev.Name != eventmodel.EventPageView {
 			continue
 		}
-		if p, clickID := s.referrals.Landing(ev.URL.Query, ev.Referrer.Domain, webevent.ValidID); p != nil {
+		// Partners are found by their web domains; an app's package name
+		// is no domain.
+		refDomain := ev.Referrer.Domain
+		if ev.Referrer.Scheme == pageurl.SchemeAndroidApp {
+			refDomain = ""
+		}
+		if p, clickID := s.referrals.Landing(ev.URL.Query, refDomain, webevent.ValidID); p != nil {
 			ev.ReferralLanding = true
 			return p, clickID
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/botdetect"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/framing"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/geoip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/ratelimit"
@@ -78,7 +80,7 @@ func newPixelReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*
 	if err != nil {
 		return nil, err
 	}
-	proxies, err := clientip.NewResolver(cfg.TrustedProxies)
+	proxies, err := clientip.NewResolver(cfg.TrustedProxies, clientip.WithHeader(cfg.ClientAddressHeader))
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
@@ -127,7 +129,7 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
-	ln, err := r.cfg.ServerConfig.ToListener(ctx)
+	ln, err := r.listen(ctx)
 	if err != nil {
 		return err
 	}
@@ -144,6 +146,56 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 		}
 	})
 	return nil
+}
+
+// listen opens the server's listener with the framing checks: every
+// request whose HTTP/1.1 framing is ambiguous is refused (400, connection
+// closed, counted) before net/http parses it. Under tls the checks need
+// the decrypted stream, so TLS is terminated here rather than by
+// confighttp's listener, with the same certificates (HTTP/1.1 only).
+func (r *pixelReceiver) listen(ctx context.Context) (net.Listener, error) {
+	sc := &r.cfg.ServerConfig
+	cfg := framing.Config{
+		HandshakeTimeout: handshakeTimeout(sc.ReadHeaderTimeout, sc.ReadTimeout, sc.WriteTimeout),
+		OnViolation:      r.refuseFraming,
+	}
+	if !sc.TLS.HasValue() {
+		ln, err := sc.ToListener(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return framing.NewListener(ln, cfg), nil
+	}
+	var err error
+	if cfg.TLS, err = sc.TLS.Get().LoadTLSConfig(ctx); err != nil {
+		return nil, err
+	}
+	ln, err := sc.NetAddr.Listen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return framing.NewListener(ln, cfg), nil
+}
+
+// handshakeTimeout is how net/http bounds a TLS handshake it runs itself:
+// by the smallest of its timeouts that is set.
+func handshakeTimeout(timeouts ...time.Duration) time.Duration {
+	var d time.Duration
+	for _, t := range timeouts {
+		if t > 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	return d
+}
+
+// refuseFraming counts a request refused for its framing. It comes from
+// the connection, before any handler, so it has no request context.
+func (r *pixelReceiver) refuseFraming(v framing.Violation) {
+	r.reject(context.Background(), channelHTTP, &webevent.Rejection{
+		Reason:  webevent.Reason(v),
+		Message: "ambiguous HTTP/1.1 framing; connection closed",
+	}, -1)
 }
 
 // Shutdown stops the HTTP server; it is safe to call without Start.
@@ -248,6 +300,9 @@ const (
 	channelPixel  = eventmodel.ChannelPixel
 	channelIframe = eventmodel.ChannelIframe
 	channelBeacon = eventmodel.ChannelBeacon
+	// channelHTTP counts requests refused for their HTTP framing, before
+	// they reached a surface.
+	channelHTTP = "http"
 )
 
 // reject counts a rejection and logs it at debug level only: rejections are

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/framing"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadatatest"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
@@ -187,14 +188,18 @@ func TestUnknownPath(t *testing.T) {
 }
 
 // The reason codes are documented through metadata.yaml (documentation.md);
-// keep that list and the code in step.
+// keep that list and the code in step: the decoder's reasons, then the
+// framing refusals.
 func TestReasonsMatchMetadata(t *testing.T) {
 	cm, err := confmaptest.LoadConf("metadata.yaml")
 	require.NoError(t, err)
 	documented := cm.Get("attributes::reason::enum")
-	want := make([]any, len(webevent.Reasons))
-	for i, r := range webevent.Reasons {
-		want[i] = string(r)
+	want := make([]any, 0, len(webevent.Reasons)+len(framing.Violations))
+	for _, r := range webevent.Reasons {
+		want = append(want, string(r))
+	}
+	for _, v := range framing.Violations {
+		want = append(want, string(v))
 	}
 	assert.Equal(t, want, documented)
 }

@@ -28,7 +28,15 @@ var canaries = map[string][]string{
 	"iban":     {"DE89370400440532013000", "DE89 3704 0044 0532 0130 00", "DE89+3704", "DE89%203704"},
 	"jwt":      {"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJlLWNhbmFyeS12YWx1ZS0xMjM0NTY"},
 	"token":    {"sk_live_51HcanaryT0kenAbCdEfGh1234567890"},
+	// issue 22: phone numbers glued to a word, and values of fields named
+	// for a person's name or address
+	"glued phone": {"612345678", "6 12 34 56 79", "33612345679"},
+	"name":        {"janecanary", "canary wharf"},
 }
+
+// lookalikes must reach Elasticsearch unchanged: references that look like
+// phone numbers.
+var lookalikes = []string{"#1234-5678-90", "Ticket 123-456-7890"}
 
 // TestPIICanary pushes personal data and secrets through every input
 // surface of the pixel receiver — pixel parameters, beacon fields, page
@@ -70,6 +78,17 @@ func TestPIICanary(t *testing.T) {
 		"url": {"https://user:" + password + "@shop.example/join?iban=" + strings.ReplaceAll(iban, " ", "")},
 	}.Encode(), nil)
 
+	// Issue 22: phone numbers glued to a word in every surface, person-name
+	// fields as query parameters and properties, next to references that
+	// must stay.
+	pixel(t, base+"/p.gif?"+url.Values{
+		"s": {canarySite}, "eid": {"canary-pixel-3"},
+		"url": {"https://shop.example/contact/call-0612345678?first_name=Janecanary&msg=tel_%2B33%206%2012%2034%2056%2079#call-0612345678"},
+		"t":   {"Order #1234-5678-90, call-0612345678"},
+		"vid": {"v-canary"}, "sid": {"s-canary"},
+		"p.billingName": {"Janecanary"}, "p.note": {"whatsapp-+33 6 12 34 56 79"}, "p.subject": {"Ticket 123-456-7890"},
+	}.Encode(), nil)
+
 	// Beacon: every field that carries text.
 	events := []map[string]any{
 		{"id": "canary-beacon-1", "type": "page_view", "url": pageURL, "title": "Hi " + email, "referrer": "https://search.example/?q=" + url.QueryEscape(phone)},
@@ -79,13 +98,18 @@ func TestPIICanary(t *testing.T) {
 		{"id": "canary-beacon-4", "type": "identify", "url": "https://shop.example/login"},
 		{"id": "canary-beacon-5", "type": "outbound_click", "url": "https://shop.example/", "link_url": "https://partner.example/?ref=" + url.QueryEscape(email)},
 		{"id": "canary-beacon-6", "type": "form_submit", "url": "https://shop.example/", "form_id": email, "form_name": phone, "form_action": "/subscribe/" + email},
+		{"id": "canary-beacon-7", "type": "page_view", "url": "https://shop.example/help/tel_0612345678?customer_name=Janecanary#call-0612345678",
+			"title": "Ticket 123-456-7890: call-0612345678",
+			"props": map[string]any{"customer_name": "Janecanary", "shippingAddress": "1 Canary Wharf", "Nachname": "Janecanary", "order_ref": "#1234-5678-90", "note": "tel_+33 6 12 34 56 79"}},
+		{"id": "canary-beacon-8", "type": "form_submit", "url": "https://shop.example/", "form_id": "contact-call-0612345678", "form_name": "tel_+33 6 12 34 56 79", "form_action": "/callback"},
 	}
 	body, _ := json.Marshal(map[string]any{"site": canarySite, "visitor_id": "v-canary", "session_id": "s-1", "user_id": email, "events": events})
 	if status, out := beacon(t, base+"/b", "application/json", string(body)); status != http.StatusOK {
 		t.Fatalf("canary beacon: %d %s", status, out)
 	}
 
-	wantIDs := []string{"canary-pixel-1", "canary-pixel-2", "canary-beacon-1", "canary-beacon-2", "canary-beacon-3", "canary-beacon-4", "canary-beacon-5", "canary-beacon-6"}
+	wantIDs := []string{"canary-pixel-1", "canary-pixel-2", "canary-pixel-3", "canary-beacon-1", "canary-beacon-2", "canary-beacon-3",
+		"canary-beacon-4", "canary-beacon-5", "canary-beacon-6", "canary-beacon-7", "canary-beacon-8"}
 	var docs map[string]map[string]any
 	eventually(t, 60*time.Second, "the canary documents", func() bool {
 		docs = store.searchHits(storeIndex(prefix, journeystore.FamilyEvents), map[string]any{"match_all": map[string]any{}})
@@ -103,6 +127,11 @@ func TestPIICanary(t *testing.T) {
 			if strings.Contains(all, strings.ToLower(s)) {
 				t.Errorf("%s canary %q reached Elasticsearch", kind, s)
 			}
+		}
+	}
+	for _, s := range lookalikes {
+		if !strings.Contains(all, strings.ToLower(s)) {
+			t.Errorf("look-alike %q did not reach Elasticsearch unchanged", s)
 		}
 	}
 	if t.Failed() {

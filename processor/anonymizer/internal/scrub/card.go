@@ -5,13 +5,21 @@ package scrub
 // space), Luhn-valid and with a known IIN prefix. A digit run longer than
 // 19 digits is an id, never searched inside.
 
-func findCards(s string, sp []span) []span {
+// findCards finds card numbers in s; lead is the context of a number at
+// its start (see findPhones).
+func findCards(s string, sp []span, lead int) []span {
 	var groups []grp
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
 			i++
 			continue
 		}
+		// After a '+' that starts a number rather than standing for a
+		// space ("+4915112345678", "call-+49…", but not
+		// "Card+number:+3852…"), up to 15 digits are an international
+		// phone number, which E.164 caps at 15; a card number has 16 (15
+		// for Amex, which then counts as a phone).
+		plus := i > 0 && s[i-1] == '+' && leadingPlus(s, i-1) || contextBefore(s, i, lead) == ctxPhone
 		groups = groups[:0]
 		k := i
 		for {
@@ -39,7 +47,7 @@ func findCards(s string, sp []span) []span {
 				if d > 19 {
 					break
 				}
-				if d >= 13 && cardValid(s, groups[g0:e+1], d) {
+				if d >= 13 && !(plus && g0 == 0 && d <= 15) && cardValid(s, groups[g0:e+1], d) {
 					best = e
 				}
 			}
@@ -107,6 +115,18 @@ func iinKnown(d []byte) bool {
 		case p2 == 36 || p2 == 38 || (p4 >= 3000 && p4 <= 3059):
 			return n >= 14
 		}
+	}
+	return false
+}
+
+// leadingPlus reports whether the '+' at i leads an international number
+// rather than standing for an encoded space.
+func leadingPlus(s string, i int) bool {
+	switch contextBefore(s, i, ctxNone) {
+	case ctxPhone:
+		return true
+	case ctxNone:
+		return i == 0 || s[i-1] == ' ' || s[i-1] == '-' || s[i-1] == '_' || s[i-1] == '(' || s[i-1] == '\t'
 	}
 	return false
 }

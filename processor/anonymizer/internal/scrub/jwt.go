@@ -1,5 +1,7 @@
 package scrub
 
+import "strings"
+
 // JWTs (JWS and JWE compact serialisation): three to five base64url
 // segments joined by dots, the first of which decodes to a JSON object
 // ('{', optional white space, '"'). The signature segment may be empty
@@ -50,7 +52,7 @@ func jsonHeader(seg string) bool {
 
 func findJWTs(s string, sp []span) []span {
 	for i := 0; i < len(s); {
-		if !isB64URL(s[i]) || (i > 0 && (isB64URL(s[i-1]) || s[i-1] == '.')) {
+		if !isB64URL(s[i]) || (i > 0 && (isB64URL(s[i-1]) || s[i-1] == '.') && !gluedJWT(s, i)) {
 			i++
 			continue
 		}
@@ -60,6 +62,11 @@ func findJWTs(s string, sp []span) []span {
 			j++
 		}
 		if s[i] != 'e' || !jsonHeader(s[i:j]) {
+			// A header glued to a word: "id_token-eyJ…" is one run.
+			if k := strings.Index(s[i+1:j], "eyJ"); k >= 0 && gluedJWT(s, i+1+k) {
+				i += 1 + k
+				continue
+			}
 			i = j
 			continue
 		}
@@ -83,4 +90,11 @@ func findJWTs(s string, sp []span) []span {
 		i = end
 	}
 	return sp
+}
+
+// gluedJWT reports whether a JWT header starts at i right after a word and
+// a '-' or '_' ("id_token-eyJhbGci…"): both are base64url characters, but
+// a header's JSON always encodes to "eyJ", which no word ends in.
+func gluedJWT(s string, i int) bool {
+	return (s[i-1] == '-' || s[i-1] == '_') && strings.HasPrefix(s[i:], "eyJ")
 }

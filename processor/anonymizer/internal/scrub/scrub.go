@@ -170,6 +170,15 @@ func (s *Scrubber) Text(in string) (out string, c Counts) {
 	return out, c
 }
 
+// TextAfter scrubs free text that label names: a query parameter's or a
+// property's value. The label says what a number at the very start of the
+// value is ("ticket": 1234-5678-90 is a reference, "mobile": 0612345678 a
+// phone number); the label itself is judged elsewhere (DeniedName).
+func (s *Scrubber) TextAfter(label, in string) (out string, c Counts) {
+	out = s.textAfter(in, &c, label)
+	return out, c
+}
+
 // URL scrubs an absolute or relative URL: path segments, query (deny/allow
 // lists and value detectors) and fragment; the scheme, host and port are
 // kept, userinfo (user:pass@) is removed. Input that does not parse as a
@@ -189,6 +198,14 @@ func (s *Scrubber) URLAndQuery(raw string) (out string, c Counts, rawQuery, scru
 	return out, c, qr.raw, qr.scrubbed, qr.ok
 }
 
+// Fragment scrubs a URL fragment (without the leading "#"): as a query
+// when it has parameters ("access_token=…"), as a path plus query when
+// it is a route ("/a/b?x=1"), as text otherwise ("Section 2").
+func (s *Scrubber) Fragment(raw string) (out string, c Counts) {
+	out = s.fragment(raw, &c, 0)
+	return out, c
+}
+
 // Query scrubs a raw query string (without the leading "?").
 func (s *Scrubber) Query(raw string) (out string, c Counts) {
 	out = s.query(raw, &c, 0)
@@ -197,6 +214,6 @@ func (s *Scrubber) Query(raw string) (out string, c Counts) {
 
 // Path scrubs a URL path (segment by segment, including ;matrix params).
 func (s *Scrubber) Path(raw string) (out string, c Counts) {
-	out = s.path(raw, &c, 0)
+	out = s.path(raw, &c, 0, "")
 	return out, c
 }

@@ -276,12 +276,86 @@ func fuzzSeeds(f *testing.F) {
 	}
 	f.Add("https://bob:pw@shop.example/p?email=alice%40example.com&q=call+020+7946+0958#access_token=abc")
 	f.Add("/users/alice@example.com/profile;jsessionid=ABC?next=%2Fx%3Ftoken%3D1")
+	for _, s := range []string{"call-+44 20 7946 0958", "/contact/call-0612345678", "Ticket #123-456-7890",
+		"https://shop.example/tickets/1234-5678-90?order_id=0612345678&mobile=0612345678#call-0612345678",
+		"https://wa.me/4915112345678", "id_token-eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl",
+		"?first_name=Jane&customer%5Bfirst_name%5D=Jane&billingName=Jane&nom=Dupont&page=2",
+		"Handy 0664/1234567", "Card+number:+3852+0000+0232+37", "fax+555-0143", "#ZIP 90210-1234"} {
+		f.Add(s)
+	}
 }
 
 func FuzzText(f *testing.F) {
 	fuzzSeeds(f)
 	s, _ := New(Config{Detectors: AllDetectors})
 	f.Fuzz(func(t *testing.T, in string) { checkInvariants(t, s, in, s.Text) })
+}
+
+// FuzzTextAfter: a label changes what a leading number is, never the
+// invariants; the name decision for the label never panics and ignores
+// case.
+func FuzzTextAfter(f *testing.F) {
+	for _, l := range []string{"ticket", "order_id", "mobile", "phone_number", "wa.me", "q", "first_name", "Prénom"} {
+		f.Add(l, "0612345678")
+		f.Add(l, "1234-5678-90 call-+44 20 7946 0958")
+	}
+	s, _ := New(Config{Detectors: AllDetectors})
+	f.Fuzz(func(t *testing.T, label, in string) {
+		checkInvariants(t, s, in, func(v string) (string, Counts) { return s.TextAfter(label, v) })
+		if utf8.ValidString(label) && s.DeniedName(label) != s.DeniedName(strings.ToUpper(label)) && strings.ToLower(strings.ToUpper(label)) == strings.ToLower(label) {
+			t.Fatalf("DeniedName(%q) depends on case", label)
+		}
+	})
+}
+
+// FuzzDeniedName: the name decision never panics and is the same in any
+// ASCII case and for any of the separators - _ . (snake, kebab, dotted).
+func FuzzDeniedName(f *testing.F) {
+	for _, n := range append(append([]string{}, PersonalNames...), harmlessNames...) {
+		f.Add(n)
+	}
+	s, _ := New(Config{Detectors: AllDetectors})
+	f.Fuzz(func(t *testing.T, name string) {
+		got := s.DeniedName(name)
+		if DeniedByDefault(name) && !got {
+			t.Fatalf("DeniedByDefault(%q) but not DeniedName", name)
+		}
+		if asciiLower := strings.Map(func(r rune) rune {
+			if 'A' <= r && r <= 'Z' {
+				return r + 'a' - 'A'
+			}
+			return r
+		}, name); !strings.ContainsAny(name, " ") && s.DeniedName(asciiLower) != got && !hasUpperAfterLower(name) {
+			t.Fatalf("DeniedName(%q) = %v, of %q = %v", name, got, asciiLower, !got)
+		}
+		for _, sep := range []string{"-", "."} {
+			if v := strings.ReplaceAll(name, "_", sep); !strings.Contains(name, sep) && s.DeniedName(v) != got {
+				t.Fatalf("DeniedName(%q) = %v, of %q = %v", name, got, v, !got)
+			}
+		}
+	})
+}
+
+// hasUpperAfterLower: a camelCase boundary, which separates words and so
+// may decide differently from the same letters in one case.
+func hasUpperAfterLower(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if isUpper(s[i]) && !isUpper(s[i-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzFragment: a fragment is scrubbed as a query, a route or text; the
+// invariants hold for each.
+func FuzzFragment(f *testing.F) {
+	for _, in := range []string{"access_token=abc.def", "/a/b?phone=0612345678", "!/users/jane@example.com",
+		"call-0612345678", "Section 2", "#1234-5678-90", "tel=+44 20 7946 0958&x=1"} {
+		f.Add(in)
+	}
+	s, _ := New(Config{Detectors: AllDetectors})
+	f.Fuzz(func(t *testing.T, in string) { checkInvariants(t, s, in, s.Fragment) })
 }
 
 func FuzzURL(f *testing.F) {

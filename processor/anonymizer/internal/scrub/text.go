@@ -67,9 +67,22 @@ func prescan(s string) (st stats) {
 // a new word boundary that lets a neighbour match), so the output is a
 // fixed point: scrubbing it again changes nothing.
 func (s *Scrubber) text(in string, c *Counts) string {
+	return s.textAfter(in, c, "")
+}
+
+// textAfter is text for a value label stands before (a parameter's or
+// property's name, the path segment before): what the label says about a
+// number at the value's very start (see labelContext) is read only when
+// the value has digits enough for the phone or card detector, since most
+// values have none.
+func (s *Scrubber) textAfter(in string, c *Counts, label string) string {
 	out := in
+	lead := ctxUnknown
+	if label == "" {
+		lead = ctxNone
+	}
 	for pass := 0; pass < 6; pass++ {
-		next, n := s.textPass(out, c)
+		next, n := s.textPass(out, c, label, &lead)
 		if n == 0 {
 			return out
 		}
@@ -78,11 +91,15 @@ func (s *Scrubber) text(in string, c *Counts) string {
 	return out
 }
 
-func (s *Scrubber) textPass(in string, c *Counts) (string, int) {
+func (s *Scrubber) textPass(in string, c *Counts, label string, leadp *int) (string, int) {
 	st := prescan(in)
 	if !st.at && st.digits < 6 && st.maxRun < 16 {
 		return in, 0
 	}
+	if *leadp == ctxUnknown && st.digits >= minPhoneDigits {
+		*leadp = labelContext(label)
+	}
+	lead := *leadp
 	var buf [8]span
 	out, total := in, 0
 	run := func(k kind, f func(string, []span) []span) {
@@ -110,10 +127,10 @@ func (s *Scrubber) textPass(in string, c *Counts) (string, int) {
 		run(kIBAN, findIBANs)
 	}
 	if st.digits >= 13 {
-		run(kCard, findCards)
+		run(kCard, func(s string, sp []span) []span { return findCards(s, sp, lead) })
 	}
-	if st.digits >= 8 {
-		run(kPhone, findPhones)
+	if st.digits >= minPhoneDigits {
+		run(kPhone, func(s string, sp []span) []span { return findPhones(s, sp, lead) })
 	}
 	if st.maxRun >= 24 {
 		run(kToken, findTokens)

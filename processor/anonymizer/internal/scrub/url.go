@@ -67,7 +67,7 @@ func (s *Scrubber) urlParts(raw string, c *Counts, depth int, qr *queryResult) s
 		}
 		pathPart = rest[end:]
 	}
-	np := s.path(pathPart, c, depth)
+	np := s.path(pathPart, c, depth, hostOf(head))
 	nq := q
 	if hasQ {
 		nq = s.query(q, c, depth)
@@ -128,7 +128,7 @@ func plausibleHost(h string) bool {
 
 func (s *Scrubber) fragment(f string, c *Counts, depth int) string {
 	if i := strings.IndexByte(f, '?'); i >= 0 {
-		np := s.path(f[:i], c, depth)
+		np := s.path(f[:i], c, depth, "")
 		nq := s.query(f[i+1:], c, depth)
 		if np == f[:i] && nq == f[i+1:] {
 			return f
@@ -142,22 +142,35 @@ func (s *Scrubber) fragment(f string, c *Counts, depth int) string {
 		return s.query(f, c, depth)
 	}
 	if strings.HasPrefix(f, "/") || strings.HasPrefix(f, "!/") {
-		return s.path(f, c, depth)
+		return s.path(f, c, depth, "")
 	}
-	return s.component(f, c, depth, false)
+	return s.component(f, c, depth, false, "")
 }
 
-// path scrubs a path segment by segment.
-func (s *Scrubber) path(raw string, c *Counts, depth int) string {
+// hostOf returns the host of a URL head ("https://wa.me" -> "wa.me").
+func hostOf(head string) string {
+	if i := strings.Index(head, "//"); i >= 0 {
+		return head[i+2:]
+	}
+	return ""
+}
+
+// path scrubs a path segment by segment. host labels the first segment
+// (https://wa.me/<number>).
+func (s *Scrubber) path(raw string, c *Counts, depth int, host string) string {
 	var b []byte
 	changed := false
+	prev := host // the segment before: "/tickets/1234-5678-90", "/call/0612345678"
 	for start := 0; start <= len(raw); {
 		end := len(raw)
 		if i := strings.IndexByte(raw[start:], '/'); i >= 0 {
 			end = start + i
 		}
 		seg := raw[start:end]
-		ns := s.segment(seg, c, depth)
+		ns := s.segment(seg, c, depth, prev)
+		if seg != "" {
+			prev = seg
+		}
 		if ns != seg && !changed {
 			changed = true
 			b = make([]byte, 0, len(raw)+16)
@@ -179,12 +192,12 @@ func (s *Scrubber) path(raw string, c *Counts, depth int) string {
 
 // segment scrubs one path segment, including ;name=value matrix params
 // (;jsessionid=...), to which the deny list applies.
-func (s *Scrubber) segment(seg string, c *Counts, depth int) string {
+func (s *Scrubber) segment(seg string, c *Counts, depth int, prev string) string {
 	i := strings.IndexByte(seg, ';')
 	if i < 0 {
-		return s.component(seg, c, depth, true)
+		return s.component(seg, c, depth, true, prev)
 	}
-	first := s.component(seg[:i], c, depth, true)
+	first := s.component(seg[:i], c, depth, true, prev)
 	changed := first != seg[:i]
 	var b strings.Builder
 	b.WriteString(first)
@@ -196,7 +209,7 @@ func (s *Scrubber) segment(seg string, c *Counts, depth int) string {
 		}
 		name, val, hasVal := strings.Cut(part, "=")
 		var nc Counts
-		nn := s.component(name, &nc, depth, true)
+		nn := s.component(name, &nc, depth, true, "")
 		if s.decide(pctDecode(nn), "", false) == remove {
 			c[kParam]++
 			changed = true
@@ -208,7 +221,7 @@ func (s *Scrubber) segment(seg string, c *Counts, depth int) string {
 				changed = true
 			}
 			if hasVal {
-				nv := s.component(val, c, depth, true)
+				nv := s.component(val, c, depth, true, name)
 				b.WriteByte('=')
 				b.WriteString(nv)
 				if nv != val {
@@ -264,7 +277,7 @@ func (s *Scrubber) param(part, query string, c *Counts, depth int) (string, bool
 	// The name is scrubbed first and judged as scrubbed ("[email]" is
 	// denied like "email"), so that a second pass decides the same way.
 	var nc Counts
-	nn := s.component(name, &nc, depth, false)
+	nn := s.component(name, &nc, depth, false, "")
 	dn := nn
 	if strings.IndexByte(dn, '%') >= 0 {
 		dn = pctDecode(dn)
@@ -277,7 +290,7 @@ func (s *Scrubber) param(part, query string, c *Counts, depth int) (string, bool
 	if !hasVal {
 		return nn, true
 	}
-	nv := s.component(val, c, depth, false)
+	nv := s.component(val, c, depth, false, dn)
 	if nn == name && nv == val {
 		return part, true
 	}
@@ -286,8 +299,10 @@ func (s *Scrubber) param(part, query string, c *Counts, depth int) (string, bool
 
 // component scrubs one raw (percent-encoded) URL component: it is
 // decoded, scrubbed (as a URL when it is a nested URL, as text
-// otherwise) and, only if something was found, re-encoded.
-func (s *Scrubber) component(raw string, c *Counts, depth int, pathSeg bool) string {
+// otherwise) and, only if something was found, re-encoded. label is what
+// stands before it (the parameter name, the previous path segment),
+// which says what a number at its start is.
+func (s *Scrubber) component(raw string, c *Counts, depth int, pathSeg bool, label string) string {
 	if raw == "" {
 		return raw
 	}
@@ -299,7 +314,7 @@ func (s *Scrubber) component(raw string, c *Counts, depth int, pathSeg bool) str
 	if depth < maxDepth && looksLikeURL(dec) {
 		out = s.url(dec, c, depth+1)
 	} else {
-		out = s.text(dec, c)
+		out = s.textAfter(dec, c, label)
 	}
 	if out == dec {
 		return raw

@@ -173,12 +173,6 @@ func (c *Classifier) referrer(refr ref, refOK bool, land string, landOK bool) Re
 	}
 	e, ok := lookupHost(host, rd, icann)
 	if !ok {
-		if host != rd {
-			switch host[:strings.IndexByte(host, '.')] {
-			case "mail", "webmail", "email":
-				return Result{Medium: Email, Source: rd}
-			}
-		}
 		return Result{Medium: Referral, Source: rd}
 	}
 	r := Result{Medium: e.medium, Source: e.source}

@@ -124,7 +124,9 @@ func TestPrecedence(t *testing.T) {
 		{"unknown google subdomain is referral", at("", "https://accounts.google.com/", Input{}), Result{Medium: Referral, Source: "google.com"}},
 		{"google on private suffix is not google", at("", "https://google.blogspot.com/", Input{}), Result{Medium: Referral, Source: "google.blogspot.com"}},
 		{"yahoo portal is referral", at("", "https://www.yahoo.co.jp/", Input{}), Result{Medium: Referral, Source: "yahoo.co.jp"}},
-		{"generic webmail", at("", "https://webmail.example-isp.net/", Input{}), Result{Medium: Email, Source: "example-isp.net"}},
+		// Only known webmail hosts are email (issue 22): a webmail. host is not
+		// one by its name.
+		{"generic webmail host", at("", "https://webmail.example-isp.net/", Input{}), Result{Medium: Referral, Source: "example-isp.net"}},
 		{"mail.ru portal is not webmail", at("", "https://mail.ru/", Input{}), Result{Medium: Referral, Source: "mail.ru"}},
 		{"internal: same host as landing", at("https://a.github.io/x", "https://a.github.io/y", Input{}),
 			Result{Medium: Internal, Source: "a.github.io"}},

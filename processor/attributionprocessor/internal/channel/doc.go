@@ -73,11 +73,15 @@
 //     the registrable domain (l.facebook.com -> facebook.com). A known
 //     search engine gives search with SearchTerm from its query parameter
 //     (q, p, text, wd, query, ...) when present; social, webmail and AI
-//     hosts give their medium. Unknown hosts whose first label is mail,
-//     webmail or email are email. android-app:// referrers are looked up by
-//     package name (com.google.android.gm -> email/gmail). Anything else is
-//     referral with Source the registrable domain (the host for IP
-//     addresses, the package name for unknown Android apps).
+//     hosts give their medium. Only known webmail hosts are email: an
+//     unknown host whose first label is mail, webmail or email is a
+//     referral like any other (a company's mail server, a newsletter
+//     tool's click tracker). android-app:// referrers are looked up by
+//     package name, as GA4 and Matomo do (com.google.android.gm ->
+//     email/gmail, com.linkedin.android -> social/linkedin). Anything else
+//     (a browser, com.microsoft.teams) is referral with
+//     Source the registrable domain (the host for IP addresses, the
+//     package name for unknown Android apps).
 //
 //  5. An invalid landing host is treated as none (no landing host for the
 //     internal check); an unusable referrer as no referrer. Classify never

@@ -22,6 +22,9 @@ func ai(source string) entry { return entry{medium: AI, source: source} }
 
 var referral = entry{medium: Referral}
 
+// webmail is an ISP's webmail, named by its registrable domain.
+var webmail = entry{medium: Email}
+
 // family is a brand with the same site on many country domains
 // (google.de, google.co.uk, yandex.com.tr, yahoo.co.jp, pinterest.fr, ...).
 // It applies when the first label of an ICANN registrable domain is the
@@ -237,35 +240,111 @@ var hosts = map[string]entry{
 	"mail.com":                em("mail.com"),
 	"mail.rediff.com":         em("rediff"),
 	"mail.seznam.cz":          em("seznam"),
+	"email.seznam.cz":         em("seznam"),
 	"post.cz":                 em("seznam"),
+	"poczta.onet.pl":          em("onet"),
+	"poczta.wp.pl":            em("wp"),
+	"poczta.interia.pl":       em("interia"),
+	"mail.sina.com.cn":        em("sina"),
+	"mail.sohu.com":           em("sohu"),
+	"mail.rambler.ru":         em("rambler"),
+	"posteo.de":               em("posteo"),
+	"mailbox.org":             em("mailbox.org"),
+	"startmail.com":           em("startmail"),
+	"connect.xfinity.com":     em("xfinity"),
+	// ISPs' webmail. A host merely starting with mail., webmail. or email.
+	// is no webmail: it is as often a company's own mail server, a
+	// newsletter tool's click tracker (email.mg.example.com) or a site's
+	// subdomain, so only hosts known to be a provider's webmail are listed.
+	"webmail.bigpond.com": webmail,
+	"webmail.xtra.co.nz":  webmail,
 }
 
-// apps maps Android package names (android-app:// referrers) to entries.
+// apps maps Android package names (android-app:// referrers: Chrome on
+// Android reports the app a page was opened from) to entries, in lower
+// case. Package names are the apps' published identifiers.
 var apps = map[string]entry{
-	"com.google.android.googlequicksearchbox": google,
+	// Search.
+	"com.google.android.googlequicksearchbox": google, // also Discover
 	"com.google.android.apps.searchlite":      google,
-	"com.google.android.gm":                   em("gmail"),
-	"com.google.android.apps.bard":            ai("gemini"),
-	"com.microsoft.office.outlook":            em("outlook"),
-	"com.yahoo.mobile.client.android.mail":    em("yahoo"),
-	"com.facebook.katana":                     so("facebook"),
-	"com.facebook.lite":                       so("facebook"),
-	"com.facebook.orca":                       so("facebook"),
-	"com.instagram.android":                   so("instagram"),
-	"com.instagram.barcelona":                 so("threads"),
-	"com.linkedin.android":                    so("linkedin"),
-	"com.twitter.android":                     so("twitter"),
-	"com.reddit.frontpage":                    so("reddit"),
-	"com.pinterest":                           so("pinterest"),
-	"com.google.android.youtube":              so("youtube"),
-	"com.zhiliaoapp.musically":                so("tiktok"),
-	"com.whatsapp":                            so("whatsapp"),
-	"org.telegram.messenger":                  so("telegram"),
-	"com.slack":                               so("slack"),
-	"com.discord":                             so("discord"),
-	"com.openai.chatgpt":                      ai("chatgpt"),
-	"ai.perplexity.app.android":               ai("perplexity"),
-	"com.anthropic.claude":                    ai("claude"),
+	"com.microsoft.bing":                      se("bing"),
+	"com.duckduckgo.mobile.android":           se("duckduckgo"),
+	"com.yahoo.mobile.client.android.search":  yahoo,
+	"ru.yandex.searchplugin":                  yandex,
+	"com.yandex.searchapp":                    yandex,
+	"com.baidu.searchbox":                     se("baidu"),
+	"com.nhn.android.search":                  se("naver"),
+	"com.ecosia.android":                      se("ecosia"),
+
+	// Email.
+	"com.google.android.gm":                em("gmail"),
+	"com.google.android.gm.lite":           em("gmail"),
+	"com.microsoft.office.outlook":         em("outlook"),
+	"com.yahoo.mobile.client.android.mail": em("yahoo"),
+	"com.samsung.android.email.provider":   em("samsung_email"),
+	"com.android.email":                    em("android_email"),
+	"ch.protonmail.android":                em("proton"),
+	"de.tutao.tutanota":                    em("tuta"),
+	"com.zoho.mail":                        em("zoho"),
+	"com.readdle.spark":                    em("spark"),
+	"me.bluemail.mail":                     em("bluemail"),
+	"com.fsck.k9":                          em("k9"),
+	"net.thunderbird.android":              em("thunderbird"),
+	"de.gmx.mobile.android.mail":           em("gmx"),
+	"de.web.mobile.android.mail":           em("web.de"),
+	"ru.mail.mailapp":                      em("mail.ru"),
+	"ru.yandex.mail":                       em("yandex"),
+	"com.aol.mobile.aolapp":                em("aol"),
+	"com.tencent.androidqqmail":            em("qq"),
+	"com.netease.mail":                     em("163"),
+
+	// Social networks and messengers.
+	"com.facebook.katana":        so("facebook"),
+	"com.facebook.lite":          so("facebook"),
+	"com.facebook.orca":          so("facebook"),
+	"com.facebook.mlite":         so("facebook"),
+	"com.instagram.android":      so("instagram"),
+	"com.instagram.lite":         so("instagram"),
+	"com.instagram.barcelona":    so("threads"),
+	"com.linkedin.android":       so("linkedin"),
+	"com.linkedin.android.lite":  so("linkedin"),
+	"com.twitter.android":        so("twitter"),
+	"com.twitter.android.lite":   so("twitter"),
+	"com.reddit.frontpage":       so("reddit"),
+	"com.pinterest":              so("pinterest"),
+	"com.google.android.youtube": so("youtube"),
+	"com.zhiliaoapp.musically":   so("tiktok"),
+	"com.ss.android.ugc.trill":   so("tiktok"),
+	"com.snapchat.android":       so("snapchat"),
+	"com.tumblr":                 so("tumblr"),
+	"com.quora.android":          so("quora"),
+	"com.medium.reader":          so("medium"),
+	"com.nextdoor":               so("nextdoor"),
+	"org.joinmastodon.android":   so("mastodon"),
+	"xyz.blueskyweb.app":         so("bluesky"),
+	"com.vkontakte.android":      so("vk"),
+	"com.xing.android":           so("xing"),
+	"com.sina.weibo":             so("weibo"),
+	"com.whatsapp":               so("whatsapp"),
+	"com.whatsapp.w4b":           so("whatsapp"),
+	"org.telegram.messenger":     so("telegram"),
+	"org.telegram.messenger.web": so("telegram"),
+	"org.thunderdog.challegram":  so("telegram"),
+	"com.slack":                  so("slack"),
+	"com.discord":                so("discord"),
+	"jp.naver.line.android":      so("line"),
+	"com.kakao.talk":             so("kakao"),
+	"com.tencent.mm":             so("wechat"),
+	"com.viber.voip":             so("viber"),
+	"org.thoughtcrime.securesms": so("signal"),
+
+	// AI assistants.
+	"com.openai.chatgpt":           ai("chatgpt"),
+	"ai.perplexity.app.android":    ai("perplexity"),
+	"com.anthropic.claude":         ai("claude"),
+	"com.google.android.apps.bard": ai("gemini"),
+	"com.microsoft.copilot":        ai("copilot"),
+	"com.deepseek.chat":            ai("deepseek"),
 }
 
 // sourceNames classifies a bare utm_source/mtm_source (no medium given)

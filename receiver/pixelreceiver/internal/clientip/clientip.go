@@ -3,9 +3,13 @@
 //
 // Forwarding headers (Forwarded, X-Forwarded-For, X-Forwarded-Proto) can be
 // set by anyone, so they are only read when the TCP peer is one of the
-// configured trusted proxies, and then only as far as the chain of trusted
-// proxies reaches: the header is walked from right (nearest hop, appended by
-// our own proxy) to left, trusted hops are skipped and the first untrusted
+// configured trusted proxies, and of those only the one header the proxies
+// are known to set (WithHeader; X-Forwarded-For by default): a proxy
+// passes on the other headers as the browser made them up (nginx forwards a
+// browser's Forwarded header untouched), so reading whichever is present
+// would let a visitor choose its own address. The header is read only as
+// far as the chain of trusted proxies reaches: it is walked from right
+// (nearest hop, appended by our own proxy) to left, trusted hops are skipped and the first untrusted
 // address is the client. Everything to its left was written by the client
 // itself and is ignored. Walking stops at the first element that is not an
 // address ("unknown", an obfuscated identifier, garbage): a trusted proxy
@@ -14,9 +18,11 @@
 package clientip // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"strings"
 )
 
@@ -29,13 +35,62 @@ const MaxHops = 32
 // NewResolver and safe for concurrent use.
 type Resolver struct {
 	trusted []netip.Prefix
+	header  string // canonical
+}
+
+// DefaultHeader is the header trusted proxies are assumed to set: the one
+// every common proxy and load balancer sets by default.
+const DefaultHeader Header = "X-Forwarded-For"
+
+// Header names the request header that trusted proxies set with the
+// client address. Forwarded (RFC 7239) is read as such, with the scheme
+// in its proto= parameter; any other header as a comma-separated list of
+// addresses like X-Forwarded-For (a single-address header such as
+// X-Real-IP is a list of one), with the scheme in X-Forwarded-Proto.
+type Header string
+
+// Validate checks that h is a header field name.
+func (h Header) Validate() error {
+	if h == "" {
+		return errors.New(`must name the header the trusted proxies set, e.g. "X-Forwarded-For" or "Forwarded"`)
+	}
+	for _, c := range []byte(h) {
+		if !isTokenChar(c) {
+			return fmt.Errorf("%q is not a header name", string(h))
+		}
+	}
+	return nil
+}
+
+func isTokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// Option configures a Resolver.
+type Option func(*Resolver) error
+
+// WithHeader names the header the trusted proxies set with the client
+// address; only it is read. Without this option it is DefaultHeader.
+func WithHeader(h Header) Option {
+	return func(r *Resolver) error {
+		if err := h.Validate(); err != nil {
+			return err
+		}
+		r.header = textproto.CanonicalMIMEHeaderKey(string(h))
+		return nil
+	}
 }
 
 // NewResolver returns a Resolver trusting the given proxies, each an IP
 // address ("10.0.0.1", "::1") or a CIDR prefix ("10.0.0.0/8", "fd00::/8").
 // An empty list trusts nobody: the peer address is always the client.
-func NewResolver(trustedProxies []string) (*Resolver, error) {
-	r := &Resolver{trusted: make([]netip.Prefix, 0, len(trustedProxies))}
+func NewResolver(trustedProxies []string, opts ...Option) (*Resolver, error) {
+	r := &Resolver{trusted: make([]netip.Prefix, 0, len(trustedProxies)), header: string(DefaultHeader)}
+	for _, o := range opts {
+		if err := o(r); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range trustedProxies {
 		entry := strings.TrimSpace(s)
 		var p netip.Prefix
@@ -85,9 +140,11 @@ func (r *Resolver) isTrusted(a netip.Addr) bool {
 // no zone. When remoteAddr is not an IP address (e.g. a Unix socket) the
 // returned address is invalid (!client.IsValid()).
 //
-// If the peer is a trusted proxy, the Forwarded header (RFC 7239) is used
-// when present, otherwise X-Forwarded-For with X-Forwarded-Proto. Headers
-// sent as several lines are read as one list, in order.
+// If the peer is a trusted proxy, the resolver's header is read: Forwarded
+// (RFC 7239) with its proto= parameters, any other header as an
+// X-Forwarded-For list with X-Forwarded-Proto. Every other forwarding
+// header is ignored, whatever it says. Headers sent as several lines are
+// read as one list, in order.
 func (r *Resolver) Resolve(remoteAddr string, h http.Header) (client netip.Addr, https bool) {
 	peer, ok := parseNode(remoteAddr)
 	if !ok {
@@ -96,15 +153,17 @@ func (r *Resolver) Resolve(remoteAddr string, h http.Header) (client netip.Addr,
 	if len(r.trusted) == 0 || !r.isTrusted(peer) {
 		return peer, false
 	}
-	if fwd := h.Values("Forwarded"); len(fwd) > 0 {
-		return r.walkForwarded(peer, fwd)
+	if r.header == "Forwarded" {
+		// X-Forwarded-Proto is not read: proxies that set Forwarded put
+		// the scheme in it, so the other header is the browser's.
+		return r.walkForwarded(peer, h["Forwarded"])
 	}
-	if xff := h.Values("X-Forwarded-For"); len(xff) > 0 {
-		return r.walkXFF(peer, xff, h.Values("X-Forwarded-Proto"))
+	if list := h[r.header]; len(list) > 0 {
+		return r.walkXFF(peer, list, h["X-Forwarded-Proto"])
 	}
 	// A trusted proxy without forwarding headers: it is the client as far as
 	// we can tell, but it may still say which scheme it was reached with.
-	return peer, protoIsHTTPS(lastElement(h.Values("X-Forwarded-Proto")))
+	return peer, protoIsHTTPS(lastElement(h["X-Forwarded-Proto"]))
 }
 
 // HTTPS reports whether the client reached us over HTTPS: either the
@@ -148,7 +207,7 @@ func (g *ring) len() int { return min(g.n, MaxHops) }
 // fromRight returns the i-th kept element counting from the right (0 = last).
 func (g *ring) fromRight(i int) string { return g.buf[(g.n-1-i)%MaxHops] }
 
-// walkXFF walks X-Forwarded-For from the right.
+// walkXFF walks an X-Forwarded-For list from the right.
 func (r *Resolver) walkXFF(peer netip.Addr, xff, xfp []string) (netip.Addr, bool) {
 	var hops ring
 	hops.pushList(xff)

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"strings"
 	"testing"
 )
@@ -11,6 +12,15 @@ import (
 func mustResolver(t testing.TB, trusted ...string) *Resolver {
 	t.Helper()
 	r, err := NewResolver(trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustResolverFor(t testing.TB, header Header, trusted ...string) *Resolver {
+	t.Helper()
+	r, err := NewResolver(trusted, WithHeader(header))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +94,14 @@ func TestResolve(t *testing.T) {
 		{"forwarded no for", "10.1.1.1:80", hdr{"Forwarded": {"proto=https"}}, "10.1.1.1", false},
 		{"forwarded unterminated quote", "10.1.1.1:80", hdr{"Forwarded": {`for="198.51.100.7`}}, "10.1.1.1", false},
 	}
+	// The proxies in front set the header the cases named "forwarded" read.
+	rf := mustResolverFor(t, "Forwarded", "10.0.0.0/8", "::1", "::ffff:192.168.0.1", "2001:db8:ffff::/48")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			r := r
+			if strings.HasPrefix(tt.name, "forwarded") {
+				r = rf
+			}
 			got, https := r.Resolve(tt.remote, http.Header(tt.h))
 			if got.String() != tt.want || https != tt.wantHTTPS {
 				t.Errorf("Resolve(%q, %v) = %v, %v; want %v, %v", tt.remote, tt.h, got, https, tt.want, tt.wantHTTPS)
@@ -121,7 +137,7 @@ func TestResolveHopCap(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 	fh := http.Header{"Forwarded": {strings.Repeat("for=6.6.6.6, ", 10000) + "for=198.51.100.7"}}
-	if got, _ := r.Resolve("10.1.1.1:80", fh); got != netip.MustParseAddr("198.51.100.7") {
+	if got, _ := mustResolverFor(t, "Forwarded", "10.0.0.0/8").Resolve("10.1.1.1:80", fh); got != netip.MustParseAddr("198.51.100.7") {
 		t.Errorf("got %v", got)
 	}
 }
@@ -142,5 +158,100 @@ func TestHTTPS(t *testing.T) {
 	req.RemoteAddr = "10.0.0.2:1"
 	if !r.HTTPS(req) {
 		t.Error("trusted proxy's X-Forwarded-Proto ignored")
+	}
+}
+
+func TestHeaderValidate(t *testing.T) {
+	for _, ok := range []Header{"X-Forwarded-For", "Forwarded", "x-real-ip", "CF-Connecting-IP", "True-Client-IP"} {
+		if err := ok.Validate(); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []Header{"", "X Forwarded", "X-Forwarded-For:", "Forwarded\r\n"} {
+		if bad.Validate() == nil {
+			t.Errorf("%q accepted", bad)
+		}
+		if _, err := NewResolver(nil, WithHeader(bad)); err == nil {
+			t.Errorf("NewResolver with %q: no error", bad)
+		}
+	}
+}
+
+// forgeries are the forwarding headers a browser can add to its request:
+// a proxy passes on every one it does not set itself.
+var forgeries = http.Header{
+	"Forwarded":           {"for=198.51.100.66;proto=https", `for="[2001:db8::66]"`},
+	"X-Forwarded-For":     {"198.51.100.77"},
+	"X-Forwarded-Proto":   {"https"},
+	"X-Real-Ip":           {"198.51.100.88"},
+	"True-Client-Ip":      {"198.51.100.89"},
+	"Cf-Connecting-Ip":    {"198.51.100.90"},
+	"X-Client-Ip":         {"198.51.100.91"},
+	"X-Cluster-Client-Ip": {"198.51.100.92"},
+	"Fastly-Client-Ip":    {"198.51.100.93"},
+	"Client-Ip":           {"198.51.100.94"},
+	"X-Originating-Ip":    {"198.51.100.95"},
+	"X-Remote-Addr":       {"198.51.100.96"},
+}
+
+// Whatever header the proxies set, a forged header of any kind never
+// becomes the client address: only the configured header's rightmost
+// untrusted hop does.
+func TestForgedHeaders(t *testing.T) {
+	const browser, proxy = "203.0.113.50", "10.1.1.1:80"
+	for _, tc := range []struct {
+		header Header
+		// set adds what the trusted proxy itself writes, after the
+		// browser's forgeries: appended to a list, or the header replaced.
+		set func(h http.Header)
+	}{
+		{"X-Forwarded-For", func(h http.Header) { h["X-Forwarded-For"] = []string{h.Get("X-Forwarded-For") + ", " + browser} }},
+		{"X-Forwarded-For", func(h http.Header) { h["X-Forwarded-For"] = append(h["X-Forwarded-For"], browser) }},
+		{"Forwarded", func(h http.Header) { h["Forwarded"] = append(h["Forwarded"], "for="+browser) }},
+		{"Forwarded", func(h http.Header) { h["Forwarded"] = []string{"for=" + browser} }},
+		{"X-Real-IP", func(h http.Header) { h["X-Real-Ip"] = []string{browser} }},
+		{"CF-Connecting-IP", func(h http.Header) { h["Cf-Connecting-Ip"] = []string{browser} }},
+	} {
+		r := mustResolverFor(t, tc.header, "10.0.0.0/8")
+		// Each forged header alone, then all of them at once.
+		for name := range forgeries {
+			h := http.Header{name: forgeries[name]}
+			tc.set(h)
+			if got, _ := r.Resolve(proxy, h); got.String() != browser {
+				t.Errorf("header %s, forged %s: client %v, want %s", tc.header, name, got, browser)
+			}
+		}
+		h := http.Header{}
+		for name, v := range forgeries {
+			h[name] = append([]string(nil), v...)
+		}
+		tc.set(h)
+		got, https := r.Resolve(proxy, h)
+		if got.String() != browser {
+			t.Errorf("header %s, all forged: client %v, want %s", tc.header, got, browser)
+		}
+		if tc.header == "Forwarded" && https {
+			t.Errorf("header Forwarded: the browser's X-Forwarded-Proto was believed")
+		}
+		// The proxy set nothing: the proxy is the client, whatever the
+		// browser sent.
+		h = http.Header{}
+		for name, v := range forgeries {
+			if name != textproto.CanonicalMIMEHeaderKey(string(tc.header)) {
+				h[name] = v
+			}
+		}
+		if got, _ := r.Resolve(proxy, h); got.String() != "10.1.1.1" {
+			t.Errorf("header %s absent: client %v, want the proxy", tc.header, got)
+		}
+		// An untrusted peer: its own address, whatever it sends.
+		h = http.Header{}
+		for name, v := range forgeries {
+			h[name] = v
+		}
+		tc.set(h)
+		if got, https := r.Resolve("203.0.113.7:4000", h); got.String() != "203.0.113.7" || https {
+			t.Errorf("header %s, untrusted peer: %v %v", tc.header, got, https)
+		}
 	}
 }

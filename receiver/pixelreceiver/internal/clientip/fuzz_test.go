@@ -15,6 +15,10 @@ func FuzzResolve(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	rf, err := NewResolver([]string{"10.0.0.0/8", "::1"}, WithHeader("Forwarded"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, remote, xff, xfp, fwd string) {
 		h := http.Header{}
 		if xff != "" {
@@ -27,6 +31,10 @@ func FuzzResolve(f *testing.F) {
 			h["Forwarded"] = []string{fwd}
 		}
 		got, _ := r.Resolve(remote, h)
+		if got.IsValid() && (got.Zone() != "" || got.Is4In6()) {
+			t.Fatalf("not normalized: %v", got)
+		}
+		got, _ = rf.Resolve(remote, h)
 		if got.IsValid() && (got.Zone() != "" || got.Is4In6()) {
 			t.Fatalf("not normalized: %v", got)
 		}

@@ -67,7 +67,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ReceiverPixelRejections, err = builder.meter.Int64Counter(
 		"otelcol_receiver_pixel_rejections",
-		metric.WithDescription("Number of rejected pixel hits, whole beacons and single beacon events; nothing of a rejection reaches the pipeline. [Development]"),
+		metric.WithDescription("Number of rejected pixel hits, whole beacons and single beacon events, and of requests refused for their HTTP framing; nothing of a rejection reaches the pipeline. [Development]"),
 		metric.WithUnit("{rejection}"),
 	)
 	errs = errors.Join(errs, err)

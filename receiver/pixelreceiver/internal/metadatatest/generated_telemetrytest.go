@@ -40,7 +40,7 @@ func AssertEqualReceiverPixelBotsMarked(t *testing.T, tt *componenttest.Telemetr
 func AssertEqualReceiverPixelRejections(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_receiver_pixel_rejections",
-		Description: "Number of rejected pixel hits, whole beacons and single beacon events; nothing of a rejection reaches the pipeline. [Development]",
+		Description: "Number of rejected pixel hits, whole beacons and single beacon events, and of requests refused for their HTTP framing; nothing of a rejection reaches the pipeline. [Development]",
 		Unit:        "{rejection}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

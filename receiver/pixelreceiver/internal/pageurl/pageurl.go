@@ -1,6 +1,8 @@
 // Package pageurl splits a page or referrer URL reported by a browser into
-// the url.* parts of the event model. It accepts only absolute http(s) URLs:
-// anything else cannot be the address of a web page a visitor looked at.
+// the url.* parts of the event model. Page URLs must be absolute http(s)
+// URLs: anything else cannot be the address of a web page a visitor looked
+// at. A referrer may also name the Android app a page was opened from
+// (ParseAndroidApp).
 package pageurl // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
 
 import (
@@ -75,6 +77,64 @@ func Parse(raw string) (URL, error) {
 		Query:    u.RawQuery,
 		Fragment: toValidUTF8(u.Fragment),
 	}, nil
+}
+
+// SchemeAndroidApp is the scheme of the referrer Chrome on Android reports
+// for a page opened from an app: android-app://<package>[/<scheme>/<host>/<path>].
+const SchemeAndroidApp = "android-app"
+
+// maxPackageName is Android's limit on a package name.
+const maxPackageName = 255
+
+// ParseAndroidApp parses an android-app:// referrer. Domain is the app's
+// package name in lower case (com.google.android.gm); Path and Query are
+// what follows it, as for an http(s) URL (the app's deep link, if any).
+func ParseAndroidApp(raw string) (URL, error) {
+	if !utf8.ValidString(raw) {
+		return URL{}, ErrInvalid
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" || !strings.EqualFold(u.Scheme, SchemeAndroidApp) || u.User != nil || u.Port() != "" {
+		return URL{}, ErrInvalid
+	}
+	pkg := strings.ToLower(u.Host)
+	if !validPackageName(pkg) {
+		return URL{}, ErrInvalid
+	}
+	p := u.Path
+	if p == "" {
+		p = "/"
+	}
+	return URL{
+		Full:     raw,
+		Scheme:   SchemeAndroidApp,
+		Domain:   pkg,
+		Path:     toValidUTF8(p),
+		Query:    u.RawQuery,
+		Fragment: toValidUTF8(u.Fragment),
+	}, nil
+}
+
+// validPackageName reports whether s (lower case) is an Android package
+// name: at least two dot-separated segments, each a letter followed by
+// letters, digits or underscores.
+func validPackageName(s string) bool {
+	if len(s) > maxPackageName {
+		return false
+	}
+	segments := 0
+	for seg := range strings.SplitSeq(s, ".") {
+		if seg == "" || seg[0] < 'a' || seg[0] > 'z' {
+			return false
+		}
+		for i := 1; i < len(seg); i++ {
+			if c := seg[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+				return false
+			}
+		}
+		segments++
+	}
+	return segments >= 2
 }
 
 // stripUserinfo cuts "user:password@" out of the authority of raw, which

@@ -81,3 +81,50 @@ func TestParseInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestParseAndroidApp(t *testing.T) {
+	for raw, want := range map[string]URL{
+		"android-app://com.google.android.gm/": {Full: "android-app://com.google.android.gm/", Scheme: "android-app", Domain: "com.google.android.gm", Path: "/"},
+		"android-app://com.google.android.googlequicksearchbox": {Full: "android-app://com.google.android.googlequicksearchbox",
+			Scheme: "android-app", Domain: "com.google.android.googlequicksearchbox", Path: "/"},
+		"ANDROID-APP://com.Slack/": {Full: "ANDROID-APP://com.Slack/", Scheme: "android-app", Domain: "com.slack", Path: "/"},
+		"android-app://com.google.android.googlequicksearchbox/https/www.google.com?x=1": {
+			Full: "android-app://com.google.android.googlequicksearchbox/https/www.google.com?x=1", Scheme: "android-app",
+			Domain: "com.google.android.googlequicksearchbox", Path: "/https/www.google.com", Query: "x=1"},
+		"android-app://org.telegram.messenger_beta/": {Full: "android-app://org.telegram.messenger_beta/", Scheme: "android-app", Domain: "org.telegram.messenger_beta", Path: "/"},
+	} {
+		got, err := ParseAndroidApp(raw)
+		require.NoError(t, err, raw)
+		assert.Equal(t, want, got, raw)
+	}
+	for _, raw := range []string{
+		"", "android-app://", "android-app://gmail/", "android-app://com..gm/", "android-app://1com.x/", "android-app://com.x-y/",
+		"android-app://com.x:80/", "android-app://u@com.x/", "android-app:com.x", "https://com.google.android.gm/",
+		"android-app://com.x\xff/", "android-app://.com.x/", "android-app://com.x./", "android-app://com.<x>/",
+	} {
+		_, err := ParseAndroidApp(raw)
+		assert.Error(t, err, raw)
+	}
+}
+
+// FuzzParseAndroidApp: any referrer either fails or gives an android-app
+// URL whose domain is a lower-case package name that parses again.
+func FuzzParseAndroidApp(f *testing.F) {
+	for _, s := range []string{"android-app://com.google.android.gm/", "android-app://com.Slack/x?y=1#z",
+		"android-app://com.google.android.googlequicksearchbox/https/www.google.com", "android-app://a/", "android-app://a.b:1/",
+		"android-app://u:p@a.b/", "android-app:a.b", "https://a.b/", "android-app://a.b/%ff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := ParseAndroidApp(raw)
+		if err != nil {
+			return
+		}
+		if u.Scheme != SchemeAndroidApp || !validPackageName(u.Domain) || u.Full != raw || u.Path == "" {
+			t.Fatalf("%q -> %+v", raw, u)
+		}
+		if _, err := ParseAndroidApp("android-app://" + u.Domain + "/"); err != nil {
+			t.Fatalf("domain %q does not parse again", u.Domain)
+		}
+	})
+}

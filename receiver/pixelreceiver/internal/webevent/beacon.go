@@ -343,10 +343,8 @@ func (d *Decoder) beaconShared(t text, w *beaconHeader, req Request) (*Shared, *
 		}
 	}
 	if w.TCF != nil && (w.TCF.GDPRApplies != nil || w.TCF.TCString != "") {
-		if !validTCString(w.TCF.TCString) {
-			return nil, reject(ReasonInvalidField, "tcf.tc_string must be a base64url TC string")
-		}
-		s.TCF = w.TCF
+		// A malformed string never rejects the beacon (see newTCF).
+		s.TCF = newTCF(w.TCF.GDPRApplies, false, w.TCF.TCString)
 	}
 	return s, nil
 }
@@ -436,22 +434,6 @@ func formActionPath(action string) string {
 		return u.Path
 	}
 	return strings.TrimSpace(action)
-}
-
-// validTCString accepts what a TC string is made of (base64url segments
-// separated by dots) and nothing else, so a free-text field cannot carry PII
-// under the name of a consent string. Empty is allowed (gdpr_applies only).
-func validTCString(s string) bool {
-	if len(s) > 8192 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
 }
 
 // derivedTime computes the event's time on the collector's clock, as

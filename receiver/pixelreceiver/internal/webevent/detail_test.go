@@ -130,10 +130,11 @@ func TestBeaconSignals(t *testing.T) {
 	assert.Equal(t, ReasonInvalidField, rej.Reason)
 	assert.Equal(t, eventmodel.EventConsentUpdate, mustName(t, d, `{"site":"shop","consent":{"analytics":"denied"},"events":[{"type":"consent","url":"https://shop.example/"}]}`))
 
-	// A free-text TC string could smuggle anything; it is refused.
-	_, rej = d.DecodeBeacon([]byte(`{"site":"shop","tcf":{"tc_string":"alice@example.com"},"events":[{"url":"http://a.b/"}]}`), Request{})
-	require.NotNil(t, rej)
-	assert.Equal(t, ReasonInvalidField, rej.Reason)
+	// A free-text TC string could smuggle anything; it is refused: not
+	// passed on, only marked (the event is kept, see TestMalformedTCStrings).
+	a = attrs(t, d, `{"site":"shop","tcf":{"tc_string":"alice@example.com"},"events":[{"url":"http://a.b/"}]}`, Request{})
+	assert.NotContains(t, a, eventmodel.AttrTCFString)
+	assert.Equal(t, eventmodel.TCFStringErrorMalformed, a[eventmodel.AttrTCFStringError])
 }
 
 func mustName(t *testing.T, d *Decoder, body string) string {
@@ -196,7 +197,11 @@ func TestPixelConsentSignals(t *testing.T) {
 	assert.Equal(t, true, a[eventmodel.AttrTCFGDPRApplies])
 	assert.Equal(t, "CPzHq4A.YAAA", a[eventmodel.AttrTCFString])
 	assert.Equal(t, true, a[eventmodel.AttrGPC])
-	_, rej = d.DecodePixel("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr_consent=a%20b", Request{})
-	require.NotNil(t, rej)
-	assert.Equal(t, ReasonInvalidField, rej.Reason)
+	ev, rej = d.DecodePixel("s=shop&url=https%3A%2F%2Fshop.example%2F&gdpr_consent=a%20b", Request{})
+	require.Nil(t, rej, "a malformed TC string never costs the hit")
+	lr = plog.NewLogRecord()
+	ev.CopyTo(lr)
+	a = lr.Attributes().AsRaw()
+	assert.NotContains(t, a, eventmodel.AttrTCFString, "it is refused: not passed on")
+	assert.Equal(t, eventmodel.TCFStringErrorMalformed, a[eventmodel.AttrTCFStringError])
 }

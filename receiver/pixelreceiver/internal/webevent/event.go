@@ -256,16 +256,23 @@ func (c *common) checkOrigin(u *pageurl.URL) *Rejection {
 	return nil
 }
 
-// setReferrer keeps a valid absolute http(s) referrer and silently drops
-// anything else: a referrer is context, and browsers legitimately send
-// values such as "android-app://..." that must not cost us the page view.
+// setReferrer keeps a valid absolute http(s) referrer, or the android-app
+// referrer of a page opened from an Android app (its package name as the
+// domain: the attribution processor classifies apps by it), and silently
+// drops anything else: a referrer is context, and must never cost the page
+// view.
 func (d *Decoder) setReferrer(c *common, ev *Event, raw string) {
 	if raw == "" {
 		return
 	}
 	u, err := c.parsed.parse(raw)
 	if err != nil {
-		return
+		if len(raw) < len(pageurl.SchemeAndroidApp) || !strings.EqualFold(raw[:len(pageurl.SchemeAndroidApp)], pageurl.SchemeAndroidApp) {
+			return
+		}
+		if u, err = pageurl.ParseAndroidApp(raw); err != nil {
+			return
+		}
 	}
 	// Unlike the page URL, an over-long referrer is truncated: its domain
 	// (parsed above from the whole value) is what attribution needs.

@@ -60,10 +60,7 @@ func (d *Decoder) DecodeHit(channel, rawQuery string, req Request) (Event, *Reje
 	if rej := d.checkCommon(&c); rej != nil {
 		return Event{}, rej
 	}
-	shared, rej := pixelShared(&q, req)
-	if rej != nil {
-		return Event{}, rej
-	}
+	shared := pixelShared(&q, req)
 	eventType, ok := pixelEventType(q.typ)
 	if !ok {
 		return Event{}, reject(ReasonInvalidType, `parameter e must be "pv" or "ev"`)
@@ -88,23 +85,14 @@ func (d *Decoder) DecodeHit(channel, rawQuery string, req Request) (Event, *Reje
 }
 
 // pixelShared collects the consent signals of a hit: the browser's headers
-// and the TCF URL parameters.
-func pixelShared(q *pixelQuery, req Request) (*Shared, *Rejection) {
+// and the TCF URL parameters. A malformed TC string never rejects the hit.
+func pixelShared(q *pixelQuery, req Request) *Shared {
 	s := &Shared{GPC: req.GPC, DNT: req.DNT}
 	if q.gdpr != "" || q.gdprConsent != "" {
-		if !validTCString(q.gdprConsent) {
-			return nil, reject(ReasonInvalidField, "gdpr_consent must be a base64url TC string")
-		}
-		tcf := &TCF{TCString: q.gdprConsent}
-		switch q.gdpr {
-		case "1":
-			tcf.GDPRApplies = &[]bool{true}[0]
-		case "0":
-			tcf.GDPRApplies = &[]bool{false}[0]
-		}
-		s.TCF = tcf
+		applies, macro := pixelGDPR(q.gdpr)
+		s.TCF = newTCF(applies, macro, q.gdprConsent)
 	}
-	return s, nil
+	return s
 }
 
 // refererFallback returns the Referer header when it can stand in for the page

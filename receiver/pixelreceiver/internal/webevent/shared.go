@@ -53,6 +53,9 @@ type Consent struct {
 type TCF struct {
 	GDPRApplies *bool  `json:"gdpr_applies"`
 	TCString    string `json:"tc_string"`
+	// StringError is set instead of TCString when the string sent cannot
+	// be a TC string (eventmodel.TCFStringError*).
+	StringError string `json:"-"`
 }
 
 // Forget removes the visitor, session, user and referral ids, for a
@@ -130,6 +133,7 @@ func (s *Shared) copyTo(a pcommon.Map) {
 			a.PutBool(eventmodel.AttrTCFGDPRApplies, *s.TCF.GDPRApplies)
 		}
 		eventrecord.PutNonEmpty(a, eventmodel.AttrTCFString, s.TCF.TCString)
+		eventrecord.PutNonEmpty(a, eventmodel.AttrTCFStringError, s.TCF.StringError)
 	}
 	eventrecord.PutNonEmpty(a, eventmodel.AttrGeoCountry, s.Country)
 	eventrecord.PutNonEmpty(a, eventmodel.AttrGeoRegion, s.Region)
