@@ -200,6 +200,7 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 
 // consume sends the events of one request to the pipeline as one plog.Logs.
 func (r *pixelReceiver) consume(ctx context.Context, format string, events []webevent.Event) error {
+	r.countTimeCorrections(ctx, events)
 	ld := r.toLogs(events)
 	ctx = r.obsrep.StartLogsOp(ctx)
 	err := r.next.ConsumeLogs(ctx, ld)
@@ -208,6 +209,20 @@ func (r *pixelReceiver) consume(ctx context.Context, format string, events []web
 		r.settings.Logger.Debug("Pipeline refused events", zap.String("format", format), zap.Error(err))
 	}
 	return err
+}
+
+// countTimeCorrections counts the events whose client time was replaced or
+// shifted (each also says so in its webjourney.time.* attributes), so that a
+// broken clock or tag shows in telemetry as well as in the stored data.
+func (r *pixelReceiver) countTimeCorrections(ctx context.Context, events []webevent.Event) {
+	for i := range events {
+		if c := events[i].Time.Correction; c != "" {
+			r.telemetry.ReceiverPixelTimeCorrections.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(
+				attribute.String("channel", events[i].Channel),
+				attribute.String("correction", c),
+			)))
+		}
+	}
 }
 
 func (r *pixelReceiver) toLogs(events []webevent.Event) plog.Logs {
