@@ -332,9 +332,9 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	lr.SetEventName(ev.Name)
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.Observed))
 	a := lr.Attributes()
-	// Room for a typical event's attributes at once: growing the slice
-	// copies all of it.
-	n := 21 // with webjourney.time.source
+	// Room for a typical event's attributes (its time source included) at
+	// once: growing the slice copies all of it.
+	n := 21
 	if ev.HasReferrer {
 		n += 3 // the referrer's scheme, path and query
 	}
