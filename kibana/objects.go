@@ -141,19 +141,26 @@ func dataView(id, title, name string, formats map[string]any) Object {
 	}, nil)
 }
 
+// journeyFormats are the field formats of the visit and credit fields, for
+// a data view over both (the events one, a partner's).
+func journeyFormats() map[string]any {
+	return map[string]any{
+		em.AttrVisitDuration:          formatDuration,
+		em.AttrVisitEngagedTime:       formatDuration,
+		em.AttrOutcomeValue:           formatMoney,
+		em.AttrOutcomeTimeToConvert:   formatDuration,
+		em.AttrAttributionValue:       formatMoney,
+		em.AttrAttributionCredit:      formatPercent,
+		em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
+	}
+}
+
 func dataViews(prefix string) []Object {
 	l := journeystore.Layout{Prefix: prefix}
+	events := journeyFormats()
+	events[em.AttrEngagedTime] = formatDuration
 	return []Object{
-		dataView(DataViewEvents, l.Index(journeystore.FamilyEvents), "webjourney events", map[string]any{
-			em.AttrEngagedTime:            formatDuration,
-			em.AttrVisitDuration:          formatDuration,
-			em.AttrVisitEngagedTime:       formatDuration,
-			em.AttrOutcomeValue:           formatMoney,
-			em.AttrOutcomeTimeToConvert:   formatDuration,
-			em.AttrAttributionValue:       formatMoney,
-			em.AttrAttributionCredit:      formatPercent,
-			em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
-		}),
+		dataView(DataViewEvents, l.Index(journeystore.FamilyEvents), "webjourney events", events),
 		dataView(DataViewVisits, l.Index(journeystore.FamilyVisits), "webjourney visits", map[string]any{
 			em.AttrVisitDuration:    formatDuration,
 			em.AttrVisitEngagedTime: formatDuration,

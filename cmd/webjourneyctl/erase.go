@@ -11,19 +11,22 @@ const eraseUsage = `Usage: webjourneyctl erase --url URL [auth] [--prefix PREFIX
 
 Deletes everything the elasticsearch_journey exporter stored about one
 visitor or site user of one site, as the exporter does for an erasure
-request: their events in every month's index, their visits, visitor record
-and attribution credits, and their dead letters. It prints how many
-documents went per index family and stores an audit record in this month's
-event index: a webjourney.erasure_request event that names only a hash of
-the ids (webjourney.erasure.subject) and the number of documents deleted.
-Running it again is harmless.
+request. It first records the ids' erasure tombstones in <prefix>_erasures
+(hashes of site and id), so that no collector stores anything of them
+afterwards, whatever it still has queued; then it deletes their events in
+every month's index, their visits, visitor record and attribution credits,
+the partner-facing copies of those visits and credits, and their dead
+letters. It prints how many documents went per index family and stores an
+audit record in this month's event index: a webjourney.erasure_request
+event that names only a hash of the ids (webjourney.erasure.subject) and
+the number of documents deleted. Running it again is harmless.
 
 The ids are the pseudonyms as stored, not the raw ids: the anonymizer
 processor replaces webjourney.visitor.id and user.id with keyed pseudonyms
-("k1:3q2-7wAAAB..."). Find them in Elasticsearch (Kibana Discover) from
-something you know of the person's visits, e.g. the user.id of their
-identify events or the webjourney.visitor.id of events at a known time and
-page. With both --visitor and --user-id, documents with either id go.
+("k1:3q2-7wAAAB..."). From the identifier the person gives (their account
+id, the visitor id their browser shows), use webjourneyctl subject erase,
+which derives the pseudonyms with the anonymizer's secret. With both
+--visitor and --user-id, documents with either id go.
 
 Options:
   --site SITE               the site id (webjourney.site.id); required
@@ -67,23 +70,7 @@ func runErase(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	st, ctx := s.store, s.ctx
 
 	rep, err := st.Erase(ctx, *site, *visitor, *userID)
-	if rep != nil {
-		if err != nil {
-			fmt.Fprintf(stdout, "Deleted before the failure, from %s (site %q):\n", es.url, *site)
-		} else {
-			fmt.Fprintf(stdout, "Erased from %s (site %q):\n", es.url, *site)
-		}
-		for _, f := range rep.Families {
-			fmt.Fprintf(stdout, "  %-12s %8d  %s\n", f.Family, f.Documents, f.Index)
-		}
-		fmt.Fprintf(stdout, "  %-12s %8d\n", "total", rep.Total)
-		if es.deadLetter == "" {
-			fmt.Fprintln(stdout, "  (dead letters not searched: no --dead-letter-index)")
-		}
-		if err == nil {
-			fmt.Fprintf(stdout, "Audit record: %s/%s (webjourney.erasure.subject %s)\n", rep.AuditIndex, rep.AuditID, rep.Subject)
-		}
-	}
+	printErasure(stdout, &es, fmt.Sprintf("site %q", *site), rep, err)
 	if err != nil {
 		return s.fail("erase", err, stderr)
 	}

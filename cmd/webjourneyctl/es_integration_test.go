@@ -27,6 +27,8 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	ejx "github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter"
 	"github.com/webjourney/webjourney/internal/esclient"
@@ -45,6 +47,9 @@ type testES struct {
 	seq            int
 	conn           []string // the connection flags of a command
 	connDeadLetter []string // the same with --dead-letter-index
+	// logs holds what the exporters of export logged, at every level.
+	logs   *observer.ObservedLogs
+	logger *zap.Logger
 }
 
 func newTestES(t *testing.T) *testES {
@@ -52,8 +57,10 @@ func newTestES(t *testing.T) *testES {
 	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{u}})
 	require.NoError(t, err)
 	prefix := estest.UniquePrefix(t)
+	core, logs := observer.New(zap.DebugLevel)
 	x := &testES{t: t, url: u, prefix: prefix, deadLetter: prefix + "-dead-letter", es: es,
-		conn: []string{"--url", u, "--prefix", prefix}}
+		conn: []string{"--url", u, "--prefix", prefix}, logs: logs}
+	x.logger = zap.New(core)
 	x.connDeadLetter = append(append([]string(nil), x.conn...), "--dead-letter-index", x.deadLetter)
 	t.Cleanup(x.deleteAll)
 	return x
@@ -119,7 +126,9 @@ func (x *testES) export(fills ...func(plog.LogRecord)) {
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.RetryConfig.Enabled = false
 	ctx := context.Background()
-	exp, err := f.CreateLogs(ctx, exportertest.NewNopSettings(f.Type()), cfg)
+	set := exportertest.NewNopSettings(f.Type())
+	set.Logger = x.logger
+	exp, err := f.CreateLogs(ctx, set, cfg)
 	require.NoError(x.t, err)
 	require.NoError(x.t, exp.Start(ctx, componenttest.NewNopHost()))
 	defer func() { require.NoError(x.t, exp.Shutdown(ctx)) }()

@@ -116,7 +116,20 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("%v", err)
 	}
 
-	kibanaURL := strings.TrimRight(conn.urls[0], "/")
+	ctx, cancel := f.context()
+	defer cancel()
+	return importSavedObjects(ctx, cmd, conn, conn.urls[0], space, objects, stdout, stderr)
+}
+
+// importSavedObjects uploads objects to Kibana at kibanaURL (in space, ""
+// for the default one) with the TLS setup and credentials of conn,
+// reports what Kibana imported and refused, and returns the exit code.
+func importSavedObjects(ctx context.Context, cmd string, conn *connection, kibanaURL, space string, objects *uploads, stdout, stderr io.Writer) int {
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "webjourneyctl %s: %s\n", cmd, fmt.Sprintf(format, a...))
+		return exitUsage
+	}
+	kibanaURL = strings.TrimRight(kibanaURL, "/")
 	base, where := kibanaURL, "Kibana at "+kibanaURL
 	if space != "" && space != "default" {
 		base += "/s/" + space
@@ -125,10 +138,8 @@ func runKibana(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if conn.tls.InsecureSkipVerify {
 		fmt.Fprintf(stderr, "webjourneyctl %s: warning: --insecure-skip-verify: the server's certificate is not verified; anyone on the network path can read the credentials\n", cmd)
 	}
-	ctx, cancel := f.context()
-	defer cancel()
 	// The same TLS setup and credentials as for Elasticsearch.
-	tr, err := esclient.NewTransport(ctx, conn.tls, conn.urls, conn.keys)
+	tr, err := esclient.NewTransport(ctx, conn.tls, []string{kibanaURL}, conn.keys)
 	if err != nil {
 		var ee *esclient.Error
 		if errors.As(err, &ee) { // fetching the CA of --ca-fingerprint failed

@@ -9,6 +9,8 @@
 //	webjourneyctl keygen
 //	webjourneyctl decrypt --key-file KEYID=PATH --site SITE --attribute NAME [VALUE ...]
 //	webjourneyctl erase --url URL --site SITE (--visitor ID | --user-id ID)
+//	webjourneyctl subject export|erase --url URL --site SITE (--user-id ID | --visitor-id ID) --config FILE
+//	webjourneyctl partner grant|revoke NAME --url URL --site SITE [--kibana-url URL]
 //	webjourneyctl retention apply --url URL --events-months N ... [--dry-run]
 //	webjourneyctl templates check|install --url URL
 //	webjourneyctl kibana import --url URL [--space SPACE] [--prefix PREFIX]
@@ -49,7 +51,9 @@ func init() {
 		"erase":     {summary: "delete everything stored about one visitor or user (Elasticsearch)", usage: eraseUsage, run: runErase},
 		"kibana":    {summary: "kibana import: the dashboards and data views (Kibana saved objects API)", usage: kibanaUsage, run: runKibana},
 		"keygen":    {summary: "print a new random 32-byte key as 64 hex characters", usage: keygenUsage, run: runKeygen},
+		"partner":   {summary: "partner grant|revoke: a referral partner's filtered alias and Kibana data view", usage: partnerUsage, run: runPartner},
 		"retention": {summary: "retention apply: delete expired events and entities (Elasticsearch)", usage: retentionUsage, run: runRetention},
+		"subject":   {summary: "subject export|erase: a data subject's request, from their raw identifier", usage: subjectUsage, run: runSubject},
 		"templates": {summary: "templates check|install: the exporter's index templates (Elasticsearch)", usage: templatesUsage, run: runTemplates},
 		"version":   {summary: "print the version, commit and build date", usage: versionUsage, run: runVersion},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 
 const retentionUsage = `Usage: webjourneyctl retention apply --url URL [auth] [--prefix PREFIX]
                            [--events-months N] [--visits-months N]
-                           [--visitors-months N] [--credits-months N] [--dry-run]
+                           [--visitors-months N] [--credits-months N]
+                           [--dead-letter-days INDEX=N] [--dry-run]
 
 Applies the elasticsearch_journey exporter's retention once, as its
 retention check does, and prints what was deleted (with --dry-run: what
@@ -25,14 +27,23 @@ whose months are not given (or 0) is kept for ever and not checked.
   credits:  deletes attribution credits whose @timestamp (the outcome's
             time) is older
   (a visit or visitor without its date ages by its @timestamp)
-
-Dead letters are not covered by retention; see the exporter's README.
+  stamped events: deletes every <prefix>-events-max<M>m-YYYY.MM index (events
+            the consent processor stamped webjourney.retention.max_months M,
+            the CNIL exemption) whose month ended M months ago or earlier
+            (--events-months when shorter), always, whatever is given
+  partner-facing copies: with the visits and credits they copy
+  dead letters: deletes the dead letters of INDEX written more than N
+            days ago (--dead-letter-days INDEX=N: the exporter's
+            dead_letter::index and dead_letter::retention_days, 30 by
+            default there)
 
 Options:
   --events-months N         keep events N months (0 to 1200)
   --visits-months N         keep visits N months
   --visitors-months N       keep visitors N months
   --credits-months N        keep attribution credits N months
+  --dead-letter-days INDEX=N  keep the dead letters of INDEX (the exporter's
+                            dead_letter::index) N days (1 to 36500)
   --dry-run                 delete nothing; print what would be deleted
 ` + esOptions + `
 Exit status: 0 when applied, 1 when Elasticsearch failed for some family
@@ -64,9 +75,23 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	for _, m := range months {
 		fs.IntVar(m.v, m.name, 0, "retention in months")
 	}
+	deadLetters := fs.String("dead-letter-days", "", "INDEX=N: keep the dead letters of INDEX N days")
 	dryRun := fs.Bool("dry-run", false, "delete nothing")
 	if code := parseFlags(fs, cmd, args[1:], stderr); code >= 0 {
 		return code
+	}
+	if *deadLetters != "" {
+		index, days, ok := strings.Cut(*deadLetters, "=")
+		n, err := strconv.Atoi(days)
+		if !ok || index == "" || err != nil {
+			fmt.Fprintf(stderr, "webjourneyctl %s: --dead-letter-days: want INDEX=N (the exporter's dead_letter::index and retention_days), e.g. webjourney-dead-letter=30\n", cmd)
+			return exitUsage
+		}
+		if err := journeystore.CheckRetentionDays(n); err != nil || n == 0 {
+			fmt.Fprintf(stderr, "webjourneyctl %s: --dead-letter-days: N must be 1 to %d, not %s\n", cmd, journeystore.MaxRetentionDays, days)
+			return exitUsage
+		}
+		es.deadLetter, r.DeadLetterDays = index, n
 	}
 	some := false
 	for _, m := range months {
@@ -76,8 +101,8 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		some = some || *m.v > 0
 	}
-	if !some {
-		fmt.Fprintf(stderr, "webjourneyctl %s: give at least one of --events-months, --visits-months, --visitors-months, --credits-months\n", cmd)
+	if !some && r.DeadLetterDays == 0 {
+		fmt.Fprintf(stderr, "webjourneyctl %s: give at least one of --events-months, --visits-months, --visitors-months, --credits-months, --dead-letter-days\n", cmd)
 		return exitUsage
 	}
 	s, code := es.connect(cmd, stderr)
@@ -107,6 +132,20 @@ func printRetention(w io.Writer, rep *journeystore.RetentionReport) {
 	}
 	for _, f := range rep.Families {
 		head := fmt.Sprintf("  %-9s", f.Family)
+		switch {
+		case f.Family == journeystore.FamilyDeadLetter && f.Days == 0:
+			fmt.Fprintf(w, "%s kept for ever\n", head)
+			continue
+		case f.Family == journeystore.FamilyDeadLetter && f.Err != nil:
+			fmt.Fprintf(w, "%s %d days: failed: %v\n", head, f.Days, f.Err)
+			continue
+		case f.Family == journeystore.FamilyDeadLetter:
+			fmt.Fprintf(w, "%s %d days: %s %d documents of %s (%s before %s)\n", head, f.Days, verb, f.Documents, f.Index, f.Field, f.Before.Format(time.RFC3339))
+			continue
+		case f.Stamp > 0:
+			// Kept f.Months: the stamp, or --events-months when shorter.
+			head = fmt.Sprintf("  events stamped max_months %d, kept", f.Stamp)
+		}
 		switch {
 		case f.Months == 0:
 			fmt.Fprintf(w, "%s kept for ever (no --%s-months)\n", head, f.Family)

@@ -68,6 +68,10 @@ type Config struct {
 	// DeadLetter keeps documents that Elasticsearch refused for good.
 	DeadLetter DeadLetterConfig `mapstructure:"dead_letter"`
 
+	// Erasure keeps erasures exact while documents of an erased subject are
+	// still queued or in flight.
+	Erasure ErasureConfig `mapstructure:"erasure"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -76,7 +80,10 @@ type Config struct {
 // every family 0 keeps its documents for ever.
 type RetentionConfig struct {
 	// EventsMonths deletes the index of a month once that month ended more
-	// than this many months ago. The CNIL exemption allows at most 25.
+	// than this many months ago. Events stamped with
+	// webjourney.retention.max_months (the consent processor's CNIL
+	// exemption) are kept in indices of their own and never longer than
+	// their stamp, whatever this says.
 	EventsMonths int `mapstructure:"events_months"`
 	// VisitsMonths deletes a visit whose last activity is older.
 	VisitsMonths int `mapstructure:"visits_months"`
@@ -84,7 +91,8 @@ type RetentionConfig struct {
 	VisitorsMonths int `mapstructure:"visitors_months"`
 	// CreditsMonths deletes an attribution credit whose outcome is older.
 	CreditsMonths int `mapstructure:"credits_months"`
-	// CheckInterval is how often expired data is looked for.
+	// CheckInterval is how often expired data is looked for (also stamped
+	// events, dead letters and erasure tombstones).
 	CheckInterval time.Duration `mapstructure:"check_interval"`
 }
 
@@ -105,13 +113,15 @@ func (r RetentionConfig) families() []struct {
 	}
 }
 
-// months is the retention of each family, as the store applies it.
-func (r RetentionConfig) months() journeystore.Retention {
+// retention is the retention of each family, as the store applies it.
+func (cfg *Config) retention() journeystore.Retention {
+	r := cfg.Retention
 	return journeystore.Retention{
 		EventsMonths:   r.EventsMonths,
 		VisitsMonths:   r.VisitsMonths,
 		VisitorsMonths: r.VisitorsMonths,
 		CreditsMonths:  r.CreditsMonths,
+		DeadLetterDays: cfg.DeadLetter.RetentionDays,
 	}
 }
 
@@ -123,7 +133,27 @@ type DeadLetterConfig struct {
 	// with the original document as an unindexed string. Empty turns
 	// dead-lettering off: such records are counted, logged and dropped.
 	Index string `mapstructure:"index"`
+	// RetentionDays deletes a dead letter this many days after it was
+	// written (the retention check does, with the other families); 0 keeps
+	// them for ever. Dead letters hold whole documents, personal data
+	// included: review them within this time.
+	RetentionDays int `mapstructure:"retention_days"`
 }
+
+// ErasureConfig says how long erasures are remembered.
+type ErasureConfig struct {
+	// TombstoneDays is how long an erasure's tombstones are kept: until
+	// then every document of the erased subject that reaches the exporter
+	// (queued before the erasure, sent again by a collector that was down)
+	// is dropped. Longer than any time a record can wait in a sending
+	// queue; the default matches the 13 months a first-party visitor
+	// cookie may live, so a visitor id cannot come back while its
+	// tombstone is gone.
+	TombstoneDays int `mapstructure:"tombstone_days"`
+}
+
+// maxTombstoneDays bounds erasure::tombstone_days (ten years).
+const maxTombstoneDays = 3650
 
 var _ component.Config = (*Config)(nil)
 
@@ -136,8 +166,16 @@ func (cfg *Config) Validate() error {
 			retentionErrs = append(retentionErrs, fmt.Errorf("retention::%s: %w", f.key, err))
 		}
 	}
-	if cfg.Retention.months().Enabled() && cfg.Retention.CheckInterval < time.Minute {
+	// The check runs whatever is configured: stamped events, dead letters
+	// and tombstones expire on their own.
+	if cfg.Retention.CheckInterval < time.Minute {
 		retentionErrs = append(retentionErrs, fmt.Errorf("retention::check_interval: must be at least 1m, not %s", cfg.Retention.CheckInterval))
+	}
+	if err := journeystore.CheckRetentionDays(cfg.DeadLetter.RetentionDays); err != nil {
+		retentionErrs = append(retentionErrs, fmt.Errorf("dead_letter::retention_days: %w", err))
+	}
+	if d := cfg.Erasure.TombstoneDays; d < 1 || d > maxTombstoneDays {
+		retentionErrs = append(retentionErrs, fmt.Errorf("erasure::tombstone_days: must be 1 to %d, not %d (longer than a record can wait in the sending queue)", maxTombstoneDays, d))
 	}
 	var errs []error
 	if cfg.ClientConfig.Endpoint != "" {

@@ -81,6 +81,18 @@ func TestFullConfig(t *testing.T) {
 
 	assert.Equal(t, RetentionConfig{EventsMonths: 25, VisitsMonths: 25, VisitorsMonths: 13, CreditsMonths: 37, CheckInterval: 6 * time.Hour}, cfg.Retention)
 	assert.Equal(t, "shop-analytics-dead-letter", cfg.DeadLetter.Index)
+	assert.Equal(t, 14, cfg.DeadLetter.RetentionDays)
+	assert.Equal(t, 90, cfg.Erasure.TombstoneDays)
+}
+
+// Dead letters are kept 30 days and erasures remembered 400 days unless
+// configured otherwise.
+func TestPrivacyDefaults(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, 30, cfg.DeadLetter.RetentionDays)
+	assert.Equal(t, 400, cfg.Erasure.TombstoneDays)
+	assert.Equal(t, 30, cfg.retention().DeadLetterDays)
 }
 
 func TestCredentialAndTLSConfigs(t *testing.T) {
@@ -143,6 +155,8 @@ func TestInvalidConfigs(t *testing.T) {
 		{"dead_letter_own_index", []string{"dead_letter::index", `"webjourney-visits" is one of the exporter's own`, "webjourney-dead-letter"}},
 		{"dead_letter_events_index", []string{"dead_letter::index", "own events or entity indices"}},
 		{"dead_letter_bad_name", []string{"dead_letter::index", "not a valid Elasticsearch index name"}},
+		{"bad_dead_letter_retention", []string{"dead_letter::retention_days: must be 0 (keep for ever) to 36500, not -1"}},
+		{"bad_tombstone_days", []string{"erasure::tombstone_days: must be 1 to 3650, not 0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/webjourney/webjourney/exporter/elasticsearchjourneyexporter/internal/metadata"
 	"github.com/webjourney/webjourney/internal/esclient"
+	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
@@ -55,6 +56,13 @@ type eventsExporter struct {
 	// or the TLS handshake fails.
 	refusals refusalGate
 
+	// guard knows the erased subjects; see erasures.go.
+	guard *erasureGuard
+	// partnerReady is set once the partner-facing indices exist (see
+	// ensurePartnerIndices).
+	partnerReady atomic.Bool
+	partnerMu    sync.Mutex
+
 	cancelInstall context.CancelFunc
 	installDone   chan struct{}
 
@@ -64,6 +72,11 @@ type eventsExporter struct {
 	// Pacing of the background connection retries and of the trial
 	// pushes while refused; tests shorten them.
 	retryMin, retryMax time.Duration
+
+	// beforeSend, when set (tests only), runs after a push read the
+	// tombstones and before it writes: an erasure there is one carried
+	// out while the push is in flight.
+	beforeSend func()
 }
 
 func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, error) {
@@ -78,6 +91,7 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 		telemetry:   tb,
 		ready:       make(chan struct{}),
 		templateErr: errors.New("not attempted"),
+		guard:       newErasureGuard(cfg.Erasure.TombstoneDays),
 		retryMin:    time.Second,
 		retryMax:    30 * time.Second,
 	}, nil
@@ -86,6 +100,22 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 // layout names the indices the exporter writes.
 func (e *eventsExporter) layout() journeystore.Layout {
 	return journeystore.Layout{Prefix: e.cfg.IndexPrefix, DeadLetterIndex: e.cfg.DeadLetter.Index}
+}
+
+// logRetention says at start how long what is kept, by the keys that set
+// it: events stamped with webjourney.retention.max_months (the consent
+// processor's CNIL exemption) are never kept longer than their stamp, by
+// routing, whatever retention::events_months says; the log makes that
+// visible next to a longer or unlimited events_months.
+func (e *eventsExporter) logRetention() {
+	r := e.cfg.Retention
+	e.logger.Info("Retention (months or days; 0 keeps for ever); events stamped with "+eventmodel.AttrRetentionMonths+
+		" go to indices of their own and are deleted when their stamp expires, whatever retention::events_months says",
+		zap.Int("retention::events_months", r.EventsMonths), zap.Int("retention::visits_months", r.VisitsMonths),
+		zap.Int("retention::visitors_months", r.VisitorsMonths), zap.Int("retention::credits_months", r.CreditsMonths),
+		zap.String("stamped_events_indices", e.cfg.IndexPrefix+"-events-max<M>m-YYYY.MM"),
+		zap.Int("dead_letter::retention_days", e.cfg.DeadLetter.RetentionDays),
+		zap.Int("erasure::tombstone_days", e.cfg.Erasure.TombstoneDays))
 }
 
 // start checks the local configuration (TLS and secret files), then makes
@@ -107,11 +137,12 @@ func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("elasticsearch_journey: %w", err)
 	}
 
-	if e.cfg.Retention.months().Enabled() {
-		rctx, rcancel := context.WithCancel(context.Background())
-		e.cancelRetention, e.retentionDone = rcancel, make(chan struct{})
-		go e.retentionLoop(rctx)
-	}
+	// Always: stamped events, dead letters and erasure tombstones expire
+	// whatever the families' retention says.
+	rctx, rcancel := context.WithCancel(context.Background())
+	e.cancelRetention, e.retentionDone = rcancel, make(chan struct{})
+	go e.retentionLoop(rctx)
+	e.logRetention()
 
 	attemptCtx, cancel := context.WithTimeout(ctx, min(startAttemptTimeout, e.cfg.ClientConfig.Timeout))
 	err := e.connect(attemptCtx)
@@ -323,6 +354,25 @@ func (e *eventsExporter) installTemplates(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// ensurePartnerIndices creates the partner-facing indices the first time a
+// push has a copy for them (a deployment without referral partners never
+// gets them); a failure is tried again by the next push.
+func (e *eventsExporter) ensurePartnerIndices(ctx context.Context) error {
+	if e.partnerReady.Load() {
+		return nil
+	}
+	e.partnerMu.Lock()
+	defer e.partnerMu.Unlock()
+	if e.partnerReady.Load() {
+		return nil
+	}
+	if err := e.store.EnsurePartnerIndices(ctx); err != nil {
+		return fmt.Errorf("creating the partner-facing indices: %w", err)
+	}
+	e.partnerReady.Store(true)
+	return nil
 }
 
 func (e *eventsExporter) lastTemplateError() error {

@@ -20,6 +20,12 @@ import (
 const (
 	defaultEndpoint = "http://localhost:9200"
 	defaultTimeout  = 30 * time.Second
+	// defaultDeadLetterDays gives an operator a month to look at what was
+	// refused, and keeps the personal data in it no longer.
+	defaultDeadLetterDays = 30
+	// defaultTombstoneDays is 13 months and a few days: the longest a
+	// visitor cookie lives.
+	defaultTombstoneDays = 400
 )
 
 // NewFactory creates a factory for the elasticsearch_journey exporter.
@@ -45,6 +51,8 @@ func createDefaultConfig() component.Config {
 		QueueConfig:  configoptional.Some(defaultQueueConfig()),
 		RetryConfig:  configretry.NewDefaultBackOffConfig(),
 		Retention:    RetentionConfig{CheckInterval: time.Hour},
+		DeadLetter:   DeadLetterConfig{RetentionDays: defaultDeadLetterDays},
+		Erasure:      ErasureConfig{TombstoneDays: defaultTombstoneDays},
 	}
 }
 

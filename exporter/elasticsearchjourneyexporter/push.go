@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/esclient"
+	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
@@ -57,6 +58,7 @@ const (
 	outcomeRejected                       // permanent
 	outcomeItemRetry                      // 429 / 5xx for this document
 	outcomeItemRefused                    // 401 / 403 for this document: retry once the operator fixed it
+	outcomeErased                         // its subject is erased: not written
 	outcomeRequestFailed                  // the bulk request failed
 )
 
@@ -65,6 +67,9 @@ type pendingDoc struct {
 	start, end int // in the push's document buffer
 	index, id  string
 	version    int64 // > 0: an entity, written with this external version
+	// partner is the partner-facing copy of a visit or credit of a
+	// referral partner (see journeystore's partner.go); nil for the rest.
+	partner *pendingDoc
 }
 
 // refusal describes a permanently refused record for the log and the
@@ -87,6 +92,11 @@ type push struct {
 	docs    []pendingDoc // by record position
 	invalid []refusal    // records that are never sent: no usable id or version
 	dropped int          // attributes left out of the documents
+	erased  sweep        // records of erased subjects, not sent
+	// partners counts the partner-facing copies; partnerErr says why they
+	// cannot be sent (their records are retried).
+	partners   int
+	partnerErr error
 
 	// Written by the bulk indexer's callbacks, under mu.
 	mu         sync.Mutex
@@ -96,6 +106,9 @@ type push struct {
 	// The first document answered 401 or 403 (a missing index privilege
 	// is reported per document).
 	itemRefusal *journeystore.Refusal
+	// partnerRetry marks the records whose partner-facing copy must be
+	// sent again (429, 5xx, 401/403, a failed request).
+	partnerRetry map[int]bool
 }
 
 // pushLogs writes every record as one document with bulk requests: events
@@ -128,6 +141,12 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	var itemRefusal *esclient.Error
 	defer func() { e.afterPush(rec, trial, itemRefusal) }()
 
+	// Every erasure recorded so far, by any collector or webjourneyctl,
+	// before anything is written: no record of an erased subject goes out.
+	if err := e.guard.sync(ctx, e.store, time.Now()); err != nil {
+		e.countFailed(ctx, n, requestReason(rec))
+		return consumererror.NewLogs(fmt.Errorf("erasures not read yet, retrying: %w", withRefusal(err, rec)), ld)
+	}
 	// Erasure requests are carried out before anything of the push is
 	// written, so the stored request is the audit record of a finished
 	// erasure.
@@ -137,13 +156,20 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return fmt.Errorf("erasure request not carried out yet, retrying: %w", withRefusal(err, rec))
 	}
 
-	p := encodePush(ld, e.cfg.IndexPrefix, erased)
+	p := encodePush(ld, e.cfg.IndexPrefix, erased, e.guard)
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyAttributesDropped, p.dropped)
+	if p.partners > 0 {
+		p.partnerErr = e.ensurePartnerIndices(ctx)
+	}
+	if e.beforeSend != nil {
+		e.beforeSend()
+	}
 	s, err := e.send(ctx, p)
 	if err != nil {
 		return fmt.Errorf("creating the bulk indexer: %w", err)
 	}
 	t := p.collect(s.deadLetters)
+	e.sweepErased(ctx, p, &t)
 	if t.itemRefusal != nil {
 		last, _ := rec.Last()
 		r := t.itemRefusal
@@ -205,6 +231,9 @@ func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[
 		if er == nil {
 			return
 		}
+		// Noted before the deletion: this exporter's other pushes drop
+		// and sweep the subject's records from now.
+		e.guard.add(er, time.Now())
 		if err = e.store.EraseSubject(ctx, er); err == nil {
 			if done == nil {
 				done = map[string]*journeystore.Erasure{}
@@ -215,10 +244,13 @@ func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[
 	return done, err
 }
 
-// encodePush encodes every record of ld into one buffer. A record without
-// a usable id or version is encoded too (the dead-letter index keeps it)
-// but decided at once: it is never sent.
-func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Erasure) *push {
+// encodePush encodes every record of ld into one buffer, with the
+// partner-facing copy of each visit and credit of a referral partner. A
+// record of an erased subject is not encoded: it is decided at once, and
+// its subject swept after the push. A record without a usable id or
+// version is encoded too (the dead-letter index keeps it) but decided at
+// once: it is never sent.
+func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Erasure, guard *erasureGuard) *push {
 	n := ld.LogRecordCount()
 	p := &push{
 		ld:       ld,
@@ -227,13 +259,23 @@ func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Era
 		outcomes: make([]outcome, n),
 	}
 	enc := journeystore.NewEncoder(prefix, time.Now(), erased)
+	l := journeystore.Layout{Prefix: prefix}
+	checkErased := !guard.empty()
 	forEachRecord(ld, func(i int, lr plog.LogRecord) {
+		if checkErased {
+			if er := guard.erased(lr); er != nil {
+				p.outcomes[i] = outcomeErased
+				p.erased.add(er, i)
+				return
+			}
+		}
 		start := len(p.buf)
 		var doc journeystore.Document
 		p.buf, doc = enc.Append(p.buf, lr)
 		p.dropped += doc.Dropped
 		p.docs[i] = pendingDoc{start: start, end: len(p.buf), index: doc.Index, id: doc.ID, version: doc.Version}
 		if doc.Problem == "" {
+			p.addPartnerCopy(i, l, doc.Family, lr)
 			return
 		}
 		r := refusal{pos: i, eventName: lr.EventName(), Refusal: journeystore.Refusal{Index: doc.Index, Reason: doc.Problem}}
@@ -245,6 +287,25 @@ func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Era
 		p.invalid = append(p.invalid, r)
 	})
 	return p
+}
+
+// addPartnerCopy encodes the partner-facing copy of record i, a visit or
+// credit of a referral partner (the rest have none).
+func (p *push) addPartnerCopy(i int, l journeystore.Layout, f journeystore.Family, lr plog.LogRecord) {
+	pf, ok := journeystore.PartnerFamily(f)
+	if !ok || str(lr.Attributes(), eventmodel.AttrChannelPartner) == "" {
+		return
+	}
+	d := &p.docs[i]
+	start := len(p.buf)
+	buf, err := journeystore.AppendPartnerDocument(p.buf, pf, p.buf[d.start:d.end])
+	if err != nil { // cannot happen: the encoder wrote the document
+		p.buf = p.buf[:start]
+		return
+	}
+	p.buf = buf
+	d.partner = &pendingDoc{start: start, end: len(p.buf), index: l.Index(pf), id: journeystore.PartnerDocumentID(d.id), version: d.version}
+	p.partners++
 }
 
 // document returns the encoded document of record i.
@@ -263,6 +324,9 @@ func (p *push) flushBytes() int {
 		// {"create":{"_id":"<id>","_index":"<index>"}}\n + document \n
 		// (an entity's action line adds its version, at most 64 bytes more)
 		total += len(d.id) + len(d.index) + 128
+		if d.partner != nil {
+			total += len(d.partner.id) + len(d.partner.index) + 128
+		}
 	}
 	return min(total, bulkFlushBytes)
 }
@@ -319,7 +383,49 @@ func (p *push) addTo(ctx context.Context, bi esutil.BulkIndexer) {
 		if err := bi.Add(ctx, p.item(i)); err != nil {
 			break
 		}
+		if d := p.docs[i].partner; d != nil {
+			if p.partnerErr != nil {
+				p.retryPartner(i)
+			} else if err := bi.Add(ctx, p.partnerItem(i, d)); err != nil {
+				p.retryPartner(i)
+				break
+			}
+		}
 	}
+}
+
+// partnerItem is the bulk item of the partner-facing copy d of record i.
+// A copy is written like its entity (external version); one that must be
+// sent again makes its record retried (the entity is then a harmless 409).
+func (p *push) partnerItem(i int, d *pendingDoc) esutil.BulkIndexerItem {
+	return esutil.BulkIndexerItem{
+		Index:       d.index,
+		Action:      "index",
+		DocumentID:  d.id,
+		Version:     &d.version,
+		VersionType: "external",
+		Body:        bytes.NewReader(p.buf[d.start:d.end]),
+		OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+			switch {
+			case err != nil, res.Status == http.StatusTooManyRequests, res.Status >= 500,
+				res.Status == http.StatusUnauthorized, res.Status == http.StatusForbidden:
+				p.retryPartner(i)
+			}
+			// 409: the same or a newer copy is stored. Anything else is
+			// the copy's own fault (its subset of the entity's fields
+			// cannot fail where the entity did not): not retried.
+		},
+	}
+}
+
+// retryPartner marks record i for retry because of its partner-facing copy.
+func (p *push) retryPartner(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.partnerRetry == nil {
+		p.partnerRetry = map[int]bool{}
+	}
+	p.partnerRetry[i] = true
 }
 
 // item is the bulk item of document i; its callbacks record the outcome.
@@ -406,6 +512,7 @@ type tally struct {
 	deadLettered int       // dead-letter documents stored (or already there)
 	dlFailed     []refusal // refused records the dead-letter index did not take
 	itemRefusal  *journeystore.Refusal
+	sweepRetry   int // records retried because their erased subject could not be swept
 }
 
 // collect reads the outcomes once the bulk indexer is closed. With a done
@@ -426,6 +533,17 @@ func (p *push) collect(dl *deadLetters) tally {
 		if o == outcomePending {
 			o = outcomeRequestFailed
 		}
+		if p.partnerRetry[i] && (o == outcomeIndexed || o == outcomeVersionConflict) {
+			// The visit or credit is stored, its partner-facing copy is
+			// not yet: the record is sent again.
+			o = outcomeItemRetry
+			if t.retryCause == nil {
+				t.retryCause = errors.New("a partner-facing copy was not stored")
+				if p.partnerErr != nil {
+					t.retryCause = p.partnerErr
+				}
+			}
+		}
 		t.count[o]++
 		t.retry[i] = o == outcomeItemRetry || o == outcomeItemRefused || o == outcomeRequestFailed
 	}
@@ -441,7 +559,7 @@ func (p *push) collect(dl *deadLetters) tally {
 // permanent error when every record is lost (refused and not
 // dead-lettered); else none.
 func (t *tally) result(ld plog.Logs, closeErr error) error {
-	if retries := t.count[outcomeItemRetry] + t.count[outcomeItemRefused] + t.count[outcomeRequestFailed]; retries > 0 {
+	if retries := t.count[outcomeItemRetry] + t.count[outcomeItemRefused] + t.count[outcomeRequestFailed] + t.sweepRetry; retries > 0 {
 		cause := t.retryCause
 		if cause == nil {
 			cause = closeErr

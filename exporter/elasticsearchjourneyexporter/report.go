@@ -26,6 +26,7 @@ func (e *eventsExporter) count(ctx context.Context, t *tally, requests int, requ
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsIndexed, t.count[outcomeIndexed])
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsDuplicate, t.count[outcomeDuplicate])
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsVersionConflict, t.count[outcomeVersionConflict])
+	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyDocsErased, t.count[outcomeErased])
 	e.countFailed(ctx, t.count[outcomeInvalidID], reasonInvalidEventID)
 	e.countFailed(ctx, t.count[outcomeInvalidEntity], reasonInvalidEntity)
 	e.countFailed(ctx, t.count[outcomeRejected], reasonRejected)

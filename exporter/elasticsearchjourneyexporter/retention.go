@@ -36,7 +36,7 @@ func (e *eventsExporter) retentionLoop(ctx context.Context) {
 // deleted. A family that failed is retried at the next check.
 func (e *eventsExporter) applyRetention(ctx context.Context, now time.Time) {
 	ctx, rec := esclient.WithRecorder(ctx)
-	rep, err := e.store.ApplyRetention(ctx, e.cfg.Retention.months(), now, false)
+	rep, err := e.store.ApplyRetention(ctx, e.cfg.retention(), now, false)
 	// A refusal (e.g. a missing delete_index privilege) names the node,
 	// whom the request authenticated as and what to do.
 	var refusal []zap.Field
@@ -51,11 +51,23 @@ func (e *eventsExporter) applyRetention(ctx context.Context, now time.Time) {
 		switch {
 		case f.Err != nil:
 			e.logger.Warn("Retention check failed; retrying at the next interval", append(refusal, zap.String("index", f.Index), zap.Error(f.Err))...)
+		case f.Family == journeystore.FamilyEvents && len(f.Indices) > 0 && f.Stamp > 0:
+			e.logger.Info("Deleted expired event indices of stamped events", zap.Strings("indices", f.Indices),
+				zap.Int("stamp_months", f.Stamp), zap.Int("retention_months", f.Months))
 		case f.Family == journeystore.FamilyEvents && len(f.Indices) > 0:
 			e.logger.Info("Deleted expired event indices", zap.Strings("indices", f.Indices), zap.Int("retention_months", f.Months))
+		case f.Family == journeystore.FamilyDeadLetter && f.Documents > 0:
+			e.logger.Info("Deleted expired dead letters", zap.String("index", f.Index),
+				zap.Int64("documents", f.Documents), zap.Int("retention_days", f.Days))
 		case f.Documents > 0:
 			e.logger.Info("Deleted expired entity documents", zap.String("index", f.Index),
 				zap.Int64("documents", f.Documents), zap.Int("retention_months", f.Months))
 		}
+	}
+	before := now.Add(-e.guard.ttl)
+	if n, err := e.store.ExpireTombstones(ctx, before); err != nil {
+		e.logger.Warn("Expiring erasure tombstones failed; retrying at the next interval", append(refusal, zap.Error(err))...)
+	} else if n > 0 {
+		e.logger.Info("Deleted expired erasure tombstones", zap.Int64("tombstones", n), zap.Int("tombstone_days", e.cfg.Erasure.TombstoneDays))
 	}
 }

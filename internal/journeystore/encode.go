@@ -176,6 +176,7 @@ func (e *Encoder) Append(buf []byte, lr plog.LogRecord) ([]byte, Document) {
 	}
 
 	e.keys = e.keys[:0]
+	stamp := 0 // the months of webjourney.retention.max_months, when set
 	attrs := lr.Attributes()
 	set := bigMapSet(attrs)
 	anonymous := isAnonymous(attrs)
@@ -189,6 +190,9 @@ func (e *Encoder) Append(buf []byte, lr plog.LogRecord) ([]byte, Document) {
 		}
 		if anonymous && removedWhenAnonymous[k] {
 			continue
+		}
+		if k == eventmodel.AttrRetentionMonths && stamp == 0 {
+			stamp = StampedMonths(v)
 		}
 		if storedShape.attributeConflicts(k) {
 			if !neverStored[k] { // left out by design, not by accident
@@ -214,6 +218,9 @@ func (e *Encoder) Append(buf []byte, lr plog.LogRecord) ([]byte, Document) {
 		buf = strconv.AppendInt(buf, er.Deleted, 10)
 	}
 	buf = append(buf, '}')
+	if stamp > 0 && doc.Family == FamilyEvents {
+		doc.Index = string(appendStampedEventsIndex(make([]byte, 0, len(e.prefix)+24), e.prefix, t, stamp))
+	}
 	return buf, doc
 }
 

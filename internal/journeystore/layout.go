@@ -32,6 +32,12 @@ const (
 	// FamilyDeadLetter is the documents Elasticsearch refused for good, in
 	// the configured dead-letter index (which may lie outside the prefix).
 	FamilyDeadLetter
+	// FamilyPartnerVisits and FamilyPartnerCredits are the partner-facing
+	// copies of the visits and credits of a referral partner, without any
+	// identifier (see partner.go): "<prefix>-partner-visits" and
+	// "<prefix>-partner-credits", read by partners through filtered aliases.
+	FamilyPartnerVisits
+	FamilyPartnerCredits
 	// FamilyOther is any other index under "<prefix>-" (in reports only).
 	FamilyOther
 )
@@ -39,8 +45,9 @@ const (
 // storedFamilies lists the families of records, events first; the rest
 // are the entity families.
 var (
-	storedFamilies = [...]Family{FamilyEvents, FamilyVisits, FamilyVisitors, FamilyCredits}
-	entityFamilies = storedFamilies[1:]
+	storedFamilies  = [...]Family{FamilyEvents, FamilyVisits, FamilyVisitors, FamilyCredits}
+	entityFamilies  = storedFamilies[1:]
+	partnerFamilies = [...]Family{FamilyPartnerVisits, FamilyPartnerCredits}
 )
 
 // String is the family's name: the index suffix of events and entities,
@@ -57,6 +64,10 @@ func (f Family) String() string {
 		return "credits"
 	case FamilyDeadLetter:
 		return "dead_letter"
+	case FamilyPartnerVisits:
+		return "partner_visits"
+	case FamilyPartnerCredits:
+		return "partner_credits"
 	default:
 		return "other"
 	}
@@ -105,6 +116,10 @@ func (l Layout) Index(f Family) string {
 		return l.eventsFamily() + "*"
 	case FamilyDeadLetter:
 		return l.DeadLetterIndex
+	case FamilyPartnerVisits:
+		return l.Prefix + "-partner-visits"
+	case FamilyPartnerCredits:
+		return l.Prefix + "-partner-credits"
 	case FamilyOther:
 		return l.Prefix + "-*"
 	default:
@@ -139,7 +154,8 @@ const familyEventsName = "events"
 func (l Layout) eventsFamily() string { return l.Prefix + "-" + familyEventsName + "-" }
 
 // eventsIndexMonth returns the month of a monthly event index of the
-// layout, and whether index is one.
+// layout, and whether index is one. Indices of stamped events
+// (StampedEventsIndex) are not: see stampedEventsIndex.
 func (l Layout) eventsIndexMonth(index string) (time.Time, bool) {
 	month, ok := strings.CutPrefix(index, l.eventsFamily())
 	if !ok {
@@ -148,6 +164,12 @@ func (l Layout) eventsIndexMonth(index string) (time.Time, bool) {
 	t, err := time.Parse(monthFormat, month)
 	return t, err == nil
 }
+
+// ErasuresIndex is the index of erasure tombstones, "<prefix>_erasures"
+// (see tombstones.go). It lies outside "<prefix>-*" on purpose: every
+// search, count and data view over the journey indices (erasure, export,
+// Kibana, the tests' checks) never sees it.
+func (l Layout) ErasuresIndex() string { return l.Prefix + "_erasures" }
 
 // TemplateName returns the name of a family's index template: the events
 // template is "<prefix>-events", every other one is named after its index.
@@ -193,7 +215,10 @@ func (l Layout) familyOfIndex(index string) Family {
 	if _, ok := l.eventsIndexMonth(index); ok {
 		return FamilyEvents
 	}
-	for _, f := range entityFamilies {
+	if _, _, ok := l.stampedEventsIndex(index); ok {
+		return FamilyEvents
+	}
+	for _, f := range append(entityFamilies[:len(entityFamilies):len(entityFamilies)], partnerFamilies[:]...) {
 		if index == l.Index(f) {
 			return f
 		}
@@ -238,8 +263,8 @@ func CheckDeadLetterIndex(index, prefix string) error {
 		return fmt.Errorf("%q is not a valid Elasticsearch index name; use at most %d lower-case letters, digits, '-', '_' and '.', starting with a letter or digit, e.g. %q",
 			index, maxIndexPrefixLen, example)
 	}
-	own := index == l.TemplateName(FamilyEvents) || strings.HasPrefix(index, l.eventsFamily())
-	for _, f := range entityFamilies {
+	own := index == l.TemplateName(FamilyEvents) || strings.HasPrefix(index, l.eventsFamily()) || index == l.ErasuresIndex()
+	for _, f := range append(entityFamilies[:len(entityFamilies):len(entityFamilies)], partnerFamilies[:]...) {
 		own = own || index == l.Index(f)
 	}
 	if own {

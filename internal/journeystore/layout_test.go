@@ -117,3 +117,9 @@ func TestDeadLetterDocument(t *testing.T) {
 	assert.NotEqual(t, r.DeadLetterID(orig), r.DeadLetterID([]byte(`{}`)))
 	assert.Len(t, r.DeadLetterID(orig), 32)
 }
+
+// The tests' storetest names the events pattern itself (it cannot import
+// this package): it must be the layout's.
+func TestStoretestEventsPatternIsTheLayouts(t *testing.T) {
+	assert.Equal(t, Layout{Prefix: "wj"}.Index(FamilyEvents), storetest.EventsPattern("wj"))
+}

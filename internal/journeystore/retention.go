@@ -13,8 +13,10 @@ import (
 	"github.com/webjourney/webjourney/internal/eventmodel"
 )
 
-// Retention is how long each family is kept, in months; 0 keeps it for
-// ever. Dead letters are not covered.
+// Retention is how long each family is kept, in months (dead letters in
+// days); 0 keeps it for ever. Whatever it says, stamped events are never
+// kept longer than their stamp (see stamped.go), and the partner-facing
+// copies of visits and credits go with the visits and credits.
 type Retention struct {
 	// EventsMonths deletes the index of a month once that month ended more
 	// than this many months ago.
@@ -25,6 +27,9 @@ type Retention struct {
 	VisitorsMonths int
 	// CreditsMonths deletes an attribution credit whose outcome is older.
 	CreditsMonths int
+	// DeadLetterDays deletes a dead letter written longer ago (the layout's
+	// dead-letter index; none without one).
+	DeadLetterDays int
 }
 
 // MaxRetentionMonths is the longest retention of any family, in months.
@@ -38,9 +43,20 @@ func CheckRetentionMonths(months int) error {
 	return nil
 }
 
+// MaxRetentionDays is the longest retention of dead letters, in days.
+const MaxRetentionDays = 36500
+
+// CheckRetentionDays checks the retention of dead letters.
+func CheckRetentionDays(days int) error {
+	if days < 0 || days > MaxRetentionDays {
+		return fmt.Errorf("must be 0 (keep for ever) to %d, not %d", MaxRetentionDays, days)
+	}
+	return nil
+}
+
 // Enabled reports whether any family has a retention.
 func (r Retention) Enabled() bool {
-	return r.EventsMonths > 0 || r.VisitsMonths > 0 || r.VisitorsMonths > 0 || r.CreditsMonths > 0
+	return r.EventsMonths > 0 || r.VisitsMonths > 0 || r.VisitorsMonths > 0 || r.CreditsMonths > 0 || r.DeadLetterDays > 0
 }
 
 // months returns the retention of a family.
@@ -48,11 +64,11 @@ func (r Retention) months(f Family) int {
 	switch f {
 	case FamilyEvents:
 		return r.EventsMonths
-	case FamilyVisits:
+	case FamilyVisits, FamilyPartnerVisits:
 		return r.VisitsMonths
 	case FamilyVisitors:
 		return r.VisitorsMonths
-	case FamilyCredits:
+	case FamilyCredits, FamilyPartnerCredits:
 		return r.CreditsMonths
 	}
 	return 0
@@ -60,9 +76,13 @@ func (r Retention) months(f Family) int {
 
 // RetentionReport is what ApplyRetention did (or, in a dry run, would do).
 type RetentionReport struct {
-	DryRun   bool
-	Now      time.Time
-	Families []RetentionFamily // events, visits, visitors, credits
+	DryRun bool
+	Now    time.Time
+	// Families lists events, visits, visitors, credits; then the stamped
+	// events of each stamp found (Stamp set), the partner-facing copies
+	// (when visits or credits have a retention) and the dead letters (when
+	// the layout has a dead-letter index).
+	Families []RetentionFamily
 }
 
 // RetentionFamily is the retention of one family.
@@ -70,6 +90,11 @@ type RetentionFamily struct {
 	Family Family
 	Index  string // the index, or the pattern of the event indices
 	Months int    // 0: kept for ever, not checked
+	// Stamp is, for stamped events, the months of their stamp (Months is
+	// the retention applied: the stamp, or events_months when shorter).
+	Stamp int
+	// Days is the retention of dead letters (Months is 0).
+	Days int
 	// Field is the date that ages an entity document ("@timestamp" when it
 	// has none of its own); empty for events.
 	Field string
@@ -100,17 +125,49 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention, now time.Time, 
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if err := CheckRetentionDays(r.DeadLetterDays); err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
 	rep := &RetentionReport{DryRun: dryRun, Now: now}
 	ev := RetentionFamily{Family: FamilyEvents, Index: s.layout.Index(FamilyEvents), Months: r.EventsMonths}
+	// Listed whatever events_months says: stamped events always expire.
+	indices, listErr := s.eventIndices(ctx)
 	if ev.Months > 0 {
-		y, m, _ := now.UTC().Date()
-		// The months whose end plus the retention is not after now.
-		ev.Before = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(0, -ev.Months, 0)
-		var gone []expiredIndex
-		gone, ev.Err = s.expireEventIndices(ctx, ev.Months, now, dryRun)
-		for _, g := range gone {
-			ev.Indices = append(ev.Indices, g.name)
-			ev.Documents += g.docs
+		ev.Before = monthsBefore(ev.Months, now)
+		ev.Err = listErr
+	} else if listErr != nil {
+		errs = append(errs, fmt.Errorf("stamped events: %w", listErr))
+	}
+	stamped := map[int]*RetentionFamily{}
+	var stamps []int
+	if listErr == nil {
+		byFamily := map[*RetentionFamily][]eventIndex{}
+		for _, ix := range indices {
+			f := &ev
+			months := r.EventsMonths
+			if _, stamp, ok := s.layout.stampedEventsIndex(ix.name); ok {
+				if stamped[stamp] == nil {
+					m := stamp
+					if r.EventsMonths > 0 {
+						m = min(m, r.EventsMonths)
+					}
+					stamped[stamp] = &RetentionFamily{Family: FamilyEvents, Stamp: stamp, Months: m, Before: monthsBefore(m, now),
+						Index: s.layout.stampedEventsPattern(stamp)}
+					stamps = append(stamps, stamp)
+				}
+				f, months = stamped[stamp], stamped[stamp].Months
+			}
+			if months > 0 && s.layout.expiredIndex(ix.name, months, now) {
+				byFamily[f] = append(byFamily[f], ix)
+			}
+		}
+		for f, expired := range byFamily {
+			gone, err := s.deleteIndices(ctx, expired, dryRun)
+			f.Err = err
+			for _, g := range gone {
+				f.Indices = append(f.Indices, g.name)
+				f.Documents += g.docs
+			}
 		}
 	}
 	rep.Families = append(rep.Families, ev)
@@ -122,6 +179,25 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention, now time.Time, 
 		}
 		rep.Families = append(rep.Families, rf)
 	}
+	sort.Ints(stamps)
+	for _, m := range stamps {
+		rep.Families = append(rep.Families, *stamped[m])
+	}
+	for _, f := range partnerFamilies {
+		if months := r.months(f); months > 0 {
+			rf := RetentionFamily{Family: f, Index: s.layout.Index(f), Months: months, Field: ageField(f), Before: entityCutoff(months, now)}
+			rf.Documents, rf.Err = s.expireEntities(ctx, f, months, now, dryRun)
+			rep.Families = append(rep.Families, rf)
+		}
+	}
+	if dl := s.layout.DeadLetterIndex; dl != "" {
+		rf := RetentionFamily{Family: FamilyDeadLetter, Index: dl, Days: r.DeadLetterDays, Field: FieldTimestamp}
+		if rf.Days > 0 {
+			rf.Before = now.UTC().AddDate(0, 0, -rf.Days)
+			rf.Documents, rf.Err = s.expireOlder(ctx, dl, FieldTimestamp, rf.Before, dryRun)
+		}
+		rep.Families = append(rep.Families, rf)
+	}
 	for _, f := range rep.Families {
 		if f.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f.Family, f.Err))
@@ -130,17 +206,23 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention, now time.Time, 
 	return rep, errors.Join(errs...)
 }
 
-// expiredIndex is a monthly event index past its retention.
-type expiredIndex struct {
+// monthsBefore is the start of the first month whose event index a
+// retention of months keeps at now: the months that began before it ended
+// months or more ago.
+func monthsBefore(months int, now time.Time) time.Time {
+	y, m, _ := now.UTC().Date()
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(0, -months, 0)
+}
+
+// eventIndex is a monthly event index (of stamped events or not).
+type eventIndex struct {
 	name string
 	docs int64 // documents in it, as far as the index statistics know
 }
 
-// expireEventIndices deletes (with dryRun only lists) every
-// "<prefix>-events-YYYY.MM" index whose month ended more than months months
-// before now, in name order. Indices are named by event time, so this
-// removes exactly the events older than the retention (to the month).
-func (s *Store) expireEventIndices(ctx context.Context, months int, now time.Time, dryRun bool) ([]expiredIndex, error) {
+// eventIndices lists the monthly event indices of the layout (stamped or
+// not) with their document counts, in name order.
+func (s *Store) eventIndices(ctx context.Context) ([]eventIndex, error) {
 	cat := s.es.Cat.Indices
 	raw, err := answer("retention: listing indices")(cat(cat.WithContext(ctx), cat.WithIndex(s.layout.Index(FamilyEvents)),
 		cat.WithFormat("json"), cat.WithH("index", "docs.count"), cat.WithExpandWildcards("open,closed")))
@@ -155,21 +237,46 @@ func (s *Store) expireEventIndices(ctx context.Context, months int, now time.Tim
 		return nil, err
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Index < rows[j].Index })
-	var gone []expiredIndex
+	out := make([]eventIndex, 0, len(rows))
 	for _, r := range rows {
-		if !s.layout.expired(r.Index, months, now) {
-			continue
-		}
+		docs, _ := strconv.ParseInt(r.Docs, 10, 64)
+		out = append(out, eventIndex{name: r.Index, docs: docs})
+	}
+	return out, nil
+}
+
+// deleteIndices deletes (with dryRun does not) the indices in order, and
+// returns those it deleted (would delete). Indices are named by event
+// time, so this removes exactly the events older than the retention (to
+// the month).
+func (s *Store) deleteIndices(ctx context.Context, indices []eventIndex, dryRun bool) ([]eventIndex, error) {
+	var gone []eventIndex
+	for _, ix := range indices {
 		if !dryRun {
 			del := s.es.Indices.Delete
-			if _, err := answer("retention: deleting " + r.Index)(del([]string{r.Index}, del.WithContext(ctx))); err != nil {
+			if _, err := answer("retention: deleting " + ix.name)(del([]string{ix.name}, del.WithContext(ctx))); err != nil {
 				return gone, err
 			}
 		}
-		docs, _ := strconv.ParseInt(r.Docs, 10, 64)
-		gone = append(gone, expiredIndex{name: r.Index, docs: docs})
+		gone = append(gone, ix)
 	}
 	return gone, nil
+}
+
+// expiredIndex reports whether index is a monthly event index of the
+// layout, of stamped events or not, whose month ended at least months
+// months before now.
+func (l Layout) expiredIndex(index string, months int, now time.Time) bool {
+	if t, _, ok := l.stampedEventsIndex(index); ok {
+		return !now.Before(t.AddDate(0, 1+months, 0))
+	}
+	return l.expired(index, months, now)
+}
+
+// stampedEventsPattern is the pattern of the indices of events stamped
+// with months.
+func (l Layout) stampedEventsPattern(months int) string {
+	return l.eventsFamily() + "max" + strconv.Itoa(months) + "m-*"
 }
 
 // expired reports whether index is a monthly event index of the layout
@@ -184,15 +291,16 @@ func (l Layout) expired(index string, months int, now time.Time) bool {
 }
 
 // ageField returns the date field that ages a document of an entity
-// family: a visit by its last activity, a visitor by when it was last
-// seen, a credit by its outcome's time (its @timestamp).
+// family: a visit (and its partner-facing copy) by its last activity, a
+// visitor by when it was last seen, a credit (and its copy) by its
+// outcome's time (its @timestamp).
 func ageField(f Family) string {
 	switch f {
-	case FamilyVisits:
+	case FamilyVisits, FamilyPartnerVisits:
 		return eventmodel.AttrVisitLastActivity
 	case FamilyVisitors:
 		return eventmodel.AttrVisitorLastSeen
-	case FamilyCredits:
+	case FamilyCredits, FamilyPartnerCredits:
 		return FieldTimestamp
 	}
 	return ""
@@ -216,11 +324,22 @@ func (s *Store) expireEntities(ctx context.Context, f Family, months int, now ti
 			}},
 		}}}
 	}
-	index := s.layout.Index(f)
+	return s.expire(ctx, s.layout.Index(f), query, dryRun)
+}
+
+// expireOlder deletes (with dryRun only counts) the documents of index
+// whose field is before t, and returns how many.
+func (s *Store) expireOlder(ctx context.Context, index, field string, t time.Time, dryRun bool) (int64, error) {
+	return s.expire(ctx, index, map[string]any{"range": map[string]any{field: map[string]any{"lt": t.UTC().Format(time.RFC3339Nano)}}}, dryRun)
+}
+
+// expire deletes (with dryRun only counts) the documents of index that
+// query matches, and returns how many.
+func (s *Store) expire(ctx context.Context, index string, query map[string]any, dryRun bool) (int64, error) {
 	if dryRun {
 		return s.countMatching(ctx, "retention", index, query)
 	}
-	deleted, _, err := s.deleteMatching(ctx, "retention", []string{index}, query)
+	deleted, _, err := s.deleteMatching(ctx, "retention", []string{index}, query, nil)
 	// Not done after maxEraseRounds: the rest goes at the next check.
 	return sumCounts(deleted), err
 }

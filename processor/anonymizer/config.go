@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 
+	"github.com/webjourney/webjourney/internal/pseudonym"
 	"github.com/webjourney/webjourney/internal/sealed"
 )
 
@@ -133,8 +134,8 @@ type RecoverableConfig struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		KeyID:          "k1",
-		PseudonymBytes: 16,
+		KeyID:          pseudonym.DefaultKeyID,
+		PseudonymBytes: pseudonym.DefaultLength,
 		Cookieless:     CookielessConfig{Rotation: "day", Overlap: 30 * time.Minute},
 		ClientAddress:  ClientAddressConfig{Action: AddressReduce, IPv4Octets: 3, IPv6PrefixBits: 48},
 		UserAgent:      UserAgentConfig{CacheSize: 4096},

@@ -16,10 +16,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/pseudonym"
 	"github.com/webjourney/webjourney/internal/sealed"
 	"github.com/webjourney/webjourney/internal/storageext"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/metadata"
-	"github.com/webjourney/webjourney/processor/anonymizer/internal/pseudonym"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/salt"
 	"github.com/webjourney/webjourney/processor/anonymizer/internal/scrub"
 )
@@ -46,7 +46,7 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 	if err != nil {
 		return nil, err
 	}
-	secret, err := parseSecret(secretText)
+	secret, err := pseudonym.ParseSecret(secretText)
 	if err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}

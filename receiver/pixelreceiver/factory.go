@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
+	"github.com/webjourney/webjourney/tag"
 )
 
 const (
@@ -19,7 +20,6 @@ const (
 	defaultBeaconPath = "/b"
 	defaultTagPath    = "/wj.js"
 	defaultConfigPath = "/wj/config"
-	defaultTagGlobal  = "webjourney"
 	// A browser sends a handful of requests per page; 20/s sustained with
 	// a burst of 100 leaves room for an office behind one NAT address.
 	defaultRateLimitRPS   = 20
@@ -59,7 +59,7 @@ func createDefaultConfig() component.Config {
 		BeaconPath:   defaultBeaconPath,
 		TagPath:      defaultTagPath,
 		ConfigPath:   defaultConfigPath,
-		TagGlobal:    defaultTagGlobal,
+		TagGlobal:    tag.DefaultGlobalName,
 		RateLimit: RateLimitConfig{
 			RequestsPerSecond: defaultRateLimitRPS,
 			Burst:             defaultRateLimitBurst,

@@ -98,10 +98,16 @@ func (es *Client) DeleteAll(prefix string) {
 	}
 }
 
+// EventsPattern is the index pattern of every event index of the prefix,
+// as journeystore's Layout names it (journeystore's layout test checks that
+// they agree: this package cannot import journeystore, whose own tests
+// import this package).
+func EventsPattern(prefix string) string { return prefix + "-events-*" }
+
 // Count returns the number of event documents under the prefix.
 func (es *Client) Count(prefix string) int {
 	es.t.Helper()
-	return es.CountIndex(prefix + "-events-*")
+	return es.CountIndex(EventsPattern(prefix))
 }
 
 // CountIndex returns the number of documents in the indices of pattern.

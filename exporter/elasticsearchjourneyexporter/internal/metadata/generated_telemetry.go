@@ -31,9 +31,11 @@ type TelemetryBuilder struct {
 	ExporterElasticsearchJourneyDeadLetterFailed    metric.Int64Counter
 	ExporterElasticsearchJourneyDocsDeadLettered    metric.Int64Counter
 	ExporterElasticsearchJourneyDocsDuplicate       metric.Int64Counter
+	ExporterElasticsearchJourneyDocsErased          metric.Int64Counter
 	ExporterElasticsearchJourneyDocsFailed          metric.Int64Counter
 	ExporterElasticsearchJourneyDocsIndexed         metric.Int64Counter
 	ExporterElasticsearchJourneyDocsVersionConflict metric.Int64Counter
+	ExporterElasticsearchJourneyErasureSweeps       metric.Int64Counter
 	ExporterElasticsearchJourneyRequestRetries      metric.Int64Counter
 	ExporterElasticsearchJourneyRequests            metric.Int64Counter
 }
@@ -97,6 +99,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{document}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ExporterElasticsearchJourneyDocsErased, err = builder.meter.Int64Counter(
+		"otelcol_exporter_elasticsearch_journey_docs_erased",
+		metric.WithDescription("Number of records not written because their subject (site and pseudonymous visitor or user id) was erased while they were queued or in flight; erasure::tombstone_days says for how long an erasure is remembered. [Development]"),
+		metric.WithUnit("{document}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterElasticsearchJourneyDocsFailed, err = builder.meter.Int64Counter(
 		"otelcol_exporter_elasticsearch_journey_docs_failed",
 		metric.WithDescription("Number of documents (events and entities) not stored on an attempt, by reason. [Development]"),
@@ -113,6 +121,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_elasticsearch_journey_docs_version_conflict",
 		metric.WithDescription("Number of entity snapshots (visits, visitors, credits) Elasticsearch did not write because it already held the same or a newer version of the entity (a late or replayed snapshot); they count as delivered. [Development]"),
 		metric.WithUnit("{document}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterElasticsearchJourneyErasureSweeps, err = builder.meter.Int64Counter(
+		"otelcol_exporter_elasticsearch_journey_erasure_sweeps",
+		metric.WithDescription("Number of erased subjects whose documents a push deleted again after writing, because it met records of theirs (dropped, or written while the erasure was carried out). [Development]"),
+		metric.WithUnit("{subject}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterElasticsearchJourneyRequestRetries, err = builder.meter.Int64Counter(

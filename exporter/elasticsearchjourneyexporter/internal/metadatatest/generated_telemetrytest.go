@@ -101,6 +101,22 @@ func AssertEqualExporterElasticsearchJourneyDocsDuplicate(t *testing.T, tt *comp
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualExporterElasticsearchJourneyDocsErased(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_elasticsearch_journey_docs_erased",
+		Description: "Number of records not written because their subject (site and pseudonymous visitor or user id) was erased while they were queued or in flight; erasure::tombstone_days says for how long an erasure is remembered. [Development]",
+		Unit:        "{document}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_docs_erased")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualExporterElasticsearchJourneyDocsFailed(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_elasticsearch_journey_docs_failed",
@@ -145,6 +161,22 @@ func AssertEqualExporterElasticsearchJourneyDocsVersionConflict(t *testing.T, tt
 		},
 	}
 	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_docs_version_conflict")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualExporterElasticsearchJourneyErasureSweeps(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_elasticsearch_journey_erasure_sweeps",
+		Description: "Number of erased subjects whose documents a push deleted again after writing, because it met records of theirs (dropped, or written while the erasure was carried out). [Development]",
+		Unit:        "{subject}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_elasticsearch_journey_erasure_sweeps")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

@@ -24,9 +24,11 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterElasticsearchJourneyDeadLetterFailed.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsDeadLettered.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsDuplicate.Add(context.Background(), 1)
+	tb.ExporterElasticsearchJourneyDocsErased.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsFailed.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsIndexed.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyDocsVersionConflict.Add(context.Background(), 1)
+	tb.ExporterElasticsearchJourneyErasureSweeps.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyRequestRetries.Add(context.Background(), 1)
 	tb.ExporterElasticsearchJourneyRequests.Add(context.Background(), 1)
 	AssertEqualExporterElasticsearchJourneyAttributesDropped(t, testTel,
@@ -44,6 +46,9 @@ func TestSetupTelemetry(t *testing.T) {
 	AssertEqualExporterElasticsearchJourneyDocsDuplicate(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterElasticsearchJourneyDocsErased(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterElasticsearchJourneyDocsFailed(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -51,6 +56,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterElasticsearchJourneyDocsVersionConflict(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterElasticsearchJourneyErasureSweeps(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterElasticsearchJourneyRequestRetries(t, testTel,

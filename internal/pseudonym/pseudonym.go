@@ -13,7 +13,7 @@
 // cannot be reversed, nor recomputed from a guessed value. The key id in
 // every output names the secret, so that the secret can rotate and the two
 // generations never collide.
-package pseudonym // import "github.com/webjourney/webjourney/processor/anonymizer/internal/pseudonym"
+package pseudonym // import "github.com/webjourney/webjourney/internal/pseudonym"
 
 import (
 	"crypto/hkdf"
