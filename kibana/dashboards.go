@@ -200,11 +200,13 @@ func dashboardDefs() []dashboardDef {
 		},
 		{
 			id: "webjourney-privacy", title: "[webjourney] Privacy & data quality",
-			description: "Consent decisions over time, anonymous vs full events, bots, rejected beacons and erasures performed.",
+			description: "Consent decisions over time, anonymous vs full events, bots, corrected event times, rejected beacons and erasures performed.",
 			about: "### Privacy & data quality\nHow consent shapes the data: the consent processor's **decision** per stored " +
 				"event (`keep` = full event, `anonymous` = no identifiers), its reason and deciding signal; **bots** kept " +
 				"with a mark (`bots.action: mark`); and the **erasures** performed (stored erasure records: how many " +
-				"documents each deleted, never whom).\n\nDropped events never reach Elasticsearch: bots dropped with " +
+				"documents each deleted, never whom); and the events whose **time** the receiver corrected: the client's time " +
+				"replaced by the receive time or shifted by the client clock's error, by reason (`webjourney.time.correction`: " +
+				"`missing`, `missing_send_time`, `in_future`, `too_old`, `skew`).\n\nDropped events never reach Elasticsearch: bots dropped with " +
 				"`bots.action: drop`, **rejected beacons** and events consent dropped are counted by the collector's own " +
 				"metrics instead: `otelcol_receiver_pixel_rejections{channel,reason}`, `otelcol_receiver_pixel_bots_marked` " +
 				"and `otelcol_processor_consent_events{decision,reason}`.",
@@ -229,9 +231,31 @@ func dashboardDefs() []dashboardDef {
 				lp("erasuretimeline", 48, 10, xyPanel("Erasures over time", DataViewEvents, q(fieldEventName, em.EventErasureRequest),
 					"bar_stacked", overTime("t"), ptr(terms("reason", "Reason", em.AttrConsentReason, 5, "n")),
 					count("n", "Erasures", ""), metric("sum", "deleted", "Documents erased", em.AttrErasureDeleted, ""))),
+				lp("times", 12, 12, metricPanel("Corrected event times", DataViewEvents, qTimed,
+					ratio("corrected", "Corrected event times", em.AttrTimeCorrection+" : *", ""))),
+				lp("timereasons", 36, 12, tablePanel("Share of corrected event times by reason", DataViewEvents, qTimed, nil,
+					append([]column{terms("channel", "Channel", em.AttrIngestChannel, 5, "n"), count("n", "Events", "")},
+						timeCorrectionShares()...)...)),
+				lp("timeline", 48, 10, xyPanel("Corrected event times over time", DataViewEvents, em.AttrTimeCorrection+" : *",
+					"bar_stacked", overTime("t"), ptr(terms("reason", "Reason", em.AttrTimeCorrection, 5, "n")),
+					count("n", "Corrected events", ""))),
 			},
 		},
 	}
+}
+
+// qTimed selects the events whose time the receiver decided (events of
+// OTLP clients keep their own time and carry no time source).
+var qTimed = em.AttrTimeSource + " : *"
+
+// timeCorrectionShares are one column per correction reason: its share of
+// the row's events.
+func timeCorrectionShares() []column {
+	var out []column
+	for _, c := range em.TimeCorrections {
+		out = append(out, ratio(c, strings.ToUpper(c[:1])+strings.ReplaceAll(c[1:], "_", " "), q(em.AttrTimeCorrection, c), ""))
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -249,6 +249,11 @@ var Attributes = []Attribute{
 	{Name: AttrRetentionMonths, Type: TypeInt, Class: ClassNumber, SetBy: StageConsent, Mapping: MapInteger},
 	{Name: AttrBot, Type: TypeBool, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapBoolean},
 	{Name: AttrBotReason, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
+	{Name: AttrTimeSource, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
+	{Name: AttrTimeCorrection, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
+	// A browser's clock error, to the millisecond, is much the same on
+	// every visit: a fingerprint. Years of error overflow an integer field.
+	{Name: AttrTimeSkew, Type: TypeInt, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapLong, Linking: true},
 	// The raw visitor id or client address, for a front collector's load
 	// balancer only.
 	{Name: AttrRoutingKey, Type: TypeString, Class: ClassTransport, SetBy: StageReceiver},

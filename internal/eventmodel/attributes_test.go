@@ -77,12 +77,14 @@ func TestTableRowsAreConsistent(t *testing.T) {
 func TestConsentTreatments(t *testing.T) {
 	anonymous := NameSet((*Attribute).RemovedWhenAnonymous)
 	for _, n := range []string{AttrVisitorID, AttrSessionID, AttrUserID, AttrReferralClickID, AttrClickIDValue,
-		AttrTCFString, AttrReferrerFull, AttrClientAddress, AttrUserAgent, AttrGeoLatitude, AttrGeoLongitude, AttrGeoPostalCode} {
+		AttrTCFString, AttrReferrerFull, AttrClientAddress, AttrUserAgent, AttrGeoLatitude, AttrGeoLongitude, AttrGeoPostalCode,
+		AttrTimeSkew} {
 		if !anonymous[n] {
 			t.Errorf("an anonymous event must not keep %s", n)
 		}
 	}
-	for _, n := range []string{AttrURLFull, AttrReferrerDomain, AttrGeoCountry, AttrSiteID, AttrEventID, AttrCookielessKey} {
+	for _, n := range []string{AttrURLFull, AttrReferrerDomain, AttrGeoCountry, AttrSiteID, AttrEventID, AttrCookielessKey,
+		AttrTimeSource, AttrTimeCorrection} {
 		if anonymous[n] {
 			t.Errorf("an anonymous event keeps %s", n)
 		}

@@ -234,6 +234,18 @@ const (
 	AttrBot       = "webjourney.bot.detected"
 	AttrBotReason = "webjourney.bot.reason"
 
+	// Where the event's Timestamp comes from. AttrTimeSource is one of
+	// the TimeSource* values; AttrTimeCorrection (one of the
+	// TimeCorrection* values) says why a client's time was replaced or
+	// shifted, and is absent when it was not; AttrTimeSkew is the shift of
+	// a TimeCorrectionSkew in milliseconds (int: the receive time minus
+	// the client's send time, positive for a client clock behind the
+	// collector's). Written by the pixel receiver on every event; absent on
+	// events of OTLP clients, whose Timestamp is their own.
+	AttrTimeSource     = "webjourney.time.source"
+	AttrTimeCorrection = "webjourney.time.correction"
+	AttrTimeSkew       = "webjourney.time.skew_ms"
+
 	// AttrRoutingKey is what a front collector's loadbalancing exporter
 	// routes on in the two-tier layout: the visitor id, or the client
 	// address for an event without one (string). Written by the pixel
@@ -435,6 +447,41 @@ const (
 	BotReasonUserAgent  = "user_agent"
 	BotReasonAutomation = "automation"
 )
+
+// Values of AttrTimeSource.
+const (
+	// TimeSourceClient: the client's own time of the event, as sent.
+	TimeSourceClient = "client"
+	// TimeSourceClientSkewCorrected: the client's time, shifted by the
+	// difference between its clock and the collector's (AttrTimeSkew).
+	TimeSourceClientSkewCorrected = "client_skew_corrected"
+	// TimeSourceReceiveTime: when the collector received the event.
+	TimeSourceReceiveTime = "receive_time"
+)
+
+// Values of AttrTimeCorrection: why the client's time of an event was not
+// taken as sent.
+const (
+	// TimeCorrectionMissing: the event carried no time of its own.
+	TimeCorrectionMissing = "missing"
+	// TimeCorrectionMissingSendTime: the event had a time but the request
+	// no send time, so the client's clock could not be checked.
+	TimeCorrectionMissingSendTime = "missing_send_time"
+	// TimeCorrectionInFuture: the event's time is after the request's
+	// send time by the same clock.
+	TimeCorrectionInFuture = "in_future"
+	// TimeCorrectionTooOld: the client held the event longer than the
+	// channel allows before sending it.
+	TimeCorrectionTooOld = "too_old"
+	// TimeCorrectionSkew: the client's clock was off by more than the
+	// channel tolerates; the time was shifted by AttrTimeSkew.
+	TimeCorrectionSkew = "skew"
+)
+
+// TimeCorrections lists the values of AttrTimeCorrection.
+var TimeCorrections = []string{
+	TimeCorrectionMissing, TimeCorrectionMissingSendTime, TimeCorrectionInFuture, TimeCorrectionTooOld, TimeCorrectionSkew,
+}
 
 // Values of AttrIngestChannel.
 const (

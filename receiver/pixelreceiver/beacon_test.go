@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 )
@@ -79,13 +80,18 @@ func TestBeaconValidBatch(t *testing.T) {
 	assert.Equal(t, eventmodel.EventPageView, pv.EventName())
 	observed := pv.ObservedTimestamp().AsTime()
 	assert.WithinRange(t, observed, before, after)
-	// Sent 1.5 s after it happened by the client's clock.
+	// Sent 1.5 s after it happened by the client's clock, which is years
+	// behind: the time is shifted by that skew, and says so.
 	assert.Equal(t, observed.Add(-1500*time.Millisecond), pv.Timestamp().AsTime())
+	skew := observed.Sub(time.UnixMilli(1700000005000)).Round(time.Millisecond).Milliseconds()
 	assert.Equal(t, map[string]any{
 		eventmodel.AttrEventID:        "e-1",
 		eventmodel.AttrSchemaVersion:  int64(eventmodel.SchemaVersion),
 		eventmodel.AttrSiteID:         "shop",
 		eventmodel.AttrIngestChannel:  eventmodel.ChannelBeacon,
+		eventmodel.AttrTimeSource:     eventmodel.TimeSourceClientSkewCorrected,
+		eventmodel.AttrTimeCorrection: eventmodel.TimeCorrectionSkew,
+		eventmodel.AttrTimeSkew:       skew,
 		eventmodel.AttrURLFull:        "https://shop.example/cart?utm_campaign=spring",
 		eventmodel.AttrURLScheme:      "https",
 		eventmodel.AttrURLDomain:      "shop.example",
@@ -108,20 +114,22 @@ func TestBeaconValidBatch(t *testing.T) {
 	assert.Equal(t, custom.ObservedTimestamp(), custom.Timestamp(), "no ts: receive time")
 	assert.Equal(t, pv.ObservedTimestamp(), custom.ObservedTimestamp())
 	assert.Equal(t, map[string]any{
-		eventmodel.AttrEventID:       "e-2",
-		eventmodel.AttrSchemaVersion: int64(eventmodel.SchemaVersion),
-		eventmodel.AttrSiteID:        "shop",
-		eventmodel.AttrIngestChannel: eventmodel.ChannelBeacon,
-		eventmodel.AttrURLFull:       "https://shop.example/cart",
-		eventmodel.AttrURLScheme:     "https",
-		eventmodel.AttrURLDomain:     "shop.example",
-		eventmodel.AttrURLPath:       "/cart",
-		eventmodel.AttrVisitorID:     "v-1",
-		eventmodel.AttrSessionID:     "s-1",
-		eventmodel.AttrCustomName:    "signup",
-		eventmodel.AttrProperties:    map[string]any{"plan": "pro", "n": int64(3), "ratio": 0.5, "ok": true},
-		eventmodel.AttrUserAgent:     "TestAgent/2.0",
-		eventmodel.AttrClientAddress: "127.0.0.1",
+		eventmodel.AttrEventID:        "e-2",
+		eventmodel.AttrSchemaVersion:  int64(eventmodel.SchemaVersion),
+		eventmodel.AttrSiteID:         "shop",
+		eventmodel.AttrIngestChannel:  eventmodel.ChannelBeacon,
+		eventmodel.AttrTimeSource:     eventmodel.TimeSourceReceiveTime,
+		eventmodel.AttrTimeCorrection: eventmodel.TimeCorrectionMissing,
+		eventmodel.AttrURLFull:        "https://shop.example/cart",
+		eventmodel.AttrURLScheme:      "https",
+		eventmodel.AttrURLDomain:      "shop.example",
+		eventmodel.AttrURLPath:        "/cart",
+		eventmodel.AttrVisitorID:      "v-1",
+		eventmodel.AttrSessionID:      "s-1",
+		eventmodel.AttrCustomName:     "signup",
+		eventmodel.AttrProperties:     map[string]any{"plan": "pro", "n": int64(3), "ratio": 0.5, "ok": true},
+		eventmodel.AttrUserAgent:      "TestAgent/2.0",
+		eventmodel.AttrClientAddress:  "127.0.0.1",
 	}, custom.Attributes().AsRaw())
 
 	assert.Equal(t, int64(2), e.obsMetric("otelcol_receiver_accepted_log_records"))
@@ -148,6 +156,94 @@ func TestBeaconEventTime(t *testing.T) {
 	assert.Equal(t, observed, records.At(1).Timestamp().AsTime())
 	assert.Equal(t, observed, records.At(2).Timestamp().AsTime())
 	assert.Equal(t, observed, records.At(3).Timestamp().AsTime())
+
+	// Each says where its time came from, and why when not from the
+	// client as sent.
+	skew := observed.Sub(time.UnixMilli(1000000000)).Round(time.Millisecond).Milliseconds()
+	want := []map[string]any{
+		{eventmodel.AttrTimeSource: eventmodel.TimeSourceClientSkewCorrected, eventmodel.AttrTimeCorrection: eventmodel.TimeCorrectionSkew, eventmodel.AttrTimeSkew: skew},
+		{eventmodel.AttrTimeSource: eventmodel.TimeSourceReceiveTime, eventmodel.AttrTimeCorrection: eventmodel.TimeCorrectionInFuture},
+		{eventmodel.AttrTimeSource: eventmodel.TimeSourceReceiveTime, eventmodel.AttrTimeCorrection: eventmodel.TimeCorrectionTooOld},
+		{eventmodel.AttrTimeSource: eventmodel.TimeSourceClientSkewCorrected, eventmodel.AttrTimeCorrection: eventmodel.TimeCorrectionSkew, eventmodel.AttrTimeSkew: skew},
+	}
+	for i, w := range want {
+		assert.Equal(t, w, timeAttributes(records.At(i)), "event %d", i)
+	}
+	e.requireTimeCorrections(
+		timeCorrection{channelBeacon, eventmodel.TimeCorrectionInFuture, 1},
+		timeCorrection{channelBeacon, eventmodel.TimeCorrectionSkew, 2},
+		timeCorrection{channelBeacon, eventmodel.TimeCorrectionTooOld, 1},
+	)
+}
+
+// Every reason the receiver gives for not taking a client's time as sent is
+// on the event and in the counter; a right clock and a pixel hit are
+// neither corrected nor counted.
+func TestTimeCorrectionsCounted(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := startReceiver(t, sink)
+	now := time.Now().UnixMilli()
+	beacons := []string{
+		// A right clock: the client's times as sent, not counted.
+		fmt.Sprintf(`{"site":"shop","sent_at":%d,"events":[{"url":"https://shop.example/","ts":%d}]}`, now, now-5000),
+		// No ts, and a ts from after sending.
+		fmt.Sprintf(`{"site":"shop","sent_at":%d,"events":[{"url":"https://shop.example/"},{"url":"https://shop.example/","ts":%d}]}`, now, now+1),
+		// No sent_at: the clock cannot be checked.
+		fmt.Sprintf(`{"site":"shop","events":[{"url":"https://shop.example/","ts":%d},{"url":"https://shop.example/","ts":%d}]}`, now, now),
+		// Held a day and a millisecond.
+		fmt.Sprintf(`{"site":"shop","sent_at":%d,"events":[{"url":"https://shop.example/","ts":%d}]}`, now, now-86_400_001),
+		// A clock an hour behind.
+		fmt.Sprintf(`{"site":"shop","sent_at":%d,"events":[{"url":"https://shop.example/","ts":%d}]}`, now-3_600_000, now-3_600_000-2000),
+	}
+	for _, b := range beacons {
+		resp := e.request(http.MethodPost, "/b", b, jsonHeader)
+		require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+	}
+	requireGIF(t, e.request(http.MethodGet, "/p.gif?s=shop&url=https%3A%2F%2Fshop.example%2F", "", nil))
+
+	var got []map[string]any
+	for _, ld := range sink.AllLogs() {
+		records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := range records.Len() {
+			got = append(got, timeAttributes(records.At(i)))
+		}
+	}
+	replaced := func(c string) map[string]any {
+		return map[string]any{eventmodel.AttrTimeSource: eventmodel.TimeSourceReceiveTime, eventmodel.AttrTimeCorrection: c}
+	}
+	require.Len(t, got, 8)
+	assert.Equal(t, map[string]any{eventmodel.AttrTimeSource: eventmodel.TimeSourceClient}, got[0])
+	assert.Equal(t, replaced(eventmodel.TimeCorrectionMissing), got[1])
+	assert.Equal(t, replaced(eventmodel.TimeCorrectionInFuture), got[2])
+	assert.Equal(t, replaced(eventmodel.TimeCorrectionMissingSendTime), got[3])
+	assert.Equal(t, replaced(eventmodel.TimeCorrectionMissingSendTime), got[4])
+	assert.Equal(t, replaced(eventmodel.TimeCorrectionTooOld), got[5])
+	assert.Equal(t, eventmodel.TimeSourceClientSkewCorrected, got[6][eventmodel.AttrTimeSource])
+	assert.Equal(t, eventmodel.TimeCorrectionSkew, got[6][eventmodel.AttrTimeCorrection])
+	// The receive time is a little after now: the skew is an hour and the
+	// request's time on the network.
+	assert.GreaterOrEqual(t, got[6][eventmodel.AttrTimeSkew], int64(3_600_000))
+	assert.Less(t, got[6][eventmodel.AttrTimeSkew], int64(3_600_000+10_000))
+	assert.Equal(t, map[string]any{eventmodel.AttrTimeSource: eventmodel.TimeSourceReceiveTime}, got[7], "a pixel hit replaces no client time")
+
+	e.requireTimeCorrections(
+		timeCorrection{channelBeacon, eventmodel.TimeCorrectionInFuture, 1},
+		timeCorrection{channelBeacon, eventmodel.TimeCorrectionMissing, 1},
+		timeCorrection{channelBeacon, eventmodel.TimeCorrectionMissingSendTime, 2},
+		timeCorrection{channelBeacon, eventmodel.TimeCorrectionSkew, 1},
+		timeCorrection{channelBeacon, eventmodel.TimeCorrectionTooOld, 1},
+	)
+}
+
+// timeAttributes returns the webjourney.time.* attributes of lr.
+func timeAttributes(lr plog.LogRecord) map[string]any {
+	out := map[string]any{}
+	for k, v := range lr.Attributes().All() {
+		if strings.HasPrefix(k, "webjourney.time.") {
+			out[k] = v.AsRaw()
+		}
+	}
+	return out
 }
 
 func TestBeaconMixedBatch(t *testing.T) {

@@ -14,10 +14,12 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/urlquery"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/eventtime"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
@@ -103,6 +105,7 @@ func FuzzBeaconBody(f *testing.F) {
 	f.Add([]byte(`{"site":"shop","visitor_id":"v","session_id":"s","sent_at":2000,"events":[{"id":"e1","type":"page_view","ts":1000,"url":"https://shop.example/","referrer":"https://google.com/","title":"T"},{"type":"custom","name":"n","url":"https://shop.example/x","props":{"a":"b","n":1,"f":1.5,"t":true,"z":null}}]}`), "application/json")
 	f.Add([]byte(`{"site":"shop","events":[{},{"url":5},"x",null,{"url":"https://shop.example/","props":{"a":{"b":1}}}]}`), "text/plain;charset=UTF-8")
 	f.Add([]byte(`{"site":"shop","events":[{"url":"https://shop.example/","ts":1e308}],"sent_at":-1e308}`), "application/json")
+	f.Add([]byte(`{"site":"shop","sent_at":1e308,"events":[{"url":"https://shop.example/","ts":1e308},{"url":"https://shop.example/","ts":-0.5}]}`), "application/json")
 	f.Add([]byte(`[]`), "application/json")
 	f.Add([]byte(`{"site":"shop","events":[{"url":"https://shop.example/\ud800","title":"\u0000"}]}`), "application/json")
 	f.Add([]byte("{\"site\":\"shop\",\"events\":[{\"url\":\"https://shop.example/\",\"name\":\"\xff\"}]}"), "application/json")
@@ -208,7 +211,41 @@ func checkRecords(t *testing.T, sink *consumertest.LogsSink) {
 				t.Fatalf("TC string %q passed on: only base64url segments may be", tc.Str())
 			}
 			checkStrings(t, attrs)
+			checkTime(t, lr)
 		}
+	}
+}
+
+// checkTime asserts that no event time was decided silently: every record
+// says where its time came from, a replaced time is the receive time, a
+// shifted one says by how much, and only a hit without a client clock (a
+// pixel) has the receive time without a reason.
+func checkTime(t *testing.T, lr plog.LogRecord) {
+	attrs := lr.Attributes()
+	source, _ := attrs.Get(eventmodel.AttrTimeSource)
+	correction, corrected := attrs.Get(eventmodel.AttrTimeCorrection)
+	channel, _ := attrs.Get(eventmodel.AttrIngestChannel)
+	at, observed := lr.Timestamp().AsTime(), lr.ObservedTimestamp().AsTime()
+	_, hasSkew := attrs.Get(eventmodel.AttrTimeSkew)
+	if hasSkew != (correction.Str() == eventmodel.TimeCorrectionSkew) {
+		t.Fatalf("skew_ms present %v with correction %q", hasSkew, correction.Str())
+	}
+	switch source.Str() {
+	case eventmodel.TimeSourceClient:
+		if corrected || at.Sub(observed).Abs() > eventtime.Beacon.MaxDelay+eventtime.Beacon.MaxSkew {
+			t.Fatalf("client time %s received %s, correction %q", at, observed, correction.Str())
+		}
+	case eventmodel.TimeSourceClientSkewCorrected:
+		if correction.Str() != eventmodel.TimeCorrectionSkew || at.After(observed) || observed.Sub(at) > eventtime.Beacon.MaxDelay {
+			t.Fatalf("skew-corrected time %s received %s, correction %q", at, observed, correction.Str())
+		}
+	case eventmodel.TimeSourceReceiveTime:
+		if !at.Equal(observed) || corrected != (channel.Str() == eventmodel.ChannelBeacon) ||
+			corrected && !slices.Contains(eventmodel.TimeCorrections, correction.Str()) {
+			t.Fatalf("receive time %s (received %s) on %s with correction %q", at, observed, channel.Str(), correction.Str())
+		}
+	default:
+		t.Fatalf("time source %q", source.Str())
 	}
 }
 

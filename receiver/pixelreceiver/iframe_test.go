@@ -53,6 +53,7 @@ func TestIframeHit(t *testing.T) {
 		eventmodel.AttrSchemaVersion: int64(eventmodel.SchemaVersion),
 		eventmodel.AttrSiteID:        "shop",
 		eventmodel.AttrIngestChannel: eventmodel.ChannelIframe,
+		eventmodel.AttrTimeSource:    eventmodel.TimeSourceReceiveTime,
 		eventmodel.AttrURLFull:       "https://shop.example/offer",
 		eventmodel.AttrURLScheme:     "https",
 		eventmodel.AttrURLDomain:     "shop.example",

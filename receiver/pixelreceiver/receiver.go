@@ -252,6 +252,7 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 
 // consume sends the events of one request to the pipeline as one plog.Logs.
 func (r *pixelReceiver) consume(ctx context.Context, format string, events []webevent.Event) error {
+	r.countTimeCorrections(ctx, events)
 	ld := r.toLogs(events)
 	ctx = r.obsrep.StartLogsOp(ctx)
 	err := r.next.ConsumeLogs(ctx, ld)
@@ -261,6 +262,48 @@ func (r *pixelReceiver) consume(ctx context.Context, format string, events []web
 	}
 	return err
 }
+
+// countTimeCorrections counts the events whose client time was replaced or
+// shifted (each also says so in its webjourney.time.* attributes), so that a
+// broken clock or tag shows in telemetry as well as in the stored data. The
+// events of a beacon mostly share their correction (one clock, one
+// sent_at): a run of equal ones is one Add.
+func (r *pixelReceiver) countTimeCorrections(ctx context.Context, events []webevent.Event) {
+	var run timeCorrectionKey
+	var n int64
+	flush := func() {
+		if n > 0 {
+			r.telemetry.ReceiverPixelTimeCorrections.Add(ctx, n, timeCorrectionAttrs[run])
+		}
+	}
+	for i := range events {
+		k := timeCorrectionKey{events[i].Channel, events[i].Time.Correction}
+		if k.correction == "" {
+			continue
+		}
+		if k != run {
+			flush()
+			run, n = k, 0
+		}
+		n++
+	}
+	flush()
+}
+
+type timeCorrectionKey struct{ channel, correction string }
+
+// timeCorrectionAttrs holds the counter's attributes for every channel and
+// correction, made once: an attribute set is sorted and allocated.
+var timeCorrectionAttrs = func() map[timeCorrectionKey]metric.AddOption {
+	m := map[timeCorrectionKey]metric.AddOption{}
+	for _, ch := range []string{channelPixel, channelIframe, channelBeacon} {
+		for _, c := range eventmodel.TimeCorrections {
+			m[timeCorrectionKey{ch, c}] = metric.WithAttributeSet(attribute.NewSet(
+				attribute.String("channel", ch), attribute.String("correction", c)))
+		}
+	}
+	return m
+}()
 
 func (r *pixelReceiver) toLogs(events []webevent.Event) plog.Logs {
 	ld := plog.NewLogs()

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/framing"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadatatest"
@@ -128,6 +129,24 @@ func (e *testEnv) requireRejections(want ...rejection) {
 	metadatatest.AssertEqualReceiverPixelRejections(e.t, e.tel, dps, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
+// timeCorrection is one expected data point of the time correction counter.
+type timeCorrection struct {
+	channel, correction string
+	count               int64
+}
+
+func (e *testEnv) requireTimeCorrections(want ...timeCorrection) {
+	e.t.Helper()
+	dps := make([]metricdata.DataPoint[int64], len(want))
+	for i, w := range want {
+		dps[i] = metricdata.DataPoint[int64]{
+			Attributes: attribute.NewSet(attribute.String("channel", w.channel), attribute.String("correction", w.correction)),
+			Value:      w.count,
+		}
+	}
+	metadatatest.AssertEqualReceiverPixelTimeCorrections(e.t, e.tel, dps, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}
+
 // obsMetric sums a standard receiver metric from ObsReport (0 if absent).
 func (e *testEnv) obsMetric(name string) int64 {
 	e.t.Helper()
@@ -202,4 +221,15 @@ func TestReasonsMatchMetadata(t *testing.T) {
 		want = append(want, string(v))
 	}
 	assert.Equal(t, want, documented)
+}
+
+// The counter's correction values are the event model's.
+func TestTimeCorrectionsMatchMetadata(t *testing.T) {
+	cm, err := confmaptest.LoadConf("metadata.yaml")
+	require.NoError(t, err)
+	want := make([]any, len(eventmodel.TimeCorrections))
+	for i, c := range eventmodel.TimeCorrections {
+		want[i] = c
+	}
+	assert.Equal(t, want, cm.Get("attributes::correction::enum"))
 }

@@ -33,6 +33,8 @@ const (
 	// compareRows): far below any error in the model (a wrong half-life or
 	// touch time moves credits by percent).
 	dashTimeDecayTol = 1e-6
+	// dashSkew is how far behind the cookieless visitors' clocks are.
+	dashSkew = 3 * time.Hour
 )
 
 // dashChannel is one way a visit arrives, and what the attribution
@@ -160,7 +162,7 @@ func (x dashExpect) set(panel, row, col string, v float64) {
 func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visits int) {
 	x = dashExpect{}
 	hour := func(ago time.Duration) string { return t0.Add(-ago).UTC().Format("2006-01-02T15") }
-	var pages, bounces, converted, visitors, cookieless, keep, anon, referred int
+	var pages, bounces, converted, visitors, cookieless, keep, anon, referred, timed, skewed int
 	var engaged int64
 	var ttc []float64 // time to convert of each purchase, ms
 	type bucket struct {
@@ -193,6 +195,11 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 			landing := vis.events[0]
 			for _, e := range vis.events {
 				x.add("privacy/decisions", hour(e.ago)+"|"+decision, "n", 1)
+				timed++
+				if v.cookieless { // sent with a clock dashSkew behind: shifted
+					skewed++
+					x.add("privacy/timeline", hour(e.ago)+"|"+em.TimeCorrectionSkew, "n", 1)
+				}
 				if e.purpose != "page" {
 					continue
 				}
@@ -316,6 +323,13 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 	x.set("privacy/reasons", em.DecisionKeep+"|tag|tag_granted", "n", float64(keep))
 	x.set("privacy/reasons", em.DecisionAnonymous+"|tag|tag_denied", "n", float64(anon))
 	x.set("privacy/anon", "", "anon", float64(anon)/float64(keep+anon))
+	// Every event is a beacon's; only the cookieless visitors' clocks are off.
+	x.set("privacy/times", "", "corrected", float64(skewed)/float64(timed))
+	x.set("privacy/timereasons", em.ChannelBeacon, "n", float64(timed))
+	for _, c := range em.TimeCorrections {
+		x.set("privacy/timereasons", em.ChannelBeacon, c, 0)
+	}
+	x.set("privacy/timereasons", em.ChannelBeacon, em.TimeCorrectionSkew, float64(skewed)/float64(timed))
 	// Nothing in the seed is a bot, a consent change or an erasure: the
 	// panels show zero or nothing.
 	for _, panel := range []string{"privacy/updates", "privacy/botreasons", "privacy/erasuretimeline"} {
@@ -539,7 +553,39 @@ func TestDashboardNumbers(t *testing.T) {
 	if len(diffs) == 0 {
 		t.Logf("all %d panels of %d matched %s after the first beacon", len(want), len(kibana.Panels()), time.Since(start).Round(time.Millisecond))
 	}
+	checkNoAnonymousSkew(t, store, prefix)
 	checkSankey(t, store, prefix, seed)
+}
+
+// checkNoAnonymousSkew: the cookieless visitors' times were shifted and say
+// so, but the clock's error is a fingerprint an anonymous event must not
+// keep.
+func checkNoAnonymousSkew(t *testing.T, store es, prefix string) {
+	t.Helper()
+	index := storeIndex(prefix, journeystore.FamilyEvents)
+	count := func(query map[string]any) int {
+		status, body := store.do(http.MethodPost, "/"+index+"/_count", map[string]any{"query": query})
+		if status != http.StatusOK {
+			t.Fatalf("count on %s: %d %s", index, status, body)
+		}
+		var r struct {
+			Count int `json:"count"`
+		}
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Count
+	}
+	skewed := count(map[string]any{"bool": map[string]any{"filter": []any{
+		map[string]any{"term": map[string]any{em.AttrTimeCorrection: em.TimeCorrectionSkew}},
+		map[string]any{"term": map[string]any{em.AttrConsentDecision: em.DecisionAnonymous}},
+	}}})
+	if skewed == 0 {
+		t.Error("no anonymous event with a skew-corrected time: the seed's cookieless clocks are behind")
+	}
+	if n := count(map[string]any{"exists": map[string]any{"field": em.AttrTimeSkew}}); n != 0 {
+		t.Errorf("%d events keep %s; only anonymous events were skewed and they must not", n, em.AttrTimeSkew)
+	}
 }
 
 // lastNonDirect is the index of the touch last_non_direct credits: the
@@ -574,6 +620,12 @@ func dashSend(t *testing.T, u string, t0 time.Time, v dashVisitor, k int, vis da
 	b := map[string]any{"site": dashSite, "sent_at": time.Now().UnixMilli(), "events": events}
 	client := http.DefaultClient
 	if v.cookieless {
+		// A browser whose clock is behind: the receiver shifts its times
+		// back onto the collector's clock and says so.
+		b["sent_at"] = time.Now().Add(-dashSkew).UnixMilli()
+		for _, ev := range events {
+			ev["ts"] = ev["ts"].(int64) - dashSkew.Milliseconds()
+		}
 		b["cookieless"] = true
 		b["consent"] = map[string]any{"analytics": em.ConsentDenied}
 		client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -811,10 +863,11 @@ func compareRows(panel string, want, got map[string]map[string]float64) []string
 			}
 			tol := dashTol
 			if strings.HasSuffix(row, "|"+em.ModelTimeDecay) {
-				// Event times are the receiver's arrival time minus the
-				// client's send delay (Snowplow's way), so each beacon's
-				// events sit a few ms off t0's clock; a weight
-				// 2^(-age/7 d) moves by about 1e-9 per ms of age.
+				// Event times are the client's own (its clock is right),
+				// unless a slow request took the receiver past its skew
+				// tolerance and the times were shifted by the transit (a
+				// few ms off t0's clock); a weight 2^(-age/7 d) moves by
+				// about 1e-9 per ms of age.
 				tol = dashTimeDecayTol * math.Abs(w)
 			}
 			if sorted, ok := dashMedians[panel+"|"+row+"|"+col]; ok {

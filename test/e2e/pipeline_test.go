@@ -155,6 +155,9 @@ service:
 			"webjourney.ingest.channel": channel,
 			"user_agent.original":       "webjourney-e2e/1.0",
 			"client.address":            "127.0.0.1",
+			// A pixel has no client clock, and the beacon events here
+			// carry no ts (their correction says so).
+			"webjourney.time.source": "receive_time",
 		}
 	}
 	want := map[string]map[string]any{
@@ -213,6 +216,8 @@ service:
 			"webjourney.referrer.path":   "/article",
 			"webjourney.visitor.id":      "v-2",
 			"session.id":                 "s-2",
+			// No ts.
+			"webjourney.time.correction": "missing",
 		}),
 		"e2e-beacon-2": merge(common("e2e-beacon-2", "beacon"), map[string]any{
 			"event.name":             "webjourney.custom",
@@ -224,6 +229,8 @@ service:
 			"webjourney.visitor.id":  "v-2",
 			"session.id":             "s-2",
 			"webjourney.properties":  map[string]any{"sku": "A-1", "qty": float64(2), "gift": true},
+			// No ts.
+			"webjourney.time.correction": "missing",
 		}),
 	}
 	for id, w := range want {

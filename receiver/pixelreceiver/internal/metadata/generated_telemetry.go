@@ -23,11 +23,12 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                   metric.Meter
-	mu                      sync.Mutex
-	registrations           []metric.Registration
-	ReceiverPixelBotsMarked metric.Int64Counter
-	ReceiverPixelRejections metric.Int64Counter
+	meter                        metric.Meter
+	mu                           sync.Mutex
+	registrations                []metric.Registration
+	ReceiverPixelBotsMarked      metric.Int64Counter
+	ReceiverPixelRejections      metric.Int64Counter
+	ReceiverPixelTimeCorrections metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -69,6 +70,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_pixel_rejections",
 		metric.WithDescription("Number of rejected pixel hits, whole beacons and single beacon events, and of requests refused for their HTTP framing; nothing of a rejection reaches the pipeline. [Development]"),
 		metric.WithUnit("{rejection}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverPixelTimeCorrections, err = builder.meter.Int64Counter(
+		"otelcol_receiver_pixel_time_corrections",
+		metric.WithDescription("Number of events handed to the pipeline whose client time the receiver replaced with the receive time or shifted by the client's clock skew, by ingest channel and reason. [Development]"),
+		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

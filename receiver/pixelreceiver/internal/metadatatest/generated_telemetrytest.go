@@ -52,3 +52,19 @@ func AssertEqualReceiverPixelRejections(t *testing.T, tt *componenttest.Telemetr
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualReceiverPixelTimeCorrections(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_receiver_pixel_time_corrections",
+		Description: "Number of events handed to the pipeline whose client time the receiver replaced with the receive time or shifted by the client's clock skew, by ingest channel and reason. [Development]",
+		Unit:        "{event}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_receiver_pixel_time_corrections")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

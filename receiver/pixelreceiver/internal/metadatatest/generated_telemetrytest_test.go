@@ -21,10 +21,14 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ReceiverPixelBotsMarked.Add(context.Background(), 1)
 	tb.ReceiverPixelRejections.Add(context.Background(), 1)
+	tb.ReceiverPixelTimeCorrections.Add(context.Background(), 1)
 	AssertEqualReceiverPixelBotsMarked(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualReceiverPixelRejections(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualReceiverPixelTimeCorrections(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

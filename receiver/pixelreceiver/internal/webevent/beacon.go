@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/eventtime"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
 )
 
@@ -45,11 +46,6 @@ const (
 	maxEngagedMs  = int64(24 * time.Hour / time.Millisecond)
 	maxFieldCount = 10000
 )
-
-// maxClientDelay bounds how long a tag may have held an event before sending
-// it. Larger gaps (or negative ones) mean a broken client clock, and the
-// receive time is then the better guess.
-const maxClientDelay = 24 * time.Hour
 
 // Beacon is the outcome of decoding one beacon body.
 type Beacon struct {
@@ -301,7 +297,7 @@ func (d *Decoder) beaconEvent(t text, c *common, w *eventWire, sentAt *float64) 
 	if eventType == "" {
 		return Event{}, reject(ReasonInvalidType, "type must be one of page_view, custom, engagement, outbound_click, file_download, form_submit, site_search, identify, consent")
 	}
-	ev := Event{Time: derivedTime(c.req.Received, sentAt, w.TS.float())}
+	ev := Event{Time: eventtime.Beacon.Decide(c.req.Received, sentAt, w.TS.float())}
 	f := fields{id: t.str(w.ID), eventType: eventType, url: t.str(w.URL), referrer: t.str(w.Referrer), title: t.str(w.Title), name: t.str(w.Name)}
 	if rej := d.build(c, &f, &ev); rej != nil {
 		return Event{}, rej
@@ -434,21 +430,6 @@ func formActionPath(action string) string {
 		return u.Path
 	}
 	return strings.TrimSpace(action)
-}
-
-// derivedTime computes the event's time on the collector's clock, as
-// Snowplow derives its timestamp: the client clock may be off by hours, but
-// the gap between two readings of it (event time, send time) is trustworthy.
-// (Later stages read the time it gives from the record: eventrecord.Time.)
-func derivedTime(received time.Time, sentAt, ts *float64) time.Time {
-	if sentAt == nil || ts == nil {
-		return received
-	}
-	delayMs := *sentAt - *ts
-	if delayMs < 0 || delayMs > float64(maxClientDelay/time.Millisecond) {
-		return received
-	}
-	return received.Add(-time.Duration(delayMs * float64(time.Millisecond)))
 }
 
 // beaconProps converts the props object (raw JSON bytes, already validated

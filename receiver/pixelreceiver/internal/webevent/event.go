@@ -17,6 +17,7 @@ import (
 	"github.com/webjourney/webjourney/internal/eventrecord"
 	"github.com/webjourney/webjourney/internal/randomid"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/campaign"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/eventtime"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/origin"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/pageurl"
 )
@@ -80,8 +81,9 @@ type Event struct {
 	Props       []Prop
 	UserAgent   string
 	ClientAddr  string
-	Time        time.Time
-	Observed    time.Time
+	// Time is when the event happened and how the receiver decided it.
+	Time     eventtime.Time
+	Observed time.Time
 
 	// Detail holds the fields of the event types other than page_view and
 	// custom. Campaign is parsed from the page URL's query of a page view:
@@ -335,12 +337,11 @@ func isAlnum(c byte) bool {
 // CopyTo writes the event into lr using the event-model names.
 func (ev *Event) CopyTo(lr plog.LogRecord) {
 	lr.SetEventName(ev.Name)
-	lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.Observed))
 	a := lr.Attributes()
-	// Room for a typical event's attributes at once: growing the slice
-	// copies all of it.
-	n := 20
+	// Room for a typical event's attributes (its time source included) at
+	// once: growing the slice copies all of it.
+	n := 21
 	if ev.HasReferrer {
 		n += 3 // the referrer's scheme, path and query
 	}
@@ -349,6 +350,7 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
 	a.PutStr(eventmodel.AttrSiteID, ev.SiteID)
 	a.PutStr(eventmodel.AttrIngestChannel, ev.Channel)
+	ev.Time.CopyTo(lr)
 	putURL(a, &ev.URL)
 	if ev.HasReferrer {
 		a.PutStr(eventmodel.AttrReferrerFull, ev.Referrer.Full)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/urlquery"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/eventtime"
 )
 
 // Pixel query parameters. They are short on purpose (an image URL has to fit
@@ -70,7 +71,7 @@ func (d *Decoder) DecodeHit(channel, rawQuery string, req Request) (Event, *Reje
 		pageURL = c.refererFallback(req.Referer)
 	}
 	// A pixel hit happens now: there is no client clock to correct.
-	ev := Event{Time: req.Received}
+	ev := Event{Time: eventtime.Received(req.Received)}
 	f := fields{id: q.eid, eventType: eventType, url: pageURL, referrer: q.ref, title: q.title, name: q.name}
 	if rej := d.build(&c, &f, &ev); rej != nil {
 		return Event{}, rej

@@ -10,40 +10,13 @@ import (
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/randomid"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/eventtime"
 )
 
 func testDecoder() *Decoder {
 	return &Decoder{
 		Sites:  map[string]Site{"shop": {}},
 		Limits: Limits{MaxEventsPerBeacon: 3, MaxStringLength: 16, MaxProperties: 2},
-	}
-}
-
-func ptr(f float64) *float64 { return &f }
-
-func TestDerivedTime(t *testing.T) {
-	received := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	day := float64(24 * time.Hour / time.Millisecond)
-	tests := []struct {
-		name       string
-		sentAt, ts *float64
-		want       time.Time
-	}{
-		{"both missing", nil, nil, received},
-		{"no ts", ptr(1000), nil, received},
-		{"no sent_at", nil, ptr(1000), received},
-		// The client clock is a year off; only the 1.5 s gap is used.
-		{"gap", ptr(1.7e12 + 1500), ptr(1.7e12), received.Add(-1500 * time.Millisecond)},
-		{"same instant", ptr(5), ptr(5), received},
-		{"exactly one day", ptr(day), ptr(0), received.Add(-24 * time.Hour)},
-		{"more than one day", ptr(day + 1), ptr(0), received},
-		{"event after send", ptr(1000), ptr(1001), received},
-		{"huge values", ptr(1e308), ptr(-1e308), received},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, derivedTime(received, tt.sentAt, tt.ts))
-		})
 	}
 }
 
@@ -115,7 +88,9 @@ func TestDecodePixelQueryRules(t *testing.T) {
 	assert.Equal(t, "http://a.b/", ev.URL.Full)
 	assert.Equal(t, []Prop{{Key: "k", Value: StringValue("v")}}, ev.Props)
 	assert.Equal(t, eventmodel.EventPageView, ev.Name)
-	assert.Equal(t, req.Received, ev.Time)
+	// A pixel has no client clock: its time is the receive time, which
+	// replaces nothing.
+	assert.Equal(t, eventtime.Time{At: req.Received, Source: eventmodel.TimeSourceReceiveTime}, ev.Time)
 	assert.Equal(t, req.Received, ev.Observed)
 }
 
