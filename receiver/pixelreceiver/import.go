@@ -148,6 +148,9 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 	}
 	for {
 		raw, tooLong, readErr := readLine(br, maxImportLine)
+		if readErr != nil && readErr != io.EOF {
+			raw, tooLong = nil, false // cut off: not a line
+		}
 		if len(raw) > 0 || tooLong {
 			line++
 			if ev, rej := r.importLine(raw, tooLong, s, imp); rej != nil {
@@ -156,7 +159,8 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 				sum.Duplicates++
 			} else {
 				if len(seen) < maxTrackedIDs {
-					seen[ev.ID] = struct{}{}
+					// A copy: the event's id shares the memory of its whole line.
+					seen[strings.Clone(ev.ID)] = struct{}{}
 				}
 				batch = append(batch, ev)
 			}
