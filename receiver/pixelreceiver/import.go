@@ -48,14 +48,15 @@ var (
 
 // importSummary is the answer to an import request.
 type importSummary struct {
-	// Lines counts the non-empty lines read.
+	// Lines counts the non-empty lines read (blank lines are skipped).
 	Lines    int `json:"lines"`
 	Accepted int `json:"accepted"`
 	// Duplicates are lines whose event id an earlier line of the same
 	// request had; they are not forwarded.
 	Duplicates int `json:"duplicates"`
 	// Rejected counts rejected lines by reason; RejectedLines names the
-	// first of them by line number (1-based, in this request's body).
+	// first of them by line number (1-based, in this request's body,
+	// blank lines counted).
 	Rejected      map[string]int `json:"rejected"`
 	RejectedLines []rejectedLine `json:"rejected_lines"`
 	// Error and Message are set when the import stopped before the end
@@ -151,8 +152,11 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 		if readErr != nil && readErr != io.EOF {
 			raw, tooLong = nil, false // cut off: not a line
 		}
+		if readErr == nil || len(raw) > 0 || tooLong {
+			line++ // lines are numbered as in the body, blank ones too
+		}
 		if len(raw) > 0 || tooLong {
-			line++
+			sum.Lines++
 			if ev, rej := r.importLine(raw, tooLong, s, imp); rej != nil {
 				r.importRejected(ctx, sum, line, rej)
 			} else if _, dup := seen[ev.ID]; dup {
@@ -164,7 +168,6 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 				}
 				batch = append(batch, ev)
 			}
-			sum.Lines = line
 		}
 		if len(batch) == importBatchSize || readErr != nil {
 			if err := flush(); err != nil {

@@ -134,10 +134,10 @@ func TestImportSummary(t *testing.T) {
 		Lines: 8, Accepted: 3, Duplicates: 1,
 		Rejected: map[string]int{"invalid_json": 1, "time_too_old": 1, "missing_time": 1, "line_too_long": 1},
 		RejectedLines: []rejectedLine{
-			{Line: 4, Error: "invalid_json", Message: "the line is not a JSON object: syntax error at offset 11"},
-			{Line: 5, Error: "time_too_old", Message: "ts is older than the site's import max_age (or before 1970)"},
-			{Line: 6, Error: "missing_time", Message: "ts (milliseconds since the epoch) is missing"},
-			{Line: 7, Error: "line_too_long", Message: "the line is longer than 262144 bytes"},
+			{Line: 5, Error: "invalid_json", Message: "the line is not a JSON object: syntax error at offset 11"},
+			{Line: 6, Error: "time_too_old", Message: "ts is older than the site's import max_age (or before 1970)"},
+			{Line: 7, Error: "missing_time", Message: "ts (milliseconds since the epoch) is missing"},
+			{Line: 8, Error: "line_too_long", Message: "the line is longer than 262144 bytes"},
 		},
 	}, sum)
 
