@@ -55,8 +55,9 @@ func runImportCtl(t *testing.T, ctl, endpoint, keyFile string, files ...string) 
 }
 
 // writeHistory writes n page views of 40 visitors, spread over the six
-// weeks before now (newest last), as webjourneyctl import reads them. The
-// odd visitors consented to analytics, the even ones said nothing.
+// weeks before now (newest last) after the extra lines, as webjourneyctl
+// import reads them. The odd visitors consented to analytics, the even
+// ones said nothing.
 func writeHistory(t *testing.T, path string, n int, now time.Time, extra ...string) map[string]time.Time {
 	t.Helper()
 	f, err := os.Create(path)
@@ -66,6 +67,9 @@ func writeHistory(t *testing.T, path string, n int, now time.Time, extra ...stri
 	w := bufio.NewWriter(f)
 	times := map[string]time.Time{}
 	span := 42 * 24 * time.Hour
+	for _, l := range extra {
+		fmt.Fprintln(w, l)
+	}
 	for i := range n {
 		id := fmt.Sprintf("imp-%06d", i)
 		at := now.Add(-span + time.Duration(i)*span/time.Duration(n)).Truncate(time.Millisecond)
@@ -77,9 +81,6 @@ func writeHistory(t *testing.T, path string, n int, now time.Time, extra ...stri
 		}
 		fmt.Fprintf(w, `{"id":%q,"ts":%d,"type":"page_view","url":"https://shop.example/p/%d?contact=jane.doe@example.com","title":"Product %d","visitor_id":"hist-visitor-%d","session_id":"hist-s-%d-%d","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","client_address":"203.0.113.%d"%s}`+"\n",
 			id, at.UnixMilli(), i%50, i%50, visitor, visitor, i/400, visitor+1, consent)
-	}
-	for _, l := range extra {
-		fmt.Fprintln(w, l)
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
@@ -169,7 +170,8 @@ service:
 	times := writeHistory(t, file, n, now,
 		// Older than the site's max_age (90 days): refused.
 		fmt.Sprintf(`{"id":"imp-too-old","ts":%d,"url":"https://shop.example/"}`, now.AddDate(-1, 0, 0).UnixMilli()),
-		// The first event again, in the same request: a duplicate.
+		// The first event, also in the file's first request: the second
+		// copy is a duplicate.
 		fmt.Sprintf(`{"id":"imp-000000","ts":%d,"url":"https://shop.example/p/0"}`, firstImportTime(now).UnixMilli()))
 	ctl := importCtl(t)
 	endpoint := "http://" + listen + "/wj/import"
@@ -193,6 +195,7 @@ service:
 
 	// Each document: its own time, channel import, the time source the
 	// client's, and what consent and the anonymizer decided.
+	decisions := map[string]int{}
 	for from := 0; from < min(n, 2000); from += 1000 {
 		docs := store.searchHits(events, map[string]any{"terms": map[string]any{"log.record.uid": ids(from, min(n, from+1000))}})
 		for id, doc := range docs {
@@ -207,7 +210,8 @@ service:
 				t.Errorf("%s: the anonymizer did not scrub the query: %s", id, q)
 			}
 			vid, hasVisitor := doc["webjourney.visitor.id"].(string)
-			consented := strings.Contains(fmt.Sprint(doc["webjourney.consent.decision"]), "keep")
+			decisions[fmt.Sprint(doc["webjourney.consent.decision"])]++
+			consented := doc["webjourney.consent.decision"] == "keep"
 			switch {
 			case consented && (!hasVisitor || strings.HasPrefix(vid, "hist-visitor-")):
 				t.Errorf("%s: a consented import keeps a pseudonymised visitor id, got %v", id, doc["webjourney.visitor.id"])
@@ -221,6 +225,10 @@ service:
 		if len(docs) != min(n, from+1000)-from {
 			t.Errorf("found %d of the documents %d-%d", len(docs), from, min(n, from+1000))
 		}
+	}
+
+	if decisions["keep"] == 0 || decisions["anonymous"] == 0 {
+		t.Errorf("consent decisions %v: want both keep (consented visitors) and anonymous", decisions)
 	}
 
 	// Again: every event is a duplicate at the store, nothing new is stored.
