@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/webjourney/webjourney/internal/eventmodel"
-	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/botdetect"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
 
@@ -40,10 +42,12 @@ const (
 )
 
 var (
-	importMethodRejection = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use POST"}
-	importKeyRejection    = &webevent.Rejection{Reason: webevent.ReasonInvalidImportKey, Message: "the import needs ?site=SITE and the site's import key as Authorization: Bearer KEY"}
-	importMediaRejection  = &webevent.Rejection{Reason: webevent.ReasonUnsupportedMediaType, Message: "Content-Type must be application/x-ndjson"}
-	lineTooLongRejection  = &webevent.Rejection{Reason: webevent.ReasonLineTooLong, Message: "the line is longer than 262144 bytes"}
+	importMethodRejection   = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use POST"}
+	importKeyRejection      = &webevent.Rejection{Reason: webevent.ReasonInvalidImportKey, Message: "the import needs ?site=SITE and the site's import key as Authorization: Bearer KEY"}
+	importMediaRejection    = &webevent.Rejection{Reason: webevent.ReasonUnsupportedMediaType, Message: "Content-Type must be application/x-ndjson"}
+	importTooLargeRejection = &webevent.Rejection{Reason: webevent.ReasonBodyTooLarge, Message: "the body is larger than max_request_body_size; send smaller requests"}
+	importReadRejection     = &webevent.Rejection{Reason: webevent.ReasonInvalidRequest, Message: "the body could not be read to its end"}
+	lineTooLongRejection    = &webevent.Rejection{Reason: webevent.ReasonLineTooLong, Message: "the line is longer than 262144 bytes"}
 )
 
 // importSummary is the answer to an import request.
@@ -157,7 +161,7 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 		}
 		if len(raw) > 0 || tooLong {
 			sum.Lines++
-			if ev, rej := r.importLine(raw, tooLong, s, imp); rej != nil {
+			if ev, rej := r.importLine(ctx, raw, tooLong, s, imp); rej != nil {
 				r.importRejected(ctx, sum, line, rej)
 			} else if _, dup := seen[ev.ID]; dup {
 				sum.Duplicates++
@@ -180,13 +184,14 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 			return sum, http.StatusOK
 		}
 		if readErr != nil {
+			status, rej := http.StatusBadRequest, importReadRejection
 			var maxErr *http.MaxBytesError
 			if errors.As(readErr, &maxErr) {
-				sum.Error, sum.Message = string(webevent.ReasonBodyTooLarge), "the body is larger than max_request_body_size; send smaller requests"
-				return sum, http.StatusRequestEntityTooLarge
+				status, rej = http.StatusRequestEntityTooLarge, importTooLargeRejection
 			}
-			sum.Error, sum.Message = string(webevent.ReasonInvalidRequest), "the body could not be read to its end"
-			return sum, http.StatusBadRequest
+			r.reject(ctx, channelImport, rej, -1)
+			sum.Error, sum.Message = string(rej.Reason), rej.Message
+			return sum, status
 		}
 	}
 }
@@ -195,7 +200,7 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 // to a live request's events: bot handling, the identity rules (a
 // cookieless event loses its identifiers, a partner's landing is
 // detected) and geo. No cookie is read or set: there is no browser.
-func (r *pixelReceiver) importLine(raw []byte, tooLong bool, s *site, imp *webevent.Import) (webevent.Event, *webevent.Rejection) {
+func (r *pixelReceiver) importLine(ctx context.Context, raw []byte, tooLong bool, s *site, imp *webevent.Import) (webevent.Event, *webevent.Rejection) {
 	if tooLong {
 		return webevent.Event{}, lineTooLongRejection
 	}
@@ -204,15 +209,13 @@ func (r *pixelReceiver) importLine(raw []byte, tooLong bool, s *site, imp *webev
 		return ev, rej
 	}
 	sh := ev.Shared
-	if r.detectUA && (sh.Automation || botdetect.IsBot(ev.UserAgent)) {
-		reason := eventmodel.BotReasonUserAgent
-		if sh.Automation {
-			reason = eventmodel.BotReasonAutomation
-		}
+	if reason := r.botReason(ev.UserAgent, sh); reason != "" {
 		if r.cfg.Bots.Action == BotActionDrop {
 			return ev, botRejection(reason)
 		}
 		sh.BotReason = reason
+		r.telemetry.ReceiverPixelBotsMarked.Add(ctx, 1,
+			metric.WithAttributeSet(attribute.NewSet(attribute.String("bot_reason", reason))))
 	}
 	events := []webevent.Event{ev}
 	partner, clickID := landingReferral(s, events)

@@ -170,6 +170,23 @@ func TestImportSummary(t *testing.T) {
 	require.Error(t, err, "an imported time is kept or refused, never corrected")
 }
 
+// Imported user agents meet bots::action as live ones do.
+func TestImportBots(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := startReceiver(t, sink, withImportKey, func(cfg *Config) { cfg.Bots.Action = BotActionDrop })
+	at := time.Now().Add(-time.Hour)
+	body := importLine("e-1", at, `,"user_agent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"`) + "\n" +
+		importLine("e-2", at, `,"automation":true`) + "\n" +
+		importLine("e-3", at, `,"user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"`)
+	resp := e.postImport("shop", testImportKey, body)
+	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+	var sum importSummary
+	require.NoError(t, json.Unmarshal(resp.body, &sum))
+	assert.Equal(t, 1, sum.Accepted)
+	assert.Equal(t, map[string]int{"bot": 2}, sum.Rejected)
+	e.requireRejections(rejection{channelImport, "bot", 2})
+}
+
 func allRecords(sink *consumertest.LogsSink) []plog.LogRecord {
 	var out []plog.LogRecord
 	for _, ld := range sink.AllLogs() {
@@ -301,4 +318,25 @@ func BenchmarkImport(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+}
+
+// A body over max_request_body_size is handled up to the limit and then
+// stopped with 413; the line cut off by the limit is not decoded.
+func TestImportBodyTooLarge(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := startReceiver(t, sink, withImportKey, func(cfg *Config) { cfg.ServerConfig.MaxRequestBodySize = 4096 })
+	var lines []string
+	for i := range 100 { // about 10 KiB
+		lines = append(lines, importLine(fmt.Sprintf("e-%d", i), time.Now().Add(-time.Hour), ""))
+	}
+	resp := e.postImport("shop", testImportKey, strings.Join(lines, "\n"))
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.status, string(resp.body))
+	var sum importSummary
+	require.NoError(t, json.Unmarshal(resp.body, &sum))
+	assert.Equal(t, string(webevent.ReasonBodyTooLarge), sum.Error)
+	assert.Positive(t, sum.Accepted)
+	assert.Less(t, sum.Accepted, 100)
+	assert.Empty(t, sum.Rejected, "the cut-off line is no rejected line")
+	assert.Equal(t, sum.Accepted, sink.LogRecordCount())
+	e.requireRejections(rejection{channelImport, string(webevent.ReasonBodyTooLarge), 1})
 }

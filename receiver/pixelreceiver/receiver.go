@@ -402,14 +402,14 @@ func (r *pixelReceiver) allow(c *client) bool {
 }
 
 // botReason says why a request looks automated, "" when it does not.
-func (r *pixelReceiver) botReason(c *client, sh *webevent.Shared) string {
+func (r *pixelReceiver) botReason(userAgent string, sh *webevent.Shared) string {
 	if !r.detectUA {
 		return ""
 	}
 	if sh != nil && sh.Automation {
 		return eventmodel.BotReasonAutomation
 	}
-	if botdetect.IsBot(c.info.UserAgent) {
+	if botdetect.IsBot(userAgent) {
 		return eventmodel.BotReasonUserAgent
 	}
 	return ""
@@ -423,7 +423,7 @@ func (r *pixelReceiver) enrich(w http.ResponseWriter, req *http.Request, c *clie
 		return ""
 	}
 	sh := events[0].Shared
-	if reason := r.botReason(c, sh); reason != "" {
+	if reason := r.botReason(c.info.UserAgent, sh); reason != "" {
 		if r.cfg.Bots.Action == BotActionDrop {
 			return reason
 		}
