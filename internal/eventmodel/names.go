@@ -488,6 +488,9 @@ const (
 	ChannelPixel  = "pixel"  // GET image pixel
 	ChannelIframe = "iframe" // GET iframe pixel
 	ChannelBeacon = "beacon" // POST JSON beacon
+	// ChannelImport: history the site's owner imported (NDJSON, the
+	// receiver's import endpoint); the event keeps its own time.
+	ChannelImport = "import"
 )
 
 // EventNames lists every event name of this schema version.
