@@ -13,6 +13,7 @@ package plausible // import "github.com/webjourney/webjourney/receiver/pixelrece
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,8 +123,8 @@ func (d *Decoder) Decode(body []byte, req webevent.Request) (webevent.Event, *we
 	if !ok {
 		return webevent.Event{}, webevent.Reject(webevent.ReasonUnknownSite, "the domain (d) is not configured for any site of this collector")
 	}
-	b, rej := d.Events.NewBuilder(jb, eventmodel.ChannelPlausible, webevent.Identity{Site: site, Key: jb.Str(w.key)}, req, 1)
-	if rej != nil {
+	var b webevent.Builder
+	if rej := b.Start(d.Events, jb, eventmodel.ChannelPlausible, webevent.Identity{Site: site, Key: jb.Str(w.key)}, req, 1); rej != nil {
 		return webevent.Event{}, rej
 	}
 	// Plausible sends no consent signal and never identifies a visitor:
@@ -134,7 +135,7 @@ func (d *Decoder) Decode(body []byte, req webevent.Request) (webevent.Event, *we
 	if name == "" {
 		return webevent.Event{}, webevent.Reject(webevent.ReasonMissingName, "the event name (n) is missing")
 	}
-	props, rej := d.props(b, jb, w.props)
+	props, rej := props(&b, jb, w.props)
 	if rej != nil {
 		return webevent.Event{}, rej
 	}
@@ -149,11 +150,13 @@ func (d *Decoder) Decode(body []byte, req webevent.Request) (webevent.Event, *we
 	}
 	switch ev.Name {
 	case eventmodel.EventEngagement:
-		if rej := webevent.SetEngagement(&ev, number(w.engagedMs), number(w.scrollDepth)); rej != nil {
+		ms, okMs := number(w.engagedMs)
+		depth, okDepth := number(w.scrollDepth)
+		if rej := webevent.SetEngagement(&ev, ptr(&ms, okMs), ptr(&depth, okDepth)); rej != nil {
 			return webevent.Event{}, rej
 		}
 	case eventmodel.EventOutboundClick, eventmodel.EventFileDownload:
-		props = d.link(b, &ev, name, props)
+		props = link(&b, &ev, name, props)
 	}
 	if w.interactive != nil {
 		switch string(w.interactive) {
@@ -165,7 +168,7 @@ func (d *Decoder) Decode(body []byte, req webevent.Request) (webevent.Event, *we
 		}
 	}
 	if w.revenue != nil {
-		if props, rej = revenue(b, jb, w.revenue, props); rej != nil {
+		if props, rej = revenue(jb, w.revenue, props); rej != nil {
 			return webevent.Event{}, rej
 		}
 	}
@@ -209,7 +212,7 @@ func eventName(n string) string {
 
 // props converts the props field: an object, or (as older trackers and
 // some server-side senders do) a string holding one.
-func (d *Decoder) props(b *webevent.Builder, jb webevent.JSONBody, raw []byte) ([]webevent.Prop, *webevent.Rejection) {
+func props(b *webevent.Builder, jb webevent.JSONBody, raw []byte) ([]webevent.Prop, *webevent.Rejection) {
 	obj, rej := object(jb, raw, "p (props)")
 	if rej != nil || obj == nil {
 		return nil, rej
@@ -242,7 +245,7 @@ func object(jb webevent.JSONBody, raw []byte, field string) ([]byte, *webevent.R
 // link makes an outbound click or download of the url property, which
 // then is no property any more. Without a usable url the event stays a
 // custom event of its Plausible name: nothing is lost.
-func (d *Decoder) link(b *webevent.Builder, ev *webevent.Event, name string, props []webevent.Prop) []webevent.Prop {
+func link(b *webevent.Builder, ev *webevent.Event, name string, props []webevent.Prop) []webevent.Prop {
 	i := slices.IndexFunc(props, func(p webevent.Prop) bool { return p.Key == propURL })
 	var raw string
 	if i >= 0 {
@@ -257,7 +260,7 @@ func (d *Decoder) link(b *webevent.Builder, ev *webevent.Event, name string, pro
 
 // revenue adds the revenue object's amount and currency to the
 // properties, replacing props of the same names.
-func revenue(b *webevent.Builder, jb webevent.JSONBody, raw []byte, props []webevent.Prop) ([]webevent.Prop, *webevent.Rejection) {
+func revenue(jb webevent.JSONBody, raw []byte, props []webevent.Prop) ([]webevent.Prop, *webevent.Rejection) {
 	const msg = "field $ (revenue) must be {amount: a number or numeric string, currency: an ISO 4217 code such as EUR}"
 	obj, rej := object(jb, raw, "$ (revenue)")
 	if rej != nil {
@@ -266,7 +269,8 @@ func revenue(b *webevent.Builder, jb webevent.JSONBody, raw []byte, props []webe
 	if obj == nil {
 		return props, nil
 	}
-	var amount *float64
+	var amount float64
+	var hasAmount bool
 	var currency string
 	// Also for a string holding the object: Str copies what is not part
 	// of the body.
@@ -277,18 +281,18 @@ func revenue(b *webevent.Builder, jb webevent.JSONBody, raw []byte, props []webe
 			if len(value) > 0 && value[0] == '"' {
 				value = []byte(strings.TrimSpace(jb.Str(value)))
 			}
-			amount = number(value)
+			amount, hasAmount = number(value)
 		case "currency":
 			currency = strings.ToUpper(strings.TrimSpace(jb.Str(value)))
 		}
 	}
-	if amount == nil || !isCurrency(currency) {
+	if !hasAmount || !isCurrency(currency) {
 		return nil, webevent.Reject(webevent.ReasonInvalidField, msg)
 	}
 	props = slices.DeleteFunc(props, func(p webevent.Prop) bool { return p.Key == PropRevenue || p.Key == PropCurrency })
 	props = append(props,
 		webevent.Prop{Key: PropCurrency, Value: webevent.StringValue(currency)},
-		webevent.Prop{Key: PropRevenue, Value: webevent.FloatValue(*amount)})
+		webevent.Prop{Key: PropRevenue, Value: webevent.FloatValue(amount)})
 	slices.SortFunc(props, func(a, b webevent.Prop) int { return strings.Compare(a.Key, b.Key) })
 	return props, nil
 }
@@ -305,14 +309,22 @@ func isCurrency(c string) bool {
 	return true
 }
 
-// number parses a JSON number; nil when absent or not a finite number.
-func number(raw []byte) *float64 {
+// number parses a JSON number; false when absent or not a finite number.
+func number(raw []byte) (float64, bool) {
 	if len(raw) == 0 || raw[0] == '"' || raw[0] == '{' || raw[0] == '[' || raw[0] == 't' || raw[0] == 'f' || raw[0] == 'n' {
-		return nil
+		return 0, false
 	}
 	v, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || v != v || v > 1e300 || v < -1e300 {
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
+}
+
+// ptr is &v when ok, else nil: how webevent takes an optional number.
+func ptr(v *float64, ok bool) *float64 {
+	if !ok {
 		return nil
 	}
-	return &v
+	return v
 }

@@ -61,20 +61,21 @@ type Builder struct {
 	c    common
 }
 
-// NewBuilder checks the request-level identity (the site is configured,
-// its write key, well-formed ids) and starts the request's shared state
-// with the browser's GPC and DNT headers. events is how many events the
-// request carries (it sizes the properties slab).
-func (d *Decoder) NewBuilder(body JSONBody, channel string, id Identity, req Request, events int) (*Builder, *Rejection) {
-	b := &Builder{d: d, body: body, c: common{
+// Start checks the request-level identity (the site is configured, its
+// write key, well-formed ids) and starts the request's shared state with
+// the browser's GPC and DNT headers. events is how many events the
+// request carries (it sizes the properties slab). A Builder is a value, so
+// that a decoder can keep it on its stack.
+func (b *Builder) Start(d *Decoder, body JSONBody, channel string, id Identity, req Request, events int) *Rejection {
+	*b = Builder{d: d, body: body, c: common{
 		site: id.Site, key: id.Key, visitorID: id.VisitorID, sessionID: id.SessionID,
 		channel: channel, req: req, events: max(events, 1),
 	}}
 	if rej := d.checkCommon(&b.c); rej != nil {
-		return nil, rej
+		return rej
 	}
 	b.c.shared = &Shared{GPC: req.GPC, DNT: req.DNT}
-	return b, nil
+	return nil
 }
 
 // Shared is what every event of the request shares; the protocol decoder
