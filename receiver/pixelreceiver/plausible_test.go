@@ -1,8 +1,11 @@
 package pixelreceiver
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -147,6 +150,18 @@ func TestPlausibleRateLimitBotsAndPipeline(t *testing.T) {
 	assert.Equal(t, "5", resp.header.Get("Retry-After"))
 }
 
+// A body confighttp cannot decompress is answered and counted on the
+// Plausible channel, like any other refusal of it.
+func TestPlausibleCorruptEncoding(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := plausibleEnv(t, sink)
+	resp := e.request(http.MethodPost, "/api/event", "not gzip", map[string]string{"Content-Type": "text/plain", "Content-Encoding": "gzip"})
+	assert.Equal(t, http.StatusBadRequest, resp.status)
+	assert.Equal(t, "invalid_request", requireJSON(t, resp)["error"])
+	e.requireRejections(rejection{"plausible", "invalid_request", 1})
+	assert.Zero(t, sink.LogRecordCount())
+}
+
 func TestPlausiblePreflightAndPaths(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	e := plausibleEnv(t, sink, func(cfg *Config) { cfg.Protocols.Plausible.Path = "/stats/api/event" })
@@ -157,4 +172,44 @@ func TestPlausiblePreflightAndPaths(t *testing.T) {
 
 	off := startReceiver(t, sink)
 	assert.Equal(t, http.StatusNotFound, off.request(http.MethodPost, "/api/event", "{}", plausibleHeader).status, "off by default")
+}
+
+// FuzzPlausibleRequest drives the real handler with any body: the answer
+// is always 202 with a record or a documented refusal without one, and
+// every record passes the same checks as the tag's.
+func FuzzPlausibleRequest(f *testing.F) {
+	f.Add([]byte(`{"n":"pageview","v":36,"u":"https://shop.example/?utm_source=x","d":"shop.example","r":"https://www.google.com/","h":1}`), "text/plain")
+	f.Add([]byte(`{"n":"Purchase","u":"https://shop.example/c","d":"shop.example","p":{"a":"1"},"$":{"amount":"9.5","currency":"EUR"},"i":false}`), "text/plain")
+	f.Add([]byte(`{"n":"engagement","sd":64,"e":5230,"d":"shop.example","u":"https://shop.example/","p":{}}`), "application/json")
+	f.Add([]byte(`{"n":"File Download","u":"https://shop.example/","d":"shop.example","p":"{\"url\":\"https://shop.example/a.pdf\"}"}`), "text/plain")
+	f.Add([]byte(`{"d":"nope.example"}`), "text/html")
+	sink := new(consumertest.LogsSink)
+	r := newFuzzReceiver(f, sink)
+	r.cfg.Protocols.Plausible = PlausibleConfig{Enabled: true, Path: "/api/event"}
+	r.plausible.Domains = map[string]string{"shop.example": "shop"}
+	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
+		sink.Reset()
+		req := httptest.NewRequest(http.MethodPost, "/api/event", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		rec := httptest.NewRecorder()
+		req.Body = http.MaxBytesReader(rec, req.Body, r.cfg.ServerConfig.MaxRequestBodySize)
+		r.route(rec, req)
+		switch {
+		case rec.Code == http.StatusAccepted && rec.Header().Get("X-Plausible-Dropped") == "":
+			if rec.Body.String() != "ok" || sink.LogRecordCount() != 1 {
+				t.Fatalf("202 %q with %d records", rec.Body.String(), sink.LogRecordCount())
+			}
+			checkRecords(t, sink)
+		case rec.Code == http.StatusAccepted, rec.Code == http.StatusBadRequest, rec.Code == http.StatusForbidden,
+			rec.Code == http.StatusRequestEntityTooLarge, rec.Code == http.StatusUnsupportedMediaType:
+			// A refusal, or a bot dropped with Plausible's 202.
+			var resp struct{ Error, Message string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || resp.Message == "" || sink.LogRecordCount() != 0 {
+				t.Fatalf("refusal %d %q with %d records", rec.Code, rec.Body.String(), sink.LogRecordCount())
+			}
+			checkReason(t, resp.Error)
+		default:
+			t.Fatalf("unexpected status %d", rec.Code)
+		}
+	})
 }

@@ -313,7 +313,7 @@ type timeCorrectionKey struct{ channel, correction string }
 // correction, made once: an attribute set is sorted and allocated.
 var timeCorrectionAttrs = func() map[timeCorrectionKey]metric.AddOption {
 	m := map[timeCorrectionKey]metric.AddOption{}
-	for _, ch := range []string{channelPixel, channelIframe, channelBeacon} {
+	for _, ch := range []string{channelPixel, channelIframe, channelBeacon, channelPlausible} {
 		for _, c := range eventmodel.TimeCorrections {
 			m[timeCorrectionKey{ch, c}] = metric.WithAttributeSet(attribute.NewSet(
 				attribute.String("channel", ch), attribute.String("correction", c)))

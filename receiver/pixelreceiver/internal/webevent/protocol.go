@@ -102,9 +102,6 @@ func (b *Builder) Props(obj []byte) ([]Prop, *Rejection) {
 // Truncate makes s valid UTF-8 of at most max_string_length bytes, trimmed.
 func (b *Builder) Truncate(s string) string { return b.d.truncate(strings.TrimSpace(s)) }
 
-// MaxStringLength is the configured max_string_length.
-func (b *Builder) MaxStringLength() int { return b.d.Limits.MaxStringLength }
-
 // SetEngagement makes ev an engagement event with the tag's bounds:
 // engagedMs a whole number of milliseconds up to a day, scrollDepth (nil
 // when not sent) a whole percentage.
