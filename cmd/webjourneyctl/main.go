@@ -1,8 +1,8 @@
 // Command webjourneyctl is the site owner's tool for a webjourney
 // deployment: it makes keys, reads back the values the anonymizer
 // processor sealed, and erases, ages out and checks what the
-// elasticsearch_journey exporter stored, and imports the Kibana
-// dashboards.
+// elasticsearch_journey exporter stored, imports the Kibana
+// dashboards, and imports history through the collector.
 //
 // Usage:
 //
@@ -10,6 +10,7 @@
 //	webjourneyctl decrypt --key-file KEYID=PATH --site SITE --attribute NAME [VALUE ...]
 //	webjourneyctl erase --url URL --site SITE (--visitor ID | --user-id ID)
 //	webjourneyctl subject export|erase --url URL --site SITE (--user-id ID | --visitor-id ID) --config FILE
+//	webjourneyctl import --endpoint URL --site SITE --key-file PATH FILE...
 //	webjourneyctl partner grant|revoke NAME --url URL --site SITE [--kibana-url URL]
 //	webjourneyctl retention apply --url URL --events-months N ... [--dry-run]
 //	webjourneyctl templates check|install --url URL
@@ -49,6 +50,7 @@ func init() {
 		"decrypt":   {summary: "open sealed (encrypted) attribute values", usage: decryptUsage, run: runDecrypt},
 		"doctor":    {summary: "report the production hazards of a collector config", usage: doctorUsage, run: runDoctor},
 		"erase":     {summary: "delete everything stored about one visitor or user (Elasticsearch)", usage: eraseUsage, run: runErase},
+		"import":    {summary: "import history (NDJSON events) through the collector's import endpoint", usage: importUsage, run: runImport},
 		"kibana":    {summary: "kibana import: the dashboards and data views (Kibana saved objects API)", usage: kibanaUsage, run: runKibana},
 		"keygen":    {summary: "print a new random 32-byte key as 64 hex characters", usage: keygenUsage, run: runKeygen},
 		"partner":   {summary: "partner grant|revoke: a referral partner's filtered alias and Kibana data view", usage: partnerUsage, run: runPartner},

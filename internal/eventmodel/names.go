@@ -493,6 +493,9 @@ const (
 	ChannelPixel  = "pixel"  // GET image pixel
 	ChannelIframe = "iframe" // GET iframe pixel
 	ChannelBeacon = "beacon" // POST JSON beacon
+	// ChannelImport: history the site's owner imported (NDJSON, the
+	// receiver's import endpoint); the event keeps its own time.
+	ChannelImport = "import"
 	// ChannelPlausible is Plausible's Events API (POST /api/event), for
 	// sites that keep their Plausible tracker.
 	ChannelPlausible = "plausible"

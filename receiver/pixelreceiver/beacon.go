@@ -157,12 +157,19 @@ func statusOf(rej *webevent.Rejection) int {
 // permanent errors must not be retried, all others may be. The error text is
 // not sent: it describes the collector's internals, not the beacon.
 func writeConsumerError(w http.ResponseWriter, err error) {
-	if consumererror.IsPermanent(err) {
-		writeJSON(w, http.StatusBadRequest, beaconError{Error: errorPipelineRefused, Message: "the collector refused these events; do not retry"})
-		return
+	status, be := consumerError(err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-	writeJSON(w, http.StatusServiceUnavailable, beaconError{Error: errorPipelineUnavailable, Message: "the collector cannot accept events right now; retry later"})
+	writeJSON(w, status, be)
+}
+
+// consumerError is the status and answer for a pipeline error.
+func consumerError(err error) (int, beaconError) {
+	if consumererror.IsPermanent(err) {
+		return http.StatusBadRequest, beaconError{Error: errorPipelineRefused, Message: "the collector refused these events; do not retry"}
+	}
+	return http.StatusServiceUnavailable, beaconError{Error: errorPipelineUnavailable, Message: "the collector cannot accept events right now; retry later"}
 }
 
 type beaconError struct {

@@ -32,6 +32,11 @@ type Config struct {
 	// BeaconPath is the URL path of the POST JSON beacon.
 	BeaconPath string `mapstructure:"beacon_path"`
 
+	// ImportPath is the URL path of the authenticated NDJSON import of
+	// history (POST; see docs/import.md). Only sites with an import key
+	// accept imports.
+	ImportPath string `mapstructure:"import_path"`
+
 	// TagPath is the URL path of the browser tag script, and ConfigPath
 	// the path of the per-site JSON config the tag fetches. Both are
 	// renameable, as is TagGlobal, the tag's global function name, because
@@ -146,6 +151,7 @@ func (cfg *Config) Validate() error {
 		validatePath("pixel_path", cfg.PixelPath),
 		validatePath("iframe_path", cfg.IframePath),
 		validatePath("beacon_path", cfg.BeaconPath),
+		validatePath("import_path", cfg.ImportPath),
 		validatePath("tag_path", cfg.TagPath),
 		validatePath("config_path", cfg.ConfigPath),
 		cfg.validatePathsDistinct(),
@@ -179,6 +185,7 @@ func validatePath(key, p string) error {
 func (cfg *Config) validatePathsDistinct() error {
 	paths := []struct{ key, path string }{
 		{"pixel_path", cfg.PixelPath}, {"iframe_path", cfg.IframePath}, {"beacon_path", cfg.BeaconPath},
+		{"import_path", cfg.ImportPath},
 		{"tag_path", cfg.TagPath}, {"config_path", cfg.ConfigPath},
 	}
 	if cfg.Protocols.Plausible.Enabled {

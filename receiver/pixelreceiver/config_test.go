@@ -31,6 +31,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, "/p.gif", cfg.PixelPath)
 	assert.Equal(t, "/p.html", cfg.IframePath)
 	assert.Equal(t, "/b", cfg.BeaconPath)
+	assert.Equal(t, "/wj/import", cfg.ImportPath)
 	assert.Equal(t, int64(64*1024), cfg.ServerConfig.MaxRequestBodySize)
 	assert.Equal(t, 50, cfg.Limits.MaxEventsPerBeacon)
 	assert.Equal(t, 2048, cfg.Limits.MaxStringLength)
@@ -66,6 +67,8 @@ func TestLoadValidConfig(t *testing.T) {
 	assert.True(t, full.RoutingKey)
 	site := full.Sites[0]
 	assert.Equal(t, "k-123", string(site.WriteKey))
+	assert.Equal(t, "import-key-0123456789", string(site.Import.Key))
+	assert.Equal(t, 8760*time.Hour, site.Import.MaxAge)
 	assert.False(t, site.Consent.Required)
 	assert.True(t, site.Consent.HonorGPC, "unset keys keep their defaults")
 	assert.True(t, site.Consent.TCF)
@@ -114,6 +117,11 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{"bad_partner", `sites::0::referral_partners::0::name: "a:b" must be 1-64 characters`},
 		{"partner_matches_nothing", "sites::0::referral_partners::0: set param or domains (or both)"},
 		{"partner_public_suffix", `sites::0::referral_partners::0::domains::1: "co.nz" is a public suffix, not a site`},
+		{"import_path_is_beacon_path", `import_path: "/b" is already beacon_path`},
+		{"import_key_is_write_key", "sites::0::import::key: must differ from write_key"},
+		{"short_import_key", "sites::0::import::key: must be 16-256 bytes"},
+		{"import_key_and_file", "sites::0::import: set key or key_file, not both"},
+		{"negative_import_age", "sites::0::import::max_age: -1h0m0s must be 0 (any age) or positive"},
 		{"partner_twice", `sites::0::referral_partners::1::name: "ArchiPro" is also referral_partners::0`},
 		{"plausible_without_domains", "protocols::plausible::enabled: no site lists its Plausible domains; add sites::N::protocols::plausible::domains"},
 		{"plausible_domains_disabled", "sites::0::protocols::plausible::domains: set, but protocols::plausible::enabled is false"},

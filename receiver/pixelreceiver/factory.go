@@ -19,6 +19,7 @@ const (
 	defaultPixelPath  = "/p.gif"
 	defaultIframePath = "/p.html"
 	defaultBeaconPath = "/b"
+	defaultImportPath = "/wj/import"
 	defaultTagPath    = "/wj.js"
 	defaultConfigPath = "/wj/config"
 	// A browser sends a handful of requests per page; 20/s sustained with
@@ -58,6 +59,7 @@ func createDefaultConfig() component.Config {
 		PixelPath:    defaultPixelPath,
 		IframePath:   defaultIframePath,
 		BeaconPath:   defaultBeaconPath,
+		ImportPath:   defaultImportPath,
 		TagPath:      defaultTagPath,
 		ConfigPath:   defaultConfigPath,
 		TagGlobal:    tag.DefaultGlobalName,

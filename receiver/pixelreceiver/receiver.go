@@ -140,7 +140,7 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 	r.endpoint = ln.Addr().String()
 	r.settings.Logger.Info("Starting pixel receiver", zap.String("endpoint", r.endpoint),
 		zap.String("pixel_path", r.cfg.PixelPath), zap.String("iframe_path", r.cfg.IframePath),
-		zap.String("beacon_path", r.cfg.BeaconPath), zap.String("config_path", r.cfg.ConfigPath),
+		zap.String("beacon_path", r.cfg.BeaconPath), zap.String("import_path", r.cfg.ImportPath), zap.String("config_path", r.cfg.ConfigPath),
 		zap.String("tag_path", r.cfg.TagPath), zap.Bool("plausible", r.cfg.Protocols.Plausible.Enabled),
 		// The SRI hash goes into the site's <script integrity="..."> tag.
 		zap.String("tag_integrity", r.tag.script.Integrity), zap.Int("tag_gzip_bytes", len(r.tag.gzip)))
@@ -226,6 +226,8 @@ func (r *pixelReceiver) route(w http.ResponseWriter, req *http.Request) {
 		r.handleIframe(w, req)
 	case r.cfg.BeaconPath:
 		r.handleBeacon(w, req)
+	case r.cfg.ImportPath:
+		r.handleImport(w, req)
 	case r.cfg.TagPath:
 		r.handleTag(w, req)
 	case r.cfg.ConfigPath:
@@ -250,6 +252,10 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 		r.handleIframe(w, req)
 	case r.cfg.BeaconPath:
 		r.refuseBody(w, req, channelBeacon, msg)
+	case r.cfg.ImportPath:
+		rej := &webevent.Rejection{Reason: webevent.ReasonInvalidRequest, Message: "the body cannot be decoded: " + msg}
+		r.reject(req.Context(), channelImport, rej, -1)
+		writeBeaconError(w, http.StatusBadRequest, rej)
 	default:
 		if r.cfg.Protocols.Plausible.Enabled && req.URL.Path == r.cfg.Protocols.Plausible.Path {
 			r.refuseBody(w, req, channelPlausible, msg)
@@ -413,14 +419,14 @@ func (r *pixelReceiver) allow(c *client) bool {
 }
 
 // botReason says why a request looks automated, "" when it does not.
-func (r *pixelReceiver) botReason(c *client, sh *webevent.Shared) string {
+func (r *pixelReceiver) botReason(userAgent string, sh *webevent.Shared) string {
 	if !r.detectUA {
 		return ""
 	}
 	if sh != nil && sh.Automation {
 		return eventmodel.BotReasonAutomation
 	}
-	if botdetect.IsBot(c.info.UserAgent) {
+	if botdetect.IsBot(userAgent) {
 		return eventmodel.BotReasonUserAgent
 	}
 	return ""
@@ -434,7 +440,7 @@ func (r *pixelReceiver) enrich(w http.ResponseWriter, req *http.Request, c *clie
 		return ""
 	}
 	sh := events[0].Shared
-	if reason := r.botReason(c, sh); reason != "" {
+	if reason := r.botReason(c.info.UserAgent, sh); reason != "" {
 		if r.cfg.Bots.Action == BotActionDrop {
 			return reason
 		}

@@ -3,6 +3,7 @@ package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixel
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -43,6 +44,10 @@ type SiteConfig struct {
 	// junk out; it is not a secret from anyone who reads the page.
 	WriteKey configopaque.String `mapstructure:"write_key"`
 
+	// Import, with a key, lets the site's owner import history through
+	// import_path.
+	Import ImportConfig `mapstructure:"import"`
+
 	Consent ConsentConfig `mapstructure:"consent"`
 	Cookies CookiesConfig `mapstructure:"cookies"`
 
@@ -69,6 +74,28 @@ type SiteConfig struct {
 	// Protocols says how the other trackers' requests name the site
 	// (protocols.go).
 	Protocols SiteProtocolsConfig `mapstructure:"protocols"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// minImportKeyLength keeps guessable keys out: the import key is a real
+// secret, unlike the write key every page shows.
+const minImportKeyLength = 16
+
+// ImportConfig authenticates and bounds the site's imports of history.
+type ImportConfig struct {
+	// Key is the site's import key, sent as "Authorization: Bearer KEY".
+	// It is a secret of the site's owner (webjourneyctl keygen makes one)
+	// and must differ from the write key, which every page shows. Without
+	// a key (or KeyFile) the site accepts no import.
+	Key configopaque.String `mapstructure:"key"`
+	// KeyFile is a file holding the key instead (surrounding white space
+	// is ignored), read at start.
+	KeyFile string `mapstructure:"key_file"`
+	// MaxAge refuses imported events older than this (time_too_old);
+	// 0 accepts any age.
+	MaxAge time.Duration `mapstructure:"max_age"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -176,6 +203,7 @@ func (s *SiteConfig) validate() error {
 	if len(s.WriteKey) > 256 {
 		errs = append(errs, errors.New("write_key: must be at most 256 bytes"))
 	}
+	errs = append(errs, s.Import.validate(s.WriteKey)...)
 	switch s.Cookies.Mode {
 	case CookieModeAuto, CookieModeServer, CookieModeScript, CookieModeNone:
 	default:
@@ -271,4 +299,52 @@ func validCookieName(n string) bool {
 		}
 	}
 	return true
+}
+
+// validate checks the import settings; errors are keyed relative to the site.
+func (ic *ImportConfig) validate(writeKey configopaque.String) []error {
+	var errs []error
+	if ic.Key != "" && ic.KeyFile != "" {
+		errs = append(errs, errors.New("import: set key or key_file, not both"))
+	}
+	if ic.Key != "" {
+		errs = append(errs, checkImportKey("import::key", string(ic.Key), string(writeKey)))
+	}
+	if ic.MaxAge < 0 {
+		errs = append(errs, fmt.Errorf("import::max_age: %s must be 0 (any age) or positive", ic.MaxAge))
+	}
+	return errs
+}
+
+// checkImportKey checks a key from the config or from its file.
+func checkImportKey(key, importKey, writeKey string) error {
+	switch {
+	case len(importKey) < minImportKeyLength || len(importKey) > 256:
+		return fmt.Errorf("%s: must be %d-256 bytes (webjourneyctl keygen makes one)", key, minImportKeyLength)
+	case strings.ContainsAny(importKey, " \t\r\n"):
+		return fmt.Errorf("%s: must not contain white space", key)
+	case importKey == writeKey:
+		return fmt.Errorf("%s: must differ from write_key, which every page of the site shows", key)
+	}
+	return nil
+}
+
+// importKey is the site's import key, read from key_file when set; nil
+// when the site accepts no import.
+func (ic *ImportConfig) importKey(writeKey string) ([]byte, error) {
+	key := string(ic.Key)
+	if ic.KeyFile != "" {
+		raw, err := os.ReadFile(ic.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("import::key_file: %w", err)
+		}
+		key = strings.TrimSpace(string(raw))
+		if err := checkImportKey("import::key_file", key, writeKey); err != nil {
+			return nil, err
+		}
+	}
+	if key == "" {
+		return nil, nil
+	}
+	return []byte(key), nil
 }

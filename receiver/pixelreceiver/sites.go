@@ -2,6 +2,7 @@ package pixelreceiver // import "github.com/webjourney/webjourney/receiver/pixel
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ type site struct {
 	origins *origin.Set
 	// referrals detects the site's referral partners.
 	referrals *referral.Detector
+	// importKey authenticates the site's imports; nil: none accepted.
+	importKey []byte
 	// configJSON is the per-site config document for each cookie mode the
 	// tag can be told (auto is resolved per request).
 	configJSON map[string][]byte
@@ -30,6 +33,9 @@ func newSites(cfg *Config) (map[string]*site, error) {
 			return nil, err
 		}
 		s := &site{cfg: sc, origins: origins, referrals: newReferrals(sc.ReferralPartners), configJSON: map[string][]byte{}}
+		if s.importKey, err = sc.Import.importKey(string(sc.WriteKey)); err != nil {
+			return nil, fmt.Errorf("sites::%s::%w", sc.ID, err)
+		}
 		for _, mode := range []string{CookieModeServer, CookieModeScript, CookieModeNone} {
 			body, err := json.Marshal(newTagConfig(sc, mode))
 			if err != nil {

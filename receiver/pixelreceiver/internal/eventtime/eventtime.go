@@ -78,17 +78,10 @@ func (r Rule) Decide(received time.Time, sentAt, at *float64) Time {
 	case delayMs > milliseconds(r.MaxDelay):
 		return replaced(received, eventmodel.TimeCorrectionTooOld)
 	}
-	// UnixMilli is exact in a float64 (below 2^53); the sub-millisecond
-	// rest is added apart so that whole-millisecond times compare exactly.
-	receivedMs := float64(received.UnixMilli()) + float64(received.Nanosecond()%int(time.Millisecond))/float64(time.Millisecond)
-	skewMs := receivedMs - *sentAt
+	skewMs := unixMs(received) - *sentAt
 	if math.Abs(skewMs) <= milliseconds(r.MaxSkew) {
 		// at is within MaxDelay + MaxSkew of received: no overflow.
-		whole := math.Floor(*at)
-		return Time{
-			At:     time.UnixMilli(int64(whole)).Add(time.Duration((*at - whole) * float64(time.Millisecond))),
-			Source: eventmodel.TimeSourceClient,
-		}
+		return clientTime(*at)
 	}
 	return Time{
 		At:         received.Add(-time.Duration(delayMs * float64(time.Millisecond))),
@@ -96,6 +89,47 @@ func (r Rule) Decide(received time.Time, sentAt, at *float64) Time {
 		Correction: eventmodel.TimeCorrectionSkew,
 		SkewMs:     clampInt64(math.Round(skewMs)),
 	}
+}
+
+// Import is the rule of the import endpoint, which takes history from the
+// site's owner (authenticated by the site's import key): an imported event
+// keeps its own time exactly as sent, since there is no send time to
+// check a clock against and the owner vouches for it. It is never
+// corrected; an event whose time cannot be kept is refused instead, and
+// refusal says why with the TimeCorrection* word a live event would carry:
+// TimeCorrectionMissing (no time), TimeCorrectionInFuture (later than the
+// receive time by more than MaxSkew) or TimeCorrectionTooOld (older than
+// maxAge, or before 1970). maxAge 0 allows any age.
+func Import(received time.Time, at *float64, maxAge time.Duration, maxSkew time.Duration) (Time, string) {
+	if !reading(at) {
+		return Time{}, eventmodel.TimeCorrectionMissing
+	}
+	ageMs := unixMs(received) - *at
+	switch {
+	case ageMs < -milliseconds(maxSkew):
+		return Time{}, eventmodel.TimeCorrectionInFuture
+	case *at < 0, maxAge > 0 && ageMs > milliseconds(maxAge):
+		return Time{}, eventmodel.TimeCorrectionTooOld
+	}
+	// 0 <= at <= received + maxSkew: no overflow.
+	return clientTime(*at), ""
+}
+
+// clientTime is the client's reading at (milliseconds since the epoch,
+// within time.Time's range) kept as sent.
+func clientTime(at float64) Time {
+	whole := math.Floor(at)
+	return Time{
+		At:     time.UnixMilli(int64(whole)).Add(time.Duration((at - whole) * float64(time.Millisecond))),
+		Source: eventmodel.TimeSourceClient,
+	}
+}
+
+// unixMs is t in milliseconds since the epoch. UnixMilli is exact in a
+// float64 (below 2^53); the sub-millisecond rest is added apart so that
+// whole-millisecond times compare exactly.
+func unixMs(t time.Time) float64 {
+	return float64(t.UnixMilli()) + float64(t.Nanosecond()%int(time.Millisecond))/float64(time.Millisecond)
 }
 
 // reading reports whether v is a clock reading: set and finite (JSON has

@@ -142,7 +142,7 @@ func (d *Decoder) DecodeBeacon(body []byte, req Request) (Beacon, *Rejection) {
 				return Event{}, reject(ReasonInvalidEvent, "the event is not a valid event JSON object: field "+key+" has the wrong JSON type")
 			}
 		}
-		return d.beaconEvent(t, c, &w, h.SentAt.float())
+		return d.beaconEvent(t, c, &w, eventtime.Beacon.Decide(c.req.Received, h.SentAt.float(), w.TS.float()))
 	})
 }
 
@@ -289,7 +289,9 @@ func (d *Decoder) beacon(t text, w *beaconHeader, n int, req Request, event func
 	return b, nil
 }
 
-func (d *Decoder) beaconEvent(t text, c *common, w *eventWire, sentAt *float64) (Event, *Rejection) {
+// beaconEvent builds one event of the beacon's events array (or one
+// imported line) at the time its channel's rule decided.
+func (d *Decoder) beaconEvent(t text, c *common, w *eventWire, at eventtime.Time) (Event, *Rejection) {
 	eventType := w.Type.name
 	if !w.Type.set {
 		eventType = eventmodel.EventPageView // the default type
@@ -297,7 +299,7 @@ func (d *Decoder) beaconEvent(t text, c *common, w *eventWire, sentAt *float64) 
 	if eventType == "" {
 		return Event{}, reject(ReasonInvalidType, "type must be one of page_view, custom, engagement, outbound_click, file_download, form_submit, site_search, identify, consent")
 	}
-	ev := Event{Time: eventtime.Beacon.Decide(c.req.Received, sentAt, w.TS.float())}
+	ev := Event{Time: at}
 	f := fields{id: t.str(w.ID), eventType: eventType, url: t.str(w.URL), referrer: t.str(w.Referrer), title: t.str(w.Title), name: t.str(w.Name)}
 	if rej := d.build(c, &f, &ev); rej != nil {
 		return Event{}, rej

@@ -209,6 +209,12 @@ func (d *Decoder) checkCommon(c *common) *Rejection {
 	if site.WriteKey != "" && subtle.ConstantTimeCompare([]byte(c.key), []byte(site.WriteKey)) != 1 {
 		return reject(ReasonInvalidWriteKey, "the site requires its write key")
 	}
+	return c.checkIDs()
+}
+
+// checkIDs checks the visitor and session ids of a request (or of an
+// imported line).
+func (c *common) checkIDs() *Rejection {
 	// Empty ids mean "none" (a tag without storage consent sends none).
 	if c.visitorID != "" && !ValidID(c.visitorID) {
 		return reject(ReasonInvalidID, "visitor id must be 1-128 characters of [A-Za-z0-9._:-]")

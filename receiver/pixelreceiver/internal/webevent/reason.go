@@ -32,9 +32,19 @@ const (
 	ReasonInvalidField      Reason = "invalid_field"
 )
 
+// Rejections of one imported line (see DecodeImportLine); the whole
+// import request is rejected with ReasonInvalidImportKey.
+const (
+	ReasonLineTooLong  Reason = "line_too_long"
+	ReasonMissingTime  Reason = "missing_time"
+	ReasonTimeInFuture Reason = "time_in_future"
+	ReasonTimeTooOld   Reason = "time_too_old"
+)
+
 // Rejections decided by the receiver around the decoder.
 const (
 	ReasonInvalidWriteKey  Reason = "invalid_write_key"
+	ReasonInvalidImportKey Reason = "invalid_import_key"
 	ReasonOriginNotAllowed Reason = "origin_not_allowed"
 	ReasonRateLimited      Reason = "rate_limited"
 	ReasonBot              Reason = "bot"
@@ -46,7 +56,8 @@ var Reasons = []Reason{
 	ReasonInvalidJSON, ReasonUnknownSite, ReasonNoEvents, ReasonTooManyEvents,
 	ReasonInvalidEvent, ReasonInvalidID, ReasonInvalidType, ReasonMissingURL, ReasonInvalidURL,
 	ReasonURLTooLong, ReasonMissingName, ReasonTooManyProperties, ReasonInvalidProperty, ReasonInvalidField,
-	ReasonInvalidWriteKey, ReasonOriginNotAllowed, ReasonRateLimited, ReasonBot,
+	ReasonLineTooLong, ReasonMissingTime, ReasonTimeInFuture, ReasonTimeTooOld,
+	ReasonInvalidWriteKey, ReasonInvalidImportKey, ReasonOriginNotAllowed, ReasonRateLimited, ReasonBot,
 }
 
 // Rejection says why something was not accepted. Message is meant for the
