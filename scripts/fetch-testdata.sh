@@ -6,6 +6,8 @@
 #     MMDB that the geoip tests look up known addresses in.
 #   - vega (BSD-3-Clause): the Vega runtime Kibana's Vega visualization
 #     uses; renders the Kibana Vega spec in tests (test/vegarender).
+#   - @plausible-analytics/tracker (MIT): Plausible's own tracker, which a
+#     browser test runs against the receiver's Plausible Events API.
 # Versions are pinned so generated code and test expectations are
 # reproducible; bump them deliberately (and re-run go generate).
 # Idempotent: does nothing when the pinned versions are already installed.
@@ -16,6 +18,7 @@ CRAWLER_USER_AGENTS_VERSION=1.60.0
 GEOIP_COUNTRY_MMDB_VERSION=2.3.2026061719
 IABTCF_CORE_VERSION=1.5.6
 VEGA_VERSION=5.33.1
+PLAUSIBLE_TRACKER_VERSION=0.4.6
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/.cache/npm"
@@ -25,6 +28,7 @@ pkgs=(
   "@ip-location-db/geo-whois-asn-country-mmdb@$GEOIP_COUNTRY_MMDB_VERSION"
   "@iabtcf/core@$IABTCF_CORE_VERSION"
   "vega@$VEGA_VERSION"
+  "@plausible-analytics/tracker@$PLAUSIBLE_TRACKER_VERSION"
 )
 
 # installed_version NAME prints the version of an installed package, if any.

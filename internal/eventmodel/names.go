@@ -134,6 +134,11 @@ const (
 	AttrProperties = "webjourney.properties"
 	// AttrIngestChannel says which collection surface received the event (string, one of the Channel* values).
 	AttrIngestChannel = "webjourney.ingest.channel"
+	// AttrNonInteractive is true for an event the sender marked as not
+	// an interaction of the visitor (Plausible's interactive: false, e.g.
+	// an autoplay), which should not turn a bounce into an engaged visit
+	// (bool; absent means interactive).
+	AttrNonInteractive = "webjourney.event.non_interactive"
 
 	// AttrPageViewID is the event id of the page view an engagement,
 	// click, form or search event belongs to (string).
@@ -491,6 +496,9 @@ const (
 	// ChannelImport: history the site's owner imported (NDJSON, the
 	// receiver's import endpoint); the event keeps its own time.
 	ChannelImport = "import"
+	// ChannelPlausible is Plausible's Events API (POST /api/event), for
+	// sites that keep their Plausible tracker.
+	ChannelPlausible = "plausible"
 )
 
 // EventNames lists every event name of this schema version.

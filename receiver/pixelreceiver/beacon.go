@@ -72,9 +72,8 @@ func (r *pixelReceiver) handleBeaconPost(w http.ResponseWriter, req *http.Reques
 	s := r.sites[b.Site]
 	r.setBeaconHeaders(w, req, s)
 	if origin := req.Header.Get("Origin"); origin != "" && !s.origins.AllowsOrigin(origin) {
-		rej := &webevent.Rejection{Reason: webevent.ReasonOriginNotAllowed, Message: "the page's origin is not one of the site's allowed_origins"}
-		r.reject(ctx, channelBeacon, rej, -1)
-		writeBeaconError(w, http.StatusForbidden, rej)
+		r.reject(ctx, channelBeacon, originRejection, -1)
+		writeBeaconError(w, http.StatusForbidden, originRejection)
 		return
 	}
 	for i := range b.Rejected {

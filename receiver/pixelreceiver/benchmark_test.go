@@ -52,6 +52,8 @@ func newBenchReceiver(b *testing.B) *pixelReceiver {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Sites = []SiteConfig{testSite("shop")}
 	cfg.RateLimit = benchRateLimit
+	cfg.Protocols.Plausible.Enabled = true
+	cfg.Sites[0].Protocols.Plausible.Domains = []string{"shop.example"}
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = componenttest.NewNopTelemetrySettings()
 	r, err := newPixelReceiver(cfg, set, consumertest.NewNop())
@@ -100,6 +102,24 @@ func BenchmarkBeacon(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*events)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkPlausible is one Plausible page view (the real tracker's body)
+// through the handler, as BenchmarkPixelHit is one pixel hit.
+func BenchmarkPlausible(b *testing.B) {
+	r := newBenchReceiver(b)
+	body := []byte(`{"n":"pageview","v":36,"u":"https://shop.example/products/red-shoes?utm_source=newsletter&utm_medium=email&utm_campaign=spring","d":"shop.example","r":"https://www.google.com/search?q=red+shoes"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/api/event", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("User-Agent", benchUA)
+		rec := httptest.NewRecorder()
+		r.route(rec, req)
+		if rec.Code != http.StatusAccepted {
+			b.Fatal(rec.Body.String())
+		}
+	}
 }
 
 // BenchmarkPixelHitHTTP is the whole stack over loopback: net/http,

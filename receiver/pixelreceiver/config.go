@@ -73,6 +73,9 @@ type Config struct {
 	// Limits bounds what a single request may carry.
 	Limits LimitsConfig `mapstructure:"limits"`
 
+	// Protocols serves other trackers' wire formats (protocols.go).
+	Protocols ProtocolsConfig `mapstructure:"protocols"`
+
 	// RoutingKey writes webjourney.routing.key on every record: the
 	// visitor id when the event has one, else the client address (as
 	// resolved through trusted_proxies). A front collector's loadbalancing
@@ -152,6 +155,7 @@ func (cfg *Config) Validate() error {
 		validatePath("tag_path", cfg.TagPath),
 		validatePath("config_path", cfg.ConfigPath),
 		cfg.validatePathsDistinct(),
+		cfg.validateProtocols(),
 		prefixed("tag_global", tag.ValidGlobalName(cfg.TagGlobal)),
 		cfg.validateSites(),
 		prefixed("trusted_proxies", validateProxies(cfg.TrustedProxies)),
@@ -183,6 +187,9 @@ func (cfg *Config) validatePathsDistinct() error {
 		{"pixel_path", cfg.PixelPath}, {"iframe_path", cfg.IframePath}, {"beacon_path", cfg.BeaconPath},
 		{"import_path", cfg.ImportPath},
 		{"tag_path", cfg.TagPath}, {"config_path", cfg.ConfigPath},
+	}
+	if cfg.Protocols.Plausible.Enabled {
+		paths = append(paths, struct{ key, path string }{"protocols::plausible::path", cfg.Protocols.Plausible.Path})
 	}
 	var errs []error
 	for i, p := range paths {

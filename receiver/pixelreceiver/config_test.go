@@ -37,6 +37,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 2048, cfg.Limits.MaxStringLength)
 	assert.Equal(t, 25, cfg.Limits.MaxProperties)
 	assert.False(t, cfg.RoutingKey, "the routing key is only for the two-tier layout")
+	assert.Equal(t, PlausibleConfig{Path: "/api/event"}, cfg.Protocols.Plausible, "other trackers' endpoints are off until enabled")
 	// Sites are required, so the default alone must not validate.
 	require.ErrorContains(t, confmap.Validate(cfg), "sites: at least one site is required")
 }
@@ -81,6 +82,8 @@ func TestLoadValidConfig(t *testing.T) {
 	require.Len(t, site.ReferralPartners, 1)
 	assert.Equal(t, 720*time.Hour, site.ReferralPartners[0].AttributionWindow)
 	assert.Equal(t, []string{"archipro.co.nz", "archipro.com.au"}, site.ReferralPartners[0].Domains)
+	assert.Equal(t, PlausibleConfig{Enabled: true, Path: "/stats/api/event"}, full.Protocols.Plausible)
+	assert.Equal(t, []string{"shop.example", "www.shop.example"}, site.Protocols.Plausible.Domains)
 }
 
 func TestLoadInvalidConfig(t *testing.T) {
@@ -120,6 +123,11 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{"import_key_and_file", "sites::0::import: set key or key_file, not both"},
 		{"negative_import_age", "sites::0::import::max_age: -1h0m0s must be 0 (any age) or positive"},
 		{"partner_twice", `sites::0::referral_partners::1::name: "ArchiPro" is also referral_partners::0`},
+		{"plausible_without_domains", "protocols::plausible::enabled: no site lists its Plausible domains; add sites::N::protocols::plausible::domains"},
+		{"plausible_domains_disabled", "sites::0::protocols::plausible::domains: set, but protocols::plausible::enabled is false"},
+		{"plausible_bad_domain", `sites::0::protocols::plausible::domains::0: "https://shop.example/" must be a host name such as shop.example`},
+		{"plausible_domain_twice", `sites::1::protocols::plausible::domains::0: "Shop.Example" is already listed by sites::0`},
+		{"plausible_path_is_beacon_path", `protocols::plausible::path: "/b" is already beacon_path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

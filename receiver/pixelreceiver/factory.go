@@ -72,6 +72,9 @@ func createDefaultConfig() component.Config {
 			MaxClients:        defaultRateLimitClients,
 		},
 		Bots: BotsConfig{Action: BotActionDrop},
+		Protocols: ProtocolsConfig{
+			Plausible: PlausibleConfig{Path: defaultPlausiblePath},
+		},
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,
 			MaxStringLength:    defaultMaxStringLength,

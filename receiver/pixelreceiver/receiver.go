@@ -27,6 +27,7 @@ import (
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/framing"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/geoip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/plausible"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/ratelimit"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
@@ -45,6 +46,7 @@ type pixelReceiver struct {
 	obsrep    *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
 	decoder   *webevent.Decoder
+	plausible *plausible.Decoder
 	sites     map[string]*site
 	// ownCORS is false when the operator configured confighttp's cors
 	// section; that handler then owns the CORS headers and ours would clash.
@@ -84,13 +86,15 @@ func newPixelReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
+	decoder := newDecoder(cfg, sites)
 	r := &pixelReceiver{
 		cfg:       cfg,
 		settings:  set,
 		next:      next,
 		obsrep:    obsrep,
 		telemetry: tb,
-		decoder:   newDecoder(cfg, sites),
+		decoder:   decoder,
+		plausible: &plausible.Decoder{Events: decoder, Domains: plausibleDomains(cfg)},
 		sites:     sites,
 		ownCORS:   !cfg.ServerConfig.CORS.HasValue() || len(cfg.ServerConfig.CORS.Get().AllowedOrigins) == 0,
 		proxies:   proxies,
@@ -137,7 +141,7 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 	r.settings.Logger.Info("Starting pixel receiver", zap.String("endpoint", r.endpoint),
 		zap.String("pixel_path", r.cfg.PixelPath), zap.String("iframe_path", r.cfg.IframePath),
 		zap.String("beacon_path", r.cfg.BeaconPath), zap.String("import_path", r.cfg.ImportPath), zap.String("config_path", r.cfg.ConfigPath),
-		zap.String("tag_path", r.cfg.TagPath),
+		zap.String("tag_path", r.cfg.TagPath), zap.Bool("plausible", r.cfg.Protocols.Plausible.Enabled),
 		// The SRI hash goes into the site's <script integrity="..."> tag.
 		zap.String("tag_integrity", r.tag.script.Integrity), zap.Int("tag_gzip_bytes", len(r.tag.gzip)))
 	r.shutdownWG.Go(func() {
@@ -229,6 +233,10 @@ func (r *pixelReceiver) route(w http.ResponseWriter, req *http.Request) {
 	case r.cfg.ConfigPath:
 		r.handleConfig(w, req)
 	default:
+		if r.cfg.Protocols.Plausible.Enabled && req.URL.Path == r.cfg.Protocols.Plausible.Path {
+			r.handlePlausible(w, req)
+			return
+		}
 		http.NotFound(w, req)
 	}
 }
@@ -243,17 +251,26 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 	case r.cfg.IframePath:
 		r.handleIframe(w, req)
 	case r.cfg.BeaconPath:
-		r.setBeaconHeaders(w, req, nil)
-		rej := &webevent.Rejection{Reason: webevent.ReasonInvalidRequest, Message: "the body cannot be decoded: " + msg}
-		r.reject(req.Context(), channelBeacon, rej, -1)
-		writeBeaconError(w, http.StatusBadRequest, rej)
+		r.refuseBody(w, req, channelBeacon, msg)
 	case r.cfg.ImportPath:
 		rej := &webevent.Rejection{Reason: webevent.ReasonInvalidRequest, Message: "the body cannot be decoded: " + msg}
 		r.reject(req.Context(), channelImport, rej, -1)
 		writeBeaconError(w, http.StatusBadRequest, rej)
 	default:
+		if r.cfg.Protocols.Plausible.Enabled && req.URL.Path == r.cfg.Protocols.Plausible.Path {
+			r.refuseBody(w, req, channelPlausible, msg)
+			return
+		}
 		http.Error(w, msg, status)
 	}
+}
+
+// refuseBody answers a POST surface whose body confighttp could not decode.
+func (r *pixelReceiver) refuseBody(w http.ResponseWriter, req *http.Request, channel, msg string) {
+	r.setBeaconHeaders(w, req, nil)
+	rej := &webevent.Rejection{Reason: webevent.ReasonInvalidRequest, Message: "the body cannot be decoded: " + msg}
+	r.reject(req.Context(), channel, rej, -1)
+	writeBeaconError(w, http.StatusBadRequest, rej)
 }
 
 // consume sends the events of one request to the pipeline as one plog.Logs.
@@ -302,7 +319,7 @@ type timeCorrectionKey struct{ channel, correction string }
 // correction, made once: an attribute set is sorted and allocated.
 var timeCorrectionAttrs = func() map[timeCorrectionKey]metric.AddOption {
 	m := map[timeCorrectionKey]metric.AddOption{}
-	for _, ch := range []string{channelPixel, channelIframe, channelBeacon} {
+	for _, ch := range []string{channelPixel, channelIframe, channelBeacon, channelPlausible} {
 		for _, c := range eventmodel.TimeCorrections {
 			m[timeCorrectionKey{ch, c}] = metric.WithAttributeSet(attribute.NewSet(
 				attribute.String("channel", ch), attribute.String("correction", c)))

@@ -71,6 +71,10 @@ type SiteConfig struct {
 	// Track switches the tag's automatic tracking per kind.
 	Track TrackConfig `mapstructure:"track"`
 
+	// Protocols says how the other trackers' requests name the site
+	// (protocols.go).
+	Protocols SiteProtocolsConfig `mapstructure:"protocols"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }

@@ -41,7 +41,7 @@ var lookalikes = []string{"#1234-5678-90", "Ticket 123-456-7890"}
 // TestPIICanary pushes personal data and secrets through every input
 // surface of the pixel receiver — pixel parameters, beacon fields, page
 // URL (path, query, fragment, userinfo), referrer, title, site search,
-// custom event names and properties, identify — through the built
+// custom event names and properties, identify, Plausible's Events API — through the built
 // collector into the real Elasticsearch, then scans every stored document
 // for any clear-text occurrence.
 func TestPIICanary(t *testing.T) {
@@ -51,9 +51,13 @@ func TestPIICanary(t *testing.T) {
 	}
 	store, prefix, listen := startPipeline(t, pipeline{
 		pixel: fmt.Sprintf(`    bots: {action: keep}
+    protocols:
+      plausible: {enabled: true}
     sites:
       - id: %s
-        consent: {required: false}`, canarySite),
+        consent: {required: false}
+        protocols:
+          plausible: {domains: [canary.example]}`, canarySite),
 		processors: fmt.Sprintf("  consent:\n    default: opt_out\n  anonymizer:\n    secret: {file: %q}\n", secretFile),
 		order:      []string{"consent", "anonymizer"},
 	})
@@ -108,17 +112,35 @@ func TestPIICanary(t *testing.T) {
 		t.Fatalf("canary beacon: %d %s", status, out)
 	}
 
+	// Plausible's Events API: its name, URL, referrer, props and revenue.
+	plausibleEvent, _ := json.Marshal(map[string]any{"n": "lead " + email, "u": pageURL, "d": "canary.example",
+		"r": "https://mail.example/inbox?to=" + email + "&token=" + token,
+		"p": map[string]any{"email": email, "phone": phone, "card": card, "iban": iban, "note": "api key " + token, "customer_name": "Janecanary"},
+		"$": map[string]any{"amount": 1, "currency": "EUR"}})
+	if status, out := beacon(t, base+"/api/event", "text/plain", string(plausibleEvent)); status != http.StatusAccepted {
+		t.Fatalf("canary Plausible event: %d %s", status, out)
+	}
+
 	wantIDs := []string{"canary-pixel-1", "canary-pixel-2", "canary-pixel-3", "canary-beacon-1", "canary-beacon-2", "canary-beacon-3",
 		"canary-beacon-4", "canary-beacon-5", "canary-beacon-6", "canary-beacon-7", "canary-beacon-8"}
 	var docs map[string]map[string]any
 	eventually(t, 60*time.Second, "the canary documents", func() bool {
 		docs = store.searchHits(storeIndex(prefix, journeystore.FamilyEvents), map[string]any{"match_all": map[string]any{}})
-		return len(docs) >= len(wantIDs)
+		return len(docs) >= len(wantIDs)+1 // the Plausible event's id is the receiver's
 	})
 	for _, id := range wantIDs {
 		if docs[id] == nil {
 			t.Errorf("canary event %s was not stored (every event of this site should be)", id)
 		}
+	}
+	plausibleDocs := 0
+	for _, d := range docs {
+		if d["webjourney.ingest.channel"] == "plausible" {
+			plausibleDocs++
+		}
+	}
+	if plausibleDocs != 1 {
+		t.Errorf("%d Plausible canary events stored, want 1", plausibleDocs)
 	}
 	raw, _ := json.Marshal(docs)
 	all := strings.ToLower(string(raw))

@@ -37,6 +37,9 @@ const (
 	// Vega is the directory of the vega package (BSD-3-Clause), the
 	// runtime Kibana's Vega visualization renders specs with.
 	Vega = ".cache/npm/node_modules/vega"
+	// PlausibleTracker is Plausible's own tracker,
+	// @plausible-analytics/tracker (MIT), an ES module.
+	PlausibleTracker = ".cache/npm/node_modules/@plausible-analytics/tracker/plausible.js"
 )
 
 // Fetched returns the absolute path of a fetched test data file, or skips

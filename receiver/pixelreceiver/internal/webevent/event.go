@@ -93,6 +93,9 @@ type Event struct {
 	// ReferralLanding is set on the page view on which the receiver
 	// detected the referral partner in Shared (webjourney.referral.landing).
 	ReferralLanding bool
+	// NonInteractive is set when the sender marked the event as no
+	// interaction of the visitor (webjourney.event.non_interactive).
+	NonInteractive bool
 	// Shared is what every event of the request has in common: identity,
 	// consent signals and receive-time enrichment. Events of one beacon
 	// point to the same value.
@@ -372,6 +375,9 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	putCampaign(a, &ev.Campaign)
 	if ev.ReferralLanding {
 		a.PutBool(eventmodel.AttrReferralLanding, true)
+	}
+	if ev.NonInteractive {
+		a.PutBool(eventmodel.AttrNonInteractive, true)
 	}
 	if ev.Shared != nil {
 		ev.Shared.copyTo(a)
