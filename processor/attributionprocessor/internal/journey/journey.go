@@ -55,7 +55,17 @@ type Event struct {
 	// PartnerWindow is the partner's attribution window: a touch of the
 	// partner older than this at an outcome gets no credit (0: no limit
 	// beyond the lookback).
-	PartnerWindow        time.Duration
+	PartnerWindow time.Duration
+	// Referrer is the domain of a page view's referrer
+	// (webjourney.referrer.domain), "" for none. ReferrerOnly is set when
+	// its entry attribution rests on that referrer alone: it has no
+	// campaign parameters, ad click id or partner landing of its own.
+	// Trackers of single-page apps resend the document's original
+	// referrer with every in-app page view; such a page view continues a
+	// visit that entered through the same referrer (see rule 3 in the
+	// package documentation).
+	Referrer             string
+	ReferrerOnly         bool
 	DeviceClass, Country string
 }
 
@@ -125,11 +135,30 @@ type Visitor struct {
 type entry struct {
 	medium, source, campaign, partner string
 	window                            time.Duration // the partner's attribution window
+	// The referrer domain of the page view the entry came from, and
+	// whether the entry rests on it alone (Event.ReferrerOnly); kept for
+	// real sources only. Part of the interned entry rather than of
+	// visitState, which fills its size class (TestStateSizes): the
+	// distinct entries grow by a few referrer hosts, not per visit.
+	referrer     string
+	referrerOnly bool
 }
 
 // entryOf is the entry attribution of a page view.
 func entryOf(e *Event) entry {
-	return entry{e.Medium, e.Source, e.Campaign, e.Partner, e.PartnerWindow}
+	en := entry{medium: e.Medium, source: e.Source, campaign: e.Campaign, partner: e.Partner, window: e.PartnerWindow}
+	if !isDirect(e.Medium) && e.Referrer != "" {
+		en.referrer, en.referrerOnly = e.Referrer, e.ReferrerOnly
+	}
+	return en
+}
+
+// resentReferrer reports whether page view e shows nothing but the
+// referrer that the visit with entry en came through: what the tracker of
+// a single-page app sends with every in-app page view after the landing.
+// Such a page view is no new arrival (rule 3 does not apply).
+func resentReferrer(en *entry, e *Event) bool {
+	return e.ReferrerOnly && e.Referrer != "" && e.Referrer == en.referrer
 }
 
 type dims struct{ device, country string }
@@ -503,7 +532,13 @@ func (t *Tracker) apply(e Event) (vs *visitorState, v *visitState, touched bool,
 		} else if ts >= cur.start-t.window && t.sameDay(cur, ts) {
 			v = cur
 			t.addEvent(v, e, ts, pv)
-			if pv && isDirect(v.entry.Value().medium) && !isDirect(e.Medium) {
+			// The late page view is the visit's landing now. Its entry
+			// replaces a direct one, and one that rests on the same
+			// referrer alone (a single-page app's in-app page view came
+			// before the campaign landing it followed): in order, the
+			// late page view would have started the visit with its entry.
+			if en := v.entry.Value(); pv && !isDirect(e.Medium) &&
+				(isDirect(en.medium) || en.referrerOnly && !e.ReferrerOnly && e.Referrer == en.referrer) {
 				v.entry = unique.Make(entryOf(&e))
 				t.retouch(vs, v)
 				touched = true
@@ -564,6 +599,9 @@ func (t *Tracker) splits(cur *visitState, e Event, ts int64, pv bool) bool {
 	}
 	if pv && !isDirect(e.Medium) {
 		en := cur.entry.Value()
+		if resentReferrer(&en, &e) {
+			return false
+		}
 		if en.medium != e.Medium || en.source != e.Source || en.campaign != e.Campaign || en.partner != e.Partner {
 			return true
 		}

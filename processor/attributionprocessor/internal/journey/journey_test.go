@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -711,4 +712,97 @@ func TestTouchedOnlyWhenAVisitIsCreatedOrReentered(t *testing.T) {
 			t.Errorf("%s: Touched = %v, want %v", c.id, got, c.want)
 		}
 	}
+}
+
+// ref sets the referrer of page view e; only marks the entry as resting on
+// the referrer alone.
+func ref(e Event, domain string, only bool) Event {
+	e.Referrer, e.ReferrerOnly = domain, only
+	return e
+}
+
+// TestSinglePageAppReferrer covers trackers of single-page apps that
+// resend the landing's external referrer (document.referrer) with every
+// in-app page view: such a page view continues the visit; a new campaign,
+// click id, partner or another referrer still starts a new one.
+func TestSinglePageAppReferrer(t *testing.T) {
+	// The landing: a newsletter link opened in webmail.
+	landing := ref(camp(pv("a", "/", 0), "email", "newsletter", "may-2025", ""), "mail.example.net", false)
+	tests := []struct {
+		name  string
+		next  Event // one minute after the landing
+		split bool
+	}{
+		{"same referrer, no campaign", ref(camp(pv("b", "/app/2", time.Minute), "referral", "example.net", "", ""), "mail.example.net", true), false},
+		{"same referrer, new utm", ref(camp(pv("b", "/app/2", time.Minute), "email", "newsletter", "june-2025", ""), "mail.example.net", false), true},
+		{"different referrer", ref(camp(pv("b", "/app/2", time.Minute), "referral", "other.example", "", ""), "other.example", true), true},
+		{"click id", ref(camp(pv("b", "/app/2", time.Minute), "paid", "google", "", ""), "mail.example.net", false), true},
+		{"partner", ref(camp(pv("b", "/app/2", time.Minute), "partner", "archipro", "", "ArchiPro"), "mail.example.net", false), true},
+		{"no referrer", camp(pv("b", "/app/2", time.Minute), "direct", "", "", ""), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTracker(t, Config{})
+			rs := feed(t, tr, landing, tt.next)
+			require.True(t, rs[1].applied, rs[1].reason)
+			if tt.split {
+				assert.NotEqual(t, rs[0].visit.ID, rs[1].visit.ID)
+				assert.Equal(t, 2, rs[1].visitor.VisitCount)
+				assert.Equal(t, tt.next.Medium, rs[1].visit.Medium)
+				return
+			}
+			assert.Equal(t, rs[0].visit.ID, rs[1].visit.ID)
+			assert.Equal(t, 1, rs[1].visitor.VisitCount)
+			assert.Equal(t, 2, rs[1].visit.PagesViewed)
+			assert.Equal(t, "email", rs[1].visit.Medium)
+			assert.Equal(t, "may-2025", rs[1].visit.Campaign)
+			assert.False(t, rs[1].visitor.Touched)
+		})
+	}
+
+	// The same page views in the other order (the in-app page view
+	// arrives first): one visit with the landing's campaign as entry, as
+	// in order.
+	t.Run("out of order", func(t *testing.T) {
+		inApp := tests[0].next
+		tr := newTracker(t, Config{})
+		rs := feed(t, tr, inApp, landing)
+		require.True(t, rs[1].applied, rs[1].reason)
+		v := rs[1].visit
+		assert.Equal(t, rs[0].visit.ID, v.ID)
+		assert.Equal(t, 2, v.PagesViewed)
+		assert.Equal(t, "/", v.LandingPage)
+		assert.Equal(t, "email", v.Medium)
+		assert.Equal(t, "may-2025", v.Campaign)
+		assert.True(t, rs[1].visitor.Touched)
+		assert.Equal(t, 1, rs[1].visitor.VisitCount)
+		assert.Equal(t, "may-2025", rs[1].visitor.FirstTouch.Campaign)
+		assert.Equal(t, "may-2025", rs[1].visitor.LastNonDirectTouch.Campaign)
+		require.Len(t, tr.Touches("v1"), 1)
+		assert.Equal(t, "may-2025", tr.Touches("v1")[0].Campaign)
+
+		// In order, the same two page views give the same visit.
+		tr2 := newTracker(t, Config{})
+		in := last(feed(t, tr2, landing, inApp)).visit
+		v.ID, v.Version, in.ID, in.Version = "", 0, "", 0 // the id is fixed at creation
+		assert.Equal(t, in, v)
+	})
+	// A late page view from another referrer keeps a referrer-only entry.
+	t.Run("out of order, different referrer", func(t *testing.T) {
+		tr := newTracker(t, Config{})
+		rs := feed(t, tr, tests[0].next, ref(landing, "other.example", false))
+		assert.Equal(t, "referral", rs[1].visit.Medium)
+		assert.False(t, rs[1].visitor.Touched)
+	})
+	// The referrer is kept in snapshots: after a restart the in-app page
+	// view still continues the visit.
+	t.Run("restored", func(t *testing.T) {
+		tr := newTracker(t, Config{})
+		first := last(feed(t, tr, landing))
+		tr2 := newTracker(t, Config{})
+		require.NoError(t, tr2.Restore(bytes.NewReader(snapshot(t, tr))))
+		r := last(feed(t, tr2, tests[0].next))
+		assert.Equal(t, first.visit.ID, r.visit.ID)
+		assert.Equal(t, "may-2025", r.visit.Campaign)
+	})
 }

@@ -17,7 +17,7 @@ import (
 // ("Persistence"); keep the two in step.
 const (
 	snapshotMagic   = "WJJT"
-	snapshotVersion = 3
+	snapshotVersion = 4
 	// maxStringLen bounds every string of a snapshot (Snapshot refuses
 	// longer ones, Restore rejects them).
 	maxStringLen = 1 << 28
@@ -56,6 +56,7 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 			str(en.source)
 			str(en.campaign)
 			str(en.partner)
+			str(en.referrer)
 		}
 	}
 	mks := func(m *marks) {
@@ -121,6 +122,8 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 		e.ref(en.campaign)
 		e.ref(en.partner)
 		e.uvarint(uint64(en.window))
+		e.ref(en.referrer)
+		e.buf = append(e.buf, btoi(en.referrerOnly))
 		if err := e.flush(false); err != nil {
 			return err
 		}
@@ -289,6 +292,13 @@ func (e *encoder) visit(v *visitState) {
 	e.uvarint(e.entries[v.entry])
 	e.uvarint(e.dims[v.dims])
 	e.marks(v.marks)
+}
+
+func btoi(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Restore replaces the tracker's state with a snapshot written by
@@ -504,9 +514,9 @@ func (d *decoder) snapshot(cfg *Config) (*restored, error) {
 	if m := d.bytes(len(snapshotMagic)); d.err == nil && string(m) != snapshotMagic {
 		d.fail("not a journey snapshot (magic %q)", m)
 	}
-	// Versions 1 (before visits had a second page) and 2 (before entries
-	// had a partner window) are still read: a restart after an upgrade
-	// keeps its journeys.
+	// Versions 1 (before visits had a second page), 2 (before entries
+	// had a partner window) and 3 (before entries had a referrer) are
+	// still read: a restart after an upgrade keeps its journeys.
 	if d.version = d.uvarint(); d.err == nil && (d.version < 1 || d.version > snapshotVersion) {
 		d.fail("unsupported snapshot format version %d (want 1 to %d)", d.version, snapshotVersion)
 	}
@@ -535,6 +545,17 @@ func (d *decoder) snapshot(cfg *Config) (*restored, error) {
 				d.fail("partner window %d too large", w)
 			}
 			en.window = time.Duration(w)
+		}
+		if d.version >= 4 {
+			en.referrer = d.ref()
+			switch b := d.bytes(1); {
+			case b == nil:
+			case b[0] > 1:
+				d.p--
+				d.fail("referrer-only flag %d is neither 0 nor 1", b[0])
+			default:
+				en.referrerOnly = b[0] == 1
+			}
 		}
 		d.entries = append(d.entries, unique.Make(en))
 	}

@@ -27,11 +27,11 @@ const goldenKey = 0x0123456789abcdef
 // (t0 = 1741597200000000000 ns; the CRC-32C and the seen hash computed
 // independently).
 var goldenSnapshot = []string{
-	"574a4a5403",       // magic "WJJT", format version 3
+	"574a4a5404",       // magic "WJJT", format version 4
 	"efcdab8967452301", // dedupe key, little-endian
 	"00",               // evictions
 	"08" + "027331" + "06646972656374" + "00" + "087075726368617365" + "03623262" + "012f" + "076465736b746f70" + "024e5a", // 8 strings: s1 direct "" purchase b2b / desktop NZ
-	"01" + "01020202" + "00",                       // 1 entry: medium "direct", source, campaign, partner "", no partner window
+	"01" + "01020202" + "00" + "02" + "00",         // 1 entry: medium "direct", source, campaign, partner "", no partner window, no referrer, not referrer-only
 	"01" + "0607",                                  // 1 dims: desktop, NZ
 	"01",                                           // 1 visitor
 	"027631" + "00" + "808085fda1dbb2ab30",         // key "v1", site s1, lastSeen t0 (varint)
@@ -45,13 +45,23 @@ var goldenSnapshot = []string{
 	"00" + "01" + "05" + "02" + "05" + "00" + "00", // 0 ms engaged, 1 page, landing /, no second page (""), exit /, entry 0, dims 0
 	"01" + "03" + "01" + "04",                      // outcomes [purchase], segments [b2b]
 	"00",                                           // no previous visit
-	"1520f958",                                     // CRC-32C of all the above, little-endian
+	"35c95058",                                     // CRC-32C of all the above, little-endian
 }
+
+// goldenSnapshotV3 is the same state in format version 3, written before
+// entries had a referrer: none in the entry table, and its own CRC.
+var goldenSnapshotV3 = func() []string {
+	p := append([]string(nil), goldenSnapshot...)
+	p[0] = "574a4a5403"
+	p[4] = "01" + "01020202" + "00"
+	p[len(p)-1] = "1520f958"
+	return p
+}()
 
 // goldenSnapshotV2 is the same state in format version 2, written before
 // entries had a partner window: none in the entry table, and its own CRC.
 var goldenSnapshotV2 = func() []string {
-	p := append([]string(nil), goldenSnapshot...)
+	p := append([]string(nil), goldenSnapshotV3...)
 	p[0] = "574a4a5402"
 	p[4] = "01" + "01020202"
 	p[len(p)-1] = "315df5b4"
@@ -134,14 +144,20 @@ func TestSnapshotGolden(t *testing.T) {
 	assert.Equal(t, want, snapshot(t, tr2))
 	assert.Equal(t, uint64(goldenKey), tr2.key)
 
+	// A version 3 snapshot (written before entries had a referrer) is
+	// still read, and written again as version 4.
+	tr3 := newTracker(t, Config{})
+	require.NoError(t, tr3.Restore(bytes.NewReader(golden(t, goldenSnapshotV3))))
+	assert.Equal(t, want, snapshot(t, tr3))
+
 	// A version 2 snapshot (written before entries had a partner window)
-	// is still read, and written again as version 3.
+	// is still read, and written again as version 4.
 	tr2 = newTracker(t, Config{})
 	require.NoError(t, tr2.Restore(bytes.NewReader(golden(t, goldenSnapshotV2))))
 	assert.Equal(t, want, snapshot(t, tr2))
 
 	// A version 1 snapshot (written before visits had a second page) is
-	// still read, and written again as version 3.
+	// still read, and written again as version 4.
 	tr1 := newTracker(t, Config{})
 	require.NoError(t, tr1.Restore(bytes.NewReader(golden(t, goldenSnapshotV1))))
 	assert.Equal(t, want, snapshot(t, tr1))
@@ -153,7 +169,7 @@ func TestSnapshotGolden(t *testing.T) {
 	// An empty tracker.
 	empty := newTracker(t, Config{})
 	empty.key = goldenKey
-	assert.Equal(t, "574a4a5403"+"efcdab8967452301"+"00"+"00"+"00"+"00"+"00"+"c2555b1d", hex.EncodeToString(snapshot(t, empty)))
+	assert.Equal(t, "574a4a5404"+"efcdab8967452301"+"00"+"00"+"00"+"00"+"00"+"e189a3b4", hex.EncodeToString(snapshot(t, empty)))
 }
 
 // journeyEvents is a mix of visitors: campaign and partner visits, a late
@@ -444,16 +460,18 @@ func TestRestoreCorrupt(t *testing.T) {
 	}{
 		{"empty", []string{}, false, "truncated input at byte 0"},
 		{"not a snapshot", []string{"7b226b6579223a317d"}, false, `not a journey snapshot (magic "{\"ke") at byte 4`},
-		{"newer format", parts(0, "574a4a5404"), true, "unsupported snapshot format version 4 (want 1 to 3) at byte 5"},
+		{"newer format", parts(0, "574a4a5405"), true, "unsupported snapshot format version 5 (want 1 to 4) at byte 5"},
 		{"bit flip", parts(8, "06000100"), false, "checksum mismatch"},
 		{"trailing data", append(append([]string(nil), goldenSnapshot...), "00"), false, "trailing data after the visitors"},
 		{"varint overflow", parts(2, "ffffffffffffffffffff01"), false, "varint overflows 64 bits at byte 13"},
 		{"string longer than the input", parts(3, "01ffffff7f"), false, "truncated input"},
 		{"string longer than the limit", parts(3, "018180808001"), false, "string length 268435457 exceeds 268435456 at byte 20"},
 		{"huge string count", parts(3, "ffffffff0f"), false, "string count 4294967295 too large"},
-		{"string count beyond the input", parts(3, "ffffff0f"), false, "string length 212597314453125 exceeds 268435456 at byte 41"}, // the visitor's bytes read as strings
+		{"string count beyond the input", parts(3, "ffffff0f"), false, "string length 3483194400000000000 exceeds 268435456 at byte 43"}, // the visitor's bytes read as strings
 		{"string reference out of range", parts(4, "0108020202"), true, "string reference 8 out of range (8 strings)"},
 		{"partner window beyond int64", parts(4, "01"+"01020202"+"80808080808080808001"), true, "partner window 9223372036854775808 too large"},
+		{"referrer reference out of range", parts(4, "01"+"01020202"+"00"+"08"+"00"), true, "string reference 8 out of range (8 strings)"},
+		{"referrer-only flag", parts(4, "01"+"01020202"+"00"+"02"+"02"), true, "referrer-only flag 2 is neither 0 nor 1 at byte 59"},
 		{"entry reference out of range", parts(9, "01000100"+goldenVisitID), true, "entry reference 1 out of range (1 entries)"},
 		{"dims reference out of range", parts(15, "00010502050001"), true, "dims reference 1 out of range (1 dims)"},
 		{"partner reference out of range", parts(8, "04000109"), true, "partner reference 8 out of range"},
@@ -461,9 +479,9 @@ func TestRestoreCorrupt(t *testing.T) {
 		{"visit flag", parts(17, "02"), true, "visit flag 2 is neither 0 nor 1"},
 		{"visit count beyond int32", parts(8, "0400808080800800"), true, "visit count 2147483648 too large"},
 		{"empty visitor key", parts(7, "0000808085fda1dbb2ab30"), true, "empty visitor key"},
-		{"first seen after last seen", parts(8, "04020100"), true, `visitor "v1": first seen after last seen at byte 145`},
-		{"start after last activity", parts(14, "040200000000"), true, "visit " + goldenVisitID + ": start after last activity at byte 144"},
-		{"previous visit without open visit", append(parts(13, "0001"+goldenVisitID+"01")[:17], goldenSnapshot[18]), true, `visitor "v1": previous visit without an open visit at byte 145`},
+		{"first seen after last seen", parts(8, "04020100"), true, `visitor "v1": first seen after last seen at byte 147`},
+		{"start after last activity", parts(14, "040200000000"), true, "visit " + goldenVisitID + ": start after last activity at byte 146"},
+		{"previous visit without open visit", append(parts(13, "0001"+goldenVisitID+"01")[:17], goldenSnapshot[18]), true, `visitor "v1": previous visit without an open visit at byte 147`},
 		{"visitor twice", append(parts(6, "02")[:18], goldenSnapshot[7:]...), true, `visitor "v1" appears twice`},
 	}
 	for _, tt := range tests {
