@@ -54,6 +54,7 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		ch = classify(st.classifier, &f)
 		ev.Medium, ev.Source, ev.Partner = ch.Medium, ch.Source, ch.Partner
 		ev.Campaign = f.utmCampaign
+		ev.Referrer, ev.ReferrerOnly = f.referrerDomain, referrerOnly(&f)
 		if ch.Partner != "" {
 			ev.PartnerWindow = time.Duration(f.partnerWindowMs) * time.Millisecond
 		}
@@ -100,6 +101,15 @@ func classify(cl *channel.Classifier, f *fields) channel.Result {
 		in.Partner = f.partner
 	}
 	return cl.Classify(in)
+}
+
+// referrerOnly reports whether a page view's channel can rest on nothing
+// but its referrer: it has no campaign field, ad click id or partner
+// landing of its own. Any of them, even one the classifier ignores, makes
+// the page view a new arrival to the journey.
+func referrerOnly(f *fields) bool {
+	return f.utmSource == "" && f.utmMedium == "" && f.utmCampaign == "" &&
+		f.clickIDType == "" && !(f.referralLanding && f.partner != "")
 }
 
 // putVisitOnEvent writes the event's visit and the visit's entry channel

@@ -91,6 +91,19 @@ var goldenJourneys = map[string]struct {
 		{at: 5 * time.Minute, visitor: "", url: site + "/x"},
 		{at: 5 * time.Minute, visitor: "v6", url: site + "/x", bot: true},
 	}},
+	// A single-page app whose tracker sends the document's referrer with
+	// every in-app page view, as Plausible's does: after a newsletter
+	// landing opened in webmail, in-app page views carry only the webmail
+	// referrer and continue the campaign visit; a new campaign from the
+	// same referrer starts a new visit, whose in-app page views continue
+	// it in turn.
+	"spa_referrer": {hits: []hit{
+		{at: 0, visitor: "v7", url: site + "/?utm_source=newsletter&utm_medium=email&utm_campaign=winter", ref: "https://mail.example.net/"},
+		{at: time.Minute, visitor: "v7", url: site + "/shoes", ref: "https://mail.example.net/"},
+		{at: 2 * time.Minute, visitor: "v7", url: site + "/shoes/red", ref: "https://mail.example.net/"},
+		{at: 5 * time.Minute, visitor: "v7", url: site + "/sale?utm_source=newsletter&utm_medium=email&utm_campaign=spring", ref: "https://mail.example.net/"},
+		{at: 6 * time.Minute, visitor: "v7", url: site + "/sale/blue", ref: "https://mail.example.net/"},
+	}},
 }
 
 func TestGoldenJourneys(t *testing.T) {

@@ -329,3 +329,44 @@ func TestSiteSettingsApplyToTheirSite(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{"nz": "internal", "shop": "referral"}, mediums)
 }
+
+// Trackers of single-page apps resend the landing's external referrer
+// with every in-app page view (the spa_referrer golden case): those page
+// views continue the visit, in either order of arrival; the same
+// referrer with a click id of its own, or another referrer, starts a new
+// visit.
+func TestSinglePageAppReferrer(t *testing.T) {
+	const webmail = "https://mail.example.net/"
+	landing := hit{at: 0, url: site + "/?utm_source=newsletter&utm_medium=email&utm_campaign=winter", ref: webmail}
+	inApp := hit{at: time.Minute, url: site + "/shoes", ref: webmail}
+	for _, tt := range []struct {
+		name   string
+		hits   []hit
+		visits int
+	}{
+		{"in order", []hit{landing, inApp}, 1},
+		{"out of order", []hit{inApp, landing}, 1},
+		{"click id", []hit{landing, {at: time.Minute, url: site + "/shoes?gclid=x1", ref: webmail}}, 2},
+		{"other referrer", []hit{landing, {at: time.Minute, url: site + "/shoes", ref: "https://news.example.org/"}}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := range tt.hits {
+				tt.hits[i].visitor = "v1"
+			}
+			s := run(t, testConfig(), tt.hits...)
+			visits := s.of(eventmodel.EventVisit)
+			require.Len(t, visits, tt.visits)
+			first := visits[0]
+			assert.Equal(t, "email", attrStr(first, eventmodel.AttrChannelMedium))
+			assert.Equal(t, "winter", attrStr(first, eventmodel.AttrChannelCampaign))
+			assert.Equal(t, int64(3-tt.visits), attrInt(first, eventmodel.AttrVisitPagesViewed))
+			if tt.visits == 1 {
+				assert.Equal(t, "/", attrStr(first, eventmodel.AttrVisitLandingPage))
+				// Events carry the visit's entry as it was when they
+				// came: the in-app page view that arrived first cannot
+				// know of the landing.
+				assert.Equal(t, "winter", attrStr(s.events[len(s.events)-1], eventmodel.AttrChannelCampaign))
+			}
+		})
+	}
+}
