@@ -19,7 +19,14 @@
 //  3. it is a page view (webjourney.page_view or webjourney.site_search)
 //     whose entry attribution is a real source — Medium not "", "direct"
 //     or "internal" — and whose (Medium, Source, Campaign, Partner) differs
-//     from the open visit's entry (campaign change, as GA does);
+//     from the open visit's entry (campaign change, as GA does), unless
+//     its entry rests on its referrer alone (Event.ReferrerOnly: no
+//     campaign parameters, click id or partner landing) and that
+//     referrer domain (Event.Referrer) is the one the visit's entry came
+//     through: trackers of single-page apps resend the landing's
+//     document.referrer with every in-app page view, which is no new
+//     arrival (a real return through the same referrer without a
+//     campaign inside the idle timeout thus continues the visit too);
 //  4. Config.SplitAtMidnight is set and the event's local date in
 //     Config.Location differs from the visit start's local date.
 //
@@ -87,8 +94,10 @@
 //     SplitAtMidnight, on the same local date) it is merged into the open
 //     visit, moving Start (and the landing page for a page view) earlier;
 //     if that page view has a real source (see rule 3) and the visit's
-//     entry was direct or internal, it becomes the visit's entry and the
-//     visit's touch is updated;
+//     entry was direct or internal, or rested on the same referrer alone
+//     while the page view has more (an in-app page view of a single-page
+//     app that overtook its campaign landing), it becomes the visit's
+//     entry and the visit's touch is updated;
 //   - anything else is not applied and reported as "late".
 //
 // Limits of this approach: an out-of-order event never creates a visit in
@@ -153,7 +162,8 @@
 // # Memory
 //
 // State is stored compactly: times as Unix nanoseconds, entry attribution
-// and device/country as unique.Handle values (interned, 8 bytes each),
+// (with the referrer it came through) and device/country as unique.Handle
+// values (interned, 8 bytes each),
 // visit ids as 16 raw bytes, seen ids as a ring of uint32 that grows only
 // as needed, outcomes and segments behind one pointer per visit and one
 // per visitor (nil until something is marked). Apply builds the returned
@@ -197,15 +207,17 @@
 // names the problem and its byte offset) leaves the tracker unchanged. A
 // visitor key that appears twice among those kept is an error.
 //
-// The format (version 3), where uvarint and varint are encoding/binary's
+// The format (version 4), where uvarint and varint are encoding/binary's
 // (varint zigzag-encoded), str is a uvarint length followed by the bytes,
 // ref is a uvarint index into the string table, diff is a varint of the
 // value minus the visitor's lastSeen (modulo 2^64), all times are Unix
 // nanoseconds and fixed-size integers little-endian:
 //
-//	snapshot = "WJJT" uvarint(3) key:8 evictions:uvarint
+//	snapshot = "WJJT" uvarint(4) key:8 evictions:uvarint
 //	           uvarint(n) n*str                   string table (all strings but visitor keys)
-//	           uvarint(n) n*(ref ref ref ref uvarint) entry table: medium, source, campaign, partner, partner window (ns)
+//	           uvarint(n) n*(ref ref ref ref uvarint ref flag:1)
+//	                                              entry table: medium, source, campaign, partner, partner window (ns),
+//	                                              referrer domain, referrer-only (0 or 1)
 //	           uvarint(n) n*(ref ref)             dims table: device class, country
 //	           uvarint(n) n*visitor               least recently used first
 //	           crc:4                              CRC-32C (Castagnoli) of everything before it
@@ -224,9 +236,13 @@
 //
 // entry and dims are indexes into the entry and dims tables; landingAt,
 // secondAt and exitAt are the times of the landing, second and exit page
-// views (second is "" and secondAt 0 in a single-page visit). Version 2,
-// still read, is the same without the entries' partner window (read as
-// 0: no window); version 1 also lacks secondAt and second. A
+// views (second is "" and secondAt 0 in a single-page visit). An entry's
+// referrer domain is that of the page view it came from ("" for direct
+// and internal entries), referrer-only whether it rests on it alone
+// (rule 3). Version 3, still read, is the same without the entries'
+// referrer (read as "": such a visit splits on its referrer as before);
+// version 2 also lacks their partner window (read as 0: no window);
+// version 1 also lacks secondAt and second. A
 // previous visit requires an open one; a visit's start must not be after
 // its last activity, nor a visitor's first seen after its last seen.
 // TestSnapshotGolden spells out a small snapshot byte by byte. A change of
