@@ -113,11 +113,25 @@ func (es *Client) Count(prefix string) int {
 // CountIndex returns the number of documents in the indices of pattern.
 func (es *Client) CountIndex(pattern string) int {
 	es.t.Helper()
-	es.Do(http.MethodPost, "/"+pattern+"/_refresh?expand_wildcards=all&ignore_unavailable=true&allow_no_indices=true", nil)
+	path := "/" + pattern + "/_count?allow_no_indices=true&ignore_unavailable=true"
+	var status int
+	var raw []byte
+	// An index created a moment ago answers 503 (no_shard_available)
+	// until its primary shard has started: that says nothing about the
+	// count, so ask again (a busy machine takes a few seconds).
+	for try := 0; ; try++ {
+		es.Do(http.MethodPost, "/"+pattern+"/_refresh?expand_wildcards=all&ignore_unavailable=true&allow_no_indices=true", nil)
+		status, raw = es.Do(http.MethodGet, path, nil)
+		if status != http.StatusServiceUnavailable || try == 100 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Less(es.t, status, 300, "GET %s: %s", path, raw)
 	var res struct {
 		Count int `json:"count"`
 	}
-	es.Decode(http.MethodGet, "/"+pattern+"/_count?allow_no_indices=true&ignore_unavailable=true", nil, &res)
+	require.NoError(es.t, json.Unmarshal(raw, &res), string(raw))
 	return res.Count
 }
 
