@@ -1,6 +1,8 @@
 package scrub
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -201,10 +203,13 @@ func builtinDenied(name string, norm []byte) bool {
 	if strings.IndexByte(name, ' ') < 0 && personalWords(name) {
 		return true
 	}
-	if lower := strings.ToLower(name); lower != name && hasNonASCII(name) {
-		// PRÉNOM, ИМЯ: case-fold the other scripts too (rare: allocates).
-		var buf [64]byte
-		return builtinDenied(lower, normName(buf[:0], lower))
+	if hasNonASCII(name) {
+		// PRÉNOM, ИМЯ: case-fold the other scripts too (rare: allocates;
+		// normName folded ASCII already, so ASCII names never get here).
+		if lower := strings.ToLower(name); lower != name {
+			var buf [64]byte
+			return builtinDenied(lower, normName(buf[:0], lower))
+		}
 	}
 	return false
 }
@@ -220,19 +225,25 @@ func hasNonASCII(s string) bool {
 
 // compoundEnds are the words a person word may be glued to: a name or a
 // short contact field ("billingname", "customermobile", "contacttel").
-var compoundEnds = func() map[string]bool {
-	m := setOf("tel", "mail", "mobile", "fax")
-	for w := range nameWords {
-		m[w] = true
-	}
-	return m
-}()
+//
+// It and the two lists below are slices because they are only walked, once
+// per name on the hot path: walking a map costs far more.
+var compoundEnds = append([]string{"tel", "mail", "mobile", "fax"}, sortedKeys(nameWords)...)
+
+var (
+	nameList   = sortedKeys(nameWords)
+	mobileList = sortedKeys(mobileWords)
+)
+
+func sortedKeys(m map[string]bool) []string {
+	return slices.Sorted(maps.Keys(m))
+}
 
 // personalCompound reports whether a normalised name glues a person word
 // and a word for "name" or a contact field: "billingname",
 // "customermobile", "contacttel", "namefirst".
 func personalCompound(norm string) bool {
-	for end := range compoundEnds {
+	for _, end := range compoundEnds {
 		if prefix, ok := strings.CutSuffix(norm, end); ok && prefix != "" {
 			// A two-letter word counts only whole ("myname", "toname"),
 			// or it glues to too much ("photoname").
@@ -241,13 +252,13 @@ func personalCompound(norm string) bool {
 			}
 		}
 	}
-	for nw := range nameWords {
+	for _, nw := range nameList {
 		// namefirst, nomedocliente, nombredeldestinatario
 		if rest, ok := strings.CutPrefix(norm, nw); ok && endsWithWord(rest, personWords) {
 			return true
 		}
 	}
-	for mw := range mobileWords {
+	for _, mw := range mobileList {
 		// numeroportable, cellnumber (not portable, handycase)
 		if prefix, ok := strings.CutSuffix(norm, mw); ok && endsWithWord(prefix, numberWords) {
 			return true
