@@ -228,6 +228,9 @@ var Attributes = []Attribute{
 	{Name: AttrClickIDValue, Type: TypeString, Class: ClassMarketingID, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrReferralPartner, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrReferralClickID, Type: TypeString, Class: ClassMarketingID, SetBy: StageReceiver, Mapping: MapKeyword},
+	// Sealed, but a marketing id all the same: it goes where marketing
+	// consent does not, and no index holds it even sealed.
+	{Name: AttrReferralClickIDSealed, Type: TypeString, Class: ClassMarketingID, SetBy: StageAnonymizer, Mapping: MapNone},
 	// 30 days in milliseconds overflows an integer field.
 	{Name: AttrReferralWindow, Type: TypeInt, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapLong},
 	{Name: AttrReferralLanding, Type: TypeBool, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapBoolean},

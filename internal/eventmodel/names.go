@@ -183,6 +183,11 @@ const (
 	// a referral by the partner's domain).
 	AttrReferralPartner = "webjourney.referral.partner"
 	AttrReferralClickID = "webjourney.referral.click_id"
+	// AttrReferralClickIDSealed is the partner's click id as it arrived,
+	// sealed (internal/sealed, bound to the site and this attribute name)
+	// for the partner postback exporter, the only component that opens
+	// it. Never stored (string).
+	AttrReferralClickIDSealed = "webjourney.referral.click_id_sealed"
 	// AttrReferralWindow is the partner's attribution window in
 	// milliseconds (int): a partner touch older than this at the time of
 	// an outcome gets no credit.
