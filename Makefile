@@ -2,7 +2,7 @@
 GO ?= go
 BIN := _build/otelcol-webjourney
 DIST_TOOLS := bin/nfpm bin/cyclonedx-gomod bin/ociimage
-COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonymizer processor/attributionprocessor exporter/elasticsearchjourneyexporter
+COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonymizer processor/attributionprocessor exporter/elasticsearchjourneyexporter exporter/partnerpostbackexporter
 
 .PHONY: run test deps-run deps-test build dist dist-host generate tools bench bench-exporter fuzz es-start es-stop clean
 
