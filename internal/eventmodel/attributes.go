@@ -308,6 +308,7 @@ var Attributes = []Attribute{
 	{Name: AttrOutcomeEventID, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
 	{Name: AttrOutcomeVisitID, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
 	{Name: AttrOutcomeTimeToConvert, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapLong},
+	{Name: AttrOutcomeTCFString, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Linking: true},
 	{Name: AttrOutcomeVisitsToConvert, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
 
 	{Name: AttrAttributionModel, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},

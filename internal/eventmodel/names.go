@@ -326,6 +326,14 @@ const (
 	AttrOutcomeVisitID         = "webjourney.outcome.visit_id"
 	AttrOutcomeTimeToConvert   = "webjourney.outcome.time_to_convert_ms" // int
 	AttrOutcomeVisitsToConvert = "webjourney.outcome.visits_to_convert"  // int
+	// AttrOutcomeTCFString is, on credit records, the TC string the
+	// outcome event carried, so that a partner postback can be decided on
+	// the converting visitor's TCF consent (string). Never stored: a TC
+	// string is a fingerprint, and the event keeps its own copy. The
+	// outcome event's AttrConsentDecision, AttrConsentReason,
+	// AttrConsentMarketing, AttrGPC, AttrDNT and AttrTCFGDPRApplies are
+	// copied onto its credit records under their own names.
+	AttrOutcomeTCFString = "webjourney.outcome.tcf_string"
 
 	// Credit record attributes: the model, the touch's share of the
 	// outcome (0-1, summing to exactly 1 per outcome and model) and of its

@@ -45,6 +45,9 @@ type hit struct {
 	partner string
 	landing bool
 	window  time.Duration
+	// attrs are further attributes as the consent processor and the
+	// anonymizer would have written them.
+	attrs map[string]any
 }
 
 func (h hit) put(lr plog.LogRecord) {
@@ -125,6 +128,9 @@ func (h hit) put(lr plog.LogRecord) {
 	m.PutStr(eventmodel.AttrGeoCountry, "DE")
 	if h.bot {
 		m.PutBool(eventmodel.AttrBot, true)
+	}
+	for k, v := range h.attrs {
+		require.NoError(nil, m.PutEmpty(k).FromRaw(v))
 	}
 }
 

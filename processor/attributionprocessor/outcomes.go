@@ -17,6 +17,7 @@ type outcome struct {
 	value            float64
 	eventID, visitID string
 	time             time.Time
+	disclosure       *disclosure // shared by the outcomes of one event
 }
 
 // outcomes evaluates the outcome rules on the event; for each outcome
@@ -24,6 +25,7 @@ type outcome struct {
 // credits the visitor's touches under every model.
 func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.TransformContext, st *siteState, s subject, ev journey.Event, ref *journey.Ref, b *batch) {
 	var names []string
+	var disc *disclosure // read once, when the event achieves an outcome
 	for i := range p.rules.outcomes {
 		o := &p.rules.outcomes[i]
 		matched, err := matches(ctx, o.conditions, tc)
@@ -49,13 +51,18 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 		p.telemetry.ProcessorAttributionOutcomes.Add(ctx, 1)
 		value, err := o.valueOf(ctx, tc)
 		p.ruleFailed(ctx, o.label, err)
+		if disc == nil {
+			d := disclosureOf(tc.GetLogRecord().Attributes())
+			disc = &d
+		}
 		oc := outcome{
-			name:     o.name,
-			currency: o.currency,
-			value:    value,
-			eventID:  ev.ID,
-			visitID:  ref.VisitID,
-			time:     ev.Time,
+			name:       o.name,
+			currency:   o.currency,
+			value:      value,
+			eventID:    ev.ID,
+			visitID:    ref.VisitID,
+			time:       ev.Time,
+			disclosure: disc,
 		}
 		p.credit(st, s, &oc, b)
 	}

@@ -147,4 +147,7 @@ func putCredit(lr plog.LogRecord, s subject, o *outcome, c *credit, now time.Tim
 	m.PutStr(eventmodel.AttrAttributionTouchTime, rfc3339(c.touch.Time))
 	m.PutStr(eventmodel.AttrVisitID, c.touch.VisitID)
 	putChannel(m, c.touch.Medium, c.touch.Source, c.touch.Campaign, c.touch.Partner)
+	if o.disclosure != nil {
+		o.disclosure.put(m, c.touch.Partner)
+	}
 }
