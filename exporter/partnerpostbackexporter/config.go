@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/consentgate"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/macro"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/sealed"
@@ -84,11 +85,43 @@ type PartnerConfig struct {
 	// from at start-up; exactly one is required.
 	SecretEnv  string `mapstructure:"secret_env"`
 	SecretFile string `mapstructure:"secret_file"`
+	// Consent is what the converting visitor's consent must allow.
+	Consent ConsentConfig `mapstructure:"consent"`
 	// RateLimit bounds the requests per second to this partner.
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 	// Client holds TLS, timeout, proxy and the other HTTP client settings;
 	// its endpoint is not used (url is).
 	Client confighttp.ClientConfig `mapstructure:"client"`
+}
+
+// ConsentConfig is what a postback to the partner needs besides the
+// visitor's marketing consent (see README, "Consent").
+type ConsentConfig struct {
+	// TCFPurposes must all have consent in the visitor's TC string when
+	// TCF applies; default [1, 7].
+	TCFPurposes []uint8 `mapstructure:"tcf_purposes"`
+	// IABVendorID is the partner's id in the IAB Global Vendor List; when
+	// set, that vendor needs consent too.
+	IABVendorID uint16 `mapstructure:"iab_vendor_id"`
+	// GPC and DNT say what Global Privacy Control and Do-Not-Track mean
+	// for a postback: deny (default for GPC: it is a do-not-share signal)
+	// or ignore (default for DNT).
+	GPC string `mapstructure:"gpc"`
+	DNT string `mapstructure:"dnt"`
+}
+
+// Values of ConsentConfig.GPC and DNT.
+const (
+	SignalDeny   = "deny"
+	SignalIgnore = "ignore"
+)
+
+func (c ConsentConfig) rules() consentgate.Rules {
+	r := consentgate.Rules{Purposes: c.TCFPurposes, VendorID: c.IABVendorID, DenyOnGPC: c.GPC != SignalIgnore, DenyOnDNT: c.DNT == SignalDeny}
+	if r.Purposes == nil {
+		r.Purposes = consentgate.DefaultPurposes
+	}
+	return r
 }
 
 // RateLimitConfig is a token bucket.
@@ -253,6 +286,19 @@ func compile(prefix string, p *PartnerConfig) (*templates, error) {
 	}
 	if (p.SecretEnv == "") == (p.SecretFile == "") {
 		add("secret_env", errors.New("set exactly one of secret_env and secret_file: the HMAC key that signs every postback"))
+	}
+	for i, pp := range p.Consent.TCFPurposes {
+		if pp < 1 || pp > 11 {
+			add(fmt.Sprintf("consent::tcf_purposes::%d", i), fmt.Errorf("%d is not a TCF purpose (1 to 11)", pp))
+		}
+	}
+	if p.Consent.TCFPurposes != nil && len(p.Consent.TCFPurposes) == 0 {
+		add("consent::tcf_purposes", errors.New("empty: leave it out for the default [1, 7]"))
+	}
+	for key, v := range map[string]string{"consent::gpc": p.Consent.GPC, "consent::dnt": p.Consent.DNT} {
+		if v != "" && v != SignalDeny && v != SignalIgnore {
+			add(key, fmt.Errorf("%q: use deny or ignore", v))
+		}
 	}
 	if p.RateLimit.RequestsPerSecond < 0 {
 		add("rate_limit::requests_per_second", errors.New("must not be negative (0 is the default, 10)"))

@@ -54,6 +54,7 @@ func TestFullConfig(t *testing.T) {
 	assert.Equal(t, "/etc/webjourney/trackier-ca.pem", p.Client.TLS.CAFile)
 	assert.Equal(t, 0.25, p.MinCredit)
 	assert.Equal(t, "linear", p.Model)
+	assert.Equal(t, ConsentConfig{TCFPurposes: []uint8{1, 7, 9}, IABVendorID: 755, GPC: "ignore", DNT: "deny"}, p.Consent)
 	assert.Equal(t, KeySource{Env: "WEBJOURNEY_CLICK_ID_K1"}, cfg.ClickID.Keys["k1"])
 	l := newLimiter(p.RateLimit)
 	assert.InDelta(t, 5, float64(l.Limit()), 0)

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
+	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/consentgate"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/macro"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/metadata"
 	"github.com/webjourney/webjourney/internal/sealed"
@@ -31,6 +32,7 @@ type partner struct {
 	cfg        *PartnerConfig
 	*templates
 	outcomes  map[string]bool
+	consent   consentgate.Rules
 	needClick bool
 	secret    []byte
 	limiter   waiter
@@ -62,6 +64,7 @@ func newPostbackExporter(cfg *Config, set exporter.Settings) (*postbackExporter,
 			p := &partner{
 				site: site, name: name, cfg: pc, templates: t,
 				outcomes:  map[string]bool{},
+				consent:   pc.Consent.rules(),
 				needClick: t.uses(macro.ClickID),
 				attrs:     metric.WithAttributeSet(attribute.NewSet(attribute.String("partner", name))),
 			}

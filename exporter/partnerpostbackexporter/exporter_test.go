@@ -321,4 +321,3 @@ func TestStartNamesAMissingSecret(t *testing.T) {
 	require.NoError(t, err)
 	assert.ErrorContains(t, e.start(context.Background(), componenttest.NewNopHost()), "click_id::keys::k1::file")
 }
-

@@ -140,6 +140,13 @@ type creditRecord struct {
 	click                                            string // clear click id, sealed here; "" for none
 	touchTime                                        time.Time
 	at                                               time.Time
+	// consent is what the attribution processor copied from the outcome
+	// event; nil is a visitor who granted marketing in the tag.
+	consent map[string]any
+}
+
+var tagGranted = map[string]any{
+	eventmodel.AttrConsentDecision: "keep", eventmodel.AttrConsentReason: "tag_granted", eventmodel.AttrConsentMarketing: "granted",
 }
 
 func (c creditRecord) appendTo(t *testing.T, lrs plog.LogRecordSlice, s *sealed.Sealer) {
@@ -165,6 +172,13 @@ func (c creditRecord) appendTo(t *testing.T, lrs plog.LogRecordSlice, s *sealed.
 	m.PutDouble(eventmodel.AttrAttributionCredit, c.credit)
 	m.PutDouble(eventmodel.AttrAttributionValue, c.credit*c.value)
 	put(eventmodel.AttrAttributionTouchTime, c.touchTime.UTC().Format(time.RFC3339Nano))
+	consent := c.consent
+	if consent == nil {
+		consent = tagGranted
+	}
+	for k, v := range consent {
+		require.NoError(t, m.PutEmpty(k).FromRaw(v))
+	}
 	if c.click != "" {
 		put(eventmodel.AttrReferralClickIDSealed, s.Seal(c.click, sealed.AssociatedData(c.site, eventmodel.AttrReferralClickIDSealed)))
 	}

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/consentgate"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/macro"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/sealed"
@@ -57,6 +58,7 @@ type postback struct {
 	eventTime     time.Time
 	click         string // sealed click id of the newest credited touch
 	clickTouch    string // its touch time, RFC 3339: the newest wins
+	consent       consentgate.Signals
 	records       []plog.LogRecord
 }
 
@@ -118,6 +120,7 @@ func (e *postbackExporter) collect(ld plog.Logs) []*postback {
 						currency:  str(m, eventmodel.AttrOutcomeCurrency),
 						value:     num(m, eventmodel.AttrOutcomeValue),
 						eventTime: lr.Timestamp().AsTime(),
+						consent:   signalsOf(m),
 					}
 					index[key] = pb
 					out = append(out, pb)
@@ -144,7 +147,32 @@ func idempotencyKey(site, partner, outcomeID, outcome, model string) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// skipReason decides whether the postback goes out.
+// signalsOf reads what a credit record carries about the converting
+// visitor's consent (the outcome event's, copied by the attribution
+// processor): every credit record of one outcome carries the same.
+func signalsOf(m pcommon.Map) consentgate.Signals {
+	s := consentgate.Signals{
+		Decision:  str(m, eventmodel.AttrConsentDecision),
+		Reason:    str(m, eventmodel.AttrConsentReason),
+		Marketing: str(m, eventmodel.AttrConsentMarketing),
+		TCString:  str(m, eventmodel.AttrOutcomeTCFString),
+	}
+	if v, ok := m.Get(eventmodel.AttrGPC); ok && v.Type() == pcommon.ValueTypeBool {
+		s.GPC = v.Bool()
+	}
+	if v, ok := m.Get(eventmodel.AttrDNT); ok && v.Type() == pcommon.ValueTypeBool {
+		s.DNT = v.Bool()
+	}
+	if v, ok := m.Get(eventmodel.AttrTCFGDPRApplies); ok && v.Type() == pcommon.ValueTypeBool {
+		applies := v.Bool()
+		s.GDPRApplies = &applies
+	}
+	return s
+}
+
+// skipReason decides whether the postback goes out: "" to send, else the
+// reason it is skipped. The partner's configuration is checked first, so
+// that a skip for consent counts only postbacks that would have been sent.
 func (e *postbackExporter) skipReason(pb *postback) string {
 	switch {
 	case !pb.p.outcomes[pb.outcome]:
@@ -152,7 +180,7 @@ func (e *postbackExporter) skipReason(pb *postback) string {
 	case pb.credit < pb.p.cfg.MinCredit:
 		return skipMinCredit
 	}
-	return ""
+	return consentgate.Decide(pb.consent, pb.p.consent)
 }
 
 // clickID opens the postback's sealed click id.

@@ -405,6 +405,17 @@ const (
 	DecisionDrop = "drop"
 )
 
+// Values of AttrConsentReason that a later stage acts on (the consent
+// processor documents them all). A kept event with either of them may
+// not be shared with a partner.
+const (
+	// ConsentReasonMarketingDenied: kept without marketing identifiers.
+	ConsentReasonMarketingDenied = "marketing_denied"
+	// ConsentReasonCNILExemption: kept only for audience measurement
+	// under the CNIL exemption, which forbids sharing with third parties.
+	ConsentReasonCNILExemption = "cnil_exemption"
+)
+
 // ClickID is an advertising click id: the landing-URL parameter an ad
 // platform adds to its clicks, which the pixel receiver extracts (the
 // parameter is the value of AttrClickIDType), and the channel the
