@@ -63,8 +63,26 @@ type Config struct {
 	UserAgent     UserAgentConfig     `mapstructure:"user_agent"`
 	Scrub         ScrubConfig         `mapstructure:"scrub"`
 	Recoverable   RecoverableConfig   `mapstructure:"recoverable"`
+	// PartnerClickID seals the referral partner's click id for the
+	// partner_postback exporter.
+	PartnerClickID PartnerClickIDConfig `mapstructure:"partner_click_id"`
 
 	_ struct{}
+}
+
+// PartnerClickIDConfig keeps the referral partner's own click id, sealed,
+// on events whose consent may allow a postback to the partner
+// (webjourney.referral.click_id_sealed, never stored), so that the
+// partner_postback exporter can report conversions with it. Without keys
+// no click id is kept: the pseudonym of webjourney.referral.click_id is
+// all that remains.
+type PartnerClickIDConfig struct {
+	// PrimaryKey is the id of the key that seals.
+	PrimaryKey string `mapstructure:"primary_key"`
+	// Keys by id (32 bytes, hex or base64); the partner_postback exporter's
+	// click_id::keys lists the same sources. Keep them apart from the
+	// recoverable keys: whoever opens click ids needs nothing else.
+	Keys map[string]SecretSource `mapstructure:"keys"`
 }
 
 // CookielessConfig configures the cookieless visitor key of anonymous events.
@@ -198,6 +216,19 @@ func (c *Config) Validate() error {
 		}
 		if len(r.Attributes) == 0 {
 			errs = append(errs, errors.New("recoverable::attributes: keys are configured but no attribute is recoverable"))
+		}
+	}
+	if pc := c.PartnerClickID; pc.PrimaryKey != "" || len(pc.Keys) > 0 {
+		if _, ok := pc.Keys[pc.PrimaryKey]; !ok {
+			errs = append(errs, fmt.Errorf("partner_click_id::primary_key: %q is not one of partner_click_id::keys", pc.PrimaryKey))
+		}
+		for id, src := range pc.Keys {
+			if !sealed.ValidKeyID(id) {
+				errs = append(errs, fmt.Errorf("partner_click_id::keys::%s: key id %q must be 1 to 16 lower-case letters or digits", id, id))
+			}
+			if err := src.validate("partner_click_id::keys::" + id); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -34,6 +34,7 @@ type anonymizerProcessor struct {
 	userAgents   *userAgents
 	scrubber     *scrub.Scrubber
 	sealer       *sealed.Sealer // nil without recoverable attributes
+	clickSealer  *sealed.Sealer // nil without partner_click_id keys
 	recoverable  map[string]bool
 	kinds        map[string]attrKind // how each known attribute is treated
 	telemetry    *metadata.TelemetryBuilder
@@ -90,21 +91,16 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 		p.redactions[d] = metric.WithAttributeSet(attribute.NewSet(attribute.String("detector", d)))
 	}
 	if r := cfg.Recoverable; len(r.Attributes) > 0 {
-		keys := make(map[string][]byte, len(r.Keys))
-		for id, src := range r.Keys {
-			text, err := src.read("recoverable::keys::" + id)
-			if err != nil {
-				return nil, err
-			}
-			if keys[id], err = sealed.ParseKey(text); err != nil {
-				return nil, fmt.Errorf("recoverable::keys::%s: %w", id, err)
-			}
-		}
-		if p.sealer, err = sealed.New(r.PrimaryKey, keys); err != nil {
-			return nil, fmt.Errorf("recoverable: %w", err)
+		if p.sealer, err = newSealer("recoverable", r.PrimaryKey, r.Keys); err != nil {
+			return nil, err
 		}
 		for _, a := range r.Attributes {
 			p.recoverable[a] = true
+		}
+	}
+	if pc := cfg.PartnerClickID; len(pc.Keys) > 0 {
+		if p.clickSealer, err = newSealer("partner_click_id", pc.PrimaryKey, pc.Keys); err != nil {
+			return nil, err
 		}
 	}
 	p.kinds = attrKinds(p.pseudonymize, p.recoverable)
@@ -190,15 +186,27 @@ func (c *counter) inc(d string) {
 func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.Map, counts *counter) error {
 	// One pass for what the steps below need (Map.Get scans each time).
 	// With repeated keys (possible over OTLP) the first wins, as in Get.
+	// The partner's click id leaves the URLs first, so that the pass below
+	// sees (and scrubs) them without it.
+	click := p.clearClickID(attrs)
+	if click != "" {
+		stripClickID(attrs, click)
+	}
 	var page, referrer urlScrub
-	var site, decision, addrStr, uaStr string
-	var hasSite, hasDecision, hasAddr, hasUA, hasBot, bot bool
+	var site, decision, reason, marketing, addrStr, uaStr string
+	var hasSite, hasDecision, hasReason, hasMarketing, hasTCString, hasAddr, hasUA, hasBot, bot bool
 	for k, v := range attrs.All() {
 		switch {
 		case k == eventmodel.AttrSiteID && !hasSite:
 			site, hasSite = strValue(v), true
 		case k == eventmodel.AttrConsentDecision && !hasDecision:
 			decision, hasDecision = strValue(v), true
+		case k == eventmodel.AttrConsentReason && !hasReason:
+			reason, hasReason = strValue(v), true
+		case k == eventmodel.AttrConsentMarketing && !hasMarketing:
+			marketing, hasMarketing = strValue(v), true
+		case k == eventmodel.AttrTCFString:
+			hasTCString = hasTCString || strValue(v) != ""
 		case k == eventmodel.AttrClientAddress && !hasAddr:
 			addrStr, hasAddr = v.AsString(), true
 		case k == eventmodel.AttrUserAgent && !hasUA:
@@ -286,6 +294,8 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			return !keepAddr
 		case k == eventmodel.AttrUserAgent:
 			return dropUA
+		case k == eventmodel.AttrReferralClickIDSealed:
+			return !p.keepSealedClickID(site, v)
 		case kind == kindPseudonymize:
 			if v.Type() != pcommon.ValueTypeStr {
 				return true // an id that is not a string is not ours to keep
@@ -309,6 +319,10 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 		}
 		return p.scrubValue(kind, v, counts)
 	})
+	if click != "" && p.clickSealer != nil && mayShare(decision, reason, marketing, hasTCString) {
+		attrs.PutStr(eventmodel.AttrReferralClickIDSealed,
+			p.clickSealer.Seal(click, sealed.AssociatedData(site, eventmodel.AttrReferralClickIDSealed)))
+	}
 	return nil
 }
 
