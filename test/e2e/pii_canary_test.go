@@ -32,7 +32,13 @@ var canaries = map[string][]string{
 	// for a person's name or address
 	"glued phone": {"612345678", "6 12 34 56 79", "33612345679"},
 	"name":        {"janecanary", "canary wharf"},
+	// issue 23: a referral partner's own click id, in the landing URL, the
+	// next page's referrer and every later event (pseudonymised there, and
+	// sealed for the partner_postback exporter, never stored).
+	"partner click id": {partnerClickCanary},
 }
+
+const partnerClickCanary = "cpcanary-77c1-click"
 
 // lookalikes must reach Elasticsearch unchanged: references that look like
 // phone numbers.
@@ -49,6 +55,10 @@ func TestPIICanary(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(strings.Repeat("5a", 32)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	clickKeyFile := filepath.Join(t.TempDir(), "click.key")
+	if err := os.WriteFile(clickKeyFile, []byte(strings.Repeat("c3", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	store, prefix, listen := startPipeline(t, pipeline{
 		pixel: fmt.Sprintf(`    bots: {action: keep}
     protocols:
@@ -56,10 +66,13 @@ func TestPIICanary(t *testing.T) {
     sites:
       - id: %s
         consent: {required: false}
+        referral_partners:
+          - {name: canarypartner, param: cp_click, attribution_window: 720h}
         protocols:
           plausible: {domains: [canary.example]}`, canarySite),
-		processors: fmt.Sprintf("  consent:\n    default: opt_out\n  anonymizer:\n    secret: {file: %q}\n", secretFile),
-		order:      []string{"consent", "anonymizer"},
+		processors: fmt.Sprintf("  consent:\n    default: opt_out\n  anonymizer:\n    secret: {file: %q}\n"+
+			"    partner_click_id: {primary_key: c1, keys: {c1: {file: %q}}}\n", secretFile, clickKeyFile),
+		order: []string{"consent", "anonymizer"},
 	})
 	base := "http://" + listen
 
@@ -112,6 +125,22 @@ func TestPIICanary(t *testing.T) {
 		t.Fatalf("canary beacon: %d %s", status, out)
 	}
 
+	// Issue 23: a visitor from a referral partner's link, with marketing
+	// consent (its click id is sealed), and a pixel landing without it.
+	landing := "https://shop.example/?utm_source=canarypartner&cp_click=" + partnerClickCanary
+	partnerBeacon, _ := json.Marshal(map[string]any{"site": canarySite, "visitor_id": "v-canary-partner", "session_id": "s-2",
+		"consent": map[string]any{"analytics": "granted", "marketing": "granted"},
+		"events": []map[string]any{
+			{"id": "canary-partner-1", "type": "page_view", "url": landing, "referrer": "https://canarypartner.example/listing"},
+			{"id": "canary-partner-2", "type": "page_view", "url": "https://shop.example/next", "referrer": landing},
+		}})
+	if status, out := beacon(t, base+"/b", "application/json", string(partnerBeacon)); status != http.StatusOK {
+		t.Fatalf("canary partner beacon: %d %s", status, out)
+	}
+	pixel(t, base+"/p.gif?"+url.Values{
+		"s": {canarySite}, "eid": {"canary-partner-3"}, "url": {landing}, "vid": {"v-canary-partner-2"}, "sid": {"s-3"},
+	}.Encode(), nil)
+
 	// Plausible's Events API: its name, URL, referrer, props and revenue.
 	plausibleEvent, _ := json.Marshal(map[string]any{"n": "lead " + email, "u": pageURL, "d": "canary.example",
 		"r": "https://mail.example/inbox?to=" + email + "&token=" + token,
@@ -122,7 +151,8 @@ func TestPIICanary(t *testing.T) {
 	}
 
 	wantIDs := []string{"canary-pixel-1", "canary-pixel-2", "canary-pixel-3", "canary-beacon-1", "canary-beacon-2", "canary-beacon-3",
-		"canary-beacon-4", "canary-beacon-5", "canary-beacon-6", "canary-beacon-7", "canary-beacon-8"}
+		"canary-beacon-4", "canary-beacon-5", "canary-beacon-6", "canary-beacon-7", "canary-beacon-8",
+		"canary-partner-1", "canary-partner-2", "canary-partner-3"}
 	var docs map[string]map[string]any
 	eventually(t, 60*time.Second, "the canary documents", func() bool {
 		docs = store.searchHits(storeIndex(prefix, journeystore.FamilyEvents), map[string]any{"match_all": map[string]any{}})
@@ -163,5 +193,17 @@ func TestPIICanary(t *testing.T) {
 	// The events still say what happened: redaction markers in place of the data.
 	if !strings.Contains(all, "[email]") || !strings.Contains(all, "[card]") {
 		t.Errorf("no redaction marker in the stored documents: the canaries were lost, not scrubbed")
+	}
+	// The partner's landing is still the partner's, by a pseudonym.
+	if d := docs["canary-partner-1"]; d != nil {
+		if d["webjourney.referral.partner"] != "canarypartner" {
+			t.Errorf("the partner landing lost its partner: %v", d["webjourney.referral.partner"])
+		}
+		if id, _ := d["webjourney.referral.click_id"].(string); !strings.HasPrefix(id, "k1:") {
+			t.Errorf("the partner landing's click id is not a pseudonym: %q", id)
+		}
+		if _, ok := d["webjourney.referral.click_id_sealed"]; ok {
+			t.Error("the sealed click id was stored")
+		}
 	}
 }
