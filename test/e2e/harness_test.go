@@ -219,6 +219,10 @@ type pipeline struct {
 	// spaces, and order their names as they run.
 	processors string
 	order      []string
+	// exporters is the YAML of further exporters, indented by two spaces,
+	// and exporterNames their names: the pipeline sends to them too.
+	exporters     string
+	exporterNames []string
 }
 
 // startPipeline runs the built collector with p and returns the store, the
@@ -252,6 +256,7 @@ exporters:
     sending_queue:
       batch:
         flush_timeout: 200ms
+%s
 service:
   extensions: [health_check]
   telemetry:
@@ -261,7 +266,8 @@ service:
     logs:
       receivers: [pixel]
       processors: [%s]
-      exporters: [elasticsearch_journey]
-`, health, listen, p.pixel, processors, esURL, prefix, strings.Join(p.order, ", ")), health)
+      exporters: [%s]
+`, health, listen, p.pixel, processors, esURL, prefix, p.exporters, strings.Join(p.order, ", "),
+		strings.Join(append([]string{"elasticsearch_journey"}, p.exporterNames...), ", ")), health)
 	return store, prefix, listen
 }
