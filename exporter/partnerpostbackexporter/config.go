@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"golang.org/x/net/http/httpguts"
 
@@ -122,6 +123,21 @@ func (c ConsentConfig) rules() consentgate.Rules {
 		r.Purposes = consentgate.DefaultPurposes
 	}
 	return r
+}
+
+// defaultIdleConnsPerHost keeps a connection per sending-queue consumer
+// (and some) alive to each partner: Go's default of 2 would make the
+// queue's concurrent pushes open a TLS connection per postback.
+const defaultIdleConnsPerHost = 16
+
+// Unmarshal gives each partner the client defaults a top-level client
+// gets from createDefaultConfig: a partner lives in a map, which the
+// factory's defaults cannot reach.
+func (p *PartnerConfig) Unmarshal(conf *confmap.Conf) error {
+	p.Client = confighttp.NewDefaultClientConfig()
+	p.Client.Timeout = defaultTimeout
+	p.Client.MaxIdleConnsPerHost = defaultIdleConnsPerHost //nolint:staticcheck // a keepalive section folds into it while it is deprecated
+	return conf.Unmarshal(p)
 }
 
 // RateLimitConfig is a token bucket.
@@ -305,6 +321,9 @@ func compile(prefix string, p *PartnerConfig) (*templates, error) {
 	}
 	if p.RateLimit.Burst < 0 {
 		add("rate_limit::burst", errors.New("must not be negative"))
+	}
+	if p.Client.Timeout <= 0 {
+		add("client::timeout", errors.New("must be positive (default 10s): a partner that never answers would hold the queue"))
 	}
 	if p.Client.Endpoint != "" {
 		add("client::endpoint", errors.New("not used: the postback goes to url"))

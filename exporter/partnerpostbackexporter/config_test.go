@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -33,6 +34,10 @@ func TestDefaultConfig(t *testing.T) {
 	p := cfg.Sites["shop"]["archipro"]
 	require.NotNil(t, p)
 	assert.Equal(t, []string{"purchase"}, p.Outcomes)
+	// The client defaults reach a partner in its map.
+	assert.Equal(t, defaultTimeout, p.Client.Timeout)
+	assert.Equal(t, confighttp.NewDefaultClientConfig().IdleConnTimeout, p.Client.IdleConnTimeout) //nolint:staticcheck // what Unmarshal fills
+	assert.Equal(t, defaultIdleConnsPerHost, p.Client.MaxIdleConnsPerHost)                         //nolint:staticcheck // idem
 	tm, err := compile("x", p)
 	require.NoError(t, err)
 	assert.Equal(t, "GET", tm.method)

@@ -68,6 +68,7 @@ func TestConsentConfig(t *testing.T) {
 
 	_, err := compile("p", &PartnerConfig{URL: "https://x.example/", Outcomes: []string{"a"}, SecretEnv: "S",
 		Consent: ConsentConfig{TCFPurposes: []uint8{0}, GPC: "maybe"}})
+	assert.ErrorContains(t, err, "p::client::timeout: must be positive")
 	assert.ErrorContains(t, err, "p::consent::tcf_purposes::0: 0 is not a TCF purpose")
 	assert.ErrorContains(t, err, `p::consent::gpc: "maybe": use deny or ignore`)
 }

@@ -102,11 +102,7 @@ func (e *postbackExporter) start(ctx context.Context, host component.Host) error
 			return err
 		}
 		p.secret = []byte(secret)
-		cc := p.cfg.Client
-		if cc.Timeout == 0 {
-			cc.Timeout = defaultTimeout
-		}
-		client, err := cc.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
+		client, err := p.cfg.Client.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
 		if err != nil {
 			return fmt.Errorf("%s::client: %w", key, err)
 		}

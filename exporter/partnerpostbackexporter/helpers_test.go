@@ -81,10 +81,16 @@ func newPartnerServer(t *testing.T, answers ...int) *partnerServer {
 	}))
 	ps.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused-certificate test's handshake error is expected
 	t.Cleanup(ps.Close)
-	// The server's self-signed certificate is the test CA the client trusts.
-	ps.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	require.NoError(t, os.WriteFile(ps.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ps.Certificate().Raw}), 0o600))
+	ps.caFile = writeCA(t, ps.Server)
 	return ps
+}
+
+// writeCA writes the server's self-signed certificate, the test CA the
+// client trusts.
+func writeCA(t testing.TB, srv *httptest.Server) string {
+	f := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	return f
 }
 
 func (ps *partnerServer) requests() []received {
@@ -94,7 +100,7 @@ func (ps *partnerServer) requests() []received {
 }
 
 // clickKeys writes a click-id key and returns a sealer with it.
-func clickKeys(t *testing.T) (string, *sealed.Sealer) {
+func clickKeys(t testing.TB) (string, *sealed.Sealer) {
 	key := make([]byte, sealed.KeyBytes)
 	for i := range key {
 		key[i] = byte(i + 7)
@@ -107,7 +113,7 @@ func clickKeys(t *testing.T) (string, *sealed.Sealer) {
 }
 
 // testConfig is one partner "archipro" on site "shop" posting to ps.
-func testConfig(t *testing.T, ps *partnerServer, keyFile string, p PartnerConfig) *Config {
+func testConfig(t testing.TB, ps *partnerServer, keyFile string, p PartnerConfig) *Config {
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	require.NoError(t, os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600))
 	if p.URL == "" {
@@ -118,6 +124,8 @@ func testConfig(t *testing.T, ps *partnerServer, keyFile string, p PartnerConfig
 	}
 	p.SecretFile = secretFile
 	p.Client = confighttp.NewDefaultClientConfig()
+	p.Client.Timeout = defaultTimeout
+	p.Client.MaxIdleConnsPerHost = defaultIdleConnsPerHost //nolint:staticcheck // as Unmarshal sets it
 	p.Client.TLS.CAFile = ps.caFile
 	retry := configretry.NewDefaultBackOffConfig()
 	retry.InitialInterval = time.Millisecond
@@ -149,7 +157,7 @@ var tagGranted = map[string]any{
 	eventmodel.AttrConsentDecision: "keep", eventmodel.AttrConsentReason: "tag_granted", eventmodel.AttrConsentMarketing: "granted",
 }
 
-func (c creditRecord) appendTo(t *testing.T, lrs plog.LogRecordSlice, s *sealed.Sealer) {
+func (c creditRecord) appendTo(t testing.TB, lrs plog.LogRecordSlice, s *sealed.Sealer) {
 	lr := lrs.AppendEmpty()
 	lr.SetEventName(eventmodel.EventAttributionCredit)
 	if c.at.IsZero() {
@@ -190,7 +198,7 @@ func purchase(click string) creditRecord {
 		touchTime: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
 }
 
-func logsOf(t *testing.T, s *sealed.Sealer, recs ...creditRecord) plog.Logs {
+func logsOf(t testing.TB, s *sealed.Sealer, recs ...creditRecord) plog.Logs {
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	for _, r := range recs {
