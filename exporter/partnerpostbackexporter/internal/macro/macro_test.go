@@ -165,3 +165,40 @@ func FuzzExpand(f *testing.F) {
 		assert.Equal(t, []string{"click", "value"}, sortedKeys(fv))
 	})
 }
+
+// FuzzCompile compiles any template: it never panics, and a URL template
+// that compiles keeps its scheme, host and path prefix whatever the
+// values; a JSON template that compiles always expands to valid JSON.
+func FuzzCompile(f *testing.F) {
+	for _, s := range []string{
+		"https://p.example/a/{click_id}?x={value}#f", "https://p.example?{outcome}={value}", "https://p.example/{{x}/{site_id}",
+		"http://u:p@p.example:81/{model}", `{"a":"{click_id}","b":[1,"{value}"]}`, `"{value}"`, "https://p.example/a?b#c{d}",
+	} {
+		f.Add(s, "v/../?#&=\"\r\n")
+	}
+	f.Fuzz(func(t *testing.T, tmpl, val string) {
+		v := Values{}
+		for n := range Names {
+			v[n] = val
+		}
+		if u, err := CompileURL(tmpl); err == nil {
+			got := u.Expand(v)
+			pu, err := url.Parse(got)
+			require.NoError(t, err, "%q -> %q", tmpl, got)
+			assert.Equal(t, u.Scheme, pu.Scheme, got)
+			assert.Equal(t, u.Host, pu.Host, got)
+			assert.True(t, strings.HasPrefix(pu.EscapedPath(), u.PathPrefix), "%q -> %q lost %q", tmpl, got, u.PathPrefix)
+		}
+		if j, err := CompileJSON(tmpl); err == nil {
+			assert.True(t, json.Valid(j.Expand(v)), "%q -> %q", tmpl, j.Expand(v))
+		}
+		if h, err := CompileHeader(tmpl); err == nil {
+			if s, err := h.Expand(v); err == nil {
+				assert.False(t, hasControl(s))
+			}
+		}
+		if fm, err := CompileForm(tmpl); err == nil {
+			_ = fm.Expand(v)
+		}
+	})
+}
