@@ -47,6 +47,7 @@ type postbackExporter struct {
 	tb       *metadata.TelemetryBuilder
 	partners map[[2]string]*partner // {site, partner}
 	opener   *sealed.Sealer         // nil without click_id keys
+	erasures *erasures
 }
 
 func newPostbackExporter(cfg *Config, set exporter.Settings) (*postbackExporter, error) {
@@ -54,7 +55,7 @@ func newPostbackExporter(cfg *Config, set exporter.Settings) (*postbackExporter,
 	if err != nil {
 		return nil, err
 	}
-	e := &postbackExporter{cfg: cfg, set: set, logger: set.Logger, tb: tb, partners: map[[2]string]*partner{}}
+	e := &postbackExporter{cfg: cfg, set: set, logger: set.Logger, tb: tb, partners: map[[2]string]*partner{}, erasures: newErasures()}
 	for site, ps := range cfg.Sites {
 		for name, pc := range ps {
 			t, err := compile("sites::"+site+"::"+name, pc)

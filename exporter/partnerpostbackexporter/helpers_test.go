@@ -144,6 +144,7 @@ func testConfig(t testing.TB, ps *partnerServer, keyFile string, p PartnerConfig
 // creditRecord is what the attribution processor emits for one touch.
 type creditRecord struct {
 	site, partner, model, outcome, eventID, currency string
+	visitor                                          string // pseudonymous visitor id; "" for none
 	value, credit                                    float64
 	click                                            string // clear click id, sealed here; "" for none
 	touchTime                                        time.Time
@@ -171,6 +172,7 @@ func (c creditRecord) appendTo(t testing.TB, lrs plog.LogRecordSlice, s *sealed.
 		}
 	}
 	put(eventmodel.AttrSiteID, c.site)
+	put(eventmodel.AttrVisitorID, c.visitor)
 	put(eventmodel.AttrChannelPartner, c.partner)
 	put(eventmodel.AttrAttributionModel, c.model)
 	put(eventmodel.AttrOutcomeName, c.outcome)

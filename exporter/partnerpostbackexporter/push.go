@@ -41,6 +41,7 @@ const (
 	skipMinCredit   = "min_credit"
 	skipNoClickID   = "no_click_id"
 	skipUnsafeValue = "unsafe_value"
+	skipErased      = "erased"
 )
 
 // postback is one outcome reported to one partner: the sum of the
@@ -59,6 +60,7 @@ type postback struct {
 	click         string // sealed click id of the newest credited touch
 	clickTouch    string // its touch time, RFC 3339: the newest wins
 	consent       consentgate.Signals
+	subject       pcommon.Map // a credit record's attributes: whose outcome it is
 	records       []plog.LogRecord
 }
 
@@ -121,6 +123,7 @@ func (e *postbackExporter) collect(ld plog.Logs) []*postback {
 						value:     num(m, eventmodel.AttrOutcomeValue),
 						eventTime: lr.Timestamp().AsTime(),
 						consent:   signalsOf(m),
+						subject:   m,
 					}
 					index[key] = pb
 					out = append(out, pb)
@@ -179,6 +182,8 @@ func (e *postbackExporter) skipReason(pb *postback) string {
 		return skipOutcome
 	case pb.credit < pb.p.cfg.MinCredit:
 		return skipMinCredit
+	case e.erasures.erased(pb.subject):
+		return skipErased
 	}
 	return consentgate.Decide(pb.consent, pb.p.consent)
 }
@@ -229,6 +234,9 @@ func (e *postbackExporter) failed(ctx context.Context, p *partner, status string
 func (e *postbackExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	var retry []*postback
 	var retryErrs, permErrs []error
+	// Erasures first: a withdrawal that arrives with (or before) the
+	// outcome it follows cancels its postback.
+	e.erasures.note(ld)
 	for _, pb := range e.collect(ld) {
 		err := e.send(ctx, pb)
 		switch {
