@@ -29,6 +29,7 @@ const postbackSite = "e2e-postback"
 type partnerRequest struct {
 	uri, key string
 	signed   bool
+	status   int // what the partner answered
 }
 
 // TestPartnerPostback runs visitors from a partner link through the built
@@ -39,55 +40,17 @@ type partnerRequest struct {
 // with GPC are not.
 func TestPartnerPostback(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeLine(t, dir, name, text) }
 	const partnerSecret = "e2e-partner-secret"
 	secretFile, clickKey, partnerSecretFile := write("secret.key", strings.Repeat("4d", 32)), write("click.key", strings.Repeat("e1", 32)), write("partner.secret", partnerSecret)
 
-	var mu sync.Mutex
-	var got []partnerRequest
-	partner := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mac := hmac.New(sha256.New, []byte(partnerSecret))
-		mac.Write([]byte(r.Method + "\n" + r.RequestURI + "\n" + r.Header.Get("X-Webjourney-Timestamp") + "\n"))
-		mac.Write(body)
-		ts, _ := strconv.ParseInt(r.Header.Get("X-Webjourney-Timestamp"), 10, 64)
-		signed := hmac.Equal([]byte("v1="+hex.EncodeToString(mac.Sum(nil))), []byte(r.Header.Get("X-Webjourney-Signature"))) &&
-			time.Since(time.Unix(ts, 0)).Abs() < 5*time.Minute
-		mu.Lock()
-		got = append(got, partnerRequest{uri: r.RequestURI, key: r.Header.Get("Idempotency-Key"), signed: signed})
-		mu.Unlock()
-	}))
-	partner.Config.ErrorLog = log.New(io.Discard, "", 0)
-	t.Cleanup(partner.Close)
-	caFile := write("partner-ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: partner.Certificate().Raw})))
+	partner := newE2EPartner(t, partnerSecret)
+	caFile := write("partner-ca.pem", partner.caPEM())
 
 	store, prefix, listen := startPipeline(t, pipeline{
-		pixel: fmt.Sprintf(`    bots: {action: keep}
-    rate_limit: {requests_per_second: 0}
-    sites:
-      - id: %s
-        referral_partners:
-          - {name: archipro, param: __apid, attribution_window: 720h}`, postbackSite),
-		processors: fmt.Sprintf(`  consent:
-  anonymizer:
-    secret: {file: %q}
-    partner_click_id: {primary_key: c1, keys: {c1: {file: %q}}}
-  attribution:
-    emit_interval: 100ms
-    outcomes:
-      - name: purchase
-        conditions:
-          - event_name == "webjourney.custom" and attributes["webjourney.custom.name"] == "purchase"
-        value: attributes["webjourney.properties"]["revenue"]
-        currency: EUR
-`, secretFile, clickKey),
-		order: []string{"consent", "anonymizer", "attribution"},
+		pixel:      postbackPixel,
+		processors: postbackProcessors(secretFile, clickKey),
+		order:      []string{"consent", "anonymizer", "attribution"},
 		exporters: fmt.Sprintf(`  partner_postback:
     click_id:
       keys: {c1: {file: %q}}
@@ -103,24 +66,7 @@ func TestPartnerPostback(t *testing.T) {
 		exporterNames: []string{"partner_postback"},
 	})
 
-	now := time.Now()
-	send := func(visitor string, header map[string]any) {
-		t.Helper()
-		b := map[string]any{"site": postbackSite, "visitor_id": visitor, "session_id": visitor + "-s1", "sent_at": now.UnixMilli(),
-			"events": []map[string]any{
-				{"id": visitor + "-landing", "type": "page_view", "ts": now.Add(-time.Minute).UnixMilli(),
-					"url": "https://shop.example/?__apid=ap-" + visitor, "referrer": "https://archipro.example/listing"},
-				{"id": visitor + "-purchase", "type": "custom", "name": "purchase", "ts": now.UnixMilli(),
-					"url": "https://shop.example/checkout/done", "props": map[string]any{"revenue": 120.5}},
-			}}
-		for k, v := range header {
-			b[k] = v
-		}
-		body, _ := json.Marshal(b)
-		if status, out := beacon(t, "http://"+listen+"/b", "application/json", string(body)); status != http.StatusOK {
-			t.Fatalf("beacon of %s: %d %s", visitor, status, out)
-		}
-	}
+	send := func(visitor string, header map[string]any) { sendPartnerJourney(t, listen, visitor, header) }
 	send("consented", map[string]any{"consent": map[string]any{"analytics": "granted", "marketing": "granted"}})
 	send("analyticsonly", map[string]any{"consent": map[string]any{"analytics": "granted"}})
 	send("gpc", map[string]any{"consent": map[string]any{"analytics": "granted", "marketing": "granted"}, "gpc": true})
@@ -134,16 +80,11 @@ func TestPartnerPostback(t *testing.T) {
 		}
 		return len(outcomes) == 3
 	})
-	eventually(t, 30*time.Second, "the postback", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(got) > 0
-	})
+	eventually(t, 30*time.Second, "the postback", func() bool { return len(partner.requests()) > 0 })
 	// The exporters are fed together: once the credits are stored and one
 	// postback arrived, a second one would have been sent as well.
 	time.Sleep(time.Second)
-	mu.Lock()
-	defer mu.Unlock()
+	got := partner.requests()
 	if len(got) != 1 {
 		t.Fatalf("the partner received %d postbacks, want 1: %+v", len(got), got)
 	}
@@ -161,5 +102,202 @@ func TestPartnerPostback(t *testing.T) {
 	}
 	if len(r.key) != 32 {
 		t.Errorf("idempotency key %q", r.key)
+	}
+}
+
+// writeLine writes text and a newline to dir/name and returns the path.
+func writeLine(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// postbackPixel is the pixel receiver's site of the postback tests (after
+// its endpoint): a referral partner whose click id is __apid.
+var postbackPixel = fmt.Sprintf(`    bots: {action: keep}
+    rate_limit: {requests_per_second: 0}
+    sites:
+      - id: %s
+        referral_partners:
+          - {name: archipro, param: __apid, attribution_window: 720h}`, postbackSite)
+
+// postbackProcessors are the processors of the postback tests: the
+// anonymizer seals click ids, the attribution processor credits purchases.
+func postbackProcessors(secretFile, clickKey string) string {
+	return fmt.Sprintf(`  consent:
+  anonymizer:
+    secret: {file: %q}
+    partner_click_id: {primary_key: c1, keys: {c1: {file: %q}}}
+  attribution:
+    emit_interval: 100ms
+    outcomes:
+      - name: purchase
+        conditions:
+          - event_name == "webjourney.custom" and attributes["webjourney.custom.name"] == "purchase"
+        value: attributes["webjourney.properties"]["revenue"]
+        currency: EUR
+`, secretFile, clickKey)
+}
+
+// e2ePartner is the partner's postback endpoint: TLS with its own
+// certificate as the test CA, checking each request's signature as the
+// exporter's README tells partners to, answering with status.
+type e2ePartner struct {
+	*httptest.Server
+	mu     sync.Mutex
+	got    []partnerRequest
+	status int
+}
+
+func newE2EPartner(t *testing.T, secret string) *e2ePartner {
+	p := &e2ePartner{status: http.StatusOK}
+	p.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(r.Method + "\n" + r.RequestURI + "\n" + r.Header.Get("X-Webjourney-Timestamp") + "\n"))
+		mac.Write(body)
+		ts, _ := strconv.ParseInt(r.Header.Get("X-Webjourney-Timestamp"), 10, 64)
+		signed := hmac.Equal([]byte("v1="+hex.EncodeToString(mac.Sum(nil))), []byte(r.Header.Get("X-Webjourney-Signature"))) &&
+			time.Since(time.Unix(ts, 0)).Abs() < 5*time.Minute
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.got = append(p.got, partnerRequest{uri: r.RequestURI, key: r.Header.Get("Idempotency-Key"), signed: signed, status: p.status})
+		w.WriteHeader(p.status)
+	}))
+	p.Config.ErrorLog = log.New(io.Discard, "", 0)
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *e2ePartner) caPEM() string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.Certificate().Raw}))
+}
+
+func (p *e2ePartner) requests() []partnerRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]partnerRequest(nil), p.got...)
+}
+
+func (p *e2ePartner) answer(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.status = status
+}
+
+// sendPartnerJourney sends one visitor's landing from the partner's link
+// (click id ap-<visitor>) and a purchase of 120.5 a minute later.
+func sendPartnerJourney(t *testing.T, listen, visitor string, header map[string]any) {
+	t.Helper()
+	now := time.Now()
+	b := map[string]any{"site": postbackSite, "visitor_id": visitor, "session_id": visitor + "-s1", "sent_at": now.UnixMilli(),
+		"events": []map[string]any{
+			{"id": visitor + "-landing", "type": "page_view", "ts": now.Add(-time.Minute).UnixMilli(),
+				"url": "https://shop.example/?__apid=ap-" + visitor, "referrer": "https://archipro.example/listing"},
+			{"id": visitor + "-purchase", "type": "custom", "name": "purchase", "ts": now.UnixMilli(),
+				"url": "https://shop.example/checkout/done", "props": map[string]any{"revenue": 120.5}},
+		}}
+	for k, v := range header {
+		b[k] = v
+	}
+	body, _ := json.Marshal(b)
+	if status, out := beacon(t, "http://"+listen+"/b", "application/json", string(body)); status != http.StatusOK {
+		t.Fatalf("beacon of %s: %d %s", visitor, status, out)
+	}
+}
+
+// TestPartnerPostbackSurvivesKill: the partner is down (503) when a
+// consented visitor converts; the collector is killed with SIGKILL while
+// the postback waits in its persistent queue, the partner comes back, the
+// collector starts again: the postback is delivered exactly once, with the
+// idempotency key of every earlier attempt. No Elasticsearch: the pipeline
+// ends at the partner.
+func TestPartnerPostbackSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string { return writeLine(t, dir, name, text) }
+	const partnerSecret = "e2e-partner-secret-2"
+	partner := newE2EPartner(t, partnerSecret)
+	partner.answer(http.StatusServiceUnavailable)
+	queueDir := filepath.Join(dir, "queue")
+	if err := os.Mkdir(queueDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	clickKey := write("click.key", strings.Repeat("e2", 32))
+	p := newProcess(t, fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+  file_storage:
+    directory: %s
+receivers:
+  pixel:
+    endpoint: %s
+%s
+processors:
+%s
+exporters:
+  partner_postback:
+    click_id:
+      keys: {c1: {file: %q}}
+    sites:
+      %s:
+        archipro:
+          url: "%s/pb?click={click_id}&id={postback_id}"
+          outcomes: [purchase]
+          secret_file: %q
+          client:
+            tls: {ca_file: %q}
+    sending_queue:
+      storage: file_storage
+    retry_on_failure:
+      initial_interval: 200ms
+      max_interval: 500ms
+      max_elapsed_time: 0
+service:
+  extensions: [health_check, file_storage]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [pixel]
+      processors: [consent, anonymizer, attribution]
+      exporters: [partner_postback]
+`, health, queueDir, listen, postbackPixel, postbackProcessors(write("secret.key", strings.Repeat("5e", 32)), clickKey), clickKey,
+		postbackSite, partner.URL, write("partner.secret", partnerSecret), write("ca.pem", partner.caPEM())), health)
+	p.start()
+
+	sendPartnerJourney(t, listen, "killed", map[string]any{"consent": map[string]any{"analytics": "granted", "marketing": "granted"}})
+	eventually(t, 60*time.Second, "two refused attempts", func() bool { return len(partner.requests()) >= 2 })
+	p.kill()
+	refused := len(partner.requests())
+	partner.answer(http.StatusOK)
+	p.start()
+	eventually(t, 60*time.Second, "the postback after the restart", func() bool { return len(partner.requests()) > refused })
+	time.Sleep(time.Second) // a duplicate would follow at once
+	got := partner.requests()
+	delivered := 0
+	for _, r := range got {
+		if r.key != got[0].key {
+			t.Errorf("attempt with idempotency key %q, the first had %q", r.key, got[0].key)
+		}
+		if !r.signed {
+			t.Error("an attempt's signature does not verify")
+		}
+		if r.status == http.StatusOK {
+			delivered++
+		}
+	}
+	if delivered != 1 {
+		t.Errorf("delivered %d times, want exactly once (%d attempts)", delivered, len(got))
+	}
+	t.Logf("%d attempts, %d refused before the kill", len(got), refused)
+	if !strings.Contains(got[len(got)-1].uri, "click=ap-killed") {
+		t.Errorf("postback %s lacks the click id", got[len(got)-1].uri)
 	}
 }
