@@ -288,6 +288,12 @@ func (e *postbackExporter) send(ctx context.Context, pb *postback) error {
 		e.skip(ctx, p, skipNoClickID)
 		return nil
 	}
+	// The rate limit first: the signature's timestamp is the moment the
+	// request leaves, not when it started to wait.
+	if err := p.limiter.Wait(ctx); err != nil {
+		e.failed(ctx, p, "rate_limited")
+		return fmt.Errorf("partner %s: rate limit: %w", p.name, err)
+	}
 	req, err := e.request(ctx, pb, e.values(pb, click))
 	if errors.Is(err, macro.ErrUnsafeHeader) {
 		e.skip(ctx, p, skipUnsafeValue)
@@ -295,10 +301,6 @@ func (e *postbackExporter) send(ctx context.Context, pb *postback) error {
 	}
 	if err != nil {
 		return consumererror.NewPermanent(err)
-	}
-	if err := p.limiter.Wait(ctx); err != nil {
-		e.failed(ctx, p, "rate_limited")
-		return fmt.Errorf("partner %s: rate limit: %w", p.name, err)
 	}
 	start := time.Now()
 	resp, err := p.client.Do(req)
