@@ -499,6 +499,10 @@ const (
 	// ChannelPlausible is Plausible's Events API (POST /api/event), for
 	// sites that keep their Plausible tracker.
 	ChannelPlausible = "plausible"
+	// ChannelSnowplow is Snowplow's tracker protocol (GET /i, POST
+	// /com.snowplowanalytics.snowplow/tp2), for sites that keep their
+	// Snowplow tracker.
+	ChannelSnowplow = "snowplow"
 )
 
 // EventNames lists every event name of this schema version.

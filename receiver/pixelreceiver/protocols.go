@@ -20,6 +20,8 @@ const defaultPlausiblePath = "/api/event"
 type ProtocolsConfig struct {
 	// Plausible is Plausible's Events API.
 	Plausible PlausibleConfig `mapstructure:"plausible"`
+	// Snowplow is Snowplow's tracker protocol (snowplow_config.go).
+	Snowplow SnowplowConfig `mapstructure:"snowplow"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -41,6 +43,7 @@ type PlausibleConfig struct {
 // formats name it.
 type SiteProtocolsConfig struct {
 	Plausible SitePlausibleConfig `mapstructure:"plausible"`
+	Snowplow  SiteSnowplowConfig  `mapstructure:"snowplow"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -88,7 +91,7 @@ func (cfg *Config) validateProtocols() error {
 	if p.Enabled && len(owner) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("protocols::plausible::enabled: no site lists its Plausible domains; add sites::N::protocols::plausible::domains (e.g. [shop.example]) to the site that receives them"))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, cfg.validateSnowplow())...)
 }
 
 // checkPlausibleDomain accepts what Plausible calls a site's domain: a

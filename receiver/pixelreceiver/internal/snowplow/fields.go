@@ -1,0 +1,149 @@
+package snowplow // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/snowplow"
+
+import (
+	"net/url"
+	"strings"
+)
+
+// fields are one event's tracker-protocol parameters, as sent: the query
+// of a GET /i, or one member of a POST's payload_data. Parameters this
+// package does not read (cs, cd, ds beyond its height, fp, cookie, f_*,
+// ...) are ignored, as Snowplow's enrich ignores the ones it does not know.
+type fields struct {
+	tv, e, aid, eid, dtm, stm, tz, lang, res, vp, ds string
+	duid, sid, vid, uid, url, page, refr             string
+	co, cx, uePr, uePx                               string
+	seCa, seAc, seLa, sePr, seVa                     string
+	ppMay                                            string
+	trID, trAf, trTt, trTx, trSh, trCi, trSt         string
+	trCo, trCu                                       string
+	tiID, tiSk, tiNm, tiCa, tiPr, tiQu, tiCu         string
+	// k is not Snowplow's: a site with a write_key needs it (docs/migrate.md).
+	k string
+}
+
+// set stores one parameter; the first of a repeated name wins.
+func (f *fields) set(key, value string) {
+	var dst *string
+	switch key {
+	case "tv":
+		dst = &f.tv
+	case "e":
+		dst = &f.e
+	case "aid":
+		dst = &f.aid
+	case "eid":
+		dst = &f.eid
+	case "dtm":
+		dst = &f.dtm
+	case "stm":
+		dst = &f.stm
+	case "tz":
+		dst = &f.tz
+	case "lang":
+		dst = &f.lang
+	case "res":
+		dst = &f.res
+	case "vp":
+		dst = &f.vp
+	case "ds":
+		dst = &f.ds
+	case "duid":
+		dst = &f.duid
+	case "sid":
+		dst = &f.sid
+	case "vid":
+		dst = &f.vid
+	case "uid":
+		dst = &f.uid
+	case "url":
+		dst = &f.url
+	case "page":
+		dst = &f.page
+	case "refr":
+		dst = &f.refr
+	case "co":
+		dst = &f.co
+	case "cx":
+		dst = &f.cx
+	case "ue_pr":
+		dst = &f.uePr
+	case "ue_px":
+		dst = &f.uePx
+	case "se_ca":
+		dst = &f.seCa
+	case "se_ac":
+		dst = &f.seAc
+	case "se_la":
+		dst = &f.seLa
+	case "se_pr":
+		dst = &f.sePr
+	case "se_va":
+		dst = &f.seVa
+	case "pp_may":
+		dst = &f.ppMay
+	case "tr_id":
+		dst = &f.trID
+	case "tr_af":
+		dst = &f.trAf
+	case "tr_tt":
+		dst = &f.trTt
+	case "tr_tx":
+		dst = &f.trTx
+	case "tr_sh":
+		dst = &f.trSh
+	case "tr_ci":
+		dst = &f.trCi
+	case "tr_st":
+		dst = &f.trSt
+	case "tr_co":
+		dst = &f.trCo
+	case "tr_cu":
+		dst = &f.trCu
+	case "ti_id":
+		dst = &f.tiID
+	case "ti_sk":
+		dst = &f.tiSk
+	case "ti_nm", "ti_na":
+		dst = &f.tiNm
+	case "ti_ca":
+		dst = &f.tiCa
+	case "ti_pr":
+		dst = &f.tiPr
+	case "ti_qu":
+		dst = &f.tiQu
+	case "ti_cu":
+		dst = &f.tiCu
+	case "k":
+		dst = &f.k
+	default:
+		return
+	}
+	if *dst == "" {
+		*dst = value
+	}
+}
+
+// setQuery fills f from a URL query. It splits the query itself rather
+// than through url.ParseQuery, which allocates a map and a slice per
+// parameter; a value is unescaped only when it is escaped. A parameter
+// that cannot be unescaped is a rejection, not a silent empty value.
+func (f *fields) setQuery(q string) bool {
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		if kv == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(kv, "=")
+		if strings.ContainsAny(value, "%+") {
+			v, err := url.QueryUnescape(value)
+			if err != nil {
+				return false
+			}
+			value = v
+		}
+		f.set(key, value)
+	}
+	return true
+}
