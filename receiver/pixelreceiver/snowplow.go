@@ -45,7 +45,7 @@ func (r *pixelReceiver) recordSnowplowHit(w http.ResponseWriter, req *http.Reque
 	}
 	// The answer is the GIF even when the pipeline refuses the hit;
 	// ObsReport counts the refusal.
-	_, _ = r.recordSnowplow(w, req, &c, []webevent.Event{ev}, formatPixel, false)
+	_, _, _ = r.recordSnowplow(w, req, &c, []webevent.Event{ev}, formatPixel, false)
 }
 
 // handleSnowplowPost serves the tracker's POST batches with the beacon's
@@ -99,13 +99,13 @@ func (r *pixelReceiver) handleSnowplowPost(w http.ResponseWriter, req *http.Requ
 		s = r.sites[batch.Events[0].SiteID]
 	}
 	r.setBeaconHeaders(w, req, s)
-	accepted, err := r.recordSnowplow(w, req, &c, batch.Events, formatJSON, true)
+	accepted, foreign, err := r.recordSnowplow(w, req, &c, batch.Events, formatJSON, true)
 	if err != nil {
 		writeConsumerError(w, err)
 		return
 	}
 	status = http.StatusOK
-	if accepted == 0 && len(batch.Rejected) > 0 {
+	if accepted == 0 && (len(batch.Rejected) > 0 || foreign > 0) {
 		status = http.StatusBadRequest
 	}
 	writeBeaconSummary(w, status, accepted, batch.Rejected)
@@ -136,18 +136,17 @@ func snowplowHints(req *http.Request) snowplow.Hints {
 
 // recordSnowplow runs the receive-time steps on the events of one request,
 // site by site (a batch may name more than one app), and sends each
-// site's events to the pipeline. It returns how many were accepted and
-// the first pipeline error.
-func (r *pixelReceiver) recordSnowplow(w http.ResponseWriter, req *http.Request, c *client, events []webevent.Event, format string, checkOrigin bool) (int, error) {
+// site's events to the pipeline. It returns how many were accepted, how
+// many were refused for the page's origin, and the first pipeline error.
+func (r *pixelReceiver) recordSnowplow(w http.ResponseWriter, req *http.Request, c *client, events []webevent.Event, format string, checkOrigin bool) (accepted, foreign int, firstErr error) {
 	ctx := req.Context()
-	accepted := 0
-	var firstErr error
 	for len(events) > 0 {
 		group, rest := splitSite(events)
 		events = rest
 		s := r.sites[group[0].SiteID]
 		if origin := req.Header.Get("Origin"); checkOrigin && origin != "" && !s.origins.AllowsOrigin(origin) {
 			r.rejectAll(ctx, originRejection, len(group))
+			foreign += len(group)
 			continue
 		}
 		r.snowplowNetworkID(w, req, s, group, c.https)
@@ -163,7 +162,7 @@ func (r *pixelReceiver) recordSnowplow(w http.ResponseWriter, req *http.Request,
 		}
 		accepted += len(group)
 	}
-	return accepted, firstErr
+	return accepted, foreign, firstErr
 }
 
 func (r *pixelReceiver) rejectAll(ctx context.Context, rej *webevent.Rejection, n int) {
