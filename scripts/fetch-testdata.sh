@@ -8,6 +8,11 @@
 #     uses; renders the Kibana Vega spec in tests (test/vegarender).
 #   - @plausible-analytics/tracker (MIT): Plausible's own tracker, which a
 #     browser test runs against the receiver's Plausible Events API.
+#   - @snowplow/browser-tracker and @snowplow/browser-plugin-link-click-tracking
+#     (BSD-3-Clause): Snowplow's own browser tracker and its link click
+#     plugin, which a browser test runs against the receiver's Snowplow
+#     endpoints. 4.6.8: the newest release of which the npm mirror here
+#     serves both packages.
 # Versions are pinned so generated code and test expectations are
 # reproducible; bump them deliberately (and re-run go generate).
 # Idempotent: does nothing when the pinned versions are already installed.
@@ -19,6 +24,7 @@ GEOIP_COUNTRY_MMDB_VERSION=2.3.2026061719
 IABTCF_CORE_VERSION=1.5.6
 VEGA_VERSION=5.33.1
 PLAUSIBLE_TRACKER_VERSION=0.4.6
+SNOWPLOW_TRACKER_VERSION=4.6.8
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/.cache/npm"
@@ -29,6 +35,8 @@ pkgs=(
   "@iabtcf/core@$IABTCF_CORE_VERSION"
   "vega@$VEGA_VERSION"
   "@plausible-analytics/tracker@$PLAUSIBLE_TRACKER_VERSION"
+  "@snowplow/browser-tracker@$SNOWPLOW_TRACKER_VERSION"
+  "@snowplow/browser-plugin-link-click-tracking@$SNOWPLOW_TRACKER_VERSION"
 )
 
 # installed_version NAME prints the version of an installed package, if any.

@@ -16,10 +16,15 @@ const channelSnowplow = eventmodel.ChannelSnowplow
 
 // handleSnowplowPixel serves Snowplow's GET endpoint like the pixel: every
 // GET and HEAD is answered with the GIF, whatever the outcome, so that a
-// page never shows a broken image; a refused hit is counted.
+// page never shows a broken image; a refused hit is counted. The tracker
+// sends its GETs with fetch (credentials included), not as an <img>, and
+// reads the answer only when CORS allows it: otherwise it sends the event
+// again and again. So the GIF carries the CORS headers, as Snowplow's
+// collector's does.
 func (r *pixelReceiver) handleSnowplowPixel(w http.ResponseWriter, req *http.Request) {
 	switch req.Method {
 	case http.MethodGet:
+		r.setCORS(w, req, nil)
 		r.recordSnowplowHit(w, req)
 		writeGIF(w)
 	case http.MethodHead:

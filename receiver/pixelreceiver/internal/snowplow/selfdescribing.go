@@ -150,7 +150,7 @@ func linkKind(target, pageHost string) string {
 }
 
 // submitForm maps submit_form to a form submission: the form's id and how
-// many fields it had. The fields' names and values are never kept: a form
+// many fields it had (not for a sensitive form, one with a password). The fields' names and values are never kept: a form
 // holds what the visitor typed.
 func submitForm(b *webevent.Builder, fl *webevent.Fields, jb webevent.JSONBody, data []byte, p *props, at eventtime.Time) (webevent.Event, *webevent.Rejection) {
 	fl.Name = eventmodel.EventFormSubmit
@@ -176,6 +176,11 @@ func submitForm(b *webevent.Builder, fl *webevent.Fields, jb webevent.JSONBody, 
 				}
 			}
 		}
+	}
+	if ev.Detail.Sensitive {
+		// As for the tag's forms: a sensitive form says nothing about its
+		// fields.
+		ev.Detail.FieldCount = -1
 	}
 	return ev, nil
 }

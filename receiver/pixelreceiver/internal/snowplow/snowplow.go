@@ -230,6 +230,11 @@ func (d *Decoder) decode(s *state, f *fields, req webevent.Request, h Hints) (we
 func (d *Decoder) event(b *webevent.Builder, f *fields, ctx *contexts, req webevent.Request) (webevent.Event, *webevent.Rejection) {
 	at := d.time(f, req.Received)
 	fl := webevent.Fields{ID: f.eid, URL: f.url, Referrer: f.refr, Title: f.page}
+	if fl.URL == "" {
+		// As Snowplow's enrich does: without url, the page is the one
+		// that sent the request (a plain <img> pixel).
+		fl.URL = req.Referer
+	}
 	var p props
 	p.init(b, d.Events.Limits.MaxProperties)
 	var ev webevent.Event

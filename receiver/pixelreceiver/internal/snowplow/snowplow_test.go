@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -220,11 +222,18 @@ func TestSubmitForm(t *testing.T) {
 	name, a := decodeGET(t, testDecoder(t), q, Hints{})
 	assert.Equal(t, eventmodel.EventFormSubmit, name)
 	assert.Equal(t, "login", a[eventmodel.AttrFormID])
-	assert.Equal(t, int64(2), a[eventmodel.AttrFormFieldCount])
 	assert.Equal(t, true, a[eventmodel.AttrFormSensitive])
+	assert.NotContains(t, a, eventmodel.AttrFormFieldCount, "as for the tag: no field count for a sensitive form")
 	raw := fmt.Sprint(a)
 	assert.NotContains(t, raw, "jane@example.com", "field values are never kept")
 	assert.NotContains(t, raw, "hunter2")
+
+	q.Set("ue_pr", ueJSON("iglu:com.snowplowanalytics.snowplow/submit_form/jsonschema/1-0-0",
+		`{"formId":"newsletter","formClasses":[],"elements":[{"name":"email","value":"jane@example.com","nodeName":"INPUT","type":"email"}]}`))
+	_, a = decodeGET(t, testDecoder(t), q, Hints{})
+	assert.Equal(t, int64(1), a[eventmodel.AttrFormFieldCount])
+	assert.NotContains(t, a, eventmodel.AttrFormSensitive)
+	assert.NotContains(t, fmt.Sprint(a), "jane@example.com")
 }
 
 func TestConsent(t *testing.T) {
@@ -314,6 +323,17 @@ func TestTransaction(t *testing.T) {
 	}
 }
 
+// Without url, the Referer header names the page, as in Snowplow's enrich.
+func TestRefererFallback(t *testing.T) {
+	q := base("pv")
+	q.Del("url")
+	req := testRequest
+	req.Referer = "https://shop.example/from-header"
+	ev, rej := testDecoder(t).DecodeQuery(q.Encode(), req, Hints{})
+	require.Nil(t, rej)
+	assert.Equal(t, "/from-header", ev.URL.Path)
+}
+
 func TestAnonymousAndWriteKey(t *testing.T) {
 	d := testDecoder(t)
 	_, a := decodeGET(t, d, base("pv"), Hints{Anonymous: true})
@@ -357,7 +377,7 @@ func TestRejections(t *testing.T) {
 		{"unknown aid", set("aid", "other"), webevent.ReasonUnknownSite},
 		{"no e", set("e", ""), webevent.ReasonInvalidType},
 		{"unknown e", set("e", "xx"), webevent.ReasonInvalidType},
-		{"no url", set("url", ""), webevent.ReasonMissingURL},
+		{"no url", set("url", ""), webevent.ReasonMissingURL}, // and no Referer
 		{"bad url", set("url", "javascript:alert(1)"), webevent.ReasonInvalidURL},
 		{"long url", set("url", long), webevent.ReasonURLTooLong},
 		{"bad duid", set("duid", "a b"), webevent.ReasonInvalidID},
@@ -506,4 +526,38 @@ func TestBatchSites(t *testing.T) {
 	require.Nil(t, rej)
 	assert.Len(t, b.Events, maxSitesPerBatch, "a write key is ignored by a site without one, but counts as a builder")
 	assert.Len(t, b.Rejected, 2)
+}
+
+// What @snowplow/browser-tracker 4.6.8 sent in the browser test (GET and
+// POST): a page view, a structured event, a self-describing event, a link
+// click and a page ping, every one accepted as the event it is.
+func TestRealTrackerWire(t *testing.T) {
+	d := testDecoder(t)
+	d.Events.Limits.MaxProperties = 25
+	want := []string{eventmodel.EventPageView, eventmodel.EventCustom, eventmodel.EventCustom, eventmodel.EventOutboundClick, eventmodel.EventEngagement}
+
+	get, err := os.ReadFile(filepath.Join("testdata", "browser-tracker-4.6.8-get.txt"))
+	require.NoError(t, err)
+	var names []string
+	for _, q := range strings.Split(strings.TrimSpace(string(get)), "\n") {
+		ev, rej := d.DecodeQuery(q, testRequest, Hints{})
+		require.Nil(t, rej, "%v: %s", rej, q)
+		names = append(names, ev.Name)
+		assert.NotEmpty(t, ev.VisitorID)
+		assert.NotEmpty(t, ev.SessionID)
+	}
+	assert.Equal(t, want, names)
+
+	post, err := os.ReadFile(filepath.Join("testdata", "browser-tracker-4.6.8-post.ndjson"))
+	require.NoError(t, err)
+	names = nil
+	for _, body := range strings.Split(strings.TrimSpace(string(post)), "\n") {
+		b, rej := d.DecodeBody([]byte(body), testRequest, Hints{})
+		require.Nil(t, rej, "%v", rej)
+		require.Empty(t, b.Rejected)
+		for _, ev := range b.Events {
+			names = append(names, ev.Name)
+		}
+	}
+	assert.Equal(t, want, names)
 }
