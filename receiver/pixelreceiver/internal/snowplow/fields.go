@@ -1,8 +1,11 @@
 package snowplow // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/snowplow"
 
 import (
+	"bytes"
 	"net/url"
 	"strings"
+
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
 
 // fields are one event's tracker-protocol parameters, as sent: the query
@@ -10,24 +13,60 @@ import (
 // package does not read (cs, cd, ds beyond its height, fp, cookie, f_*,
 // ...) are ignored, as Snowplow's enrich ignores the ones it does not know.
 type fields struct {
-	tv, e, aid, eid, dtm, stm, tz, lang, res, vp, ds string
-	duid, sid, vid, uid, url, page, refr             string
-	co, cx, uePr, uePx                               string
-	seCa, seAc, seLa, sePr, seVa                     string
-	ppMay                                            string
-	trID, trAf, trTt, trTx, trSh, trCi, trSt         string
-	trCo, trCu                                       string
-	tiID, tiSk, tiNm, tiCa, tiPr, tiQu, tiCu         string
+	e, aid, eid, dtm, stm, tz, lang, res, vp, ds string
+	duid, sid, vid, uid, url, page, refr         string
+	co, cx, uePr, uePx                           string
+	seCa, seAc, seLa, sePr, seVa                 string
+	ppMay                                        string
+	trID, trAf, trTt, trTx, trSh, trCi, trSt     string
+	trCo, trCu                                   string
+	tiID, tiSk, tiNm, tiCa, tiPr, tiQu, tiCu     string
 	// k is not Snowplow's: a site with a write_key needs it (docs/migrate.md).
 	k string
+	// A POST member's co and ue_pr as JSON bytes: within the body when
+	// inBody (no copy), else unescaped from the member's string.
+	coJSON, uePrJSON     []byte
+	coInBody, uePrInBody bool
+}
+
+// setJSON keeps a POST member's co or ue_pr, a JSON string holding a
+// document (as the trackers send it) or the document itself.
+func (f *fields) setJSON(key string, value []byte) {
+	dst, inBody := &f.coJSON, &f.coInBody
+	if key == "ue_pr" {
+		dst, inBody = &f.uePrJSON, &f.uePrInBody
+	}
+	if *dst != nil {
+		return
+	}
+	switch {
+	case value[0] != '"':
+		*dst, *inBody = value, true
+	case bytes.IndexByte(value, '\\') < 0:
+		*dst, *inBody = value[1:len(value)-1], true
+	default:
+		*dst = unescape(value)
+	}
+}
+
+// doc returns a plain document field (co, ue_pr) as bytes and the body
+// they lie in (nil when they are a copy).
+func doc(json []byte, inBody bool, plain string, body *webevent.JSONBody) ([]byte, *webevent.JSONBody) {
+	switch {
+	case json != nil && inBody:
+		return json, body
+	case json != nil:
+		return json, nil
+	case plain != "":
+		return []byte(plain), nil
+	}
+	return nil, nil
 }
 
 // set stores one parameter; the first of a repeated name wins.
 func (f *fields) set(key, value string) {
 	var dst *string
 	switch key {
-	case "tv":
-		dst = &f.tv
 	case "e":
 		dst = &f.e
 	case "aid":

@@ -28,13 +28,14 @@ type contexts struct {
 
 // readContexts reads a contexts envelope: the web page's id, and the
 // other entities, which become properties.
-func readContexts(co, cx string) (contexts, *webevent.Rejection) {
-	jb, env, ok := document(co, cx)
+func readContexts(co []byte, body *webevent.JSONBody, cx string) (contexts, *webevent.Rejection) {
+	jb, env, ok := document(co, body, cx)
 	if !ok || !strings.HasPrefix(env.schema, schemaContexts) || env.data[0] != '[' {
 		return contexts{}, webevent.Reject(webevent.ReasonInvalidField, "co/cx must be (base64url of) a self-describing JSON of schema "+schemaContexts+"x-x holding an array")
 	}
 	c := contexts{jb: jb}
-	for _, el := range elements(env.data) {
+	a := newArray(env.data)
+	for el, ok := a.next(); ok; el, ok = a.next() {
 		sd, ok := readSelfDescribing(jb, el)
 		if !ok {
 			return contexts{}, webevent.Reject(webevent.ReasonInvalidField, "every context must be {schema: iglu:..., data: ...}")
@@ -177,9 +178,9 @@ func (p *props) amount(key, v string) *webevent.Rejection {
 	return nil
 }
 
-// tracker adds the tracker's fields that have no place in the event
-// model: screen, viewport, time zone, language, visit count, version.
-func (p *props) tracker(f *fields) {
+// device adds the tracker's fields that have no place in the event
+// model: screen, viewport, time zone, language, visit count.
+func (p *props) device(f *fields) {
 	p.str("sp_res", f.res)
 	p.str("sp_vp", f.vp)
 	p.str("sp_tz", f.tz)
@@ -187,7 +188,6 @@ func (p *props) tracker(f *fields) {
 	if v, ok := number(f.vid); ok && v >= 0 {
 		p.num("sp_vid", v)
 	}
-	p.str("sp_tv", f.tv)
 }
 
 // done returns the properties sorted by key, a later value of a key

@@ -16,11 +16,12 @@ const schemaUnstructEvent = vendor + "unstruct_event/jsonschema/1-"
 // standard link clicks, form submissions and consent events to ours, any
 // other schema to a custom event named vendor/name with its data as
 // properties.
-func (d *Decoder) selfDescribing(b *webevent.Builder, fl *webevent.Fields, f *fields, p *props, at eventtime.Time) (webevent.Event, *webevent.Rejection) {
-	if f.uePr == "" && f.uePx == "" {
+func (d *Decoder) selfDescribing(s *state, b *webevent.Builder, fl *webevent.Fields, f *fields, p *props, at eventtime.Time) (webevent.Event, *webevent.Rejection) {
+	plain, body := doc(f.uePrJSON, f.uePrInBody, f.uePr, &s.body)
+	if plain == nil && f.uePx == "" {
 		return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidField, "a self-describing event needs ue_pr or ue_px")
 	}
-	jb, outer, ok := document(f.uePr, f.uePx)
+	jb, outer, ok := document(plain, body, f.uePx)
 	if !ok || !strings.HasPrefix(outer.schema, schemaUnstructEvent) {
 		return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidField, "ue_pr/ue_px must be (base64url of) a self-describing JSON of schema "+schemaUnstructEvent+"x-x")
 	}
@@ -58,8 +59,8 @@ func (d *Decoder) selfDescribing(b *webevent.Builder, fl *webevent.Fields, f *fi
 	if rej != nil {
 		return webevent.Event{}, rej
 	}
-	p.data(jb, inner.data)
 	p.str("sp_schema", inner.schema)
+	p.data(jb, inner.data)
 	return ev, nil
 }
 
@@ -71,11 +72,13 @@ func schemaName(uri string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 4 || parts[0] == "" || parts[1] == "" {
+	vendor, rest, _ := strings.Cut(rest, "/")
+	name, rest, _ := strings.Cut(rest, "/")
+	format, version, ok := strings.Cut(rest, "/")
+	if !ok || vendor == "" || name == "" || format == "" || version == "" || strings.Contains(version, "/") {
 		return "", false
 	}
-	return parts[1], parts[0] == "com.snowplowanalytics.snowplow"
+	return name, vendor == "com.snowplowanalytics.snowplow"
 }
 
 // customName is the custom event name of a schema: vendor/name, stable
@@ -167,9 +170,10 @@ func submitForm(b *webevent.Builder, fl *webevent.Fields, jb webevent.JSONBody, 
 			p.raw(key, value)
 		case "elements":
 			if len(value) > 0 && value[0] == '[' {
-				els := elements(value)
-				ev.Detail.FieldCount = int64(len(els))
-				for _, el := range els {
+				els := newArray(value)
+				ev.Detail.FieldCount = 0
+				for el, ok := els.next(); ok; el, ok = els.next() {
+					ev.Detail.FieldCount++
 					if sensitiveElement(jb, el) {
 						ev.Detail.Sensitive = true
 					}
@@ -241,7 +245,8 @@ func consentOf(name string, jb webevent.JSONBody, data []byte) (webevent.Consent
 	case "allow_selected":
 		c := all(dn)
 		if len(scopes) > 0 && scopes[0] == '[' {
-			for _, s := range elements(scopes) {
+			a := newArray(scopes)
+			for s, ok := a.next(); ok; s, ok = a.next() {
 				switch scopeCategory(jb.Str(s)) {
 				case "analytics":
 					c.Analytics = g

@@ -108,17 +108,22 @@ func (d *Decoder) DecodeBody(body []byte, req webevent.Request, h Hints) (Batch,
 	if env.data[0] != '[' {
 		return Batch{}, webevent.Reject(webevent.ReasonInvalidRequest, "data must be an array of events")
 	}
-	members := elements(env.data)
-	if len(members) == 0 {
+	members := newArray(env.data)
+	n := members.count()
+	if n == 0 {
 		return Batch{}, webevent.Reject(webevent.ReasonNoEvents, "data holds no events")
 	}
-	if len(members) > d.Events.Limits.MaxEventsPerBeacon {
+	if n > d.Events.Limits.MaxEventsPerBeacon {
 		return Batch{}, webevent.Reject(webevent.ReasonTooManyEvents, "more events than max_events_per_beacon")
 	}
 	var out Batch
-	out.Events = make([]webevent.Event, 0, len(members))
-	s := state{body: jb, events: len(members)}
-	for i, raw := range members {
+	out.Events = make([]webevent.Event, 0, n)
+	s := state{body: jb, events: n}
+	for i := 0; ; i++ {
+		raw, ok := members.next()
+		if !ok {
+			break
+		}
 		ev, rej := d.member(&s, raw, req, h)
 		if rej != nil {
 			out.Rejected = append(out.Rejected, webevent.EventRejection{Index: i, Rejection: *rej})
@@ -136,17 +141,18 @@ func (d *Decoder) member(s *state, raw []byte, req webevent.Request, h Hints) (w
 	var f fields
 	m := s.body.Members(raw)
 	for key, value, ok := m.Next(); ok; key, value, ok = m.Next() {
-		switch value[0] {
-		case '"':
-			f.set(key, s.body.Str(value))
-		case '{', '[':
+		switch {
+		case key == "co" || key == "ue_pr":
 			// The protocol's values are strings; a sender that puts a
-			// context or event in as JSON rather than as a string holding it
-			// means the same.
-			if key == "co" || key == "ue_pr" {
-				f.set(key, string(value))
+			// context or event in as JSON rather than as a string holding
+			// it means the same.
+			if value[0] == '"' || value[0] == '{' {
+				f.setJSON(key, value)
 			}
-		case 'n': // null: absent
+		case value[0] == '"':
+			f.set(key, s.body.Str(value))
+		case value[0] == '{' || value[0] == '[':
+		case value[0] == 'n': // null: absent
 		default: // numbers and booleans, as their text
 			f.set(key, string(value))
 		}
@@ -211,12 +217,12 @@ func (d *Decoder) decode(s *state, f *fields, req webevent.Request, h Hints) (we
 		return webevent.Event{}, rej
 	}
 	var ctx contexts
-	if f.co != "" || f.cx != "" {
-		if ctx, rej = readContexts(f.co, f.cx); rej != nil {
+	if co, body := doc(f.coJSON, f.coInBody, f.co, &s.body); co != nil || f.cx != "" {
+		if ctx, rej = readContexts(co, body, f.cx); rej != nil {
 			return webevent.Event{}, rej
 		}
 	}
-	ev, rej := d.event(b, f, &ctx, req)
+	ev, rej := d.event(s, b, f, &ctx, req)
 	if rej != nil {
 		return webevent.Event{}, rej
 	}
@@ -227,7 +233,7 @@ func (d *Decoder) decode(s *state, f *fields, req webevent.Request, h Hints) (we
 }
 
 // event makes the event of type e with its own fields.
-func (d *Decoder) event(b *webevent.Builder, f *fields, ctx *contexts, req webevent.Request) (webevent.Event, *webevent.Rejection) {
+func (d *Decoder) event(s *state, b *webevent.Builder, f *fields, ctx *contexts, req webevent.Request) (webevent.Event, *webevent.Rejection) {
 	at := d.time(f, req.Received)
 	fl := webevent.Fields{ID: f.eid, URL: f.url, Referrer: f.refr, Title: f.page}
 	if fl.URL == "" {
@@ -257,7 +263,7 @@ func (d *Decoder) event(b *webevent.Builder, f *fields, ctx *contexts, req webev
 	case EventStructured:
 		ev, rej = structured(b, &fl, f, &p, at)
 	case EventSelfDescribing:
-		ev, rej = d.selfDescribing(b, &fl, f, &p, at)
+		ev, rej = d.selfDescribing(s, b, &fl, f, &p, at)
 	case EventTransaction:
 		ev, rej = transaction(b, &fl, f, &p, at)
 	case EventTransactionItem:
@@ -273,7 +279,10 @@ func (d *Decoder) event(b *webevent.Builder, f *fields, ctx *contexts, req webev
 	if ctx.webPageID != "" && ev.Name != eventmodel.EventPageView {
 		ev.Detail.PageViewID = ctx.webPageID
 	}
-	p.tracker(f)
+	if ev.Name == eventmodel.EventPageView {
+		// The device's facts, once per page rather than on every ping.
+		p.device(f)
+	}
 	ctx.props(&p)
 	ev.Props = p.done()
 	return ev, nil

@@ -74,7 +74,7 @@ func base(e string) url.Values {
 		"vid": {"3"}, "sid": {sid}, "duid": {duid},
 		"url":  {"https://shop.example/shoes?utm_source=news&utm_medium=email&gclid=abc"},
 		"page": {"Shoes"}, "refr": {"https://www.google.com/search?q=shoes"},
-		"cx":   {b64(contextsJSON(webPage))},
+		"cx": {b64(contextsJSON(webPage))},
 	}
 }
 
@@ -118,8 +118,8 @@ func TestPageView(t *testing.T) {
 	assert.Equal(t, received.UnixMilli()-1796205000500, a[eventmodel.AttrTimeSkew])
 	assert.Equal(t, map[string]any{
 		"sp_res": "1920x1080", "sp_vp": "1280x720", "sp_tz": "Europe/Berlin", "sp_lang": "en-US",
-		"sp_vid": int64(3), "sp_tv": "js-4.6.8",
-	}, propsOf(a))
+		"sp_vid": int64(3),
+	}, propsOf(a), "the device's facts, on page views only")
 	assert.NotContains(t, a, eventmodel.AttrCookieless)
 }
 
@@ -136,6 +136,7 @@ func TestPagePing(t *testing.T) {
 	assert.Equal(t, int64(75), a[eventmodel.AttrScrollDepth])
 	assert.Equal(t, pageID, a[eventmodel.AttrPageViewID])
 	assert.Equal(t, eventID, a[eventmodel.AttrEventID])
+	assert.NotContains(t, a, eventmodel.AttrProperties, "the device's facts are on the page view")
 
 	q.Del("ds")
 	_, a = decodeGET(t, testDecoder(t), q, Hints{})
@@ -163,7 +164,7 @@ func TestStructuredEvent(t *testing.T) {
 
 func TestSelfDescribingCustom(t *testing.T) {
 	q := base("ue")
-	q.Set("ue_px", b64(ueJSON("iglu:com.acme/checkout_step/jsonschema/1-0-2", `{"step":2,"option":"express","gift":true,"items":["a","b"],"none":null}`)))
+	q.Set("ue_px", b64(ueJSON("iglu:com.acme/checkout_step/jsonschema/1-0-2", `{"step":2,"option":"express","gift":true,"items":["a","b"],"none":null,"a1":1,"a2":2,"a3":3,"a4":4}`)))
 	name, a := decodeGET(t, testDecoder(t), q, Hints{})
 	assert.Equal(t, eventmodel.EventCustom, name)
 	assert.Equal(t, "com.acme/checkout_step", a[eventmodel.AttrCustomName])
@@ -175,7 +176,8 @@ func TestSelfDescribingCustom(t *testing.T) {
 		assert.Equal(t, want, p[k], k)
 	}
 	assert.NotContains(t, p, "none")
-	assert.Equal(t, true, p[propTruncated], "8 properties at most: the tracker's fields are cut")
+	assert.Equal(t, true, p[propTruncated], "8 properties at most: the last are cut, and say so")
+	assert.Len(t, p, 8)
 
 	// ue_pr: the same, plain.
 	q.Del("ue_px")
@@ -560,4 +562,35 @@ func TestRealTrackerWire(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want, names)
+}
+
+// A POST member's ue_pr and co are JSON strings holding JSON: their
+// escapes (quotes, \u escapes, surrogate pairs, lone surrogates) are
+// resolved as encoding/json resolves them.
+func TestEscapedDocuments(t *testing.T) {
+	d := testDecoder(t)
+	data := `{"name":"caf\u00e9 \ud83d\ude00 \ud800 \"q\" a\/b\\c\n\t\b\f\r end"}`
+	member := map[string]string{
+		"e": "ue", "aid": "shop-web", "url": "https://shop.example/",
+		"ue_pr": ueJSON("iglu:com.acme/x/jsonschema/1-0-0", data),
+		"co":    contextsJSON(webPage),
+	}
+	b, rej := d.DecodeBody(payload(t, member), testRequest, Hints{})
+	require.Nil(t, rej)
+	require.Len(t, b.Events, 1, "%v", b.Rejected)
+	var want struct{ Name string }
+	require.NoError(t, json.Unmarshal([]byte(data), &want))
+	got := map[string]any{}
+	for _, p := range b.Events[0].Props {
+		got[p.Key] = p.Value.AsAny()
+	}
+	assert.Equal(t, want.Name, got["name"])
+	assert.Equal(t, "https://shop.example/", b.Events[0].URL.Full)
+	assert.Equal(t, pageID, b.Events[0].Detail.PageViewID)
+
+	for _, lit := range []string{`"plain"`, `"\u00e9\ud83d\ude00"`, `"\ud83d"`, `"\ud83d\u0041"`, `"\udc00x"`, `"\\\"\/"`} {
+		var s string
+		require.NoError(t, json.Unmarshal([]byte(lit), &s))
+		assert.Equal(t, s, string(unescape([]byte(lit))), lit)
+	}
 }
