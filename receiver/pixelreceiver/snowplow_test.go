@@ -1,11 +1,15 @@
 package pixelreceiver
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,10 +17,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 )
 
 // snowplowEnv runs the receiver with Snowplow's tracker protocol on: app
@@ -320,6 +327,26 @@ func TestSnowplowNetworkCookie(t *testing.T) {
 	}
 }
 
+func TestSnowplowConfigFile(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "snowplow.yaml"))
+	require.NoError(t, err)
+	load := func(name string) *Config {
+		cfg := createDefaultConfig().(*Config)
+		sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+		require.NoError(t, err)
+		require.NoError(t, sub.Unmarshal(cfg))
+		require.NoError(t, confmap.Validate(cfg))
+		return cfg
+	}
+	cfg := load("snowplow")
+	assert.Equal(t, SnowplowConfig{Enabled: true, PixelPath: "/sp/i", PostPath: "/sp/tp2", PagePingInterval: 30 * time.Second, NetworkCookie: "nuid"}, cfg.Protocols.Snowplow)
+	assert.Equal(t, []string{"shop-web", "shop-ios"}, cfg.Sites[0].Protocols.Snowplow.AppIDs)
+	assert.Equal(t, map[string]string{"shop-web": "shop", "shop-ios": "shop"}, snowplowAppIDs(cfg))
+
+	cfg = load("snowplow_defaults")
+	assert.Equal(t, SnowplowConfig{Enabled: true, PixelPath: "/i", PostPath: "/com.snowplowanalytics.snowplow/tp2", PagePingInterval: 10 * time.Second, NetworkCookie: "sp"}, cfg.Protocols.Snowplow)
+}
+
 func TestSnowplowConfigValidation(t *testing.T) {
 	valid := func() *Config {
 		cfg := createDefaultConfig().(*Config)
@@ -347,4 +374,87 @@ func TestSnowplowConfigValidation(t *testing.T) {
 		tt.mutate(cfg)
 		assert.ErrorContains(t, confmap.Validate(cfg), tt.want)
 	}
+}
+
+// FuzzSnowplowRequest drives the real POST handler with any body: the
+// answer is 200 with the summary's count of records, or a documented
+// refusal without records; every record passes the same checks as the
+// tag's. The seeds are the real tracker's batches.
+func FuzzSnowplowRequest(f *testing.F) {
+	raw, err := os.ReadFile(filepath.Join("internal", "snowplow", "testdata", "browser-tracker-4.6.8-post.ndjson"))
+	require.NoError(f, err)
+	for _, body := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f.Add([]byte(body), "application/json; charset=UTF-8")
+	}
+	f.Add([]byte(`{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[{"e":"pv","aid":"shop-web","url":"https://shop.example/"},{"e":"??"}]}`), "text/plain")
+	sink := new(consumertest.LogsSink)
+	r := newFuzzReceiver(f, sink)
+	r.cfg.Protocols.Snowplow = defaultSnowplowConfig()
+	r.cfg.Protocols.Snowplow.Enabled = true
+	r.snowplow.AppIDs = map[string]string{"shop-web": "shop"}
+	r.snowplow.PagePing = r.cfg.Protocols.Snowplow.PagePingInterval
+	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
+		sink.Reset()
+		req := httptest.NewRequest(http.MethodPost, "/com.snowplowanalytics.snowplow/tp2", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		rec := httptest.NewRecorder()
+		req.Body = http.MaxBytesReader(rec, req.Body, r.cfg.ServerConfig.MaxRequestBodySize)
+		r.route(rec, req)
+		var summary struct {
+			Accepted *int
+			Rejected []struct{ Error, Message string }
+			Error    string
+			Message  string
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &summary); err != nil {
+			t.Fatalf("%d %q is no JSON answer", rec.Code, rec.Body.String())
+		}
+		switch {
+		case summary.Accepted != nil:
+			if *summary.Accepted != sink.LogRecordCount() || (rec.Code == http.StatusOK) != (*summary.Accepted > 0 || len(summary.Rejected) == 0) {
+				t.Fatalf("%d %q with %d records", rec.Code, rec.Body.String(), sink.LogRecordCount())
+			}
+			for _, r := range summary.Rejected {
+				checkReason(t, r.Error)
+			}
+			checkRecords(t, sink)
+		case rec.Code == http.StatusBadRequest, rec.Code == http.StatusRequestEntityTooLarge, rec.Code == http.StatusUnsupportedMediaType:
+			if summary.Message == "" || sink.LogRecordCount() != 0 {
+				t.Fatalf("refusal %d %q with %d records", rec.Code, rec.Body.String(), sink.LogRecordCount())
+			}
+			checkReason(t, summary.Error)
+		default:
+			t.Fatalf("unexpected status %d", rec.Code)
+		}
+	})
+}
+
+// FuzzSnowplowHit drives the real GET handler with any query: always
+// the GIF, and every record passes the same checks as the tag's.
+func FuzzSnowplowHit(f *testing.F) {
+	raw, err := os.ReadFile(filepath.Join("internal", "snowplow", "testdata", "browser-tracker-4.6.8-get.txt"))
+	require.NoError(f, err)
+	for _, q := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f.Add(q)
+	}
+	sink := new(consumertest.LogsSink)
+	r := newFuzzReceiver(f, sink)
+	r.cfg.Protocols.Snowplow = defaultSnowplowConfig()
+	r.cfg.Protocols.Snowplow.Enabled = true
+	r.snowplow.AppIDs = map[string]string{"shop-web": "shop"}
+	r.snowplow.PagePing = r.cfg.Protocols.Snowplow.PagePingInterval
+	f.Fuzz(func(t *testing.T, query string) {
+		sink.Reset()
+		req := httptest.NewRequest(http.MethodGet, "/i", http.NoBody)
+		req.URL.RawQuery = query
+		rec := httptest.NewRecorder()
+		r.route(rec, req)
+		if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), transparentGIF) {
+			t.Fatalf("%d %q is not the GIF", rec.Code, rec.Body.String())
+		}
+		if sink.LogRecordCount() > 1 {
+			t.Fatalf("%d records from one hit", sink.LogRecordCount())
+		}
+		checkRecords(t, sink)
+	})
 }
