@@ -8,12 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/receiver/receivertest"
-
-	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 )
 
 // snowplowBenchRequests are the real tracker's requests of the browser
@@ -26,18 +20,12 @@ func snowplowBenchRequests(b *testing.B, name string) []string {
 	return strings.Split(strings.TrimSpace(string(raw)), "\n")
 }
 
+// newSnowplowBenchReceiver is newBenchReceiver with the Snowplow
+// endpoints on, for app shop-web.
 func newSnowplowBenchReceiver(b *testing.B) *pixelReceiver {
-	cfg := createDefaultConfig().(*Config)
-	cfg.Sites = []SiteConfig{testSite("shop")}
-	cfg.RateLimit = benchRateLimit
-	cfg.Protocols.Snowplow.Enabled = true
-	cfg.Sites[0].Protocols.Snowplow.AppIDs = []string{"shop-web"}
-	set := receivertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = componenttest.NewNopTelemetrySettings()
-	r, err := newPixelReceiver(cfg, set, consumertest.NewNop())
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newBenchReceiver(b)
+	r.cfg.Protocols.Snowplow.Enabled = true
+	r.snowplow.AppIDs = map[string]string{"shop-web": "shop"}
 	return r
 }
 

@@ -341,48 +341,57 @@ func structured(b *webevent.Builder, fl *webevent.Fields, f *fields, p *props, a
 // properties carry the order: revenue and currency as the outcome rules
 // read them.
 func transaction(b *webevent.Builder, fl *webevent.Fields, f *fields, p *props, at eventtime.Time) (webevent.Event, *webevent.Rejection) {
-	if f.trID == "" || f.trTt == "" {
-		return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidField, "a transaction needs tr_id (order id) and tr_tt (total)")
-	}
-	fl.Name, fl.CustomName = eventmodel.EventCustom, CustomTransaction
-	ev, rej := b.Event(fl, at)
-	if rej != nil {
-		return webevent.Event{}, rej
-	}
-	p.str("order_id", f.trID)
-	p.str("affiliation", f.trAf)
-	p.str("city", f.trCi)
-	p.str("state", f.trSt)
-	p.str("country", f.trCo)
-	if rej := p.currency(f.trCu); rej != nil {
-		return webevent.Event{}, rej
-	}
-	for _, n := range [...]struct{ key, v string }{{"revenue", f.trTt}, {"tax", f.trTx}, {"shipping", f.trSh}} {
-		if rej := p.amount(n.key, n.v); rej != nil {
-			return webevent.Event{}, rej
-		}
-	}
-	return ev, nil
+	return orderEvent(b, fl, p, at, &order{
+		custom:   CustomTransaction,
+		complete: f.trID != "" && f.trTt != "",
+		missing:  "a transaction needs tr_id (order id) and tr_tt (total)",
+		strs:     []kv{{"order_id", f.trID}, {"affiliation", f.trAf}, {"city", f.trCi}, {"state", f.trSt}, {"country", f.trCo}},
+		currency: f.trCu,
+		amounts:  []kv{{"revenue", f.trTt}, {"tax", f.trTx}, {"shipping", f.trSh}},
+	})
 }
 
 // transactionItem maps one item of a transaction (ti).
 func transactionItem(b *webevent.Builder, fl *webevent.Fields, f *fields, p *props, at eventtime.Time) (webevent.Event, *webevent.Rejection) {
-	if f.tiID == "" || f.tiSk == "" || f.tiPr == "" || f.tiQu == "" {
-		return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidField, "a transaction item needs ti_id, ti_sk, ti_pr and ti_qu")
+	return orderEvent(b, fl, p, at, &order{
+		custom:   CustomTransactionItem,
+		complete: f.tiID != "" && f.tiSk != "" && f.tiPr != "" && f.tiQu != "",
+		missing:  "a transaction item needs ti_id, ti_sk, ti_pr and ti_qu",
+		strs:     []kv{{"order_id", f.tiID}, {"sku", f.tiSk}, {"name", f.tiNm}, {"category", f.tiCa}},
+		currency: f.tiCu,
+		amounts:  []kv{{"price", f.tiPr}, {"quantity", f.tiQu}},
+	})
+}
+
+// kv is one property as the tracker spelled it.
+type kv struct{ key, v string }
+
+// order is what an ecommerce event (tr, ti) carries.
+type order struct {
+	custom   string // the custom event's name
+	complete bool   // its required fields are there
+	missing  string // the rejection's message when they are not
+	strs     []kv
+	currency string
+	amounts  []kv // numbers
+}
+
+func orderEvent(b *webevent.Builder, fl *webevent.Fields, p *props, at eventtime.Time, o *order) (webevent.Event, *webevent.Rejection) {
+	if !o.complete {
+		return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidField, o.missing)
 	}
-	fl.Name, fl.CustomName = eventmodel.EventCustom, CustomTransactionItem
+	fl.Name, fl.CustomName = eventmodel.EventCustom, o.custom
 	ev, rej := b.Event(fl, at)
 	if rej != nil {
 		return webevent.Event{}, rej
 	}
-	p.str("order_id", f.tiID)
-	p.str("sku", f.tiSk)
-	p.str("name", f.tiNm)
-	p.str("category", f.tiCa)
-	if rej := p.currency(f.tiCu); rej != nil {
+	for _, s := range o.strs {
+		p.str(s.key, s.v)
+	}
+	if rej := p.currency(o.currency); rej != nil {
 		return webevent.Event{}, rej
 	}
-	for _, n := range [...]struct{ key, v string }{{"price", f.tiPr}, {"quantity", f.tiQu}} {
+	for _, n := range o.amounts {
 		if rej := p.amount(n.key, n.v); rej != nil {
 			return webevent.Event{}, rej
 		}
