@@ -135,7 +135,9 @@ func document(plain []byte, body *webevent.JSONBody, encoded string) (webevent.J
 		}
 		body = nil
 	}
-	if body == nil && !json.Valid(raw) {
+	// Also within a body: a member's string without escapes holds no
+	// JSON that the body's validation vouched for.
+	if !json.Valid(raw) {
 		return webevent.JSONBody{}, selfDescribing{}, false
 	}
 	raw = raw[skipSpace(raw, 0):] // the envelope's first byte is its brace

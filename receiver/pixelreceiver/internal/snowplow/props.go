@@ -65,7 +65,7 @@ func (c *contexts) props(p *props) {
 }
 
 // props collects an event's properties within max_properties: the
-// event's own data first, then the tracker's fields, then contexts.
+// event's own data first, then the device's facts, then contexts.
 type props struct {
 	b         *webevent.Builder
 	list      []webevent.Prop

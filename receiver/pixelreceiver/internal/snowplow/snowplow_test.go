@@ -594,3 +594,19 @@ func TestEscapedDocuments(t *testing.T) {
 		assert.Equal(t, s, string(unescape([]byte(lit))), lit)
 	}
 }
+
+// A member's ue_pr or co string that holds no JSON is refused, also when
+// it needs no unescaping.
+func TestInvalidDocumentsInBody(t *testing.T) {
+	d := testDecoder(t)
+	for _, m := range []map[string]string{
+		{"e": "ue", "aid": "shop-web", "url": "https://shop.example/", "ue_pr": "{a"},
+		{"e": "pv", "aid": "shop-web", "url": "https://shop.example/", "co": "{schema:1,data:[}"},
+		{"e": "pv", "aid": "shop-web", "url": "https://shop.example/", "co": "[]"},
+	} {
+		b, rej := d.DecodeBody(payload(t, m), testRequest, Hints{})
+		require.Nil(t, rej)
+		require.Len(t, b.Rejected, 1, "%v", m)
+		assert.Equal(t, webevent.ReasonInvalidField, b.Rejected[0].Reason)
+	}
+}
