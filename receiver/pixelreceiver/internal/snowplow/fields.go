@@ -65,6 +65,14 @@ func doc(json []byte, inBody bool, plain string, body *webevent.JSONBody) ([]byt
 
 // set stores one parameter; the first of a repeated name wins.
 func (f *fields) set(key, value string) {
+	if dst := f.field(key); dst != nil && *dst == "" {
+		*dst = value
+	}
+}
+
+// field is where the parameter key goes; nil for one this package does
+// not read.
+func (f *fields) field(key string) *string {
 	var dst *string
 	switch key {
 	case "e":
@@ -155,18 +163,15 @@ func (f *fields) set(key, value string) {
 		dst = &f.tiCu
 	case "k":
 		dst = &f.k
-	default:
-		return
 	}
-	if *dst == "" {
-		*dst = value
-	}
+	return dst
 }
 
 // setQuery fills f from a URL query. It splits the query itself rather
 // than through url.ParseQuery, which allocates a map and a slice per
-// parameter; a value is unescaped only when it is escaped. A parameter
-// that cannot be unescaped is a rejection, not a silent empty value.
+// parameter; only the values it reads are unescaped, and only when they
+// are escaped. A value read that cannot be unescaped is a rejection, not
+// a silent empty value.
 func (f *fields) setQuery(q string) bool {
 	for q != "" {
 		var kv string
@@ -175,14 +180,18 @@ func (f *fields) setQuery(q string) bool {
 			continue
 		}
 		key, value, _ := strings.Cut(kv, "=")
-		if strings.ContainsAny(value, "%+") {
+		dst := f.field(key)
+		if dst == nil || *dst != "" {
+			continue // not read, or repeated: left as it is
+		}
+		if strings.IndexByte(value, '%') >= 0 || strings.IndexByte(value, '+') >= 0 {
 			v, err := url.QueryUnescape(value)
 			if err != nil {
 				return false
 			}
 			value = v
 		}
-		f.set(key, value)
+		*dst = value
 	}
 	return true
 }
