@@ -29,9 +29,14 @@ func (r *pixelReceiver) handleSnowplowPixel(w http.ResponseWriter, req *http.Req
 		writeGIF(w)
 	case http.MethodHead:
 		writeGIF(w)
+	case http.MethodOptions:
+		// A tracker with server anonymisation sends SP-Anonymous with its
+		// GETs too: the browser asks first.
+		r.setCORS(w, req, nil)
+		r.snowplowPreflight(w, http.MethodGet)
 	default:
 		r.reject(req.Context(), channelSnowplow, hitMethodRejection, -1)
-		w.Header().Set("Allow", "GET, HEAD")
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		http.Error(w, "method not allowed; use GET", http.StatusMethodNotAllowed)
 	}
 }
@@ -65,7 +70,7 @@ func (r *pixelReceiver) handleSnowplowPost(w http.ResponseWriter, req *http.Requ
 		// The tracker posts application/json, and may add SP-Anonymous:
 		// the browser asks first.
 		r.setBeaconHeaders(w, req, nil)
-		r.snowplowPreflight(w)
+		r.snowplowPreflight(w, http.MethodPost)
 		return
 	default:
 		r.setBeaconHeaders(w, req, nil)
@@ -116,13 +121,13 @@ func (r *pixelReceiver) handleSnowplowPost(w http.ResponseWriter, req *http.Requ
 	writeBeaconSummary(w, status, accepted, batch.Rejected)
 }
 
-// snowplowPreflight answers a CORS preflight of the POST endpoint: like
+// snowplowPreflight answers a CORS preflight for method: like
 // handlePreflight, with the tracker's SP-Anonymous header allowed.
-func (r *pixelReceiver) snowplowPreflight(w http.ResponseWriter) {
+func (r *pixelReceiver) snowplowPreflight(w http.ResponseWriter, method string) {
 	h := w.Header()
-	h.Set("Allow", "POST, OPTIONS")
+	h.Set("Allow", method+", OPTIONS")
 	if r.ownCORS && h.Get("Access-Control-Allow-Origin") != "" {
-		h.Set("Access-Control-Allow-Methods", "POST")
+		h.Set("Access-Control-Allow-Methods", method)
 		h.Set("Access-Control-Allow-Headers", "Content-Type, SP-Anonymous")
 		h.Set("Access-Control-Max-Age", "86400")
 	}

@@ -30,7 +30,8 @@ const (
 
 // snowplowPage sets the tracker up the way Snowplow's documentation does,
 // with the collector URL pointed at the receiver: POST (the default) or
-// GET, a buffer of one event so that each is sent at once, activity tracking
+// GET, optionally anonymous tracking with server anonymisation, a buffer
+// of one event so that each is sent at once, activity tracking
 // with a 1 s heartbeat, and link click tracking. activity() stands in for
 // the visitor moving the mouse, which page pings wait for.
 const snowplowPage = `<!doctype html>
@@ -44,6 +45,7 @@ sp.newTracker('sp', %q, {
   appId: 'shop-web',
   platform: 'web',
   eventMethod: %q,
+  anonymousTracking: %s,
   bufferSize: 1,
   cookieSameSite: 'Lax',
   plugins: [links.LinkClickTrackingPlugin()],
@@ -66,11 +68,14 @@ window.step = () => sp.trackSelfDescribingEvent({ event: {
 // our events, with the tracker's ids as visitor and session ids.
 func TestSnowplowTrackerInBrowser(t *testing.T) {
 	for _, method := range []string{"post", "get"} {
-		t.Run(method, func(t *testing.T) { testSnowplowTrackerInBrowser(t, method) })
+		t.Run(method, func(t *testing.T) { testSnowplowTrackerInBrowser(t, method, false) })
 	}
+	// The tracker sends SP-Anonymous (after a CORS preflight) and no ids:
+	// the events are cookieless, and the collector sets no cookie.
+	t.Run("anonymous", func(t *testing.T) { testSnowplowTrackerInBrowser(t, "post", true) })
 }
 
-func testSnowplowTrackerInBrowser(t *testing.T, method string) {
+func testSnowplowTrackerInBrowser(t *testing.T, method string, anonymous bool) {
 	tracker, err := os.ReadFile(testenv.Fetched(t, snowplowTracker))
 	require.NoError(t, err)
 	linkPlugin, err := os.ReadFile(testenv.Fetched(t, snowplowLinkClick))
@@ -89,7 +94,11 @@ func testSnowplowTrackerInBrowser(t *testing.T, method string) {
 			_, _ = w.Write(linkPlugin)
 		case "/shoes":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = fmt.Fprintf(w, snowplowPage, e.base, method)
+			anonymousTracking := "false"
+			if anonymous {
+				anonymousTracking = "{ withServerAnonymisation: true }"
+			}
+			_, _ = fmt.Fprintf(w, snowplowPage, e.base, method, anonymousTracking)
 		default:
 			http.NotFound(w, r)
 		}
@@ -132,9 +141,15 @@ func testSnowplowTrackerInBrowser(t *testing.T, method string) {
 		assert.Equal(t, want, a[k], k)
 	}
 	visitor, session := a[eventmodel.AttrVisitorID], a[eventmodel.AttrSessionID]
-	assert.NotEmpty(t, visitor, "the tracker's domain user id")
-	assert.NotEmpty(t, session, "the tracker's session id")
-	assert.NotContains(t, a, eventmodel.AttrCookieless)
+	if anonymous {
+		assert.Equal(t, true, a[eventmodel.AttrCookieless])
+		assert.Nil(t, visitor)
+		assert.Nil(t, session)
+	} else {
+		assert.NotEmpty(t, visitor, "the tracker's domain user id")
+		assert.NotEmpty(t, session, "the tracker's session id")
+		assert.NotContains(t, a, eventmodel.AttrCookieless)
+	}
 	props := a[eventmodel.AttrProperties].(map[string]any)
 	assert.Contains(t, props, "sp_vp")
 	assert.Contains(t, props, "sp_res")

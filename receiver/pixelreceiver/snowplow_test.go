@@ -233,6 +233,11 @@ func TestSnowplowPreflightAndPaths(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, pre.status)
 	assert.Equal(t, "POST", pre.header.Get("Access-Control-Allow-Methods"))
 	assert.Equal(t, "Content-Type, SP-Anonymous", pre.header.Get("Access-Control-Allow-Headers"))
+	pre = e.request(http.MethodOptions, "/sp/i", "", map[string]string{"Origin": "https://shop.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "sp-anonymous"})
+	assert.Equal(t, http.StatusNoContent, pre.status)
+	assert.Equal(t, "GET", pre.header.Get("Access-Control-Allow-Methods"))
+	assert.Equal(t, "Content-Type, SP-Anonymous", pre.header.Get("Access-Control-Allow-Headers"))
+	assert.Equal(t, "https://shop.example", pre.header.Get("Access-Control-Allow-Origin"))
 	assert.Equal(t, http.StatusNotFound, e.request(http.MethodGet, "/i", "", nil).status, "only the configured paths")
 	assert.Equal(t, http.StatusOK, e.request(http.MethodPost, "/sp/tp2", spBody(t, spEvent("pv")), spHeader).status)
 
