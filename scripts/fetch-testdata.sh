@@ -8,11 +8,11 @@
 #     uses; renders the Kibana Vega spec in tests (test/vegarender).
 #   - @plausible-analytics/tracker (MIT): Plausible's own tracker, which a
 #     browser test runs against the receiver's Plausible Events API.
-#   - @snowplow/browser-tracker and @snowplow/browser-plugin-link-click-tracking
-#     (BSD-3-Clause): Snowplow's own browser tracker and its link click
-#     plugin, which a browser test runs against the receiver's Snowplow
-#     endpoints. 4.6.8: the newest release of which the npm mirror here
-#     serves both packages.
+#   - @snowplow/browser-tracker, @snowplow/browser-plugin-link-click-tracking
+#     and @snowplow/browser-plugin-form-tracking (BSD-3-Clause): Snowplow's
+#     own browser tracker and its link click and form plugins, which a
+#     browser test runs against the receiver's Snowplow endpoints. 4.6.8:
+#     the newest release of which the npm mirror here serves all three.
 # Versions are pinned so generated code and test expectations are
 # reproducible; bump them deliberately (and re-run go generate).
 # Idempotent: does nothing when the pinned versions are already installed.
@@ -37,6 +37,7 @@ pkgs=(
   "@plausible-analytics/tracker@$PLAUSIBLE_TRACKER_VERSION"
   "@snowplow/browser-tracker@$SNOWPLOW_TRACKER_VERSION"
   "@snowplow/browser-plugin-link-click-tracking@$SNOWPLOW_TRACKER_VERSION"
+  "@snowplow/browser-plugin-form-tracking@$SNOWPLOW_TRACKER_VERSION"
 )
 
 # installed_version NAME prints the version of an installed package, if any.

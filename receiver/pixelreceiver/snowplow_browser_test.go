@@ -26,6 +26,7 @@ import (
 const (
 	snowplowTracker   = ".cache/npm/node_modules/@snowplow/browser-tracker/dist/index.umd.min.js"
 	snowplowLinkClick = ".cache/npm/node_modules/@snowplow/browser-plugin-link-click-tracking/dist/index.umd.min.js"
+	snowplowForms     = ".cache/npm/node_modules/@snowplow/browser-plugin-form-tracking/dist/index.umd.min.js"
 )
 
 // snowplowPage sets the tracker up the way Snowplow's documentation does,
@@ -38,9 +39,11 @@ const snowplowPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Shoes</title>
 <script src="/sp.js"></script>
 <script src="/sp-link.js"></script>
+<script src="/sp-form.js"></script>
 <script>
 const sp = window.snowplowBrowserTracking
 const links = window.snowplowLinkClickTracking
+const forms = window.snowplowFormTracking
 sp.newTracker('sp', %q, {
   appId: 'shop-web',
   platform: 'web',
@@ -48,11 +51,12 @@ sp.newTracker('sp', %q, {
   anonymousTracking: %s,
   bufferSize: 1,
   cookieSameSite: 'Lax',
-  plugins: [links.LinkClickTrackingPlugin()],
+  plugins: [links.LinkClickTrackingPlugin(), forms.FormTrackingPlugin()],
 })
 sp.enableActivityTracking({ minimumVisitLength: 1, heartbeatDelay: 1 })
 sp.trackPageView()
 links.enableLinkClickTracking()
+forms.enableFormTracking({ options: { events: ['submit_form'] } })
 window.activity = () => document.dispatchEvent(new MouseEvent('mousemove', { bubbles: true }))
 window.play = () => sp.trackStructEvent({ category: 'video', action: 'play', label: 'intro.mp4', value: 12.5 })
 window.step = () => sp.trackSelfDescribingEvent({ event: {
@@ -60,12 +64,18 @@ window.step = () => sp.trackSelfDescribingEvent({ event: {
 </script>
 </head><body><h1>Shoes</h1>
 <a id="partner" href="https://partner.example/offer" onclick="return false">Partner offer</a>
+<form id="newsletter" onsubmit="return false">
+<input name="email" type="email" value="jane.doe@example.com">
+<input name="pw" type="password" value="hunter2-secret">
+<button id="subscribe" type="submit">Subscribe</button>
+</form>
 </body></html>`
 
 // TestSnowplowTrackerInBrowser runs the real @snowplow/browser-tracker in
 // headless Chromium against the real receiver: its page view, page pings,
-// structured event, link click and self-describing event must arrive as
-// our events, with the tracker's ids as visitor and session ids.
+// structured event, link click, form submission and self-describing event
+// must arrive as our events, with the tracker's ids as visitor and session
+// ids, and without the form's values.
 func TestSnowplowTrackerInBrowser(t *testing.T) {
 	for _, method := range []string{"post", "get"} {
 		t.Run(method, func(t *testing.T) { testSnowplowTrackerInBrowser(t, method, false) })
@@ -80,6 +90,8 @@ func testSnowplowTrackerInBrowser(t *testing.T, method string, anonymous bool) {
 	require.NoError(t, err)
 	linkPlugin, err := os.ReadFile(testenv.Fetched(t, snowplowLinkClick))
 	require.NoError(t, err)
+	formPlugin, err := os.ReadFile(testenv.Fetched(t, snowplowForms))
+	require.NoError(t, err)
 	ctx := testenv.Browser(t, 60*time.Second)
 
 	sink := new(consumertest.LogsSink)
@@ -92,6 +104,9 @@ func testSnowplowTrackerInBrowser(t *testing.T, method string, anonymous bool) {
 		case "/sp-link.js":
 			w.Header().Set("Content-Type", "text/javascript")
 			_, _ = w.Write(linkPlugin)
+		case "/sp-form.js":
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write(formPlugin)
 		case "/shoes":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			anonymousTracking := "false"
@@ -113,14 +128,15 @@ func testSnowplowTrackerInBrowser(t *testing.T, method string, anonymous bool) {
 	require.NoError(t, err)
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`typeof window.play === 'function'`, chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err)
-	_, err = chromedp.Run(ctx, chromedp.Evaluate[any](`window.play(); window.step(); document.getElementById('partner').click()`))
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[any](`window.play(); window.step(); document.getElementById('partner').click(); document.getElementById('subscribe').click()`))
 	require.NoError(t, err)
 
 	records := waitForRecordsWhile(t, sink, func() {
 		_, _ = chromedp.Run(ctx, chromedp.Evaluate[any](`window.activity()`))
 	}, func(byName map[string][]plog.LogRecord) bool {
 		return len(byName[eventmodel.EventPageView]) > 0 && len(byName[eventmodel.EventEngagement]) > 0 &&
-			len(byName[eventmodel.EventCustom]) >= 2 && len(byName[eventmodel.EventOutboundClick]) > 0
+			len(byName[eventmodel.EventCustom]) >= 2 && len(byName[eventmodel.EventOutboundClick]) > 0 &&
+			len(byName[eventmodel.EventFormSubmit]) > 0
 	})
 
 	pv := records[eventmodel.EventPageView]
@@ -178,6 +194,18 @@ func testSnowplowTrackerInBrowser(t *testing.T, method string, anonymous bool) {
 	assert.Equal(t, "partner.example", click[eventmodel.AttrLinkDomain])
 	assert.Equal(t, "partner", click[eventmodel.AttrProperties].(map[string]any)["elementId"])
 	assert.Equal(t, visitor, click[eventmodel.AttrVisitorID])
+
+	form := records[eventmodel.EventFormSubmit][0].Attributes().AsRaw()
+	assert.Equal(t, "newsletter", form[eventmodel.AttrFormID])
+	// The plugin leaves password fields out of its elements: one field.
+	assert.Equal(t, int64(1), form[eventmodel.AttrFormFieldCount])
+	for name, recs := range records {
+		for _, r := range recs {
+			raw := fmt.Sprint(r.Attributes().AsRaw())
+			assert.NotContains(t, raw, "jane.doe@example.com", name)
+			assert.NotContains(t, raw, "hunter2-secret", name)
+		}
+	}
 	e.requireRejections()
 }
 
