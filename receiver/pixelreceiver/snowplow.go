@@ -121,17 +121,10 @@ func (r *pixelReceiver) handleSnowplowPost(w http.ResponseWriter, req *http.Requ
 	writeBeaconSummary(w, status, accepted, batch.Rejected)
 }
 
-// snowplowPreflight answers a CORS preflight for method: like
-// handlePreflight, with the tracker's SP-Anonymous header allowed.
+// snowplowPreflight answers a CORS preflight for method, with the
+// tracker's SP-Anonymous header allowed.
 func (r *pixelReceiver) snowplowPreflight(w http.ResponseWriter, method string) {
-	h := w.Header()
-	h.Set("Allow", method+", OPTIONS")
-	if r.ownCORS && h.Get("Access-Control-Allow-Origin") != "" {
-		h.Set("Access-Control-Allow-Methods", method)
-		h.Set("Access-Control-Allow-Headers", "Content-Type, SP-Anonymous")
-		h.Set("Access-Control-Max-Age", "86400")
-	}
-	w.WriteHeader(http.StatusNoContent)
+	r.handlePreflightHeaders(w, method, "Content-Type, SP-Anonymous")
 }
 
 // snowplowHints reads the request's facts beyond its events: the
