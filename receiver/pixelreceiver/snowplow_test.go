@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +24,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/processor/consentprocessor"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 )
 
@@ -462,4 +464,55 @@ func FuzzSnowplowHit(f *testing.F) {
 		}
 		checkRecords(t, sink)
 	})
+}
+
+// Snowplow events through the default processors: the tracker's ids are
+// pseudonymised like ours, and its consent signals decide like the tag's
+// (opt-in policy: anonymous without consent, kept with it).
+func TestSnowplowThroughPipeline(t *testing.T) {
+	const path = "/com.snowplowanalytics.snowplow/tp2"
+	allowAll := base64.RawURLEncoding.EncodeToString([]byte(`{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:com.snowplowanalytics.snowplow/consent_preferences/jsonschema/1-0-0","data":{"eventType":"allow_all","basisForProcessing":"consent","consentUrl":"https://shop.example/privacy","consentVersion":"3","consentScopes":["necessary","analytics"],"domainsApplied":["shop.example"]}}}`))
+	for _, tc := range []struct {
+		name    string
+		members []map[string]string
+		kept    bool
+	}{
+		{"no consent", []map[string]string{spEvent("pv", "uid", "customer-7")}, false},
+		{"allow_all", []map[string]string{spEvent("ue", "ue_px", allowAll), spEvent("pv", "uid", "customer-7")}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := new(consumertest.LogsSink)
+			r := newPipeline(t, consentprocessor.PolicyOptIn, sink)
+			r.cfg.Protocols.Snowplow.Enabled = true
+			r.snowplow.AppIDs = map[string]string{"shop-web": "shop"}
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(spBody(t, tc.members...)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("User-Agent", browserUA)
+			rec := httptest.NewRecorder()
+			r.route(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+
+			var pv map[string]any
+			for _, lr := range allRecords(sink) {
+				if lr.EventName() == eventmodel.EventPageView {
+					pv = lr.Attributes().AsRaw()
+				}
+			}
+			require.NotNil(t, pv)
+			assert.Equal(t, eventmodel.ChannelSnowplow, pv[eventmodel.AttrIngestChannel])
+			raw := fmt.Sprint(pv)
+			assert.NotContains(t, raw, spDUID, "the tracker's id is never stored as sent")
+			assert.NotContains(t, raw, "customer-7")
+			if !tc.kept {
+				assert.Equal(t, eventmodel.DecisionAnonymous, pv[eventmodel.AttrConsentDecision])
+				assert.NotContains(t, pv, eventmodel.AttrVisitorID)
+				assert.NotContains(t, pv, eventmodel.AttrUserID)
+				return
+			}
+			assert.Equal(t, eventmodel.DecisionKeep, pv[eventmodel.AttrConsentDecision])
+			assert.Equal(t, eventmodel.ConsentGranted, pv[eventmodel.AttrConsentAnalytics])
+			assert.NotEmpty(t, pv[eventmodel.AttrVisitorID], "pseudonymised")
+			assert.NotEmpty(t, pv[eventmodel.AttrUserID], "pseudonymised")
+		})
+	}
 }
