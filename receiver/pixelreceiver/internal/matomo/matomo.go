@@ -209,10 +209,14 @@ func scalar(jb webevent.JSONBody, v []byte) string {
 
 // groups are the Builders of one HTTP request, one per identity: the
 // events of one visitor on one site share their Shared (consent, user id,
-// receive-time enrichment), as the events of one beacon do.
+// receive-time enrichment), as the events of one beacon do. The first
+// Builder lives in the value (a single request needs no other).
 type groups struct {
+	firstKey groupKey
+	first    webevent.Builder
+	started  bool
 	keys     []groupKey
-	builders []*webevent.Builder
+	more     []*webevent.Builder
 }
 
 type groupKey struct {
@@ -224,12 +228,18 @@ type groupKey struct {
 }
 
 func (g *groups) builder(d *Decoder, k groupKey, req webevent.Request) (*webevent.Builder, *webevent.Rejection) {
+	if g.started && g.firstKey == k {
+		return &g.first, nil
+	}
 	for i := range g.keys {
 		if g.keys[i] == k {
-			return g.builders[i], nil
+			return g.more[i], nil
 		}
 	}
-	b := new(webevent.Builder)
+	b := &g.first
+	if g.started {
+		b = new(webevent.Builder)
+	}
 	if rej := b.Start(d.Events, webevent.JSONBody{}, eventmodel.ChannelMatomo,
 		webevent.Identity{Site: k.site, Key: k.token, VisitorID: k.visitorID}, req, 1); rej != nil {
 		return nil, rej
@@ -241,8 +251,12 @@ func (g *groups) builder(d *Decoder, k groupKey, req webevent.Request) (*webeven
 		// (requireConsent) once the visitor gave it.
 		sh.Consent.Analytics = eventmodel.ConsentGranted
 	}
-	g.keys = append(g.keys, k)
-	g.builders = append(g.builders, b)
+	if !g.started {
+		g.firstKey, g.started = k, true
+	} else {
+		g.keys = append(g.keys, k)
+		g.more = append(g.more, b)
+	}
 	return b, nil
 }
 
@@ -492,10 +506,23 @@ func (d *Decoder) finishProps(b *webevent.Builder, p *params, props []webevent.P
 // paramValue keeps a whole number as a number (counts, timestamps,
 // dimension ids), anything else as truncated text.
 func paramValue(b *webevent.Builder, v string) webevent.Value {
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil && len(v) < 19 {
-		return webevent.IntValue(n)
+	// Digits only, and few enough to fit an int64: ParseInt's error for
+	// text would allocate.
+	if isDigits(v) && len(v) < 19 {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return webevent.IntValue(n)
+		}
 	}
 	return webevent.StringValue(b.Truncate(v))
+}
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // override applies the authenticated overrides of a server-side sender:
