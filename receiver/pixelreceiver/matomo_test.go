@@ -254,6 +254,15 @@ func TestMatomoConsentAndCookies(t *testing.T) {
 	resp = e.request(http.MethodPost, "/matomo.php", matomoPageView, matomoForm)
 	require.Equal(t, http.StatusNoContent, resp.status)
 	assert.NotEmpty(t, resp.header.Values("Set-Cookie"), "consent given: the receiver's first-party cookies, as for the tag")
+
+	// cookie=0 (disableCookies): cookieless, no identifier kept or set.
+	resp = e.request(http.MethodPost, "/matomo.php", strings.Replace(matomoPageView, "cookie=1", "cookie=0", 1), matomoForm)
+	require.Equal(t, http.StatusNoContent, resp.status)
+	assert.Empty(t, resp.header.Values("Set-Cookie"))
+	a := lastAttrs(t, sink)
+	assert.Equal(t, true, a[eventmodel.AttrCookieless])
+	assert.NotContains(t, a, eventmodel.AttrVisitorID)
+	assert.NotContains(t, a, eventmodel.AttrUserID)
 }
 
 func TestMatomoRateLimitAndPipeline(t *testing.T) {

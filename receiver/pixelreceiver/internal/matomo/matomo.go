@@ -223,8 +223,8 @@ type groupKey struct {
 	site, token, visitorID, userID string
 	// cip and ua override the request's address and user agent, which
 	// the receiver's enrichment (bots, geo) reads once per Shared.
-	cip, ua string
-	consent bool
+	cip, ua             string
+	consent, cookieless bool
 }
 
 func (g *groups) builder(d *Decoder, k groupKey, req webevent.Request) (*webevent.Builder, *webevent.Rejection) {
@@ -251,6 +251,11 @@ func (g *groups) builder(d *Decoder, k groupKey, req webevent.Request) (*webeven
 		// (requireConsent) once the visitor gave it.
 		sh.Consent.Analytics = eventmodel.ConsentGranted
 	}
+	// cookie=0: matomo.js runs without cookies (disableCookies, or
+	// requireCookieConsent before the consent), so its _id is a new
+	// random id on every page: the request is cookieless, as our tag's
+	// without identifiers.
+	sh.Cookieless = k.cookieless
 	if !g.started {
 		g.firstKey, g.started = k, true
 	} else {
@@ -292,7 +297,8 @@ func (d *Decoder) event(p *params, token string, req webevent.Request, g *groups
 		return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidID, "_id and cid must be 16 hexadecimal characters")
 	}
 	b, rej := g.builder(d, groupKey{site: site, token: token, visitorID: strings.ToLower(vid),
-		userID: strings.TrimSpace(p.userID), cip: p.cip, ua: p.ua, consent: strings.TrimSpace(p.consent) == "1"}, req)
+		userID: strings.TrimSpace(p.userID), cip: p.cip, ua: p.ua,
+		consent: strings.TrimSpace(p.consent) == "1", cookieless: strings.TrimSpace(p.cookie) == "0"}, req)
 	if rej != nil {
 		return webevent.Event{}, rej
 	}

@@ -102,6 +102,13 @@ func TestIdentityAndConsent(t *testing.T) {
 	assert.Equal(t, eventmodel.ConsentGranted, a[eventmodel.AttrConsentAnalytics], "consent=1 is matomo.js's 'consent given'")
 }
 
+func TestCookieless(t *testing.T) {
+	_, a := attrs(t, "idsite=1&rec=1&url=https://shop.example/&_id=1a2b3c4d5e6f7a8b&cookie=0")
+	assert.Equal(t, true, a[eventmodel.AttrCookieless], "cookie=0: matomo.js runs without cookies")
+	_, a = attrs(t, "idsite=1&rec=1&url=https://shop.example/&_id=1a2b3c4d5e6f7a8b&cookie=1")
+	assert.NotContains(t, a, eventmodel.AttrCookieless)
+}
+
 func TestPixelFallsBackToReferer(t *testing.T) {
 	_, a := attrs(t, "idsite=01&rec=1")
 	assert.Equal(t, "https://shop.example/from-referer", a[eventmodel.AttrURLFull])

@@ -19,7 +19,7 @@ type param struct{ key, value string }
 type params struct {
 	idsite, rec, url, urlref, actionName string
 	visitorID, forcedVisitorID, userID   string
-	pvID, ping, consent, token           string
+	pvID, ping, consent, cookie, token   string
 	eventCategory, eventAction           string
 	eventName, eventValue                string
 	idgoal, revenue                      string
@@ -117,6 +117,8 @@ func (p *params) field(key string) *string {
 		return &p.ping
 	case "consent":
 		return &p.consent
+	case "cookie":
+		return &p.cookie
 	case "token_auth":
 		return &p.token
 	case "e_c":
@@ -177,7 +179,7 @@ func (p *params) field(key string) *string {
 // them). Every other unknown parameter is kept as a property.
 func ignored(key string) bool {
 	switch key {
-	case "rand", "r", "h", "m", "s", "send_image", "cookie", "ca", "apiv", "uadata",
+	case "rand", "r", "h", "m", "s", "send_image", "ca", "apiv", "uadata",
 		"fla", "java", "dir", "qt", "realp", "pdf", "wma", "gears", "ag",
 		"_ects", "_refts", "bots", "queuedtracking", "debug":
 		return true
