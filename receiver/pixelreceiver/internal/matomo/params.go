@@ -54,7 +54,12 @@ var renames = [...]struct{ param, prop string }{
 // parse adds the parameters of a raw query string.
 func (p *params) parse(rawQuery string) {
 	for rawKey, rawValue := range urlquery.Params(rawQuery) {
-		p.set(urlquery.Unescape(rawKey), urlquery.Unescape(rawValue))
+		key := urlquery.Unescape(rawKey)
+		if ignored(key) {
+			// Not unescaped: uadata (client hints JSON) is long and escaped.
+			continue
+		}
+		p.set(key, urlquery.Unescape(rawValue))
 	}
 }
 
