@@ -61,47 +61,14 @@ func (r *pixelReceiver) handleMatomo(w http.ResponseWriter, req *http.Request) {
 		refuse(nil, http.StatusTooManyRequests, rateLimitedRejection)
 		return
 	}
-	var batch matomo.Batch
-	bulk := false
-	image := pixel
-	if req.Method == http.MethodGet {
-		ev, rej := r.matomo.Decode(req.URL.RawQuery, c.info)
-		if rej != nil {
-			refuse(nil, statusOf(rej), rej)
-			return
-		}
-		batch.Events = []webevent.Event{ev}
-	} else {
-		if !matomoMediaType(req.Header.Get("Content-Type")) {
-			refuse(nil, http.StatusUnsupportedMediaType, matomoMediaTypeRejection)
-			return
-		}
-		body, status, rej := r.readBody(req)
-		if rej != nil {
-			refuse(nil, status, rej)
-			return
-		}
-		if bulk = matomo.IsBulk(body); bulk {
-			if batch, rej = r.matomo.DecodeBulk(body, c.info); rej != nil {
-				refuse(nil, statusOf(rej), rej)
-				return
-			}
-			image = batch.SendImage
-			for i := range batch.Rejected {
-				r.reject(ctx, channelMatomo, &batch.Rejected[i].Rejection, batch.Rejected[i].Index)
-			}
-		} else {
-			// Matomo reads the URL's query and the form body together
-			// ($_GET + $_POST: the query's value wins).
-			query := joinQuery(req.URL.RawQuery, string(body))
-			image = matomo.SendImage(query)
-			ev, rej := r.matomo.Decode(query, c.info)
-			if rej != nil {
-				refuse(nil, statusOf(rej), rej)
-				return
-			}
-			batch.Events = []webevent.Event{ev}
-		}
+	in, status, rej := r.decodeMatomo(req, &c, pixel)
+	if rej != nil {
+		refuse(nil, status, rej)
+		return
+	}
+	batch, bulk, image := in.batch, in.bulk, in.image
+	for i := range batch.Rejected {
+		r.reject(ctx, channelMatomo, &batch.Rejected[i].Rejection, batch.Rejected[i].Index)
 	}
 	var s *site
 	if len(batch.Events) > 0 {
@@ -259,6 +226,49 @@ func writeMatomoSummary(w http.ResponseWriter, image bool, tracked, refused int,
 		sum.Status, status = "error", http.StatusBadRequest
 	}
 	writeJSON(w, status, sum)
+}
+
+// matomoRequest is what one HTTP request to the API carried.
+type matomoRequest struct {
+	batch matomo.Batch
+	// bulk is a bulk request; image is its wish for the GIF (Matomo's
+	// JSON summary for a bulk request) rather than 204.
+	bulk, image bool
+}
+
+// decodeMatomo decodes the query of a GET, the form body of a POST (with
+// the URL's query) or a bulk body. A rejection is of the whole request,
+// with its status.
+func (r *pixelReceiver) decodeMatomo(req *http.Request, c *client, pixel bool) (matomoRequest, int, *webevent.Rejection) {
+	if req.Method == http.MethodGet {
+		ev, rej := r.matomo.Decode(req.URL.RawQuery, c.info)
+		if rej != nil {
+			return matomoRequest{}, statusOf(rej), rej
+		}
+		return matomoRequest{batch: matomo.Batch{Events: []webevent.Event{ev}}, image: pixel}, 0, nil
+	}
+	if !matomoMediaType(req.Header.Get("Content-Type")) {
+		return matomoRequest{}, http.StatusUnsupportedMediaType, matomoMediaTypeRejection
+	}
+	body, status, rej := r.readBody(req)
+	if rej != nil {
+		return matomoRequest{}, status, rej
+	}
+	if matomo.IsBulk(body) {
+		batch, rej := r.matomo.DecodeBulk(body, c.info)
+		if rej != nil {
+			return matomoRequest{}, statusOf(rej), rej
+		}
+		return matomoRequest{batch: batch, bulk: true, image: batch.SendImage}, 0, nil
+	}
+	// Matomo reads the URL's query and the form body together ($_GET +
+	// $_POST: the query's value wins).
+	query := joinQuery(req.URL.RawQuery, string(body))
+	ev, rej := r.matomo.Decode(query, c.info)
+	if rej != nil {
+		return matomoRequest{}, statusOf(rej), rej
+	}
+	return matomoRequest{batch: matomo.Batch{Events: []webevent.Event{ev}}, image: matomo.SendImage(query)}, 0, nil
 }
 
 var (
