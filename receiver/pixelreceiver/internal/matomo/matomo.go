@@ -536,8 +536,10 @@ func isDigits(s string) bool {
 func override(ev *webevent.Event, p *params, b *webevent.Builder) *webevent.Rejection {
 	if p.cip != "" {
 		addr, err := netip.ParseAddr(strings.TrimSpace(p.cip))
-		if err != nil {
-			return webevent.Reject(webevent.ReasonInvalidField, "cip must be an IPv4 or IPv6 address")
+		// A zone ("fe80::1%eth0") names an interface of the sender, and
+		// would carry any bytes into client.address.
+		if err != nil || addr.Zone() != "" {
+			return webevent.Reject(webevent.ReasonInvalidField, "cip must be an IPv4 or IPv6 address without a zone")
 		}
 		ev.ClientAddr = addr.Unmap().String()
 	}

@@ -251,6 +251,7 @@ func TestRejections(t *testing.T) {
 		{"too many items", "idsite=1&rec=1&url=https://shop.example/&idgoal=0&ec_id=1&ec_items=" + escape("["+strings.Repeat("[],", 1000)+"[]]"), webevent.ReasonInvalidField},
 		{"search count", "idsite=1&rec=1&url=https://shop.example/&search=x&search_count=-2", webevent.ReasonInvalidField},
 		{"bad cip", "idsite=2&rec=1&url=https://blog.example/&token_auth=k-1&cip=local", webevent.ReasonInvalidField},
+		{"cip with a zone", "idsite=2&rec=1&url=https://blog.example/&token_auth=k-1&cip=fe80::1%25eth0", webevent.ReasonInvalidField},
 		{"bad cdt", "idsite=2&rec=1&url=https://blog.example/&token_auth=k-1&cdt=yesterday", webevent.ReasonInvalidField},
 		{"future cdt", "idsite=2&rec=1&url=https://blog.example/&token_auth=k-1&cdt=4102444800", webevent.ReasonInvalidField},
 	} {
