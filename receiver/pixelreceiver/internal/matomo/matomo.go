@@ -7,7 +7,8 @@
 // Matomo's server: a goal or ecommerce conversion (idgoal), a heartbeat
 // (ping=1), an outlink or download (link, download), a site search
 // (search), an event (e_c, e_a), a content impression or interaction
-// (c_n), else a page view. Parameters that do not map to the event model
+// (c_n), another request that says it is no page view (ca=1), else a page
+// view. Parameters that do not map to the event model
 // are kept as properties (renamed where Matomo's names are cryptic);
 // request-only parameters (cache busters, plugin flags) are ignored.
 package matomo // import "github.com/webjourney/webjourney/receiver/pixelreceiver/internal/matomo"
@@ -43,6 +44,10 @@ const (
 	// a custom event with the link as a property.
 	NameOutlink  = "outlink"
 	NameDownload = "download"
+	// NameCustomAction names a request marked ca=1 ("no page view") that
+	// none of the above describes, e.g. of Matomo's media or form
+	// analytics plugins: its parameters are its properties.
+	NameCustomAction = "custom_action"
 )
 
 // Property names of the mapped parameters.
@@ -423,6 +428,9 @@ func classify(b *webevent.Builder, p *params, f *webevent.Fields, props *[]webev
 		addString(b, props, PropContentPiece, p.contentPiece)
 		addString(b, props, PropContentTarget, p.contentTarget)
 		addString(b, props, PropContentInteraction, p.contentInteraction)
+		return kindCustom, nil
+	case strings.TrimSpace(p.customAction) == "1":
+		f.Name, f.CustomName = eventmodel.EventCustom, NameCustomAction
 		return kindCustom, nil
 	}
 	f.Name = eventmodel.EventPageView

@@ -44,7 +44,7 @@ const pageView = "action_name=Red%20shoes&idsite=1&rec=1&r=123456&h=10&m=4&s=7" 
 	"&url=https%3A%2F%2Fshop.example%2Fshoes%3Fmtm_campaign%3Dspring%26mtm_source%3Dnews" +
 	"&urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dshoes&_id=1A2b3c4d5e6f7a8b&_idn=0" +
 	"&send_image=0&_refts=0&pv_id=AbC123&pf_net=0&pf_srv=12&uadata=%7B%7D&cookie=1&res=1920x1080" +
-	"&_idvc=3&_viewts=1764669600&_idts=1760000000&lang=de-DE&fla=0&java=0&ca=1"
+	"&_idvc=3&_viewts=1764669600&_idts=1760000000&lang=de-DE&fla=0&java=0"
 
 // attrs decodes one request and returns its record's attributes.
 func attrs(t *testing.T, query string) (string, map[string]any) {
@@ -187,6 +187,15 @@ func TestContent(t *testing.T) {
 	_, a = attrs(t, "idsite=1&rec=1&url=https://shop.example/&c_n=Banner&c_i=click")
 	assert.Equal(t, NameContentInteraction, a[eventmodel.AttrCustomName])
 	assert.Equal(t, "click", props(a)[PropContentInteraction])
+}
+
+// ca=1 says "no page view": a request of a plugin this package does not
+// know (media analytics here) is a custom event, never a page view.
+func TestCustomAction(t *testing.T) {
+	name, a := attrs(t, "idsite=1&rec=1&url=https://shop.example/&ca=1&ma_id=abc&ma_ti=Intro&ma_st=12")
+	assert.Equal(t, eventmodel.EventCustom, name)
+	assert.Equal(t, NameCustomAction, a[eventmodel.AttrCustomName])
+	assert.Equal(t, map[string]any{"ma_id": "abc", "ma_ti": "Intro", "ma_st": int64(12)}, props(a))
 }
 
 func TestHeartbeat(t *testing.T) {

@@ -20,6 +20,7 @@ type params struct {
 	idsite, rec, url, urlref, actionName string
 	visitorID, forcedVisitorID, userID   string
 	pvID, ping, consent, cookie, token   string
+	customAction                         string
 	eventCategory, eventAction           string
 	eventName, eventValue                string
 	idgoal, revenue                      string
@@ -124,6 +125,8 @@ func (p *params) field(key string) *string {
 		return &p.consent
 	case "cookie":
 		return &p.cookie
+	case "ca":
+		return &p.customAction
 	case "token_auth":
 		return &p.token
 	case "e_c":
@@ -184,7 +187,7 @@ func (p *params) field(key string) *string {
 // them). Every other unknown parameter is kept as a property.
 func ignored(key string) bool {
 	switch key {
-	case "rand", "r", "h", "m", "s", "send_image", "ca", "apiv", "uadata",
+	case "rand", "r", "h", "m", "s", "send_image", "apiv", "uadata",
 		"fla", "java", "dir", "qt", "realp", "pdf", "wma", "gears", "ag",
 		"_ects", "_refts", "bots", "queuedtracking", "debug":
 		return true
