@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
@@ -141,6 +144,102 @@ func TestMatomoJourney(t *testing.T) {
 	// fields: two pages (the search results are a page view too in
 	// Matomo's sense, but our site search is its own event), the
 	// newsletter's channel, the purchase.
+	var v map[string]any
+	eventually(t, 30*time.Second, "the visit record", func() bool {
+		visits := store.searchHits(storeIndex(prefix, journeystore.FamilyVisits), map[string]any{"term": map[string]any{eventmodel.AttrVisitID: visit}})
+		for _, doc := range visits {
+			if doc[eventmodel.AttrVisitOutcomes] != nil {
+				v = doc
+				return true
+			}
+		}
+		return false
+	})
+	assertField(t, v, eventmodel.AttrChannelMedium, "email")
+	assertField(t, v, eventmodel.AttrChannelSource, "newsletter")
+	assertField(t, v, eventmodel.AttrVisitOutcomes, []string{"purchase"})
+}
+
+const mixedSite = "e2e-matomo-mixed"
+
+// TestMatomoMixedJourney: a visitor lands through our tag (a newsletter
+// campaign) and converts on a page that reports with Matomo's wire
+// format, as matomo.js posts it from the same browser. In server cookie
+// mode the receiver's first-party cookies carry the visitor across both
+// protocols: one visitor, one visit, and the Matomo order is its outcome
+// credited to the newsletter, as if one tag had run.
+func TestMatomoMixedJourney(t *testing.T) {
+	ctx := newBrowser(t)
+	secretFile := filepath.Join(t.TempDir(), "secret.key")
+	if err := os.WriteFile(secretFile, []byte(strings.Repeat("4d", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store, prefix, listen := startPipeline(t, pipeline{
+		// Headless Chromium reports navigator.webdriver, and bots make no
+		// visits: detection off, this visitor is the test.
+		pixel: fmt.Sprintf(`    bots: {action: keep}
+    protocols:
+      matomo: {enabled: true}
+    sites:
+      - id: %s
+        consent: {required: false}
+        cookies: {mode: server}
+        protocols:
+          matomo: {site_ids: [1]}`, mixedSite),
+		processors: fmt.Sprintf(`  consent:
+    default: opt_out
+  anonymizer:
+    secret: {file: %q}
+  attribution:
+    emit_interval: 100ms
+    outcomes:
+      - name: purchase
+        conditions:
+          - event_name == "webjourney.custom" and attributes["webjourney.custom.name"] == "purchase"
+        value: attributes["webjourney.properties"]["revenue"]
+        currency: EUR
+`, secretFile),
+		order: []string{"consent", "anonymizer", "attribution"},
+	})
+	collector := "http://" + listen
+	site := testSite(t, collector, mixedSite)
+
+	// matomo.js's request for an ecommerce order (trackEcommerceOrder),
+	// sent the way its sendBeacon/XMLHttpRequest path sends it: a form
+	// body, with the browser's cookies for the collector.
+	order := "idgoal=0&ec_id=A-100&revenue=30&ec_items=" + url.QueryEscape(`[["SKU1","Boots","Shoes",30,1]]`) +
+		"&idsite=1&rec=1&r=482910&h=10&m=4&s=7&url=" + url.QueryEscape(site.URL+"/checkout") +
+		"&_id=1a2b3c4d5e6f7a8b&send_image=0&pv_id=AbC123&cookie=1&res=1920x1080"
+	run(t, ctx,
+		chromedp.Navigate(site.URL+"/?utm_source=newsletter&utm_medium=email&utm_campaign=winter"),
+		waitForTag(),
+		chromedp.Navigate(site.URL+"/checkout"),
+		waitForTag(),
+		evaluate(fmt.Sprintf(`fetch(%q, {method: 'POST', credentials: 'include', keepalive: true,
+			headers: {'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8'}, body: %q})`, collector+"/matomo.php", order)),
+	)
+
+	docs := waitForDocs(t, store, prefix, mixedSite, func(docs []map[string]any) bool {
+		return countName(docs, eventmodel.EventPageView) >= 2 && countName(docs, eventmodel.EventCustom) >= 1
+	})
+	var pageViews []map[string]any
+	for _, d := range docs {
+		if d["event.name"] == eventmodel.EventPageView {
+			pageViews = append(pageViews, d)
+		}
+	}
+	landing := findDoc(t, pageViews, eventmodel.AttrURLPath, "/")
+	purchase := findDoc(t, docs, eventmodel.AttrCustomName, "purchase")
+	assertField(t, landing, eventmodel.AttrIngestChannel, eventmodel.ChannelBeacon)
+	assertField(t, purchase, eventmodel.AttrIngestChannel, eventmodel.ChannelMatomo)
+	vid, visit := landing[eventmodel.AttrVisitorID], landing[eventmodel.AttrVisitID]
+	if vid == nil || visit == nil {
+		t.Fatalf("landing without visitor or visit: %v", landing)
+	}
+	assertField(t, purchase, eventmodel.AttrVisitorID, vid)
+	assertField(t, purchase, eventmodel.AttrVisitID, visit)
+	assertField(t, purchase, eventmodel.AttrOutcomeName, []string{"purchase"})
+
 	var v map[string]any
 	eventually(t, 30*time.Second, "the visit record", func() bool {
 		visits := store.searchHits(storeIndex(prefix, journeystore.FamilyVisits), map[string]any{"term": map[string]any{eventmodel.AttrVisitID: visit}})
