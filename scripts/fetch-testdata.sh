@@ -8,6 +8,9 @@
 #     uses; renders the Kibana Vega spec in tests (test/vegarender).
 #   - @plausible-analytics/tracker (MIT): Plausible's own tracker, which a
 #     browser test runs against the receiver's Plausible Events API.
+#   - matomo-tracker (MIT): the Node.js client of Matomo's HTTP Tracking
+#     API, which a test runs against the receiver's matomo.php (single and
+#     bulk requests).
 # Versions are pinned so generated code and test expectations are
 # reproducible; bump them deliberately (and re-run go generate).
 # Idempotent: does nothing when the pinned versions are already installed.
@@ -19,6 +22,7 @@ GEOIP_COUNTRY_MMDB_VERSION=2.3.2026061719
 IABTCF_CORE_VERSION=1.5.6
 VEGA_VERSION=5.33.1
 PLAUSIBLE_TRACKER_VERSION=0.4.6
+MATOMO_TRACKER_VERSION=2.2.4
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/.cache/npm"
@@ -29,6 +33,7 @@ pkgs=(
   "@iabtcf/core@$IABTCF_CORE_VERSION"
   "vega@$VEGA_VERSION"
   "@plausible-analytics/tracker@$PLAUSIBLE_TRACKER_VERSION"
+  "matomo-tracker@$MATOMO_TRACKER_VERSION"
 )
 
 # installed_version NAME prints the version of an installed package, if any.

@@ -499,6 +499,9 @@ const (
 	// ChannelPlausible is Plausible's Events API (POST /api/event), for
 	// sites that keep their Plausible tracker.
 	ChannelPlausible = "plausible"
+	// ChannelMatomo is Matomo's HTTP Tracking API (matomo.php, piwik.php),
+	// for sites that keep their Matomo tracker.
+	ChannelMatomo = "matomo"
 )
 
 // EventNames lists every event name of this schema version.

@@ -74,6 +74,7 @@ func createDefaultConfig() component.Config {
 		Bots: BotsConfig{Action: BotActionDrop},
 		Protocols: ProtocolsConfig{
 			Plausible: PlausibleConfig{Path: defaultPlausiblePath},
+			Matomo:    MatomoConfig{Paths: defaultMatomoPaths},
 		},
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,
