@@ -503,6 +503,9 @@ const (
 	// /com.snowplowanalytics.snowplow/tp2), for sites that keep their
 	// Snowplow tracker.
 	ChannelSnowplow = "snowplow"
+	// ChannelMatomo is Matomo's HTTP Tracking API (matomo.php, piwik.php),
+	// for sites that keep their Matomo tracker.
+	ChannelMatomo = "matomo"
 )
 
 // EventNames lists every event name of this schema version.

@@ -75,6 +75,7 @@ func createDefaultConfig() component.Config {
 		Protocols: ProtocolsConfig{
 			Plausible: PlausibleConfig{Path: defaultPlausiblePath},
 			Snowplow:  defaultSnowplowConfig(),
+			Matomo:    MatomoConfig{Paths: defaultMatomoPaths},
 		},
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,

@@ -22,6 +22,8 @@ type ProtocolsConfig struct {
 	Plausible PlausibleConfig `mapstructure:"plausible"`
 	// Snowplow is Snowplow's tracker protocol (snowplow_config.go).
 	Snowplow SnowplowConfig `mapstructure:"snowplow"`
+	// Matomo is Matomo's HTTP Tracking API (matomo_config.go).
+	Matomo MatomoConfig `mapstructure:"matomo"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -44,6 +46,7 @@ type PlausibleConfig struct {
 type SiteProtocolsConfig struct {
 	Plausible SitePlausibleConfig `mapstructure:"plausible"`
 	Snowplow  SiteSnowplowConfig  `mapstructure:"snowplow"`
+	Matomo    SiteMatomoConfig    `mapstructure:"matomo"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -91,7 +94,8 @@ func (cfg *Config) validateProtocols() error {
 	if p.Enabled && len(owner) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("protocols::plausible::enabled: no site lists its Plausible domains; add sites::N::protocols::plausible::domains (e.g. [shop.example]) to the site that receives them"))
 	}
-	return errors.Join(append(errs, cfg.validateSnowplow())...)
+	errs = append(errs, cfg.validateMatomo(), cfg.validateSnowplow())
+	return errors.Join(errs...)
 }
 
 // checkPlausibleDomain accepts what Plausible calls a site's domain: a
