@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -515,4 +516,61 @@ func TestSnowplowThroughPipeline(t *testing.T) {
 			assert.NotEmpty(t, pv[eventmodel.AttrUserID], "pseudonymised")
 		})
 	}
+}
+
+// A visitor lands on a Snowplow-tagged page and converts on a
+// Matomo-tagged checkout of the same site. With the collector under the
+// site's domain (server cookie mode), the receiver's own first-party
+// cookies give both trackers' events one visitor and one session, as if
+// one tag had run; each tracker's own id is not what joins them.
+func TestSnowplowThenMatomoOneVisitor(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := startReceiver(t, sink, func(cfg *Config) {
+		cfg.Protocols.Snowplow.Enabled = true
+		cfg.Protocols.Matomo.Enabled = true
+		shop := testSite("shop")
+		shop.Protocols.Snowplow.AppIDs = []string{"shop-web"}
+		shop.Protocols.Matomo.SiteIDs = []int{1}
+		shop.Cookies.Mode = CookieModeServer
+		shop.Consent.Required = false
+		cfg.Sites = []SiteConfig{shop}
+	})
+	send := func(method, target, body string, header map[string]string, cookies []*http.Cookie) response {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, err := http.NewRequest(method, e.base+target, rd)
+		require.NoError(t, err)
+		req.Host = "collect.shop.example"
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		return e.do(req)
+	}
+	landing := spEvent("pv", "url", "https://shop.example/shoes?utm_source=newsletter&utm_medium=email")
+	resp := send(http.MethodPost, "/com.snowplowanalytics.snowplow/tp2", spBody(t, landing), spHeader, nil)
+	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+	cookies := (&http.Response{Header: resp.header}).Cookies()
+	require.NotEmpty(t, cookies, "the receiver's first-party cookies")
+
+	checkout := url.Values{"idsite": {"1"}, "rec": {"1"}, "url": {"https://shop.example/checkout/done"}, "_id": {"0123456789abcdef"},
+		"idgoal": {"0"}, "ec_id": {"order-1"}, "revenue": {"99.90"}}
+	resp = send(http.MethodGet, "/matomo.php?"+checkout.Encode(), "", map[string]string{"User-Agent": browserUA, "Referer": "https://shop.example/checkout/done"}, cookies)
+	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+
+	records := allRecords(sink)
+	require.Len(t, records, 2)
+	sp, mt := records[0].Attributes().AsRaw(), records[1].Attributes().AsRaw()
+	assert.Equal(t, eventmodel.ChannelSnowplow, sp[eventmodel.AttrIngestChannel])
+	assert.Equal(t, eventmodel.ChannelMatomo, mt[eventmodel.AttrIngestChannel])
+	assert.NotEmpty(t, sp[eventmodel.AttrVisitorID])
+	assert.NotEqual(t, spDUID, sp[eventmodel.AttrVisitorID], "the site's one first-party id, not the tracker's")
+	assert.Equal(t, sp[eventmodel.AttrVisitorID], mt[eventmodel.AttrVisitorID], "one visitor")
+	assert.Equal(t, sp[eventmodel.AttrSessionID], mt[eventmodel.AttrSessionID], "one session")
+	assert.Equal(t, "newsletter", sp[eventmodel.AttrCampaignSource])
 }
