@@ -8,6 +8,14 @@
 #     uses; renders the Kibana Vega spec in tests (test/vegarender).
 #   - @plausible-analytics/tracker (MIT): Plausible's own tracker, which a
 #     browser test runs against the receiver's Plausible Events API.
+#   - matomo-tracker (MIT): the Node.js client of Matomo's HTTP Tracking
+#     API, which a test runs against the receiver's matomo.php (single and
+#     bulk requests).
+#   - @snowplow/browser-tracker, @snowplow/browser-plugin-link-click-tracking
+#     and @snowplow/browser-plugin-form-tracking (BSD-3-Clause): Snowplow's
+#     own browser tracker and its link click and form plugins, which a
+#     browser test runs against the receiver's Snowplow endpoints. 4.6.8:
+#     the newest release of which the npm mirror here serves all three.
 # Versions are pinned so generated code and test expectations are
 # reproducible; bump them deliberately (and re-run go generate).
 # Idempotent: does nothing when the pinned versions are already installed.
@@ -19,6 +27,8 @@ GEOIP_COUNTRY_MMDB_VERSION=2.3.2026061719
 IABTCF_CORE_VERSION=1.5.6
 VEGA_VERSION=5.33.1
 PLAUSIBLE_TRACKER_VERSION=0.4.6
+MATOMO_TRACKER_VERSION=2.2.4
+SNOWPLOW_TRACKER_VERSION=4.6.8
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/.cache/npm"
@@ -29,6 +39,10 @@ pkgs=(
   "@iabtcf/core@$IABTCF_CORE_VERSION"
   "vega@$VEGA_VERSION"
   "@plausible-analytics/tracker@$PLAUSIBLE_TRACKER_VERSION"
+  "matomo-tracker@$MATOMO_TRACKER_VERSION"
+  "@snowplow/browser-tracker@$SNOWPLOW_TRACKER_VERSION"
+  "@snowplow/browser-plugin-link-click-tracking@$SNOWPLOW_TRACKER_VERSION"
+  "@snowplow/browser-plugin-form-tracking@$SNOWPLOW_TRACKER_VERSION"
 )
 
 # installed_version NAME prints the version of an installed package, if any.

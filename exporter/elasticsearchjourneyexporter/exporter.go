@@ -73,6 +73,10 @@ type eventsExporter struct {
 	// pushes while refused; tests shorten them.
 	retryMin, retryMax time.Duration
 
+	// indexers and buffers outlive the pushes; see pools.go.
+	indexers *indexerPool
+	buffers  bufferPool
+
 	// beforeSend, when set (tests only), runs after a push read the
 	// tombstones and before it writes: an erasure there is one carried
 	// out while the push is in flight.
@@ -84,7 +88,7 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 	if err != nil {
 		return nil, err
 	}
-	return &eventsExporter{
+	e := &eventsExporter{
 		cfg:         cfg,
 		set:         set,
 		logger:      set.Logger,
@@ -94,7 +98,15 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 		guard:       newErasureGuard(cfg.Erasure.TombstoneDays),
 		retryMin:    time.Second,
 		retryMax:    30 * time.Second,
-	}, nil
+	}
+	// One idle indexer per consumer of the sending queue: as many pushes
+	// run at once. Pushes run only once connected, so e.es is set.
+	consumers := 1
+	if q := cfg.QueueConfig.Get(); q != nil {
+		consumers = q.NumConsumers
+	}
+	e.indexers = newIndexerPool(consumers, func() *esclient.Client { return e.es })
+	return e, nil
 }
 
 // layout names the indices the exporter writes.
@@ -392,6 +404,7 @@ func (e *eventsExporter) shutdown(ctx context.Context) error {
 		e.cancelRetention()
 		<-e.retentionDone
 	}
+	e.indexers.close()
 	var err error
 	if e.es != nil && !e.closed {
 		// Stops the connection pool's timers that bring dead nodes back.

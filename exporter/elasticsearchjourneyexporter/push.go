@@ -156,7 +156,7 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return fmt.Errorf("erasure request not carried out yet, retrying: %w", withRefusal(err, rec))
 	}
 
-	p := encodePush(ld, e.cfg.IndexPrefix, erased, e.guard)
+	p := encodePush(ld, e.cfg.IndexPrefix, erased, e.guard, e.buffers.get(n))
 	e.addCount(ctx, e.telemetry.ExporterElasticsearchJourneyAttributesDropped, p.dropped)
 	if p.partners > 0 {
 		p.partnerErr = e.ensurePartnerIndices(ctx)
@@ -167,6 +167,10 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	s, err := e.send(ctx, p)
 	if err != nil {
 		return fmt.Errorf("creating the bulk indexer: %w", err)
+	}
+	if s.done {
+		// Every document was answered: nothing reads p.buf any more.
+		e.buffers.put(p.buf, n)
 	}
 	t := p.collect(s.deadLetters)
 	e.sweepErased(ctx, p, &t)
@@ -250,11 +254,12 @@ func (e *eventsExporter) eraseRequested(ctx context.Context, ld plog.Logs) (map[
 // its subject swept after the push. A record without a usable id or
 // version is encoded too (the dead-letter index keeps it) but decided at
 // once: it is never sent.
-func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Erasure, guard *erasureGuard) *push {
+// buf is an empty buffer for the documents, sized for the push.
+func encodePush(ld plog.Logs, prefix string, erased map[string]*journeystore.Erasure, guard *erasureGuard, buf []byte) *push {
 	n := ld.LogRecordCount()
 	p := &push{
 		ld:       ld,
-		buf:      make([]byte, 0, n*1024), // a page view is about 1 KB of JSON
+		buf:      buf,
 		docs:     make([]pendingDoc, n),
 		outcomes: make([]outcome, n),
 	}
@@ -314,63 +319,41 @@ func (p *push) document(i int) []byte {
 	return p.buf[d.start:d.end]
 }
 
-// flushBytes sizes the bulk indexer's buffer, which it allocates whole up
-// front: the push's documents plus their action lines (one request),
-// capped at bulkFlushBytes. Without this every push, even of one event,
-// would allocate the full 5 MB.
-func (p *push) flushBytes() int {
-	total := len(p.buf) + 1024
-	for _, d := range p.docs {
-		// {"create":{"_id":"<id>","_index":"<index>"}}\n + document \n
-		// (an entity's action line adds its version, at most 64 bytes more)
-		total += len(d.id) + len(d.index) + 128
-		if d.partner != nil {
-			total += len(d.partner.id) + len(d.partner.index) + 128
-		}
-	}
-	return min(total, bulkFlushBytes)
-}
-
 // sent is what sending a push leaves to report.
 type sent struct {
 	requests    int          // bulk requests made
 	closeErr    error        // the indexer's error at close (e.g. the context is done)
 	deadLetters *deadLetters // nil when nothing was dead-lettered
+	// done: every document added was answered, so the indexer holds none
+	// of the push's documents any more (false when the push's context
+	// ended first: the indexer may still read them).
+	done bool
 }
 
 // send writes the push's documents through a bulk indexer and, once their
 // own outcomes are known, the dead-letter documents of the refused records
 // through the same indexer.
 func (e *eventsExporter) send(ctx context.Context, p *push) (sent, error) {
-	bi, err := e.newBulkIndexer(ctx, p.flushBytes())
+	bi, err := e.indexers.get(ctx)
 	if err != nil {
 		return sent{}, err
 	}
+	before := bi.Stats().NumRequests
 	p.addTo(ctx, bi)
+	flushErr := bi.Flush(ctx)
 	var s sent
 	if e.cfg.DeadLetter.Index != "" {
-		flushErr := bi.Flush(ctx)
 		if refused := p.refused(); len(refused) > 0 {
 			s.deadLetters = e.addDeadLetters(ctx, bi, p, refused, flushErr)
+			if flushErr == nil {
+				flushErr = bi.Flush(ctx)
+			}
 		}
 	}
-	s.closeErr = bi.Close(ctx)
-	s.requests = int(bi.Stats().NumRequests)
+	s.requests = int(bi.Stats().NumRequests - before)
+	s.closeErr, s.done = flushErr, flushErr == nil
+	e.indexers.put(bi, s.done)
 	return s, nil
-}
-
-// newBulkIndexer returns a bulk indexer whose requests run under ctx.
-func (e *eventsExporter) newBulkIndexer(ctx context.Context, flushBytes int) (esutil.BulkIndexer, error) {
-	return esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client:     e.es.Client,
-		NumWorkers: 1,
-		FlushBytes: flushBytes,
-		FilterPath: bulkFilterPath,
-		// The indexer's worker flushes with a background context; run the
-		// bulk requests under the push context so the attempt's timeout
-		// and cancellation apply to them.
-		OnFlushStart: func(context.Context) context.Context { return ctx },
-	})
 }
 
 // addTo adds every document that can be sent to bi. Only a done context

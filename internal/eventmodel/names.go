@@ -523,6 +523,13 @@ const (
 	// ChannelPlausible is Plausible's Events API (POST /api/event), for
 	// sites that keep their Plausible tracker.
 	ChannelPlausible = "plausible"
+	// ChannelSnowplow is Snowplow's tracker protocol (GET /i, POST
+	// /com.snowplowanalytics.snowplow/tp2), for sites that keep their
+	// Snowplow tracker.
+	ChannelSnowplow = "snowplow"
+	// ChannelMatomo is Matomo's HTTP Tracking API (matomo.php, piwik.php),
+	// for sites that keep their Matomo tracker.
+	ChannelMatomo = "matomo"
 )
 
 // EventNames lists every event name of this schema version.

@@ -109,6 +109,11 @@ func (r *pixelReceiver) readBeaconBody(req *http.Request) ([]byte, int, *webeven
 			Message: "Content-Type must be application/json or text/plain",
 		}
 	}
+	return r.readBody(req)
+}
+
+// readBody reads the body within max_request_body_size.
+func (r *pixelReceiver) readBody(req *http.Request) ([]byte, int, *webevent.Rejection) {
 	tooLarge := &webevent.Rejection{Reason: webevent.ReasonBodyTooLarge, Message: "the body is larger than max_request_body_size"}
 	limit := r.cfg.ServerConfig.MaxRequestBodySize
 	if req.ContentLength > limit {

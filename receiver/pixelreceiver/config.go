@@ -191,6 +191,8 @@ func (cfg *Config) validatePathsDistinct() error {
 	if cfg.Protocols.Plausible.Enabled {
 		paths = append(paths, struct{ key, path string }{"protocols::plausible::path", cfg.Protocols.Plausible.Path})
 	}
+	paths = append(paths, cfg.snowplowPaths()...)
+	paths = append(paths, cfg.matomoPaths()...)
 	var errs []error
 	for i, p := range paths {
 		for _, earlier := range paths[:i] {

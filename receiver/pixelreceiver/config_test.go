@@ -38,6 +38,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 25, cfg.Limits.MaxProperties)
 	assert.False(t, cfg.RoutingKey, "the routing key is only for the two-tier layout")
 	assert.Equal(t, PlausibleConfig{Path: "/api/event"}, cfg.Protocols.Plausible, "other trackers' endpoints are off until enabled")
+	assert.Equal(t, MatomoConfig{Paths: []string{"/matomo.php", "/piwik.php"}}, cfg.Protocols.Matomo)
 	// Sites are required, so the default alone must not validate.
 	require.ErrorContains(t, confmap.Validate(cfg), "sites: at least one site is required")
 }
@@ -84,6 +85,8 @@ func TestLoadValidConfig(t *testing.T) {
 	assert.Equal(t, []string{"archipro.co.nz", "archipro.com.au"}, site.ReferralPartners[0].Domains)
 	assert.Equal(t, PlausibleConfig{Enabled: true, Path: "/stats/api/event"}, full.Protocols.Plausible)
 	assert.Equal(t, []string{"shop.example", "www.shop.example"}, site.Protocols.Plausible.Domains)
+	assert.Equal(t, MatomoConfig{Enabled: true, Paths: []string{"/matomo.php", "/js/piwik.php"}}, full.Protocols.Matomo)
+	assert.Equal(t, []int{1, 4}, site.Protocols.Matomo.SiteIDs)
 }
 
 func TestLoadInvalidConfig(t *testing.T) {
@@ -128,6 +131,13 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{"plausible_bad_domain", `sites::0::protocols::plausible::domains::0: "https://shop.example/" must be a host name such as shop.example`},
 		{"plausible_domain_twice", `sites::1::protocols::plausible::domains::0: "Shop.Example" is already listed by sites::0`},
 		{"plausible_path_is_beacon_path", `protocols::plausible::path: "/b" is already beacon_path`},
+		{"matomo_without_site_ids", "protocols::matomo::enabled: no site lists its Matomo site ids; add sites::N::protocols::matomo::site_ids"},
+		{"matomo_site_ids_disabled", "sites::0::protocols::matomo::site_ids: set, but protocols::matomo::enabled is false"},
+		{"matomo_bad_site_id", "sites::0::protocols::matomo::site_ids::0: 0 must be a Matomo site id, a whole number from 1"},
+		{"matomo_site_id_twice", "sites::1::protocols::matomo::site_ids::1: 1 is already listed by sites::0"},
+		{"matomo_no_paths", "protocols::matomo::paths: empty; list at least one path"},
+		{"matomo_relative_path", `protocols::matomo::paths::0: "matomo.php" must be an absolute URL path`},
+		{"matomo_path_is_pixel_path", `protocols::matomo::paths::1: "/p.gif" is already pixel_path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,11 +57,17 @@ func (r *pixelReceiver) originAllowed(origin string, s *site) bool {
 // handlePreflight answers a CORS preflight for method. The allowed request
 // headers are a fixed list; nothing but an allowed Origin is reflected.
 func (r *pixelReceiver) handlePreflight(w http.ResponseWriter, method string) {
+	r.handlePreflightHeaders(w, method, "Content-Type")
+}
+
+// handlePreflightHeaders is handlePreflight with allowHeaders, a fixed
+// list, allowed.
+func (r *pixelReceiver) handlePreflightHeaders(w http.ResponseWriter, method, allowHeaders string) {
 	h := w.Header()
 	h.Set("Allow", method+", OPTIONS")
 	if r.ownCORS && h.Get("Access-Control-Allow-Origin") != "" {
 		h.Set("Access-Control-Allow-Methods", method)
-		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Allow-Headers", allowHeaders)
 		h.Set("Access-Control-Max-Age", "86400")
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -74,6 +74,8 @@ func createDefaultConfig() component.Config {
 		Bots: BotsConfig{Action: BotActionDrop},
 		Protocols: ProtocolsConfig{
 			Plausible: PlausibleConfig{Path: defaultPlausiblePath},
+			Snowplow:  defaultSnowplowConfig(),
+			Matomo:    MatomoConfig{Paths: defaultMatomoPaths},
 		},
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,

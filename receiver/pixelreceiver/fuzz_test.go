@@ -240,7 +240,8 @@ func checkTime(t *testing.T, lr plog.LogRecord) {
 			t.Fatalf("skew-corrected time %s received %s, correction %q", at, observed, correction.Str())
 		}
 	case eventmodel.TimeSourceReceiveTime:
-		if !at.Equal(observed) || corrected != (channel.Str() == eventmodel.ChannelBeacon) ||
+		clientClock := channel.Str() == eventmodel.ChannelBeacon || channel.Str() == eventmodel.ChannelSnowplow
+		if !at.Equal(observed) || corrected != clientClock ||
 			corrected && !slices.Contains(eventmodel.TimeCorrections, correction.Str()) {
 			t.Fatalf("receive time %s (received %s) on %s with correction %q", at, observed, channel.Str(), correction.Str())
 		}

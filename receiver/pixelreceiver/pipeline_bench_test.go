@@ -38,9 +38,16 @@ const benchPipelineVisitors = 10_000
 // with their pseudonymised ids).
 func newBenchPipeline(b *testing.B, consentDefault string) *pixelReceiver {
 	b.Helper()
+	return newPipeline(b, consentDefault, consumertest.NewNop())
+}
+
+// newPipeline is newBenchPipeline with the processors' output going to
+// sink.
+func newPipeline(b testing.TB, consentDefault string, sink consumer.Logs) *pixelReceiver {
+	b.Helper()
 	ctx := context.Background()
 	host := componenttest.NewNopHost()
-	var next consumer.Logs = consumertest.NewNop()
+	next := sink
 	start := func(f processor.Factory, cfg any) {
 		p, err := f.CreateLogs(ctx, processortest.NewNopSettings(f.Type()), cfg, next)
 		if err != nil {

@@ -20,6 +20,10 @@ const defaultPlausiblePath = "/api/event"
 type ProtocolsConfig struct {
 	// Plausible is Plausible's Events API.
 	Plausible PlausibleConfig `mapstructure:"plausible"`
+	// Snowplow is Snowplow's tracker protocol (snowplow_config.go).
+	Snowplow SnowplowConfig `mapstructure:"snowplow"`
+	// Matomo is Matomo's HTTP Tracking API (matomo_config.go).
+	Matomo MatomoConfig `mapstructure:"matomo"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -41,6 +45,8 @@ type PlausibleConfig struct {
 // formats name it.
 type SiteProtocolsConfig struct {
 	Plausible SitePlausibleConfig `mapstructure:"plausible"`
+	Snowplow  SiteSnowplowConfig  `mapstructure:"snowplow"`
+	Matomo    SiteMatomoConfig    `mapstructure:"matomo"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -88,6 +94,7 @@ func (cfg *Config) validateProtocols() error {
 	if p.Enabled && len(owner) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("protocols::plausible::enabled: no site lists its Plausible domains; add sites::N::protocols::plausible::domains (e.g. [shop.example]) to the site that receives them"))
 	}
+	errs = append(errs, cfg.validateMatomo(), cfg.validateSnowplow())
 	return errors.Join(errs...)
 }
 

@@ -26,9 +26,11 @@ import (
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/framing"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/geoip"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/matomo"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/plausible"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/ratelimit"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/snowplow"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
 
@@ -47,6 +49,8 @@ type pixelReceiver struct {
 	telemetry *metadata.TelemetryBuilder
 	decoder   *webevent.Decoder
 	plausible *plausible.Decoder
+	snowplow  *snowplow.Decoder
+	matomo    *matomo.Decoder
 	sites     map[string]*site
 	// ownCORS is false when the operator configured confighttp's cors
 	// section; that handler then owns the CORS headers and ours would clash.
@@ -95,6 +99,8 @@ func newPixelReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*
 		telemetry: tb,
 		decoder:   decoder,
 		plausible: &plausible.Decoder{Events: decoder, Domains: plausibleDomains(cfg)},
+		snowplow:  newSnowplowDecoder(cfg, decoder),
+		matomo:    &matomo.Decoder{Events: decoder, SiteIDs: matomoSiteIDs(cfg)},
 		sites:     sites,
 		ownCORS:   !cfg.ServerConfig.CORS.HasValue() || len(cfg.ServerConfig.CORS.Get().AllowedOrigins) == 0,
 		proxies:   proxies,
@@ -142,6 +148,8 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 		zap.String("pixel_path", r.cfg.PixelPath), zap.String("iframe_path", r.cfg.IframePath),
 		zap.String("beacon_path", r.cfg.BeaconPath), zap.String("import_path", r.cfg.ImportPath), zap.String("config_path", r.cfg.ConfigPath),
 		zap.String("tag_path", r.cfg.TagPath), zap.Bool("plausible", r.cfg.Protocols.Plausible.Enabled),
+		zap.Bool("snowplow", r.cfg.Protocols.Snowplow.Enabled),
+		zap.Bool("matomo", r.cfg.Protocols.Matomo.Enabled),
 		// The SRI hash goes into the site's <script integrity="..."> tag.
 		zap.String("tag_integrity", r.tag.script.Integrity), zap.Int("tag_gzip_bytes", len(r.tag.gzip)))
 	r.shutdownWG.Go(func() {
@@ -237,6 +245,13 @@ func (r *pixelReceiver) route(w http.ResponseWriter, req *http.Request) {
 			r.handlePlausible(w, req)
 			return
 		}
+		if r.isMatomoPath(req.URL.Path) {
+			r.handleMatomo(w, req)
+			return
+		}
+		if r.routeSnowplow(w, req) {
+			return
+		}
 		http.NotFound(w, req)
 	}
 }
@@ -259,6 +274,18 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 	default:
 		if r.cfg.Protocols.Plausible.Enabled && req.URL.Path == r.cfg.Protocols.Plausible.Path {
 			r.refuseBody(w, req, channelPlausible, msg)
+			return
+		}
+		if r.isMatomoPath(req.URL.Path) {
+			if req.Method == http.MethodGet {
+				// A GET never needs its body: handled as usual.
+				r.handleMatomo(w, req)
+				return
+			}
+			r.refuseBody(w, req, channelMatomo, msg)
+			return
+		}
+		if r.snowplowServerError(w, req, msg) {
 			return
 		}
 		http.Error(w, msg, status)
@@ -319,7 +346,7 @@ type timeCorrectionKey struct{ channel, correction string }
 // correction, made once: an attribute set is sorted and allocated.
 var timeCorrectionAttrs = func() map[timeCorrectionKey]metric.AddOption {
 	m := map[timeCorrectionKey]metric.AddOption{}
-	for _, ch := range []string{channelPixel, channelIframe, channelBeacon, channelPlausible} {
+	for _, ch := range []string{channelPixel, channelIframe, channelBeacon, channelPlausible, channelMatomo, channelSnowplow} {
 		for _, c := range eventmodel.TimeCorrections {
 			m[timeCorrectionKey{ch, c}] = metric.WithAttributeSet(attribute.NewSet(
 				attribute.String("channel", ch), attribute.String("correction", c)))

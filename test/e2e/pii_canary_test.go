@@ -47,7 +47,8 @@ var lookalikes = []string{"#1234-5678-90", "Ticket 123-456-7890"}
 // TestPIICanary pushes personal data and secrets through every input
 // surface of the pixel receiver — pixel parameters, beacon fields, page
 // URL (path, query, fragment, userinfo), referrer, title, site search,
-// custom event names and properties, identify, Plausible's Events API — through the built
+// custom event names and properties, identify, Plausible's Events API, Matomo's HTTP
+// Tracking API — through the built
 // collector into the real Elasticsearch, then scans every stored document
 // for any clear-text occurrence.
 func TestPIICanary(t *testing.T) {
@@ -63,13 +64,15 @@ func TestPIICanary(t *testing.T) {
 		pixel: fmt.Sprintf(`    bots: {action: keep}
     protocols:
       plausible: {enabled: true}
+      matomo: {enabled: true}
     sites:
       - id: %s
         consent: {required: false}
         referral_partners:
           - {name: canarypartner, param: cp_click, attribution_window: 720h}
         protocols:
-          plausible: {domains: [canary.example]}`, canarySite),
+          plausible: {domains: [canary.example]}
+          matomo: {site_ids: [1]}`, canarySite),
 		processors: fmt.Sprintf("  consent:\n    default: opt_out\n  anonymizer:\n    secret: {file: %q}\n"+
 			"    partner_click_id: {primary_key: c1, keys: {c1: {file: %q}}}\n", secretFile, clickKeyFile),
 		order: []string{"consent", "anonymizer"},
@@ -150,13 +153,33 @@ func TestPIICanary(t *testing.T) {
 		t.Fatalf("canary Plausible event: %d %s", status, out)
 	}
 
+	// Matomo's HTTP Tracking API, a bulk request: every parameter that
+	// carries text, mapped or kept as a property.
+	matomoRequests := []string{
+		"?" + url.Values{"idsite": {"1"}, "rec": {"1"}, "url": {pageURL}, "action_name": {"Order for " + email + " card " + card},
+			"urlref": {"https://mail.example/inbox?to=" + email + "&token=" + token}, "_id": {"1a2b3c4d5e6f7a8b"}, "uid": {email},
+			"dimension1": {"Phone " + phone}, "cvar": {`{"1":["email","` + email + `"]}`}, "_ref": {"https://mail.example/?to=" + email},
+			"_rcn": {"lead " + email}, "customer_name": {"Janecanary"}, "note": {"api key " + token}}.Encode(),
+		"?" + url.Values{"idsite": {"1"}, "rec": {"1"}, "url": {"https://shop.example/"}, "_id": {"1a2b3c4d5e6f7a8b"},
+			"e_c": {"lead"}, "e_a": {"signup " + email}, "e_n": {iban}}.Encode(),
+		"?" + url.Values{"idsite": {"1"}, "rec": {"1"}, "url": {"https://shop.example/search"}, "search": {email + " " + card}, "search_cat": {phone}}.Encode(),
+		"?" + url.Values{"idsite": {"1"}, "rec": {"1"}, "url": {"https://shop.example/"}, "link": {"https://partner.example/?ref=" + url.QueryEscape(email)}}.Encode(),
+		"?" + url.Values{"idsite": {"1"}, "rec": {"1"}, "url": {"https://shop.example/"}, "c_n": {"Banner for " + email}, "c_p": {"card " + card}, "c_t": {"https://shop.example/?jwt=" + jwt}}.Encode(),
+		"?" + url.Values{"idsite": {"1"}, "rec": {"1"}, "url": {"https://shop.example/thanks"}, "idgoal": {"0"}, "ec_id": {"order " + email}, "revenue": {"1"},
+			"ec_items": {`[["SKU1","Gift for ` + email + `","` + card + `",1,1]]`}}.Encode(),
+	}
+	matomoBody, _ := json.Marshal(map[string]any{"requests": matomoRequests})
+	if status, out := beacon(t, base+"/matomo.php", "application/json", string(matomoBody)); status != http.StatusOK || !strings.Contains(string(out), `"tracked":6`) {
+		t.Fatalf("canary Matomo bulk: %d %s", status, out)
+	}
+
 	wantIDs := []string{"canary-pixel-1", "canary-pixel-2", "canary-pixel-3", "canary-beacon-1", "canary-beacon-2", "canary-beacon-3",
 		"canary-beacon-4", "canary-beacon-5", "canary-beacon-6", "canary-beacon-7", "canary-beacon-8",
 		"canary-partner-1", "canary-partner-2", "canary-partner-3"}
 	var docs map[string]map[string]any
 	eventually(t, 60*time.Second, "the canary documents", func() bool {
 		docs = store.searchHits(storeIndex(prefix, journeystore.FamilyEvents), map[string]any{"match_all": map[string]any{}})
-		return len(docs) >= len(wantIDs)+1 // the Plausible event's id is the receiver's
+		return len(docs) >= len(wantIDs)+1+len(matomoRequests) // the Plausible and Matomo events' ids are the receiver's
 	})
 	for _, id := range wantIDs {
 		if docs[id] == nil {
@@ -171,6 +194,15 @@ func TestPIICanary(t *testing.T) {
 	}
 	if plausibleDocs != 1 {
 		t.Errorf("%d Plausible canary events stored, want 1", plausibleDocs)
+	}
+	matomoDocs := 0
+	for _, d := range docs {
+		if d["webjourney.ingest.channel"] == "matomo" {
+			matomoDocs++
+		}
+	}
+	if matomoDocs != len(matomoRequests) {
+		t.Errorf("%d Matomo canary events stored, want %d", matomoDocs, len(matomoRequests))
 	}
 	raw, _ := json.Marshal(docs)
 	all := strings.ToLower(string(raw))

@@ -10,6 +10,9 @@
 //   - otlp: POST of one fixed OTLP/HTTP JSON request (one log record with the
 //     attributes the pixel receiver writes for the same page view, named as in
 //     internal/eventmodel) to /v1/logs. Every answer must be 2xx.
+//   - beacon: POST of the tag's JSON beacon with -events events (a page view
+//     and custom events, ids unique per request) to the beacon path. Every
+//     answer must be 2xx; CPU is also reported per event.
 //
 // Two modes:
 //
@@ -62,12 +65,14 @@ type options struct {
 	pid      int
 	metrics  string
 	receiver string
+	events   int
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.target, "url", "http://127.0.0.1:8090/p.gif", "target URL (pixel path, or .../v1/logs for -kind otlp)")
-	flag.StringVar(&o.kind, "kind", "pixel", "request kind: pixel (GET, GIF answer checked) or otlp (POST OTLP/HTTP JSON, 2xx checked)")
+	flag.StringVar(&o.kind, "kind", "pixel", "request kind: pixel (GET, GIF answer checked), otlp (POST OTLP/HTTP JSON, 2xx checked) or beacon (POST the tag's JSON beacon, 2xx checked)")
+	flag.IntVar(&o.events, "events", 10, "events per beacon (-kind beacon)")
 	flag.StringVar(&o.site, "site", "example", "site id (test/load/nop.yaml configures \"example\")")
 	flag.IntVar(&o.conns, "c", 16, "concurrent workers, one keep-alive connection each")
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "measured duration")
@@ -84,8 +89,12 @@ func main() {
 		fmt.Println()
 		return
 	}
-	if o.kind != "pixel" && o.kind != "otlp" {
-		fmt.Fprintf(os.Stderr, "pixelload: -kind must be pixel or otlp, got %q\n", o.kind)
+	if o.kind != "pixel" && o.kind != "otlp" && o.kind != "beacon" {
+		fmt.Fprintf(os.Stderr, "pixelload: -kind must be pixel, otlp or beacon, got %q\n", o.kind)
+		os.Exit(2)
+	}
+	if o.kind == "beacon" && (o.events < 1 || o.events > 50) {
+		fmt.Fprintln(os.Stderr, "pixelload: -events must be 1 to 50 (the receiver's batch limit)")
 		os.Exit(2)
 	}
 	if o.conns < 1 {
@@ -133,6 +142,10 @@ func (r result) String() string {
 		fmt.Fprintf(&b, " server_cpu_s=%.2f", r.serverCPU.Seconds())
 		if r.ok > 0 {
 			fmt.Fprintf(&b, " server_cpu_us_per_req=%.1f", float64(r.serverCPU.Microseconds())/float64(r.ok))
+			if r.o.kind == "beacon" {
+				fmt.Fprintf(&b, " events_per_req=%d server_cpu_us_per_event=%.1f", r.o.events,
+					float64(r.serverCPU.Microseconds())/float64(r.ok*int64(r.o.events)))
+			}
 		}
 	}
 	fmt.Fprintf(&b, " new_conns=%d client_cpu_s=%.2f", r.newConns, r.clientCPU.Seconds())
@@ -196,10 +209,15 @@ func run(o options) result {
 	send := func(ctx context.Context, w, i int) (bool, string) {
 		ctx = httptrace.WithClientTrace(ctx, trace)
 		var req *http.Request
-		if o.kind == "otlp" {
+		switch o.kind {
+		case "otlp":
 			req, _ = http.NewRequestWithContext(ctx, http.MethodPost, o.target, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-		} else {
+		case "beacon":
+			req, _ = http.NewRequestWithContext(ctx, http.MethodPost, o.target, bytes.NewReader(beaconBody(o.site, o.events, w, i)))
+			req.Header.Set("Content-Type", "text/plain;charset=UTF-8") // what navigator.sendBeacon sends
+			req.Header.Set("Origin", "https://shop.example")
+		default:
 			req, _ = http.NewRequestWithContext(ctx, http.MethodGet, o.target+"?"+pixelQuery(o.site, w, i), http.NoBody)
 			req.Header.Set("Referer", "https://shop.example/")
 		}
@@ -410,4 +428,30 @@ func accepted(metricsURL, receiver string) (float64, bool) {
 		found = true
 	}
 	return sum, found
+}
+
+// beaconBody is one beacon of the tag with events events of worker w's
+// request i: a page view, then custom events, with ids unique per request
+// (the attribution processor drops repeated event ids) and visitors that
+// vary like pixelQuery's. The times are now, so the receiver's clock
+// correction has nothing to correct.
+func beaconBody(site string, events, w, i int) []byte {
+	now := time.Now().UnixMilli()
+	page := strconv.Itoa(i % 500)
+	var b bytes.Buffer
+	b.Grow(160 + events*300)
+	fmt.Fprintf(&b, `{"site":%q,"visitor_id":"v%d-%d","session_id":"s%d-%d","sent_at":%d,"events":[`, site, w, i%97, w, i%13, now)
+	for e := range events {
+		if e > 0 {
+			b.WriteByte(',')
+		}
+		typ, name := "custom", `,"name":"add_to_cart","props":{"plan":"pro","qty":2,"price":19.99,"gift":false}`
+		if e == 0 {
+			typ, name = "page_view", ""
+		}
+		fmt.Fprintf(&b, `{"id":"w%d-r%d-e%d","type":%q,"ts":%d,"url":"https://shop.example/products/%s?utm_source=load","referrer":"https://www.google.com/","title":"Product %s | Shop Example"%s}`,
+			w, i, e, typ, now, page, page, name)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
 }

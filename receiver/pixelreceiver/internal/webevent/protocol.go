@@ -138,3 +138,8 @@ func (b *Builder) SetLink(ev *Event, name, raw string) *Rejection {
 
 // Reject makes a rejection for a protocol decoder.
 func Reject(reason Reason, msg string) *Rejection { return reject(reason, msg) }
+
+// Elements returns the raw elements of arr, a JSON array within the body,
+// at most limit of them: a caller that gets limit elements asks for one
+// more to know whether there were too many.
+func (b JSONBody) Elements(arr []byte, limit int) [][]byte { return arrayElements(arr, limit) }
