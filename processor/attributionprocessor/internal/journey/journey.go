@@ -99,14 +99,14 @@ type Visit struct {
 	Campaign, Partner   string
 	DeviceClass         string
 	Country             string
-	Bounce              bool     // exactly one page view and EngagedMs < 10 000
+	Bounce              bool // exactly one page view and EngagedMs < 10 000
 	// Path is the visit's first Config.PathLength pages in time order,
 	// consecutive repeats (reloads) collapsed; PathTruncated is set when
 	// the visit viewed more pages after them.
 	Path          []string
 	PathTruncated bool
-	Outcomes            []string // set by the caller via MarkOutcome, in marking order
-	Segments            []string // set by the caller via MarkSegment, in marking order
+	Outcomes      []string // set by the caller via MarkOutcome, in marking order
+	Segments      []string // set by the caller via MarkSegment, in marking order
 }
 
 // Touch is the entry attribution of one visit.
@@ -205,7 +205,7 @@ type visitState struct {
 	landing, second, exit unique.Handle[string]
 	entry                 unique.Handle[entry]
 	dims                  unique.Handle[dims]
-	marks                 *marks // rare: nil until MarkOutcome or MarkSegment
+	marks                 *marks     // rare: nil until MarkOutcome or MarkSegment
 	path                  *pathState // nil until the second page view
 }
 
