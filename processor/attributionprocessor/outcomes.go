@@ -17,13 +17,16 @@ type outcome struct {
 	value            float64
 	eventID, visitID string
 	time             time.Time
+	// pagesBefore is the way to the outcome (journey.JoinPath of the
+	// visit's pages before it).
+	pagesBefore string
 }
 
 // outcomes evaluates the outcome rules on the event; for each outcome
 // achieved it marks the visit and visitor, names it on the event and
 // credits the visitor's touches under every model.
 func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.TransformContext, st *siteState, s subject, ev journey.Event, ref *journey.Ref, b *batch) {
-	var names []string
+	var names, before []string
 	for i := range p.rules.outcomes {
 		o := &p.rules.outcomes[i]
 		matched, err := matches(ctx, o.conditions, tc)
@@ -49,13 +52,21 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 		p.telemetry.ProcessorAttributionOutcomes.Add(ctx, 1)
 		value, err := o.valueOf(ctx, tc)
 		p.ruleFailed(ctx, o.label, err)
+		if before == nil {
+			self := ""
+			if eventmodel.IsPageView(ev.Name) {
+				self = ev.Path
+			}
+			before = st.tracker.PagesBefore(ev.Visitor, ref.VisitID, ev.Time.UnixNano(), self)
+		}
 		oc := outcome{
-			name:     o.name,
-			currency: o.currency,
-			value:    value,
-			eventID:  ev.ID,
-			visitID:  ref.VisitID,
-			time:     ev.Time,
+			name:        o.name,
+			currency:    o.currency,
+			value:       value,
+			eventID:     ev.ID,
+			visitID:     ref.VisitID,
+			time:        ev.Time,
+			pagesBefore: journey.JoinPath(before),
 		}
 		p.credit(st, s, &oc, b)
 	}
