@@ -1,6 +1,8 @@
 package attributionprocessor
 
 import (
+	"strings"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
@@ -26,17 +28,44 @@ func putPath(m pcommon.Map, v *journey.Visit) {
 	for i, p := range v.Path[:min(len(v.Path), len(eventmodel.AttrVisitSteps))] {
 		m.PutStr(eventmodel.AttrVisitSteps[i], p)
 	}
-	ts := m.PutEmptySlice(eventmodel.AttrVisitTransitions)
-	ts.EnsureCapacity(len(v.Path) + 1)
+	// The transitions are cut from one string: one allocation for all.
 	medium := v.Medium
 	if medium == "" {
 		medium = eventmodel.MediumDirect
 	}
-	ts.AppendEmpty().SetStr("(" + medium + ")" + journey.PathSeparator + v.Path[0])
+	entrance := "(" + medium + ")"
+	n := len(v.Path) + 1
+	size := len(entrance) + len(v.Path[0])
 	for i := 1; i < len(v.Path); i++ {
-		ts.AppendEmpty().SetStr(v.Path[i-1] + journey.PathSeparator + v.Path[i])
+		size += len(v.Path[i-1]) + len(v.Path[i])
+	}
+	if v.PathTruncated {
+		n--
+	} else {
+		size += len(v.Path[len(v.Path)-1]) + len(transitionExit)
+	}
+	var sb strings.Builder
+	sb.Grow(size + n*len(journey.PathSeparator))
+	ends := make([]int, 0, n)
+	move := func(from, to string) {
+		sb.WriteString(from)
+		sb.WriteString(journey.PathSeparator)
+		sb.WriteString(to)
+		ends = append(ends, sb.Len())
+	}
+	move(entrance, v.Path[0])
+	for i := 1; i < len(v.Path); i++ {
+		move(v.Path[i-1], v.Path[i])
 	}
 	if !v.PathTruncated {
-		ts.AppendEmpty().SetStr(v.Path[len(v.Path)-1] + journey.PathSeparator + transitionExit)
+		move(v.Path[len(v.Path)-1], transitionExit)
+	}
+	all := sb.String()
+	ts := m.PutEmptySlice(eventmodel.AttrVisitTransitions)
+	ts.EnsureCapacity(len(ends))
+	start := 0
+	for _, end := range ends {
+		ts.AppendEmpty().SetStr(all[start:end])
+		start = end
 	}
 }

@@ -92,6 +92,9 @@ func (t *Tracker) addPage(v *visitState, p pageView) {
 // in-order delivery.
 func (t *Tracker) compact(ps *pathState, horizon int64, n int) {
 	vs := ps.views
+	if len(vs) < 2 || vs[1].at >= horizon {
+		return // at most one settled view: nothing to collapse or drop
+	}
 	settled := 0
 	for settled < len(vs) && vs[settled].at < horizon {
 		settled++
