@@ -122,7 +122,7 @@ func PathSankeySpec(prefix string, steps int) string {
 		"signals":     []any{map[string]any{"name": "nodeWidth", "value": 10}},
 		"data":        data,
 		"scales": []any{
-			map[string]any{"name": "x", "type": "linear", "domain": []any{0, steps}, "range": []any{0, map[string]any{"signal": "width - 150"}}},
+			map[string]any{"name": "x", "type": "linear", "domain": []any{0, steps}, "range": []any{0, map[string]any{"signal": "width - 170"}}},
 			map[string]any{"name": "y", "type": "linear", "domain": map[string]any{"data": "nodes", "field": "y1"}, "zero": true,
 				"range": []any{0, map[string]any{"signal": "height"}}},
 			// One colour per page, whatever its column.
@@ -136,7 +136,7 @@ func PathSankeySpec(prefix string, steps int) string {
 			map[string]any{"type": "path", "clip": true, "from": map[string]any{"data": "links"}, "encode": map[string]any{
 				"update": map[string]any{
 					"path":          map[string]any{"field": "path"},
-					"stroke":        map[string]any{"scale": "color", "field": "srcNode.label"},
+					"stroke":        map[string]any{"signal": "datum.srcNode.label === '" + sankeyExit + "' ? '" + sankeyExitColor + "' : scale('color', datum.srcNode.label)"},
 					"strokeWidth":   map[string]any{"field": "thickness"},
 					"strokeOpacity": map[string]any{"value": 0.35},
 					"tooltip":       map[string]any{"signal": "datum.label + ': ' + format(datum.size, ',') + ' visits'"},
@@ -148,7 +148,7 @@ func PathSankeySpec(prefix string, steps int) string {
 				"width":   map[string]any{"signal": "nodeWidth"},
 				"y":       map[string]any{"scale": "y", "field": "y0"},
 				"y2":      map[string]any{"scale": "y", "field": "y1", "offset": -1},
-				"fill":    map[string]any{"scale": "color", "field": "label"},
+				"fill":    map[string]any{"signal": "datum.label === '" + sankeyExit + "' ? '" + sankeyExitColor + "' : scale('color', datum.label)"},
 				"tooltip": map[string]any{"signal": "datum.label + ': ' + format(datum.size, ',') + ' visits'"},
 			}}},
 			map[string]any{"type": "text", "from": map[string]any{"data": "nodes"}, "encode": map[string]any{"update": map[string]any{
@@ -156,7 +156,7 @@ func PathSankeySpec(prefix string, steps int) string {
 				"y":        map[string]any{"signal": "(scale('y', datum.y0) + scale('y', datum.y1)) / 2"},
 				"baseline": map[string]any{"value": "middle"},
 				"text":     map[string]any{"field": "label"},
-				"limit":    map[string]any{"value": 130},
+				"limit":    map[string]any{"value": 150},
 				"fontSize": map[string]any{"value": 11},
 			}}},
 		},
@@ -168,5 +168,9 @@ func PathSankeySpec(prefix string, steps int) string {
 	return string(out)
 }
 
-// sankeyExit is the node of visits that left before a step.
-const sankeyExit = "(exit)"
+// sankeyExit is the node of visits that left before a step, drawn in
+// sankeyExitColor (grey: no page).
+const (
+	sankeyExit      = "(exit)"
+	sankeyExitColor = "#c8c8c8"
+)
