@@ -56,7 +56,7 @@ func (t *Tracker) addPage(v *visitState, p pageView) {
 		if v.pages == 0 {
 			return // the landing page is the path
 		}
-		v.path = &pathState{views: make([]pageView, 1, 4)}
+		v.path = &pathState{views: make([]pageView, 1, 8)}
 		v.path.views[0] = pageView{at: v.landingAt, page: v.landing}
 	}
 	ps := v.path
