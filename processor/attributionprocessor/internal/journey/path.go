@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"unique"
@@ -18,6 +19,9 @@ const (
 	// window of the visit's last activity) a visit keeps beyond its head
 	// and tail before it collapses them early.
 	pathSlack = 8
+	// settleAll is the horizon of compact that settles every view
+	// (including one at the greatest time).
+	settleAll = math.MaxInt64
 )
 
 // pageView is one page view of a visit's path state.
@@ -66,7 +70,7 @@ func (t *Tracker) addPage(v *visitState, p pageView) {
 	}
 	if n := len(ps.views); n == cap(ps.views) {
 		// Grow by doubling, but never beyond the bound.
-		vs := make([]pageView, n, min(2*n, t.cfg.PathLength+OutcomePages+pathSlack+1))
+		vs := make([]pageView, n, max(n+1, min(2*n, t.cfg.PathLength+OutcomePages+pathSlack+1)))
 		copy(vs, ps.views)
 		ps.views = vs
 	}
@@ -74,11 +78,15 @@ func (t *Tracker) addPage(v *visitState, p pageView) {
 	if ps.cut > 0 && i < int(ps.cut) {
 		ps.cut++
 	}
-	t.compact(ps, v.last-t.window, t.cfg.PathLength)
+	horizon := v.last - t.window
+	if horizon > v.last { // wrapped around: a time near the minimum
+		horizon = math.MinInt64
+	}
+	t.compact(ps, horizon, t.cfg.PathLength)
 	if len(ps.views) > t.cfg.PathLength+OutcomePages+pathSlack {
 		// More page views within the reorder window than a person
 		// makes: settle them as if the window had passed.
-		t.compact(ps, v.last+1, t.cfg.PathLength)
+		t.compact(ps, settleAll, t.cfg.PathLength)
 	}
 }
 
@@ -92,12 +100,15 @@ func (t *Tracker) addPage(v *visitState, p pageView) {
 // in-order delivery.
 func (t *Tracker) compact(ps *pathState, horizon int64, n int) {
 	vs := ps.views
-	if len(vs) < 2 || vs[1].at >= horizon {
+	if len(vs) < 2 || vs[1].at >= horizon && horizon != settleAll {
 		return // at most one settled view: nothing to collapse or drop
 	}
-	settled := 0
-	for settled < len(vs) && vs[settled].at < horizon {
-		settled++
+	settled := len(vs)
+	if horizon != settleAll {
+		settled = 0
+		for settled < len(vs) && vs[settled].at < horizon {
+			settled++
+		}
 	}
 	// Collapse repeats among the settled views (the first of a run stays;
 	// the view after the settled ones may repeat the last settled one,

@@ -3,6 +3,7 @@ package journey
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -206,4 +207,29 @@ func TestMemoryPerVisitorLongVisits(t *testing.T) {
 	t.Logf("approx. %.0f bytes per visitor (10 touches, open visit of 41 page views, 20 seen ids, LRU entry, cloned strings)", per)
 	assert.LessOrEqual(t, per, 1024.0+512, "target: <= 1 KiB per visitor plus the path's bound")
 	runtime.KeepAlive(tr)
+}
+
+// TestPathAtTheEndOfTime: page views at the greatest time stay bounded (a
+// horizon of last+1 would wrap around and settle nothing; found by
+// FuzzProcess).
+func TestPathAtTheEndOfTime(t *testing.T) {
+	tr := newTracker(t, Config{PathLength: 3})
+	end := time.Unix(0, math.MaxInt64)
+	first := pv("first", "/end", 0)
+	first.Time = end
+	feed(t, tr, first)
+	var v Visit
+	for i := range 40 { // late page views, inside the visit's span
+		e := pv(fmt.Sprintf("e%d", i), fmt.Sprintf("/p%d", i%4), 0)
+		e.Time = end.Add(-time.Second)
+		var ok bool
+		var why string
+		v, _, ok, why = tr.Apply(e)
+		require.True(t, ok, why)
+	}
+	// Page views in the same nanosecond are in path order.
+	assert.Equal(t, []string{"/p0", "/p1", "/p2"}, v.Path)
+	assert.True(t, v.PathTruncated)
+	vs, _ := tr.visitors.Peek("v1")
+	assert.LessOrEqual(t, len(vs.cur.path.views), 3+OutcomePages+pathSlack)
 }

@@ -547,7 +547,13 @@ func TestRestoreAllocationBounded(t *testing.T) {
 
 func FuzzRestore(f *testing.F) {
 	f.Add(golden(f, goldenSnapshot))
+	f.Add(golden(f, goldenSnapshotV4))
 	f.Add(golden(f, goldenSnapshotV1))
+	long := newTracker(f, Config{PathLength: 2})
+	for i := range 20 { // a cut path: head, dropped middle, tail
+		feed(f, long, pv(fmt.Sprintf("l%d", i), fmt.Sprintf("/l%d", i%5), time.Duration(i)*time.Minute))
+	}
+	f.Add(snapshot(f, long))
 	src, _ := journeyTracker(f, Config{MaxVisitors: 4})
 	snap := snapshot(f, src)
 	f.Add(snap)
