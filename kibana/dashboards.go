@@ -1,6 +1,7 @@
 package kibana
 
 import (
+	"strconv"
 	"strings"
 
 	em "github.com/webjourney/webjourney/internal/eventmodel"
@@ -155,14 +156,26 @@ func dashboardDefs() []dashboardDef {
 		},
 		{
 			id: "webjourney-journeys", title: "[webjourney] Journeys",
-			description: "Landing page → next page → exit page → outcome, the visit timeline and a per-visitor drill-down.",
-			about: "### Journeys\nHow visits flow: the **Sankey** follows visits from their landing page to the page they " +
-				"viewed next (*(one page)* when they left from the landing page), to their exit page and on to the outcome " +
-				"they achieved (or none). The **visit timeline** lists every event grouped by visit " +
+			description: "Paths: the N-step Sankey to outcomes, top paths, pages before outcomes, transitions of one page; the visit timeline and a per-visitor drill-down.",
+			about: "### Journeys\nHow visits flow, along each visit's **path** (`webjourney.visit.path`: its first pages in time " +
+				"order, reloads collapsed). The **Sankey** follows visits through the first " + strconv.Itoa(SankeySteps) + " pages " +
+				"of their path (*(exit)* once they left) to the outcome they achieved (or none). **Top paths** are whole " +
+				"paths with their visits, conversion rate and median engaged time; **pages before outcome** the last three " +
+				"pages before each outcome (one per outcome). **Transitions** show, for the page in its *Page* box, where " +
+				"visits came from (the previous page, or their entrance channel in parentheses) and where they went next " +
+				"(or *(exit)*). The **visit timeline** lists every event grouped by visit " +
 				"in time order. For a **per-visitor drill-down**, click a visitor in *Top visitors* (or filter on " +
 				"`webjourney.visitor.id`): the visits list and the timeline narrow to that visitor.",
 			panels: []panel{
 				{key: "sankey", w: 48, h: 20, refType: "visualization", refID: VisJourneySankey},
+				lp("toppaths", 28, 16, tablePanel("Top paths", DataViewVisits, "", nil,
+					terms("path", "Path", em.AttrVisitPath, 20, "visits"), visits, convRate,
+					metric("median", "engaged", "Median engaged time", em.AttrVisitEngagedTime, ""))),
+				lp("beforeoutcome", 20, 16, tablePanel("Pages before outcome", DataViewCredits, qOutcome, nil,
+					terms("outcome", "Outcome", em.AttrOutcomeName, 10, "n"),
+					terms("before", "Last pages before it", em.AttrOutcomePagesBefore, 20, "n"),
+					count("n", "Outcomes", ""))),
+				{key: "transitions", w: 48, h: 18, refType: "visualization", refID: VisJourneyTransitions},
 				lp("topvisitors", 16, 16, tablePanel("Top visitors", DataViewVisits, em.AttrVisitorID+" : *", nil,
 					terms("visitor", "Visitor", em.AttrVisitorID, 20, "visits"), visits,
 					metric("sum", "pages", "Pages viewed", em.AttrVisitPagesViewed, ""),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	em "github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
@@ -228,7 +229,10 @@ func searches() []Object {
 }
 
 // Visualization ids that are not per-dashboard descriptions.
-const VisJourneySankey = "webjourney-journeys-sankey"
+const (
+	VisJourneySankey      = "webjourney-journeys-sankey"
+	VisJourneyTransitions = "webjourney-journeys-transitions"
+)
 
 func visualization(id, title, visType string, params map[string]any) Object {
 	return newObject("visualization", id, map[string]any{
@@ -254,7 +258,10 @@ func visualizations(prefix string) []Object {
 	for _, d := range dashboardDefs() {
 		out = append(out, markdownVis(d.id+"-about", d.title+": about", d.about))
 	}
-	out = append(out, visualization(VisJourneySankey, "[webjourney] Journeys: landing page → next page → exit page → outcome", "vega",
-		map[string]any{"spec": SankeySpec(prefix)}))
+	out = append(out,
+		visualization(VisJourneySankey, "[webjourney] Journeys: the first "+strconv.Itoa(SankeySteps)+" pages of each visit's path → outcome", "vega",
+			map[string]any{"spec": SankeySpec(prefix)}),
+		visualization(VisJourneyTransitions, "[webjourney] Journeys: transitions of one page (previous pages and entrances → page → next pages and exits)", "vega",
+			map[string]any{"spec": TransitionsSpec(prefix, TransitionsPage)}))
 	return out
 }

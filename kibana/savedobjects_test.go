@@ -298,7 +298,11 @@ func (c *checker) vega(specText, where string) {
 	}
 	assert.Positive(t, queried, "%s: the spec queries nothing", where)
 	for _, m := range spec["marks"].([]any) {
-		from := m.(map[string]any)["from"].(map[string]any)["data"].(string)
+		f, ok := m.(map[string]any)["from"].(map[string]any)
+		if !ok {
+			continue // a single item (a heading, a frame): no data
+		}
+		from := f["data"].(string)
 		assert.True(t, dataNames[from], "%s: mark reads unknown data %q", where, from)
 	}
 }

@@ -286,6 +286,18 @@ var Attributes = []Attribute{
 	// Arrays need no mapping of their own.
 	{Name: AttrVisitOutcomes, Type: TypeStringSlice, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
 	{Name: AttrVisitSegments, Type: TypeStringSlice, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
+	// Page sequences are made of URL paths: scrubbed as paths if an OTLP
+	// client sends them, long keywords to store.
+	{Name: AttrVisitPath, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
+	{Name: AttrVisitPathLength, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
+	{Name: AttrVisitPathTruncated, Type: TypeBool, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapBoolean},
+	{Name: AttrVisitStep1, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
+	{Name: AttrVisitStep2, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
+	{Name: AttrVisitStep3, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
+	{Name: AttrVisitStep4, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
+	{Name: AttrVisitStep5, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
+	{Name: AttrVisitStep6, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
+	{Name: AttrVisitTransitions, Type: TypeStringSlice, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
 
 	{Name: AttrVisitorFirstSeen, Type: TypeString, Class: ClassTime, SetBy: StageAttribution, Mapping: MapDate},
 	{Name: AttrVisitorLastSeen, Type: TypeString, Class: ClassTime, SetBy: StageAttribution, Mapping: MapDate},
@@ -310,6 +322,7 @@ var Attributes = []Attribute{
 	{Name: AttrOutcomeTimeToConvert, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapLong},
 	{Name: AttrOutcomeTCFString, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Linking: true},
 	{Name: AttrOutcomeVisitsToConvert, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
+	{Name: AttrOutcomePagesBefore, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
 
 	{Name: AttrAttributionModel, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
 	{Name: AttrAttributionCredit, Type: TypeDouble, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapDouble},

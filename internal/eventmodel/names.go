@@ -299,6 +299,29 @@ const (
 	AttrVisitOutcomes     = "webjourney.visit.outcomes"        // slice of string
 	AttrVisitSegments     = "webjourney.visit.segments"        // slice of string
 
+	// A visit's page sequence: its first pages (journey::path_length of the
+	// attribution processor, default 10) in time order, consecutive
+	// repeats collapsed. Elasticsearch sorts and de-duplicates a keyword
+	// array, so the sequence is stored in forms that keep its order: the
+	// whole path as one keyword (pages joined by " → ", which no URL path
+	// can hold) for "top paths", and its first six steps as one keyword
+	// each, for per-step aggregations (a Sankey of up to six columns); a
+	// step the visit did not reach is absent. Transitions are the visit's
+	// moves as "from → to" keywords (a set per visit, so ES's
+	// de-duplication is what is meant): the entrance as "(medium) → page",
+	// page to page, and the exit as "page → (exit)" when the path holds
+	// the visit's last page.
+	AttrVisitPath          = "webjourney.visit.path"           // string: pages joined by " → "
+	AttrVisitPathLength    = "webjourney.visit.path_length"    // int: pages in path
+	AttrVisitPathTruncated = "webjourney.visit.path_truncated" // bool: the visit viewed more pages after them
+	AttrVisitStep1         = "webjourney.visit.step_1"         // string: path of the path's first page (the landing page)
+	AttrVisitStep2         = "webjourney.visit.step_2"
+	AttrVisitStep3         = "webjourney.visit.step_3"
+	AttrVisitStep4         = "webjourney.visit.step_4"
+	AttrVisitStep5         = "webjourney.visit.step_5"
+	AttrVisitStep6         = "webjourney.visit.step_6"
+	AttrVisitTransitions   = "webjourney.visit.transitions" // slice of string: "from → to"
+
 	// Visitor record attributes.
 	AttrVisitorFirstSeen      = "webjourney.visitor.first_seen"  // string, RFC 3339 UTC
 	AttrVisitorLastSeen       = "webjourney.visitor.last_seen"   // string, RFC 3339 UTC
@@ -334,6 +357,10 @@ const (
 	// AttrConsentMarketing, AttrGPC, AttrDNT and AttrTCFGDPRApplies are
 	// copied onto its credit records under their own names.
 	AttrOutcomeTCFString = "webjourney.outcome.tcf_string"
+	// AttrOutcomePagesBefore is the way to the outcome on credit records:
+	// the last three pages of its visit before it (the outcome's own page
+	// view excluded), oldest first, joined by " → " as AttrVisitPath.
+	AttrOutcomePagesBefore = "webjourney.outcome.pages_before"
 
 	// Credit record attributes: the model, the touch's share of the
 	// outcome (0-1, summing to exactly 1 per outcome and model) and of its
@@ -538,3 +565,7 @@ var EventNames = []string{
 	EventFormSubmit, EventSiteSearch, EventIdentify, EventConsentUpdate, EventErasureRequest,
 	EventVisit, EventVisitor, EventAttributionCredit,
 }
+
+// AttrVisitSteps are the per-step attributes of a visit's path, first to
+// sixth page.
+var AttrVisitSteps = [...]string{AttrVisitStep1, AttrVisitStep2, AttrVisitStep3, AttrVisitStep4, AttrVisitStep5, AttrVisitStep6}

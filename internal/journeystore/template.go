@@ -19,8 +19,10 @@ import (
 // and dead-letter templates and the journey names, version 5 the visit's
 // second page, version 6 the referrer's scheme, path and query and the
 // referral partner's window and landing flag, version 7 the event time's
-// source, correction and skew, version 8 the non-interactive flag.
-const TemplateVersion = 8
+// source, correction and skew, version 8 the non-interactive flag,
+// version 9 the visit's path (whole, per step, transitions) and the pages
+// before an outcome.
+const TemplateVersion = 9
 
 // templatePriority ranks our templates above the built-in templates of a
 // full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix

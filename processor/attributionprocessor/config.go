@@ -11,6 +11,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/sitelist"
+	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/journey"
 	"github.com/webjourney/webjourney/processor/attributionprocessor/internal/models"
 )
 
@@ -64,6 +65,9 @@ type JourneyConfig struct {
 	MaxTouches int `mapstructure:"max_touches"`
 	// MaxSeenIDs bounds each visitor's remembered event ids (duplicates).
 	MaxSeenIDs int `mapstructure:"max_seen_ids"`
+	// PathLength is how many pages of each visit its page sequence keeps
+	// (webjourney.visit.path), consecutive repeats collapsed.
+	PathLength int `mapstructure:"path_length"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -170,6 +174,7 @@ func createDefaultConfig() *Config {
 			MaxVisitors:   100_000,
 			MaxTouches:    10,
 			MaxSeenIDs:    64,
+			PathLength:    journey.DefaultPathLength,
 		},
 		Attribution: AttributionConfig{
 			Models:      []string{eventmodel.ModelFirstTouch, eventmodel.ModelLastTouch, eventmodel.ModelLastNonDirect, eventmodel.ModelLinear, eventmodel.ModelPositionBased, eventmodel.ModelTimeDecay},
@@ -231,6 +236,9 @@ func (c *Config) Validate() error {
 	}
 	if j.MaxSeenIDs <= 0 || j.MaxSeenIDs > 10_000 {
 		add("journey::max_seen_ids: must be 1-10000 (got %d)", j.MaxSeenIDs)
+	}
+	if j.PathLength < 1 || j.PathLength > journey.MaxPathLength {
+		add("journey::path_length: must be 1-%d (got %d)", journey.MaxPathLength, j.PathLength)
 	}
 	if _, err := time.LoadLocation(j.TimeZone); err != nil {
 		add("journey::time_zone: %v", err)

@@ -46,6 +46,7 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 20*time.Minute, cfg.Journey.IdleTimeout)
 	assert.True(t, cfg.Journey.SplitAtMidnight)
+	assert.Equal(t, 6, cfg.Journey.PathLength)
 	require.Len(t, cfg.Sites, 1)
 	assert.Equal(t, "nz", cfg.Sites[0].ID)
 	assert.Equal(t, "Pacific/Auckland", cfg.Sites[0].TimeZone)
@@ -85,6 +86,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"journey::max_visitors":   func(c *Config) { c.Journey.MaxVisitors = 0 },
 		"journey::max_touches":    func(c *Config) { c.Journey.MaxTouches = 0 },
 		"journey::max_seen_ids":   func(c *Config) { c.Journey.MaxSeenIDs = -1 },
+		"journey::path_length":    func(c *Config) { c.Journey.PathLength = 51 },
 		"journey::time_zone":      func(c *Config) { c.Journey.TimeZone = "Mars/Olympus" },
 		`sites::0::time_zone: unknown time zone Nowhere (site "nz")`: func(c *Config) { c.Sites = []SiteConfig{{ID: "nz", TimeZone: "Nowhere"}} },
 		`sites::1::internal_domains::0: "not a domain/" is not a valid domain (site "nz")`: func(c *Config) {

@@ -18,13 +18,16 @@ type outcome struct {
 	eventID, visitID string
 	time             time.Time
 	disclosure       *disclosure // shared by the outcomes of one event
+	// pagesBefore is the way to the outcome (journey.JoinPath of the
+	// visit's pages before it).
+	pagesBefore string
 }
 
 // outcomes evaluates the outcome rules on the event; for each outcome
 // achieved it marks the visit and visitor, names it on the event and
 // credits the visitor's touches under every model.
 func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.TransformContext, st *siteState, s subject, ev journey.Event, ref *journey.Ref, b *batch) {
-	var names []string
+	var names, before []string
 	var disc *disclosure // read once, when the event achieves an outcome
 	for i := range p.rules.outcomes {
 		o := &p.rules.outcomes[i]
@@ -55,14 +58,22 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 			d := disclosureOf(tc.GetLogRecord().Attributes())
 			disc = &d
 		}
+		if before == nil {
+			self := ""
+			if eventmodel.IsPageView(ev.Name) {
+				self = ev.Path
+			}
+			before = st.tracker.PagesBefore(ev.Visitor, ref.VisitID, ev.Time.UnixNano(), self)
+		}
 		oc := outcome{
-			name:       o.name,
-			currency:   o.currency,
-			value:      value,
-			eventID:    ev.ID,
-			visitID:    ref.VisitID,
-			time:       ev.Time,
-			disclosure: disc,
+			name:        o.name,
+			currency:    o.currency,
+			value:       value,
+			eventID:     ev.ID,
+			visitID:     ref.VisitID,
+			time:        ev.Time,
+			disclosure:  disc,
+			pagesBefore: journey.JoinPath(before),
 		}
 		p.credit(st, s, &oc, b)
 	}

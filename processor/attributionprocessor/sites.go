@@ -37,6 +37,7 @@ func newSiteState(cfg *Config, site *SiteConfig, name string) (*siteState, error
 		MaxVisitors:     j.MaxVisitors,
 		MaxSeenIDs:      j.MaxSeenIDs,
 		MaxTouches:      j.MaxTouches,
+		PathLength:      j.PathLength,
 	})
 	if err != nil {
 		return nil, err

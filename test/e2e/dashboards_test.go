@@ -135,7 +135,7 @@ func dashSeed() []dashVisitor {
 		}}}}
 		out = append(out, v)
 	}
-	return out
+	return append(out, dashLongVisitors()...)
 }
 
 // dashExpect holds, per panel, the rows the seed implies: row key (the
@@ -338,6 +338,7 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 	x.set("privacy/bots", "", "n", 0)
 	x.set("privacy/erasures", "", "n", 0)
 	x.set("privacy/erased", "", "n", 0)
+	pathsExpected(x, seed)
 	return x, events, visits
 }
 
@@ -555,6 +556,9 @@ func TestDashboardNumbers(t *testing.T) {
 	}
 	checkNoAnonymousSkew(t, store, prefix)
 	checkSankey(t, store, prefix, seed)
+	for _, page := range []string{kibana.TransitionsPage, "/p/3"} {
+		checkTransitions(t, store, prefix, seed, page)
+	}
 }
 
 // checkNoAnonymousSkew: the cookieless visitors' times were shifted and say

@@ -18,54 +18,55 @@ import (
 	"github.com/webjourney/webjourney/test/vegarender"
 )
 
-var updateDocs = flag.Bool("update-docs", false, "write the Journeys Sankey rendered from the seeded journeys to docs/journeys-sankey.{svg,png}")
+var updateDocs = flag.Bool("update-docs", false, "write the Journeys Sankey and Transitions rendered from the seeded journeys to docs/journeys-{sankey,transitions}.{svg,png}")
 
 // Size of the rendered Sankey: the Journeys dashboard gives it the full
 // width (48 columns) and 20 rows.
 const sankeyWidth, sankeyHeight = 1100, 520
 
-// sankeyLink is one band of the Sankey: stage 0 is landing -> next page,
-// 1 next page -> exit page, 2 exit page -> outcome.
+// sankeyLink is one band of the Sankey: stage j goes from column j to
+// column j+1 (the last column is the outcome); src and dst are node names,
+// "<column>|<label>".
 type sankeyLink struct {
 	stage    int
 	src, dst string
 }
 
-// sankeyExpected is what the seed implies: the visits on each link.
+// sankeyExpected is what the seed implies: the visits on each link, along
+// the first kibana.SankeySteps pages of each visit's path, "(exit)" once
+// the path ended, then the outcome.
 func sankeyExpected(seed []dashVisitor) map[sankeyLink]float64 {
 	out := map[sankeyLink]float64{}
 	for _, v := range seed {
 		for _, vis := range v.visits {
-			var pages []string
-			for _, e := range vis.events {
-				if e.purpose == "page" {
-					pages = append(pages, dashPath(e.url))
+			path, _ := dashVisitPath(vis)
+			var cols []string
+			for j := range kibana.SankeySteps {
+				label := "(exit)"
+				if j < len(path) {
+					label = path[j]
 				}
-			}
-			landing, second, exit := pages[0], "(one page)", "exit "+pages[len(pages)-1]
-			if len(pages) > 1 {
-				second = "then " + pages[1]
+				cols = append(cols, fmt.Sprintf("%d|%s", j+1, label))
 			}
 			outcome := "no outcome"
 			if vis.purchase {
 				outcome = "outcome: purchase"
 			}
-			out[sankeyLink{0, landing, second}]++
-			out[sankeyLink{1, second, exit}]++
-			out[sankeyLink{2, exit, outcome}]++
+			cols = append(cols, fmt.Sprintf("%d|%s", kibana.SankeySteps+1, outcome))
+			for j := 1; j < len(cols); j++ {
+				out[sankeyLink{j - 1, cols[j-1], cols[j]}]++
+			}
 		}
 	}
 	return out
 }
 
-// checkSankey renders the Journeys Sankey as Kibana would: it runs the
-// spec's Elasticsearch query (the dashboard context being "everything")
-// on the seeded visits and hands the answer to the real vega package. The
-// links Vega computes must be the seed's paths; the picture goes to docs/
-// with -update-docs.
-func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
+// renderPanel renders a Vega panel as Kibana would: it runs the spec's
+// Elasticsearch queries (the dashboard context being "everything") on the
+// seeded data and hands the answers to the real vega package. Vega
+// warnings fail the test.
+func renderPanel(t *testing.T, store es, specText string, width, height int) vegarender.Result {
 	t.Helper()
-	specText := kibana.SankeySpec(prefix)
 	var spec struct {
 		Data []struct {
 			Name string `json:"name"`
@@ -88,7 +89,7 @@ func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
 		body["query"] = map[string]any{"match_all": map[string]any{}} // %context%: no filter
 		status, answer := store.do(http.MethodPost, "/"+index+"/_search", body)
 		if status != http.StatusOK {
-			t.Fatalf("Sankey data %q on %s: %d %s", d.Name, index, status, answer)
+			t.Fatalf("Vega data %q on %s: %d %s", d.Name, index, status, answer)
 		}
 		var v any
 		if err := json.Unmarshal(answer, &v); err != nil {
@@ -101,13 +102,42 @@ func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
 	vega := testenv.Fetched(t, testenv.Vega)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := vegarender.Render(ctx, node, vega, []byte(specText), values, sankeyWidth, sankeyHeight)
+	res, err := vegarender.Render(ctx, node, vega, []byte(specText), values, width, height)
 	if err != nil {
-		t.Fatalf("rendering the Sankey: %v", err)
+		t.Fatalf("rendering a Vega panel: %v", err)
 	}
 	for _, w := range res.Warnings {
 		t.Errorf("Vega warning: %s", w)
 	}
+	return res
+}
+
+// writePicture writes a rendered panel as docs/<name>.{svg,png} with
+// -update-docs, else into a temporary directory (so the rasterising is
+// tested either way).
+func writePicture(t *testing.T, name, svg string) {
+	t.Helper()
+	png, err := vegarender.PNG(testenv.Browser(t, time.Minute), svg)
+	if err != nil {
+		t.Fatalf("rasterising %s: %v", name, err)
+	}
+	dir := t.TempDir()
+	if *updateDocs {
+		dir = filepath.Join("..", "..", "docs")
+	}
+	for file, b := range map[string][]byte{name + ".svg": []byte(svg), name + ".png": png} {
+		if err := os.WriteFile(filepath.Join(dir, file), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkSankey renders the Journeys Sankey from the seeded visits. The
+// links Vega computes must be the seed's paths; the picture goes to docs/
+// with -update-docs.
+func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
+	t.Helper()
+	res := renderPanel(t, store, kibana.SankeySpec(prefix), sankeyWidth, sankeyHeight)
 
 	want := sankeyExpected(seed)
 	got := map[sankeyLink]float64{}
@@ -147,7 +177,8 @@ func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
 		if w := max(in[name], out[name]); nodes[name] != w {
 			diffs = append(diffs, fmt.Sprintf("Sankey node %q: size %v, want %v", name, nodes[name], w))
 		}
-		if !strings.Contains(res.SVG, ">"+xmlEscape(name)+"<") {
+		_, label, _ := strings.Cut(name, "|")
+		if !strings.Contains(res.SVG, ">"+xmlEscape(label)+"<") {
 			diffs = append(diffs, fmt.Sprintf("Sankey node %q has no label in the SVG", name))
 		}
 	}
@@ -160,19 +191,7 @@ func checkSankey(t *testing.T, store es, prefix string, seed []dashVisitor) {
 	}
 	t.Logf("Sankey: %d links and %d nodes, as seeded", len(got), len(nodes))
 
-	png, err := vegarender.PNG(testenv.Browser(t, time.Minute), res.SVG)
-	if err != nil {
-		t.Fatalf("rasterising the Sankey: %v", err)
-	}
-	dir := t.TempDir()
-	if *updateDocs {
-		dir = filepath.Join("..", "..", "docs")
-	}
-	for name, b := range map[string][]byte{"journeys-sankey.svg": []byte(res.SVG), "journeys-sankey.png": png} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writePicture(t, "journeys-sankey", res.SVG)
 }
 
 func nodeNames(a, b map[string]float64) map[string]bool {

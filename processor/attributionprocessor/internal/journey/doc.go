@@ -159,6 +159,32 @@
 // when the visitor is not held or the visit is neither its open nor its
 // previous visit.
 //
+// # Paths
+//
+// Visit.Path is the visit's first Config.PathLength (default 10) pages in
+// time order (page views in the same nanosecond in path order), consecutive
+// repeats collapsed; PathTruncated says it viewed more after them.
+// Tracker.PagesBefore returns the last OutcomePages (3) pages of a visit
+// up to a time, the same way: the way to an outcome.
+//
+// A visit keeps its page views (time and interned path, 16 bytes each)
+// from its second page view on; a one-page visit keeps nothing more (its
+// landing page is its path). Page views are inserted in time order. Those
+// older than the visit's last activity minus ReorderWindow are settled:
+// under the reorder model (every event arrives at most ReorderWindow after
+// its time) no event can arrive before them any more. Among the settled
+// views a repeat of the view before it is dropped (it changes no path),
+// and so are the views after the path's PathLength pages that are not
+// among the last OutcomePages pages (no later outcome can show them). So a
+// visit keeps at most PathLength + OutcomePages + 8 views: beyond 8
+// unsettled views (more page views within the reorder window than a
+// person makes) the oldest are settled early. Under the reorder model,
+// out-of-order and duplicate delivery give the path and pages before of
+// in-order delivery (TestPathOutOfOrderProperty); an event later than that
+// (accepted inside the visit's span, see above) is placed by its time among
+// what is kept, which can differ from in-order delivery when it falls
+// between pages already collapsed or dropped.
+//
 // # Memory
 //
 // State is stored compactly: times as Unix nanoseconds, entry attribution
@@ -174,17 +200,18 @@
 // part of them (copying 10 touches on every event cost three times the
 // rest of Apply) and comes from Tracker.Touches when an outcome needs
 // credit. See TestMemoryPerVisitor for the measured cost per visitor
-// (about 980 bytes with a 10-touch history; about 910 after a Restore,
-// which shares strings and sizes slices exactly), TestStateSizes for the
-// sizes it relies on, and BenchmarkApply (about 0.4 µs, whatever the
-// history length).
+// (about 985 bytes with a 10-touch history and a one-page open visit;
+// about 925 after a Restore, which shares strings and sizes slices
+// exactly; TestMemoryPerVisitorLongVisits: about 1370 with an open visit
+// of 41 page views), TestStateSizes for the sizes it relies on, and
+// BenchmarkApply (about 0.4 µs, whatever the history length).
 //
 // # Persistence
 //
 // Tracker.Snapshot writes the whole state: every held visitor, least
 // recently used first, with its open and previous visits, touch history,
 // FirstTouch and LastNonDirectTouch, partner, seen ids, outcomes and
-// segments; the evictions counter; the dedupe key. It holds the tracker's
+// segments, page views (Paths); the evictions counter; the dedupe key. It holds the tracker's
 // mutex until it has written everything (Apply waits meanwhile), so write
 // to memory and store afterwards; BenchmarkSnapshot measures it (100 000
 // visitors with 10 touches each: about 0.15 s, 43 MB).
@@ -207,13 +234,13 @@
 // names the problem and its byte offset) leaves the tracker unchanged. A
 // visitor key that appears twice among those kept is an error.
 //
-// The format (version 4), where uvarint and varint are encoding/binary's
+// The format (version 5), where uvarint and varint are encoding/binary's
 // (varint zigzag-encoded), str is a uvarint length followed by the bytes,
 // ref is a uvarint index into the string table, diff is a varint of the
 // value minus the visitor's lastSeen (modulo 2^64), all times are Unix
 // nanoseconds and fixed-size integers little-endian:
 //
-//	snapshot = "WJJT" uvarint(4) key:8 evictions:uvarint
+//	snapshot = "WJJT" uvarint(5) key:8 evictions:uvarint
 //	           uvarint(n) n*str                   string table (all strings but visitor keys)
 //	           uvarint(n) n*(ref ref ref ref uvarint ref flag:1)
 //	                                              entry table: medium, source, campaign, partner, partner window (ns),
@@ -232,14 +259,20 @@
 //	marks    = uvarint(n) n*ref (outcomes) uvarint(m) m*ref (segments), in marking order
 //	visit    = 0x00 (none) | 0x01 id:16 number:uvarint version:diff start:diff
 //	           lastActivity:diff landingAt:diff secondAt:diff exitAt:diff engagedMs:varint
-//	           pages:uvarint landing:ref second:ref exit:ref entry:uvarint dims:uvarint marks
+//	           pages:uvarint landing:ref second:ref exit:ref entry:uvarint dims:uvarint marks path
+//	path     = uvarint(0)                       no page views kept (at most one page)
+//	         | uvarint(n) n*(at:diff page:ref) cut:uvarint
+//	                                              page views in time order; cut: views of the head
+//	                                              when views after it were dropped, else 0
 //
 // entry and dims are indexes into the entry and dims tables; landingAt,
 // secondAt and exitAt are the times of the landing, second and exit page
 // views (second is "" and secondAt 0 in a single-page visit). An entry's
 // referrer domain is that of the page view it came from ("" for direct
 // and internal entries), referrer-only whether it rests on it alone
-// (rule 3). Version 3, still read, is the same without the entries'
+// (rule 3). Version 4, still read, is the same without the visits' path
+// (a visit of several pages gets its landing, second and exit pages as its
+// views: the best there is). Version 3 also lacks the entries'
 // referrer (read as "": such a visit splits on its referrer as before);
 // version 2 also lacks their partner window (read as 0: no window);
 // version 1 also lacks secondAt and second. A

@@ -78,6 +78,7 @@ type Config struct {
 	MaxVisitors     int            // LRU bound on visitors held; default 100 000
 	MaxSeenIDs      int            // per visitor, recent event ids kept for dedupe; default 64
 	MaxTouches      int            // per visitor, touches kept; default 10
+	PathLength      int            // pages of a visit's path (Visit.Path); default 10, at most MaxPathLength
 }
 
 // Visit is the state of one visit after an event.
@@ -98,9 +99,14 @@ type Visit struct {
 	Campaign, Partner   string
 	DeviceClass         string
 	Country             string
-	Bounce              bool     // exactly one page view and EngagedMs < 10 000
-	Outcomes            []string // set by the caller via MarkOutcome, in marking order
-	Segments            []string // set by the caller via MarkSegment, in marking order
+	Bounce              bool // exactly one page view and EngagedMs < 10 000
+	// Path is the visit's first Config.PathLength pages in time order,
+	// consecutive repeats (reloads) collapsed; PathTruncated is set when
+	// the visit viewed more pages after them.
+	Path          []string
+	PathTruncated bool
+	Outcomes      []string // set by the caller via MarkOutcome, in marking order
+	Segments      []string // set by the caller via MarkSegment, in marking order
 }
 
 // Touch is the entry attribution of one visit.
@@ -199,7 +205,8 @@ type visitState struct {
 	landing, second, exit unique.Handle[string]
 	entry                 unique.Handle[entry]
 	dims                  unique.Handle[dims]
-	marks                 *marks // rare: nil until MarkOutcome or MarkSegment
+	marks                 *marks     // rare: nil until MarkOutcome or MarkSegment
+	path                  *pathState // nil until the second page view
 }
 
 // page interns a page path; "" is the zero handle.
@@ -316,6 +323,8 @@ func New(cfg Config) (*Tracker, error) {
 		return nil, fmt.Errorf("journey: MaxSeenIDs must not be negative, got %d", cfg.MaxSeenIDs)
 	case cfg.MaxTouches < 0:
 		return nil, fmt.Errorf("journey: MaxTouches must not be negative, got %d", cfg.MaxTouches)
+	case cfg.PathLength < 0 || cfg.PathLength > MaxPathLength:
+		return nil, fmt.Errorf("journey: PathLength must be 0-%d, got %d", MaxPathLength, cfg.PathLength)
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
@@ -334,6 +343,9 @@ func New(cfg Config) (*Tracker, error) {
 	}
 	if cfg.MaxTouches == 0 {
 		cfg.MaxTouches = DefaultMaxTouches
+	}
+	if cfg.PathLength == 0 {
+		cfg.PathLength = DefaultPathLength
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
@@ -692,6 +704,7 @@ func (t *Tracker) addEvent(v *visitState, e Event, ts int64, pv bool) {
 	}
 	if pv {
 		p := page(e.Path)
+		t.addPage(v, pageView{at: ts, page: p})
 		switch {
 		case v.pages == 0:
 			v.landing, v.landingAt = p, ts
@@ -768,6 +781,7 @@ func (t *Tracker) out(vs *visitorState, v *visitState, c *ids) Visit {
 		Bounce:       v.pages == 1 && v.engagedMs < BounceEngagedMs,
 	}
 	out.Outcomes, out.Segments = v.marks.copies()
+	out.Path, out.PathTruncated = t.pathOf(v)
 	return out
 }
 

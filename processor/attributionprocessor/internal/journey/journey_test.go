@@ -78,6 +78,7 @@ func TestSimpleThreePageVisit(t *testing.T) {
 		ID: id, Visitor: "v1", Site: "s1", Version: ver, Number: 1,
 		Start: t0, LastActivity: t0.Add(2 * time.Minute), IdleAt: t0.Add(32 * time.Minute),
 		Duration: 2 * time.Minute, PagesViewed: 3, EngagedMs: 7000,
+		Path:        []string{"/", "/products", "/checkout"},
 		LandingPage: "/", SecondPage: "/products", ExitPage: "/checkout",
 		Medium: "search", Source: "google",
 		DeviceClass: "desktop", Country: "NZ",

@@ -17,7 +17,7 @@ import (
 // ("Persistence"); keep the two in step.
 const (
 	snapshotMagic   = "WJJT"
-	snapshotVersion = 4
+	snapshotVersion = 5
 	// maxStringLen bounds every string of a snapshot (Snapshot refuses
 	// longer ones, Restore rejects them).
 	maxStringLen = 1 << 28
@@ -90,6 +90,11 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 			str(path(v.landing))
 			str(path(v.second))
 			str(path(v.exit))
+			if v.path != nil {
+				for _, pv := range v.path.views {
+					str(path(pv.page))
+				}
+			}
 			ent(v.entry)
 			if _, ok := e.dims[v.dims]; !ok {
 				e.dims[v.dims] = uint64(len(dimss))
@@ -292,6 +297,22 @@ func (e *encoder) visit(v *visitState) {
 	e.uvarint(e.entries[v.entry])
 	e.uvarint(e.dims[v.dims])
 	e.marks(v.marks)
+	e.path(v.path)
+}
+
+// path writes a visit's path state: uvarint(n) n*(at:diff page:ref), then
+// cut:uvarint when n > 0.
+func (e *encoder) path(ps *pathState) {
+	if ps == nil {
+		e.uvarint(0)
+		return
+	}
+	e.uvarint(uint64(len(ps.views)))
+	for _, pv := range ps.views {
+		e.time(pv.at)
+		e.ref(path(pv.page))
+	}
+	e.uvarint(uint64(ps.cut))
 }
 
 func btoi(b bool) byte {
@@ -746,6 +767,11 @@ func (d *decoder) visit() *visitState {
 		v.dims = d.dims[i]
 	}
 	v.marks = d.marks()
+	if d.version >= 5 {
+		v.path = d.path(v)
+	} else if v.pages > 1 {
+		v.path = oldPath(v)
+	}
 	if d.err == nil && v.start > v.last {
 		d.fail("visit %x: start after last activity", v.id)
 	}
@@ -756,4 +782,49 @@ func (d *decoder) visit() *visitState {
 		v.dayEnd = time.Date(y, m, dd+1, 0, 0, 0, 0, loc).UnixNano()
 	}
 	return v
+}
+
+// path reads a visit's path state (format 5). Its views must be in order
+// and within the configured bounds, cut inside them; beyond the
+// configuration's bounds the head is kept.
+func (d *decoder) path(v *visitState) *pathState {
+	n := d.count("path view")
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	ps := &pathState{views: make([]pageView, 0, min(n, MaxPathLength+OutcomePages+pathSlack))}
+	for i := 0; i < n && d.err == nil; i++ {
+		pv := pageView{at: d.base + d.varint(), page: page(d.ref())}
+		if len(ps.views) > 0 && pv.before(ps.views[len(ps.views)-1]) {
+			d.fail("visit %x: path views out of order", v.id)
+		}
+		ps.views = append(ps.views, pv)
+	}
+	cut := d.int32("path cut")
+	if d.err == nil && int(cut) >= len(ps.views) {
+		d.fail("visit %x: path cut %d beyond its %d views", v.id, cut, len(ps.views))
+	}
+	ps.cut = cut
+	if limit := d.cfg.PathLength + OutcomePages + pathSlack; len(ps.views) > limit {
+		// A snapshot of a tracker with a longer path: keep the head.
+		ps.views = ps.views[:limit:limit]
+		if int(ps.cut) >= limit {
+			ps.cut = 0
+		}
+	}
+	return ps
+}
+
+// oldPath is the path state of a visit read from a snapshot older than
+// format 5: its landing, second and exit pages, the best a visit of more
+// pages can get.
+func oldPath(v *visitState) *pathState {
+	ps := &pathState{views: []pageView{{at: v.landingAt, page: v.landing}}}
+	if v.second != (unique.Handle[string]{}) {
+		ps.views = append(ps.views, pageView{at: v.secondAt, page: v.second})
+	}
+	if v.exitAt > ps.views[len(ps.views)-1].at {
+		ps.views = append(ps.views, pageView{at: v.exitAt, page: v.exit})
+	}
+	return ps
 }
