@@ -192,6 +192,7 @@ func (cfg *Config) validatePathsDistinct() error {
 		paths = append(paths, struct{ key, path string }{"protocols::plausible::path", cfg.Protocols.Plausible.Path})
 	}
 	paths = append(paths, cfg.matomoPaths()...)
+	paths = append(paths, cfg.ga4Paths()...)
 	var errs []error
 	for i, p := range paths {
 		for _, earlier := range paths[:i] {

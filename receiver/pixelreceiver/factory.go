@@ -75,6 +75,7 @@ func createDefaultConfig() component.Config {
 		Protocols: ProtocolsConfig{
 			Plausible: PlausibleConfig{Path: defaultPlausiblePath},
 			Matomo:    MatomoConfig{Paths: defaultMatomoPaths},
+			GA4:       GA4Config{MPPath: defaultGA4MPPath, DebugMPPath: defaultGA4DebugMPPath},
 		},
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,

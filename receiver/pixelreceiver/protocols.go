@@ -22,6 +22,8 @@ type ProtocolsConfig struct {
 	Plausible PlausibleConfig `mapstructure:"plausible"`
 	// Matomo is Matomo's HTTP Tracking API (matomo_config.go).
 	Matomo MatomoConfig `mapstructure:"matomo"`
+	// GA4 is Google Analytics 4's Measurement Protocol (ga4_config.go).
+	GA4 GA4Config `mapstructure:"ga4"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -44,6 +46,7 @@ type PlausibleConfig struct {
 type SiteProtocolsConfig struct {
 	Plausible SitePlausibleConfig `mapstructure:"plausible"`
 	Matomo    SiteMatomoConfig    `mapstructure:"matomo"`
+	GA4       SiteGA4Config       `mapstructure:"ga4"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -91,7 +94,7 @@ func (cfg *Config) validateProtocols() error {
 	if p.Enabled && len(owner) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("protocols::plausible::enabled: no site lists its Plausible domains; add sites::N::protocols::plausible::domains (e.g. [shop.example]) to the site that receives them"))
 	}
-	errs = append(errs, cfg.validateMatomo())
+	errs = append(errs, cfg.validateMatomo(), cfg.validateGA4())
 	return errors.Join(errs...)
 }
 

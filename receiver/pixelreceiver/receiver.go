@@ -26,6 +26,7 @@ import (
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/framing"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/geoip"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/ga4"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/matomo"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/plausible"
@@ -49,6 +50,7 @@ type pixelReceiver struct {
 	decoder   *webevent.Decoder
 	plausible *plausible.Decoder
 	matomo    *matomo.Decoder
+	ga4       *ga4.Decoder
 	sites     map[string]*site
 	// ownCORS is false when the operator configured confighttp's cors
 	// section; that handler then owns the CORS headers and ours would clash.
@@ -98,6 +100,7 @@ func newPixelReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*
 		decoder:   decoder,
 		plausible: &plausible.Decoder{Events: decoder, Domains: plausibleDomains(cfg)},
 		matomo:    &matomo.Decoder{Events: decoder, SiteIDs: matomoSiteIDs(cfg)},
+		ga4:       &ga4.Decoder{Events: decoder, MeasurementIDs: ga4Sites(cfg)},
 		sites:     sites,
 		ownCORS:   !cfg.ServerConfig.CORS.HasValue() || len(cfg.ServerConfig.CORS.Get().AllowedOrigins) == 0,
 		proxies:   proxies,
@@ -145,7 +148,7 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 		zap.String("pixel_path", r.cfg.PixelPath), zap.String("iframe_path", r.cfg.IframePath),
 		zap.String("beacon_path", r.cfg.BeaconPath), zap.String("import_path", r.cfg.ImportPath), zap.String("config_path", r.cfg.ConfigPath),
 		zap.String("tag_path", r.cfg.TagPath), zap.Bool("plausible", r.cfg.Protocols.Plausible.Enabled),
-		zap.Bool("matomo", r.cfg.Protocols.Matomo.Enabled),
+		zap.Bool("matomo", r.cfg.Protocols.Matomo.Enabled), zap.Bool("ga4", r.cfg.Protocols.GA4.Enabled),
 		// The SRI hash goes into the site's <script integrity="..."> tag.
 		zap.String("tag_integrity", r.tag.script.Integrity), zap.Int("tag_gzip_bytes", len(r.tag.gzip)))
 	r.shutdownWG.Go(func() {
@@ -245,6 +248,10 @@ func (r *pixelReceiver) route(w http.ResponseWriter, req *http.Request) {
 			r.handleMatomo(w, req)
 			return
 		}
+		if kind := r.ga4Path(req.URL.Path); kind != "" {
+			r.handleGA4MP(w, req, kind == "debug")
+			return
+		}
 		http.NotFound(w, req)
 	}
 }
@@ -276,6 +283,10 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 				return
 			}
 			r.refuseBody(w, req, channelMatomo, msg)
+			return
+		}
+		if r.ga4Path(req.URL.Path) != "" {
+			r.refuseBody(w, req, channelGA4, msg)
 			return
 		}
 		http.Error(w, msg, status)
@@ -336,7 +347,7 @@ type timeCorrectionKey struct{ channel, correction string }
 // correction, made once: an attribute set is sorted and allocated.
 var timeCorrectionAttrs = func() map[timeCorrectionKey]metric.AddOption {
 	m := map[timeCorrectionKey]metric.AddOption{}
-	for _, ch := range []string{channelPixel, channelIframe, channelBeacon, channelPlausible, channelMatomo} {
+	for _, ch := range []string{channelPixel, channelIframe, channelBeacon, channelPlausible, channelMatomo, channelGA4} {
 		for _, c := range eventmodel.TimeCorrections {
 			m[timeCorrectionKey{ch, c}] = metric.WithAttributeSet(attribute.NewSet(
 				attribute.String("channel", ch), attribute.String("correction", c)))
