@@ -84,7 +84,7 @@ func (r *pixelReceiver) handleGA4MP(w http.ResponseWriter, req *http.Request, de
 	}
 	if len(batch.Events) == 0 {
 		r.setBeaconHeaders(w, req, nil)
-		writeGA4Summary(w, http.StatusBadRequest, batch.Refused)
+		writeGA4Summary(w, http.StatusBadRequest, 0, batch.Refused)
 		return
 	}
 	s := r.sites[batch.Events[0].SiteID]
@@ -111,7 +111,7 @@ func (r *pixelReceiver) handleGA4MP(w http.ResponseWriter, req *http.Request, de
 		return
 	}
 	if len(batch.Refused) > 0 {
-		writeGA4Summary(w, http.StatusOK, batch.Refused)
+		writeGA4Summary(w, http.StatusOK, len(batch.Events), batch.Refused)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -124,21 +124,14 @@ func serverSender(c *client) {
 	c.info.GPC, c.info.DNT = false, false
 }
 
-// ga4Summary answers a request of which some events were refused.
-type ga4Summary struct {
-	Error    string          `json:"error,omitempty"`
-	Rejected []rejectedEvent `json:"rejected"`
-}
-
-func writeGA4Summary(w http.ResponseWriter, status int, refused []ga4.Refusal) {
-	sum := ga4Summary{Rejected: make([]rejectedEvent, 0, len(refused))}
-	if status >= 400 && len(refused) > 0 {
-		sum.Error = string(refused[0].Reason)
+// writeGA4Summary answers, as the beacon does, a request of which some
+// events were refused.
+func writeGA4Summary(w http.ResponseWriter, status, accepted int, refused []ga4.Refusal) {
+	rejected := make([]webevent.EventRejection, len(refused))
+	for i := range refused {
+		rejected[i] = refused[i].EventRejection
 	}
-	for _, rf := range refused {
-		sum.Rejected = append(sum.Rejected, rejectedEvent{Index: rf.Index, Error: string(rf.Reason), Message: rf.Message})
-	}
-	writeJSON(w, status, sum)
+	writeBeaconSummary(w, status, accepted, rejected)
 }
 
 // ga4ValidationMessage is one entry of Google's validation answer.
