@@ -135,6 +135,21 @@ func refuse(index int, reason webevent.Reason, field, code, msg string) *Refusal
 	}
 }
 
+// refuseEvent refuses an event (index >= 0) or the request (-1); the
+// field path is made only then, "events[i]" prefixing an event's suffix.
+func refuseEvent(index int, reason webevent.Reason, suffix, code, msg string) *Refusal {
+	return refuse(index, reason, eventPath(index, suffix), code, msg)
+}
+
+// eventPath is the field path of suffix in the index-th event; suffix
+// itself for the request (-1), without its leading dot.
+func eventPath(index int, suffix string) string {
+	if index < 0 {
+		return strings.TrimPrefix(suffix, ".")
+	}
+	return "events[" + strconv.Itoa(index) + "]" + suffix
+}
+
 // refusal wraps a rejection of the event-model checks.
 func refusal(index int, rej *webevent.Rejection, field string) *Refusal {
 	code := CodeValueInvalid
@@ -288,15 +303,16 @@ func (in *eventIn) addProp(key string, v webevent.Value, limit int) {
 
 // event makes one of our events of in.
 func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (webevent.Event, *Refusal) {
-	field := "events[" + strconv.Itoa(in.index) + "]"
 	f := webevent.Fields{Title: in.title, Referrer: in.referrer, URL: in.page}
 	if f.URL == "" {
 		f.URL = fallbackPage
 	}
 	if in.sessionID != "" && !webevent.ValidID(in.sessionID) {
-		return webevent.Event{}, refuse(in.index, webevent.ReasonInvalidID, field+".params.session_id", CodeValueInvalid, "session_id must be 1-128 characters of [A-Za-z0-9._:-]")
+		return webevent.Event{}, refuseEvent(in.index, webevent.ReasonInvalidID, ".params.session_id", CodeValueInvalid, "session_id must be 1-128 characters of [A-Za-z0-9._:-]")
 	}
-	var mapped []webevent.Prop
+	// On the stack: finishProps copies what is kept.
+	var buf [12]webevent.Prop
+	mapped := buf[:0]
 	switch in.name {
 	case NamePageView:
 		f.Name = eventmodel.EventPageView
@@ -332,19 +348,19 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 	}
 	ev, rej := b.Event(&f, in.at)
 	if rej != nil {
-		path := field
+		path := ""
 		switch rej.Reason {
 		case webevent.ReasonMissingURL, webevent.ReasonInvalidURL, webevent.ReasonURLTooLong, webevent.ReasonOriginNotAllowed:
-			path += ".params.page_location"
+			path = ".params.page_location"
 		}
-		return webevent.Event{}, refusal(in.index, rej, path)
+		return webevent.Event{}, refusal(in.index, rej, eventPath(in.index, path))
 	}
 	ev.SessionID = in.sessionID
 	switch ev.Name {
 	case eventmodel.EventEngagement:
 		if in.hasEngaged {
 			if rej := webevent.SetEngagement(&ev, &in.engaged, nil); rej != nil {
-				return webevent.Event{}, refusal(in.index, rej, field+".params.engagement_time_msec")
+				return webevent.Event{}, refusal(in.index, rej, eventPath(in.index, ".params.engagement_time_msec"))
 			}
 		}
 	case eventmodel.EventOutboundClick, eventmodel.EventFileDownload:
@@ -370,7 +386,7 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 		mapped = append(mapped, webevent.Prop{Key: "engagement_time_msec", Value: number(in.engaged)})
 	}
 	if rej := setCampaign(&ev, &in.campaign, b); rej != nil {
-		return webevent.Event{}, refusal(in.index, rej, field+".params")
+		return webevent.Event{}, refusal(in.index, rej, eventPath(in.index, ".params"))
 	}
 	// Mapped params the event type had no field for stay properties.
 	for _, p := range [...]struct{ key, v string }{
@@ -387,7 +403,7 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 	if in.currency != "" {
 		c := strings.ToUpper(strings.TrimSpace(in.currency))
 		if !isCurrency(c) {
-			return webevent.Event{}, refuse(in.index, webevent.ReasonInvalidField, field+".params.currency", CodeValueInvalid, "currency must be an ISO 4217 code such as EUR")
+			return webevent.Event{}, refuseEvent(in.index, webevent.ReasonInvalidField, ".params.currency", CodeValueInvalid, "currency must be an ISO 4217 code such as EUR")
 		}
 		mapped = append(mapped, webevent.Prop{Key: PropCurrency, Value: webevent.StringValue(c)})
 	}
@@ -406,6 +422,9 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 func (d *Decoder) finishProps(in *eventIn, mapped []webevent.Prop) []webevent.Prop {
 	limit := d.Events.Limits.MaxProperties
 	dropped := in.dropped
+	if len(mapped) == 0 && len(in.props) == 0 && dropped == 0 {
+		return nil
+	}
 	props := make([]webevent.Prop, 0, len(mapped)+len(in.props)+1)
 	props = append(props, mapped...)
 	for _, p := range in.props {
@@ -450,23 +469,22 @@ func setCampaign(ev *webevent.Event, c *campaignIn, b *webevent.Builder) *webeve
 // checkName applies Google's rules for event names: 1-40 characters of
 // [A-Za-z0-9_] starting with a letter, none of the reserved ones.
 func checkName(index int, name string) *Refusal {
-	field := "events[" + strconv.Itoa(index) + "].name"
 	if name == "" {
-		return refuse(index, webevent.ReasonMissingName, field, CodeValueRequired, "the event name is missing")
+		return refuseEvent(index, webevent.ReasonMissingName, ".name", CodeValueRequired, "the event name is missing")
 	}
 	if len(name) > maxNameLength {
-		return refuse(index, webevent.ReasonInvalidEvent, field, CodeValueOutOfBounds, "the event name is longer than 40 characters")
+		return refuseEvent(index, webevent.ReasonInvalidEvent, ".name", CodeValueOutOfBounds, "the event name is longer than 40 characters")
 	}
 	if !isLetter(name[0]) {
-		return refuse(index, webevent.ReasonInvalidEvent, field, CodeNameInvalid, "an event name must start with a letter")
+		return refuseEvent(index, webevent.ReasonInvalidEvent, ".name", CodeNameInvalid, "an event name must start with a letter")
 	}
 	for i := range len(name) {
 		if c := name[i]; !isLetter(c) && !('0' <= c && c <= '9') && c != '_' {
-			return refuse(index, webevent.ReasonInvalidEvent, field, CodeNameInvalid, "an event name is letters, digits and underscores")
+			return refuseEvent(index, webevent.ReasonInvalidEvent, ".name", CodeNameInvalid, "an event name is letters, digits and underscores")
 		}
 	}
 	if reserved(name) {
-		return refuse(index, webevent.ReasonInvalidEvent, field, CodeNameReserved, "the event name is reserved by Google Analytics")
+		return refuseEvent(index, webevent.ReasonInvalidEvent, ".name", CodeNameReserved, "the event name is reserved by Google Analytics")
 	}
 	return nil
 }
@@ -515,16 +533,17 @@ func parseNumber(s string) (float64, bool) {
 
 // eventTime reads timestamp_micros: an imported event's time, kept as
 // sent, up to 72 hours back as Google accepts.
-func eventTime(micros float64, received time.Time, index int, field string) (eventtime.Time, *Refusal) {
+func eventTime(micros float64, received time.Time, index int) (eventtime.Time, *Refusal) {
+	const field = ".timestamp_micros"
 	ms := micros / 1000
 	at, correction := eventtime.Import(received, &ms, maxBackdate, maxSkew)
 	switch correction {
 	case "":
 		return at, nil
 	case eventmodel.TimeCorrectionInFuture:
-		return eventtime.Time{}, refuse(index, webevent.ReasonTimeInFuture, field, CodeValueOutOfBounds, "timestamp_micros is in the future")
+		return eventtime.Time{}, refuseEvent(index, webevent.ReasonTimeInFuture, field, CodeValueOutOfBounds, "timestamp_micros is in the future")
 	}
-	return eventtime.Time{}, refuse(index, webevent.ReasonTimeTooOld, field, CodeValueOutOfBounds, "timestamp_micros is more than 72 hours ago")
+	return eventtime.Time{}, refuseEvent(index, webevent.ReasonTimeTooOld, field, CodeValueOutOfBounds, "timestamp_micros is more than 72 hours ago")
 }
 
 func isCurrency(c string) bool {

@@ -3,7 +3,6 @@ package ga4 // import "github.com/webjourney/webjourney/receiver/pixelreceiver/i
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
@@ -104,7 +103,7 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 		if !ok {
 			return Batch{}, refuse(-1, webevent.ReasonInvalidField, "timestamp_micros", CodeValueInvalid, "timestamp_micros must be a number of microseconds since the epoch")
 		}
-		if at, r = eventTime(micros, req.Received, -1, "timestamp_micros"); r != nil {
+		if at, r = eventTime(micros, req.Received, -1); r != nil {
 			return Batch{}, r
 		}
 	}
@@ -225,9 +224,8 @@ func userProperties(b *webevent.Builder, jb webevent.JSONBody, raw []byte) ([]we
 // mpEvent reads one element of the events array.
 func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte, i int, at eventtime.Time, req webevent.Request) (eventIn, *Refusal) {
 	in := eventIn{index: i, at: at}
-	field := "events[" + strconv.Itoa(i) + "]"
 	if raw[0] != '{' {
-		return in, refuse(i, webevent.ReasonInvalidEvent, field, CodeValueInvalid, "an event must be an object")
+		return in, refuseEvent(i, webevent.ReasonInvalidEvent, "", CodeValueInvalid, "an event must be an object")
 	}
 	var name, params, timestamp []byte
 	m := jb.Members(raw)
@@ -242,7 +240,7 @@ func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte,
 		}
 	}
 	if name != nil && name[0] != '"' && string(name) != "null" {
-		return in, refuse(i, webevent.ReasonInvalidEvent, field+".name", CodeValueInvalid, "the event name must be a string")
+		return in, refuseEvent(i, webevent.ReasonInvalidEvent, ".name", CodeValueInvalid, "the event name must be a string")
 	}
 	in.name = jb.Str(name)
 	if r := checkName(i, in.name); r != nil {
@@ -251,10 +249,10 @@ func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte,
 	if timestamp != nil && string(timestamp) != "null" {
 		micros, ok := parseNumber(scalar(jb, timestamp))
 		if !ok {
-			return in, refuse(i, webevent.ReasonInvalidField, field+".timestamp_micros", CodeValueInvalid, "timestamp_micros must be a number of microseconds since the epoch")
+			return in, refuseEvent(i, webevent.ReasonInvalidField, ".timestamp_micros", CodeValueInvalid, "timestamp_micros must be a number of microseconds since the epoch")
 		}
 		var r *Refusal
-		if in.at, r = eventTime(micros, req.Received, i, field+".timestamp_micros"); r != nil {
+		if in.at, r = eventTime(micros, req.Received, i); r != nil {
 			return in, r
 		}
 	}
@@ -262,12 +260,12 @@ func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte,
 		return in, nil
 	}
 	if params[0] != '{' {
-		return in, refuse(i, webevent.ReasonInvalidField, field+".params", CodeValueInvalid, "params must be an object")
+		return in, refuseEvent(i, webevent.ReasonInvalidField, ".params", CodeValueInvalid, "params must be an object")
 	}
 	limit := d.Events.Limits.MaxProperties
 	pm := jb.Members(params)
 	for k, v, ok := pm.Next(); ok; k, v, ok = pm.Next() {
-		if r := mpParam(b, jb, &in, k, v, field, limit); r != nil {
+		if r := mpParam(b, jb, &in, k, v, limit); r != nil {
 			return in, r
 		}
 	}
@@ -275,19 +273,19 @@ func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte,
 }
 
 // mpParam reads one param of an event.
-func mpParam(b *webevent.Builder, jb webevent.JSONBody, in *eventIn, k string, v []byte, field string, limit int) *Refusal {
+func mpParam(b *webevent.Builder, jb webevent.JSONBody, in *eventIn, k string, v []byte, limit int) *Refusal {
 	switch k {
 	case "engagement_time_msec":
 		ms, ok := parseNumber(scalar(jb, v))
 		if !ok {
-			return refuse(in.index, webevent.ReasonInvalidField, field+".params."+k, CodeValueInvalid, "engagement_time_msec must be a number")
+			return refuseEvent(in.index, webevent.ReasonInvalidField, ".params.engagement_time_msec", CodeValueInvalid, "engagement_time_msec must be a number")
 		}
 		in.engaged, in.hasEngaged = ms, true
 		return nil
 	case "value":
 		n, ok := parseNumber(scalar(jb, v))
 		if !ok {
-			return refuse(in.index, webevent.ReasonInvalidField, field+".params.value", CodeValueInvalid, "value must be a number")
+			return refuseEvent(in.index, webevent.ReasonInvalidField, ".params.value", CodeValueInvalid, "value must be a number")
 		}
 		in.value, in.hasValue = n, true
 		return nil
@@ -299,11 +297,11 @@ func mpParam(b *webevent.Builder, jb webevent.JSONBody, in *eventIn, k string, v
 		return nil
 	case "items":
 		if v[0] != '[' {
-			return refuse(in.index, webevent.ReasonInvalidField, field+".params.items", CodeValueInvalid, "items must be an array")
+			return refuseEvent(in.index, webevent.ReasonInvalidField, ".params.items", CodeValueInvalid, "items must be an array")
 		}
 		n := len(jb.Elements(v, maxItems+1))
 		if n > maxItems {
-			return refuse(in.index, webevent.ReasonInvalidField, field+".params.items", CodeExceededMaxEntities, "more than 200 items")
+			return refuseEvent(in.index, webevent.ReasonInvalidField, ".params.items", CodeExceededMaxEntities, "more than 200 items")
 		}
 		in.items, in.itemCount = v, n
 		return nil
