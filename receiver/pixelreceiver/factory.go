@@ -75,7 +75,7 @@ func createDefaultConfig() component.Config {
 		Protocols: ProtocolsConfig{
 			Plausible: PlausibleConfig{Path: defaultPlausiblePath},
 			Matomo:    MatomoConfig{Paths: defaultMatomoPaths},
-			GA4:       GA4Config{MPPath: defaultGA4MPPath, DebugMPPath: defaultGA4DebugMPPath},
+			GA4:       GA4Config{MPPath: defaultGA4MPPath, DebugMPPath: defaultGA4DebugMPPath, CollectPath: defaultGA4CollectPath},
 		},
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,

@@ -17,6 +17,9 @@ const channelGA4 = eventmodel.ChannelGA4
 var (
 	ga4MethodRejection    = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use POST"}
 	ga4MediaTypeRejection = &webevent.Rejection{Reason: webevent.ReasonUnsupportedMediaType, Message: "Content-Type must be application/json or text/plain"}
+
+	ga4CollectMethodRejection    = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use GET or POST"}
+	ga4CollectMediaTypeRejection = &webevent.Rejection{Reason: webevent.ReasonUnsupportedMediaType, Message: "Content-Type must be text/plain or application/x-www-form-urlencoded"}
 )
 
 // handleGA4MP serves the Measurement Protocol with the beacon's hardening:
@@ -79,25 +82,43 @@ func (r *pixelReceiver) handleGA4MP(w http.ResponseWriter, req *http.Request, de
 		refuse(nil, statusOf(&refusal.Rejection), &refusal.Rejection)
 		return
 	}
+	r.deliverGA4(w, req, &c, batch, false)
+}
+
+// deliverGA4 counts a decoded request's refused events, checks the
+// origin, enriches and consumes the good ones, and answers: for a pixel
+// (a gtag.js GET) always 204, else as the beacon does.
+func (r *pixelReceiver) deliverGA4(w http.ResponseWriter, req *http.Request, c *client, batch ga4.Batch, pixel bool) {
+	ctx := req.Context()
 	for i := range batch.Refused {
 		r.reject(ctx, channelGA4, &batch.Refused[i].Rejection, batch.Refused[i].Index)
 	}
 	if len(batch.Events) == 0 {
+		if pixel {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		r.setBeaconHeaders(w, req, nil)
 		writeGA4Summary(w, http.StatusBadRequest, 0, batch.Refused)
 		return
 	}
 	s := r.sites[batch.Events[0].SiteID]
-	if origin != "" && !s.origins.AllowsOrigin(origin) {
+	if origin := req.Header.Get("Origin"); origin != "" && !s.origins.AllowsOrigin(origin) {
 		for range batch.Events {
 			r.reject(ctx, channelGA4, originRejection, -1)
+		}
+		if pixel {
+			w.WriteHeader(http.StatusNoContent)
+			return
 		}
 		r.setBeaconHeaders(w, req, s)
 		writeBeaconError(w, http.StatusForbidden, originRejection)
 		return
 	}
-	r.setBeaconHeaders(w, req, s)
-	if reason := r.enrich(w, req, &c, s, batch.Events); reason != "" {
+	if !pixel {
+		r.setBeaconHeaders(w, req, s)
+	}
+	if reason := r.enrich(w, req, c, s, batch.Events); reason != "" {
 		bot := botRejection(reason)
 		for range batch.Events {
 			r.reject(ctx, channelGA4, bot, -1)
@@ -106,15 +127,83 @@ func (r *pixelReceiver) handleGA4MP(w http.ResponseWriter, req *http.Request, de
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if err := r.consume(ctx, formatJSON, batch.Events); err != nil {
+	format := formatJSON
+	if pixel {
+		format = formatPixel
+	}
+	if err := r.consume(ctx, format, batch.Events); err != nil {
+		if pixel {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		writeConsumerError(w, err)
 		return
 	}
-	if len(batch.Refused) > 0 {
+	if len(batch.Refused) > 0 && !pixel {
 		writeGA4Summary(w, http.StatusOK, len(batch.Events), batch.Refused)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleGA4Collect serves gtag.js's /g/collect, so that a site sets
+// gtag's transport_url (or server_container_url) to the collector. A GET
+// is a pixel: like Google, and like our pixel, it always gets 204 with no
+// body, whatever happened to it (refusals are counted). A POST (gtag.js's
+// sendBeacon or fetch, one event or a batch) is a beacon: refused with a
+// 4xx and the reason, accepted with 204 as from Google.
+func (r *pixelReceiver) handleGA4Collect(w http.ResponseWriter, req *http.Request) {
+	ctx := req.Context()
+	switch req.Method {
+	case http.MethodGet, http.MethodPost:
+	case http.MethodOptions:
+		r.setBeaconHeaders(w, req, nil)
+		r.handlePreflight(w, http.MethodPost)
+		return
+	default:
+		r.setBeaconHeaders(w, req, nil)
+		r.reject(ctx, channelGA4, ga4CollectMethodRejection, -1)
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		writeBeaconError(w, http.StatusMethodNotAllowed, ga4CollectMethodRejection)
+		return
+	}
+	pixel := req.Method == http.MethodGet
+	refuse := func(status int, rej *webevent.Rejection) {
+		r.reject(ctx, channelGA4, rej, -1)
+		if pixel {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		r.setBeaconHeaders(w, req, nil)
+		writeBeaconError(w, status, rej)
+	}
+	c := r.newClient(req, time.Now())
+	if !r.allow(&c) {
+		if !pixel {
+			w.Header().Set("Retry-After", "1")
+		}
+		refuse(http.StatusTooManyRequests, rateLimitedRejection)
+		return
+	}
+	var body []byte
+	if !pixel {
+		if !ga4CollectMediaType(req.Header.Get("Content-Type")) {
+			refuse(http.StatusUnsupportedMediaType, ga4CollectMediaTypeRejection)
+			return
+		}
+		var status int
+		var rej *webevent.Rejection
+		if body, status, rej = r.readBody(req); rej != nil {
+			refuse(status, rej)
+			return
+		}
+	}
+	batch, refusal := r.ga4.DecodeCollect(req.URL.RawQuery, body, c.info)
+	if refusal != nil {
+		refuse(statusOf(&refusal.Rejection), &refusal.Rejection)
+		return
+	}
+	r.deliverGA4(w, req, &c, batch, pixel)
 }
 
 // serverSender forgets what the request says about its sender's browser.
@@ -169,4 +258,14 @@ func ga4MediaType(contentType string) bool {
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && (mt == "application/json" || mt == "text/plain")
+}
+
+// ga4CollectMediaType accepts what gtag.js posts: text/plain (its
+// sendBeacon and fetch), a form, or no Content-Type.
+func ga4CollectMediaType(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "text/plain" || mt == "application/x-www-form-urlencoded")
 }

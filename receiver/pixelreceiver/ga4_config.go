@@ -16,13 +16,15 @@ import (
 const (
 	defaultGA4MPPath      = "/mp/collect"
 	defaultGA4DebugMPPath = "/debug/mp/collect"
+	defaultGA4CollectPath = "/g/collect"
 )
 
-// GA4Config serves Google Analytics 4's Measurement Protocol, so that a
-// site's server keeps its GA4 calls and points them at the collector.
+// GA4Config serves Google Analytics 4's Measurement Protocol and gtag.js's
+// wire format, so that a site keeps its GA4 tagging and points it at the
+// collector.
 type GA4Config struct {
-	// Enabled serves MPPath and DebugMPPath; at least one site must list
-	// its measurement ids.
+	// Enabled serves MPPath, DebugMPPath and CollectPath; at least one
+	// site must list its measurement ids.
 	Enabled bool `mapstructure:"enabled"`
 	// MPPath takes the Measurement Protocol's events.
 	MPPath string `mapstructure:"mp_path"`
@@ -30,6 +32,9 @@ type GA4Config struct {
 	// recording them, answering as Google's validation server does; ""
 	// does not serve it.
 	DebugMPPath string `mapstructure:"debug_mp_path"`
+	// CollectPath takes gtag.js's requests (its transport_url or
+	// server_container_url pointed at the collector); "" does not serve it.
+	CollectPath string `mapstructure:"collect_path"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -64,6 +69,11 @@ func (cfg *Config) validateGA4() error {
 	}
 	if p.DebugMPPath != "" {
 		if err := validatePath("protocols::ga4::debug_mp_path", p.DebugMPPath); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p.CollectPath != "" {
+		if err := validatePath("protocols::ga4::collect_path", p.CollectPath); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -133,6 +143,9 @@ func (cfg *Config) ga4Paths() []struct{ key, path string } {
 	if p.DebugMPPath != "" {
 		out = append(out, struct{ key, path string }{"protocols::ga4::debug_mp_path", p.DebugMPPath})
 	}
+	if p.CollectPath != "" {
+		out = append(out, struct{ key, path string }{"protocols::ga4::collect_path", p.CollectPath})
+	}
 	return out
 }
 
@@ -155,7 +168,7 @@ func ga4Sites(cfg *Config) map[string]*ga4.Site {
 	return m
 }
 
-// ga4Path says which GA4 endpoint path is: "mp", "debug" or "".
+// ga4Path says which GA4 endpoint path is: "mp", "debug", "collect" or "".
 func (r *pixelReceiver) ga4Path(path string) string {
 	p := &r.cfg.Protocols.GA4
 	switch {
@@ -165,6 +178,8 @@ func (r *pixelReceiver) ga4Path(path string) string {
 		return "mp"
 	case p.DebugMPPath != "" && path == p.DebugMPPath:
 		return "debug"
+	case p.CollectPath != "" && path == p.CollectPath:
+		return "collect"
 	}
 	return ""
 }

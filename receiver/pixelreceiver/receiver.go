@@ -248,8 +248,15 @@ func (r *pixelReceiver) route(w http.ResponseWriter, req *http.Request) {
 			r.handleMatomo(w, req)
 			return
 		}
-		if kind := r.ga4Path(req.URL.Path); kind != "" {
-			r.handleGA4MP(w, req, kind == "debug")
+		switch r.ga4Path(req.URL.Path) {
+		case "mp":
+			r.handleGA4MP(w, req, false)
+			return
+		case "debug":
+			r.handleGA4MP(w, req, true)
+			return
+		case "collect":
+			r.handleGA4Collect(w, req)
 			return
 		}
 		http.NotFound(w, req)
@@ -285,7 +292,12 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 			r.refuseBody(w, req, channelMatomo, msg)
 			return
 		}
-		if r.ga4Path(req.URL.Path) != "" {
+		if kind := r.ga4Path(req.URL.Path); kind != "" {
+			if kind == "collect" && req.Method == http.MethodGet {
+				// A GET never needs its body: handled as usual.
+				r.handleGA4Collect(w, req)
+				return
+			}
 			r.refuseBody(w, req, channelGA4, msg)
 			return
 		}

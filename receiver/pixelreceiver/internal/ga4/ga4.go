@@ -407,10 +407,11 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 		}
 		mapped = append(mapped, webevent.Prop{Key: PropCurrency, Value: webevent.StringValue(c)})
 	}
+	if in.items != nil || in.itemCount > 0 {
+		mapped = append(mapped, webevent.Prop{Key: PropItems, Value: webevent.IntValue(int64(in.itemCount))})
+	}
 	if in.items != nil {
-		mapped = append(mapped,
-			webevent.Prop{Key: PropItems, Value: webevent.IntValue(int64(in.itemCount))},
-			webevent.Prop{Key: PropItemsJSON, Value: webevent.StringValue(b.Truncate(string(in.items)))})
+		mapped = append(mapped, webevent.Prop{Key: PropItemsJSON, Value: webevent.StringValue(b.Truncate(string(in.items)))})
 	}
 	ev.Props = d.finishProps(in, mapped)
 	return ev, nil
