@@ -248,3 +248,90 @@ func TestGA4ConfigValidate(t *testing.T) {
 		assert.Contains(t, err.Error(), tt.err)
 	}
 }
+
+// What gtag.js sends with transport_url pointed at the collector: a GET
+// for one event, a POST (sendBeacon, text/plain) for a batch.
+const gtagQuery = "/g/collect?v=2&tid=G-SHOP1234&gtm=45je4bk0v9&_p=1733130000123&gcs=G101&gcd=13q3r3q3q5" +
+	"&cid=1234567890.1733130000&ul=de-de&_s=1&sid=1733130000&sct=3&seg=1" +
+	"&dl=https%3A%2F%2Fshop.example%2F%3Futm_source%3Dnews&dr=https%3A%2F%2Fwww.google.com%2F&dt=Home&en=page_view&_fv=1&_ss=1"
+
+func TestGA4CollectGetAndBatch(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := ga4Env(t, sink)
+	browser := map[string]string{"User-Agent": browserUA}
+	resp := e.request(http.MethodGet, gtagQuery, "", browser)
+	require.Equal(t, http.StatusNoContent, resp.status, string(resp.body))
+	assert.Empty(t, resp.body)
+	a := lastAttrs(t, sink)
+	for k, want := range map[string]any{
+		eventmodel.AttrSiteID:                 "shop",
+		eventmodel.AttrIngestChannel:          "ga4",
+		eventmodel.AttrVisitorID:              "1234567890.1733130000",
+		eventmodel.AttrSessionID:              "1733130000",
+		eventmodel.AttrCampaignSource:         "news",
+		eventmodel.AttrConsentAnalytics:       "granted",
+		eventmodel.AttrConsentMarketing:       "denied",
+		eventmodel.AttrConsentPersonalization: "denied",
+		eventmodel.AttrUserAgent:              browserUA,
+		eventmodel.AttrClientAddress:          "127.0.0.1",
+	} {
+		assert.Equal(t, want, a[k], k)
+	}
+
+	header := map[string]string{"Content-Type": "text/plain;charset=UTF-8", "Origin": "https://shop.example", "User-Agent": browserUA}
+	resp = e.request(http.MethodPost, "/g/collect?v=2&tid=G-SHOP1234&cid=1.2&sid=9&dl=https%3A%2F%2Fshop.example%2Fp",
+		"en=user_engagement&_et=4100\nen=session_start\nen=scroll&epn.percent_scrolled=90", header)
+	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+	got := requireJSON(t, resp)
+	assert.Equal(t, 2.0, got["accepted"])
+	assert.Equal(t, "https://shop.example", resp.header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, 3, sink.LogRecordCount())
+	e.requireRejections(rejection{"ga4", "invalid_event", 1})
+}
+
+func TestGA4CollectRefusals(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	e := ga4Env(t, sink)
+	page := "&cid=1.2&en=page_view&dl=https%3A%2F%2Fblog.example%2F"
+	// A GET is a pixel: 204 and no body, whatever happened.
+	for _, q := range []string{
+		"v=1&tid=G-SHOP1234" + page,
+		"v=2&tid=G-NOPE1234" + page,
+		"v=2&tid=G-BLOG1234" + page,
+		"v=2&tid=G-BLOG1234&ep.write_key=k-1&cid=1.2&en=session_start&dl=https%3A%2F%2Fblog.example%2F",
+		"v=2&tid=G-BLOG1234&ep.write_key=k-1&cid=1.2&en=page_view&dl=https%3A%2F%2Fevil.example%2F",
+	} {
+		resp := e.request(http.MethodGet, "/g/collect?"+q, "", nil)
+		assert.Equal(t, http.StatusNoContent, resp.status, q)
+		assert.Empty(t, resp.body, q)
+	}
+	resp := e.request(http.MethodGet, "/g/collect?v=2&tid=G-BLOG1234&ep.write_key=k-1"+page, "", map[string]string{"Origin": "https://evil.example"})
+	assert.Equal(t, http.StatusNoContent, resp.status)
+	// A POST is a beacon: the reason.
+	for _, tt := range []struct {
+		query, body string
+		header      map[string]string
+		status      int
+		reason      string
+	}{
+		{"v=2&tid=G-NOPE1234" + page, "", map[string]string{"Content-Type": "text/plain"}, http.StatusBadRequest, "unknown_site"},
+		{"v=2&tid=G-BLOG1234" + page, "", map[string]string{"Content-Type": "text/plain"}, http.StatusForbidden, "invalid_write_key"},
+		{"v=2&tid=G-SHOP1234" + page, "", map[string]string{"Content-Type": "application/json"}, http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	} {
+		resp := e.request(http.MethodPost, "/g/collect?"+tt.query, tt.body, tt.header)
+		assert.Equal(t, tt.status, resp.status, tt.query)
+		assert.Equal(t, tt.reason, requireJSON(t, resp)["error"], tt.query)
+	}
+	resp = e.request(http.MethodPut, "/g/collect", "", nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.status)
+	assert.Zero(t, sink.LogRecordCount())
+	e.requireRejections(
+		rejection{"ga4", "invalid_event", 1},
+		rejection{"ga4", "invalid_request", 1},
+		rejection{"ga4", "invalid_write_key", 2},
+		rejection{"ga4", "method_not_allowed", 1},
+		rejection{"ga4", "origin_not_allowed", 2},
+		rejection{"ga4", "unknown_site", 2},
+		rejection{"ga4", "unsupported_media_type", 1},
+	)
+}

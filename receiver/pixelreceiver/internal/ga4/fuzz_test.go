@@ -62,3 +62,45 @@ func FuzzDecodeMP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeCollect: the same guarantees for gtag.js's requests, whatever
+// the URL's query and the batch body. The seeds in
+// testdata/fuzz/FuzzDecodeCollect are gtag.js's page view and batches.
+func FuzzDecodeCollect(f *testing.F) {
+	f.Add(gtagPageView, []byte(""))
+	f.Add("v=2&tid=G-SHOP1234&cid=1.2&sid=77&dl=https%3A%2F%2Fshop.example%2Fp", []byte("en=scroll&epn.percent_scrolled=90\nen=purchase&epn.value=1&cu=EUR&pr1=idA"))
+	d := testDecoder(f)
+	known := map[webevent.Reason]bool{}
+	for _, r := range webevent.Reasons {
+		known[r] = true
+	}
+	f.Fuzz(func(t *testing.T, query string, body []byte) {
+		b, r := d.DecodeCollect(query, body, testRequest)
+		if r != nil {
+			if !known[r.Reason] || r.Index != -1 {
+				t.Fatalf("bad refusal %+v", r)
+			}
+			return
+		}
+		for _, rf := range b.Refused {
+			if !known[rf.Reason] || rf.Index < 0 {
+				t.Fatalf("bad refusal %+v", rf)
+			}
+		}
+		for _, ev := range b.Events {
+			if _, ok := d.Events.Sites[ev.SiteID]; !ok {
+				t.Fatalf("accepted an event of site %q", ev.SiteID)
+			}
+			if len(ev.Props) > d.Events.Limits.MaxProperties {
+				t.Fatalf("%d properties", len(ev.Props))
+			}
+			lr := plog.NewLogRecord()
+			ev.CopyTo(lr)
+			for k, v := range lr.Attributes().AsRaw() {
+				if s, ok := v.(string); ok && (!utf8.ValidString(s) || len(s) > d.Events.Limits.MaxStringLength) {
+					t.Fatalf("%s: %q is not valid UTF-8 within max_string_length", k, s)
+				}
+			}
+		}
+	})
+}
