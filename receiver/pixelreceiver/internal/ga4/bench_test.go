@@ -58,3 +58,30 @@ func BenchmarkDecodeMP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCollectPageView is gtag.js's page view (the GET's query, with
+// its tag, client-hint and consent params): decode, a plog.Logs, the record.
+func BenchmarkCollectPageView(b *testing.B) {
+	d := testDecoder(b)
+	d.Events.Limits.MaxStringLength = 2048
+	b.ReportAllocs()
+	for b.Loop() {
+		batch, r := d.DecodeCollect(gtagPageView, nil, testRequest)
+		if r != nil || len(batch.Events) != 1 {
+			b.Fatal(r, batch.Refused)
+		}
+		lrs := plog.NewLogs().ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		batch.Events[0].CopyTo(lrs.AppendEmpty())
+	}
+}
+
+// BenchmarkDecodeCollect is the decode alone (gtag.js's page view).
+func BenchmarkDecodeCollect(b *testing.B) {
+	d := testDecoder(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, r := d.DecodeCollect(gtagPageView, nil, testRequest); r != nil {
+			b.Fatal(r)
+		}
+	}
+}

@@ -447,24 +447,30 @@ func (d *Decoder) finishProps(in *eventIn, mapped []webevent.Prop) []webevent.Pr
 // setCampaign applies GA4's campaign params, which name the campaign
 // explicitly and so win over the page URL's utm_* parameters.
 func setCampaign(ev *webevent.Event, c *campaignIn, b *webevent.Builder) *webevent.Rejection {
-	for _, p := range [...]struct {
-		dst *string
-		v   string
-	}{
-		{&ev.Campaign.Source, c.source}, {&ev.Campaign.Medium, c.medium}, {&ev.Campaign.Name, c.name},
-		{&ev.Campaign.Term, c.term}, {&ev.Campaign.Content, c.content}, {&ev.Campaign.ID, c.id},
-	} {
-		if v := b.Truncate(p.v); v != "" {
-			*p.dst = v
-		}
-	}
+	// One call per field rather than a table of pointers into ev, which
+	// would move every event to the heap.
+	p := &ev.Campaign
+	p.Source = pick(b, c.source, p.Source)
+	p.Medium = pick(b, c.medium, p.Medium)
+	p.Name = pick(b, c.name, p.Name)
+	p.Term = pick(b, c.term, p.Term)
+	p.Content = pick(b, c.content, p.Content)
+	p.ID = pick(b, c.id, p.ID)
 	if v := strings.TrimSpace(c.gclid); v != "" {
 		if !webevent.ValidID(v) {
 			return webevent.Reject(webevent.ReasonInvalidField, "gclid must be 1-128 characters of [A-Za-z0-9._:-]")
 		}
-		ev.Campaign.ClickIDType, ev.Campaign.ClickIDValue = "gclid", v
+		p.ClickIDType, p.ClickIDValue = "gclid", v
 	}
 	return nil
+}
+
+// pick is the param v, truncated, when sent; else old.
+func pick(b *webevent.Builder, v, old string) string {
+	if v = b.Truncate(v); v != "" {
+		return v
+	}
+	return old
 }
 
 // checkName applies Google's rules for event names: 1-40 characters of

@@ -125,7 +125,8 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 	out := Batch{Events: make([]webevent.Event, 0, len(elems))}
 	page := s.DefaultPageURL
 	for i, raw := range elems {
-		in, r := d.mpEvent(&b, jb, raw, i, at, req)
+		in := eventIn{index: i, at: at}
+		r := d.mpEvent(&b, jb, raw, &in, req)
 		if r == nil {
 			if in.page != "" {
 				// The events of one request mostly happen on one page: an
@@ -222,10 +223,10 @@ func userProperties(b *webevent.Builder, jb webevent.JSONBody, raw []byte) ([]we
 }
 
 // mpEvent reads one element of the events array.
-func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte, i int, at eventtime.Time, req webevent.Request) (eventIn, *Refusal) {
-	in := eventIn{index: i, at: at}
+func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte, in *eventIn, req webevent.Request) *Refusal {
+	i := in.index
 	if raw[0] != '{' {
-		return in, refuseEvent(i, webevent.ReasonInvalidEvent, "", CodeValueInvalid, "an event must be an object")
+		return refuseEvent(i, webevent.ReasonInvalidEvent, "", CodeValueInvalid, "an event must be an object")
 	}
 	var name, params, timestamp []byte
 	m := jb.Members(raw)
@@ -240,36 +241,36 @@ func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte,
 		}
 	}
 	if name != nil && name[0] != '"' && string(name) != "null" {
-		return in, refuseEvent(i, webevent.ReasonInvalidEvent, ".name", CodeValueInvalid, "the event name must be a string")
+		return refuseEvent(i, webevent.ReasonInvalidEvent, ".name", CodeValueInvalid, "the event name must be a string")
 	}
 	in.name = jb.Str(name)
 	if r := checkName(i, in.name); r != nil {
-		return in, r
+		return r
 	}
 	if timestamp != nil && string(timestamp) != "null" {
 		micros, ok := parseNumber(scalar(jb, timestamp))
 		if !ok {
-			return in, refuseEvent(i, webevent.ReasonInvalidField, ".timestamp_micros", CodeValueInvalid, "timestamp_micros must be a number of microseconds since the epoch")
+			return refuseEvent(i, webevent.ReasonInvalidField, ".timestamp_micros", CodeValueInvalid, "timestamp_micros must be a number of microseconds since the epoch")
 		}
 		var r *Refusal
 		if in.at, r = eventTime(micros, req.Received, i); r != nil {
-			return in, r
+			return r
 		}
 	}
 	if params == nil || string(params) == "null" {
-		return in, nil
+		return nil
 	}
 	if params[0] != '{' {
-		return in, refuseEvent(i, webevent.ReasonInvalidField, ".params", CodeValueInvalid, "params must be an object")
+		return refuseEvent(i, webevent.ReasonInvalidField, ".params", CodeValueInvalid, "params must be an object")
 	}
 	limit := d.Events.Limits.MaxProperties
 	pm := jb.Members(params)
 	for k, v, ok := pm.Next(); ok; k, v, ok = pm.Next() {
-		if r := mpParam(b, jb, &in, k, v, limit); r != nil {
-			return in, r
+		if r := mpParam(b, jb, in, k, v, limit); r != nil {
+			return r
 		}
 	}
-	return in, nil
+	return nil
 }
 
 // mpParam reads one param of an event.
