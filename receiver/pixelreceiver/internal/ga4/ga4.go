@@ -382,7 +382,7 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 	if in.name == NameGenerateLead || in.name == NameViewSearchResults {
 		mapped = append(mapped, webevent.Prop{Key: PropGA4Name, Value: webevent.StringValue(in.name)})
 	}
-	if in.engaged >= 0 && in.hasEngaged && ev.Name != eventmodel.EventEngagement {
+	if in.hasEngaged && ev.Name != eventmodel.EventEngagement {
 		mapped = append(mapped, webevent.Prop{Key: "engagement_time_msec", Value: number(in.engaged)})
 	}
 	if rej := setCampaign(&ev, &in.campaign, b); rej != nil {

@@ -55,7 +55,11 @@ func (d *Decoder) DecodeCollect(rawQuery string, body []byte, req webevent.Reque
 	if len(lines) > limit {
 		return Batch{}, refuse(-1, webevent.ReasonTooManyEvents, "", CodeExceededMaxEntities, "more events than max_events_per_beacon")
 	}
-	key, _ := urlquery.Value(rawQuery, "ep."+writeKeyParam)
+	key, ok := urlquery.Value(rawQuery, "ep."+writeKeyParam)
+	if !ok && len(lines) > 0 {
+		// A batch may carry the config's params on its events' lines.
+		key, _ = urlquery.Value(lines[0], "ep."+writeKeyParam)
+	}
 	var b webevent.Builder
 	if rej := b.Start(d.Events, webevent.JSONBody{}, eventmodel.ChannelGA4, webevent.Identity{Site: s.ID, Key: key, VisitorID: cid}, req, max(len(lines), 1)); rej != nil {
 		return Batch{}, refusal(-1, rej, "")

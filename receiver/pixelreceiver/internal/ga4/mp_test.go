@@ -174,6 +174,7 @@ func TestEventMapping(t *testing.T) {
 			map[string]any{eventmodel.AttrCustomName: NamePurchase},
 			map[string]any{PropOrderID: "T-1", PropRevenue: 25.42, PropCurrency: "USD", "tax": 4.9, "shipping": int64(5), "coupon": "SUMMER",
 				PropItems: int64(1), PropItemsJSON: `[{"item_id":"SKU_1","price":10.01,"quantity":2}]`}},
+		{`{"name":"a","params":{` + page + `,"engagement_time_msec":-5}}`, eventmodel.EventCustom, nil, map[string]any{"engagement_time_msec": int64(-5)}},
 		{`{"name":"tutorial_begin","params":{` + page + `,"n":1,"ok":true,"f":1.5,"s":"x","nothing":null}}`, eventmodel.EventCustom,
 			map[string]any{eventmodel.AttrCustomName: "tutorial_begin"}, map[string]any{"n": int64(1), "ok": true, "f": 1.5, "s": "x"}},
 	} {
