@@ -1,9 +1,11 @@
 package pixelreceiver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/ga4"
 )
 
 // ga4Env runs the receiver with GA4's Measurement Protocol on: G-SHOP1234
@@ -334,4 +337,60 @@ func TestGA4CollectRefusals(t *testing.T) {
 		rejection{"ga4", "unknown_site", 2},
 		rejection{"ga4", "unsupported_media_type", 1},
 	)
+}
+
+// FuzzGA4Request drives the real handlers with any query and body: a
+// gtag.js GET always gets 204 with no body; a POST gets 204 with records,
+// 200/400 with the beacon's summary, or a documented refusal without
+// records; every record passes the same checks as the tag's.
+func FuzzGA4Request(f *testing.F) {
+	f.Add(true, "v=2&tid=G-SHOP1234&cid=1.2&en=page_view&dl=https%3A%2F%2Fshop.example%2F&gcs=G111", []byte(""))
+	f.Add(false, "v=2&tid=G-SHOP1234&cid=1.2&dl=https%3A%2F%2Fshop.example%2F", []byte("en=user_engagement&_et=12\nen=_x\nen=click&ep.outbound=true&ep.link_url=https%3A%2F%2Fx.example%2F"))
+	f.Add(false, "measurement_id=G-SHOP1234&api_secret=x", []byte(`{"client_id":"1.2","events":[{"name":"purchase","params":{"page_location":"https://shop.example/","value":1,"currency":"EUR"}}]}`))
+	sink := new(consumertest.LogsSink)
+	r := newFuzzReceiver(f, sink)
+	r.cfg.Protocols.GA4 = GA4Config{Enabled: true, MPPath: defaultGA4MPPath, CollectPath: defaultGA4CollectPath}
+	r.ga4.MeasurementIDs = map[string]*ga4.Site{"G-SHOP1234": {ID: "shop"}}
+	f.Fuzz(func(t *testing.T, get bool, query string, body []byte) {
+		sink.Reset()
+		path, method := "/g/collect", http.MethodPost
+		if get {
+			method = http.MethodGet
+		} else if strings.Contains(query, "measurement_id") {
+			path = "/mp/collect"
+		}
+		req := httptest.NewRequest(method, path, bytes.NewReader(body))
+		req.URL.RawQuery = query
+		req.Header.Set("Content-Type", "text/plain")
+		rec := httptest.NewRecorder()
+		req.Body = http.MaxBytesReader(rec, req.Body, r.cfg.ServerConfig.MaxRequestBodySize)
+		r.route(rec, req)
+		switch {
+		case get:
+			if rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+				t.Fatalf("GET answered %d %q", rec.Code, rec.Body.String())
+			}
+		case rec.Code == http.StatusNoContent:
+		case rec.Code == http.StatusOK, rec.Code == http.StatusBadRequest && strings.Contains(rec.Body.String(), `"accepted"`):
+			var sum struct {
+				Accepted int
+				Rejected []struct{ Error string }
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &sum); err != nil || sum.Accepted != sink.LogRecordCount() || len(sum.Rejected) == 0 {
+				t.Fatalf("summary %d %q with %d records", rec.Code, rec.Body.String(), sink.LogRecordCount())
+			}
+			for _, rj := range sum.Rejected {
+				checkReason(t, rj.Error)
+			}
+		case rec.Code == http.StatusBadRequest, rec.Code == http.StatusForbidden, rec.Code == http.StatusRequestEntityTooLarge:
+			var resp struct{ Error, Message string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || resp.Message == "" || sink.LogRecordCount() != 0 {
+				t.Fatalf("refusal %d %q with %d records", rec.Code, rec.Body.String(), sink.LogRecordCount())
+			}
+			checkReason(t, resp.Error)
+		default:
+			t.Fatalf("unexpected status %d", rec.Code)
+		}
+		checkRecords(t, sink)
+	})
 }
