@@ -118,6 +118,8 @@ func (r *pixelReceiver) deliverGA4(w http.ResponseWriter, req *http.Request, c *
 	if !pixel {
 		r.setBeaconHeaders(w, req, s)
 	}
+	// An authenticated ip_override is what geo reads.
+	overrideClient(c, &batch.Events[0])
 	if reason := r.enrich(w, req, c, s, batch.Events); reason != "" {
 		bot := botRejection(reason)
 		for range batch.Events {

@@ -124,10 +124,11 @@ func TestGA4Rejections(t *testing.T) {
 	}
 	// The api_secret lets it in; a site's event without page_location is
 	// on its default page.
-	resp := e.request(http.MethodPost, "/mp/collect?measurement_id=G-BLOG1234&api_secret=mp-s3cret", `{"client_id":"1.2","events":[{"name":"purchase","params":{"value":3}}]}`, ga4Header)
+	resp := e.request(http.MethodPost, "/mp/collect?measurement_id=G-BLOG1234&api_secret=mp-s3cret", `{"client_id":"1.2","ip_override":"198.51.100.7","events":[{"name":"purchase","params":{"value":3}}]}`, ga4Header)
 	assert.Equal(t, http.StatusNoContent, resp.status, string(resp.body))
 	a := lastAttrs(t, sink)
 	assert.Equal(t, "blog", a[eventmodel.AttrSiteID])
+	assert.Equal(t, "198.51.100.7", a[eventmodel.AttrClientAddress], "the authenticated ip_override")
 	assert.Equal(t, "https://blog.example/", a[eventmodel.AttrURLFull])
 	e.requireRejections(
 		rejection{"ga4", "body_too_large", 1},

@@ -3,6 +3,7 @@ package ga4 // import "github.com/webjourney/webjourney/receiver/pixelreceiver/i
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
 	"strings"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
@@ -13,11 +14,12 @@ import (
 
 // mpWire holds a Measurement Protocol body's top-level fields as raw JSON
 // values (sub-slices of the body); null is absent. Fields this package
-// does not know (user_location, device, ip_override, validation_behavior)
-// are ignored: they describe the sender's view of the visitor, which the
-// receiver takes from the request itself.
+// does not know (user_location, device, user_data, validation_behavior)
+// are ignored: the location and device as the sender saw them are not
+// the receiver's to trust, and the collector takes no personal data.
 type mpWire struct {
 	clientID, userID, timestamp, npa, userProps, consent, events []byte
+	ipOverride                                                   []byte
 }
 
 func (w *mpWire) set(key string, value []byte) {
@@ -37,6 +39,8 @@ func (w *mpWire) set(key string, value []byte) {
 		dst = &w.consent
 	case "events":
 		dst = &w.events
+	case "ip_override":
+		dst = &w.ipOverride
 	default:
 		return
 	}
@@ -74,7 +78,7 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 	for _, f := range [...]struct {
 		v    []byte
 		name string
-	}{{w.clientID, "client_id"}, {w.userID, "user_id"}} {
+	}{{w.clientID, "client_id"}, {w.userID, "user_id"}, {w.ipOverride, "ip_override"}} {
 		if f.v != nil && f.v[0] != '"' {
 			return Batch{}, refuse(-1, webevent.ReasonInvalidJSON, f.name, CodeValueInvalid, f.name+" must be a string")
 		}
@@ -117,6 +121,10 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 	if r := mpConsent(jb, &w, sh); r != nil {
 		return Batch{}, r
 	}
+	clientAddr, r := d.ipOverride(s, jb.Str(w.ipOverride))
+	if r != nil {
+		return Batch{}, r
+	}
 	userProps, dropped, r := userProperties(&b, jb, w.userProps)
 	if r != nil {
 		return Batch{}, r
@@ -139,6 +147,9 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 			in.dropped += dropped
 			var ev webevent.Event
 			if ev, r = d.event(&b, &in, page); r == nil {
+				if clientAddr != "" {
+					ev.ClientAddr = clientAddr
+				}
 				out.Events = append(out.Events, ev)
 				continue
 			}
@@ -362,4 +373,21 @@ func campaignDetailsParam(k string) string {
 		return "campaign_" + k
 	}
 	return k
+}
+
+// ipOverride reads ip_override, the visitor's address as the sending
+// server knows it: honoured only for a site whose requests authenticate
+// (api_secrets or a write key), as Matomo's cip, else ignored.
+func (d *Decoder) ipOverride(s *Site, raw string) (string, *Refusal) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || (len(s.Secrets) == 0 && d.Events.Sites[s.ID].WriteKey == "") {
+		return "", nil
+	}
+	addr, err := netip.ParseAddr(raw)
+	// A zone ("fe80::1%eth0") names an interface of the sender, and would
+	// carry any bytes into client.address.
+	if err != nil || addr.Zone() != "" {
+		return "", refuse(-1, webevent.ReasonInvalidField, "ip_override", CodeValueInvalid, "ip_override must be an IPv4 or IPv6 address without a zone")
+	}
+	return addr.Unmap().String(), nil
 }

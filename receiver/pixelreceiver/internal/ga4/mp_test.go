@@ -396,3 +396,22 @@ func TestOriginOfPage(t *testing.T) {
 	require.Len(t, b.Refused, 1)
 	assert.Equal(t, webevent.ReasonOriginNotAllowed, b.Refused[0].Reason)
 }
+
+func TestIPOverride(t *testing.T) {
+	d := testDecoder(t)
+	body := `{"client_id":"1.2","ip_override":"::ffff:198.51.100.7","events":[{"name":"purchase","params":{"value":1}}]}`
+	b, r := d.DecodeMP("measurement_id=G-SECURE1234&api_secret=s3cret", []byte(body), testRequest)
+	require.Nil(t, r)
+	require.Len(t, b.Events, 1)
+	assert.Equal(t, "198.51.100.7", b.Events[0].ClientAddr)
+
+	// Ignored for a site whose requests do not authenticate.
+	b = decode(t, shopQuery, `{"client_id":"1.2","ip_override":"198.51.100.7","events":[{"name":"page_view","params":{"page_location":"https://shop.example/"}}]}`)
+	assert.Equal(t, testRequest.ClientAddress, b.Events[0].ClientAddr)
+
+	for _, bad := range []string{`"fe80::1%eth0"`, `"nope"`, `7`} {
+		_, r := d.DecodeMP("measurement_id=G-SECURE1234&api_secret=s3cret", []byte(`{"client_id":"1.2","ip_override":`+bad+`,"events":[{"name":"a"}]}`), testRequest)
+		require.NotNil(t, r, bad)
+		assert.Equal(t, "ip_override", r.FieldPath, bad)
+	}
+}
