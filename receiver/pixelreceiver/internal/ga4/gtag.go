@@ -62,7 +62,7 @@ func (d *Decoder) DecodeCollect(rawQuery string, body []byte, req webevent.Reque
 	}
 	var b webevent.Builder
 	if rej := b.Start(d.Events, webevent.JSONBody{}, eventmodel.ChannelGA4, webevent.Identity{Site: s.ID, Key: key, VisitorID: cid}, req, max(len(lines), 1)); rej != nil {
-		return Batch{}, refusal(-1, rej, "")
+		return Batch{}, refusal(-1, rej, startField(rej, "ep."+writeKeyParam, "cid"))
 	}
 	sh := b.Shared()
 	uid, _ := urlquery.Value(rawQuery, "uid")

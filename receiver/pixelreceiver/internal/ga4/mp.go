@@ -114,7 +114,7 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 
 	var b webevent.Builder
 	if rej := b.Start(d.Events, jb, eventmodel.ChannelGA4, webevent.Identity{Site: s.ID, Key: key, VisitorID: clientID}, req, len(elems)); rej != nil {
-		return Batch{}, refusal(-1, rej, "")
+		return Batch{}, refusal(-1, rej, startField(rej, "api_secret", "client_id"))
 	}
 	sh := b.Shared()
 	sh.UserID = b.Truncate(jb.Str(w.userID))
@@ -390,4 +390,16 @@ func (d *Decoder) ipOverride(s *Site, raw string) (string, *Refusal) {
 		return "", refuse(-1, webevent.ReasonInvalidField, "ip_override", CodeValueInvalid, "ip_override must be an IPv4 or IPv6 address without a zone")
 	}
 	return addr.Unmap().String(), nil
+}
+
+// startField names the field of a rejection of the request's identity:
+// the key, or the visitor id.
+func startField(rej *webevent.Rejection, key, visitor string) string {
+	switch rej.Reason {
+	case webevent.ReasonInvalidWriteKey:
+		return key
+	case webevent.ReasonInvalidID:
+		return visitor
+	}
+	return ""
 }

@@ -287,6 +287,9 @@ func TestSiteAndSecret(t *testing.T) {
 				assert.Equal(t, tc.reason, r.Reason)
 				assert.Equal(t, -1, r.Index)
 				assert.NotContains(t, r.Message, "wrong")
+				if tc.reason == webevent.ReasonInvalidWriteKey {
+					assert.Equal(t, "api_secret", r.FieldPath)
+				}
 				return
 			}
 			require.Nil(t, r)
