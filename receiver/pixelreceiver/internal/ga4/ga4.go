@@ -287,8 +287,8 @@ func (in *eventIn) mappedParam(key, text string) bool {
 	return true
 }
 
-// addProp adds an unmapped param within max_properties; limit counts the
-// places left for the mapped properties added later.
+// addProp adds an unmapped param within limit (max_properties); what
+// does not fit is counted. finishProps makes room for the mapped ones.
 func (in *eventIn) addProp(key string, v webevent.Value, limit int) {
 	if !validPropertyKey(key) || len(in.props) >= limit {
 		in.dropped++
@@ -388,7 +388,18 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 	if rej := setCampaign(&ev, &in.campaign, b); rej != nil {
 		return webevent.Event{}, refusal(in.index, rej, eventPath(in.index, ".params"))
 	}
-	// Mapped params the event type had no field for stay properties.
+	mapped, r := leftovers(b, in, mapped)
+	if r != nil {
+		return webevent.Event{}, r
+	}
+	ev.Props = d.finishProps(in, mapped)
+	return ev, nil
+}
+
+// leftovers adds the mapped params the event's type had no field for
+// (a search term on a custom event, a value outside a purchase, ...) as
+// properties: nothing sent is lost.
+func leftovers(b *webevent.Builder, in *eventIn, mapped []webevent.Prop) ([]webevent.Prop, *Refusal) {
 	for _, p := range [...]struct{ key, v string }{
 		{"link_url", in.link}, {"search_term", in.searchTerm}, {"form_id", in.formID},
 		{"form_name", in.formName}, {"form_destination", in.formDest}, {"transaction_id", in.transactionID},
@@ -403,7 +414,7 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 	if in.currency != "" {
 		c := strings.ToUpper(strings.TrimSpace(in.currency))
 		if !isCurrency(c) {
-			return webevent.Event{}, refuseEvent(in.index, webevent.ReasonInvalidField, ".params.currency", CodeValueInvalid, "currency must be an ISO 4217 code such as EUR")
+			return nil, refuseEvent(in.index, webevent.ReasonInvalidField, ".params.currency", CodeValueInvalid, "currency must be an ISO 4217 code such as EUR")
 		}
 		mapped = append(mapped, webevent.Prop{Key: PropCurrency, Value: webevent.StringValue(c)})
 	}
@@ -413,8 +424,7 @@ func (d *Decoder) event(b *webevent.Builder, in *eventIn, fallbackPage string) (
 	if in.items != nil {
 		mapped = append(mapped, webevent.Prop{Key: PropItemsJSON, Value: webevent.StringValue(b.Truncate(string(in.items)))})
 	}
-	ev.Props = d.finishProps(in, mapped)
-	return ev, nil
+	return mapped, nil
 }
 
 // finishProps puts the mapped properties first (they win over params of
