@@ -557,6 +557,9 @@ const (
 	// ChannelMatomo is Matomo's HTTP Tracking API (matomo.php, piwik.php),
 	// for sites that keep their Matomo tracker.
 	ChannelMatomo = "matomo"
+	// ChannelGA4 is Google Analytics 4's Measurement Protocol
+	// (/mp/collect), for sites that keep their GA4 tagging.
+	ChannelGA4 = "ga4"
 )
 
 // EventNames lists every event name of this schema version.

@@ -193,6 +193,7 @@ func (cfg *Config) validatePathsDistinct() error {
 	}
 	paths = append(paths, cfg.snowplowPaths()...)
 	paths = append(paths, cfg.matomoPaths()...)
+	paths = append(paths, cfg.ga4Paths()...)
 	var errs []error
 	for i, p := range paths {
 		for _, earlier := range paths[:i] {

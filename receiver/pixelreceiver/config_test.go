@@ -39,6 +39,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.False(t, cfg.RoutingKey, "the routing key is only for the two-tier layout")
 	assert.Equal(t, PlausibleConfig{Path: "/api/event"}, cfg.Protocols.Plausible, "other trackers' endpoints are off until enabled")
 	assert.Equal(t, MatomoConfig{Paths: []string{"/matomo.php", "/piwik.php"}}, cfg.Protocols.Matomo)
+	assert.Equal(t, GA4Config{MPPath: "/mp/collect", DebugMPPath: "/debug/mp/collect", CollectPath: "/g/collect"}, cfg.Protocols.GA4)
 	// Sites are required, so the default alone must not validate.
 	require.ErrorContains(t, confmap.Validate(cfg), "sites: at least one site is required")
 }
@@ -87,6 +88,11 @@ func TestLoadValidConfig(t *testing.T) {
 	assert.Equal(t, []string{"shop.example", "www.shop.example"}, site.Protocols.Plausible.Domains)
 	assert.Equal(t, MatomoConfig{Enabled: true, Paths: []string{"/matomo.php", "/js/piwik.php"}}, full.Protocols.Matomo)
 	assert.Equal(t, []int{1, 4}, site.Protocols.Matomo.SiteIDs)
+	assert.Equal(t, GA4Config{Enabled: true, MPPath: "/mp/collect", CollectPath: "/g/collect"}, full.Protocols.GA4)
+	assert.Equal(t, []string{"G-ABC123DEF4"}, site.Protocols.GA4.MeasurementIDs)
+	require.Len(t, site.Protocols.GA4.APISecrets, 1)
+	assert.Equal(t, "mp-secret-1", string(site.Protocols.GA4.APISecrets[0]))
+	assert.Equal(t, "https://shop.example/", site.Protocols.GA4.DefaultPageURL)
 }
 
 func TestLoadInvalidConfig(t *testing.T) {
@@ -138,6 +144,10 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{"matomo_no_paths", "protocols::matomo::paths: empty; list at least one path"},
 		{"matomo_relative_path", `protocols::matomo::paths::0: "matomo.php" must be an absolute URL path`},
 		{"matomo_path_is_pixel_path", `protocols::matomo::paths::1: "/p.gif" is already pixel_path`},
+		{"ga4_without_measurement_ids", "protocols::ga4::enabled: no site lists its measurement ids"},
+		{"ga4_bad_measurement_id", `sites::0::protocols::ga4::measurement_ids::0: "UA-1234-1" must be a GA4 measurement id`},
+		{"ga4_measurement_id_twice", `sites::1::protocols::ga4::measurement_ids::0: "g-abc123def4" is already listed by sites::0`},
+		{"ga4_collect_path_is_pixel_path", `protocols::ga4::collect_path: "/p.gif" is already pixel_path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

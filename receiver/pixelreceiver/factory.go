@@ -76,6 +76,7 @@ func createDefaultConfig() component.Config {
 			Plausible: PlausibleConfig{Path: defaultPlausiblePath},
 			Snowplow:  defaultSnowplowConfig(),
 			Matomo:    MatomoConfig{Paths: defaultMatomoPaths},
+			GA4:       GA4Config{MPPath: defaultGA4MPPath, DebugMPPath: defaultGA4DebugMPPath, CollectPath: defaultGA4CollectPath},
 		},
 		Limits: LimitsConfig{
 			MaxEventsPerBeacon: defaultMaxEventsPerBeacon,

@@ -24,6 +24,8 @@ type ProtocolsConfig struct {
 	Snowplow SnowplowConfig `mapstructure:"snowplow"`
 	// Matomo is Matomo's HTTP Tracking API (matomo_config.go).
 	Matomo MatomoConfig `mapstructure:"matomo"`
+	// GA4 is Google Analytics 4's Measurement Protocol (ga4_config.go).
+	GA4 GA4Config `mapstructure:"ga4"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -47,6 +49,7 @@ type SiteProtocolsConfig struct {
 	Plausible SitePlausibleConfig `mapstructure:"plausible"`
 	Snowplow  SiteSnowplowConfig  `mapstructure:"snowplow"`
 	Matomo    SiteMatomoConfig    `mapstructure:"matomo"`
+	GA4       SiteGA4Config       `mapstructure:"ga4"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -94,7 +97,7 @@ func (cfg *Config) validateProtocols() error {
 	if p.Enabled && len(owner) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("protocols::plausible::enabled: no site lists its Plausible domains; add sites::N::protocols::plausible::domains (e.g. [shop.example]) to the site that receives them"))
 	}
-	errs = append(errs, cfg.validateMatomo(), cfg.validateSnowplow())
+	errs = append(errs, cfg.validateMatomo(), cfg.validateSnowplow(), cfg.validateGA4())
 	return errors.Join(errs...)
 }
 

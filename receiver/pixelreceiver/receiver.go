@@ -25,6 +25,7 @@ import (
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/botdetect"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/clientip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/framing"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/ga4"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/geoip"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/matomo"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/metadata"
@@ -51,6 +52,7 @@ type pixelReceiver struct {
 	plausible *plausible.Decoder
 	snowplow  *snowplow.Decoder
 	matomo    *matomo.Decoder
+	ga4       *ga4.Decoder
 	sites     map[string]*site
 	// ownCORS is false when the operator configured confighttp's cors
 	// section; that handler then owns the CORS headers and ours would clash.
@@ -101,6 +103,7 @@ func newPixelReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*
 		plausible: &plausible.Decoder{Events: decoder, Domains: plausibleDomains(cfg)},
 		snowplow:  newSnowplowDecoder(cfg, decoder),
 		matomo:    &matomo.Decoder{Events: decoder, SiteIDs: matomoSiteIDs(cfg)},
+		ga4:       &ga4.Decoder{Events: decoder, MeasurementIDs: ga4Sites(cfg)},
 		sites:     sites,
 		ownCORS:   !cfg.ServerConfig.CORS.HasValue() || len(cfg.ServerConfig.CORS.Get().AllowedOrigins) == 0,
 		proxies:   proxies,
@@ -149,7 +152,7 @@ func (r *pixelReceiver) Start(ctx context.Context, host component.Host) error {
 		zap.String("beacon_path", r.cfg.BeaconPath), zap.String("import_path", r.cfg.ImportPath), zap.String("config_path", r.cfg.ConfigPath),
 		zap.String("tag_path", r.cfg.TagPath), zap.Bool("plausible", r.cfg.Protocols.Plausible.Enabled),
 		zap.Bool("snowplow", r.cfg.Protocols.Snowplow.Enabled),
-		zap.Bool("matomo", r.cfg.Protocols.Matomo.Enabled),
+		zap.Bool("matomo", r.cfg.Protocols.Matomo.Enabled), zap.Bool("ga4", r.cfg.Protocols.GA4.Enabled),
 		// The SRI hash goes into the site's <script integrity="..."> tag.
 		zap.String("tag_integrity", r.tag.script.Integrity), zap.Int("tag_gzip_bytes", len(r.tag.gzip)))
 	r.shutdownWG.Go(func() {
@@ -252,6 +255,17 @@ func (r *pixelReceiver) route(w http.ResponseWriter, req *http.Request) {
 		if r.routeSnowplow(w, req) {
 			return
 		}
+		switch r.ga4Path(req.URL.Path) {
+		case "mp":
+			r.handleGA4MP(w, req, false)
+			return
+		case "debug":
+			r.handleGA4MP(w, req, true)
+			return
+		case "collect":
+			r.handleGA4Collect(w, req)
+			return
+		}
 		http.NotFound(w, req)
 	}
 }
@@ -286,6 +300,15 @@ func (r *pixelReceiver) serverError(w http.ResponseWriter, req *http.Request, ms
 			return
 		}
 		if r.snowplowServerError(w, req, msg) {
+			return
+		}
+		if kind := r.ga4Path(req.URL.Path); kind != "" {
+			if kind == "collect" && req.Method == http.MethodGet {
+				// A GET never needs its body: handled as usual.
+				r.handleGA4Collect(w, req)
+				return
+			}
+			r.refuseBody(w, req, channelGA4, msg)
 			return
 		}
 		http.Error(w, msg, status)
@@ -346,7 +369,7 @@ type timeCorrectionKey struct{ channel, correction string }
 // correction, made once: an attribute set is sorted and allocated.
 var timeCorrectionAttrs = func() map[timeCorrectionKey]metric.AddOption {
 	m := map[timeCorrectionKey]metric.AddOption{}
-	for _, ch := range []string{channelPixel, channelIframe, channelBeacon, channelPlausible, channelMatomo, channelSnowplow} {
+	for _, ch := range []string{channelPixel, channelIframe, channelBeacon, channelPlausible, channelMatomo, channelSnowplow, channelGA4} {
 		for _, c := range eventmodel.TimeCorrections {
 			m[timeCorrectionKey{ch, c}] = metric.WithAttributeSet(attribute.NewSet(
 				attribute.String("channel", ch), attribute.String("correction", c)))
