@@ -14,10 +14,10 @@
 #   open      the default pipeline again, open loop at 50 % of its closed-loop peak with
 #             few workers, latency from each request's scheduled send time; the generator's
 #             own send lag is reported next to it
-#   es        config/default.yaml into a real Elasticsearch of its own (on the generator's
-#             core): collector CPU and Elasticsearch CPU per stored document, events and
-#             entity documents (visits, visitors, credits) counted, until every document is
-#             searchable
+#   es        config/default.yaml into a real Elasticsearch of its own, pixel hits open loop
+#             at WEBJOURNEY_BENCH_ES_RATE per second (default 1000): collector CPU and
+#             Elasticsearch CPU per stored document, events and entity documents (visits,
+#             visitors, credits) counted, until every document is searchable
 # It refuses to report when the machine is busy before it starts (other
 # processes skew every number) unless WEBJOURNEY_BENCH_FORCE=1, and then says
 # so in the table. With --write it replaces the table between the
@@ -29,6 +29,7 @@
 #   WEBJOURNEY_COLLECTOR_BIN  collector binary (default _build/otelcol-webjourney, built with
 #                             `make build` when missing; copied first)
 #   WEBJOURNEY_LOAD_PORT      first of seven loopback ports (default 18090)
+#   WEBJOURNEY_BENCH_ROUNDS   rounds of the closed-loop phases (default 3; medians reported)
 #   WEBJOURNEY_BENCH_ES       0 skips the Elasticsearch phase
 #   WEBJOURNEY_BENCH_PROFILE  a directory: also take a 10 s CPU profile of the default pipeline
 #                             under load (pipeline.cpu.pprof and `go tool pprof -top` summaries)
@@ -46,6 +47,8 @@ port="${WEBJOURNEY_LOAD_PORT:-18090}"
 pixel="127.0.0.1:$port"; bare="127.0.0.1:$((port + 1))"; otlp="127.0.0.1:$((port + 2))"
 metrics_port=$((port + 3)); pprof="127.0.0.1:$((port + 4))"; pipeline="127.0.0.1:$((port + 5))"
 es_listen="127.0.0.1:$((port + 6))"
+es_rate="${WEBJOURNEY_BENCH_ES_RATE:-1000}"
+rounds="${WEBJOURNEY_BENCH_ROUNDS:-3}"
 server_core=0 gen_core=1
 
 die() { echo "bench-pipeline.sh: $*" >&2; exit 1; }
@@ -132,20 +135,37 @@ load() { # phase, then pixelload flags; keeps the result line in $work/<phase>.o
 	taskset -c "$gen_core" "$work/pixelload" -d "$duration" -warmup "$warmup" "$@" >"$work/$name.out" 2>&1 || true
 	cat "$work/$name.out" >&2
 }
+values() { # phase key -> the value of every round, one a line
+	local f
+	for f in "$work/$1".*.out; do
+		[[ -f "$f" ]] && tr ' ' '\n' <"$f" | sed -n "s/^$2=//p" | head -1
+	done
+}
+med() { # phase key -> median over the rounds (or "-")
+	values "$1" "$2" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+spread() { # phase key -> "min–max" over the rounds
+	values "$1" "$2" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR > 1) printf "%s–%s", lo, hi }'
+}
 field() { # phase key -> value (or "-")
 	local v=""
 	[[ -f "$work/$1.out" ]] && v="$(tr ' ' '\n' <"$work/$1.out" | sed -n "s/^$2=//p" | head -1)"
 	echo "${v:--}"
 }
 
-load bare -c "$conns" -kind pixel -url "http://$bare/p.gif" -pid "$barepid"
-load pixel -c "$conns" -kind pixel -url "http://$pixel/p.gif" -pid "$col" -metrics "$metrics" -receiver pixel
-load otlp -c "$conns" -kind otlp -url "http://$otlp/v1/logs" -pid "$col" -metrics "$metrics" -receiver otlp
-load default -c "$conns" -kind pixel -url "http://$pipeline/p.gif" -pid "$col" -metrics "$metrics" -receiver pixel/pipeline
-load beacon -c "$conns" -kind beacon -events 10 -url "http://$pipeline/b" -pid "$col" -metrics "$metrics" -receiver pixel/pipeline
+# The closed-loop phases run in rounds, alternating, and the table shows
+# each one's median and range: one 10 s phase can be off by a third on a
+# VM (two runs of one commit differed that much).
+for r in $(seq 1 "$rounds"); do
+	load "bare.$r" -c "$conns" -kind pixel -url "http://$bare/p.gif" -pid "$barepid"
+	load "pixel.$r" -c "$conns" -kind pixel -url "http://$pixel/p.gif" -pid "$col" -metrics "$metrics" -receiver pixel
+	load "otlp.$r" -c "$conns" -kind otlp -url "http://$otlp/v1/logs" -pid "$col" -metrics "$metrics" -receiver otlp
+	load "default.$r" -c "$conns" -kind pixel -url "http://$pipeline/p.gif" -pid "$col" -metrics "$metrics" -receiver pixel/pipeline
+	load "beacon.$r" -c "$conns" -kind beacon -events 10 -url "http://$pipeline/b" -pid "$col" -metrics "$metrics" -receiver pixel/pipeline
+done
 # Open loop with 4 workers: few enough that the generator's own lag stays
 # small on its core, enough that a slow answer does not stall the schedule.
-half="$(awk -v r="$(field default rps)" 'BEGIN { printf "%.0f", (r == "-" ? 0 : r / 2) }')"
+half="$(awk -v r="$(med default rps)" 'BEGIN { printf "%.0f", (r == "-" ? 0 : r / 2) }')"
 if ((half > 0)); then
 	load open -c 4 -kind pixel -rate "$half" -url "http://$pipeline/p.gif" -pid "$col" -metrics "$metrics" -receiver pixel/pipeline
 fi
@@ -178,9 +198,10 @@ if [[ "${WEBJOURNEY_BENCH_ES:-1}" != 0 ]]; then
 	mkdir -p "$work/es-data"
 	es_url="$(ES_PORT="$es_port" ES_DATA_DIR="$work/es-data" ES_HEAP="${ES_HEAP:-1g}" scripts/elasticsearch.sh start)"
 	es_pid="$(cat "${WEBJOURNEY_CACHE:-$ROOT/.cache}/elasticsearch-run-$es_port/elasticsearch.pid")"
-	# Elasticsearch shares the generator's core: on one box it sets the
-	# ceiling, and the collector's core stays the collector's alone.
-	taskset -a -p -c "$gen_core" "$es_pid" >/dev/null
+	# Elasticsearch is not pinned: on the generator's core it starved the
+	# generator, which then sent one request per wake-up of the collector
+	# and tripled the collector's CPU per request (syscalls). CPU time is
+	# still counted per process.
 	prefix="benchpipe$$"
 	cat >"$work/es-override.yaml" <<-YAML
 		receivers:
@@ -198,7 +219,9 @@ if [[ "${WEBJOURNEY_BENCH_ES:-1}" != 0 ]]; then
 	ready "http://$es_listen/p.gif"
 	sleep 3 # the exporter installs its templates
 	c0="$(ticks "$escol")" e0="$(ticks "$es_pid")" t0="$(date +%s.%N)"
-	load es -c 4 -kind pixel -url "http://$es_listen/p.gif" -pid "$escol"
+	# Open loop at a fixed rate: CPU per request depends on the load (how
+	# many requests one wake-up serves), so runs compare at the same rate.
+	load es -c 8 -kind pixel -rate "$es_rate" -url "http://$es_listen/p.gif" -pid "$escol"
 	# Until every document is searchable: the count is stable for 3 s.
 	count() {
 		curl -s -X POST "$es_url/$prefix-*/_refresh" >/dev/null
@@ -225,33 +248,38 @@ fi
 
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (x == "-" || y == "-" || y == 0) print "-"; else printf "%.2f", x / y }'; }
 minus() { awk -v x="$1" -v y="$2" 'BEGIN { if (x == "-" || y == "-") print "-"; else printf "%.1f", x - y }'; }
-bare_us="$(field bare server_cpu_us_per_req)"; pixel_us="$(field pixel server_cpu_us_per_req)"
-default_us="$(field default server_cpu_us_per_req)"
+bare_us="$(med bare server_cpu_us_per_req)"; pixel_us="$(med pixel server_cpu_us_per_req)"
+default_us="$(med default server_cpu_us_per_req)"
 {
 	echo "<!-- bench-pipeline:start (written by scripts/bench-pipeline.sh --write) -->"
 	echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, commit $(git rev-parse --short HEAD), server on core $server_core," \
 		"generator on core $gen_core, $conns connections, $duration per phase after $warmup warm-up${skewed}:"
 	echo "\`scripts/bench-pipeline.sh --write $conns $duration\`."
 	echo
+	echo "Medians of $rounds rounds (range in brackets); other processes: the most any round saw."
+	echo
 	echo "| phase | req/s | server CPU per request | per event | other processes |"
 	echo "|---|---:|---:|---:|---:|"
-	row() { echo "| $1 | $(field "$2" rps) | $(field "$2" server_cpu_us_per_req) µs | ${3:-$(field "$2" server_cpu_us_per_req) µs} | $(field "$2" other_cpu_pct) % |"; }
+	cell() { echo "$(med "$1" "$2") µs ($(spread "$1" "$2"))"; }
+	other() { values "$1" other_cpu_pct | sort -g | tail -1 | awk '{ print ($1 < 0 ? 0 : $1) }'; }
+	row() { echo "| $1 | $(med "$2" rps) | $(cell "$2" server_cpu_us_per_req) | ${3:-$(cell "$2" server_cpu_us_per_req)} | $(other "$2") % |"; }
 	row "bare net/http GIF server" bare
 	row "pixel → memory_limiter → nop" pixel
 	row "otlp (one record) → memory_limiter → nop" otlp
 	row "pixel → default processors → nop" default
-	row "beacon of 10 events → default processors → nop" beacon "$(field beacon server_cpu_us_per_event) µs"
+	row "beacon of 10 events → default processors → nop" beacon "$(cell beacon server_cpu_us_per_event)"
 	echo
 	echo "- pixel → nop / bare: **$(ratio "$pixel_us" "$bare_us")×** (target ≤ 1.5×)."
 	echo "- The three processors in the built collector: **$(minus "$default_us" "$pixel_us") µs** per event" \
-		"(default − pixel; target ≤ 10 µs). Beacon events: **$(field beacon server_cpu_us_per_event) µs** each (target ≤ 12 µs)."
+		"(default − pixel; target ≤ 10 µs). Beacon events: **$(med beacon server_cpu_us_per_event) µs** each (target ≤ 12 µs)."
 	echo "- Open loop at $half req/s (50 % of the default pipeline's peak), 4 workers, latency from the scheduled send:" \
 		"p50 $(field open p50_ms) ms, p90 $(field open p90_ms) ms, p99 $(field open p99_ms) ms, max $(field open max_ms) ms;" \
 		"the generator's own largest send lag was $(field open max_send_lag_ms) ms."
 	if [[ "$es_docs" != "-" ]]; then
-		echo "- Into Elasticsearch (config/default.yaml, own 8.19 node sharing the generator's core, 4 connections):" \
-			"$es_rps hits/s, $es_docs documents stored (events and entities), searchable ${es_drain} s after the load began;" \
-			"collector **$es_col_us µs** and Elasticsearch **$es_es_us µs** of CPU per stored document."
+		echo "- Into Elasticsearch (config/default.yaml, its own 8.19 node, not pinned), open loop at $es_rate hits/s:" \
+			"$es_rps hits/s answered (p99 $(field es p99_ms) ms, generator lag $(field es max_send_lag_ms) ms), $es_docs documents stored" \
+			"(events and entities, the warm-up's included), all searchable ${es_drain} s after the load began;" \
+			"collector **$es_col_us µs** and Elasticsearch **$es_es_us µs** of CPU per stored document, from the start of the load until all were searchable."
 	fi
 	echo "<!-- bench-pipeline:end -->"
 } >"$work/table.md"
