@@ -126,7 +126,9 @@ func testSnowplowTrackerInBrowser(t *testing.T, method string, anonymous bool) {
 		return err
 	}))
 	require.NoError(t, err)
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`typeof window.play === 'function'`, chromedp.WithPollingTimeout(10*time.Second)))
+	// The tracker is set up in the head: wait for the body too, whose
+	// link and form the test clicks (a CI run clicked a null link).
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`typeof window.play === 'function' && document.readyState === 'complete'`, chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err)
 	_, err = chromedp.Run(ctx, chromedp.Evaluate[any](`window.play(); window.step(); document.getElementById('partner').click(); document.getElementById('subscribe').click()`))
 	require.NoError(t, err)
