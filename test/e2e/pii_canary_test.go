@@ -48,7 +48,8 @@ var lookalikes = []string{"#1234-5678-90", "Ticket 123-456-7890"}
 // surface of the pixel receiver — pixel parameters, beacon fields, page
 // URL (path, query, fragment, userinfo), referrer, title, site search,
 // custom event names and properties, identify, Plausible's Events API, Matomo's HTTP
-// Tracking API — through the built
+// Tracking API, Snowplow's tracker protocol, GA4's Measurement Protocol and
+// gtag.js's /g/collect — through the built
 // collector into the real Elasticsearch, then scans every stored document
 // for any clear-text occurrence.
 func TestPIICanary(t *testing.T) {
@@ -65,6 +66,8 @@ func TestPIICanary(t *testing.T) {
     protocols:
       plausible: {enabled: true}
       matomo: {enabled: true}
+      snowplow: {enabled: true}
+      ga4: {enabled: true}
     sites:
       - id: %s
         consent: {required: false}
@@ -72,7 +75,9 @@ func TestPIICanary(t *testing.T) {
           - {name: canarypartner, param: cp_click, attribution_window: 720h}
         protocols:
           plausible: {domains: [canary.example]}
-          matomo: {site_ids: [1]}`, canarySite),
+          matomo: {site_ids: [1]}
+          snowplow: {app_ids: [canary-app]}
+          ga4: {measurement_ids: [G-CANARY1234]}`, canarySite),
 		processors: fmt.Sprintf("  consent:\n    default: opt_out\n  anonymizer:\n    secret: {file: %q}\n"+
 			"    partner_click_id: {primary_key: c1, keys: {c1: {file: %q}}}\n", secretFile, clickKeyFile),
 		order: []string{"consent", "anonymizer"},
@@ -173,13 +178,75 @@ func TestPIICanary(t *testing.T) {
 		t.Fatalf("canary Matomo bulk: %d %s", status, out)
 	}
 
+	// Snowplow's tracker protocol, a POST batch: page view, structured
+	// event, self-describing event and a context, each carrying text.
+	sdJSON := func(schema string, data any) string {
+		b, _ := json.Marshal(map[string]any{"schema": schema, "data": data})
+		return string(b)
+	}
+	spCommon := map[string]any{"tv": "js-4.6.8", "aid": "canary-app", "p": "web", "duid": "7e85664c-ea4f-49ee-b911-b858e3ad3564",
+		"sid": "5eb9ab19-8d5c-4ff0-a142-ad235aac5bac", "vid": "1", "uid": email}
+	spEvent := func(fields map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range spCommon {
+			out[k] = v
+		}
+		for k, v := range fields {
+			out[k] = v
+		}
+		return out
+	}
+	spContext := sdJSON("iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
+		[]any{map[string]any{"schema": "iglu:com.acme/customer/jsonschema/1-0-0", "data": map[string]any{"email": email, "phone": phone}}})
+	snowplowEvents := []map[string]any{
+		spEvent(map[string]any{"e": "pv", "eid": "b6a2c1d4-0001-4000-8000-000000000001", "url": pageURL, "page": "Order for " + email + " card " + card,
+			"refr": "https://mail.example/inbox?to=" + email + "&token=" + token, "co": spContext}),
+		spEvent(map[string]any{"e": "se", "eid": "b6a2c1d4-0002-4000-8000-000000000002", "url": "https://shop.example/", "se_ca": "lead",
+			"se_ac": "signup " + email, "se_la": iban, "se_pr": "Phone " + phone}),
+		spEvent(map[string]any{"e": "ue", "eid": "b6a2c1d4-0003-4000-8000-000000000003", "url": "https://shop.example/",
+			"ue_pr": sdJSON("iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
+				map[string]any{"schema": "iglu:com.acme/lead/jsonschema/1-0-0", "data": map[string]any{"email": email, "card": card, "note": "api key " + token}})}),
+	}
+	snowplowBody, _ := json.Marshal(map[string]any{"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4", "data": snowplowEvents})
+	if status, out := beacon(t, base+"/com.snowplowanalytics.snowplow/tp2", "application/json", string(snowplowBody)); status != http.StatusOK {
+		t.Fatalf("canary Snowplow batch: %d %s", status, out)
+	}
+
+	// GA4's Measurement Protocol (a server's request) and gtag.js's
+	// /g/collect (a browser's).
+	ga4Body, _ := json.Marshal(map[string]any{"client_id": "1234567890.1733130000", "user_id": email,
+		"user_properties": map[string]any{"contact": map[string]any{"value": email}},
+		"events": []map[string]any{
+			{"name": "page_view", "params": map[string]any{"page_location": pageURL, "page_title": "Hi " + email,
+				"page_referrer": "https://mail.example/inbox?to=" + email + "&token=" + token}},
+			{"name": "lead_form", "params": map[string]any{"page_location": "https://shop.example/lead", "email": email, "phone": phone,
+				"card": card, "iban": iban, "note": "api key " + token}},
+		}})
+	if status, out := beacon(t, base+"/mp/collect?measurement_id=G-CANARY1234&api_secret=canary", "application/json", string(ga4Body)); status != http.StatusNoContent {
+		t.Fatalf("canary GA4 Measurement Protocol: %d %s", status, out)
+	}
+	gtagQuery := url.Values{"v": {"2"}, "tid": {"G-CANARY1234"}, "cid": {"1234567890.1733130000"}, "uid": {email}, "en": {"page_view"},
+		"dl": {pageURL}, "dt": {"Order for " + email}, "dr": {"https://mail.example/?to=" + email}, "ep.contact": {"Phone " + phone},
+		"up.card": {card}}.Encode()
+	gtagReq, _ := http.NewRequest(http.MethodGet, base+"/g/collect?"+gtagQuery, http.NoBody)
+	gtagReq.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+	gtagResp, err := http.DefaultClient.Do(gtagReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = gtagResp.Body.Close()
+	if gtagResp.StatusCode != http.StatusNoContent {
+		t.Fatalf("canary gtag.js /g/collect: %d", gtagResp.StatusCode)
+	}
+
 	wantIDs := []string{"canary-pixel-1", "canary-pixel-2", "canary-pixel-3", "canary-beacon-1", "canary-beacon-2", "canary-beacon-3",
 		"canary-beacon-4", "canary-beacon-5", "canary-beacon-6", "canary-beacon-7", "canary-beacon-8",
 		"canary-partner-1", "canary-partner-2", "canary-partner-3"}
 	var docs map[string]map[string]any
 	eventually(t, 60*time.Second, "the canary documents", func() bool {
 		docs = store.searchHits(storeIndex(prefix, journeystore.FamilyEvents), map[string]any{"match_all": map[string]any{}})
-		return len(docs) >= len(wantIDs)+1+len(matomoRequests) // the Plausible and Matomo events' ids are the receiver's
+		// The Plausible, Matomo and GA4 events' ids are the receiver's.
+		return len(docs) >= len(wantIDs)+1+len(matomoRequests)+len(snowplowEvents)+3
 	})
 	for _, id := range wantIDs {
 		if docs[id] == nil {
@@ -203,6 +270,17 @@ func TestPIICanary(t *testing.T) {
 	}
 	if matomoDocs != len(matomoRequests) {
 		t.Errorf("%d Matomo canary events stored, want %d", matomoDocs, len(matomoRequests))
+	}
+	for channel, want := range map[string]int{"snowplow": len(snowplowEvents), "ga4": 3} {
+		n := 0
+		for _, d := range docs {
+			if d["webjourney.ingest.channel"] == channel {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("%d %s canary events stored, want %d", n, channel, want)
+		}
 	}
 	raw, _ := json.Marshal(docs)
 	all := strings.ToLower(string(raw))
