@@ -38,10 +38,7 @@ func (r *pixelReceiver) handleBeacon(w http.ResponseWriter, req *http.Request) {
 		r.setBeaconHeaders(w, req, nil)
 		r.handlePreflight(w, http.MethodPost)
 	default:
-		r.setBeaconHeaders(w, req, nil)
-		r.reject(req.Context(), channelBeacon, beaconMethodRejection, -1)
-		w.Header().Set("Allow", "POST, OPTIONS")
-		writeBeaconError(w, http.StatusMethodNotAllowed, beaconMethodRejection)
+		r.refuseMethod(w, req, channelBeacon, beaconMethodRejection, "POST, OPTIONS")
 	}
 }
 
@@ -213,4 +210,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// refuseMethod answers a beacon-style request of a method its surface
+// does not serve: 405 with the Allow header and the reason, counted for
+// channel.
+func (r *pixelReceiver) refuseMethod(w http.ResponseWriter, req *http.Request, channel string, rej *webevent.Rejection, allow string) {
+	r.setBeaconHeaders(w, req, nil)
+	r.reject(req.Context(), channel, rej, -1)
+	w.Header().Set("Allow", allow)
+	writeBeaconError(w, http.StatusMethodNotAllowed, rej)
 }

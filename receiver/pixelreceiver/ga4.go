@@ -15,7 +15,6 @@ import (
 const channelGA4 = eventmodel.ChannelGA4
 
 var (
-	ga4MethodRejection    = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use POST"}
 	ga4MediaTypeRejection = &webevent.Rejection{Reason: webevent.ReasonUnsupportedMediaType, Message: "Content-Type must be application/json or text/plain"}
 
 	ga4CollectMethodRejection    = &webevent.Rejection{Reason: webevent.ReasonMethodNotAllowed, Message: "use GET or POST"}
@@ -40,10 +39,7 @@ func (r *pixelReceiver) handleGA4MP(w http.ResponseWriter, req *http.Request, de
 		r.handlePreflight(w, http.MethodPost)
 		return
 	default:
-		r.setBeaconHeaders(w, req, nil)
-		r.reject(ctx, channelGA4, ga4MethodRejection, -1)
-		w.Header().Set("Allow", "POST, OPTIONS")
-		writeBeaconError(w, http.StatusMethodNotAllowed, ga4MethodRejection)
+		r.refuseMethod(w, req, channelGA4, beaconMethodRejection, "POST, OPTIONS")
 		return
 	}
 	c := r.newClient(req, time.Now())
@@ -163,10 +159,7 @@ func (r *pixelReceiver) handleGA4Collect(w http.ResponseWriter, req *http.Reques
 		r.handlePreflight(w, http.MethodPost)
 		return
 	default:
-		r.setBeaconHeaders(w, req, nil)
-		r.reject(ctx, channelGA4, ga4CollectMethodRejection, -1)
-		w.Header().Set("Allow", "GET, POST, OPTIONS")
-		writeBeaconError(w, http.StatusMethodNotAllowed, ga4CollectMethodRejection)
+		r.refuseMethod(w, req, channelGA4, ga4CollectMethodRejection, "GET, POST, OPTIONS")
 		return
 	}
 	pixel := req.Method == http.MethodGet

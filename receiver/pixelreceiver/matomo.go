@@ -37,10 +37,7 @@ func (r *pixelReceiver) handleMatomo(w http.ResponseWriter, req *http.Request) {
 		r.handlePreflight(w, http.MethodPost)
 		return
 	default:
-		r.setBeaconHeaders(w, req, nil)
-		r.reject(ctx, channelMatomo, matomoMethodRejection, -1)
-		w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
-		writeBeaconError(w, http.StatusMethodNotAllowed, matomoMethodRejection)
+		r.refuseMethod(w, req, channelMatomo, matomoMethodRejection, "GET, POST, HEAD, OPTIONS")
 		return
 	}
 	pixel := req.Method == http.MethodGet && matomo.SendImage(req.URL.RawQuery)

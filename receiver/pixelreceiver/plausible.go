@@ -26,10 +26,7 @@ func (r *pixelReceiver) handlePlausible(w http.ResponseWriter, req *http.Request
 		r.handlePreflight(w, http.MethodPost)
 		return
 	default:
-		r.setBeaconHeaders(w, req, nil)
-		r.reject(req.Context(), channelPlausible, beaconMethodRejection, -1)
-		w.Header().Set("Allow", "POST, OPTIONS")
-		writeBeaconError(w, http.StatusMethodNotAllowed, beaconMethodRejection)
+		r.refuseMethod(w, req, channelPlausible, beaconMethodRejection, "POST, OPTIONS")
 		return
 	}
 	ctx := req.Context()

@@ -73,10 +73,7 @@ func (r *pixelReceiver) handleSnowplowPost(w http.ResponseWriter, req *http.Requ
 		r.snowplowPreflight(w, http.MethodPost)
 		return
 	default:
-		r.setBeaconHeaders(w, req, nil)
-		r.reject(req.Context(), channelSnowplow, beaconMethodRejection, -1)
-		w.Header().Set("Allow", "POST, OPTIONS")
-		writeBeaconError(w, http.StatusMethodNotAllowed, beaconMethodRejection)
+		r.refuseMethod(w, req, channelSnowplow, beaconMethodRejection, "POST, OPTIONS")
 		return
 	}
 	ctx := req.Context()
