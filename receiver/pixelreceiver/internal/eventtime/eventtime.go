@@ -91,6 +91,26 @@ func (r Rule) Decide(received time.Time, sentAt, at *float64) Time {
 	}
 }
 
+// Vouched is the rule for a time the sender states as the event's true
+// time instead of two clock readings (Snowplow's ttm, which Snowplow takes
+// as its derived timestamp unchecked): kept as sent when it lies within
+// MaxDelay before and MaxSkew after the receive time; else the receive
+// time replaces it (in_future, too_old), as for a beacon event whose
+// wait is out of bounds. Both bounds are inclusive.
+func (r Rule) Vouched(received time.Time, at *float64) Time {
+	if !reading(at) {
+		return replaced(received, eventmodel.TimeCorrectionMissing)
+	}
+	ageMs := unixMs(received) - *at
+	switch {
+	case ageMs < -milliseconds(r.MaxSkew):
+		return replaced(received, eventmodel.TimeCorrectionInFuture)
+	case ageMs > milliseconds(r.MaxDelay):
+		return replaced(received, eventmodel.TimeCorrectionTooOld)
+	}
+	return clientTime(*at)
+}
+
 // Import is the rule of the import endpoint, which takes history from the
 // site's owner (authenticated by the site's import key): an imported event
 // keeps its own time exactly as sent, since there is no send time to

@@ -173,3 +173,45 @@ func FuzzDecide(f *testing.F) {
 		}
 	})
 }
+
+// TestVouchedRule walks the bounds of a time the sender vouches for
+// (Snowplow's ttm): a day back and ten seconds ahead, inclusive.
+func TestVouchedRule(t *testing.T) {
+	received := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	r := float64(received.UnixMilli())
+	day := float64(24 * time.Hour / time.Millisecond)
+	skew := float64(10 * time.Second / time.Millisecond)
+	client := func(at float64) Time {
+		return Time{At: received.Add(time.Duration((at - r) * float64(time.Millisecond))), Source: em.TimeSourceClient}
+	}
+	replaced := func(correction string) Time {
+		return Time{At: received, Source: em.TimeSourceReceiveTime, Correction: correction}
+	}
+	for _, tt := range []struct {
+		name string
+		at   *float64
+		want Time
+	}{
+		{"missing", nil, replaced(em.TimeCorrectionMissing)},
+		{"NaN", ptr(math.NaN()), replaced(em.TimeCorrectionMissing)},
+		{"+Inf", ptr(math.Inf(1)), replaced(em.TimeCorrectionMissing)},
+		{"now", ptr(r), client(r)},
+		{"a day back", ptr(r - day), client(r - day)},
+		{"a day and one ms back", ptr(r - day - 1), replaced(em.TimeCorrectionTooOld)},
+		{"a day less one ms back", ptr(r - day + 1), client(r - day + 1)},
+		{"the tolerance ahead", ptr(r + skew), client(r + skew)},
+		{"one ms more ahead", ptr(r + skew + 1), replaced(em.TimeCorrectionInFuture)},
+		{"one ms less ahead", ptr(r + skew - 1), client(r + skew - 1)},
+		{"a fraction of a ms", ptr(r - 0.25), client(r - 0.25)},
+		{"before 1970", ptr(-1), replaced(em.TimeCorrectionTooOld)},
+		{"the largest float", ptr(math.MaxFloat64), replaced(em.TimeCorrectionInFuture)},
+		{"the smallest float", ptr(-math.MaxFloat64), replaced(em.TimeCorrectionTooOld)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Beacon.Vouched(received, tt.at)
+			if !got.At.Equal(tt.want.At) || got.Source != tt.want.Source || got.Correction != tt.want.Correction {
+				t.Errorf("Vouched(%v) = %+v, want %+v", tt.at, got, tt.want)
+			}
+		})
+	}
+}

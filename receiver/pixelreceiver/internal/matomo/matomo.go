@@ -312,8 +312,8 @@ func (d *Decoder) event(p *params, token string, req webevent.Request, g *groups
 	trusted := d.Events.Sites[site].WriteKey != ""
 
 	at := eventtime.Received(req.Received)
-	if trusted && p.cdt != "" {
-		if at, rej = customTime(p.cdt, req.Received); rej != nil {
+	if p.cdt != "" {
+		if at, rej = customTime(p.cdt, req.Received, trusted); rej != nil {
 			return webevent.Event{}, rej
 		}
 	}
@@ -558,8 +558,12 @@ func override(ev *webevent.Event, p *params, b *webevent.Builder) *webevent.Reje
 }
 
 // customTime reads cdt, a Unix time in seconds or "YYYY-MM-DD HH:MM:SS"
-// in UTC, as an imported event's time: kept as sent, refused in the future.
-func customTime(cdt string, received time.Time) (eventtime.Time, *webevent.Rejection) {
+// in UTC. Authenticated (trusted), it is an imported event's time: kept as
+// sent at any age, refused in the future. Without authentication Matomo
+// takes it only within the last 24 hours; here it is a time the sender
+// vouches for, kept within the beacon's bounds (a day back, 10 s ahead)
+// and otherwise replaced by the receive time, flagged and counted.
+func customTime(cdt string, received time.Time, trusted bool) (eventtime.Time, *webevent.Rejection) {
 	cdt = strings.TrimSpace(cdt)
 	var ms float64
 	if secs, err := strconv.ParseFloat(cdt, 64); err == nil && !math.IsNaN(secs) && !math.IsInf(secs, 0) {
@@ -568,6 +572,9 @@ func customTime(cdt string, received time.Time) (eventtime.Time, *webevent.Rejec
 		ms = float64(t.UnixMilli())
 	} else {
 		return eventtime.Time{}, webevent.Reject(webevent.ReasonInvalidField, "cdt must be a Unix time in seconds or YYYY-MM-DD HH:MM:SS (UTC)")
+	}
+	if !trusted {
+		return eventtime.Beacon.Vouched(received, &ms), nil
 	}
 	at, correction := eventtime.Import(received, &ms, 0, maxCustomTimeSkew)
 	if correction != "" {

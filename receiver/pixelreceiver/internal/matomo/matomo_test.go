@@ -2,6 +2,7 @@ package matomo
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -215,6 +216,7 @@ func TestOverridesNeedTheWriteKey(t *testing.T) {
 	assert.Equal(t, testRequest.ClientAddress, a[eventmodel.AttrClientAddress])
 	assert.Equal(t, testRequest.UserAgent, a[eventmodel.AttrUserAgent])
 	assert.Equal(t, eventmodel.TimeSourceReceiveTime, a[eventmodel.AttrTimeSource])
+	assert.Equal(t, eventmodel.TimeCorrectionTooOld, a[eventmodel.AttrTimeCorrection], "a year-old cdt without token_auth: replaced, flagged")
 	assert.Nil(t, props(a), "cip, ua and cdt never become properties")
 
 	// The site's write key as token_auth: honoured.
@@ -345,4 +347,36 @@ func TestSendImage(t *testing.T) {
 	assert.False(t, SendImage("idsite=1&send_image=0"))
 	assert.True(t, IsBulk([]byte(" {\"requests\":[]}")))
 	assert.False(t, IsBulk([]byte("idsite=1&rec=1")))
+}
+
+// TestUnauthenticatedCustomTime: as Matomo, a cdt without token_auth is
+// taken within the last 24 hours; outside (a day back, 10 s ahead) the
+// receive time replaces it, flagged with the reason, never silently.
+func TestUnauthenticatedCustomTime(t *testing.T) {
+	d := testDecoder(t)
+	r := testRequest.Received
+	for _, tc := range []struct {
+		name       string
+		cdt        string
+		source     string
+		correction any
+		at         time.Time
+	}{
+		{"an hour ago", strconv.FormatInt(r.Add(-time.Hour).Unix(), 10), eventmodel.TimeSourceClient, nil, r.Add(-time.Hour).Truncate(time.Second)},
+		{"a day ago, as a date", r.Add(-24 * time.Hour).UTC().Format(time.DateTime), eventmodel.TimeSourceClient, nil, r.Add(-24 * time.Hour).Truncate(time.Second)},
+		{"two days ago", strconv.FormatInt(r.Add(-48*time.Hour).Unix(), 10), eventmodel.TimeSourceReceiveTime, eventmodel.TimeCorrectionTooOld, r},
+		{"a minute ahead", strconv.FormatInt(r.Add(time.Minute).Unix(), 10), eventmodel.TimeSourceReceiveTime, eventmodel.TimeCorrectionInFuture, r},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, rej := d.Decode("idsite=1&rec=1&url=https://shop.example/&cdt="+url.QueryEscape(tc.cdt), testRequest)
+			require.Nil(t, rej)
+			_, a := record(ev)
+			assert.Equal(t, tc.source, a[eventmodel.AttrTimeSource])
+			assert.Equal(t, tc.correction, a[eventmodel.AttrTimeCorrection])
+			assert.True(t, tc.at.Equal(ev.Time.At), "time %v, want %v", ev.Time.At, tc.at)
+		})
+	}
+	_, rej := d.Decode("idsite=1&rec=1&url=https://shop.example/&cdt=yesterday", testRequest)
+	require.NotNil(t, rej)
+	assert.Equal(t, webevent.ReasonInvalidField, rej.Reason)
 }

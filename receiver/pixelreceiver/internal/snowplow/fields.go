@@ -13,14 +13,14 @@ import (
 // package does not read (cs, cd, ds beyond its height, fp, cookie, f_*,
 // ...) are ignored, as Snowplow's enrich ignores the ones it does not know.
 type fields struct {
-	e, aid, eid, dtm, stm, tz, lang, res, vp, ds string
-	duid, sid, vid, uid, url, page, refr         string
-	co, cx, uePr, uePx                           string
-	seCa, seAc, seLa, sePr, seVa                 string
-	ppMay                                        string
-	trID, trAf, trTt, trTx, trSh, trCi, trSt     string
-	trCo, trCu                                   string
-	tiID, tiSk, tiNm, tiCa, tiPr, tiQu, tiCu     string
+	e, aid, eid, dtm, stm, ttm, tz, lang, res, vp, ds string
+	duid, sid, vid, uid, tnuid, url, page, refr       string
+	co, cx, uePr, uePx                                string
+	seCa, seAc, seLa, sePr, seVa                      string
+	ppMay                                             string
+	trID, trAf, trTt, trTx, trSh, trCi, trSt          string
+	trCo, trCu                                        string
+	tiID, tiSk, tiNm, tiCa, tiPr, tiQu, tiCu          string
 	// k is not Snowplow's: a site with a write_key needs it (docs/migrate.md).
 	k string
 	// A POST member's co and ue_pr as JSON bytes: within the body when
@@ -85,6 +85,10 @@ func (f *fields) field(key string) *string {
 		dst = &f.dtm
 	case "stm":
 		dst = &f.stm
+	case "ttm":
+		dst = &f.ttm
+	case "tnuid":
+		dst = &f.tnuid
 	case "tz":
 		dst = &f.tz
 	case "lang":

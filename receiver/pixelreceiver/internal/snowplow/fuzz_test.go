@@ -58,6 +58,8 @@ func seeds(f *testing.F, name string) []string {
 func FuzzDecodeQuery(f *testing.F) {
 	for _, q := range seeds(f, "browser-tracker-4.6.8-get.txt") {
 		f.Add(q)
+		// A server-side tracker's true timestamp and network user id.
+		f.Add(q + "&ttm=1796205000000&tnuid=c3a1a0f2-5d3e-4c8b-9f6a-1b2c3d4e5f60")
 	}
 	d := testDecoder(f)
 	known := knownReasons()

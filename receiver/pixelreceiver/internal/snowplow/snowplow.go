@@ -291,7 +291,14 @@ func (d *Decoder) event(s *state, b *webevent.Builder, f *fields, ctx *contexts,
 // time decides the event's time from the device's created (dtm) and sent
 // (stm) timestamps with the beacon's rule: Snowplow's derived timestamp
 // when the device clock is off.
+//
+// A true timestamp (ttm: the time the sender states, e.g. a server-side
+// tracker's trueTimestamp) decides alone, within the beacon's bounds.
 func (d *Decoder) time(f *fields, received time.Time) eventtime.Time {
+	if f.ttm != "" {
+		ttm, ok := number(f.ttm)
+		return eventtime.Beacon.Vouched(received, ptr(&ttm, ok))
+	}
 	dtm, okDtm := number(f.dtm)
 	stm, okStm := number(f.stm)
 	return eventtime.Beacon.Decide(received, ptr(&stm, okStm), ptr(&dtm, okDtm))
@@ -299,14 +306,19 @@ func (d *Decoder) time(f *fields, received time.Time) eventtime.Time {
 
 // identify sets the event's visitor, session and user ids: the tracker's
 // domain user id (duid, its first-party cookie) and session id (sid), and
-// the site's user id (uid).
+// the site's user id (uid). Without a duid, the network user id a tracker
+// sets itself (tnuid: a server-side tracker passing on the browser's
+// network_userid) is the visitor, before the receiver's sp cookie.
 func identify(b *webevent.Builder, ev *webevent.Event, f *fields) *webevent.Rejection {
-	for _, id := range [...]struct{ v, name string }{{f.duid, "duid"}, {f.sid, "sid"}} {
+	for _, id := range [...]struct{ v, name string }{{f.duid, "duid"}, {f.sid, "sid"}, {f.tnuid, "tnuid"}} {
 		if id.v != "" && !webevent.ValidID(id.v) {
 			return webevent.Reject(webevent.ReasonInvalidID, id.name+" must be 1-128 characters of [A-Za-z0-9._:-]")
 		}
 	}
 	ev.VisitorID, ev.SessionID = f.duid, f.sid
+	if ev.VisitorID == "" {
+		ev.VisitorID = f.tnuid
+	}
 	if uid := b.Truncate(f.uid); uid != "" {
 		ev.Shared.UserID = uid
 	}

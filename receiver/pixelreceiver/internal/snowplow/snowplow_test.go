@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -609,4 +610,62 @@ func TestInvalidDocumentsInBody(t *testing.T) {
 		require.Len(t, b.Rejected, 1, "%v", m)
 		assert.Equal(t, webevent.ReasonInvalidField, b.Rejected[0].Reason)
 	}
+}
+
+// TestTrueTimestamp: a true timestamp (ttm) decides the event's time alone,
+// kept as sent within a day back and ten seconds ahead of the receipt, and
+// replaced by the receive time, flagged, outside (dtm/stm are then not
+// consulted: the sender said which time is true).
+func TestTrueTimestamp(t *testing.T) {
+	r := received.UnixMilli()
+	for _, tt := range []struct {
+		name       string
+		ttm        string
+		source     string
+		correction any
+		at         time.Time
+	}{
+		{"an hour ago", strconv.FormatInt(r-3_600_000, 10), eventmodel.TimeSourceClient, nil, received.Add(-time.Hour)},
+		{"a day ago", strconv.FormatInt(r-86_400_000, 10), eventmodel.TimeSourceClient, nil, received.Add(-24 * time.Hour)},
+		{"a day and a ms ago", strconv.FormatInt(r-86_400_001, 10), eventmodel.TimeSourceReceiveTime, eventmodel.TimeCorrectionTooOld, received},
+		{"eleven seconds ahead", strconv.FormatInt(r+11_000, 10), eventmodel.TimeSourceReceiveTime, eventmodel.TimeCorrectionInFuture, received},
+		{"not a number", "yesterday", eventmodel.TimeSourceReceiveTime, eventmodel.TimeCorrectionMissing, received},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := base("se")
+			q.Set("se_ca", "video")
+			q.Set("se_ac", "play")
+			q.Set("ttm", tt.ttm)
+			ev, rej := testDecoder(t).DecodeQuery(q.Encode(), testRequest, Hints{})
+			require.Nil(t, rej)
+			lr := plog.NewLogRecord()
+			ev.CopyTo(lr)
+			a := lr.Attributes().AsRaw()
+			assert.Equal(t, tt.source, a[eventmodel.AttrTimeSource])
+			assert.Equal(t, tt.correction, a[eventmodel.AttrTimeCorrection])
+			assert.NotContains(t, a, eventmodel.AttrTimeSkew, "dtm/stm's skew is not applied to a true timestamp")
+			assert.Equal(t, tt.at.UnixMilli(), lr.Timestamp().AsTime().UnixMilli())
+		})
+	}
+}
+
+// TestTrackerNetworkUserID: a tracker's own network user id (tnuid, e.g. a
+// server-side tracker passing the browser's network_userid on) is the
+// visitor of an event without a duid; a duid wins; an unusable one is
+// refused like a bad duid.
+func TestTrackerNetworkUserID(t *testing.T) {
+	q := base("pv")
+	q.Del("duid")
+	q.Set("tnuid", "c3a1a0f2-5d3e-4c8b-9f6a-1b2c3d4e5f60")
+	_, a := decodeGET(t, testDecoder(t), q, Hints{})
+	assert.Equal(t, "c3a1a0f2-5d3e-4c8b-9f6a-1b2c3d4e5f60", a[eventmodel.AttrVisitorID])
+
+	q.Set("duid", duid)
+	_, a = decodeGET(t, testDecoder(t), q, Hints{})
+	assert.Equal(t, duid, a[eventmodel.AttrVisitorID], "duid wins")
+
+	q.Set("tnuid", "not an id")
+	_, rej := testDecoder(t).DecodeQuery(q.Encode(), testRequest, Hints{})
+	require.NotNil(t, rej)
+	assert.Equal(t, webevent.ReasonInvalidID, rej.Reason)
 }
