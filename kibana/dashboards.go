@@ -24,6 +24,10 @@ type dashboardDef struct {
 	id, title, description string
 	about                  string // markdown of the description panel
 	panels                 []panel
+	// timeFrom is the time range the dashboard opens with ("" = the last
+	// 30 days) and refreshSeconds its auto-refresh (0 = paused).
+	timeFrom       string
+	refreshSeconds int
 }
 
 func lp(key string, w, h int, l lens) panel { return panel{key: key, w: w, h: h, lens: &l} }
@@ -212,6 +216,45 @@ func dashboardDefs() []dashboardDef {
 			},
 		},
 		{
+			id: "webjourney-retention", title: "[webjourney] Retention",
+			description: "Cohorts: visitors by the week they were first seen × weeks since, the share who came back; by first channel.",
+			about: "### Retention\nDo visitors come back? Each row of the **heatmap** is a cohort: the visitors first seen in " +
+				"that week (`webjourney.visitor.first_seen`); each column a week since (`webjourney.visit.weeks_since_first_seen`, " +
+				"0 = the first week, whose cell shows the cohort's size); each cell the share of the cohort with a visit that week. " +
+				"The time range selects **cohorts** (by first seen), and their later visits count whenever they were. Filter on " +
+				"`webjourney.visitor.first_touch.medium` (or `.source`) or `webjourney.visitor.partner` to compare the cohorts of one " +
+				"first channel or partner. Only recognised visitors count: anonymous (cookieless) visits carry no visitor id, and a " +
+				"visitor first seen before the collector kept state (or after its state was lost) starts a cohort late.",
+			timeFrom: "now-" + strconv.Itoa(7*(RetentionWeeks+1)) + "d",
+			panels: []panel{
+				{key: "heatmap", w: 48, h: 20, refType: "visualization", refID: VisRetention},
+				lp("byfirst", 48, 12, tablePanel("Visitors and returning visitors by first channel", DataViewVisits, em.AttrVisitorID+" : *", nil,
+					terms("medium", "First medium", em.AttrVisitorFirstMedium, 10, "visitors"),
+					metric("unique_count", "visitors", "Visitors", em.AttrVisitorID, ""),
+					metric("unique_count", "returning", "Returning visitors", em.AttrVisitorID, em.AttrVisitorReturning+" : true"),
+					visits)),
+			},
+		},
+		{
+			id: "webjourney-live", title: "[webjourney] Live",
+			description: "The last 30 minutes, refreshed every 10 seconds: visitors, page views, top pages now.",
+			about: "### Live\nWhat happens on the site now: **visitors** and **page views** of the last 30 minutes and the " +
+				"**top pages** now, from the events index, refreshed every 10 seconds (the dashboard's auto-refresh; change the " +
+				"time range or the interval in Kibana's time picker). An event is searchable about a second after its beacon " +
+				"arrives (the exporter's flush and Elasticsearch's refresh; measured in `docs/benchmarks.md`), so the numbers " +
+				"lag the site by that much.",
+			timeFrom: "now-30m", refreshSeconds: 10,
+			panels: []panel{
+				lp("visitors", 16, 7, metricPanel("Visitors (last 30 minutes)", DataViewEvents, "", visitors("visitors"))),
+				lp("pageviews", 16, 7, metricPanel("Page views (last 30 minutes)", DataViewEvents, qPageViews, count("pv", "Page views", ""))),
+				lp("visits", 16, 7, metricPanel("Visits (last 30 minutes)", DataViewEvents, qPageViews,
+					metric("unique_count", "uv", "Visits", em.AttrVisitID, ""))),
+				lp("pages", 48, 14, tablePanel("Top pages now", DataViewEvents, qPageViews, nil,
+					terms("path", "Page", em.AttrURLPath, 20, "pv"), count("pv", "Page views", ""),
+					metric("unique_count", "uv", "Visits", em.AttrVisitID, ""))),
+			},
+		},
+		{
 			id: "webjourney-privacy", title: "[webjourney] Privacy & data quality",
 			description: "Consent decisions over time, anonymous vs full events, bots, corrected event times, rejected beacons and erasures performed.",
 			about: "### Privacy & data quality\nHow consent shapes the data: the consent processor's **decision** per stored " +
@@ -323,6 +366,13 @@ func (d dashboardDef) object() Object {
 		}
 		panels = append(panels, pj)
 	}
+	timeFrom, refresh := "now-30d", map[string]any{"pause": true, "value": 60000}
+	if d.timeFrom != "" {
+		timeFrom = d.timeFrom
+	}
+	if d.refreshSeconds > 0 {
+		refresh = map[string]any{"pause": false, "value": d.refreshSeconds * 1000}
+	}
 	return newObject("dashboard", d.id, map[string]any{
 		"title":       d.title,
 		"description": d.description,
@@ -331,9 +381,9 @@ func (d dashboardDef) object() Object {
 			"useMargins": true, "syncColors": false, "syncCursor": true, "syncTooltips": false, "hidePanelTitles": false,
 		}),
 		"timeRestore":     true,
-		"timeFrom":        "now-30d",
+		"timeFrom":        timeFrom,
 		"timeTo":          "now",
-		"refreshInterval": map[string]any{"pause": true, "value": 60000},
+		"refreshInterval": refresh,
 		"version":         1,
 		"kibanaSavedObjectMeta": map[string]any{
 			"searchSourceJSON": searchSource("", false),

@@ -232,6 +232,7 @@ func searches() []Object {
 const (
 	VisJourneySankey      = "webjourney-journeys-sankey"
 	VisJourneyTransitions = "webjourney-journeys-transitions"
+	VisRetention          = "webjourney-retention-heatmap"
 )
 
 func visualization(id, title, visType string, params map[string]any) Object {
@@ -262,6 +263,8 @@ func visualizations(prefix string) []Object {
 		visualization(VisJourneySankey, "[webjourney] Journeys: the first "+strconv.Itoa(SankeySteps)+" pages of each visit's path → outcome", "vega",
 			map[string]any{"spec": SankeySpec(prefix)}),
 		visualization(VisJourneyTransitions, "[webjourney] Journeys: transitions of one page (previous pages and entrances → page → next pages and exits)", "vega",
-			map[string]any{"spec": TransitionsSpec(prefix, TransitionsPage)}))
+			map[string]any{"spec": TransitionsSpec(prefix, TransitionsPage)}),
+		visualization(VisRetention, "[webjourney] Retention: visitors by first-seen week × weeks since", "vega",
+			map[string]any{"spec": RetentionSpec(prefix)}))
 	return out
 }

@@ -145,7 +145,7 @@ func TestStructure(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 4, counts["index-pattern"])
-	assert.Equal(t, 6, counts["dashboard"])
+	assert.Equal(t, 8, counts["dashboard"])
 	assert.GreaterOrEqual(t, counts["search"], 1)
 }
 

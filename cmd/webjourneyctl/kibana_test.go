@@ -125,11 +125,11 @@ func TestKibanaImportSuccessIdempotent(t *testing.T) {
 	first := runCmd("", args...)
 	require.Equal(t, exitOK, first.code, first.stderr)
 	assert.Empty(t, first.stderr)
-	assert.Equal(t, "Imported 20 of 20 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
+	assert.Equal(t, "Imported 25 of 25 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
 		"  index-pattern  4 of 4\n"+
 		"  search         2 of 2\n"+
-		"  visualization  8 of 8\n"+
-		"  dashboard      6 of 6\n", first.stdout)
+		"  visualization  11 of 11\n"+
+		"  dashboard      8 of 8\n", first.stdout)
 	assertNoSecrets(t, first, args)
 
 	second := runCmd("", args...)
@@ -161,11 +161,11 @@ func TestKibanaImportBuiltInSavedObjects(t *testing.T) {
 	k := newFakeKibana(t, false, http.StatusOK, "")
 	res := runCmd("", "kibana", "import", "--url", k.URL)
 	require.Equal(t, exitOK, res.code, res.stderr)
-	assert.Equal(t, "Imported 20 of 20 saved objects from the built-in saved objects (index prefix webjourney) into Kibana at "+k.URL+":\n"+
+	assert.Equal(t, "Imported 25 of 25 saved objects from the built-in saved objects (index prefix webjourney) into Kibana at "+k.URL+":\n"+
 		"  index-pattern  4 of 4\n"+
 		"  search         2 of 2\n"+
-		"  visualization  8 of 8\n"+
-		"  dashboard      6 of 6\n", res.stdout)
+		"  visualization  11 of 11\n"+
+		"  dashboard      8 of 8\n", res.stdout)
 	want, err := os.ReadFile(savedObjectsFile)
 	require.NoError(t, err)
 	reqs := k.recorded()
@@ -242,7 +242,7 @@ func assertOnlyIndicesRenamed(t *testing.T, orig, sent []byte) {
 		"webjourney-events": "shop-events-*", "webjourney-visits": "shop-visits",
 		"webjourney-visitors": "shop-visitors", "webjourney-credits": "shop-credits",
 	}, titles)
-	assert.Equal(t, 2, vega, "the Sankey and the Transitions")
+	assert.Equal(t, 3, vega, "the Sankey, the Transitions and the retention heatmap")
 	assert.Contains(t, string(sent), `"id":"webjourney-visits"`, "ids are kept")
 }
 
@@ -266,11 +266,11 @@ func TestKibanaImportPartialFailure(t *testing.T) {
 	args := importArgs(k.URL, "--api-key", testAPIKey)
 	res := runCmd("", args...)
 	assert.Equal(t, exitFailure, res.code)
-	assert.Equal(t, "Imported 17 of 20 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
+	assert.Equal(t, "Imported 17 of 25 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
 		"  index-pattern  2 of 4\n"+
 		"  search         0 of 2\n"+
-		"  visualization  0 of 8\n"+
-		"  dashboard      1 of 6\n"+
+		"  visualization  0 of 11\n"+
+		"  dashboard      1 of 8\n"+
 		"index-pattern/webjourney-visits was imported as index-pattern/0b7c6d2e\n"+
 		"warning: Some imported objects need a page reload.\n"+
 		"dashboard/webjourney-partner ([webjourney] Partner view): missing_references — it references objects that exist neither in the file nor in Kibana: index-pattern/webjourney-visitors, index-pattern/webjourney-credits\n"+
@@ -333,7 +333,7 @@ func TestKibanaImportTLS(t *testing.T) {
 	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Certificate().Raw}), 0o600))
 	res = runCmd("", importArgs(k.URL, "--ca-file", ca)...)
 	require.Equal(t, exitOK, res.code, res.stderr)
-	assert.Contains(t, res.stdout, "Imported 20 of 20")
+	assert.Contains(t, res.stdout, "Imported 25 of 25")
 	assert.Len(t, k.recorded(), 1, "the untrusted connection sent nothing")
 }
 

@@ -283,6 +283,7 @@ var Attributes = []Attribute{
 	{Name: AttrVisitExitPage, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
 	{Name: AttrVisitBounce, Type: TypeBool, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapBoolean},
 	{Name: AttrVisitNumber, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
+	{Name: AttrVisitWeeksSinceFirstSeen, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
 	// Arrays need no mapping of their own.
 	{Name: AttrVisitOutcomes, Type: TypeStringSlice, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
 	{Name: AttrVisitSegments, Type: TypeStringSlice, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},

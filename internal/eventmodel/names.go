@@ -296,8 +296,12 @@ const (
 	AttrVisitExitPage     = "webjourney.visit.exit_page"       // string: path
 	AttrVisitBounce       = "webjourney.visit.bounce"          // bool
 	AttrVisitNumber       = "webjourney.visit.number"          // int: 1 for the visitor's first visit the processor saw
-	AttrVisitOutcomes     = "webjourney.visit.outcomes"        // slice of string
-	AttrVisitSegments     = "webjourney.visit.segments"        // slice of string
+	// AttrVisitWeeksSinceFirstSeen is the retention cohort's column: whole
+	// weeks from the visitor's first_seen (on the visit record too) to the
+	// visit's start, 0 in the week the visitor was first seen.
+	AttrVisitWeeksSinceFirstSeen = "webjourney.visit.weeks_since_first_seen" // int
+	AttrVisitOutcomes            = "webjourney.visit.outcomes"               // slice of string
+	AttrVisitSegments            = "webjourney.visit.segments"               // slice of string
 
 	// A visit's page sequence: its first pages (journey::path_length of the
 	// attribution processor, default 10) in time order, consecutive

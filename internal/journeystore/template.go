@@ -22,7 +22,7 @@ import (
 // source, correction and skew, version 8 the non-interactive flag,
 // version 9 the visit's path (whole, per step, transitions) and the pages
 // before an outcome.
-const TemplateVersion = 9
+const TemplateVersion = 10
 
 // templatePriority ranks our templates above the built-in templates of a
 // full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix

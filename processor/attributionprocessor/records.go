@@ -91,7 +91,23 @@ func putVisit(lr plog.LogRecord, s subject, v *journey.Visit, vr *journey.Visito
 		m.PutBool(eventmodel.AttrVisitorReturning, vr.VisitCount > 1)
 		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorPartner, vr.Partner)
 		putStrings(m, eventmodel.AttrVisitorOutcomes, vr.Outcomes)
+		// The retention cohort (first-seen week, first channel) rides on
+		// every visit: Kibana can then count returning visitors per cohort
+		// and week from the visits alone, without a join.
+		m.PutStr(eventmodel.AttrVisitorFirstSeen, rfc3339(vr.FirstSeen))
+		m.PutInt(eventmodel.AttrVisitWeeksSinceFirstSeen, weeksSince(vr.FirstSeen, v.Start))
+		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstMedium, vr.FirstTouch.Medium)
+		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstSource, vr.FirstTouch.Source)
 	}
+}
+
+// weeksSince is the whole weeks from first to t (0 when t is earlier: an
+// out-of-order event may have moved first after a visit record was built).
+func weeksSince(first, t time.Time) int64 {
+	if !t.After(first) {
+		return 0
+	}
+	return int64(t.Sub(first) / (7 * 24 * time.Hour))
 }
 
 // visitorID is the visitor record's document id: a hash, because visitor

@@ -339,7 +339,48 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 	x.set("privacy/erasures", "", "n", 0)
 	x.set("privacy/erased", "", "n", 0)
 	pathsExpected(x, seed)
+	liveExpected(x, visitors+cookieless, pages, visits)
+	retentionByFirstExpected(x, seed)
 	return x, events, visits
+}
+
+// liveExpected: the Live dashboard's panels over the whole seed (the test
+// runs panels without their time range): visitors, page views, visits and
+// the top pages, as the overview counts them from the events.
+func liveExpected(x dashExpect, visitors, pages, visits int) {
+	x.set("live/visitors", "", "visitors", float64(visitors))
+	x.set("live/pageviews", "", "pv", float64(pages))
+	x.set("live/visits", "", "uv", float64(visits))
+	for path, cols := range x["overview/pages"] {
+		for col, v := range cols {
+			x.set("live/pages", path, col, v)
+		}
+	}
+}
+
+// retentionByFirstExpected: the Retention dashboard's table, per first
+// medium (the medium of a recognised visitor's earliest visit): visitors,
+// visitors with more than one visit, and their visits.
+func retentionByFirstExpected(x dashExpect, seed []dashVisitor) {
+	for _, v := range seed {
+		if v.cookieless {
+			continue
+		}
+		first := v.visits[0]
+		for _, vis := range v.visits[1:] {
+			if vis.events[0].ago > first.events[0].ago {
+				first = vis
+			}
+		}
+		row := first.ch.medium
+		x.add("retention/byfirst", row, "visitors", 1)
+		x.add("retention/byfirst", row, "visits", float64(len(v.visits)))
+		returning := 0.0
+		if len(v.visits) > 1 {
+			returning = 1
+		}
+		x.add("retention/byfirst", row, "returning", returning)
+	}
 }
 
 // dashPath is the page path of a seeded URL, as the receiver stores it.
