@@ -4,7 +4,7 @@ BIN := _build/otelcol-webjourney
 DIST_TOOLS := bin/nfpm bin/cyclonedx-gomod bin/ociimage
 COMPONENTS := receiver/pixelreceiver processor/consentprocessor processor/anonymizer processor/attributionprocessor exporter/elasticsearchjourneyexporter exporter/partnerpostbackexporter
 
-.PHONY: run test deps-run deps-test build dist dist-host generate tools bench bench-exporter bench-pipeline fuzz es-start es-stop clean
+.PHONY: run test deps-run deps-test build dist dist-host generate tools bench bench-exporter bench-pipeline bench-searchable fuzz es-start es-stop clean
 
 ## run: install what is missing, build the distribution, start Elasticsearch unless ELASTICSEARCH_URL is set, run the collector
 run: deps-run build
@@ -62,6 +62,10 @@ bench:
 ## bench-pipeline: server CPU per event from the socket to nop and to Elasticsearch, server and generator pinned to their own cores, one run; writes the table into docs/benchmarks.md
 bench-pipeline: build
 	scripts/bench-pipeline.sh --write
+
+## bench-searchable: beacon -> searchable latency with config/production.yaml, quiet and at 2000 events/s, own Elasticsearch (docs/benchmarks.md)
+bench-searchable: build
+	scripts/bench-searchable.sh --write 2000 60s
 
 ## bench-exporter: exporter vs a plain go-elasticsearch bulk loader, same 200,000 documents, own Elasticsearch (docs/benchmarks.md)
 bench-exporter: build
