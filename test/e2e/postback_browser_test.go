@@ -480,7 +480,7 @@ func checkCredits(t *testing.T, env *pbBrowser, visitors []*pbVisitor) {
 		q := strings.ReplaceAll(v.click, "-", `\-`)
 		status, body := env.store.do(http.MethodPost, "/*/_search?expand_wildcards=open,hidden&ignore_unavailable=true", map[string]any{
 			"track_total_hits": true,
-			"query": map[string]any{"query_string": map[string]any{"query": "*" + q + "* OR \"" + v.click + "\"", "fields": []string{"*"}, "lenient": true, "allow_leading_wildcard": true}}})
+			"query":            map[string]any{"query_string": map[string]any{"query": "*" + q + "* OR \"" + v.click + "\"", "fields": []string{"*"}, "lenient": true, "allow_leading_wildcard": true}}})
 		var res struct {
 			Hits struct {
 				Total struct{ Value int } `json:"total"`
