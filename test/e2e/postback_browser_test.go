@@ -372,7 +372,7 @@ func TestBrowserPartnerPostback(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			dumpCredits(t, env)
+			dumpJourneys(t, env)
 		}
 	})
 	for _, v := range visitors {
@@ -520,22 +520,28 @@ func (env *pbBrowser) purchaseCredits(t *testing.T, visitor string) []map[string
 	return out
 }
 
-func dumpCredits(t *testing.T, env *pbBrowser) {
-	docs := env.store.searchHits(storeIndex(env.prefix, journeystore.FamilyCredits), map[string]any{"match_all": map[string]any{}})
-	b, _ := json.MarshalIndent(docs, "", " ")
-	t.Logf("credits: %s", b)
-	docs = env.store.searchHits(storeIndex(env.prefix, journeystore.FamilyEvents), map[string]any{"match_all": map[string]any{}})
-	for _, d := range docs {
-		t.Logf("event %v %v %v vid=%v partner=%v landing=%v decision=%v reason=%v mkt=%v gpc=%v", d["event.name"], d["log.record.uid"], d["url.full"], d["webjourney.visitor.id"], d["webjourney.referral.partner"], d["webjourney.referral.landing"], d["webjourney.consent.decision"], d["webjourney.consent.reason"], d["webjourney.consent.marketing"], d["webjourney.consent.gpc"])
+// dumpJourneys logs what a failed run stored and counted: every event and
+// credit in a line, and the collector's postback and attribution metrics.
+func dumpJourneys(t *testing.T, env *pbBrowser) {
+	for _, f := range []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyCredits} {
+		for _, d := range env.store.searchHits(storeIndex(env.prefix, f), map[string]any{"match_all": map[string]any{}}) {
+			t.Logf("%v %v %v %v visitor=%v cookieless_key=%v partner=%v landing=%v model=%v consent=%v/%v marketing=%v gpc=%v props=%v",
+				d["event.name"], d[eventmodel.AttrSiteID], d[eventmodel.AttrEventID], d[eventmodel.AttrURLFull], d[eventmodel.AttrVisitorID],
+				d[eventmodel.AttrCookielessKey], d[eventmodel.AttrReferralPartner], d[eventmodel.AttrReferralLanding], d["webjourney.attribution.model"],
+				d[eventmodel.AttrConsentDecision], d[eventmodel.AttrConsentReason], d[eventmodel.AttrConsentMarketing], d[eventmodel.AttrGPC], d[eventmodel.AttrProperties])
+		}
 	}
 	resp, err := http.Get("http://" + env.metrics + "/metrics")
-	if err == nil {
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, l := range strings.Split(string(body), "\n") {
-			if strings.Contains(l, "postback") || strings.Contains(l, "attribution_events") {
-				t.Log(l)
-			}
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "otelcol_exporter_partner_postback_sent") || strings.HasPrefix(l, "otelcol_exporter_partner_postback_skipped") ||
+			strings.HasPrefix(l, "otelcol_exporter_partner_postback_failed") || strings.HasPrefix(l, "otelcol_processor_attribution_events") {
+			t.Log(l)
 		}
 	}
 }
