@@ -462,6 +462,8 @@ func (e *env) addSites() {
 		`webjourney('consent', {analytics: 'denied', marketing: 'denied'}); webjourney('identify', 'u-1');`)
 	e.addSite(siteConfig("withdraw", "script", false, true, false), "")
 	e.addSite(siteConfig("partner", "script", false, true, false), "")
+	// The site's CMP applies the stored choice on every page, before the tag runs.
+	e.addSite(siteConfig("grant-landing", "script", true, true, false), `localStorage.cmp && webjourney('consent', JSON.parse(localStorage.cmp))`)
 	e.addSite(siteConfig("cookie", "script", false, true, false), "")
 	e.addSite(siteConfig("tcf-no", "script", true, true, true), fmt.Sprintf(tcfStub, false))
 	e.addSite(siteConfig("tcf-yes", "script", true, true, true), fmt.Sprintf(tcfStub, true))
@@ -493,6 +495,7 @@ func TestBrowser(t *testing.T) {
 		{"consent denied", testConsentDenied},
 		{"withdrawal", testWithdrawal},
 		{"referral by domain", testReferralByDomain},
+		{"grant on a partner's landing", testGrantOnLanding},
 		{"visitor cookie", testVisitorCookie},
 		{"tcf", testTCF},
 		{"gpc", testGPC},
@@ -893,6 +896,48 @@ func testReferralByDomain(t *testing.T, e *env) {
 	next := e.pageView(t, ctx, site, "other.html", 2)
 	if r := next.b.Referral; r == nil || *r != (referral{"trackier", ""}) {
 		t.Errorf("next page: referral %v", r)
+	}
+}
+
+// A visitor who accepts the banner on a partner's landing page: the page
+// view went out cookieless, so the grant sends it again, with its id and
+// time, under the new consent: with the visitor id and the partner's click
+// id, which the referral cookie then keeps for the next pages. Without it
+// the visitor's journey would start after its landing, and the partner
+// would never be credited.
+func testGrantOnLanding(t *testing.T, e *env) {
+	site := "grant-landing"
+	ctx := e.tab(t)
+	first := e.pageView(t, ctx, site, "index.html?__apid=click-5", 1)
+	if !first.b.Cookieless || first.b.Referral != nil || first.b.VisitorID != "" {
+		t.Fatalf("landing before consent: %s", first.b.req.Body)
+	}
+	do(t, ctx, `localStorage.cmp = JSON.stringify({analytics: 'granted', marketing: 'granted'}); webjourney('consent', JSON.parse(localStorage.cmp))`)
+	grant := e.col.waitType(t, site, "consent", 1)
+	again := e.col.waitType(t, site, "page_view", 2)
+	if again.b.req != grant.b.req {
+		t.Errorf("the page view was sent again in another beacon than the grant's:\n%s\n%s", again.b.req.Body, grant.b.req.Body)
+	}
+	for _, k := range []string{"id", "ts", "url", "referrer", "title", "page_view_id"} {
+		if fmt.Sprint(again.m[k]) != fmt.Sprint(first.m[k]) {
+			t.Errorf("page view sent again: %s = %v, the first had %v", k, again.m[k], first.m[k])
+		}
+	}
+	if r := again.b.Referral; again.b.Cookieless || again.b.VisitorID == "" || r == nil || *r != (referral{"archipro", "click-5"}) {
+		t.Errorf("the page view sent again after the grant: %s", again.b.req.Body)
+	}
+	next := e.pageView(t, ctx, site, "other.html", 3)
+	if next.b.Cookieless || next.b.VisitorID != again.b.VisitorID || next.b.Referral == nil || *next.b.Referral != (referral{"archipro", "click-5"}) {
+		t.Errorf("next page after the grant: %s", next.b.req.Body)
+	}
+	// Consent already granted when the page loads (the CMP's stored
+	// choice): its page view goes out with ids once, and a later consent
+	// command sends no second one.
+	e.col.waitType(t, site, "consent", 2)
+	do(t, ctx, `webjourney('consent', {analytics: 'granted'})`)
+	e.col.waitType(t, site, "consent", 3)
+	if n := len(ofType(e.col.events(t, site), "page_view")); n != 3 {
+		t.Errorf("%d page views, want 3 (the landing twice, the next page once)", n)
 	}
 }
 

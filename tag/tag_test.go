@@ -12,7 +12,10 @@ import (
 )
 
 // sizeBudget is the most the default script may weigh, gzipped with -9.
-const sizeBudget = 3072
+// It was 3072 until a grant on the landing page had to send that page view
+// again (consent.js): 25 bytes for the visitors who accept the banner on a
+// campaign or partner landing to keep its attribution.
+const sizeBudget = 3104
 
 func build(t *testing.T, opts Options) *Script {
 	t.Helper()

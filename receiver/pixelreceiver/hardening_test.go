@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -324,12 +325,12 @@ func TestReferralByPartnerDomain(t *testing.T) {
 
 // A cookieless landing still names its partner (which partner a landing
 // came from is no identifier, like the referrer's domain that anonymous
-// events keep), but not the click id, and no cookie is set.
+// events keep), but not the click id, nor in its URL, and no cookie is set.
 func TestCookielessLandingNamesItsPartner(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	e := serverCookieEnv(t, sink, false)
 	resp := e.request(http.MethodPost, "/b", `{"site":"shop","cookieless":true,"referral":{"partner":"archipro","click_id":"ap-0"},
-		"events":[{"type":"page_view","url":"https://shop.example/?__apid=ap-1"}]}`, map[string]string{"Content-Type": "text/plain"})
+		"events":[{"type":"page_view","url":"https://shop.example/?__apid=ap-1&utm_source=ap#top"}]}`, map[string]string{"Content-Type": "text/plain"})
 	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
 	assert.Empty(t, resp.header.Values("Set-Cookie"))
 	a := lastAttrs(t, sink)
@@ -337,6 +338,22 @@ func TestCookielessLandingNamesItsPartner(t *testing.T) {
 	assert.Equal(t, true, a[eventmodel.AttrReferralLanding])
 	assert.Equal(t, (48 * time.Hour).Milliseconds(), a[eventmodel.AttrReferralWindow])
 	assert.NotContains(t, a, eventmodel.AttrReferralClickID)
+	// Downstream stages strip a click id's parameter only when the event
+	// still names the value: the receiver strips what it forgets.
+	assert.Equal(t, "https://shop.example/?utm_source=ap#top", a[eventmodel.AttrURLFull])
+	assert.Equal(t, "utm_source=ap", a[eventmodel.AttrURLQuery])
+
+	// The landing page's later events (engagement, a consent choice) and
+	// the next page's referrer carry the landing's URL: stripped too.
+	e.request(http.MethodPost, "/b", `{"site":"shop","cookieless":true,
+		"events":[{"type":"engagement","engaged_ms":1000,"url":"https://shop.example/?__apid=ap-1"},
+		{"type":"page_view","url":"https://shop.example/p","referrer":"https://shop.example/?x=1&__apid=ap-1"}]}`, map[string]string{"Content-Type": "text/plain"})
+	records := sink.AllLogs()[len(sink.AllLogs())-1].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range records.Len() {
+		all := fmt.Sprint(records.At(i).Attributes().AsRaw())
+		assert.NotContains(t, all, "ap-1", "a cookieless event carries the click id")
+	}
+	assert.Equal(t, "https://shop.example/?x=1", records.At(1).Attributes().AsRaw()[eventmodel.AttrReferrerFull])
 
 	// Not a landing: nothing of the tag's referral is kept.
 	e.request(http.MethodPost, "/b", `{"site":"shop","cookieless":true,"referral":{"partner":"archipro","click_id":"ap-0"},

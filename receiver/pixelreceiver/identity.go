@@ -102,6 +102,13 @@ func (r *pixelReceiver) applyIdentity(w http.ResponseWriter, req *http.Request, 
 	if sh.Cookieless {
 		for i := range events {
 			events[i].Forget()
+			// The click id leaves the page URL and the referrer too (every
+			// event of a landing page carries its URL): the consent
+			// processor and the anonymizer strip a click id's parameter
+			// only when the event still names the value, and here it has
+			// just been forgotten.
+			stripClickIDs(s, &events[i].URL)
+			stripClickIDs(s, &events[i].Referrer)
 		}
 		if partner != nil {
 			// Which partner a landing came from is no identifier (like the
@@ -151,6 +158,13 @@ func (r *pixelReceiver) applyIdentity(w http.ResponseWriter, req *http.Request, 
 		jar.set(s.cfg.Cookies.ReferralName, partner.Name+":"+clickID, time.Time{}, partner.Window)
 	} else if name, id, ok := readReferralCookie(req, s); ok {
 		sh.ReferralPartner, sh.ReferralClickID = name, id
+	}
+}
+
+// stripClickIDs removes the site's partners' click-id parameters from u.
+func stripClickIDs(s *site, u *pageurl.URL) {
+	if q, ok := s.referrals.StripClickIDs(u.Query); ok {
+		u.SetQuery(q)
 	}
 }
 

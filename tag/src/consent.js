@@ -5,6 +5,7 @@ import { w, nav } from './env.js'
 import { enqueue, flush } from './queue.js'
 import { wipe } from './cookies.js'
 import { forget } from './identify.js'
+import { pe } from './pageviews.js'
 
 const U = 'unknown'
 export const consent = { analytics: U, marketing: U, personalization: U }
@@ -25,12 +26,20 @@ export const cookieless = () => {
 // sends a consent event. Events queued before are sent first, under the
 // state they happened in. A withdrawal (ids were allowed, now they are not)
 // always sends one, with the ids it withdraws, then deletes the cookies and
-// the user id.
+// the user id. A grant that ends cookieless mode after the page's page view
+// went out without ids sends that page view again, with its id and time:
+// the collector stores the event once (by id), and the visitor's journey
+// starts on the page it started on, with its referrer, campaign and
+// referral partner's click id (a visitor who accepts the banner on a
+// partner's landing page is the partner's).
 export function setConsent(c, send) {
   flush()
   const had = !cookieless()
   for (const k in consent) if (/^(granted|denied)$/.test(c && c[k])) consent[k] = c[k]
-  const gone = had && cookieless()
+  const cl = cookieless()
+  const gone = had && cl
+  // (pe went out in a beacon already: sending the same object again is safe.)
+  if (pe && !had && !cl) enqueue(pe)
   if (send || gone) enqueue({ type: 'consent' })
   if (gone) {
     flush(0, 1)

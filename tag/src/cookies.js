@@ -39,7 +39,7 @@ export function ids(h) {
   if (!ID.test(s)) s = rid()
   set(c.session, (h.session_id = s), cfg.session_idle_minutes * 60)
   const r = /^([\w-]+):([\w.:-]*)$/.exec(get(c.referral))
-  if (r && cfg.referral_partners.some((p) => p.name == r[1])) h.referral = { partner: r[1], click_id: r[2] }
+  if (r && ps.some((p) => p.name == r[1])) h.referral = { partner: r[1], click_id: r[2] }
 }
 
 // wipe deletes the tag's cookies (consent withdrawn).

@@ -6,6 +6,7 @@ import { eng, engStart } from './engagement.js'
 import { search } from './search.js'
 
 export let pv // the current page view id
+export let pe // the current page view event, as sent
 let last // the URL of the last page view
 let timer
 
@@ -13,7 +14,7 @@ export function page() {
   const url = loc.href
   eng()
   pv = rid()
-  enqueue({ type: 'page_view', id: pv, url, referrer: last || d.referrer, title: d.title })
+  enqueue((pe = { type: 'page_view', id: pv, url, referrer: last || d.referrer, title: d.title }))
   last = url
   engStart(url)
   if (tr('search')) search()

@@ -14,12 +14,13 @@ let timer
 // another visitor), later ones within a second.
 let wait
 
-// enqueue stamps an event (every event names the page view it belongs to)
-// and sends it within a second (the page's first at once), at once from the
-// tenth queued event on. At most 100 events wait.
+// enqueue stamps an event (every event names the page view it belongs to;
+// one sent again keeps its id and time) and sends it within a second (the
+// page's first at once), at once from the tenth queued event on. At most
+// 100 events wait.
 export function enqueue(e) {
   e.id = e.id || rid()
-  e.ts = now()
+  e.ts = e.ts || now()
   e.url = e.url || loc.href
   e.page_view_id = pv
   if (q.push(e) > 100) q.shift()

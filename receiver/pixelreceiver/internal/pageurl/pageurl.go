@@ -79,6 +79,20 @@ func Parse(raw string) (URL, error) {
 	}, nil
 }
 
+// SetQuery replaces the raw query (without the '?'; "" removes it) in
+// Query and in Full, keeping Full's fragment.
+func (u *URL) SetQuery(q string) {
+	full, frag, hasFrag := strings.Cut(u.Full, "#")
+	base, _, _ := strings.Cut(full, "?")
+	if q != "" {
+		base += "?" + q
+	}
+	if hasFrag {
+		base += "#" + frag
+	}
+	u.Full, u.Query = base, q
+}
+
 // SchemeAndroidApp is the scheme of the referrer Chrome on Android reports
 // for a page opened from an app: android-app://<package>[/<scheme>/<host>/<path>].
 const SchemeAndroidApp = "android-app"

@@ -56,6 +56,23 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestSetQuery(t *testing.T) {
+	for _, tc := range []struct{ raw, query, full string }{
+		{"https://shop.example/a?x=1&y=2#top?z", "y=2", "https://shop.example/a?y=2#top?z"},
+		{"https://shop.example/a?x=1", "", "https://shop.example/a"},
+		{"https://shop.example/a#f", "n=1", "https://shop.example/a?n=1#f"},
+	} {
+		u, err := Parse(tc.raw)
+		require.NoError(t, err)
+		u.SetQuery(tc.query)
+		assert.Equal(t, tc.full, u.Full)
+		assert.Equal(t, tc.query, u.Query)
+		again, err := Parse(u.Full)
+		require.NoError(t, err)
+		assert.Equal(t, tc.query, again.Query)
+	}
+}
+
 func TestParseInvalid(t *testing.T) {
 	for _, raw := range []string{
 		"",

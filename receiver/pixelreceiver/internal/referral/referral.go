@@ -97,6 +97,29 @@ func (d *Detector) ByName(name string) *Partner {
 	return d.byName[name]
 }
 
+// StripClickIDs returns the raw query without the parameters named as a
+// partner's click-id parameter (compared as sent, whatever their value),
+// and whether it removed any.
+func (d *Detector) StripClickIDs(query string) (string, bool) {
+	if d == nil || len(d.byParam) == 0 || query == "" {
+		return query, false
+	}
+	var kept []string
+	changed := false
+	for part := range urlquery.Parts(query) {
+		name, _, _ := strings.Cut(part, "=")
+		if _, ok := d.byParam[name]; ok {
+			changed = true
+			continue
+		}
+		kept = append(kept, part)
+	}
+	if !changed {
+		return query, false
+	}
+	return strings.Join(kept, "&"), true
+}
+
 // parent strips the leftmost label of host ("" when there is none).
 func parent(host string) string {
 	if i := strings.IndexByte(host, '.'); i >= 0 {

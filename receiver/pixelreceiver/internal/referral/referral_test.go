@@ -99,6 +99,26 @@ func TestLanding(t *testing.T) {
 	assert.Nil(t, d.ByName("archipro"), "names are exact, like the referral cookie")
 }
 
+func TestStripClickIDs(t *testing.T) {
+	d := testPartners()
+	for _, tc := range []struct{ query, want string }{
+		{"__apid=ap-1", ""},
+		{"utm_source=x&__apid=ap-1&q=2", "utm_source=x&q=2"},
+		{"tk_click=t1&__apid=a1", ""},
+		{"__apid=a%20b&__apid", ""}, // any value, even none: it is the partner's parameter
+		{"apid=1&x__apid=2", "apid=1&x__apid=2"},
+		{"", ""},
+	} {
+		got, changed := d.StripClickIDs(tc.query)
+		assert.Equal(t, tc.want, got, tc.query)
+		assert.Equal(t, tc.want != tc.query, changed, tc.query)
+	}
+	var none *Detector
+	got, changed := none.StripClickIDs("__apid=1")
+	assert.Equal(t, "__apid=1", got)
+	assert.False(t, changed)
+}
+
 func TestCheckDomain(t *testing.T) {
 	for _, ok := range []string{"archipro.co.nz", "Partner.Example", "a-b.example.com", "localhost"} {
 		assert.NoError(t, CheckDomain(ok), ok)
