@@ -213,39 +213,9 @@ func (cfg *Config) Validate() error {
 // each secret once (value or file), and that it does not compete with the
 // HTTP client's own auth extension or an Authorization header.
 func (cfg *Config) validateAuth() []error {
-	var errs []error
-	var methods []string
-	for _, m := range []struct {
-		name, valueKey, fileKey string
-		value, file             string
-	}{
-		{"user", "password", "password_file", string(cfg.Password), cfg.PasswordFile},
-		{"api_key", "api_key", "api_key_file", string(cfg.APIKey), cfg.APIKeyFile},
-		{"bearer_token", "bearer_token", "bearer_token_file", string(cfg.BearerToken), cfg.BearerTokenFile},
-	} {
-		if m.value != "" && m.file != "" {
-			errs = append(errs, fmt.Errorf("%s: set %s or %s, not both", m.valueKey, m.valueKey, m.fileKey))
-		}
-		if m.value != "" || m.file != "" || (m.name == "user" && cfg.User != "") {
-			methods = append(methods, m.name)
-		}
-	}
-	if len(methods) > 1 {
-		errs = append(errs, fmt.Errorf("%s: set one way to authenticate, not both %s and %s: user with password (or password_file), api_key (or api_key_file), or bearer_token (or bearer_token_file)",
-			methods[1], methods[0], methods[1]))
-	}
-	if cfg.User != "" && cfg.Password == "" && cfg.PasswordFile == "" {
-		errs = append(errs, errors.New("user: set password (e.g. password: ${env:ES_PASSWORD}) or password_file as well"))
-	}
-	if (cfg.Password != "" || cfg.PasswordFile != "") && cfg.User == "" {
-		errs = append(errs, errors.New("password: set user as well"))
-	}
-	if cfg.APIKey != "" {
-		if _, _, err := esclient.NormalizeAPIKey(string(cfg.APIKey)); err != nil {
-			errs = append(errs, fmt.Errorf("api_key: %w", err))
-		}
-	}
-	if len(methods) > 0 {
+	a := cfg.auth()
+	errs := esclient.CheckAuth(a, settingKeys)
+	if a.Password.IsSet() || a.APIKey.IsSet() || a.BearerToken.IsSet() || a.User != "" {
 		if cfg.ClientConfig.Auth.HasValue() {
 			errs = append(errs, errors.New("auth: an authenticator extension and the exporter's own credentials (user, api_key, bearer_token) cannot be used together; keep one"))
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/consentgate"
+	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/ledger"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/macro"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/metadata"
 	"github.com/webjourney/webjourney/internal/sealed"
@@ -48,6 +50,12 @@ type postbackExporter struct {
 	partners map[[2]string]*partner // {site, partner}
 	opener   *sealed.Sealer         // nil without click_id keys
 	erasures *erasures
+	tries    *attempts
+	ledger   *ledger.Writer // nil without a ledger
+	now      func() time.Time
+	// ledgerBackoff is the wait before a failed ledger write is retried
+	// (doubling); tests shorten it.
+	ledgerBackoff time.Duration
 }
 
 func newPostbackExporter(cfg *Config, set exporter.Settings) (*postbackExporter, error) {
@@ -55,7 +63,8 @@ func newPostbackExporter(cfg *Config, set exporter.Settings) (*postbackExporter,
 	if err != nil {
 		return nil, err
 	}
-	e := &postbackExporter{cfg: cfg, set: set, logger: set.Logger, tb: tb, partners: map[[2]string]*partner{}, erasures: newErasures()}
+	e := &postbackExporter{cfg: cfg, set: set, logger: set.Logger, tb: tb, partners: map[[2]string]*partner{}, erasures: newErasures(),
+		tries: newAttempts(), now: time.Now, ledgerBackoff: time.Second}
 	for site, ps := range cfg.Sites {
 		for name, pc := range ps {
 			t, err := compile("sites::"+site+"::"+name, pc)
@@ -96,6 +105,9 @@ func (e *postbackExporter) start(ctx context.Context, host component.Host) error
 	if err := e.loadClickIDKeys(); err != nil {
 		return err
 	}
+	if err := e.startLedger(ctx, host); err != nil {
+		return err
+	}
 	for _, p := range e.partners {
 		key := "sites::" + p.site + "::" + p.name
 		secret, err := readSecret(key+"::secret_env", key+"::secret_file", p.cfg.SecretEnv, p.cfg.SecretFile)
@@ -115,14 +127,20 @@ func (e *postbackExporter) start(ctx context.Context, host component.Host) error
 	return nil
 }
 
-func (e *postbackExporter) shutdown(context.Context) error {
+func (e *postbackExporter) shutdown(ctx context.Context) error {
 	for _, p := range e.partners {
 		if p.client != nil {
 			p.client.CloseIdleConnections()
 		}
 	}
+	var err error
+	if e.ledger != nil {
+		// The queue has drained into the pushes by now: write the last
+		// decisions.
+		err = e.ledger.Close(ctx)
+	}
 	e.tb.Shutdown()
-	return nil
+	return err
 }
 
 // readSecret reads a secret from an environment variable or a file; the

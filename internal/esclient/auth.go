@@ -262,3 +262,45 @@ func (a *authorizer) CloseIdleConnections() {
 		c.CloseIdleConnections()
 	}
 }
+
+// CheckAuth checks a configured Auth: at most one way to authenticate,
+// each secret given once (value or file), a user with a password and a
+// password with a user, an API key in a known form. Messages name the keys
+// as k spells them. Whether the credentials compete with another
+// authenticator (an auth extension, an Authorization header) is the
+// caller's to check.
+func CheckAuth(a Auth, k Keys) []error {
+	var errs []error
+	var methods []string
+	for _, m := range []struct {
+		name, valueKey, fileKey string
+		secret                  Secret
+	}{
+		{k.User, k.Password, k.PasswordFile, a.Password},
+		{k.APIKey, k.APIKey, k.APIKeyFile, a.APIKey},
+		{k.BearerToken, k.BearerToken, k.BearerTokenFile, a.BearerToken},
+	} {
+		if m.secret.Value != "" && m.secret.File != "" {
+			errs = append(errs, fmt.Errorf("%s: set %s or %s, not both", m.valueKey, m.valueKey, m.fileKey))
+		}
+		if m.secret.IsSet() || (m.name == k.User && a.User != "") {
+			methods = append(methods, m.name)
+		}
+	}
+	if len(methods) > 1 {
+		errs = append(errs, fmt.Errorf("%s: set one way to authenticate, not both %s and %s: %s with %s (or %s), %s (or %s), or %s (or %s)",
+			methods[1], methods[0], methods[1], k.User, k.Password, k.PasswordFile, k.APIKey, k.APIKeyFile, k.BearerToken, k.BearerTokenFile))
+	}
+	if a.User != "" && !a.Password.IsSet() {
+		errs = append(errs, fmt.Errorf("%s: set %s (e.g. %s: ${env:ES_PASSWORD}) or %s as well", k.User, k.Password, k.Password, k.PasswordFile))
+	}
+	if a.Password.IsSet() && a.User == "" {
+		errs = append(errs, fmt.Errorf("%s: set %s as well", k.Password, k.User))
+	}
+	if a.APIKey.Value != "" {
+		if _, _, err := NormalizeAPIKey(a.APIKey.Value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k.APIKey, err))
+		}
+	}
+	return errs
+}
