@@ -52,7 +52,10 @@ type postbackExporter struct {
 	erasures *erasures
 	tries    *attempts
 	ledger   *ledger.Writer // nil without a ledger
-	now      func() time.Time
+	// ledgerHTTP carries the ledger's requests; its idle connections are
+	// closed at shutdown (closing the Elasticsearch client does not).
+	ledgerHTTP *http.Client
+	now        func() time.Time
 	// ledgerBackoff is the wait before a failed ledger write is retried
 	// (doubling); tests shorten it.
 	ledgerBackoff time.Duration
@@ -133,12 +136,9 @@ func (e *postbackExporter) shutdown(ctx context.Context) error {
 			p.client.CloseIdleConnections()
 		}
 	}
-	var err error
-	if e.ledger != nil {
-		// The queue has drained into the pushes by now: write the last
-		// decisions.
-		err = e.ledger.Close(ctx)
-	}
+	// The queue has drained into the pushes by now: write the last
+	// decisions.
+	err := e.stopLedger(ctx)
 	e.tb.Shutdown()
 	return err
 }

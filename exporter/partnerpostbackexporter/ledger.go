@@ -141,6 +141,7 @@ func (e *postbackExporter) startLedger(ctx context.Context, host component.Host)
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
+	e.ledgerHTTP = hc
 	e.ledger = ledger.New(ledger.Options{
 		Client:        es,
 		Layout:        journeystore.Layout{Prefix: c.IndexPrefix},
@@ -152,6 +153,17 @@ func (e *postbackExporter) startLedger(ctx context.Context, host component.Host)
 		Telemetry:     ledgerTelemetry{e.tb},
 	})
 	return e.ledger.Start()
+}
+
+// stopLedger writes the decisions still waiting and closes the ledger's
+// connections.
+func (e *postbackExporter) stopLedger(ctx context.Context) error {
+	if e.ledger == nil {
+		return nil
+	}
+	err := e.ledger.Close(ctx)
+	e.ledgerHTTP.CloseIdleConnections()
+	return err
 }
 
 // ledgerTelemetry counts the writer's work.

@@ -269,5 +269,5 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 	err := w.bi.Close(ctx)
 	w.drainDropped()
-	return err
+	return errors.Join(err, w.o.Client.Close(ctx))
 }
