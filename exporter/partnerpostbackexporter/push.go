@@ -155,7 +155,17 @@ func (e *postbackExporter) collect(ld plog.Logs) []*postback {
 			}
 		}
 	}
-	return out
+	// The attribution processor writes a record for every touch under
+	// every model, credited or not: a partner whose touches got no credit
+	// (an earlier touch under last_touch) did not earn the outcome, so it
+	// has no postback to send or skip.
+	credited := out[:0]
+	for _, pb := range out {
+		if pb.credit > 0 {
+			credited = append(credited, pb)
+		}
+	}
+	return credited
 }
 
 // idempotencyKey is stable for an outcome, partner and model, so that a
