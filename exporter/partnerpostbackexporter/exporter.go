@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -20,6 +21,7 @@ import (
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/ledger"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/macro"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/metadata"
+	"github.com/webjourney/webjourney/internal/journeystore"
 	"github.com/webjourney/webjourney/internal/sealed"
 )
 
@@ -55,6 +57,11 @@ type postbackExporter struct {
 	// ledgerHTTP carries the ledger's requests; its idle connections are
 	// closed at shutdown (closing the Elasticsearch client does not).
 	ledgerHTTP *http.Client
+	// tombstones reads the erasure tombstones next to the ledger
+	// (erasure.go); nil without a ledger. tombGen is the generation loaded.
+	tombstones *journeystore.Store
+	tombMu     sync.Mutex
+	tombGen    int64
 	now        func() time.Time
 	// ledgerBackoff is the wait before a failed ledger write is retried
 	// (doubling); tests shorten it.

@@ -1,9 +1,12 @@
 package partnerpostbackexporter // import "github.com/webjourney/webjourney/exporter/partnerpostbackexporter"
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/ledger"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/metadata"
@@ -135,13 +139,14 @@ func (e *postbackExporter) startLedger(ctx context.Context, host component.Host)
 		Endpoints:    c.Endpoints,
 		Auth:         c.auth(),
 		Keys:         ledgerKeys,
-		Transport:    hc.Transport,
+		Transport:    ownBody{hc.Transport},
 		RetryBackoff: func(attempt int) time.Duration { return time.Duration(attempt) * 100 * time.Millisecond },
 	})
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	e.ledgerHTTP = hc
+	e.tombstones = journeystore.New(es.Client, journeystore.Layout{Prefix: c.IndexPrefix})
 	e.ledger = ledger.New(ledger.Options{
 		Client:        es,
 		Layout:        journeystore.Layout{Prefix: c.IndexPrefix},
@@ -155,6 +160,37 @@ func (e *postbackExporter) startLedger(ctx context.Context, host component.Host)
 	return e.ledger.Start()
 }
 
+// ownBody gives each request a copy of its body. The bulk indexer reuses
+// its buffer as soon as the bulk call returns, but net/http may still be
+// reading the body then (it does when the answer, e.g. a 429, arrives
+// before the last read of the body): the race detector sees the two. A
+// ledger bulk request is small (one document per decision, flushed every
+// flush_interval), so the copy is cheap.
+type ownBody struct{ next http.RoundTripper }
+
+func (o ownBody) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return o.next.RoundTrip(req)
+	}
+	b, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r.ContentLength = int64(len(b))
+	return o.next.RoundTrip(r)
+}
+
+// CloseIdleConnections passes on to the transport.
+func (o ownBody) CloseIdleConnections() {
+	if c, ok := o.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // stopLedger writes the decisions still waiting and closes the ledger's
 // connections.
 func (e *postbackExporter) stopLedger(ctx context.Context) error {
@@ -164,6 +200,31 @@ func (e *postbackExporter) stopLedger(ctx context.Context) error {
 	err := e.ledger.Close(ctx)
 	e.ledgerHTTP.CloseIdleConnections()
 	return err
+}
+
+// tombstoneTimeout bounds the erasure check before a push.
+const tombstoneTimeout = 5 * time.Second
+
+// loadTombstones loads the erasure tombstones recorded since the last
+// load: one real-time get of the generation marker when there is none
+// new. It fails open: an Elasticsearch that does not answer must not hold
+// the postbacks (it is logged, and the pipeline's own erasure requests
+// still apply); the next push tries again.
+func (e *postbackExporter) loadTombstones(ctx context.Context) {
+	if e.tombstones == nil {
+		return
+	}
+	e.tombMu.Lock()
+	defer e.tombMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, tombstoneTimeout)
+	defer cancel()
+	ts, gen, err := e.tombstones.TombstonesSince(ctx, e.tombGen, e.now().Add(-erasedTTL))
+	if err != nil {
+		e.logger.Warn("Erasure tombstones could not be read; postbacks are checked against the pipeline's erasure requests only until they can", zap.Error(err))
+		return
+	}
+	e.erasures.addTombstones(ts)
+	e.tombGen = gen
 }
 
 // ledgerTelemetry counts the writer's work.

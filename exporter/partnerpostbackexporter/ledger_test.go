@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/metadatatest"
+	"github.com/webjourney/webjourney/internal/esclient"
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
 	"github.com/webjourney/webjourney/test/estest"
@@ -463,3 +464,74 @@ func TestLedgerDocumentShape(t *testing.T) {
 }
 
 func nanValue() float64 { z := 0.0; return z / z }
+
+// webjourneyctl erase works on Elasticsearch only: it records a tombstone
+// per erased id in "<prefix>_erasures" before deleting. With a ledger
+// (same Elasticsearch, same prefix), the exporter reads those tombstones
+// before a push, so a postback of a visitor erased there is cancelled,
+// also one already waiting for its retry.
+func TestTombstonesCancelPostbacks(t *testing.T) {
+	esURL := estest.URL(t)
+	keyFile, s := clickKeys(t)
+	var store *journeystore.Store
+	erase := func(visitor string) {
+		require.NoError(t, store.AddTombstones(context.Background(),
+			[]journeystore.TombstoneKey{journeystore.SubjectKey("shop", journeystore.KindVisitor, visitor)}, time.Now()))
+	}
+	// The partner is down for the first request; while it is, the visitor
+	// of that postback is erased (as webjourneyctl erase does).
+	var calls atomic.Int64
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			erase("k1:queued")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	ps := &partnerServer{Server: srv, caFile: writeCA(t, srv)}
+	tt := componenttest.NewTelemetry()
+	cfg := testConfig(t, ps, keyFile, PartnerConfig{})
+	index := withLedger(t, cfg, esURL, esURL)
+	prefix := strings.TrimSuffix(index, "-postbacks")
+	layout := journeystore.Layout{Prefix: prefix}
+	t.Cleanup(func() {
+		req, _ := http.NewRequest(http.MethodDelete, esURL+"/"+layout.ErasuresIndex(), http.NoBody)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			_ = res.Body.Close()
+		}
+	})
+	es, err := esclient.New(esclient.Options{Endpoints: []string{esURL}})
+	require.NoError(t, err)
+	store = journeystore.New(es.Client, layout)
+	t.Cleanup(func() { _ = store.Close(context.Background()) })
+	exp := startExporter(t, tt, cfg)
+
+	// Erased before its outcome arrives: never sent.
+	erase("k1:before")
+	before := purchase("c0")
+	before.eventID, before.visitor = "before", "k1:before"
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logsOf(t, s, before)))
+	assert.EqualValues(t, 0, calls.Load())
+
+	// Erased while its postback waits for the retry: cancelled.
+	queued := purchase("c1")
+	queued.eventID, queued.visitor = "queued", "k1:queued"
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logsOf(t, s, queued)))
+	assert.EqualValues(t, 1, calls.Load(), "not sent again after the erasure")
+
+	// Another visitor is reported.
+	other := purchase("c2")
+	other.eventID, other.visitor = "other", "k1:other"
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logsOf(t, s, other)))
+	assert.EqualValues(t, 2, calls.Load())
+
+	docs := ledgerDocs(t, esURL, index, 3)
+	assert.Equal(t, "erased", docs[keyOf("before")][eventmodel.PostbackReason])
+	assert.Equal(t, "erased", docs[keyOf("queued")][eventmodel.PostbackReason])
+	assert.EqualValues(t, 1, docs[keyOf("queued")][eventmodel.PostbackAttempts], "the attempt before the erasure")
+	assert.Equal(t, "sent", docs[keyOf("other")][eventmodel.PostbackDecision])
+	metadatatest.AssertEqualExporterPartnerPostbackSkipped(t, tt,
+		[]metricdata.DataPoint[int64]{{Value: 2, Attributes: partnerSet("reason", "erased")}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}

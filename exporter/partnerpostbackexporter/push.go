@@ -268,7 +268,13 @@ func (e *postbackExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	// Erasures first: a withdrawal that arrives with (or before) the
 	// outcome it follows cancels its postback.
 	e.erasures.note(ld)
-	for _, pb := range e.collect(ld) {
+	pbs := e.collect(ld)
+	if len(pbs) > 0 {
+		// And those recorded in Elasticsearch (webjourneyctl erase), when
+		// there is a ledger to read them with.
+		e.loadTombstones(ctx)
+	}
+	for _, pb := range pbs {
 		err := e.send(ctx, pb, pushStart)
 		switch {
 		case err == nil:
