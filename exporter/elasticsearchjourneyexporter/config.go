@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -29,19 +28,9 @@ type Config struct {
 	// owns: events go to "<index_prefix>-events-YYYY.MM".
 	IndexPrefix string `mapstructure:"index_prefix"`
 
-	// User and Password (or PasswordFile) authenticate with HTTP basic
-	// authentication.
-	User         string              `mapstructure:"user"`
-	Password     configopaque.String `mapstructure:"password"`
-	PasswordFile string              `mapstructure:"password_file"`
-	// APIKey is an Elasticsearch API key, "id:key" or the base64 form that
-	// Elasticsearch returns as "encoded"; or APIKeyFile holds it.
-	APIKey     configopaque.String `mapstructure:"api_key"`
-	APIKeyFile string              `mapstructure:"api_key_file"`
-	// BearerToken is a service account token or an OAuth2 access token
-	// (Authorization: Bearer); or BearerTokenFile holds it.
-	BearerToken     configopaque.String `mapstructure:"bearer_token"`
-	BearerTokenFile string              `mapstructure:"bearer_token_file"`
+	// Credentials: user with password (or password_file), api_key (or
+	// api_key_file), or bearer_token (or bearer_token_file).
+	esclient.Credentials `mapstructure:",squash"`
 
 	// CATrustedFingerprint pins the cluster's CA by its SHA-256
 	// fingerprint, as Beats' ssl.ca_trusted_fingerprint: the CA
@@ -254,14 +243,7 @@ func (cfg *Config) validateTLS() []error {
 }
 
 // auth returns the credentials for esclient.
-func (cfg *Config) auth() esclient.Auth {
-	return esclient.Auth{
-		User:        cfg.User,
-		Password:    esclient.Secret{Value: string(cfg.Password), File: cfg.PasswordFile},
-		APIKey:      esclient.Secret{Value: string(cfg.APIKey), File: cfg.APIKeyFile},
-		BearerToken: esclient.Secret{Value: string(cfg.BearerToken), File: cfg.BearerTokenFile},
-	}
-}
+func (cfg *Config) auth() esclient.Auth { return esclient.AuthOf(cfg.Credentials) }
 
 // settingKeys names this exporter's settings in esclient's messages.
 var settingKeys = esclient.Keys{

@@ -12,7 +12,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -33,13 +32,9 @@ type LedgerConfig struct {
 	// "<index_prefix>-postbacks".
 	IndexPrefix string `mapstructure:"index_prefix"`
 
-	User            string              `mapstructure:"user"`
-	Password        configopaque.String `mapstructure:"password"`
-	PasswordFile    string              `mapstructure:"password_file"`
-	APIKey          configopaque.String `mapstructure:"api_key"`
-	APIKeyFile      string              `mapstructure:"api_key_file"`
-	BearerToken     configopaque.String `mapstructure:"bearer_token"`
-	BearerTokenFile string              `mapstructure:"bearer_token_file"`
+	// Credentials: user with password (or password_file), api_key (or
+	// api_key_file), or bearer_token (or bearer_token_file).
+	esclient.Credentials `mapstructure:",squash"`
 
 	// ClientConfig holds tls, timeout (one bulk request), headers, proxy;
 	// squashed as in elasticsearch_journey. Its endpoint is not used.
@@ -68,14 +63,7 @@ func defaultLedgerConfig() LedgerConfig {
 	}
 }
 
-func (c *LedgerConfig) auth() esclient.Auth {
-	return esclient.Auth{
-		User:        c.User,
-		Password:    esclient.Secret{Value: string(c.Password), File: c.PasswordFile},
-		APIKey:      esclient.Secret{Value: string(c.APIKey), File: c.APIKeyFile},
-		BearerToken: esclient.Secret{Value: string(c.BearerToken), File: c.BearerTokenFile},
-	}
-}
+func (c *LedgerConfig) auth() esclient.Auth { return esclient.AuthOf(c.Credentials) }
 
 // ledgerKeys names the ledger's settings in esclient's messages.
 var ledgerKeys = esclient.Keys{

@@ -299,7 +299,7 @@ func TestLedgerExpired(t *testing.T) {
 	cfg.RetryConfig.MaxInterval = 20 * time.Millisecond
 	// expirySlack (1s) is part of every decision: a window a little
 	// longer lets a few retries happen first.
-	cfg.RetryConfig.MaxElapsedTime = 1200 * time.Millisecond
+	cfg.RetryConfig.MaxElapsedTime = 3 * time.Second
 	index := withLedger(t, cfg, esURL, esURL)
 	exp := startExporter(t, tt, cfg)
 

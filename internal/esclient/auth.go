@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
 )
 
 // Secret is one credential: given as a value (which a collector
@@ -303,4 +305,38 @@ func CheckAuth(a Auth, k Keys) []error {
 		}
 	}
 	return errs
+}
+
+// Credentials are the configuration keys of an Auth, as the collector
+// components that write to Elasticsearch take them (squashed into their
+// configuration: user, password, password_file, api_key, api_key_file,
+// bearer_token, bearer_token_file). Values are configopaque, so they are
+// never printed with the configuration.
+type Credentials struct {
+	// User and Password (or PasswordFile) authenticate with HTTP basic
+	// authentication.
+	User         string              `mapstructure:"user"`
+	Password     configopaque.String `mapstructure:"password"`
+	PasswordFile string              `mapstructure:"password_file"`
+	// APIKey is an Elasticsearch API key, "id:key" or the base64 form that
+	// Elasticsearch returns as "encoded"; or APIKeyFile holds it.
+	APIKey     configopaque.String `mapstructure:"api_key"`
+	APIKeyFile string              `mapstructure:"api_key_file"`
+	// BearerToken is a service account token or an OAuth2 access token
+	// (Authorization: Bearer); or BearerTokenFile holds it.
+	BearerToken     configopaque.String `mapstructure:"bearer_token"`
+	BearerTokenFile string              `mapstructure:"bearer_token_file"`
+}
+
+// AuthOf returns the credentials for New. (A function, not a method:
+// Credentials is embedded in configurations, and the collector's
+// configuration decoder cannot build a struct that embeds a type with
+// methods in any but its first field.)
+func AuthOf(c Credentials) Auth {
+	return Auth{
+		User:        c.User,
+		Password:    Secret{Value: string(c.Password), File: c.PasswordFile},
+		APIKey:      Secret{Value: string(c.APIKey), File: c.APIKeyFile},
+		BearerToken: Secret{Value: string(c.BearerToken), File: c.BearerTokenFile},
+	}
 }
