@@ -78,8 +78,8 @@ type dashVisitor struct {
 	// marketing: the visitor also grants marketing consent, so its
 	// purchases credited to the partner are reported to it.
 	marketing bool
-	addr       string // source address (cookieless visitors: one each)
-	visits     []dashVisit
+	addr      string // source address (cookieless visitors: one each)
+	visits    []dashVisit
 }
 
 // dashSeed makes the deterministic journeys: 240 visitors with consent
