@@ -99,3 +99,37 @@ func TestErasureDeletesTheLedger(t *testing.T) {
 	status, _ := es.Do(http.MethodGet, "/"+index+"/_doc/pb-kept", nil)
 	assert.Equal(t, http.StatusOK, status)
 }
+
+// The ledger goes with the credits it reports on: credits_months expires
+// its documents by their outcome time.
+func TestRetentionExpiresTheLedgerWithTheCredits(t *testing.T) {
+	st, es := newTestStore(t, false)
+	install(t, st)
+	ctx := context.Background()
+	require.NoError(t, st.InstallPostbacksTemplate(ctx))
+	index := st.layout.Index(FamilyPostbacks)
+	now := time.Now()
+	for id, at := range map[string]time.Time{"old": now.AddDate(0, -3, 0), "new": now.AddDate(0, 0, -1)} {
+		p := Postback{ID: id, Decision: eventmodel.PostbackSent, Site: "shop", OutcomeTime: at, DecidedAt: at}
+		status, raw := es.Do(http.MethodPut, "/"+index+"/_doc/"+id+"?refresh=true", json.RawMessage(AppendPostback(nil, &p)))
+		require.Equal(t, http.StatusCreated, status, string(raw))
+	}
+	rep, err := st.ApplyRetention(ctx, Retention{CreditsMonths: 2}, now, false)
+	require.NoError(t, err)
+	var got *RetentionFamily
+	for i := range rep.Families {
+		if rep.Families[i].Family == FamilyPostbacks {
+			got = &rep.Families[i]
+		}
+	}
+	require.NotNil(t, got, "the ledger is in the report")
+	assert.EqualValues(t, 1, got.Documents)
+	assert.Equal(t, 2, got.Months)
+	assert.Equal(t, 1, es.CountIndex(index))
+	status, _ := es.Do(http.MethodGet, "/"+index+"/_doc/new", nil)
+	assert.Equal(t, http.StatusOK, status)
+	// Without a ledger index the check passes over it.
+	st2, _ := newTestStore(t, false)
+	_, err = st2.ApplyRetention(ctx, Retention{CreditsMonths: 2}, now, false)
+	require.NoError(t, err)
+}
