@@ -47,6 +47,8 @@ var (
 	// one per touch, credited or not): per-outcome numbers such as the
 	// time and visits to convert must not be weighted by touch count.
 	qOutcome = q(em.AttrAttributionModel, em.ModelLastTouch) + " and " + em.AttrAttributionTouchIndex + " : 0"
+	// qSent selects the postbacks a partner took.
+	qSent = q(em.PostbackDecision, em.PostbackSent)
 )
 
 // defaultLayout names the indices in the dashboards' descriptions; they
@@ -193,7 +195,9 @@ func dashboardDefs() []dashboardDef {
 			description: "Anonymised view for a referral partner: referred visitors, their engagement and the conversions credited to the partner.",
 			about: "### Partner view\nWhat a referral partner brought: visits that entered through the partner, visitors the " +
 				"partner referred, their engagement, and the outcomes credited to the partner under each attribution " +
-				"model. **No identifiers**: no panel shows or counts a visitor, visit, user or click id. To share it with " +
+				"model; and, from the partner_postback exporter's ledger, how many of the conversions credited to each partner " +
+				"with a postback were **reported** to it, and why the others were not (skipped by consent or configuration, " +
+				"refused by the partner, expired). **No identifiers**: no panel shows or counts a visitor, visit, user or click id. To share it with " +
 				"one partner, add the filter `webjourney.channel.partner : \"<partner>\"` (and `webjourney.visitor.partner` " +
 				"for the visitors panel) and save a copy in a space the partner can see.",
 			panels: []panel{
@@ -213,6 +217,22 @@ func dashboardDefs() []dashboardDef {
 					terms("partner", "Partner", em.AttrChannelPartner, 10, "credit"),
 					terms("outcome", "Outcome", em.AttrOutcomeName, 10, "credit"), modelSplit, credited,
 					metric("sum", "value", "Credited value", em.AttrAttributionValue, ""))),
+				// The postback ledger: one document per outcome credited to
+				// a partner with a postback, under the partner's model.
+				lp("reported", 24, 12, tablePanel("Conversions credited and reported to the partner", DataViewPostbacks, "", nil,
+					terms("partner", "Partner", em.AttrChannelPartner, 10, "credited"),
+					terms("model", "Model", em.AttrAttributionModel, 6, "credited"),
+					count("credited", "Conversions credited", ""),
+					count("reported", "Reported to the partner", qSent),
+					count("skipped", "Skipped", q(em.PostbackDecision, em.PostbackSkipped)),
+					count("refused", "Refused or expired", q(em.PostbackDecision, em.PostbackFailed, em.PostbackExpired)),
+					metric("sum", "value", "Value reported", em.AttrAttributionValue, qSent))),
+				lp("notreported", 24, 12, tablePanel("Conversions not reported, by reason", DataViewPostbacks,
+					q(em.PostbackDecision, em.PostbackSkipped, em.PostbackFailed, em.PostbackExpired), nil,
+					terms("partner", "Partner", em.AttrChannelPartner, 10, "n"),
+					terms("decision", "Decision", em.PostbackDecision, 4, "n"),
+					terms("reason", "Reason", em.PostbackReason, 20, "n"),
+					count("n", "Conversions", ""))),
 			},
 		},
 		{

@@ -58,7 +58,7 @@ func TestFieldsExistInExporterMapping(t *testing.T) {
 	require.NoError(t, err)
 	store := journeystore.New(client.Client, layout)
 	t.Cleanup(func() {
-		for _, f := range []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyVisits, journeystore.FamilyVisitors, journeystore.FamilyCredits} {
+		for _, f := range []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyVisits, journeystore.FamilyVisitors, journeystore.FamilyCredits, journeystore.FamilyPostbacks} {
 			index := layout.Index(f)
 			if f == journeystore.FamilyEvents {
 				index = layout.EventsIndex(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -70,6 +70,8 @@ func TestFieldsExistInExporterMapping(t *testing.T) {
 	})
 	_, err = store.InstallTemplates(context.Background(), false)
 	require.NoError(t, err)
+	// The postback ledger's, as the partner_postback exporter installs it.
+	require.NoError(t, store.InstallPostbacksTemplate(context.Background()))
 
 	// Map each data view to this test's index of the same family.
 	uses, titles := collectUses(t)

@@ -45,6 +45,9 @@ const (
 	DataViewVisits   = "webjourney-visits"
 	DataViewVisitors = "webjourney-visitors"
 	DataViewCredits  = "webjourney-credits"
+	// DataViewPostbacks is the partner_postback exporter's ledger: what
+	// was reported to each partner, skipped or refused.
+	DataViewPostbacks = "webjourney-postbacks"
 )
 
 // Object is one saved object in Kibana's export format.
@@ -176,6 +179,13 @@ func dataViews(prefix string) []Object {
 			em.AttrOutcomeValue:           formatMoney,
 			em.AttrOutcomeTimeToConvert:   formatDuration,
 			em.AttrOutcomeVisitsToConvert: map[string]any{"id": "number", "params": map[string]any{"pattern": "0,0.[0]"}},
+		}),
+		// Its time field is the outcome's time, as the credits': one time
+		// range shows the same outcomes credited and reported.
+		dataView(DataViewPostbacks, l.Index(journeystore.FamilyPostbacks), "webjourney partner postbacks", map[string]any{
+			em.AttrAttributionCredit: formatPercent,
+			em.AttrAttributionValue:  formatMoney,
+			em.AttrOutcomeValue:      formatMoney,
 		}),
 	}
 }

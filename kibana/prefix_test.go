@@ -22,6 +22,7 @@ func TestObjectsForAnotherPrefix(t *testing.T) {
 	assert.Equal(t, map[string]string{
 		DataViewEvents: "shop-events-*", DataViewVisits: "shop-visits",
 		DataViewVisitors: "shop-visitors", DataViewCredits: "shop-credits",
+		DataViewPostbacks: "shop-postbacks",
 	}, titles)
 	var defaultIDs []string
 	for _, o := range Objects("webjourney") {

@@ -144,7 +144,7 @@ func TestStructure(t *testing.T) {
 			t.Errorf("%s/%s: unexpected type", o.Type, o.ID)
 		}
 	}
-	assert.Equal(t, 4, counts["index-pattern"])
+	assert.Equal(t, 5, counts["index-pattern"])
 	assert.Equal(t, 8, counts["dashboard"])
 	assert.GreaterOrEqual(t, counts["search"], 1)
 }

@@ -125,8 +125,8 @@ func TestKibanaImportSuccessIdempotent(t *testing.T) {
 	first := runCmd("", args...)
 	require.Equal(t, exitOK, first.code, first.stderr)
 	assert.Empty(t, first.stderr)
-	assert.Equal(t, "Imported 25 of 25 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
-		"  index-pattern  4 of 4\n"+
+	assert.Equal(t, "Imported 26 of 26 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
+		"  index-pattern  5 of 5\n"+
 		"  search         2 of 2\n"+
 		"  visualization  11 of 11\n"+
 		"  dashboard      8 of 8\n", first.stdout)
@@ -161,8 +161,8 @@ func TestKibanaImportBuiltInSavedObjects(t *testing.T) {
 	k := newFakeKibana(t, false, http.StatusOK, "")
 	res := runCmd("", "kibana", "import", "--url", k.URL)
 	require.Equal(t, exitOK, res.code, res.stderr)
-	assert.Equal(t, "Imported 25 of 25 saved objects from the built-in saved objects (index prefix webjourney) into Kibana at "+k.URL+":\n"+
-		"  index-pattern  4 of 4\n"+
+	assert.Equal(t, "Imported 26 of 26 saved objects from the built-in saved objects (index prefix webjourney) into Kibana at "+k.URL+":\n"+
+		"  index-pattern  5 of 5\n"+
 		"  search         2 of 2\n"+
 		"  visualization  11 of 11\n"+
 		"  dashboard      8 of 8\n", res.stdout)
@@ -241,6 +241,7 @@ func assertOnlyIndicesRenamed(t *testing.T, orig, sent []byte) {
 	assert.Equal(t, map[string]string{
 		"webjourney-events": "shop-events-*", "webjourney-visits": "shop-visits",
 		"webjourney-visitors": "shop-visitors", "webjourney-credits": "shop-credits",
+		"webjourney-postbacks": "shop-postbacks",
 	}, titles)
 	assert.Equal(t, 3, vega, "the Sankey, the Transitions and the retention heatmap")
 	assert.Contains(t, string(sent), `"id":"webjourney-visits"`, "ids are kept")
@@ -266,8 +267,8 @@ func TestKibanaImportPartialFailure(t *testing.T) {
 	args := importArgs(k.URL, "--api-key", testAPIKey)
 	res := runCmd("", args...)
 	assert.Equal(t, exitFailure, res.code)
-	assert.Equal(t, "Imported 17 of 25 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
-		"  index-pattern  2 of 4\n"+
+	assert.Equal(t, "Imported 17 of 26 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
+		"  index-pattern  2 of 5\n"+
 		"  search         0 of 2\n"+
 		"  visualization  0 of 11\n"+
 		"  dashboard      1 of 8\n"+
@@ -333,7 +334,7 @@ func TestKibanaImportTLS(t *testing.T) {
 	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Certificate().Raw}), 0o600))
 	res = runCmd("", importArgs(k.URL, "--ca-file", ca)...)
 	require.Equal(t, exitOK, res.code, res.stderr)
-	assert.Contains(t, res.stdout, "Imported 25 of 25")
+	assert.Contains(t, res.stdout, "Imported 26 of 26")
 	assert.Len(t, k.recorded(), 1, "the untrusted connection sent nothing")
 }
 

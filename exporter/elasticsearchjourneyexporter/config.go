@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -29,19 +28,9 @@ type Config struct {
 	// owns: events go to "<index_prefix>-events-YYYY.MM".
 	IndexPrefix string `mapstructure:"index_prefix"`
 
-	// User and Password (or PasswordFile) authenticate with HTTP basic
-	// authentication.
-	User         string              `mapstructure:"user"`
-	Password     configopaque.String `mapstructure:"password"`
-	PasswordFile string              `mapstructure:"password_file"`
-	// APIKey is an Elasticsearch API key, "id:key" or the base64 form that
-	// Elasticsearch returns as "encoded"; or APIKeyFile holds it.
-	APIKey     configopaque.String `mapstructure:"api_key"`
-	APIKeyFile string              `mapstructure:"api_key_file"`
-	// BearerToken is a service account token or an OAuth2 access token
-	// (Authorization: Bearer); or BearerTokenFile holds it.
-	BearerToken     configopaque.String `mapstructure:"bearer_token"`
-	BearerTokenFile string              `mapstructure:"bearer_token_file"`
+	// Credentials: user with password (or password_file), api_key (or
+	// api_key_file), or bearer_token (or bearer_token_file).
+	esclient.Credentials `mapstructure:",squash"`
 
 	// CATrustedFingerprint pins the cluster's CA by its SHA-256
 	// fingerprint, as Beats' ssl.ca_trusted_fingerprint: the CA
@@ -213,39 +202,9 @@ func (cfg *Config) Validate() error {
 // each secret once (value or file), and that it does not compete with the
 // HTTP client's own auth extension or an Authorization header.
 func (cfg *Config) validateAuth() []error {
-	var errs []error
-	var methods []string
-	for _, m := range []struct {
-		name, valueKey, fileKey string
-		value, file             string
-	}{
-		{"user", "password", "password_file", string(cfg.Password), cfg.PasswordFile},
-		{"api_key", "api_key", "api_key_file", string(cfg.APIKey), cfg.APIKeyFile},
-		{"bearer_token", "bearer_token", "bearer_token_file", string(cfg.BearerToken), cfg.BearerTokenFile},
-	} {
-		if m.value != "" && m.file != "" {
-			errs = append(errs, fmt.Errorf("%s: set %s or %s, not both", m.valueKey, m.valueKey, m.fileKey))
-		}
-		if m.value != "" || m.file != "" || (m.name == "user" && cfg.User != "") {
-			methods = append(methods, m.name)
-		}
-	}
-	if len(methods) > 1 {
-		errs = append(errs, fmt.Errorf("%s: set one way to authenticate, not both %s and %s: user with password (or password_file), api_key (or api_key_file), or bearer_token (or bearer_token_file)",
-			methods[1], methods[0], methods[1]))
-	}
-	if cfg.User != "" && cfg.Password == "" && cfg.PasswordFile == "" {
-		errs = append(errs, errors.New("user: set password (e.g. password: ${env:ES_PASSWORD}) or password_file as well"))
-	}
-	if (cfg.Password != "" || cfg.PasswordFile != "") && cfg.User == "" {
-		errs = append(errs, errors.New("password: set user as well"))
-	}
-	if cfg.APIKey != "" {
-		if _, _, err := esclient.NormalizeAPIKey(string(cfg.APIKey)); err != nil {
-			errs = append(errs, fmt.Errorf("api_key: %w", err))
-		}
-	}
-	if len(methods) > 0 {
+	a := cfg.auth()
+	errs := esclient.CheckAuth(a, settingKeys)
+	if a.Password.IsSet() || a.APIKey.IsSet() || a.BearerToken.IsSet() || a.User != "" {
 		if cfg.ClientConfig.Auth.HasValue() {
 			errs = append(errs, errors.New("auth: an authenticator extension and the exporter's own credentials (user, api_key, bearer_token) cannot be used together; keep one"))
 		}
@@ -284,14 +243,7 @@ func (cfg *Config) validateTLS() []error {
 }
 
 // auth returns the credentials for esclient.
-func (cfg *Config) auth() esclient.Auth {
-	return esclient.Auth{
-		User:        cfg.User,
-		Password:    esclient.Secret{Value: string(cfg.Password), File: cfg.PasswordFile},
-		APIKey:      esclient.Secret{Value: string(cfg.APIKey), File: cfg.APIKeyFile},
-		BearerToken: esclient.Secret{Value: string(cfg.BearerToken), File: cfg.BearerTokenFile},
-	}
-}
+func (cfg *Config) auth() esclient.Auth { return esclient.AuthOf(cfg.Credentials) }
 
 // settingKeys names this exporter's settings in esclient's messages.
 var settingKeys = esclient.Keys{

@@ -32,6 +32,10 @@ type Config struct {
 	// environment variables.
 	ClickID ClickIDConfig `mapstructure:"click_id"`
 
+	// Ledger, when set, records every decision (sent, skipped, failed,
+	// expired) in Elasticsearch, one document per outcome and partner.
+	Ledger configoptional.Optional[LedgerConfig] `mapstructure:"ledger"`
+
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	RetryConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 
@@ -192,6 +196,9 @@ func (c *Config) Validate() error {
 				errs = append(errs, err)
 			}
 		}
+	}
+	if l := c.Ledger.Get(); l != nil {
+		errs = append(errs, l.validate()...)
 	}
 	return errors.Join(errs...)
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
@@ -16,8 +18,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/consentgate"
+	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/ledger"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/macro"
 	"github.com/webjourney/webjourney/exporter/partnerpostbackexporter/internal/metadata"
+	"github.com/webjourney/webjourney/internal/journeystore"
 	"github.com/webjourney/webjourney/internal/sealed"
 )
 
@@ -48,6 +52,20 @@ type postbackExporter struct {
 	partners map[[2]string]*partner // {site, partner}
 	opener   *sealed.Sealer         // nil without click_id keys
 	erasures *erasures
+	tries    *attempts
+	ledger   *ledger.Writer // nil without a ledger
+	// ledgerHTTP carries the ledger's requests; its idle connections are
+	// closed at shutdown (closing the Elasticsearch client does not).
+	ledgerHTTP *http.Client
+	// tombstones reads the erasure tombstones next to the ledger
+	// (erasure.go); nil without a ledger. tombGen is the generation loaded.
+	tombstones *journeystore.Store
+	tombMu     sync.Mutex
+	tombGen    int64
+	now        func() time.Time
+	// ledgerBackoff is the wait before a failed ledger write is retried
+	// (doubling); tests shorten it.
+	ledgerBackoff time.Duration
 }
 
 func newPostbackExporter(cfg *Config, set exporter.Settings) (*postbackExporter, error) {
@@ -55,7 +73,8 @@ func newPostbackExporter(cfg *Config, set exporter.Settings) (*postbackExporter,
 	if err != nil {
 		return nil, err
 	}
-	e := &postbackExporter{cfg: cfg, set: set, logger: set.Logger, tb: tb, partners: map[[2]string]*partner{}, erasures: newErasures()}
+	e := &postbackExporter{cfg: cfg, set: set, logger: set.Logger, tb: tb, partners: map[[2]string]*partner{}, erasures: newErasures(),
+		tries: newAttempts(), now: time.Now, ledgerBackoff: time.Second}
 	for site, ps := range cfg.Sites {
 		for name, pc := range ps {
 			t, err := compile("sites::"+site+"::"+name, pc)
@@ -96,6 +115,9 @@ func (e *postbackExporter) start(ctx context.Context, host component.Host) error
 	if err := e.loadClickIDKeys(); err != nil {
 		return err
 	}
+	if err := e.startLedger(ctx, host); err != nil {
+		return err
+	}
 	for _, p := range e.partners {
 		key := "sites::" + p.site + "::" + p.name
 		secret, err := readSecret(key+"::secret_env", key+"::secret_file", p.cfg.SecretEnv, p.cfg.SecretFile)
@@ -115,14 +137,17 @@ func (e *postbackExporter) start(ctx context.Context, host component.Host) error
 	return nil
 }
 
-func (e *postbackExporter) shutdown(context.Context) error {
+func (e *postbackExporter) shutdown(ctx context.Context) error {
 	for _, p := range e.partners {
 		if p.client != nil {
 			p.client.CloseIdleConnections()
 		}
 	}
+	// The queue has drained into the pushes by now: write the last
+	// decisions.
+	err := e.stopLedger(ctx)
 	e.tb.Shutdown()
-	return nil
+	return err
 }
 
 // readSecret reads a secret from an environment variable or a file; the

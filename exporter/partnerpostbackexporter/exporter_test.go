@@ -321,3 +321,19 @@ func TestStartNamesAMissingSecret(t *testing.T) {
 	require.NoError(t, err)
 	assert.ErrorContains(t, e.start(context.Background(), componenttest.NewNopHost()), "click_id::keys::k1::file")
 }
+
+// A partner touch without credit under the partner's model (an earlier
+// touch, under last touch) is not the partner's conversion: no postback,
+// nothing counted.
+func TestUncreditedTouchIsNotAPostback(t *testing.T) {
+	ps := newPartnerServer(t)
+	keyFile, s := clickKeys(t)
+	tt := componenttest.NewTelemetry()
+	e := newDirect(t, tt, testConfig(t, ps, keyFile, PartnerConfig{}))
+	earlier := purchase("c1")
+	earlier.credit = 0
+	require.NoError(t, e.pushLogs(context.Background(), logsOf(t, s, earlier)))
+	assert.Empty(t, ps.requests())
+	_, err := tt.GetMetric("otelcol_exporter_partner_postback_skipped")
+	assert.Error(t, err, "not counted as skipped")
+}

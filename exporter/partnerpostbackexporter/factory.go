@@ -24,6 +24,7 @@ func NewFactory() exporter.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
+		Ledger:      configoptional.Default(defaultLedgerConfig()),
 		QueueConfig: configoptional.Some(defaultQueueConfig()),
 		RetryConfig: configretry.NewDefaultBackOffConfig(),
 	}

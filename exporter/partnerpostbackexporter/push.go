@@ -64,6 +64,22 @@ type postback struct {
 	records       []plog.LogRecord
 }
 
+// visitorIDKey is the attribute of the credit records whose visitor the
+// postback is about.
+const visitorIDKey = eventmodel.AttrVisitorID
+
+// entityIDs are the ids of the postback's credit records, which the
+// ledger document carries to join them.
+func (pb *postback) entityIDs() []string {
+	ids := make([]string, 0, len(pb.records))
+	for _, lr := range pb.records {
+		if id := str(lr.Attributes(), eventmodel.AttrEntityID); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 func str(m pcommon.Map, k string) string {
 	if v, ok := m.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
 		return v.Str()
@@ -139,7 +155,17 @@ func (e *postbackExporter) collect(ld plog.Logs) []*postback {
 			}
 		}
 	}
-	return out
+	// The attribution processor writes a record for every touch under
+	// every model, credited or not: a partner whose touches got no credit
+	// (an earlier touch under last_touch) did not earn the outcome, so it
+	// has no postback to send or skip.
+	credited := out[:0]
+	for _, pb := range out {
+		if pb.credit > 0 {
+			credited = append(credited, pb)
+		}
+	}
+	return credited
 }
 
 // idempotencyKey is stable for an outcome, partner and model, so that a
@@ -217,9 +243,11 @@ func (e *postbackExporter) values(pb *postback, click string) macro.Values {
 	}
 }
 
-func (e *postbackExporter) skip(ctx context.Context, p *partner, reason string) {
+// skip counts and records a postback not sent.
+func (e *postbackExporter) skip(ctx context.Context, pb *postback, reason string) {
 	e.tb.ExporterPartnerPostbackSkipped.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(
-		attribute.String("partner", p.name), attribute.String("reason", reason))))
+		attribute.String("partner", pb.p.name), attribute.String("reason", reason))))
+	e.record(pb, eventmodel.PostbackSkipped, reason, e.tries.done(pb.key))
 }
 
 func (e *postbackExporter) failed(ctx context.Context, p *partner, status string) {
@@ -234,11 +262,20 @@ func (e *postbackExporter) failed(ctx context.Context, p *partner, status string
 func (e *postbackExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	var retry []*postback
 	var retryErrs, permErrs []error
+	// The retry sender's max_elapsed_time counts from the start of the
+	// request's first push: see attempts.go.
+	pushStart := e.now()
 	// Erasures first: a withdrawal that arrives with (or before) the
 	// outcome it follows cancels its postback.
 	e.erasures.note(ld)
-	for _, pb := range e.collect(ld) {
-		err := e.send(ctx, pb)
+	pbs := e.collect(ld)
+	if len(pbs) > 0 {
+		// And those recorded in Elasticsearch (webjourneyctl erase), when
+		// there is a ledger to read them with.
+		e.loadTombstones(ctx)
+	}
+	for _, pb := range pbs {
+		err := e.send(ctx, pb, pushStart)
 		switch {
 		case err == nil:
 		case consumererror.IsPermanent(err):
@@ -249,7 +286,7 @@ func (e *postbackExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	if len(permErrs) > 0 {
-		e.logger.Warn("Partners refused postbacks; they are not retried", zap.Errors("errors", permErrs))
+		e.logger.Warn("Postbacks given up (refused by the partner, or retried until retry_on_failure::max_elapsed_time); they are not retried", zap.Errors("errors", permErrs))
 	}
 	if len(retry) > 0 {
 		err := errors.Join(retryErrs...)
@@ -276,53 +313,79 @@ func recordsOf(pbs []*postback) plog.Logs {
 	return ld
 }
 
-// send delivers one postback, or decides not to.
-func (e *postbackExporter) send(ctx context.Context, pb *postback) error {
+// send delivers one postback, or decides not to, and records the
+// decision in the ledger: sent, skipped, failed (refused for good) or
+// expired (retryable failures until the retry sender would give up). A
+// retryable failure that is not the last is not a decision: the postback
+// comes back with the retry.
+func (e *postbackExporter) send(ctx context.Context, pb *postback, pushStart time.Time) error {
 	p := pb.p
 	if r := e.skipReason(pb); r != "" {
-		e.skip(ctx, p, r)
+		e.skip(ctx, pb, r)
 		return nil
 	}
 	click, ok := e.clickID(pb)
 	if p.needClick && !ok {
-		e.skip(ctx, p, skipNoClickID)
+		e.skip(ctx, pb, skipNoClickID)
 		return nil
 	}
 	// The rate limit first: the signature's timestamp is the moment the
 	// request leaves, not when it started to wait.
 	if err := p.limiter.Wait(ctx); err != nil {
 		e.failed(ctx, p, "rate_limited")
-		return fmt.Errorf("partner %s: rate limit: %w", p.name, err)
+		return e.retryLater(ctx, pb, pushStart, "rate_limited", fmt.Errorf("partner %s: rate limit: %w", p.name, err))
 	}
 	req, err := e.request(ctx, pb, e.values(pb, click))
 	if errors.Is(err, macro.ErrUnsafeHeader) {
-		e.skip(ctx, p, skipUnsafeValue)
+		e.skip(ctx, pb, skipUnsafeValue)
 		return nil
 	}
 	if err != nil {
+		e.record(pb, eventmodel.PostbackFailed, "request", e.tries.done(pb.key))
 		return consumererror.NewPermanent(err)
 	}
 	start := time.Now()
 	resp, err := p.client.Do(req)
-	e.tb.ExporterPartnerPostbackDuration.Record(ctx, float64(time.Since(start))/float64(time.Millisecond), p.attrs)
+	took := time.Since(start)
+	e.tb.ExporterPartnerPostbackDuration.Record(ctx, float64(took)/float64(time.Millisecond), p.attrs)
 	if err != nil {
+		e.tries.request(pb.key, pushStart, 0, took)
 		e.failed(ctx, p, "network")
-		return fmt.Errorf("partner %s: %w", p.name, redact(err))
+		return e.retryLater(ctx, pb, pushStart, "network", fmt.Errorf("partner %s: %w", p.name, redact(err)))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 	_ = resp.Body.Close()
 	code := resp.StatusCode
+	e.tries.request(pb.key, pushStart, code, took)
 	switch {
 	case code >= 200 && code < 300:
 		e.tb.ExporterPartnerPostbackSent.Add(ctx, 1, p.attrs)
+		e.record(pb, eventmodel.PostbackSent, "", e.tries.done(pb.key))
 		return nil
 	case code == http.StatusTooManyRequests || code >= 500:
 		e.failed(ctx, p, strconv.Itoa(code))
-		return &retryableStatus{partner: p.name, code: code, after: retryAfter(resp.Header.Get("Retry-After"))}
+		return e.retryLater(ctx, pb, pushStart, statusReason(code),
+			&retryableStatus{partner: p.name, code: code, after: retryAfter(resp.Header.Get("Retry-After"))})
 	default:
 		e.failed(ctx, p, strconv.Itoa(code))
+		e.record(pb, eventmodel.PostbackFailed, statusReason(code), e.tries.done(pb.key))
 		return consumererror.NewPermanent(fmt.Errorf("partner %s answered %d to postback %s", p.name, code, pb.key))
 	}
+}
+
+// statusReason is the ledger's reason for an HTTP answer.
+func statusReason(code int) string { return "status_" + strconv.Itoa(code) }
+
+// retryLater returns err for the retry sender, unless the postback has
+// run out of retries: then it is expired, counted, recorded and given up.
+func (e *postbackExporter) retryLater(ctx context.Context, pb *postback, pushStart time.Time, reason string, err error) error {
+	st := e.tries.fail(pb.key, pushStart)
+	if !e.expired(st, maxThrottle([]error{err})) {
+		return err
+	}
+	e.tb.ExporterPartnerPostbackExpired.Add(ctx, 1, pb.p.attrs)
+	e.record(pb, eventmodel.PostbackExpired, reason, e.tries.done(pb.key))
+	return consumererror.NewPermanent(fmt.Errorf("postback %s expired after %d attempts: %w", pb.key, st.n, err))
 }
 
 // request builds the signed request.

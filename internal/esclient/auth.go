@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
 )
 
 // Secret is one credential: given as a value (which a collector
@@ -260,5 +262,81 @@ func (a *authorizer) RoundTrip(req *http.Request) (*http.Response, error) {
 func (a *authorizer) CloseIdleConnections() {
 	if c, ok := a.next.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
+	}
+}
+
+// CheckAuth checks a configured Auth: at most one way to authenticate,
+// each secret given once (value or file), a user with a password and a
+// password with a user, an API key in a known form. Messages name the keys
+// as k spells them. Whether the credentials compete with another
+// authenticator (an auth extension, an Authorization header) is the
+// caller's to check.
+func CheckAuth(a Auth, k Keys) []error {
+	var errs []error
+	var methods []string
+	for _, m := range []struct {
+		name, valueKey, fileKey string
+		secret                  Secret
+	}{
+		{k.User, k.Password, k.PasswordFile, a.Password},
+		{k.APIKey, k.APIKey, k.APIKeyFile, a.APIKey},
+		{k.BearerToken, k.BearerToken, k.BearerTokenFile, a.BearerToken},
+	} {
+		if m.secret.Value != "" && m.secret.File != "" {
+			errs = append(errs, fmt.Errorf("%s: set %s or %s, not both", m.valueKey, m.valueKey, m.fileKey))
+		}
+		if m.secret.IsSet() || (m.name == k.User && a.User != "") {
+			methods = append(methods, m.name)
+		}
+	}
+	if len(methods) > 1 {
+		errs = append(errs, fmt.Errorf("%s: set one way to authenticate, not both %s and %s: %s with %s (or %s), %s (or %s), or %s (or %s)",
+			methods[1], methods[0], methods[1], k.User, k.Password, k.PasswordFile, k.APIKey, k.APIKeyFile, k.BearerToken, k.BearerTokenFile))
+	}
+	if a.User != "" && !a.Password.IsSet() {
+		errs = append(errs, fmt.Errorf("%s: set %s (e.g. %s: ${env:ES_PASSWORD}) or %s as well", k.User, k.Password, k.Password, k.PasswordFile))
+	}
+	if a.Password.IsSet() && a.User == "" {
+		errs = append(errs, fmt.Errorf("%s: set %s as well", k.Password, k.User))
+	}
+	if a.APIKey.Value != "" {
+		if _, _, err := NormalizeAPIKey(a.APIKey.Value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k.APIKey, err))
+		}
+	}
+	return errs
+}
+
+// Credentials are the configuration keys of an Auth, as the collector
+// components that write to Elasticsearch take them (squashed into their
+// configuration: user, password, password_file, api_key, api_key_file,
+// bearer_token, bearer_token_file). Values are configopaque, so they are
+// never printed with the configuration.
+type Credentials struct {
+	// User and Password (or PasswordFile) authenticate with HTTP basic
+	// authentication.
+	User         string              `mapstructure:"user"`
+	Password     configopaque.String `mapstructure:"password"`
+	PasswordFile string              `mapstructure:"password_file"`
+	// APIKey is an Elasticsearch API key, "id:key" or the base64 form that
+	// Elasticsearch returns as "encoded"; or APIKeyFile holds it.
+	APIKey     configopaque.String `mapstructure:"api_key"`
+	APIKeyFile string              `mapstructure:"api_key_file"`
+	// BearerToken is a service account token or an OAuth2 access token
+	// (Authorization: Bearer); or BearerTokenFile holds it.
+	BearerToken     configopaque.String `mapstructure:"bearer_token"`
+	BearerTokenFile string              `mapstructure:"bearer_token_file"`
+}
+
+// AuthOf returns the credentials for New. (A function, not a method:
+// Credentials is embedded in configurations, and the collector's
+// configuration decoder cannot build a struct that embeds a type with
+// methods in any but its first field.)
+func AuthOf(c Credentials) Auth {
+	return Auth{
+		User:        c.User,
+		Password:    Secret{Value: string(c.Password), File: c.PasswordFile},
+		APIKey:      Secret{Value: string(c.APIKey), File: c.APIKeyFile},
+		BearerToken: Secret{Value: string(c.BearerToken), File: c.BearerTokenFile},
 	}
 }

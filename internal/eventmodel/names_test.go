@@ -48,6 +48,7 @@ func TestDocumentationMatchesNames(t *testing.T) {
 	}
 	check("event name", section("Event names"), EventNames)
 	check("attribute", section("Attributes"), AttributeNames)
+	check("postback ledger field", section("Postback ledger"), PostbackFields)
 
 	if !strings.Contains(doc, "# The webjourney event model — version 1\n") {
 		t.Errorf("docs/event-model.md title must carry version %d", SchemaVersion)

@@ -38,6 +38,10 @@ const (
 	// "<prefix>-partner-credits", read by partners through filtered aliases.
 	FamilyPartnerVisits
 	FamilyPartnerCredits
+	// FamilyPostbacks is the partner_postback exporter's ledger: one
+	// document per outcome and partner it decided on,
+	// "<prefix>-postbacks" (see postbacks.go).
+	FamilyPostbacks
 	// FamilyOther is any other index under "<prefix>-" (in reports only).
 	FamilyOther
 )
@@ -68,6 +72,8 @@ func (f Family) String() string {
 		return "partner_visits"
 	case FamilyPartnerCredits:
 		return "partner_credits"
+	case FamilyPostbacks:
+		return "postbacks"
 	default:
 		return "other"
 	}
@@ -218,6 +224,9 @@ func (l Layout) familyOfIndex(index string) Family {
 	if _, _, ok := l.stampedEventsIndex(index); ok {
 		return FamilyEvents
 	}
+	if index == l.Index(FamilyPostbacks) {
+		return FamilyPostbacks
+	}
 	for _, f := range append(entityFamilies[:len(entityFamilies):len(entityFamilies)], partnerFamilies[:]...) {
 		if index == l.Index(f) {
 			return f
@@ -264,6 +273,7 @@ func CheckDeadLetterIndex(index, prefix string) error {
 			index, maxIndexPrefixLen, example)
 	}
 	own := index == l.TemplateName(FamilyEvents) || strings.HasPrefix(index, l.eventsFamily()) || index == l.ErasuresIndex()
+	own = own || index == l.Index(FamilyPostbacks)
 	for _, f := range append(entityFamilies[:len(entityFamilies):len(entityFamilies)], partnerFamilies[:]...) {
 		own = own || index == l.Index(f)
 	}

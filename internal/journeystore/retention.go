@@ -68,7 +68,8 @@ func (r Retention) months(f Family) int {
 		return r.VisitsMonths
 	case FamilyVisitors:
 		return r.VisitorsMonths
-	case FamilyCredits, FamilyPartnerCredits:
+	case FamilyCredits, FamilyPartnerCredits, FamilyPostbacks:
+		// The postback ledger reports on credits: it goes with them.
 		return r.CreditsMonths
 	}
 	return 0
@@ -80,8 +81,9 @@ type RetentionReport struct {
 	Now    time.Time
 	// Families lists events, visits, visitors, credits; then the stamped
 	// events of each stamp found (Stamp set), the partner-facing copies
-	// (when visits or credits have a retention) and the dead letters (when
-	// the layout has a dead-letter index).
+	// (when visits or credits have a retention), the postback ledger (when
+	// credits have one) and the dead letters (when the layout has a
+	// dead-letter index).
 	Families []RetentionFamily
 }
 
@@ -183,7 +185,7 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention, now time.Time, 
 	for _, m := range stamps {
 		rep.Families = append(rep.Families, *stamped[m])
 	}
-	for _, f := range partnerFamilies {
+	for _, f := range append(partnerFamilies[:], FamilyPostbacks) {
 		if months := r.months(f); months > 0 {
 			rf := RetentionFamily{Family: f, Index: s.layout.Index(f), Months: months, Field: ageField(f), Before: entityCutoff(months, now)}
 			rf.Documents, rf.Err = s.expireEntities(ctx, f, months, now, dryRun)
@@ -300,7 +302,7 @@ func ageField(f Family) string {
 		return eventmodel.AttrVisitLastActivity
 	case FamilyVisitors:
 		return eventmodel.AttrVisitorLastSeen
-	case FamilyCredits, FamilyPartnerCredits:
+	case FamilyCredits, FamilyPartnerCredits, FamilyPostbacks:
 		return FieldTimestamp
 	}
 	return ""

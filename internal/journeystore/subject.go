@@ -147,7 +147,7 @@ func (s *Store) familyCounts(byIndex map[string]int64) ([]FamilyCount, int64) {
 		total += n
 	}
 	families := s.layout.Families()
-	for _, f := range append(partnerFamilies[:], FamilyOther) {
+	for _, f := range append(partnerFamilies[:], FamilyPostbacks, FamilyOther) {
 		if counts[f] > 0 {
 			families = append(families, f)
 		}

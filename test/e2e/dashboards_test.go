@@ -75,8 +75,11 @@ type dashVisit struct {
 type dashVisitor struct {
 	name       string
 	cookieless bool
-	addr       string // source address (cookieless visitors: one each)
-	visits     []dashVisit
+	// marketing: the visitor also grants marketing consent, so its
+	// purchases credited to the partner are reported to it.
+	marketing bool
+	addr      string // source address (cookieless visitors: one each)
+	visits    []dashVisit
 }
 
 // dashSeed makes the deterministic journeys: 240 visitors with consent
@@ -121,6 +124,7 @@ func dashSeed() []dashVisitor {
 			}
 			v.visits = append(v.visits, vis)
 		}
+		v.marketing = i%2 == 0 // not from rng: the journeys stay as they were
 		out = append(out, v)
 	}
 	for i := range 20 {
@@ -263,6 +267,22 @@ func dashExpected(seed []dashVisitor, t0 time.Time) (x dashExpect, events, visit
 						x.add("partner/credits", row, "credit", c)
 						x.add("partner/credits", row, "value", c*vis.revenue)
 					}
+				}
+			}
+			// The partner's postback: under its model (last touch), the
+			// purchase is the partner's when the purchase visit came
+			// through it; reported when the visitor granted marketing.
+			if last := touches[len(touches)-1]; last.ch.partner != "" {
+				row := last.ch.partner + "|" + em.ModelLastTouch
+				x.add("partner/reported", row, "credited", 1)
+				x.add("partner/reported", row, "refused", 0)
+				if v.marketing {
+					x.add("partner/reported", row, "reported", 1)
+					x.add("partner/reported", row, "value", vis.revenue)
+					x.add("partner/reported", row, "skipped", 0)
+				} else {
+					x.add("partner/reported", row, "skipped", 1)
+					x.add("partner/notreported", last.ch.partner+"|"+em.PostbackSkipped+"|no_marketing_consent", "n", 1)
 				}
 			}
 			x.add("outcomes/conversions", "", "n", 1)
@@ -512,7 +532,29 @@ func TestDashboardNumbers(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(strings.Repeat("3c", 32)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The partner's postback endpoint (TLS, checking signatures): the
+	// partner_postback exporter reports to it and writes its ledger, which
+	// the Partner view's postback panels read.
+	const partnerSecret = "dash-partner-secret"
+	partner := newE2EPartner(t, partnerSecret)
+	dir := t.TempDir()
 	store, prefix, listen := startPipeline(t, pipeline{
+		exporters: fmt.Sprintf(`  partner_postback:
+    sites:
+      %s:
+        %s:
+          url: "%s/pb?event={outcome}&value={credited_value}&id={postback_id}"
+          outcomes: [purchase]
+          secret_file: %q
+          rate_limit: {requests_per_second: 1000}
+          client:
+            tls: {ca_file: %q}
+    ledger:
+      endpoints: ["@ES_URL@"]
+      index_prefix: "@PREFIX@"
+      flush_interval: 200ms
+`, dashSite, dashPartner, partner.URL, writeLine(t, dir, "partner.secret", partnerSecret), writeLine(t, dir, "ca.pem", partner.caPEM())),
+		exporterNames: []string{"partner_postback"},
 		pixel: fmt.Sprintf(`    bots: {action: keep}
     rate_limit: {requests_per_second: 0}
     sites:
@@ -595,10 +637,37 @@ func TestDashboardNumbers(t *testing.T) {
 	if len(diffs) == 0 {
 		t.Logf("all %d panels of %d matched %s after the first beacon", len(want), len(kibana.Panels()), time.Since(start).Round(time.Millisecond))
 	}
+	checkPartnerPostbacks(t, partner, want)
 	checkNoAnonymousSkew(t, store, prefix)
 	checkSankey(t, store, prefix, seed)
 	for _, page := range []string{kibana.TransitionsPage, "/p/3"} {
 		checkTransitions(t, store, prefix, seed, page)
+	}
+}
+
+// checkPartnerPostbacks: the partner received, signed and once each, as
+// many postbacks as the seed credits it with and the ledger reports sent.
+func checkPartnerPostbacks(t *testing.T, partner *e2ePartner, want dashExpect) {
+	t.Helper()
+	reported := 0
+	for _, row := range want["partner/reported"] {
+		reported += int(row["reported"])
+	}
+	if reported == 0 {
+		t.Fatal("the seed reports no postback: the check would prove nothing")
+	}
+	keys := map[string]bool{}
+	for _, r := range partner.requests() {
+		if !r.signed {
+			t.Errorf("postback %s: the signature does not verify", r.uri)
+		}
+		if keys[r.key] {
+			t.Errorf("postback %s sent twice", r.key)
+		}
+		keys[r.key] = true
+	}
+	if len(keys) != reported {
+		t.Errorf("the partner received %d postbacks, the seed and the ledger say %d", len(keys), reported)
 	}
 }
 
@@ -678,6 +747,9 @@ func dashSend(t *testing.T, u string, t0 time.Time, v dashVisitor, k int, vis da
 		}}
 	} else {
 		b["consent"] = map[string]any{"analytics": em.ConsentGranted}
+		if v.marketing {
+			b["consent"] = map[string]any{"analytics": em.ConsentGranted, "marketing": em.ConsentGranted}
+		}
 		b["visitor_id"] = v.name
 		b["session_id"] = fmt.Sprintf("%s-s%d", v.name, k)
 	}

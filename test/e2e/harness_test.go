@@ -220,7 +220,9 @@ type pipeline struct {
 	processors string
 	order      []string
 	// exporters is the YAML of further exporters, indented by two spaces,
-	// and exporterNames their names: the pipeline sends to them too.
+	// and exporterNames their names: the pipeline sends to them too. In
+	// exporters, @ES_URL@ and @PREFIX@ stand for the Elasticsearch URL and
+	// the test's index prefix (the partner_postback ledger's).
 	exporters     string
 	exporterNames []string
 }
@@ -236,6 +238,7 @@ func startPipeline(t *testing.T, p pipeline) (store es, prefix, listen string) {
 	t.Cleanup(func() { store.deleteIndices(prefix) })
 	listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p.exporters = strings.NewReplacer("@ES_URL@", esURL, "@PREFIX@", prefix).Replace(p.exporters)
 	processors := ""
 	if p.processors != "" {
 		processors = "processors:\n" + p.processors

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
 )
 
@@ -62,6 +63,10 @@ func TestPartnerPostback(t *testing.T) {
           secret_file: %q
           client:
             tls: {ca_file: %q}
+    ledger:
+      endpoints: ["@ES_URL@"]
+      index_prefix: "@PREFIX@"
+      flush_interval: 200ms
 `, clickKey, postbackSite, partner.URL, partnerSecretFile, caFile),
 		exporterNames: []string{"partner_postback"},
 	})
@@ -102,6 +107,39 @@ func TestPartnerPostback(t *testing.T) {
 	}
 	if len(r.key) != 32 {
 		t.Errorf("idempotency key %q", r.key)
+	}
+
+	// The ledger holds the three decisions by idempotency key: the sent
+	// one under the key the partner received, the others skipped with
+	// their reason; and no click id.
+	ledger := storeIndex(prefix, journeystore.FamilyPostbacks)
+	var decisions map[string]string
+	eventually(t, 30*time.Second, "the three ledger documents", func() bool {
+		decisions = map[string]string{}
+		for _, d := range store.searchHits(ledger, map[string]any{"match_all": map[string]any{}}) {
+			reason, _ := d[eventmodel.PostbackReason].(string)
+			decisions[fmt.Sprint(d[eventmodel.AttrOutcomeEventID])] = fmt.Sprint(d[eventmodel.PostbackDecision]) + ":" + reason
+			if d[eventmodel.PostbackDecision] == eventmodel.PostbackSent && d[eventmodel.PostbackID] != r.key {
+				t.Errorf("the sent postback's ledger id %v is not the key the partner got, %s", d[eventmodel.PostbackID], r.key)
+			}
+		}
+		return len(decisions) == 3
+	})
+	if len(decisions) != 3 {
+		t.Fatalf("ledger: %v", decisions)
+	}
+	counts := map[string]int{}
+	for _, v := range decisions {
+		counts[v]++
+	}
+	// The consent processor already decides the GPC visitor's events
+	// anonymous (GPC withdraws marketing there), so that is the reason.
+	wantCounts := map[string]int{"sent:": 1, "skipped:no_marketing_consent": 1, "skipped:anonymous": 1}
+	if fmt.Sprint(counts) != fmt.Sprint(wantCounts) {
+		t.Errorf("ledger decisions %v, want %v", counts, wantCounts)
+	}
+	if _, raw := store.do(http.MethodGet, "/"+ledger+"/_search?size=1000", nil); strings.Contains(string(raw), "ap-") {
+		t.Errorf("a click id in clear in the ledger: %s", raw)
 	}
 }
 

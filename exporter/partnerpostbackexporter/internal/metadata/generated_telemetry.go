@@ -23,13 +23,17 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                           metric.Meter
-	mu                              sync.Mutex
-	registrations                   []metric.Registration
-	ExporterPartnerPostbackDuration metric.Float64Histogram
-	ExporterPartnerPostbackFailed   metric.Int64Counter
-	ExporterPartnerPostbackSent     metric.Int64Counter
-	ExporterPartnerPostbackSkipped  metric.Int64Counter
+	meter                                metric.Meter
+	mu                                   sync.Mutex
+	registrations                        []metric.Registration
+	ExporterPartnerPostbackDuration      metric.Float64Histogram
+	ExporterPartnerPostbackExpired       metric.Int64Counter
+	ExporterPartnerPostbackFailed        metric.Int64Counter
+	ExporterPartnerPostbackLedgerDropped metric.Int64Counter
+	ExporterPartnerPostbackLedgerRetried metric.Int64Counter
+	ExporterPartnerPostbackLedgerWritten metric.Int64Counter
+	ExporterPartnerPostbackSent          metric.Int64Counter
+	ExporterPartnerPostbackSkipped       metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -68,10 +72,34 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithExplicitBucketBoundaries([]float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}...),
 	)
 	errs = errors.Join(errs, err)
+	builder.ExporterPartnerPostbackExpired, err = builder.meter.Int64Counter(
+		"otelcol_exporter_partner_postback_expired",
+		metric.WithDescription("Number of postbacks given up after retry_on_failure::max_elapsed_time of retryable failures (429, 5xx, network, rate limit). [Development]"),
+		metric.WithUnit("{postback}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterPartnerPostbackFailed, err = builder.meter.Int64Counter(
 		"otelcol_exporter_partner_postback_failed",
 		metric.WithDescription("Number of failed postback attempts by partner and status; 429, 5xx, network and rate_limited are retried, other answers are permanent. [Development]"),
 		metric.WithUnit("{attempt}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPartnerPostbackLedgerDropped, err = builder.meter.Int64Counter(
+		"otelcol_exporter_partner_postback_ledger_dropped",
+		metric.WithDescription("Number of postback ledger documents given up, by reason; the postbacks themselves are not affected. [Development]"),
+		metric.WithUnit("{document}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPartnerPostbackLedgerRetried, err = builder.meter.Int64Counter(
+		"otelcol_exporter_partner_postback_ledger_retried",
+		metric.WithDescription("Number of postback ledger documents written again after a failed write (429, 5xx, network). [Development]"),
+		metric.WithUnit("{document}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPartnerPostbackLedgerWritten, err = builder.meter.Int64Counter(
+		"otelcol_exporter_partner_postback_ledger_written",
+		metric.WithDescription("Number of postback ledger documents Elasticsearch stored. [Development]"),
+		metric.WithUnit("{document}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterPartnerPostbackSent, err = builder.meter.Int64Counter(

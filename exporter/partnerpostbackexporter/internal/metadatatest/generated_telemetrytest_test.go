@@ -20,13 +20,29 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.ExporterPartnerPostbackDuration.Record(context.Background(), 1)
+	tb.ExporterPartnerPostbackExpired.Add(context.Background(), 1)
 	tb.ExporterPartnerPostbackFailed.Add(context.Background(), 1)
+	tb.ExporterPartnerPostbackLedgerDropped.Add(context.Background(), 1)
+	tb.ExporterPartnerPostbackLedgerRetried.Add(context.Background(), 1)
+	tb.ExporterPartnerPostbackLedgerWritten.Add(context.Background(), 1)
 	tb.ExporterPartnerPostbackSent.Add(context.Background(), 1)
 	tb.ExporterPartnerPostbackSkipped.Add(context.Background(), 1)
 	AssertEqualExporterPartnerPostbackDuration(t, testTel,
 		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
 		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPartnerPostbackExpired(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPartnerPostbackFailed(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPartnerPostbackLedgerDropped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPartnerPostbackLedgerRetried(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPartnerPostbackLedgerWritten(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPartnerPostbackSent(t, testTel,
