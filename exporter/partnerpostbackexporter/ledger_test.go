@@ -243,6 +243,67 @@ func TestLedgerJoinsTheCredits(t *testing.T) {
 	assert.InDelta(t, 0.75*120.5, d[eventmodel.AttrAttributionValue], 1e-9)
 }
 
+// The decision is stamped on the credit records the postback sums
+// (postback id, decision, reason), by a partial update that never creates
+// one: a credit already stored is stamped at once, one stored only after
+// the decision (its exporter behind) when it comes, through the stamp's
+// retries on 404.
+func TestLedgerStampsTheCredits(t *testing.T) {
+	esURL := estest.URL(t)
+	ps := newPartnerServer(t)
+	keyFile, s := clickKeys(t)
+	tt := componenttest.NewTelemetry()
+	cfg := testConfig(t, ps, keyFile, PartnerConfig{Model: "linear"})
+	withLedger(t, cfg, esURL, esURL)
+	credits := journeystore.Layout{Prefix: cfg.Ledger.Get().IndexPrefix}.Index(journeystore.FamilyCredits)
+	t.Cleanup(func() {
+		req, _ := http.NewRequest(http.MethodDelete, esURL+"/"+credits, http.NoBody)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			_ = res.Body.Close()
+		}
+	})
+	e := newDirect(t, tt, cfg)
+	require.NoError(t, e.stopLedger(context.Background()))
+	e.ledgerBackoff = 50 * time.Millisecond
+	require.NoError(t, e.startLedger(context.Background(), componenttest.NewNopHost()))
+
+	storeCredit := func(id string) {
+		// As elasticsearch_journey writes it: by id, external version 1.
+		req, _ := http.NewRequest(http.MethodPut, esURL+"/"+credits+"/_doc/"+id+"?version=1&version_type=external&refresh=true",
+			strings.NewReader(`{"webjourney.site.id":"shop","webjourney.attribution.model":"linear"}`))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = res.Body.Close()
+		require.Equal(t, http.StatusCreated, res.StatusCode)
+	}
+	storeCredit("credit-0")
+
+	ld := logsOf(t, s)
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i, share := range []float64{0.25, 0.5} {
+		r := purchase(fmt.Sprintf("c%d", i))
+		r.model, r.credit = "linear", share
+		r.appendTo(t, lrs, s)
+		lrs.At(i).Attributes().PutStr(eventmodel.AttrEntityID, fmt.Sprintf("credit-%d", i))
+	}
+	require.NoError(t, e.pushLogs(context.Background(), ld))
+	key := idempotencyKey("shop", "archipro", "ev-1", "purchase", "linear")
+	stamped := func(id string) bool {
+		d := searchAll(t, esURL, credits)[id]
+		return d != nil && d[eventmodel.PostbackID] == key && d[eventmodel.PostbackDecision] == eventmodel.PostbackSent
+	}
+	require.Eventually(t, func() bool { return stamped("credit-0") }, 30*time.Second, 50*time.Millisecond, "the stored credit is stamped")
+	// credit-1 is not stored yet: its stamp waits (404, retried), and no
+	// document is created for it meanwhile.
+	assert.NotContains(t, searchAll(t, esURL, credits), "credit-1", "a stamp never creates a credit record")
+	storeCredit("credit-1")
+	require.Eventually(t, func() bool { return stamped("credit-1") }, 30*time.Second, 50*time.Millisecond, "the late credit is stamped when stored")
+	d := searchAll(t, esURL, credits)["credit-1"]
+	assert.Equal(t, "linear", d[eventmodel.AttrAttributionModel], "the credit's own fields stay")
+	assert.Positive(t, counter(t, tt, "otelcol_exporter_partner_postback_ledger_retried", attribute.NewSet()), "the 404 was retried")
+}
+
 // A refusal (404) is a dead letter: failed, with its status as the reason.
 // A 503 then 200 is one document, sent after two attempts.
 func TestLedgerFailedAndRetried(t *testing.T) {

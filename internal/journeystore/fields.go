@@ -63,6 +63,12 @@ var eventFields = func() map[string]map[string]any {
 		FieldTimestamp: mapDate,
 		FieldIngested:  mapDate,
 		FieldEventName: mapKeyword,
+		// The partner_postback exporter stamps its decision onto the
+		// credit records a postback sums (CreditStamp): the credits index
+		// shares this mapping.
+		eventmodel.PostbackID:       mapKeyword,
+		eventmodel.PostbackDecision: mapKeyword,
+		eventmodel.PostbackReason:   mapKeyword,
 	}
 	for i := range eventmodel.Attributes {
 		if a := &eventmodel.Attributes[i]; a.Stored() {

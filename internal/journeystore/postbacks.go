@@ -160,3 +160,22 @@ func AppendPostback(buf []byte, p *Postback) []byte {
 	}
 	return append(buf, '}')
 }
+
+// CreditStamp appends the partial document that records a postback's
+// decision on one of the credit records it sums (an update's "doc"): the
+// postback's id, decision and reason, so the credit says whether its
+// partner was told (sent) and if not why (skipped, failed, expired, with
+// the reason), next to the credit it is about. The ledger document holds
+// the rest.
+func CreditStamp(buf []byte, p *Postback) []byte {
+	buf = append(buf, `{"doc":{`...)
+	for i, kv := range [...][2]string{{eventmodel.PostbackID, p.ID}, {eventmodel.PostbackDecision, p.Decision}, {eventmodel.PostbackReason, p.Reason}} {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, kv[0])
+		buf = append(buf, ':')
+		buf = appendJSONString(buf, kv[1])
+	}
+	return append(buf, "}}"...)
+}

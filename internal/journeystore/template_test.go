@@ -19,7 +19,9 @@ func TestEveryAttributeIsMapped(t *testing.T) {
 		_, mapped := eventFields[name]
 		assert.True(t, mapped != neverStored[name], "eventmodel attribute %q: mapped=%v, never stored=%v; exactly one must hold", name, mapped, neverStored[name])
 	}
-	own := map[string]bool{FieldTimestamp: true, FieldIngested: true, FieldEventName: true}
+	own := map[string]bool{FieldTimestamp: true, FieldIngested: true, FieldEventName: true,
+		// The partner_postback exporter's stamp on credit records (CreditStamp).
+		eventmodel.PostbackID: true, eventmodel.PostbackDecision: true, eventmodel.PostbackReason: true}
 	for name := range eventFields {
 		if !own[name] {
 			assert.Contains(t, eventmodel.AttributeNames, name, "eventFields maps %q, which eventmodel does not declare", name)

@@ -141,6 +141,25 @@ func TestPartnerPostback(t *testing.T) {
 	if _, raw := store.do(http.MethodGet, "/"+ledger+"/_search?size=1000", nil); strings.Contains(string(raw), "ap-") {
 		t.Errorf("a click id in clear in the ledger: %s", raw)
 	}
+
+	// Each purchase's last_touch credit of the partner carries the same
+	// decision (postback id, decision, reason), stamped by the exporter.
+	var stamps map[string]int
+	eventually(t, 30*time.Second, "the decisions stamped on the credits", func() bool {
+		stamps = map[string]int{}
+		for _, c := range store.searchHits(storeIndex(prefix, journeystore.FamilyCredits), map[string]any{"bool": map[string]any{"filter": []any{
+			map[string]any{"term": map[string]any{eventmodel.AttrAttributionModel: eventmodel.ModelLastTouch}},
+			map[string]any{"term": map[string]any{eventmodel.AttrChannelPartner: "archipro"}},
+			map[string]any{"exists": map[string]any{"field": eventmodel.PostbackDecision}},
+		}}}) {
+			reason, _ := c[eventmodel.PostbackReason].(string)
+			stamps[fmt.Sprint(c[eventmodel.PostbackDecision])+":"+reason]++
+			if c[eventmodel.PostbackDecision] == eventmodel.PostbackSent && c[eventmodel.PostbackID] != r.key {
+				t.Errorf("the sent credit's postback id %v is not the key the partner got, %s", c[eventmodel.PostbackID], r.key)
+			}
+		}
+		return fmt.Sprint(stamps) == fmt.Sprint(wantCounts)
+	})
 }
 
 // writeLine writes text and a newline to dir/name and returns the path.

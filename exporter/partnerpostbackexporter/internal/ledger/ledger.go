@@ -27,6 +27,19 @@ const (
 	DropRefused   = "refused"    // Elasticsearch refused the document for good (a 4xx other than 409 and 429)
 	DropRetries   = "retries"    // max_retries writes failed (429, 5xx, network)
 	DropShutdown  = "shutdown"   // still waiting when the collector stopped
+	// DropCreditMissing: a decision's stamp on a credit record that was
+	// still not stored after maxStampRetries (its exporter is behind, or
+	// the visitor was erased meanwhile). The ledger document holds it.
+	DropCreditMissing = "credit_missing"
+)
+
+// A credit stamp waits for its credit record longer than a ledger write
+// waits for Elasticsearch: the elasticsearch_journey exporter may be
+// minutes behind (an outage drained from its queue) while postbacks go
+// out. About three minutes in all.
+const (
+	maxStampRetries = 10
+	maxStampBackoff = 30 * time.Second
 )
 
 // Telemetry is what the writer reports; the exporter counts it.
@@ -63,9 +76,12 @@ type Writer struct {
 	done   chan struct{}
 }
 
-// item is one document with how many times its write failed.
+// item is one write with how many times it failed: the ledger document,
+// or (credit set) the stamp of the decision on one of the credit records
+// the postback sums.
 type item struct {
 	p        journeystore.Postback
+	credit   string // the credit record's id; "" for the ledger document
 	failures int
 }
 
@@ -98,10 +114,14 @@ func (w *Writer) Start() error {
 	return nil
 }
 
-// Write hands a decision over without waiting; when the queue is full it
-// is dropped and counted.
+// Write hands a decision over without waiting: its ledger document and
+// its stamp on each credit record it sums (journeystore.CreditStamp).
+// When the queue is full a write is dropped and counted.
 func (w *Writer) Write(p journeystore.Postback) {
 	w.enqueue(item{p: p})
+	for _, id := range p.EntityIDs {
+		w.enqueue(item{p: p, credit: id})
+	}
 }
 
 func (w *Writer) enqueue(it item) {
@@ -168,8 +188,31 @@ func (w *Writer) drainDropped() {
 }
 
 // add gives one document to the bulk indexer, by the postback's id with
-// its decision time as external version (see journeystore.Postback).
+// its decision time as external version (see journeystore.Postback), or
+// the partial update of a credit record. The credit is updated, never
+// created: an upsert written before the elasticsearch_journey exporter
+// stores the credit would make its create by external version fail and
+// lose the credit. Updates leave external versioning intact: credits are
+// written once, at version 1, and a replay is refused either way.
 func (w *Writer) add(it item) {
+	if it.credit != "" {
+		err := w.bi.Add(context.Background(), esutil.BulkIndexerItem{
+			Index:      w.o.Layout.Index(journeystore.FamilyCredits),
+			Action:     "update",
+			DocumentID: it.credit,
+			Body:       bytes.NewReader(journeystore.CreditStamp(nil, &it.p)),
+			OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
+				w.o.Telemetry.Written(1)
+			},
+			OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+				w.failed(it, res.Status, err)
+			},
+		})
+		if err != nil {
+			w.o.Telemetry.Dropped(DropShutdown)
+		}
+		return
+	}
 	version := it.p.Version()
 	err := w.bi.Add(context.Background(), esutil.BulkIndexerItem{
 		Index:       w.o.Layout.Index(journeystore.FamilyPostbacks),
@@ -194,8 +237,14 @@ func (w *Writer) add(it item) {
 // decision is stored already (nothing lost); 429, 5xx and request errors
 // are retried after a backoff up to MaxRetries times; anything else is a
 // refusal.
+//
+// A credit stamp is also retried on 404 (the credit record is not stored
+// yet: both exporters get it at once, and a postback can be decided
+// first) and on 409 (another update of the record at the same moment).
 func (w *Writer) failed(it item, status int, err error) {
+	retryStamp := it.credit != "" && (status == http.StatusNotFound || status == http.StatusConflict)
 	switch {
+	case retryStamp:
 	case status == http.StatusConflict:
 		return // a later decision of the postback is stored: nothing is lost
 	case err == nil && status != http.StatusTooManyRequests && status < 500:
@@ -204,6 +253,10 @@ func (w *Writer) failed(it item, status int, err error) {
 		return
 	}
 	it.failures++
+	if retryStamp {
+		w.retryStamp(it)
+		return
+	}
 	if it.failures > w.o.MaxRetries {
 		w.o.Telemetry.Dropped(DropRetries)
 		w.o.Logger.Warn("Postback ledger: a document could not be written; giving up", zap.Int("attempts", it.failures), zap.String("postback", it.p.ID), zap.Error(errOr(err, status)))
@@ -223,6 +276,20 @@ func (w *Writer) failed(it item, status int, err error) {
 		defer w.pending.Done()
 		w.requeue(it)
 	})
+}
+
+// retryStamp queues a credit stamp again after a backoff, while its credit
+// record may still come. Unlike a ledger document's retries, Close does
+// not wait for these: a stamp still waiting at shutdown is dropped
+// (counted), the ledger document keeps the decision.
+func (w *Writer) retryStamp(it item) {
+	if it.failures > maxStampRetries {
+		w.o.Telemetry.Dropped(DropCreditMissing)
+		w.o.Logger.Debug("Postback ledger: the credit record to stamp was not stored", zap.String("postback", it.p.ID), zap.String("credit", it.credit))
+		return
+	}
+	w.o.Telemetry.Retried()
+	time.AfterFunc(min(w.o.RetryBackoff<<(it.failures-1), maxStampBackoff), func() { w.enqueue(it) })
 }
 
 // requeue puts a retried document back in the queue. It bypasses the

@@ -98,7 +98,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterPartnerPostbackLedgerWritten, err = builder.meter.Int64Counter(
 		"otelcol_exporter_partner_postback_ledger_written",
-		metric.WithDescription("Number of postback ledger documents Elasticsearch stored. [Development]"),
+		metric.WithDescription("Number of postback ledger documents Elasticsearch stored, and of decisions stamped on credit records. [Development]"),
 		metric.WithUnit("{document}"),
 	)
 	errs = errors.Join(errs, err)

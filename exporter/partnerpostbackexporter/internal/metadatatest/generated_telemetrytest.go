@@ -103,7 +103,7 @@ func AssertEqualExporterPartnerPostbackLedgerRetried(t *testing.T, tt *component
 func AssertEqualExporterPartnerPostbackLedgerWritten(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_partner_postback_ledger_written",
-		Description: "Number of postback ledger documents Elasticsearch stored. [Development]",
+		Description: "Number of postback ledger documents Elasticsearch stored, and of decisions stamped on credit records. [Development]",
 		Unit:        "{document}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
