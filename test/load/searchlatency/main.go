@@ -161,7 +161,7 @@ func probe(client *http.Client, o options, id string, at time.Time) error {
 	body, _ := json.Marshal(map[string]any{
 		"site": o.site, "visitor_id": "v-" + id, "session_id": "s-" + id, "sent_at": at.UnixMilli(),
 		"consent": map[string]any{"analytics": "granted"},
-		"events": []map[string]any{{"id": id, "type": "page_view", "ts": at.UnixMilli(), "url": "https://shop.example/probe"}},
+		"events":  []map[string]any{{"id": id, "type": "page_view", "ts": at.UnixMilli(), "url": "https://shop.example/probe"}},
 	})
 	req, _ := http.NewRequest(http.MethodPost, o.beacon, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
