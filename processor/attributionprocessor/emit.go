@@ -42,11 +42,11 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 			continue // evicted or forgotten since: nothing to write
 		}
 		lr := lrs.AppendEmpty()
-		putVisit(lr, vs.subj, &vs.visit, &vr, now)
+		putVisit(lr, vs.subj, &vs.visit, &vs.rider, now)
 		if changed, vr2 := p.segments(ctx, rl, sl, lr, vs); changed {
 			vr = vr2
 			lr.Attributes().Clear()
-			putVisit(lr, vs.subj, &vs.visit, &vr, now)
+			putVisit(lr, vs.subj, &vs.visit, &vs.rider, now)
 			b.setVisitor(vs.subj, vr, true)
 		} else {
 			b.setVisitor(vs.subj, vr, vs.touched)

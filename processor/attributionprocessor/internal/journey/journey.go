@@ -402,6 +402,11 @@ type Ref struct {
 	Medium, Source, Campaign, Partner string // the visit's entry
 	LandingPage                       string
 	VisitOutcomes, VisitorOutcomes    []string // shared: do not assign to elements
+	// VisitorVisits and VisitorPartner are the visitor's VisitCount and
+	// Partner right after the event: the visitor as of this visit, which
+	// the visit record carries whatever the visitor did since.
+	VisitorVisits  int
+	VisitorPartner string
 	// Touched: see Visitor.Touched.
 	Touched bool
 	// Dropped are the final states of visits this event made the tracker
@@ -428,6 +433,11 @@ func (t *Tracker) Touch(e Event) (ref Ref, applied bool, reason string) {
 		Partner:     en.partner,
 		LandingPage: path(v.landing),
 		Touched:     touched,
+		// The visitor as of this event (see Ref).
+		VisitorVisits: int(vs.visitCount),
+	}
+	if vs.partner != (unique.Handle[string]{}) {
+		ref.VisitorPartner = vs.partner.Value()
 	}
 	ref.VisitOutcomes, _ = v.marks.copies()
 	ref.VisitorOutcomes, _ = vs.marks.copies()
