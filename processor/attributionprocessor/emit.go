@@ -43,13 +43,16 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 		}
 		lr := lrs.AppendEmpty()
 		putVisit(lr, vs.subj, &vs.visit, &vs.rider, now)
-		if changed, vr2 := p.segments(ctx, rl, sl, lr, vs); changed {
+		changed, vr2 := p.segments(ctx, rl, sl, lr, vs)
+		if changed {
 			vr = vr2
 			lr.Attributes().Clear()
 			putVisit(lr, vs.subj, &vs.visit, &vs.rider, now)
-			b.setVisitor(vs.subj, vr, true)
-		} else {
-			b.setVisitor(vs.subj, vr, vs.touched)
+		}
+		// The history tracker's visitor is not the visitor: the record
+		// stays the main tracker's (siteState.history).
+		if !vs.st.isHistory {
+			b.setVisitor(vs.subj, vr, changed || vs.touched)
 		}
 		visits++
 	}

@@ -33,6 +33,14 @@ const (
 	ReasonDuplicate = "duplicate"
 	ReasonLate      = "late"
 	ReasonInvalid   = "invalid"
+	// ReasonHistoryBehind: a history event (Event.History) older than
+	// the visitor's open visit's last activity and outside the visits
+	// held: the caller may attribute it in a tracker of its own.
+	ReasonHistoryBehind = "history_behind_live"
+	// ReasonHistoryInVisit: a history event older than the open visit's
+	// last activity that falls into a visit the tracker holds (the open
+	// or the previous one): that visit already covers its time.
+	ReasonHistoryInVisit = "history_in_live_visit"
 )
 
 const (
@@ -67,6 +75,10 @@ type Event struct {
 	Referrer             string
 	ReferrerOnly         bool
 	DeviceClass, Country string
+	// History marks an event of imported history (channel import): it
+	// never changes a visitor's state backwards in time (see "History
+	// behind the state" in the package documentation).
+	History bool
 }
 
 // Config configures a Tracker. Zero fields get the defaults above.
@@ -534,6 +546,12 @@ func (t *Tracker) apply(e Event) (vs *visitorState, v *visitState, touched bool,
 
 	pv := eventmodel.IsPageView(e.Name)
 	cur := vs.cur
+	if e.History && cur != nil && ts < cur.last {
+		if p := vs.prev; (p != nil && ts >= p.start-t.window && ts <= p.last+t.idle) || ts >= cur.start-t.window {
+			return vs, cur, false, ReasonHistoryInVisit
+		}
+		return vs, cur, false, ReasonHistoryBehind
+	}
 	switch {
 	case cur == nil:
 		v, touched = t.newVisit(vs, e, ts, pv), true
