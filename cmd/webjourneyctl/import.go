@@ -468,6 +468,10 @@ func (im *importer) report(final bool) {
 	}
 	im.lastReport = time.Now()
 	t := &im.totals
+	if im.dryRun {
+		fmt.Fprintf(im.progress, "import: %d lines read (--dry-run: nothing sent)\n", t.Lines)
+		return
+	}
 	fmt.Fprintf(im.progress, "import: %d lines, %d accepted, %d duplicates, %d rejected (%d requests)\n",
 		t.Lines, t.Accepted, t.Duplicates, t.rejected(), t.Requests)
 }

@@ -126,64 +126,18 @@ func historyCollector(t *testing.T, esURL, secretFile, keyFile string) (endpoint
 	t.Helper()
 	prefix = estest.UniquePrefix(t)
 	t.Cleanup(func() { es{t: t, url: esURL}.deleteIndices(prefix) })
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	metricsPort := freePort(t)
-	startCollector(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  pixel:
-    endpoint: %s
-    bots: {action: keep}
-    sites:
-      - id: %s
-        import:
-          key_file: %s
-        referral_partners:
+	_, endpoint, metrics = startImportCollector(t, esURL, prefix, secretFile, keyFile, "", `        referral_partners:
           - name: archipro
             domains: [archipro.co.nz]
-            attribution_window: 720h
-processors:
-  consent:
-  anonymizer:
-    secret: {file: %q}
-  attribution:
-    emit_interval: 100ms
-    internal_domains: [shop.example]
+            attribution_window: 720h`, `    internal_domains: [shop.example]
     outcomes:
       - name: purchase
         conditions:
           - event_name == "webjourney.custom" and attributes["webjourney.custom.name"] == "purchase"
         value: attributes["webjourney.properties"]["revenue"]
         currency: EUR
-        count: every_event
-exporters:
-  elasticsearch_journey:
-    endpoints: [%q]
-    index_prefix: %s
-    sending_queue:
-      batch:
-        flush_timeout: 200ms
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-  pipelines:
-    logs:
-      receivers: [pixel]
-      processors: [consent, anonymizer, attribution]
-      exporters: [elasticsearch_journey]
-`, health, listen, importSite, keyFile, secretFile, esURL, prefix, metricsPort), health)
-	return "http://" + listen + "/wj/import", prefix, fmt.Sprintf("127.0.0.1:%d", metricsPort)
+        count: every_event`)
+	return endpoint, prefix, metrics
 }
 
 // ingestTimeFields are, per family, the fields whose values legitimately
