@@ -296,6 +296,112 @@ func TestImportHistoryJourneys(t *testing.T) {
 			t.Errorf("after the second import %d %s documents, want %d", got, f, want)
 		}
 	}
+
+	historyBehindLive(t, store, prefixA, metricsA, endA, ctl, keyFile, dir, docsA)
+}
+
+// historyBehindLive: visitor hv-000 comes back live today; then history
+// older than all its state arrives (two page views and a purchase eight
+// weeks ago) and one imported event inside today's live visit. The old
+// history builds a visit and credits of its own (history_behind_live), the
+// event inside the live visit is stored but not attributed
+// (history_in_live_visit), and the visitor record stays the live state's:
+// its visit count counts today's visit, not the old history's.
+func historyBehindLive(t *testing.T, store es, prefix, metrics, importEndpoint, ctl, keyFile, dir string, before map[journeystore.Family]map[string]map[string]any) {
+	t.Helper()
+	events, visits, visitors, credits := storeIndex(prefix, journeystore.FamilyEvents), storeIndex(prefix, journeystore.FamilyVisits),
+		storeIndex(prefix, journeystore.FamilyVisitors), storeIndex(prefix, journeystore.FamilyCredits)
+	first := store.searchHits(events, map[string]any{"term": map[string]any{"log.record.uid": "h-hv-000-0-0"}})["h-hv-000-0-0"]
+	pseudonym, _ := first[eventmodel.AttrVisitorID].(string)
+	if pseudonym == "" {
+		t.Fatalf("no visitor id on the first event of hv-000: %v", first)
+	}
+	visitorDoc := func() map[string]any {
+		for _, d := range store.searchHits(visitors, map[string]any{"term": map[string]any{eventmodel.AttrVisitorID: pseudonym}}) {
+			return d
+		}
+		return nil
+	}
+	count0, _ := visitorDoc()[eventmodel.AttrVisitorVisitCount].(float64)
+	nVisits, nCredits := len(before[journeystore.FamilyVisits]), len(before[journeystore.FamilyCredits])
+
+	// Live, now.
+	now := time.Now()
+	beacon, _ := json.Marshal(map[string]any{"site": importSite, "sent_at": now.UnixMilli(), "visitor_id": "hv-000",
+		"consent": map[string]any{"analytics": "granted"},
+		"events":  []any{map[string]any{"id": "live-hv-000-1", "ts": now.UnixMilli(), "type": "page_view", "url": "https://shop.example/p/7", "referrer": "https://www.bing.com/"}}})
+	req, _ := http.NewRequest(http.MethodPost, strings.TrimSuffix(importEndpoint, "/wj/import")+"/b", strings.NewReader(string(beacon)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("live beacon: %d", resp.StatusCode)
+	}
+	eventually(t, time.Minute, "the live visit and the visitor's new count", func() bool {
+		c, _ := visitorDoc()[eventmodel.AttrVisitorVisitCount].(float64)
+		return dashCount(store, visits) == nVisits+1 && c == count0+1
+	})
+
+	// History: older than all of hv-000's state, and one event inside the live visit.
+	old := now.Add(-56 * 24 * time.Hour).Truncate(time.Millisecond)
+	line := func(id string, at time.Time, extra string) string {
+		return fmt.Sprintf(`{"id":%q,"ts":%d,"visitor_id":"hv-000","consent":{"analytics":"granted"},%s}`, id, at.UnixMilli(), extra)
+	}
+	file := filepath.Join(dir, "older.ndjson")
+	writeLines(t, file, []histLine{
+		{text: line("old-hv-000-2", old.Add(3*time.Minute), `"type":"custom","name":"purchase","url":"https://shop.example/checkout","props":{"revenue":99}`)},
+		{text: line("old-hv-000-0", old, `"type":"page_view","url":"https://shop.example/l/1?utm_source=mail&utm_medium=email&utm_campaign=winter"`)},
+		{text: line("old-hv-000-1", old.Add(time.Minute), `"type":"page_view","url":"https://shop.example/p/3","referrer":"https://shop.example/"`)},
+		{text: line("in-live-hv-000", now.Add(-time.Minute), `"type":"page_view","url":"https://shop.example/p/8"`)},
+	})
+	behind0 := promValue(t, metrics, "otelcol_processor_attribution_events_total", `result="history_behind_live"`)
+	inVisit0 := promValue(t, metrics, "otelcol_processor_attribution_events_total", `result="history_in_live_visit"`)
+	if sum := runImportCtl(t, ctl, importEndpoint, keyFile, file); sum.Accepted != 4 {
+		t.Fatalf("older history: %+v, want 4 accepted", sum)
+	}
+	eventually(t, time.Minute, "the old history's visit and credits", func() bool {
+		return dashCount(store, visits) == nVisits+2 && dashCount(store, credits) > nCredits
+	})
+	if b := promValue(t, metrics, "otelcol_processor_attribution_events_total", `result="history_behind_live"`) - behind0; b != 3 {
+		t.Errorf("history_behind_live counted %v, want 3", b)
+	}
+	if b := promValue(t, metrics, "otelcol_processor_attribution_events_total", `result="history_in_live_visit"`) - inVisit0; b != 1 {
+		t.Errorf("history_in_live_visit counted %v, want 1", b)
+	}
+	// The old visit: its own entry and outcome, an older version than the live visit's.
+	var oldVisit, liveVisit map[string]any
+	for _, v := range store.searchHits(visits, map[string]any{"term": map[string]any{eventmodel.AttrVisitorID: pseudonym}}) {
+		start, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(v[eventmodel.AttrVisitStart]))
+		switch {
+		case start.Equal(old):
+			oldVisit = v
+		case !start.Before(now.Add(-time.Minute)) && start.Before(now.Add(time.Minute)):
+			liveVisit = v
+		}
+	}
+	if oldVisit == nil || liveVisit == nil {
+		t.Fatalf("want hv-000's old history visit and live visit, found old %v, live %v", oldVisit, liveVisit)
+	}
+	if oldVisit[eventmodel.AttrChannelMedium] != "email" || fmt.Sprint(oldVisit[eventmodel.AttrVisitOutcomes]) != "[purchase]" || oldVisit[eventmodel.AttrVisitPagesViewed] != float64(2) {
+		t.Errorf("the old history's visit: medium %v, outcomes %v, pages %v", oldVisit[eventmodel.AttrChannelMedium], oldVisit[eventmodel.AttrVisitOutcomes], oldVisit[eventmodel.AttrVisitPagesViewed])
+	}
+	if liveVisit[eventmodel.AttrVisitPagesViewed] != float64(1) {
+		t.Errorf("the live visit has %v pages: the imported event inside it changed it", liveVisit[eventmodel.AttrVisitPagesViewed])
+	}
+	if ov, lv := oldVisit[eventmodel.AttrEntityVersion].(float64), liveVisit[eventmodel.AttrEntityVersion].(float64); ov >= lv {
+		t.Errorf("the old visit's version %v is not below the live visit's %v", ov, lv)
+	}
+	if c, _ := visitorDoc()[eventmodel.AttrVisitorVisitCount].(float64); c != count0+1 {
+		t.Errorf("the visitor record counts %v visits, want the live state's %v", c, count0+1)
+	}
+	// Every imported event is stored, the one inside the live visit too.
+	if got := store.searchHits(events, map[string]any{"terms": map[string]any{"log.record.uid": []string{"old-hv-000-0", "old-hv-000-1", "old-hv-000-2", "in-live-hv-000"}}}); len(got) != 4 {
+		t.Errorf("%d of the 4 imported events stored", len(got))
+	}
 }
 
 // compareDocs lists the differences between two sets of documents by id.
