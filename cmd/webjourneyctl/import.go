@@ -492,9 +492,7 @@ func (im *importer) printSummary(w io.Writer, asJSON bool) {
 		return
 	}
 	fmt.Fprintf(w, "lines       %d\naccepted    %d\nduplicates  %d\nrejected    %d\n", t.Lines, t.Accepted, t.Duplicates, t.rejected())
-	if t.Sort != nil {
-		fmt.Fprintf(w, "sorted      %d runs on disk, %d lines without a visitor or time sent first\n", t.Sort.Runs, t.Sort.Unkeyed)
-	}
+
 	reasons := make([]string, 0, len(t.Rejected))
 	for r := range t.Rejected {
 		reasons = append(reasons, r)
@@ -508,6 +506,9 @@ func (im *importer) printSummary(w io.Writer, asJSON bool) {
 		for _, l := range t.RejectedLines {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
+	}
+	if t.Sort != nil {
+		fmt.Fprintf(w, "sorted per visitor and time: %d runs on disk, %d lines without a visitor or time sent first\n", t.Sort.Runs, t.Sort.Unkeyed)
 	}
 	if t.Failed != "" {
 		fmt.Fprintf(w, "stopped: %s\n", t.Failed)
