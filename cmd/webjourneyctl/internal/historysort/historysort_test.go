@@ -321,3 +321,30 @@ func BenchmarkSort(b *testing.B) {
 		s.Close()
 	}
 }
+
+// FuzzSort: any input, any budget: every non-blank line comes out once
+// (cut at MaxLine+1 bytes), named by its line number, never a crash.
+func FuzzSort(f *testing.F) {
+	f.Add([]byte("{\"id\":\"b\",\"ts\":2,\"visitor_id\":\"v\"}\n{\"id\":\"a\",\"ts\":1,\"visitor_id\":\"v\"}\r\n\n{broken\n"), uint16(64))
+	f.Add([]byte(`{"ts":1e400,"visitor_id":"v"}`+"\n"+`{"ts":-0,"visitor_id":"\u0000"}`), uint16(1))
+	f.Fuzz(func(t *testing.T, input []byte, budget uint16) {
+		s := New(Options{RunBytes: int64(budget) + 1, FanIn: 2, TempDir: t.TempDir()})
+		defer s.Close()
+		require.NoError(t, s.Add(context.Background(), 0, bytes.NewReader(input)))
+		want := map[int64]string{}
+		for i, l := range strings.Split(string(input), "\n") {
+			l = strings.TrimSuffix(l, "\r")
+			if l != "" {
+				want[int64(i+1)] = l[:min(len(l), MaxLine+1)]
+			}
+		}
+		got := map[int64]string{}
+		require.NoError(t, s.Sort(context.Background(), func(l Line) error {
+			_, dup := got[l.Number]
+			require.False(t, dup, "line %d twice", l.Number)
+			got[l.Number] = string(l.Text)
+			return nil
+		}))
+		require.Equal(t, want, got)
+	})
+}
