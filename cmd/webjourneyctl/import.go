@@ -183,6 +183,12 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// how far it got.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		// A second Ctrl-C ends the process at once (e.g. while it waits
+		// for standard input, which does not notice the first).
+		stop()
+	}()
 	im := &importer{
 		chunkBytes: *chunk, retries: *retries, progress: stderr, sleep: time.Sleep, ctx: ctx, dryRun: *dryRun,
 		totals: importTotals{Rejected: map[string]int{}, RejectedLines: []string{}},
