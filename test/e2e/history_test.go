@@ -148,7 +148,7 @@ var ingestTimeFields = map[string]map[string]bool{
 	"*": {"event.ingested": true},
 	// The visitor record is written again when the visitor changes in
 	// substance (a visit starts, an outcome), not for every event (see
-	// processor/attributionprocessor, "Entity records"): its last_seen
+	// the attribution processor README): its last_seen
 	// and version are those of the last event in the batch that carried
 	// the last such change, and batches follow delivery (request size,
 	// emit interval), not the history. The visit records hold the exact
