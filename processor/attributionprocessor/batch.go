@@ -40,10 +40,19 @@ type visitSnap struct {
 // when the record happens to be built. A visitor whose later visits arrive
 // in the same emit interval (an import sends a visitor's history at once)
 // thus gets the same visit records as one whose visits came weeks apart.
+//
+// version is the visit's version the rider goes with: emit writes the
+// visit record only when the visit it reads from the tracker is at that
+// version. A visit read at a newer version changed after this batch was
+// taken (an event of the next batch, while this one is being flushed):
+// the next batch writes it, with the rider that goes with it, and a record
+// of that version with this batch's older rider would otherwise be the
+// one stored (an external version is written once).
 type rider struct {
 	visits   int
 	partner  string
 	outcomes []string // shared with the tracker's copies: read only
+	version  int64
 }
 
 // visitorSnap is a visitor's newest state, collected by emit from its

@@ -41,6 +41,15 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 		if !ok {
 			continue // evicted or forgotten since: nothing to write
 		}
+		if !vs.final && vs.visit.Version != vs.rider.version {
+			// Changed since this batch was taken: the batch holding
+			// the change writes the record (see rider). The visitor
+			// record is this batch's to write if it changed here.
+			if !vs.st.isHistory {
+				b.setVisitor(vs.subj, vr, vs.touched)
+			}
+			continue
+		}
 		lr := lrs.AppendEmpty()
 		putVisit(lr, vs.subj, &vs.visit, &vs.rider, now)
 		changed, vr2 := p.segments(ctx, rl, sl, lr, vs)

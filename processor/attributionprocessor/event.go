@@ -90,7 +90,7 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	// substance (a visit starts or is re-entered, an outcome or segment
 	// is marked), not on every event: its last_seen moving on is not
 	// worth a write per event, the visit record has the latest activity.
-	b.visit(st, subj, ref.VisitID, ref.Touched, rider{visits: ref.VisitorVisits, partner: ref.VisitorPartner, outcomes: ref.VisitorOutcomes})
+	b.visit(st, subj, ref.VisitID, ref.Touched, rider{visits: ref.VisitorVisits, partner: ref.VisitorPartner, outcomes: ref.VisitorOutcomes, version: ref.VisitVersion})
 	if st.isHistory {
 		return journey.ReasonHistoryBehind
 	}

@@ -419,6 +419,9 @@ type Ref struct {
 	// the visit record carries whatever the visitor did since.
 	VisitorVisits  int
 	VisitorPartner string
+	// VisitVersion is the visit's version after the event: what State
+	// gives until the visit changes again.
+	VisitVersion int64
 	// Touched: see Visitor.Touched.
 	Touched bool
 	// Dropped are the final states of visits this event made the tracker
@@ -447,6 +450,7 @@ func (t *Tracker) Touch(e Event) (ref Ref, applied bool, reason string) {
 		Touched:     touched,
 		// The visitor as of this event (see Ref).
 		VisitorVisits: int(vs.visitCount),
+		VisitVersion:  v.version,
 	}
 	if vs.partner != (unique.Handle[string]{}) {
 		ref.VisitorPartner = vs.partner.Value()
