@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -13,10 +14,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/webjourney/webjourney/cmd/webjourneyctl/internal/historysort"
 )
 
 const importUsage = `Usage: webjourneyctl import --endpoint URL --site SITE --key-file PATH [options] FILE...
@@ -28,8 +33,17 @@ collector puts them through the same pipeline as live events (consent,
 anonymizer, attribution) and stores each under its event id, so importing
 a file again stores nothing twice. FILE - reads standard input.
 
+The lines of all FILEs are first sorted per visitor in time order (by
+site, visitor_id, ts, id; lines without a visitor id or that cannot be
+read go first, in their order), because the collector builds each
+visitor's visits from their events in time order. The sort holds at most
+--sort-memory of lines at once and spills sorted runs to temporary files
+in --temp-dir, removed when the import ends (also on an error or Ctrl-C).
+--no-sort sends the lines as they are, for files already in that order.
+
 Progress goes to standard error; the summary (accepted, duplicates,
-rejected by reason, the first rejected lines) to standard output.
+rejected by reason, the first rejected lines, named by their file and
+line) to standard output.
 
 Options:
   --endpoint URL      the import endpoint, e.g. https://collector.example/wj/import
@@ -40,6 +54,13 @@ Options:
   --ca-file PATH      CA certificate(s) to trust for an https endpoint
   --retries N         attempts per request when the collector is busy (default 10)
   --json              print the summary as JSON
+  --no-sort           send the lines in file order (the files are already
+                      sorted per visitor in time order)
+  --sort-memory SIZE  lines held in memory at once while sorting (default
+                      256MiB; a number of bytes, or with KiB, MiB, GiB)
+  --temp-dir DIR      where the sort's temporary files go (default $TMPDIR)
+  --dry-run           read and sort the files, send nothing: prints the
+                      lines and how many have no order key
 
 Duplicates are repeated event ids within one request; an event that is
 already stored (an earlier import, or a repetition across requests) is
@@ -47,7 +68,8 @@ recognised by Elasticsearch and not stored again: the exporter counts it in
 otelcol_exporter_elasticsearch_journey_docs_duplicate.
 
 Exit status: 0 when every line was accepted or a duplicate, 1 when lines
-were rejected or a request failed, 2 on a bad command line.
+were rejected, a request failed or the import was interrupted, 2 on a bad
+command line.
 `
 
 // maxListedRejections bounds the rejected lines the summary names.
@@ -78,6 +100,25 @@ type importTotals struct {
 	RejectedLines []string       `json:"rejected_lines"`
 	Requests      int            `json:"requests"`
 	Failed        string         `json:"failed,omitempty"`
+	// Sort is what the sort did (absent with --no-sort).
+	Sort *sortTotals `json:"sort,omitempty"`
+}
+
+// sortTotals describe the sort of an import.
+type sortTotals struct {
+	// Unkeyed lines have no visitor id or time (or are no JSON object):
+	// sent first, in file order.
+	Unkeyed int64 `json:"unkeyed"`
+	// Runs is the number of sorted runs written to temporary files (0:
+	// the lines fitted in --sort-memory).
+	Runs int `json:"runs"`
+}
+
+// lineRef is where a line sent came from, to name a rejected line by its
+// file and line whatever order it was sent in.
+type lineRef struct {
+	file string
+	line int64
 }
 
 type importer struct {
@@ -91,6 +132,12 @@ type importer struct {
 	totals     importTotals
 	// sleep waits before a retry (replaced in tests).
 	sleep func(time.Duration)
+	ctx   context.Context
+	// dryRun counts the lines instead of sending them.
+	dryRun bool
+
+	chunk bytes.Buffer
+	refs  []lineRef // of the chunk's lines, in the order sent
 }
 
 func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -104,6 +151,10 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	caFile := fs.String("ca-file", "", "CA certificates for https")
 	retries := fs.Int("retries", 10, "attempts per request")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	noSort := fs.Bool("no-sort", false, "send the lines in file order")
+	sortMemory := fs.String("sort-memory", "256MiB", "lines held in memory while sorting")
+	tempDir := fs.String("temp-dir", "", "directory for the sort's temporary files")
+	dryRun := fs.Bool("dry-run", false, "read and sort, send nothing")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK
@@ -114,9 +165,12 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "webjourneyctl import: %s\n", msg)
 		return exitUsage
 	}
+	runBytes, err := parseSize(*sortMemory)
 	switch {
-	case *endpoint == "" || *site == "" || *keyFile == "":
+	case !*dryRun && (*endpoint == "" || *site == "" || *keyFile == ""):
 		return usage("--endpoint, --site and --key-file are required")
+	case err != nil:
+		return usage("--sort-memory: " + err.Error())
 	case fs.NArg() == 0:
 		return usage("name at least one FILE (- for standard input)")
 	case *chunk < 1024:
@@ -124,30 +178,48 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case *retries < 1:
 		return usage("--retries must be at least 1")
 	}
-	u, err := url.Parse(*endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usage("--endpoint must be an http(s) URL")
-	}
-	q := u.Query()
-	q.Set("site", *site)
-	u.RawQuery = q.Encode()
-	raw, err := os.ReadFile(*keyFile)
-	if err != nil {
-		return usage(err.Error())
-	}
+	// Ctrl-C or a TERM stops the import cleanly: the request in flight is
+	// abandoned, the sort's temporary files are removed, the summary says
+	// how far it got.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		// A second Ctrl-C ends the process at once (e.g. while it waits
+		// for standard input, which does not notice the first).
+		stop()
+	}()
 	im := &importer{
-		endpoint: u.String(), key: strings.TrimSpace(string(raw)), chunkBytes: *chunk, retries: *retries,
-		progress: stderr, sleep: time.Sleep,
+		chunkBytes: *chunk, retries: *retries, progress: stderr, sleep: time.Sleep, ctx: ctx, dryRun: *dryRun,
 		totals: importTotals{Rejected: map[string]int{}, RejectedLines: []string{}},
 	}
-	if im.client, err = importClient(*caFile); err != nil {
-		return usage(err.Error())
-	}
-	for _, name := range fs.Args() {
-		if err := im.importFile(name, stdin); err != nil {
-			im.totals.Failed = err.Error()
-			break
+	if !*dryRun {
+		u, err := url.Parse(*endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usage("--endpoint must be an http(s) URL")
 		}
+		q := u.Query()
+		q.Set("site", *site)
+		u.RawQuery = q.Encode()
+		raw, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return usage(err.Error())
+		}
+		im.endpoint, im.key = u.String(), strings.TrimSpace(string(raw))
+		if im.client, err = importClient(*caFile); err != nil {
+			return usage(err.Error())
+		}
+	}
+	if *noSort {
+		err = im.importInOrder(fs.Args(), stdin)
+	} else {
+		err = im.importSorted(fs.Args(), stdin, historysort.Options{RunBytes: runBytes, TempDir: *tempDir})
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("interrupted")
+		}
+		im.totals.Failed = err.Error()
 	}
 	im.report(true)
 	im.printSummary(stdout, *asJSON)
@@ -155,6 +227,86 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// parseSize reads a number of bytes, optionally with a KiB, MiB or GiB
+// suffix.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSuffix(s, suffix), m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 1 || n > (1<<50)/mult {
+		return 0, errors.New("want a positive number of bytes, e.g. 268435456 or 256MiB")
+	}
+	return n * mult, nil
+}
+
+// openInput opens a FILE argument ("-" is stdin).
+func openInput(name string, stdin io.Reader) (io.Reader, func(), error) {
+	if name == "-" {
+		return stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// importSorted reads every file into the sort, then sends the lines in
+// sorted order, naming each by its file and line.
+func (im *importer) importSorted(names []string, stdin io.Reader, opts historysort.Options) error {
+	s := historysort.New(opts)
+	defer s.Close()
+	s.Progress = func(st historysort.Stats) {
+		if time.Since(im.lastReport) >= time.Second {
+			im.lastReport = time.Now()
+			fmt.Fprintf(im.progress, "import: sorting: %d lines read, %d runs written\n", st.Lines, st.Runs)
+		}
+	}
+	for i, name := range names {
+		r, done, err := openInput(name, stdin)
+		if err != nil {
+			return err
+		}
+		err = s.Add(im.ctx, i, r)
+		done()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	st := s.Stats()
+	im.totals.Sort = &sortTotals{Unkeyed: st.Unkeyed, Runs: st.Runs}
+	err := s.Sort(im.ctx, func(l historysort.Line) error {
+		return im.addLine(names[l.Source], l.Number, l.Text)
+	})
+	if err == nil {
+		err = im.flush()
+	}
+	im.totals.Sort.Runs = s.Stats().Runs
+	return err
+}
+
+// importInOrder sends the files' lines as they are, streaming: only the
+// current chunk is held.
+func (im *importer) importInOrder(names []string, stdin io.Reader) error {
+	for _, name := range names {
+		r, done, err := openInput(name, stdin)
+		if err != nil {
+			return err
+		}
+		err = im.importFile(name, r)
+		done()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func importClient(caFile string) (*http.Client, error) {
@@ -173,62 +325,76 @@ func importClient(caFile string) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}, nil
 }
 
-// importFile sends one file in chunks of whole lines, streaming: only the
-// current chunk is held.
-func (im *importer) importFile(name string, stdin io.Reader) error {
-	var r io.Reader = stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
-	}
+// importFile sends one file's lines in file order, in chunks of whole
+// lines, streaming: only the current chunk is held.
+func (im *importer) importFile(name string, r io.Reader) error {
 	br := bufio.NewReaderSize(r, 64*1024)
-	var chunk bytes.Buffer
-	first, next := 1, 1 // file line numbers of the chunk's first line and of the next line
-	send := func() error {
-		if chunk.Len() == 0 {
-			return nil
-		}
-		err := im.send(name, first, chunk.Bytes())
-		chunk.Reset()
-		first = next
-		return err
-	}
+	var number int64
 	for {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {
-			if line[len(line)-1] != '\n' {
-				line = append(line, '\n')
+			number++
+			if aerr := im.addLine(name, number, bytes.TrimSuffix(line, []byte("\n"))); aerr != nil {
+				return aerr
 			}
-			if chunk.Len() > 0 && chunk.Len()+len(line) > im.chunkBytes {
-				if serr := send(); serr != nil {
-					return serr
-				}
-			}
-			chunk.Write(line)
-			next++
 		}
 		if err == io.EOF {
-			return send()
+			return im.flush()
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		if cerr := im.ctx.Err(); cerr != nil {
+			return cerr
+		}
 	}
+}
+
+// addLine adds a line (without its end of line) to the chunk, sending the
+// chunk first when the line would not fit.
+func (im *importer) addLine(name string, number int64, text []byte) error {
+	if im.chunk.Len() > 0 && im.chunk.Len()+len(text)+1 > im.chunkBytes {
+		if err := im.flush(); err != nil {
+			return err
+		}
+	}
+	im.chunk.Write(text)
+	im.chunk.WriteByte('\n')
+	im.refs = append(im.refs, lineRef{file: name, line: number})
+	return nil
+}
+
+// flush sends the chunk.
+func (im *importer) flush() error {
+	if im.chunk.Len() == 0 {
+		return nil
+	}
+	err := im.send(im.refs, im.chunk.Bytes())
+	im.chunk.Reset()
+	im.refs = im.refs[:0]
+	return err
 }
 
 // send posts one chunk, again while the collector is busy: events carry
 // their ids, so a chunk sent twice is stored once, and only the answer to
 // the attempt that went through is counted.
-func (im *importer) send(name string, firstLine int, body []byte) error {
+func (im *importer) send(refs []lineRef, body []byte) error {
+	if im.dryRun {
+		im.totals.Requests++
+		im.totals.Lines += len(refs)
+		im.report(false)
+		return nil
+	}
+	first := refs[0]
+	name, firstLine := first.file, first.line
 	for attempt := 1; ; attempt++ {
 		ans, status, retryAfter, err := im.post(body)
+		if cerr := im.ctx.Err(); cerr != nil {
+			return cerr
+		}
 		switch {
 		case err == nil && status == http.StatusOK:
-			im.add(name, firstLine, ans)
+			im.add(refs, ans)
 			im.report(false)
 			return nil
 		case err == nil && status == http.StatusUnauthorized:
@@ -245,12 +411,15 @@ func (im *importer) send(name string, firstLine int, body []byte) error {
 			return fmt.Errorf("%s:%d: the collector answered %d after %d attempts: %s", name, firstLine, status, attempt, ans.Message)
 		}
 		im.sleep(retryAfter)
+		if cerr := im.ctx.Err(); cerr != nil {
+			return cerr
+		}
 	}
 }
 
 func (im *importer) post(body []byte) (chunkAnswer, int, time.Duration, error) {
 	var ans chunkAnswer
-	req, err := http.NewRequest(http.MethodPost, im.endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(im.ctx, http.MethodPost, im.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return ans, 0, 0, err
 	}
@@ -271,7 +440,7 @@ func (im *importer) post(body []byte) (chunkAnswer, int, time.Duration, error) {
 	return ans, resp.StatusCode, retryAfter, nil
 }
 
-func (im *importer) add(name string, firstLine int, ans chunkAnswer) {
+func (im *importer) add(refs []lineRef, ans chunkAnswer) {
 	t := &im.totals
 	t.Requests++
 	t.Lines += ans.Lines
@@ -281,8 +450,11 @@ func (im *importer) add(name string, firstLine int, ans chunkAnswer) {
 		t.Rejected[reason] += n
 	}
 	for _, rl := range ans.RejectedLines {
-		if len(t.RejectedLines) < maxListedRejections {
-			t.RejectedLines = append(t.RejectedLines, fmt.Sprintf("%s:%d: %s: %s", name, firstLine+rl.Line-1, rl.Error, rl.Message))
+		// rl.Line counts the body's lines from 1, blank ones too; refs has
+		// one entry for every line of the body.
+		if len(t.RejectedLines) < maxListedRejections && rl.Line >= 1 && rl.Line <= len(refs) {
+			ref := refs[rl.Line-1]
+			t.RejectedLines = append(t.RejectedLines, fmt.Sprintf("%s:%d: %s: %s", ref.file, ref.line, rl.Error, rl.Message))
 		}
 	}
 }
@@ -302,6 +474,10 @@ func (im *importer) report(final bool) {
 	}
 	im.lastReport = time.Now()
 	t := &im.totals
+	if im.dryRun {
+		fmt.Fprintf(im.progress, "import: %d lines read (--dry-run: nothing sent)\n", t.Lines)
+		return
+	}
 	fmt.Fprintf(im.progress, "import: %d lines, %d accepted, %d duplicates, %d rejected (%d requests)\n",
 		t.Lines, t.Accepted, t.Duplicates, t.rejected(), t.Requests)
 }
@@ -314,7 +490,15 @@ func (im *importer) printSummary(w io.Writer, asJSON bool) {
 		_ = enc.Encode(t)
 		return
 	}
+	if im.dryRun {
+		fmt.Fprintf(w, "lines       %d (not sent: --dry-run)\n", t.Lines)
+		if t.Sort != nil {
+			fmt.Fprintf(w, "unkeyed     %d (no visitor id or time: sent first)\nruns        %d\n", t.Sort.Unkeyed, t.Sort.Runs)
+		}
+		return
+	}
 	fmt.Fprintf(w, "lines       %d\naccepted    %d\nduplicates  %d\nrejected    %d\n", t.Lines, t.Accepted, t.Duplicates, t.rejected())
+
 	reasons := make([]string, 0, len(t.Rejected))
 	for r := range t.Rejected {
 		reasons = append(reasons, r)
@@ -328,6 +512,9 @@ func (im *importer) printSummary(w io.Writer, asJSON bool) {
 		for _, l := range t.RejectedLines {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
+	}
+	if t.Sort != nil {
+		fmt.Fprintf(w, "sorted per visitor and time: %d runs on disk, %d lines without a visitor or time sent first\n", t.Sort.Runs, t.Sort.Unkeyed)
 	}
 	if t.Failed != "" {
 		fmt.Fprintf(w, "stopped: %s\n", t.Failed)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,6 +25,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver"
 )
 
@@ -120,7 +124,7 @@ func TestImportRetriesWhenBusy(t *testing.T) {
 	defer srv.Close()
 	var slept []time.Duration
 	im := &importer{endpoint: srv.URL + "/wj/import?site=shop", key: testImportKey, chunkBytes: 1 << 16, retries: 3,
-		client: srv.Client(), progress: new(strings.Builder), sleep: func(d time.Duration) { slept = append(slept, d) },
+		client: srv.Client(), progress: new(strings.Builder), sleep: func(d time.Duration) { slept = append(slept, d) }, ctx: context.Background(),
 		totals: importTotals{Rejected: map[string]int{}}}
 	require.NoError(t, im.importFile("-", strings.NewReader("{\"id\":\"a\"}\n{\"id\":\"b\"}")))
 	assert.Equal(t, []time.Duration{5 * time.Second}, slept)
@@ -138,4 +142,156 @@ func TestImportUsage(t *testing.T) {
 	r = runCmd("", "import", "--endpoint", "http://x/wj/import", "--site", "shop", "--key-file", key)
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "at least one FILE")
+}
+
+// Two shuffled files are sent per visitor in time order (the receiver's
+// records show it), with a sort budget small enough for many runs on disk;
+// rejected lines keep their file and line; the temporary files are gone
+// afterwards. --no-sort sends the lines as they are.
+func TestImportSortsPerVisitorInTimeOrder(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	endpoint := startPixelReceiver(t, sink)
+	base := time.Now().Add(-30 * 24 * time.Hour).UnixMilli()
+	rng := rand.New(rand.NewPCG(3, 4))
+	dir := t.TempDir()
+	var files []string
+	for f := range 2 {
+		var b strings.Builder
+		for i := range 300 {
+			switch {
+			case f == 1 && i == 17:
+				b.WriteString(`{"id":"broken"` + "\n")
+			case f == 0 && i == 120:
+				b.WriteString("\n") // blank: skipped, but counted in the numbering
+			default:
+				fmt.Fprintf(&b, `{"id":"f%d-%d","ts":%d,"url":"https://shop.example/","visitor_id":"v-%d"}`+"\n",
+					f, i, base+int64(rng.IntN(5000)), rng.IntN(9))
+			}
+		}
+		files = append(files, filepath.Join(dir, fmt.Sprintf("h%d.ndjson", f)))
+		require.NoError(t, os.WriteFile(files[f], []byte(b.String()), 0o600))
+	}
+	tmp := t.TempDir()
+	args := []string{"import", "--endpoint", endpoint, "--site", "shop", "--key-file", importKeyFile(t, testImportKey),
+		"--chunk-bytes", "4096", "--sort-memory", "2KiB", "--temp-dir", tmp, "--json"}
+	r := runCmd("", append(args, files...)...)
+	require.Equal(t, exitFailure, r.code, "a line was rejected: %s %s", r.stdout, r.stderr)
+	var sum importTotals
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum), r.stdout)
+	assert.Equal(t, 599, sum.Lines)
+	assert.Equal(t, 598, sum.Accepted)
+	assert.Equal(t, []string{files[1] + ":18: invalid_json: the line is not a JSON object: syntax error at offset 14"}, sum.RejectedLines)
+	require.NotNil(t, sum.Sort)
+	assert.Greater(t, sum.Sort.Runs, 10)
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the sort's temporary files are removed")
+
+	type seen struct {
+		visitor string
+		ts      time.Time
+	}
+	order := func() []seen {
+		var out []seen
+		for _, ld := range sink.AllLogs() {
+			for i := 0; i < ld.ResourceLogs().Len(); i++ {
+				sls := ld.ResourceLogs().At(i).ScopeLogs()
+				for j := 0; j < sls.Len(); j++ {
+					lrs := sls.At(j).LogRecords()
+					for k := 0; k < lrs.Len(); k++ {
+						v, _ := lrs.At(k).Attributes().Get(eventmodel.AttrVisitorID)
+						out = append(out, seen{v.Str(), lrs.At(k).Timestamp().AsTime()})
+					}
+				}
+			}
+		}
+		return out
+	}
+	got := order()
+	require.Equal(t, 598, len(got))
+	sorted := slices.IsSortedFunc(got, func(a, b seen) int {
+		if c := strings.Compare(a.visitor, b.visitor); c != 0 {
+			return c
+		}
+		return a.ts.Compare(b.ts)
+	})
+	assert.True(t, sorted, "events reach the pipeline per visitor in time order")
+
+	sink.Reset()
+	r = runCmd("", append(args[:len(args)-1], "--no-sort", files[0])...)
+	require.Equal(t, exitOK, r.code, r.stdout+r.stderr)
+	got = order()
+	require.Equal(t, 299, len(got))
+	assert.False(t, slices.IsSortedFunc(got, func(a, b seen) int { return strings.Compare(a.visitor, b.visitor) }), "--no-sort keeps the file's order")
+	assert.NotContains(t, r.stdout, "sorted")
+}
+
+// --dry-run sorts and counts without an endpoint.
+func TestImportDryRun(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "h.ndjson")
+	require.NoError(t, os.WriteFile(file, []byte(`{"id":"a","ts":2,"visitor_id":"v"}`+"\n"+`{"id":"b"}`+"\n"), 0o600))
+	r := runCmd("", "import", "--dry-run", file)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "lines       2 (not sent: --dry-run)")
+	assert.Contains(t, r.stdout, "unkeyed     1")
+	r = runCmd("", "import", "--dry-run", "--sort-memory", "lots", file)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--sort-memory: want a positive number of bytes")
+}
+
+// Interrupted (SIGINT) while a request is in flight during the merge: the
+// import stops, says so, and removes the sort's temporary files. The
+// command runs in a child process (this test binary) so that the signal
+// reaches it alone.
+func TestImportInterruptRemovesTemporaryFiles(t *testing.T) {
+	if os.Getenv("WJ_IMPORT_CHILD") == "1" {
+		os.Exit(run(strings.Fields(os.Getenv("WJ_IMPORT_ARGS")), os.Stdin, os.Stdout, os.Stderr))
+	}
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select { // hold the request until the test ends or the client gives up
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "h.ndjson")
+	var b strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&b, `{"id":"e-%d","ts":%d,"visitor_id":"v-%d","url":"https://shop.example/"}`+"\n", i, 1_700_000_000_000+i, (i*7919)%101)
+	}
+	require.NoError(t, os.WriteFile(file, []byte(b.String()), 0o600))
+	tmp := filepath.Join(dir, "tmp")
+	require.NoError(t, os.Mkdir(tmp, 0o700))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestImportInterruptRemovesTemporaryFiles$")
+	cmd.Env = append(os.Environ(), "WJ_IMPORT_CHILD=1", "WJ_IMPORT_ARGS="+strings.Join([]string{"import", "--endpoint", srv.URL + "/wj/import",
+		"--site", "shop", "--key-file", importKeyFile(t, testImportKey), "--sort-memory", "4KiB", "--temp-dir", tmp, file}, " "))
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	select {
+	case <-arrived:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("no request arrived: %s %s", stdout.String(), stderr.String())
+	}
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries, "the runs are on disk while the merge sends")
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "%s %s", stdout.String(), stderr.String())
+	assert.Equal(t, exitFailure, exit.ExitCode())
+	assert.Contains(t, stdout.String(), "stopped: interrupted")
+	entries, err = os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the temporary files are removed")
 }

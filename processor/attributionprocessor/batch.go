@@ -31,6 +31,31 @@ type visitSnap struct {
 	// Kept here rather than in visitors so the request path does one
 	// lookup per event, not two.
 	touched bool
+	// rider is the visitor as of the visit's latest event in the batch.
+	rider rider
+}
+
+// rider holds the visitor fields a visit record carries (for segment rules
+// and dashboards): the visitor as of the visit's latest event, not as of
+// when the record happens to be built. A visitor whose later visits arrive
+// in the same emit interval (an import sends a visitor's history at once)
+// thus gets the same visit records as one whose visits came weeks apart.
+//
+// version is the visit's version the rider goes with: emit writes the
+// visit record only when the visit it reads from the tracker is at that
+// version. A visit read at a newer version changed after this batch was
+// taken (an event of the next batch, while this one is being flushed):
+// the next batch writes it, with the rider that goes with it, and a record
+// of that version with this batch's older rider would otherwise be the
+// one stored (an external version is written once).
+type rider struct {
+	visits   int
+	partner  string
+	outcomes []string // shared with the tracker's copies: read only
+	version  int64
+	// The retention cohort: first seen (Unix ns) and the first touch.
+	firstSeen                int64
+	firstMedium, firstSource string
 }
 
 // visitorSnap is a visitor's newest state, collected by emit from its
@@ -76,12 +101,13 @@ func (b *batch) findVisit(id string) (int, bool) {
 	return 0, false
 }
 
-func (b *batch) visit(st *siteState, s subject, id string, touched bool) {
+func (b *batch) visit(st *siteState, s subject, id string, touched bool, r rider) {
 	if i, ok := b.findVisit(id); ok {
 		b.visits[i].touched = b.visits[i].touched || touched
+		b.visits[i].rider = r
 		return
 	}
-	b.visits = append(b.visits, visitSnap{st: st, subj: s, id: id, touched: touched})
+	b.visits = append(b.visits, visitSnap{st: st, subj: s, id: id, touched: touched, rider: r})
 	switch n := len(b.visits); {
 	case n > smallBatch && b.visitIdx == nil:
 		b.visitIdx = make(map[string]int, 2*n)

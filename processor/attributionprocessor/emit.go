@@ -41,15 +41,27 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 		if !ok {
 			continue // evicted or forgotten since: nothing to write
 		}
+		if !vs.final && vs.visit.Version != vs.rider.version {
+			// Changed since this batch was taken: the batch holding
+			// the change writes the record (see rider). The visitor
+			// record is this batch's to write if it changed here.
+			if !vs.st.isHistory {
+				b.setVisitor(vs.subj, vr, vs.touched)
+			}
+			continue
+		}
 		lr := lrs.AppendEmpty()
-		putVisit(lr, vs.subj, &vs.visit, &vr, now)
-		if changed, vr2 := p.segments(ctx, rl, sl, lr, vs); changed {
+		putVisit(lr, vs.subj, &vs.visit, &vs.rider, now)
+		changed, vr2 := p.segments(ctx, rl, sl, lr, vs)
+		if changed {
 			vr = vr2
 			lr.Attributes().Clear()
-			putVisit(lr, vs.subj, &vs.visit, &vr, now)
-			b.setVisitor(vs.subj, vr, true)
-		} else {
-			b.setVisitor(vs.subj, vr, vs.touched)
+			putVisit(lr, vs.subj, &vs.visit, &vs.rider, now)
+		}
+		// The history tracker's visitor is not the visitor: the record
+		// stays the main tracker's (siteState.history).
+		if !vs.st.isHistory {
+			b.setVisitor(vs.subj, vr, changed || vs.touched)
 		}
 		visits++
 	}

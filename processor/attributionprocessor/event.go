@@ -25,7 +25,11 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		// The visitor's journey is forgotten here as it is erased in
 		// storage, so that no later record brings it back.
 		if key, _ := visitorKey(m); key != "" {
-			p.stateFor(eventrecord.Str(m, eventmodel.AttrSiteID)).tracker.Forget(key)
+			st := p.stateFor(eventrecord.Str(m, eventmodel.AttrSiteID))
+			st.tracker.Forget(key)
+			if st.history != nil {
+				st.history.tracker.Forget(key)
+			}
 		}
 		return resultNotJourney
 	}
@@ -48,6 +52,7 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		EngagedMs:   f.engagedMs,
 		DeviceClass: f.device,
 		Country:     f.country,
+		History:     f.history,
 	}
 	var ch channel.Result
 	if eventmodel.IsPageView(ev.Name) {
@@ -60,6 +65,13 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 		}
 	}
 	ref, applied, reason := st.tracker.Touch(ev)
+	if reason == journey.ReasonHistoryBehind {
+		// History older than the visitor's state: its own tracker
+		// builds its visits and credits, the visitor's state stays.
+		st = st.historyState()
+		ev.History = false // in order there, as any import
+		ref, applied, reason = st.tracker.Touch(ev)
+	}
 	if !applied {
 		return reason
 	}
@@ -78,7 +90,11 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	// substance (a visit starts or is re-entered, an outcome or segment
 	// is marked), not on every event: its last_seen moving on is not
 	// worth a write per event, the visit record has the latest activity.
-	b.visit(st, subj, ref.VisitID, ref.Touched)
+	b.visit(st, subj, ref.VisitID, ref.Touched, rider{visits: ref.VisitorVisits, partner: ref.VisitorPartner, outcomes: ref.VisitorOutcomes, version: ref.VisitVersion,
+		firstSeen: ref.VisitorFirstSeen, firstMedium: ref.VisitorFirstMedium, firstSource: ref.VisitorFirstSource})
+	if st.isHistory {
+		return journey.ReasonHistoryBehind
+	}
 	return resultApplied
 }
 

@@ -17,6 +17,7 @@ type fields struct {
 	utmSource, utmMedium, utmCampaign       string
 	clickIDType                             string
 	partner                                 string
+	history                                 bool // channel import
 	referralLanding                         bool
 	engagedMs, partnerWindowMs              int64
 }
@@ -73,6 +74,8 @@ func readFields(m pcommon.Map) fields {
 			f.clickIDType = v.Str()
 		case eventmodel.AttrReferralPartner:
 			f.partner = v.Str()
+		case eventmodel.AttrIngestChannel:
+			f.history = v.Str() == eventmodel.ChannelImport
 		}
 		return true
 	})

@@ -47,7 +47,7 @@ func (p *attributionProcessor) outcomes(ctx context.Context, tc *ottllog.Transfo
 			}
 		}
 		if v, vr, ok := st.tracker.MarkOutcome(ev.Visitor, ref.VisitID, o.name); ok {
-			ref.VisitOutcomes, ref.VisitorOutcomes = v.Outcomes, vr.Outcomes
+			ref.VisitOutcomes, ref.VisitorOutcomes, ref.VisitVersion = v.Outcomes, vr.Outcomes, v.Version
 			ref.Touched = true // the visitor record is re-emitted
 		}
 		names = append(names, o.name)

@@ -90,7 +90,8 @@ func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, e
 	}
 	p.persist = newPersistence(set.ID, cfg, p.all, tb, set.Logger)
 	p.resultOpts = map[string][]metric.AddOption{}
-	for _, r := range []string{resultApplied, journey.ReasonDuplicate, journey.ReasonLate, journey.ReasonInvalid, resultNoVisitor, resultBot, resultNotJourney} {
+	for _, r := range []string{resultApplied, journey.ReasonDuplicate, journey.ReasonLate, journey.ReasonInvalid, resultNoVisitor, resultBot, resultNotJourney,
+		journey.ReasonHistoryBehind, journey.ReasonHistoryInVisit} {
 		p.resultOpts[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("result", r)))}
 	}
 	for i, k := range []string{"visit", "visitor", "credit"} {
@@ -143,8 +144,8 @@ func (p *attributionProcessor) count(ctx context.Context, counts *resultCounts) 
 }
 
 // resultCounts counts events by result without a map: there are only
-// seven results.
-type resultCounts [8]struct {
+// nine results.
+type resultCounts [9]struct {
 	result string
 	n      int64
 }

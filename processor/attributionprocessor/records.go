@@ -64,8 +64,9 @@ func entity(lr plog.LogRecord, name, id string, version int64, ts, now time.Time
 }
 
 // putVisit fills lr with the visit record. Visitor fields that segment
-// rules may test (visit count, returning, partner, outcomes) ride along.
-func putVisit(lr plog.LogRecord, s subject, v *journey.Visit, vr *journey.Visitor, now time.Time) {
+// rules may test (visit count, returning, partner, outcomes) ride along,
+// as of the visit's latest event (see rider).
+func putVisit(lr plog.LogRecord, s subject, v *journey.Visit, r *rider, now time.Time) {
 	m := entity(lr, eventmodel.EventVisit, v.ID, v.Version, v.Start, now)
 	s.put(m)
 	m.PutStr(eventmodel.AttrVisitID, v.ID)
@@ -86,18 +87,21 @@ func putVisit(lr plog.LogRecord, s subject, v *journey.Visit, vr *journey.Visito
 	putChannel(m, v.Medium, v.Source, v.Campaign, v.Partner)
 	eventrecord.PutNonEmpty(m, eventmodel.AttrDeviceClass, v.DeviceClass)
 	eventrecord.PutNonEmpty(m, eventmodel.AttrGeoCountry, v.Country)
-	if vr != nil {
-		m.PutInt(eventmodel.AttrVisitorVisitCount, int64(vr.VisitCount))
-		m.PutBool(eventmodel.AttrVisitorReturning, vr.VisitCount > 1)
-		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorPartner, vr.Partner)
-		putStrings(m, eventmodel.AttrVisitorOutcomes, vr.Outcomes)
+	if r != nil {
+		m.PutInt(eventmodel.AttrVisitorVisitCount, int64(r.visits))
+		m.PutBool(eventmodel.AttrVisitorReturning, r.visits > 1)
+		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorPartner, r.partner)
+		putStrings(m, eventmodel.AttrVisitorOutcomes, r.outcomes)
 		// The retention cohort (first-seen week, first channel) rides on
 		// every visit: Kibana can then count returning visitors per cohort
 		// and week from the visits alone, without a join.
-		m.PutStr(eventmodel.AttrVisitorFirstSeen, rfc3339(vr.FirstSeen))
-		m.PutInt(eventmodel.AttrVisitWeeksSinceFirstSeen, weeksSince(vr.FirstSeen, v.Start))
-		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstMedium, vr.FirstTouch.Medium)
-		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstSource, vr.FirstTouch.Source)
+		if r.firstSeen != 0 {
+			first := time.Unix(0, r.firstSeen).UTC()
+			m.PutStr(eventmodel.AttrVisitorFirstSeen, rfc3339(first))
+			m.PutInt(eventmodel.AttrVisitWeeksSinceFirstSeen, weeksSince(first, v.Start))
+		}
+		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstMedium, r.firstMedium)
+		eventrecord.PutNonEmpty(m, eventmodel.AttrVisitorFirstSource, r.firstSource)
 	}
 }
 

@@ -15,6 +15,15 @@ type siteState struct {
 	tracker    *journey.Tracker
 	classifier *channel.Classifier
 	evictions  int64 // last value reported to telemetry
+	// history attributes imported events older than the state of their
+	// visitor (journey.ReasonHistoryBehind): a tracker of its own, made
+	// on first use, so that they never change the visitor's state yet
+	// still build their visits and credits. It writes no visitor
+	// records (the visitor record is the main tracker's), is neither
+	// persisted nor counted in evictions. isHistory marks it.
+	history    *siteState
+	isHistory  bool
+	journeyCfg journey.Config
 }
 
 // newSiteState makes the journey state of a site with its own settings,
@@ -29,7 +38,7 @@ func newSiteState(cfg *Config, site *SiteConfig, name string) (*siteState, error
 	if err != nil {
 		return nil, fmt.Errorf("time_zone: %w", err)
 	}
-	tr, err := journey.New(journey.Config{
+	jc := journey.Config{
 		IdleTimeout:     j.IdleTimeout,
 		SplitAtMidnight: j.SplitAtMidnight,
 		Location:        loc,
@@ -38,7 +47,8 @@ func newSiteState(cfg *Config, site *SiteConfig, name string) (*siteState, error
 		MaxSeenIDs:      j.MaxSeenIDs,
 		MaxTouches:      j.MaxTouches,
 		PathLength:      j.PathLength,
-	})
+	}
+	tr, err := journey.New(jc)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +56,20 @@ func newSiteState(cfg *Config, site *SiteConfig, name string) (*siteState, error
 	if err != nil {
 		return nil, err
 	}
-	return &siteState{name: name, tracker: tr, classifier: cl}, nil
+	return &siteState{name: name, tracker: tr, classifier: cl, journeyCfg: jc}, nil
+}
+
+// historyState is the site's history tracker, made on first use (the
+// configuration was validated with the main tracker's).
+func (st *siteState) historyState() *siteState {
+	if st.history == nil {
+		tr, err := journey.New(st.journeyCfg)
+		if err != nil {
+			panic("attribution: history tracker: " + err.Error()) // the same config made st.tracker
+		}
+		st.history = &siteState{name: st.name + "/history", tracker: tr, classifier: st.classifier, isHistory: true, journeyCfg: st.journeyCfg}
+	}
+	return st.history
 }
 
 func (p *attributionProcessor) stateFor(site string) *siteState {

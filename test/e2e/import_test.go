@@ -118,52 +118,7 @@ func TestImportBackfill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	metricsPort := freePort(t)
-	metrics := fmt.Sprintf("127.0.0.1:%d", metricsPort)
-	collector := startCollector(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  pixel:
-    endpoint: %s
-    sites:
-      - id: %s
-        import:
-          key_file: %s
-          max_age: 2160h
-processors:
-  consent:
-  anonymizer:
-    secret: {file: %q}
-  attribution:
-    emit_interval: 100ms
-exporters:
-  elasticsearch_journey:
-    endpoints: [%q]
-    index_prefix: %s
-    sending_queue:
-      batch:
-        flush_timeout: 200ms
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-  pipelines:
-    logs:
-      receivers: [pixel]
-      processors: [consent, anonymizer, attribution]
-      exporters: [elasticsearch_journey]
-`, health, listen, importSite, keyFile, secretFile, esURL, prefix, metricsPort), health)
+	collector, endpoint, metrics := startImportCollector(t, esURL, prefix, secretFile, keyFile, "          max_age: 2160h\n", "")
 
 	now := time.Now()
 	file := filepath.Join(dir, "history.ndjson")
@@ -174,7 +129,6 @@ service:
 		// copy is a duplicate.
 		fmt.Sprintf(`{"id":"imp-000000","ts":%d,"url":"https://shop.example/p/0"}`, firstImportTime(now).UnixMilli()))
 	ctl := importCtl(t)
-	endpoint := "http://" + listen + "/wj/import"
 	events := storeIndex(prefix, journeystore.FamilyEvents)
 
 	cpu0 := processCPU(t, collector.cmd.Process.Pid)
@@ -243,6 +197,64 @@ service:
 	if got := dashCount(store, events); got != n {
 		t.Fatalf("after the second import %d event documents, want %d", got, n)
 	}
+}
+
+// startImportCollector runs the built collector with the import site
+// (its import key in keyFile; importExtra: more lines of its import
+// settings, siteExtra: more settings of the site) and consent, anonymizer
+// (secretFile) and attribution (attributionExtra: more settings) into the
+// index prefix; it returns the process, the import endpoint and the
+// address of the collector's own metrics.
+func startImportCollector(t *testing.T, esURL, prefix, secretFile, keyFile, importExtra, siteExtra string, attributionExtra ...string) (*process, string, string) {
+	t.Helper()
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	metricsPort := freePort(t)
+	collector := startCollector(t, fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+receivers:
+  pixel:
+    endpoint: %s
+    bots: {action: keep}
+    sites:
+      - id: %s
+        import:
+          key_file: %s
+%s%s
+processors:
+  consent:
+  anonymizer:
+    secret: {file: %q}
+  attribution:
+    emit_interval: 100ms
+%s
+exporters:
+  elasticsearch_journey:
+    endpoints: [%q]
+    index_prefix: %s
+    sending_queue:
+      batch:
+        flush_timeout: 200ms
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: detailed
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+  pipelines:
+    logs:
+      receivers: [pixel]
+      processors: [consent, anonymizer, attribution]
+      exporters: [elasticsearch_journey]
+`, health, listen, importSite, keyFile, importExtra, siteExtra, secretFile, strings.Join(attributionExtra, ""), esURL, prefix, metricsPort), health)
+	return collector, "http://" + listen + "/wj/import", fmt.Sprintf("127.0.0.1:%d", metricsPort)
 }
 
 // firstImportTime is the time writeHistory gives its first event.

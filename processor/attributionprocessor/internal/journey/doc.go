@@ -108,6 +108,30 @@
 // the visitor's newest event is more than IdleTimeout past the previous
 // visit's IdleAt; events for older visits are late.
 //
+// # History behind the state
+//
+// An event marked History (imported history, webjourney.ingest.channel
+// import) is applied like any other when it is not older than the
+// visitor's open visit's LastActivity: a visitor's history sent in time
+// order (webjourneyctl import sorts it so) builds the state live events
+// then continue, and a replayed queue newer than the state extends it.
+// An older one never changes the state, whatever built it (live events
+// or an earlier import): the out-of-order placement above is for a
+// browser's stragglers, not for a second source of the same journey.
+// Such an event is not applied, after the duplicate check (a repeated
+// event stays "duplicate"), with the reason
+//
+//   - "history_in_live_visit" when it falls into a visit the tracker
+//     holds (the open visit from Start - ReorderWindow, or the previous
+//     visit from Start - ReorderWindow to LastActivity + IdleTimeout):
+//     that visit already covers its time, and attributing it elsewhere
+//     would count the time twice;
+//   - "history_behind_live" otherwise (older than the held visits, or in
+//     the gap between them): the caller attributes it in a tracker of its
+//     own (the attribution processor's history tracker), whose visits get
+//     the ids and versions these events give (deterministic ids; versions
+//     of their own times, so below those of the newer state's visits).
+//
 // # Duplicates
 //
 // For each visitor the last Config.MaxSeenIDs event ids of applied events

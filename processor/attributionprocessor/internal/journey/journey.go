@@ -33,6 +33,14 @@ const (
 	ReasonDuplicate = "duplicate"
 	ReasonLate      = "late"
 	ReasonInvalid   = "invalid"
+	// ReasonHistoryBehind: a history event (Event.History) older than
+	// the visitor's open visit's last activity and outside the visits
+	// held: the caller may attribute it in a tracker of its own.
+	ReasonHistoryBehind = "history_behind_live"
+	// ReasonHistoryInVisit: a history event older than the open visit's
+	// last activity that falls into a visit the tracker holds (the open
+	// or the previous one): that visit already covers its time.
+	ReasonHistoryInVisit = "history_in_live_visit"
 )
 
 const (
@@ -67,6 +75,10 @@ type Event struct {
 	Referrer             string
 	ReferrerOnly         bool
 	DeviceClass, Country string
+	// History marks an event of imported history (channel import): it
+	// never changes a visitor's state backwards in time (see "History
+	// behind the state" in the package documentation).
+	History bool
 }
 
 // Config configures a Tracker. Zero fields get the defaults above.
@@ -402,6 +414,19 @@ type Ref struct {
 	Medium, Source, Campaign, Partner string // the visit's entry
 	LandingPage                       string
 	VisitOutcomes, VisitorOutcomes    []string // shared: do not assign to elements
+	// VisitorVisits and VisitorPartner are the visitor's VisitCount and
+	// Partner right after the event: the visitor as of this visit, which
+	// the visit record carries whatever the visitor did since.
+	VisitorVisits  int
+	VisitorPartner string
+	// VisitorFirstSeen (Unix nanoseconds) and VisitorFirstMedium and
+	// VisitorFirstSource (the first touch's entry) are the visitor's
+	// retention cohort as of this event.
+	VisitorFirstSeen                       int64
+	VisitorFirstMedium, VisitorFirstSource string
+	// VisitVersion is the visit's version after the event: what State
+	// gives until the visit changes again.
+	VisitVersion int64
 	// Touched: see Visitor.Touched.
 	Touched bool
 	// Dropped are the final states of visits this event made the tracker
@@ -428,6 +453,17 @@ func (t *Tracker) Touch(e Event) (ref Ref, applied bool, reason string) {
 		Partner:     en.partner,
 		LandingPage: path(v.landing),
 		Touched:     touched,
+		// The visitor as of this event (see Ref).
+		VisitorVisits:    int(vs.visitCount),
+		VisitorFirstSeen: vs.firstSeen,
+		VisitVersion:     v.version,
+	}
+	if vs.firstTouch.set() {
+		first := vs.firstTouch.entry.Value()
+		ref.VisitorFirstMedium, ref.VisitorFirstSource = first.medium, first.source
+	}
+	if vs.partner != (unique.Handle[string]{}) {
+		ref.VisitorPartner = vs.partner.Value()
 	}
 	ref.VisitOutcomes, _ = v.marks.copies()
 	ref.VisitorOutcomes, _ = vs.marks.copies()
@@ -524,6 +560,12 @@ func (t *Tracker) apply(e Event) (vs *visitorState, v *visitState, touched bool,
 
 	pv := eventmodel.IsPageView(e.Name)
 	cur := vs.cur
+	if e.History && cur != nil && ts < cur.last {
+		if p := vs.prev; (p != nil && ts >= p.start-t.window && ts <= p.last+t.idle) || ts >= cur.start-t.window {
+			return vs, cur, false, ReasonHistoryInVisit
+		}
+		return vs, cur, false, ReasonHistoryBehind
+	}
 	switch {
 	case cur == nil:
 		v, touched = t.newVisit(vs, e, ts, pv), true

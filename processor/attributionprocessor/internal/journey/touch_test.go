@@ -43,6 +43,8 @@ func TestTouchAndStateMatchApply(t *testing.T) {
 		assert.Equal(t, Ref{
 			VisitID: visit.ID, Medium: visit.Medium, Source: visit.Source, Campaign: visit.Campaign, Partner: visit.Partner,
 			LandingPage: visit.LandingPage, VisitOutcomes: visit.Outcomes, VisitorOutcomes: visitor.Outcomes, Touched: visitor.Touched,
+			VisitorVisits: visitor.VisitCount, VisitorPartner: visitor.Partner, VisitVersion: visit.Version,
+			VisitorFirstSeen: visitor.FirstSeen.UnixNano(), VisitorFirstMedium: visitor.FirstTouch.Medium, VisitorFirstSource: visitor.FirstTouch.Source,
 		}, ref, "event %d", i)
 		if i == 1 {
 			_, _, ok := a.MarkOutcome("v1", visit.ID, "signup")
