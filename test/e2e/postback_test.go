@@ -329,32 +329,65 @@ service:
 		postbackSite, partner.URL, write("partner.secret", partnerSecret), write("ca.pem", partner.caPEM())), health)
 	p.start()
 
-	sendPartnerJourney(t, listen, "killed", map[string]any{"consent": map[string]any{"analytics": "granted", "marketing": "granted"}})
-	eventually(t, 60*time.Second, "two refused attempts", func() bool { return len(partner.requests()) >= 2 })
+	// Five consented buyers while the partner is down; the partner stays
+	// down for 60 s, across a kill -9 of the collector and its restart.
+	down := time.Now()
+	visitors := []string{"killed0", "killed1", "killed2", "killed3", "killed4"}
+	for _, v := range visitors {
+		sendPartnerJourney(t, listen, v, map[string]any{"consent": map[string]any{"analytics": "granted", "marketing": "granted"}})
+	}
+	clicks := func(rs []partnerRequest) map[string]bool {
+		out := map[string]bool{}
+		for _, r := range rs {
+			if u, err := url.Parse(r.uri); err == nil {
+				out[u.Query().Get("click")] = true
+			}
+		}
+		return out
+	}
+	eventually(t, 60*time.Second, "a refused attempt of every postback", func() bool { return len(clicks(partner.requests())) == len(visitors) })
 	p.kill()
+	beforeKill := len(partner.requests())
+	p.start()
+	// Restored from the persistent queue, the postbacks are tried again
+	// (and refused) after the restart.
+	eventually(t, 60*time.Second, "attempts after the restart", func() bool { return len(partner.requests()) > beforeKill })
+	if wait := 60*time.Second - time.Since(down); wait > 0 {
+		time.Sleep(wait) // the outage lasts 60 s
+	}
 	refused := len(partner.requests())
 	partner.answer(http.StatusOK)
-	p.start()
-	eventually(t, 60*time.Second, "the postback after the restart", func() bool { return len(partner.requests()) > refused })
+	delivered := func() map[string]int {
+		out := map[string]int{}
+		for _, r := range partner.requests() {
+			if u, err := url.Parse(r.uri); err == nil && r.status == http.StatusOK {
+				out[u.Query().Get("click")]++
+			}
+		}
+		return out
+	}
+	eventually(t, 60*time.Second, "every postback after the outage", func() bool { return len(delivered()) == len(visitors) })
 	time.Sleep(time.Second) // a duplicate would follow at once
 	got := partner.requests()
-	delivered := 0
+	keys := map[string]string{}
 	for _, r := range got {
-		if r.key != got[0].key {
-			t.Errorf("attempt with idempotency key %q, the first had %q", r.key, got[0].key)
+		u, _ := url.Parse(r.uri)
+		click := u.Query().Get("click")
+		if k, ok := keys[click]; ok && k != r.key {
+			t.Errorf("%s: attempt with idempotency key %q, an earlier one had %q", click, r.key, k)
 		}
+		keys[click] = r.key
 		if !r.signed {
 			t.Error("an attempt's signature does not verify")
 		}
-		if r.status == http.StatusOK {
-			delivered++
+	}
+	for _, v := range visitors {
+		if n := delivered()["ap-"+v]; n != 1 {
+			t.Errorf("the postback of %s was delivered %d times, want exactly once", v, n)
 		}
 	}
-	if delivered != 1 {
-		t.Errorf("delivered %d times, want exactly once (%d attempts)", delivered, len(got))
+	if len(keys) != len(visitors) {
+		t.Errorf("%d distinct click ids among the attempts, want %d: %v", len(keys), len(visitors), keys)
 	}
-	t.Logf("%d attempts, %d refused before the kill", len(got), refused)
-	if !strings.Contains(got[len(got)-1].uri, "click=ap-killed") {
-		t.Errorf("postback %s lacks the click id", got[len(got)-1].uri)
-	}
+	t.Logf("%d attempts over a %s outage, %d refused (%d before the kill)", len(got), time.Since(down).Round(time.Second), refused, beforeKill)
 }
