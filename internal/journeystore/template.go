@@ -21,8 +21,9 @@ import (
 // referral partner's window and landing flag, version 7 the event time's
 // source, correction and skew, version 8 the non-interactive flag,
 // version 9 the visit's path (whole, per step, transitions) and the pages
-// before an outcome.
-const TemplateVersion = 10
+// before an outcome, version 10 the visit's cohort fields, version 11 the
+// import line's format (webjourney.ingest.format).
+const TemplateVersion = 11
 
 // templatePriority ranks our templates above the built-in templates of a
 // full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix

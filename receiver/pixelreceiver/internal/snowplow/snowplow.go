@@ -234,7 +234,15 @@ func (d *Decoder) decode(s *state, f *fields, req webevent.Request, h Hints) (we
 
 // event makes the event of type e with its own fields.
 func (d *Decoder) event(s *state, b *webevent.Builder, f *fields, ctx *contexts, req webevent.Request) (webevent.Event, *webevent.Rejection) {
-	at := d.time(f, req.Received)
+	var at eventtime.Time
+	if req.Import != nil {
+		var rej *webevent.Rejection
+		if at, rej = importTime(f, req.Import); rej != nil {
+			return webevent.Event{}, rej
+		}
+	} else {
+		at = d.time(f, req.Received)
+	}
 	fl := webevent.Fields{ID: f.eid, URL: f.url, Referrer: f.refr, Title: f.page}
 	if fl.URL == "" {
 		// As Snowplow's enrich does: without url, the page is the one
@@ -302,6 +310,44 @@ func (d *Decoder) time(f *fields, received time.Time) eventtime.Time {
 	dtm, okDtm := number(f.dtm)
 	stm, okStm := number(f.stm)
 	return eventtime.Beacon.Decide(received, ptr(&stm, okStm), ptr(&dtm, okDtm))
+}
+
+// importTime is an imported event's time: ttm when the line has it (the
+// time the sender states), else dtm (the device's time of the event),
+// kept as sent within the import's rule; stm says only when the tracker
+// sent it, which an import has no receive time to compare with.
+func importTime(f *fields, imp *webevent.Import) (eventtime.Time, *webevent.Rejection) {
+	field, raw := "ttm", f.ttm
+	if raw == "" {
+		field, raw = "dtm", f.dtm
+	}
+	if raw == "" {
+		return imp.Time("ttm or dtm", nil)
+	}
+	ms, ok := number(raw)
+	if !ok {
+		return eventtime.Time{}, webevent.Reject(webevent.ReasonInvalidField, field+" must be milliseconds since the epoch")
+	}
+	return imp.Time(field, &ms)
+}
+
+// DecodeImportLine decodes one line of an import: a tp2 payload_data
+// member (a JSON object) or the query of a GET /i (with or without its
+// leading '?'). req.Import must be set.
+func (d *Decoder) DecodeImportLine(line []byte, req webevent.Request) (webevent.Event, *webevent.Rejection) {
+	line = bytes.TrimSpace(line)
+	if len(line) > 0 && line[0] == '{' {
+		if !json.Valid(line) {
+			return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidJSON, "the line is not a JSON object")
+		}
+		s := state{body: webevent.NewJSONBody(line), events: 1}
+		return d.member(&s, line, req, Hints{})
+	}
+	q := string(line)
+	if _, after, ok := strings.Cut(q, "?"); ok {
+		q = after
+	}
+	return d.DecodeQuery(q, req, Hints{})
 }
 
 // identify sets the event's visitor, session and user ids: the tracker's
