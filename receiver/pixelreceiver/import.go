@@ -245,13 +245,6 @@ func (r *pixelReceiver) importLine(ctx context.Context, raw []byte, tooLong bool
 	if len(events) == 0 {
 		return nil, rejs
 	}
-	for i := range events {
-		if events[i].GeneratedID {
-			// The hit had no id of its own: one derived from the line, so
-			// that a second import of the line is recognised.
-			events[i].ID = importEventID(imp, raw, i)
-		}
-	}
 	// The events of a line share their Shared (one visitor, one request).
 	sh := events[0].Shared
 	if reason := r.botReason(events[0].UserAgent, sh); reason != "" {
@@ -292,12 +285,17 @@ func (r *pixelReceiver) importLine(ctx context.Context, raw []byte, tooLong bool
 // decodeImportLine decodes one line with the decoder of the import's
 // format, "as imported" (Request.Import: channel import, the hit's own
 // time under the import's rule, the import key instead of the hit's
-// write key).
+// write key). An event whose hit had no id of its own gets one derived
+// from the line and its index in it, so that a second import of the line
+// is recognised.
 func (r *pixelReceiver) decodeImportLine(raw []byte, imp *webevent.Import) ([]webevent.Event, []*webevent.Rejection) {
 	req := webevent.Request{Received: imp.Received, Import: imp}
 	one := func(ev webevent.Event, rej *webevent.Rejection) ([]webevent.Event, []*webevent.Rejection) {
 		if rej != nil {
 			return nil, []*webevent.Rejection{rej}
+		}
+		if ev.GeneratedID {
+			ev.ID = importEventID(imp, raw, 0)
 		}
 		return []webevent.Event{ev}, nil
 	}
@@ -322,6 +320,19 @@ func (r *pixelReceiver) decodeImportLine(raw []byte, imp *webevent.Import) ([]we
 		var rejs []*webevent.Rejection
 		for i := range batch.Refused {
 			rejs = append(rejs, ga4ImportRejection(&batch.Refused[i]))
+		}
+		// The events are in the order of the line's, less the refused:
+		// an event's index counts the refused before it, so that its id
+		// does not depend on which others were refused.
+		index, refused := 0, batch.Refused
+		for i := range batch.Events {
+			for len(refused) > 0 && refused[0].Index == index {
+				refused, index = refused[1:], index+1
+			}
+			if batch.Events[i].GeneratedID {
+				batch.Events[i].ID = importEventID(imp, raw, index)
+			}
+			index++
 		}
 		return batch.Events, rejs
 	}
