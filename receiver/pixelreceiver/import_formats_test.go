@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -422,4 +423,28 @@ func FuzzImportFormats(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The example line of each format in docs/import.md imports as it says.
+func TestImportFormatsDocExamples(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/import.md")
+	require.NoError(t, err)
+	doc := string(raw)
+	r := newImportTestReceiver(t)
+	for _, format := range protocolFormats {
+		_, section, ok := strings.Cut(doc, "\n### "+format+"\n")
+		require.True(t, ok, format)
+		_, block, ok := strings.Cut(section, "```")
+		require.True(t, ok, format)
+		_, block, _ = strings.Cut(block, "\n") // the fence's language
+		line, _, _ := strings.Cut(block, "\n```")
+		imp := &webevent.Import{Site: "shop", Received: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Format: format}
+		events, rejs := r.decodeImportLine([]byte(line), imp)
+		require.Empty(t, rejs, "%s: %s", format, line)
+		require.NotEmpty(t, events, format)
+		for _, ev := range events {
+			assert.Equal(t, "https://shop.example", ev.URL.Scheme+"://"+ev.URL.Domain, format)
+		}
+		assert.Equal(t, time.Date(2025, 3, 10, 12, 55, 36, 0, time.UTC), events[0].Time.At.UTC().Truncate(time.Second), format)
+	}
 }
