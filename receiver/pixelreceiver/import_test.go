@@ -139,7 +139,7 @@ func TestImportSummary(t *testing.T) {
 		RejectedLines: []rejectedLine{
 			{Line: 5, Error: "invalid_json", Message: "the line is not a JSON object: syntax error at offset 11"},
 			{Line: 6, Error: "time_too_old", Message: "ts is older than the site's import max_age (or before 1970)"},
-			{Line: 7, Error: "missing_time", Message: "ts is missing: an imported event needs its own time"},
+			{Line: 7, Error: "missing_time", Message: "ts (milliseconds since the epoch) is missing"},
 			{Line: 8, Error: "line_too_long", Message: "the line is longer than 262144 bytes"},
 		},
 	}, sum)

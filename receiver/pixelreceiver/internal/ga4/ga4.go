@@ -560,7 +560,7 @@ func eventTime(micros float64, req webevent.Request, index int) (eventtime.Time,
 	const field = ".timestamp_micros"
 	ms := micros / 1000
 	if req.Import != nil {
-		at, rej := req.Import.Time("timestamp_micros", &ms)
+		at, rej := req.Import.Time("timestamp_micros", "microseconds since the epoch", &ms)
 		if rej != nil {
 			return eventtime.Time{}, refuseEvent(index, rej.Reason, field, CodeValueOutOfBounds, rej.Message)
 		}

@@ -590,14 +590,17 @@ func customTime(cdt string, received time.Time, trusted bool) (eventtime.Time, *
 // ahead), never corrected.
 func importTime(cdt string, imp *webevent.Import) (eventtime.Time, *webevent.Rejection) {
 	if strings.TrimSpace(cdt) == "" {
-		return imp.Time("cdt", nil)
+		return imp.Time("cdt", cdtUnit, nil)
 	}
 	ms, rej := cdtMillis(cdt)
 	if rej != nil {
 		return eventtime.Time{}, rej
 	}
-	return imp.Time("cdt", &ms)
+	return imp.Time("cdt", cdtUnit, &ms)
 }
+
+// cdtUnit is what cdt holds, for the import's rejections.
+const cdtUnit = "Unix seconds or YYYY-MM-DD HH:MM:SS in UTC"
 
 // cdtMillis reads cdt, a Unix time in seconds (fractions allowed) or
 // "YYYY-MM-DD HH:MM:SS" in UTC, in milliseconds since the epoch.

@@ -189,17 +189,20 @@ func (d *Decoder) Decode(body []byte, req webevent.Request) (webevent.Event, *we
 	return ev, nil
 }
 
+// msUnit is what the time fields hold, for the import's rejections.
+const msUnit = "milliseconds since the epoch"
+
 // importTime is an imported line's time: ts, required, milliseconds since
 // the epoch, kept as sent within the import's rule.
 func importTime(ts []byte, imp *webevent.Import) (eventtime.Time, *webevent.Rejection) {
 	if ts == nil {
-		return imp.Time("ts", nil)
+		return imp.Time("ts", msUnit, nil)
 	}
 	ms, ok := number(ts)
 	if !ok {
 		return eventtime.Time{}, webevent.Reject(webevent.ReasonInvalidField, "ts must be a number of milliseconds since the epoch")
 	}
-	return imp.Time("ts", &ms)
+	return imp.Time("ts", msUnit, &ms)
 }
 
 // site maps the domain field to a site id. A roll-up sends several

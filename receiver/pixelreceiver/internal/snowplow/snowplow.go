@@ -312,6 +312,9 @@ func (d *Decoder) time(f *fields, received time.Time) eventtime.Time {
 	return eventtime.Beacon.Decide(received, ptr(&stm, okStm), ptr(&dtm, okDtm))
 }
 
+// msUnit is what the time fields hold, for the import's rejections.
+const msUnit = "milliseconds since the epoch"
+
 // importTime is an imported event's time: ttm when the line has it (the
 // time the sender states), else dtm (the device's time of the event),
 // kept as sent within the import's rule; stm says only when the tracker
@@ -322,13 +325,13 @@ func importTime(f *fields, imp *webevent.Import) (eventtime.Time, *webevent.Reje
 		field, raw = "dtm", f.dtm
 	}
 	if raw == "" {
-		return imp.Time("ttm or dtm", nil)
+		return imp.Time("ttm or dtm", msUnit, nil)
 	}
 	ms, ok := number(raw)
 	if !ok {
 		return eventtime.Time{}, webevent.Reject(webevent.ReasonInvalidField, field+" must be milliseconds since the epoch")
 	}
-	return imp.Time(field, &ms)
+	return imp.Time(field, msUnit, &ms)
 }
 
 // DecodeImportLine decodes one line of an import: a tp2 payload_data

@@ -15,6 +15,9 @@ import (
 // ahead. Anything later is not history.
 const importMaxSkew = 10 * time.Second
 
+// unitMillis is the unit of most imported times, for Import.Time.
+const unitMillis = "milliseconds since the epoch"
+
 // Import is what every line of one import request shares: the site whose
 // import key authenticated the request, when it was received, how old
 // the site lets an imported event be (0: any age) and the lines' format.
@@ -39,14 +42,14 @@ type Import struct {
 // milliseconds since the epoch (nil when the hit has none): kept as sent
 // at any age max_age allows, refused when later than the receive time
 // by more than 10 s, never corrected. field names the hit's time field
-// in the rejection's message.
-func (imp *Import) Time(field string, ms *float64) (eventtime.Time, *Rejection) {
+// in the rejection's message, unit what it holds.
+func (imp *Import) Time(field, unit string, ms *float64) (eventtime.Time, *Rejection) {
 	at, refused := eventtime.Import(imp.Received, ms, imp.MaxAge, importMaxSkew)
 	switch refused {
 	case "":
 		return at, nil
 	case eventmodel.TimeCorrectionMissing:
-		return eventtime.Time{}, reject(ReasonMissingTime, field+" is missing: an imported event needs its own time")
+		return eventtime.Time{}, reject(ReasonMissingTime, field+" ("+unit+") is missing")
 	case eventmodel.TimeCorrectionInFuture:
 		return eventtime.Time{}, reject(ReasonTimeInFuture, field+" is later than the time the collector received the import")
 	}
@@ -126,7 +129,7 @@ func (d *Decoder) DecodeImportLine(line []byte, imp *Import) (Event, *Rejection)
 		return Event{}, rej
 	}
 	c.shared = shared
-	at, rej := imp.Time("ts", w.event.TS.float())
+	at, rej := imp.Time("ts", unitMillis, w.event.TS.float())
 	if rej != nil {
 		return Event{}, rej
 	}
