@@ -22,6 +22,7 @@ import (
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/ga4"
+	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/snowplow"
 	"github.com/webjourney/webjourney/receiver/pixelreceiver/internal/webevent"
 )
 
@@ -303,13 +304,12 @@ func (r *pixelReceiver) decodeImportLine(raw []byte, imp *webevent.Import) ([]we
 	case formatMatomo:
 		// A bulk request's member or a web server log's request: the
 		// query, after the '?' when the line has one.
-		q := strings.TrimSpace(string(raw))
-		if _, after, ok := strings.Cut(q, "?"); ok {
-			q = after
-		}
-		return one(r.matomo.Decode(q, req))
+		return one(r.matomo.Decode(importQuery(raw), req))
 	case formatSnowplow:
-		return one(r.snowplow.DecodeImportLine(raw, req))
+		if line := bytes.TrimSpace(raw); len(line) > 0 && line[0] == '{' {
+			return one(r.snowplow.DecodeMember(line, req))
+		}
+		return one(r.snowplow.DecodeQuery(importQuery(raw), req, snowplow.Hints{}))
 	case formatPlausible:
 		return one(r.plausible.Decode(raw, req))
 	case formatGA4:
@@ -337,6 +337,18 @@ func (r *pixelReceiver) decodeImportLine(raw []byte, imp *webevent.Import) ([]we
 		return batch.Events, rejs
 	}
 	return one(r.decoder.DecodeImportLine(raw, imp))
+}
+
+// importQuery is the query string of a line that is a tracking request's
+// query: after its '?' when the line starts with one or with a path or URL
+// (the part before the first '?' has no '='), else the whole line, whose
+// values may hold an unescaped '?'.
+func importQuery(line []byte) string {
+	q := strings.TrimSpace(string(line))
+	if before, after, ok := strings.Cut(q, "?"); ok && !strings.Contains(before, "=") {
+		return after
+	}
+	return q
 }
 
 // ga4ImportRejection is a GA4 refusal as a line's rejection: the message

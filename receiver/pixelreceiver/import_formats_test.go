@@ -448,3 +448,16 @@ func TestImportFormatsDocExamples(t *testing.T) {
 		assert.Equal(t, time.Date(2025, 3, 10, 12, 55, 36, 0, time.UTC), events[0].Time.At.UTC().Truncate(time.Second), format)
 	}
 }
+
+func TestImportQuery(t *testing.T) {
+	for line, want := range map[string]string{
+		"idsite=1&rec=1":                               "idsite=1&rec=1",
+		"?idsite=1&rec=1":                              "idsite=1&rec=1",
+		" /matomo.php?idsite=1&rec=1\r":                "idsite=1&rec=1",
+		"https://m.example/piwik.php?idsite=1&rec=1":   "idsite=1&rec=1",
+		"idsite=1&rec=1&url=https://shop.example/?a=b": "idsite=1&rec=1&url=https://shop.example/?a=b",
+		"/i?e=pv&aid=a":                                "e=pv&aid=a",
+	} {
+		assert.Equal(t, want, importQuery([]byte(line)), line)
+	}
+}

@@ -334,23 +334,16 @@ func importTime(f *fields, imp *webevent.Import) (eventtime.Time, *webevent.Reje
 	return imp.Time(field, msUnit, &ms)
 }
 
-// DecodeImportLine decodes one line of an import: a tp2 payload_data
-// member (a JSON object) or the query of a GET /i (with or without its
-// leading '?'). req.Import must be set.
-func (d *Decoder) DecodeImportLine(line []byte, req webevent.Request) (webevent.Event, *webevent.Rejection) {
-	line = bytes.TrimSpace(line)
-	if len(line) > 0 && line[0] == '{' {
-		if !json.Valid(line) {
-			return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidJSON, "the line is not a JSON object")
-		}
-		s := state{body: webevent.NewJSONBody(line), events: 1}
-		return d.member(&s, line, req, Hints{})
+// DecodeMember decodes one event given on its own as a JSON object, as a
+// member of a payload_data body's data array: a line of an import
+// (req.Import set; a GET /i query goes to DecodeQuery).
+func (d *Decoder) DecodeMember(member []byte, req webevent.Request) (webevent.Event, *webevent.Rejection) {
+	member = bytes.TrimSpace(member)
+	if len(member) == 0 || member[0] != '{' || !json.Valid(member) {
+		return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidJSON, "the event is not a JSON object")
 	}
-	q := string(line)
-	if _, after, ok := strings.Cut(q, "?"); ok {
-		q = after
-	}
-	return d.DecodeQuery(q, req, Hints{})
+	s := state{body: webevent.NewJSONBody(member), events: 1}
+	return d.member(&s, member, req, Hints{})
 }
 
 // identify sets the event's visitor, session and user ids: the tracker's

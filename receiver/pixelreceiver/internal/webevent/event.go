@@ -70,8 +70,8 @@ type Request struct {
 
 // Event is one decoded, validated event.
 type Event struct {
-	Name        string // eventmodel.EventPageView or eventmodel.EventCustom
-	ID string
+	Name string // eventmodel.EventPageView or eventmodel.EventCustom
+	ID   string
 	// GeneratedID is set when the sender gave no event id and ID is a
 	// random one: an import replaces it with an id derived from the line,
 	// so that a second import of the line is recognised.
@@ -81,16 +81,16 @@ type Event struct {
 	// ImportFormat is the format of the import line the event came from
 	// (webjourney.ingest.format), "" for a live event.
 	ImportFormat string
-	URL         pageurl.URL
-	Referrer    pageurl.URL
-	HasReferrer bool
-	Title       string
-	VisitorID   string
-	SessionID   string
-	CustomName  string
-	Props       []Prop
-	UserAgent   string
-	ClientAddr  string
+	URL          pageurl.URL
+	Referrer     pageurl.URL
+	HasReferrer  bool
+	Title        string
+	VisitorID    string
+	SessionID    string
+	CustomName   string
+	Props        []Prop
+	UserAgent    string
+	ClientAddr   string
 	// Time is when the event happened and how the receiver decided it.
 	Time     eventtime.Time
 	Observed time.Time
