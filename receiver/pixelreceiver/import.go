@@ -167,6 +167,9 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 	sum := &importSummary{Rejected: map[string]int{}, RejectedLines: []rejectedLine{}}
 	seen := make(map[string]struct{})
 	batch := make([]webevent.Event, 0, importBatchSize)
+	// The events of one line, reused: a line is mostly one event, and an
+	// Event is too large to allocate per line.
+	lineEvents := make([]webevent.Event, 0, 1)
 	br := bufio.NewReaderSize(body, 64*1024)
 	line := 0
 	flush := func() error {
@@ -191,7 +194,7 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 		}
 		if len(raw) > 0 || tooLong {
 			sum.Lines++
-			events, rejs := r.importLine(ctx, raw, tooLong, s, imp)
+			events, rejs := r.importLine(ctx, raw, tooLong, s, imp, lineEvents[:0])
 			for _, rej := range rejs {
 				r.importRejected(ctx, sum, line, rej)
 			}
@@ -206,6 +209,7 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 				}
 				batch = append(batch, ev)
 			}
+			clear(events) // they hold their line's text
 		}
 		// A GA4 line holds up to 25 events: the batch may pass its size.
 		if len(batch) >= importBatchSize || readErr != nil {
@@ -238,11 +242,11 @@ func (r *pixelReceiver) importBody(ctx context.Context, s *site, imp *webevent.I
 // browser. A line is one event, except in GA4's format, whose line is a
 // Measurement Protocol request of up to 25 events, each kept or refused
 // on its own.
-func (r *pixelReceiver) importLine(ctx context.Context, raw []byte, tooLong bool, s *site, imp *webevent.Import) ([]webevent.Event, []*webevent.Rejection) {
+func (r *pixelReceiver) importLine(ctx context.Context, raw []byte, tooLong bool, s *site, imp *webevent.Import, dst []webevent.Event) ([]webevent.Event, []*webevent.Rejection) {
 	if tooLong {
 		return nil, []*webevent.Rejection{lineTooLongRejection}
 	}
-	events, rejs := r.decodeImportLine(raw, imp)
+	events, rejs := r.decodeImportLine(raw, imp, dst)
 	if len(events) == 0 {
 		return nil, rejs
 	}
@@ -288,8 +292,9 @@ func (r *pixelReceiver) importLine(ctx context.Context, raw []byte, tooLong bool
 // time under the import's rule, the import key instead of the hit's
 // write key). An event whose hit had no id of its own gets one derived
 // from the line and its index in it, so that a second import of the line
-// is recognised.
-func (r *pixelReceiver) decodeImportLine(raw []byte, imp *webevent.Import) ([]webevent.Event, []*webevent.Rejection) {
+// is recognised. The events are appended to dst (a GA4 line's come in a
+// slice of their own).
+func (r *pixelReceiver) decodeImportLine(raw []byte, imp *webevent.Import, dst []webevent.Event) ([]webevent.Event, []*webevent.Rejection) {
 	req := webevent.Request{Received: imp.Received, Import: imp}
 	one := func(ev webevent.Event, rej *webevent.Rejection) ([]webevent.Event, []*webevent.Rejection) {
 		if rej != nil {
@@ -298,7 +303,7 @@ func (r *pixelReceiver) decodeImportLine(raw []byte, imp *webevent.Import) ([]we
 		if ev.GeneratedID {
 			ev.ID = importEventID(imp, raw, 0)
 		}
-		return []webevent.Event{ev}, nil
+		return append(dst, ev), nil
 	}
 	switch imp.Format {
 	case formatMatomo:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -126,7 +127,7 @@ func TestImportFormatsTimeBoundaries(t *testing.T) {
 			{"a minute ago", received.Add(-time.Minute), ""},
 		} {
 			line := formatLines[format](tc.at, 1, "/")
-			events, rejs := r.decodeImportLine([]byte(line), imp)
+			events, rejs := r.decodeImportLine([]byte(line), imp, nil)
 			if tc.reason != "" {
 				require.Len(t, rejs, 1, "%s %s", format, tc.name)
 				assert.Equal(t, tc.reason, rejs[0].Reason, "%s %s", format, tc.name)
@@ -140,14 +141,14 @@ func TestImportFormatsTimeBoundaries(t *testing.T) {
 			assert.Equal(t, eventmodel.TimeSourceClient, ev.Time.Source, "%s %s", format, tc.name)
 			assert.Empty(t, ev.Time.Correction, "%s %s", format, tc.name)
 		}
-		_, rejs := r.decodeImportLine([]byte(timelessLines[format]), imp)
+		_, rejs := r.decodeImportLine([]byte(timelessLines[format]), imp, nil)
 		require.Len(t, rejs, 1, format)
 		assert.Equal(t, webevent.ReasonMissingTime, rejs[0].Reason, format)
 
 		// max_age 0: any age (but not before 1970).
 		anyAge := &webevent.Import{Site: "shop", Received: received, Format: format}
 		old := time.Date(2009, 3, 1, 0, 0, 0, 0, time.UTC)
-		events, rejs := r.decodeImportLine([]byte(formatLines[format](old, 1, "/")), anyAge)
+		events, rejs := r.decodeImportLine([]byte(formatLines[format](old, 1, "/")), anyAge, nil)
 		require.Empty(t, rejs, format)
 		assert.Equal(t, old, events[0].Time.At.UTC(), format)
 	}
@@ -176,7 +177,7 @@ func TestImportFormatsDecode(t *testing.T) {
 		{formatPlausible, formatLines[formatPlausible](at, 0, "/p"), eventmodel.EventPageView, "https://shop.example/p", "", ""},
 	} {
 		imp := &webevent.Import{Site: "shop", Received: received, MaxAge: 30 * 24 * time.Hour, Format: tc.format}
-		events, rejs := r.decodeImportLine([]byte(tc.line), imp)
+		events, rejs := r.decodeImportLine([]byte(tc.line), imp, nil)
 		require.Empty(t, rejs, "%s %s", tc.format, tc.line)
 		require.Len(t, events, 1)
 		ev := events[0]
@@ -198,16 +199,16 @@ func TestImportFormatsDecode(t *testing.T) {
 		require.True(t, ev.GeneratedID, tc.line)
 		// Through importLine: the id derived from the line, twice the same.
 		s := r.sites["shop"]
-		first, rejs := r.importLine(context.Background(), []byte(tc.line), false, s, imp)
+		first, rejs := r.importLine(context.Background(), []byte(tc.line), false, s, imp, nil)
 		require.Empty(t, rejs)
-		again, _ := r.importLine(context.Background(), []byte(" "+tc.line+" "), false, s, imp)
+		again, _ := r.importLine(context.Background(), []byte(" "+tc.line+" "), false, s, imp, nil)
 		assert.Regexp(t, `^imp-[0-9a-f]{32}-0$`, first[0].ID)
 		assert.Equal(t, first[0].ID, again[0].ID, "same line, same id")
 		changed := tc.line + "&z=1"
 		if strings.HasPrefix(tc.line, "{") {
 			changed = `{"z":1,` + tc.line[1:]
 		}
-		other, _ := r.importLine(context.Background(), []byte(changed), false, s, imp)
+		other, _ := r.importLine(context.Background(), []byte(changed), false, s, imp, nil)
 		assert.NotEqual(t, first[0].ID, other[0].ID, "another line, another id")
 	}
 }
@@ -221,14 +222,14 @@ func TestImportFormatsOverrides(t *testing.T) {
 	imp := &webevent.Import{Site: "shop", Received: received, Format: formatMatomo}
 	line := fmt.Sprintf("idsite=1&rec=1&url=https%%3A%%2F%%2Fshop.example%%2F&cdt=%d&cip=203.0.113.9&ua=%s",
 		received.Add(-time.Hour).Unix(), url.QueryEscape("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"))
-	events, rejs := r.decodeImportLine([]byte(line), imp)
+	events, rejs := r.decodeImportLine([]byte(line), imp, nil)
 	require.Empty(t, rejs)
 	assert.Equal(t, "203.0.113.9", events[0].ClientAddr)
 	assert.Equal(t, "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", events[0].UserAgent)
 
 	imp.Format = formatGA4
 	events, rejs = r.decodeImportLine([]byte(fmt.Sprintf(`{"client_id":"1.2","ip_override":"198.51.100.7","timestamp_micros":%d,"events":[{"name":"page_view","params":{"page_location":"https://shop.example/"}}]}`,
-		received.Add(-time.Hour).UnixMicro())), imp)
+		received.Add(-time.Hour).UnixMicro())), imp, nil)
 	require.Empty(t, rejs)
 	assert.Equal(t, "198.51.100.7", events[0].ClientAddr)
 }
@@ -439,7 +440,7 @@ func TestImportFormatsDocExamples(t *testing.T) {
 		_, block, _ = strings.Cut(block, "\n") // the fence's language
 		line, _, _ := strings.Cut(block, "\n```")
 		imp := &webevent.Import{Site: "shop", Received: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Format: format}
-		events, rejs := r.decodeImportLine([]byte(line), imp)
+		events, rejs := r.decodeImportLine([]byte(line), imp, nil)
 		require.Empty(t, rejs, "%s: %s", format, line)
 		require.NotEmpty(t, events, format)
 		for _, ev := range events {
@@ -459,5 +460,51 @@ func TestImportQuery(t *testing.T) {
 		"/i?e=pv&aid=a":                                "e=pv&aid=a",
 	} {
 		assert.Equal(t, want, importQuery([]byte(line)), line)
+	}
+}
+
+// formatSource writes n lines of one tracker format on demand.
+type formatSource struct {
+	format  string
+	n, next int
+	at      time.Time
+	pending []byte
+}
+
+func (s *formatSource) Read(p []byte) (int, error) {
+	for len(s.pending) == 0 {
+		if s.next == s.n {
+			return 0, io.EOF
+		}
+		line := formatLines[s.format](s.at.Add(time.Duration(s.next)*time.Second), s.next%997, fmt.Sprintf("/catalogue/item-%d", s.next%5000))
+		s.pending = append(append(s.pending[:0], line...), '\n')
+		s.next++
+	}
+	n := copy(p, s.pending)
+	s.pending = s.pending[n:]
+	return n, nil
+}
+
+// BenchmarkImportFormats is the receiver's cost per imported line of each
+// tracker format (decode with the protocol's decoder, the import's rules,
+// pdata, the duplicate check), in bodies of 10 000 lines into a nop
+// consumer; BenchmarkImport is the same for NDJSON.
+func BenchmarkImportFormats(b *testing.B) {
+	r := newImportTestReceiver(b)
+	s := r.sites["shop"]
+	const lines = 10_000
+	for _, format := range protocolFormats {
+		b.Run(format, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				imp := &webevent.Import{Site: "shop", Received: time.Now(), Format: format}
+				sum, status := r.importBody(context.Background(), s, imp, &formatSource{format: format, n: lines, at: time.Now().Add(-20 * 24 * time.Hour)})
+				if status != http.StatusOK || sum.Accepted != lines {
+					b.Fatalf("%d %+v", status, sum)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+			b.ReportMetric(0, "ns/op")
+		})
 	}
 }

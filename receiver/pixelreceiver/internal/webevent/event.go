@@ -361,6 +361,9 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	if ev.HasReferrer {
 		n += 3 // the referrer's scheme, path and query
 	}
+	if ev.ImportFormat != "" {
+		n++
+	}
 	a.EnsureCapacity(n)
 	a.PutStr(eventmodel.AttrEventID, ev.ID)
 	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
