@@ -307,8 +307,7 @@ func (r *pixelReceiver) decodeImportLine(raw []byte, imp *webevent.Import, dst [
 	}
 	switch imp.Format {
 	case formatMatomo:
-		// A bulk request's member or a web server log's request: the
-		// query, after the '?' when the line has one.
+		// A bulk request's member or a web server log's request target.
 		return one(r.matomo.Decode(importQuery(raw), req))
 	case formatSnowplow:
 		if line := bytes.TrimSpace(raw); len(line) > 0 && line[0] == '{' {
