@@ -202,6 +202,7 @@ var Attributes = []Attribute{
 	{Name: AttrCustomName, Type: TypeString, Class: ClassText, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrProperties, Type: TypeMap, Class: ClassProperties, SetBy: StageReceiver, Mapping: MapFlattened},
 	{Name: AttrIngestChannel, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
+	{Name: AttrIngestFormat, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
 	{Name: AttrNonInteractive, Type: TypeBool, Class: ClassNumber, SetBy: StageReceiver, Mapping: MapBoolean},
 
 	{Name: AttrPageViewID, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},

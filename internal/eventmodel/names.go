@@ -134,6 +134,11 @@ const (
 	AttrProperties = "webjourney.properties"
 	// AttrIngestChannel says which collection surface received the event (string, one of the Channel* values).
 	AttrIngestChannel = "webjourney.ingest.channel"
+	// AttrIngestFormat is, on an event of ChannelImport, the format of the
+	// import line it came from: "ndjson" (our event model) or the tracker
+	// protocol whose raw hit the line was ("matomo", "snowplow", "ga4",
+	// "plausible"); absent on live events (string).
+	AttrIngestFormat = "webjourney.ingest.format"
 	// AttrNonInteractive is true for an event the sender marked as not
 	// an interaction of the visitor (Plausible's interactive: false, e.g.
 	// an autoplay), which should not turn a bounce into an engaged visit

@@ -22,8 +22,9 @@ import (
 // source, correction and skew, version 8 the non-interactive flag,
 // version 9 the visit's path (whole, per step, transitions) and the pages
 // before an outcome, version 10 the visitor's cohort on visits (first seen,
-// first touch, weeks since), version 11 the postback decision on credits.
-const TemplateVersion = 11
+// first touch, weeks since), version 11 the postback decision on credits,
+// version 12 the import line's format (webjourney.ingest.format).
+const TemplateVersion = 12
 
 // templatePriority ranks our templates above the built-in templates of a
 // full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix

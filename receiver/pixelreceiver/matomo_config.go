@@ -51,8 +51,8 @@ func (cfg *Config) validateMatomo() error {
 	for i := range cfg.Sites {
 		key := sitelist.ElementKey(i) + "::protocols::matomo::site_ids"
 		ids := cfg.Sites[i].Protocols.Matomo.SiteIDs
-		if len(ids) > 0 && !p.Enabled {
-			errs = append(errs, fmt.Errorf("%s: set, but protocols::matomo::enabled is false; enable the protocol or remove the site ids", key))
+		if len(ids) > 0 && !p.Enabled && !cfg.Sites[i].Import.accepts() {
+			errs = append(errs, fmt.Errorf("%s: set, but protocols::matomo::enabled is false; enable the protocol, give the site an import key (the site ids then serve its imports of matomo hits only) or remove the site ids", key))
 			continue
 		}
 		for j, id := range ids {

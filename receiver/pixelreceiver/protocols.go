@@ -77,8 +77,8 @@ func (cfg *Config) validateProtocols() error {
 	for i := range cfg.Sites {
 		key := sitelist.ElementKey(i) + "::protocols::plausible::domains"
 		domains := cfg.Sites[i].Protocols.Plausible.Domains
-		if len(domains) > 0 && !p.Enabled {
-			errs = append(errs, fmt.Errorf("%s: set, but protocols::plausible::enabled is false; enable the protocol or remove the domains", key))
+		if len(domains) > 0 && !p.Enabled && !cfg.Sites[i].Import.accepts() {
+			errs = append(errs, fmt.Errorf("%s: set, but protocols::plausible::enabled is false; enable the protocol, give the site an import key (the domains then serve its imports of plausible hits only) or remove the domains", key))
 			continue
 		}
 		for j, d := range domains {

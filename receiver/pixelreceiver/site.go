@@ -101,6 +101,12 @@ type ImportConfig struct {
 	_ struct{}
 }
 
+// accepts reports whether the site takes imports: it has an import key. A
+// site that does may list a tracker protocol's ids (Matomo site ids,
+// Snowplow app ids, Plausible domains) with the protocol switched off, to
+// import that tracker's raw hits without serving its live endpoint.
+func (c *ImportConfig) accepts() bool { return c.Key != "" || c.KeyFile != "" }
+
 // ConsentConfig is the site's consent requirement as the tag applies it.
 type ConsentConfig struct {
 	// Required makes the tag cookieless until analytics consent is granted.

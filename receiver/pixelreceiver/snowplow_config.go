@@ -80,8 +80,8 @@ func (cfg *Config) validateSnowplow() error {
 	for i := range cfg.Sites {
 		key := sitelist.ElementKey(i) + "::protocols::snowplow::app_ids"
 		ids := cfg.Sites[i].Protocols.Snowplow.AppIDs
-		if len(ids) > 0 && !p.Enabled {
-			errs = append(errs, fmt.Errorf("%s: set, but protocols::snowplow::enabled is false; enable the protocol or remove the app ids", key))
+		if len(ids) > 0 && !p.Enabled && !cfg.Sites[i].Import.accepts() {
+			errs = append(errs, fmt.Errorf("%s: set, but protocols::snowplow::enabled is false; enable the protocol, give the site an import key (the app ids then serve its imports of snowplow hits only) or remove the app ids", key))
 			continue
 		}
 		for j, id := range ids {

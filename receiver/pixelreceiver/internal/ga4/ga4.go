@@ -230,6 +230,9 @@ type eventIn struct {
 	props                      []webevent.Prop
 	dropped                    int
 	at                         eventtime.Time
+	// timed is set when the event's or the request's timestamp_micros
+	// decided at.
+	timed bool
 }
 
 // campaignIn are GA4's campaign params (campaign_source, ...; gclid).
@@ -550,9 +553,20 @@ func parseNumber(s string) (float64, bool) {
 
 // eventTime reads timestamp_micros: an imported event's time, kept as
 // sent, up to 72 hours back as Google accepts.
-func eventTime(micros float64, received time.Time, index int) (eventtime.Time, *Refusal) {
+//
+// An imported request's (req.Import set) is kept within the import's rule
+// instead: any age the site's import max_age allows.
+func eventTime(micros float64, req webevent.Request, index int) (eventtime.Time, *Refusal) {
 	const field = ".timestamp_micros"
 	ms := micros / 1000
+	if req.Import != nil {
+		at, rej := req.Import.Time("timestamp_micros", "microseconds since the epoch", &ms)
+		if rej != nil {
+			return eventtime.Time{}, refuseEvent(index, rej.Reason, field, CodeValueOutOfBounds, rej.Message)
+		}
+		return at, nil
+	}
+	received := req.Received
 	at, correction := eventtime.Import(received, &ms, maxBackdate, maxSkew)
 	switch correction {
 	case "":

@@ -69,6 +69,33 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 	if r != nil {
 		return Batch{}, r
 	}
+	return d.decodeMP(s, key, body, req)
+}
+
+// DecodeMPImport decodes one line of an import: a Measurement Protocol
+// request body of req.Import's site (the line has no measurement_id; the
+// import key, not an api_secret, authenticated it). Every event needs its
+// time: timestamp_micros of the event or of the request, kept as sent
+// within the import's rule (the site's import max_age, not Google's 72
+// hours).
+func (d *Decoder) DecodeMPImport(body []byte, req webevent.Request) (Batch, *Refusal) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
+		return Batch{}, refuse(-1, webevent.ReasonInvalidJSON, "", CodeValueInvalid, "the line is not a JSON object")
+	}
+	s := &Site{ID: req.Import.Site}
+	for _, ms := range d.MeasurementIDs {
+		if ms.ID == s.ID {
+			// The site's default page for events that name none.
+			s = ms
+			break
+		}
+	}
+	return d.decodeMP(s, "", body, req)
+}
+
+func (d *Decoder) decodeMP(s *Site, key string, body []byte, req webevent.Request) (Batch, *Refusal) {
+	var r *Refusal
 	jb := webevent.NewJSONBody(body)
 	var w mpWire
 	m := jb.Members(body)
@@ -102,12 +129,13 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 		return Batch{}, refuse(-1, webevent.ReasonTooManyEvents, "events", CodeExceededMaxEntities, "more than 25 events (or max_events_per_beacon)")
 	}
 	at := eventtime.Received(req.Received)
-	if w.timestamp != nil {
+	timed := w.timestamp != nil
+	if timed {
 		micros, ok := parseNumber(scalar(jb, w.timestamp))
 		if !ok {
 			return Batch{}, refuse(-1, webevent.ReasonInvalidField, "timestamp_micros", CodeValueInvalid, "timestamp_micros must be a number of microseconds since the epoch")
 		}
-		if at, r = eventTime(micros, req.Received, -1); r != nil {
+		if at, r = eventTime(micros, req, -1); r != nil {
 			return Batch{}, r
 		}
 	}
@@ -121,7 +149,7 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 	if r := mpConsent(jb, &w, sh); r != nil {
 		return Batch{}, r
 	}
-	clientAddr, r := d.ipOverride(s, jb.Str(w.ipOverride))
+	clientAddr, r := d.ipOverride(s, jb.Str(w.ipOverride), req)
 	if r != nil {
 		return Batch{}, r
 	}
@@ -133,7 +161,7 @@ func (d *Decoder) DecodeMP(rawQuery string, body []byte, req webevent.Request) (
 	out := Batch{Events: make([]webevent.Event, 0, len(elems))}
 	page := s.DefaultPageURL
 	for i, raw := range elems {
-		in := eventIn{index: i, at: at}
+		in := eventIn{index: i, at: at, timed: timed}
 		r := d.mpEvent(&b, jb, raw, &in, req)
 		if r == nil {
 			if in.page != "" {
@@ -264,9 +292,13 @@ func (d *Decoder) mpEvent(b *webevent.Builder, jb webevent.JSONBody, raw []byte,
 			return refuseEvent(i, webevent.ReasonInvalidField, ".timestamp_micros", CodeValueInvalid, "timestamp_micros must be a number of microseconds since the epoch")
 		}
 		var r *Refusal
-		if in.at, r = eventTime(micros, req.Received, i); r != nil {
+		if in.at, r = eventTime(micros, req, i); r != nil {
 			return r
 		}
+		in.timed = true
+	}
+	if req.Import != nil && !in.timed {
+		return refuseEvent(i, webevent.ReasonMissingTime, ".timestamp_micros", CodeValueRequired, "an imported event needs its time: timestamp_micros of the event or of the request")
 	}
 	if params == nil || string(params) == "null" {
 		return nil
@@ -378,9 +410,9 @@ func campaignDetailsParam(k string) string {
 // ipOverride reads ip_override, the visitor's address as the sending
 // server knows it: honoured only for a site whose requests authenticate
 // (api_secrets or a write key), as Matomo's cip, else ignored.
-func (d *Decoder) ipOverride(s *Site, raw string) (string, *Refusal) {
+func (d *Decoder) ipOverride(s *Site, raw string, req webevent.Request) (string, *Refusal) {
 	raw = strings.TrimSpace(raw)
-	if raw == "" || (len(s.Secrets) == 0 && d.Events.Sites[s.ID].WriteKey == "") {
+	if raw == "" || (len(s.Secrets) == 0 && d.Events.Sites[s.ID].WriteKey == "" && req.Import == nil) {
 		return "", nil
 	}
 	addr, err := netip.ParseAddr(raw)

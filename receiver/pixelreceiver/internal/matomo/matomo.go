@@ -308,11 +308,18 @@ func (d *Decoder) event(p *params, token string, req webevent.Request, g *groups
 		return webevent.Event{}, rej
 	}
 	// Overrides need the site's write key: Matomo requires token_auth for
-	// them, and a site without a write key cannot authenticate one.
-	trusted := d.Events.Sites[site].WriteKey != ""
+	// them, and a site without a write key cannot authenticate one. An
+	// imported line is authenticated by the import's key.
+	trusted := d.Events.Sites[site].WriteKey != "" || req.Import != nil
 
 	at := eventtime.Received(req.Received)
-	if p.cdt != "" {
+	switch {
+	case req.Import != nil:
+		// An imported request's time is its cdt, required.
+		if at, rej = importTime(p.cdt, req.Import); rej != nil {
+			return webevent.Event{}, rej
+		}
+	case p.cdt != "":
 		if at, rej = customTime(p.cdt, req.Received, trusted); rej != nil {
 			return webevent.Event{}, rej
 		}
@@ -564,14 +571,9 @@ func override(ev *webevent.Event, p *params, b *webevent.Builder) *webevent.Reje
 // vouches for, kept within the beacon's bounds (a day back, 10 s ahead)
 // and otherwise replaced by the receive time, flagged and counted.
 func customTime(cdt string, received time.Time, trusted bool) (eventtime.Time, *webevent.Rejection) {
-	cdt = strings.TrimSpace(cdt)
-	var ms float64
-	if secs, err := strconv.ParseFloat(cdt, 64); err == nil && !math.IsNaN(secs) && !math.IsInf(secs, 0) {
-		ms = secs * 1000
-	} else if t, err := time.Parse(time.DateTime, cdt); err == nil {
-		ms = float64(t.UnixMilli())
-	} else {
-		return eventtime.Time{}, webevent.Reject(webevent.ReasonInvalidField, "cdt must be a Unix time in seconds or YYYY-MM-DD HH:MM:SS (UTC)")
+	ms, rej := cdtMillis(cdt)
+	if rej != nil {
+		return eventtime.Time{}, rej
 	}
 	if !trusted {
 		return eventtime.Beacon.Vouched(received, &ms), nil
@@ -581,6 +583,36 @@ func customTime(cdt string, received time.Time, trusted bool) (eventtime.Time, *
 		return eventtime.Time{}, webevent.Reject(webevent.ReasonInvalidField, "cdt is in the future or before 1970")
 	}
 	return at, nil
+}
+
+// importTime is the time of an imported request: its cdt, required, kept
+// as sent within the import's rule (the site's import max_age back, 10 s
+// ahead), never corrected.
+func importTime(cdt string, imp *webevent.Import) (eventtime.Time, *webevent.Rejection) {
+	if strings.TrimSpace(cdt) == "" {
+		return imp.Time("cdt", cdtUnit, nil)
+	}
+	ms, rej := cdtMillis(cdt)
+	if rej != nil {
+		return eventtime.Time{}, rej
+	}
+	return imp.Time("cdt", cdtUnit, &ms)
+}
+
+// cdtUnit is what cdt holds, for the import's rejections.
+const cdtUnit = "Unix seconds or YYYY-MM-DD HH:MM:SS in UTC"
+
+// cdtMillis reads cdt, a Unix time in seconds (fractions allowed) or
+// "YYYY-MM-DD HH:MM:SS" in UTC, in milliseconds since the epoch.
+func cdtMillis(cdt string) (float64, *webevent.Rejection) {
+	cdt = strings.TrimSpace(cdt)
+	if secs, err := strconv.ParseFloat(cdt, 64); err == nil && !math.IsNaN(secs) && !math.IsInf(secs, 0) {
+		return secs * 1000, nil
+	}
+	if t, err := time.Parse(time.DateTime, cdt); err == nil {
+		return float64(t.UnixMilli()), nil
+	}
+	return 0, webevent.Reject(webevent.ReasonInvalidField, "cdt must be a Unix time in seconds or YYYY-MM-DD HH:MM:SS (UTC)")
 }
 
 // matomoCampaign reads Matomo's own campaign parameters, which campaign

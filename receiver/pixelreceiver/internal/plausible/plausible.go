@@ -58,6 +58,10 @@ type Decoder struct {
 type wire struct {
 	name, url, domain, referrer, props, revenue, interactive, key []byte
 	engagedMs, scrollDepth                                        []byte
+	// ts is not Plausible's: its Events API has no time field, so an
+	// imported line carries its time as ts (milliseconds since the
+	// epoch). A live request's ts is ignored.
+	ts []byte
 }
 
 func (w *wire) set(key string, value []byte) {
@@ -81,6 +85,8 @@ func (w *wire) set(key string, value []byte) {
 		dst = &w.engagedMs
 	case "sd":
 		dst = &w.scrollDepth
+	case "ts":
+		dst = &w.ts
 	case "k":
 		// Not Plausible's: a site with a write_key needs it, added by the
 		// tracker's transformRequest (see docs/migrate.md).
@@ -144,7 +150,14 @@ func (d *Decoder) Decode(body []byte, req webevent.Request) (webevent.Event, *we
 		f.CustomName = name
 	}
 	// Plausible's trackers send no time: the event happens on arrival.
-	ev, rej := b.Event(&f, eventtime.Received(req.Received))
+	// An imported line says when with its ts.
+	at := eventtime.Received(req.Received)
+	if req.Import != nil {
+		if at, rej = importTime(w.ts, req.Import); rej != nil {
+			return webevent.Event{}, rej
+		}
+	}
+	ev, rej := b.Event(&f, at)
 	if rej != nil {
 		return webevent.Event{}, rej
 	}
@@ -174,6 +187,22 @@ func (d *Decoder) Decode(body []byte, req webevent.Request) (webevent.Event, *we
 	}
 	ev.Props = props
 	return ev, nil
+}
+
+// msUnit is what the time fields hold, for the import's rejections.
+const msUnit = "milliseconds since the epoch"
+
+// importTime is an imported line's time: ts, required, milliseconds since
+// the epoch, kept as sent within the import's rule.
+func importTime(ts []byte, imp *webevent.Import) (eventtime.Time, *webevent.Rejection) {
+	if ts == nil {
+		return imp.Time("ts", msUnit, nil)
+	}
+	ms, ok := number(ts)
+	if !ok {
+		return eventtime.Time{}, webevent.Reject(webevent.ReasonInvalidField, "ts must be a number of milliseconds since the epoch")
+	}
+	return imp.Time("ts", msUnit, &ms)
 }
 
 // site maps the domain field to a site id. A roll-up sends several

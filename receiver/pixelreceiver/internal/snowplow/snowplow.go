@@ -234,7 +234,15 @@ func (d *Decoder) decode(s *state, f *fields, req webevent.Request, h Hints) (we
 
 // event makes the event of type e with its own fields.
 func (d *Decoder) event(s *state, b *webevent.Builder, f *fields, ctx *contexts, req webevent.Request) (webevent.Event, *webevent.Rejection) {
-	at := d.time(f, req.Received)
+	var at eventtime.Time
+	if req.Import != nil {
+		var rej *webevent.Rejection
+		if at, rej = importTime(f, req.Import); rej != nil {
+			return webevent.Event{}, rej
+		}
+	} else {
+		at = d.time(f, req.Received)
+	}
 	fl := webevent.Fields{ID: f.eid, URL: f.url, Referrer: f.refr, Title: f.page}
 	if fl.URL == "" {
 		// As Snowplow's enrich does: without url, the page is the one
@@ -302,6 +310,40 @@ func (d *Decoder) time(f *fields, received time.Time) eventtime.Time {
 	dtm, okDtm := number(f.dtm)
 	stm, okStm := number(f.stm)
 	return eventtime.Beacon.Decide(received, ptr(&stm, okStm), ptr(&dtm, okDtm))
+}
+
+// msUnit is what the time fields hold, for the import's rejections.
+const msUnit = "milliseconds since the epoch"
+
+// importTime is an imported event's time: ttm when the line has it (the
+// time the sender states), else dtm (the device's time of the event),
+// kept as sent within the import's rule; stm says only when the tracker
+// sent it, which an import has no receive time to compare with.
+func importTime(f *fields, imp *webevent.Import) (eventtime.Time, *webevent.Rejection) {
+	field, raw := "ttm", f.ttm
+	if raw == "" {
+		field, raw = "dtm", f.dtm
+	}
+	if raw == "" {
+		return imp.Time("ttm or dtm", msUnit, nil)
+	}
+	ms, ok := number(raw)
+	if !ok {
+		return eventtime.Time{}, webevent.Reject(webevent.ReasonInvalidField, field+" must be milliseconds since the epoch")
+	}
+	return imp.Time(field, msUnit, &ms)
+}
+
+// DecodeMember decodes one event given on its own as a JSON object, as a
+// member of a payload_data body's data array: a line of an import
+// (req.Import set; a GET /i query goes to DecodeQuery).
+func (d *Decoder) DecodeMember(member []byte, req webevent.Request) (webevent.Event, *webevent.Rejection) {
+	member = bytes.TrimSpace(member)
+	if len(member) == 0 || member[0] != '{' || !json.Valid(member) {
+		return webevent.Event{}, webevent.Reject(webevent.ReasonInvalidJSON, "the event is not a JSON object")
+	}
+	s := state{body: webevent.NewJSONBody(member), events: 1}
+	return d.member(&s, member, req, Hints{})
 }
 
 // identify sets the event's visitor, session and user ids: the tracker's

@@ -63,24 +63,34 @@ type Request struct {
 	Referer string
 	// GPC and DNT are the Sec-GPC and DNT request headers ("1" = set).
 	GPC, DNT bool
+	// Import is set when the hit is a line of an authenticated import
+	// rather than a live request (see Import).
+	Import *Import
 }
 
 // Event is one decoded, validated event.
 type Event struct {
-	Name        string // eventmodel.EventPageView or eventmodel.EventCustom
-	ID          string
+	Name string // eventmodel.EventPageView or eventmodel.EventCustom
+	ID   string
+	// GeneratedID is set when the sender gave no event id and ID is a
+	// random one: an import replaces it with an id derived from the line,
+	// so that a second import of the line is recognised.
+	GeneratedID bool
 	SiteID      string
 	Channel     string
-	URL         pageurl.URL
-	Referrer    pageurl.URL
-	HasReferrer bool
-	Title       string
-	VisitorID   string
-	SessionID   string
-	CustomName  string
-	Props       []Prop
-	UserAgent   string
-	ClientAddr  string
+	// ImportFormat is the format of the import line the event came from
+	// (webjourney.ingest.format), "" for a live event.
+	ImportFormat string
+	URL          pageurl.URL
+	Referrer     pageurl.URL
+	HasReferrer  bool
+	Title        string
+	VisitorID    string
+	SessionID    string
+	CustomName   string
+	Props        []Prop
+	UserAgent    string
+	ClientAddr   string
 	// Time is when the event happened and how the receiver decided it.
 	Time     eventtime.Time
 	Observed time.Time
@@ -181,11 +191,14 @@ func (d *Decoder) build(c *common, f *fields, ev *Event) *Rejection {
 	ev.UserAgent = d.truncate(c.req.UserAgent)
 	ev.ClientAddr = c.req.ClientAddress
 	ev.Observed = c.req.Received
+	if c.req.Import != nil {
+		ev.ImportFormat = c.req.Import.Format
+	}
 
 	if f.id == "" {
 		// A client id lets a retried hit de-duplicate downstream; without
 		// one, every hit is unique.
-		ev.ID = randomid.New()
+		ev.ID, ev.GeneratedID = randomid.New(), true
 	} else if !ValidID(f.id) {
 		return reject(ReasonInvalidID, "event id must be 1-128 characters of [A-Za-z0-9._:-]")
 	} else {
@@ -348,11 +361,15 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	if ev.HasReferrer {
 		n += 3 // the referrer's scheme, path and query
 	}
+	if ev.ImportFormat != "" {
+		n++
+	}
 	a.EnsureCapacity(n)
 	a.PutStr(eventmodel.AttrEventID, ev.ID)
 	a.PutInt(eventmodel.AttrSchemaVersion, eventmodel.SchemaVersion)
 	a.PutStr(eventmodel.AttrSiteID, ev.SiteID)
 	a.PutStr(eventmodel.AttrIngestChannel, ev.Channel)
+	eventrecord.PutNonEmpty(a, eventmodel.AttrIngestFormat, ev.ImportFormat)
 	ev.Time.CopyTo(lr)
 	putURL(a, &ev.URL)
 	if ev.HasReferrer {

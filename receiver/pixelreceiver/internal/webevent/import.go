@@ -15,13 +15,45 @@ import (
 // ahead. Anything later is not history.
 const importMaxSkew = 10 * time.Second
 
+// unitMillis is the unit of most imported times, for Import.Time.
+const unitMillis = "milliseconds since the epoch"
+
 // Import is what every line of one import request shares: the site whose
-// import key authenticated the request, when it was received, and how old
-// the site lets an imported event be (0: any age).
+// import key authenticated the request, when it was received, how old
+// the site lets an imported event be (0: any age) and the lines' format.
+//
+// A protocol decoder (Matomo, Snowplow, GA4, Plausible) that finds it in
+// Request.Import decodes a hit "as imported": the builder makes events of
+// channel import for this site only, no write key is asked for (the
+// import key authenticated the request), and the decoder takes the
+// event's time from the hit's own time field with Time, never from the
+// live rules.
 type Import struct {
 	Site     string
 	Received time.Time
 	MaxAge   time.Duration
+	// Format is the lines' format (the import's format parameter:
+	// ndjson, matomo, snowplow, ga4, plausible), written to every event
+	// as webjourney.ingest.format.
+	Format string
+}
+
+// Time applies the import's time rule to ms, the hit's own time in
+// milliseconds since the epoch (nil when the hit has none): kept as sent
+// at any age max_age allows, refused when later than the receive time
+// by more than 10 s, never corrected. field names the hit's time field
+// in the rejection's message, unit what it holds.
+func (imp *Import) Time(field, unit string, ms *float64) (eventtime.Time, *Rejection) {
+	at, refused := eventtime.Import(imp.Received, ms, imp.MaxAge, importMaxSkew)
+	switch refused {
+	case "":
+		return at, nil
+	case eventmodel.TimeCorrectionMissing:
+		return eventtime.Time{}, reject(ReasonMissingTime, field+" ("+unit+") is missing")
+	case eventmodel.TimeCorrectionInFuture:
+		return eventtime.Time{}, reject(ReasonTimeInFuture, field+" is later than the time the collector received the import")
+	}
+	return eventtime.Time{}, reject(ReasonTimeTooOld, field+" is older than the site's import max_age (or before 1970)")
 }
 
 // importWire is one NDJSON line of an import: the beacon's request-level
@@ -55,13 +87,6 @@ func (w *importWire) set(key string, value []byte) error {
 	return w.event.set(key, value)
 }
 
-// importTimeRejections maps eventtime.Import's refusals to their reasons.
-var importTimeRejections = map[string]*Rejection{
-	eventmodel.TimeCorrectionMissing:  reject(ReasonMissingTime, "ts (milliseconds since the epoch) is missing"),
-	eventmodel.TimeCorrectionInFuture: reject(ReasonTimeInFuture, "ts is later than the time the collector received the import"),
-	eventmodel.TimeCorrectionTooOld:   reject(ReasonTimeTooOld, "ts is older than the site's import max_age (or before 1970)"),
-}
-
 // DecodeImportLine decodes one NDJSON line of an import into an event of
 // channel import that keeps its own time (see docs/import.md for the
 // format). The line is copied: the caller may reuse its buffer.
@@ -84,7 +109,7 @@ func (d *Decoder) DecodeImportLine(line []byte, imp *Import) (Event, *Rejection)
 	if t.str(w.event.ID) == "" {
 		return Event{}, reject(ReasonInvalidID, "an imported event needs its id: without one a second import would store it twice")
 	}
-	req := Request{Received: imp.Received, UserAgent: t.str(w.userAgent), DNT: w.dnt}
+	req := Request{Received: imp.Received, UserAgent: t.str(w.userAgent), DNT: w.dnt, Import: imp}
 	if raw := t.str(w.address); raw != "" {
 		addr, err := netip.ParseAddr(raw)
 		if err != nil || addr.Zone() != "" {
@@ -104,9 +129,9 @@ func (d *Decoder) DecodeImportLine(line []byte, imp *Import) (Event, *Rejection)
 		return Event{}, rej
 	}
 	c.shared = shared
-	at, refused := eventtime.Import(imp.Received, w.event.TS.float(), imp.MaxAge, importMaxSkew)
-	if refused != "" {
-		return Event{}, importTimeRejections[refused]
+	at, rej := imp.Time("ts", unitMillis, w.event.TS.float())
+	if rej != nil {
+		return Event{}, rej
 	}
 	return d.beaconEvent(t, &c, &w.event, at)
 }

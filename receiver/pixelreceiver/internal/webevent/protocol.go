@@ -66,7 +66,17 @@ type Builder struct {
 // the browser's GPC and DNT headers. events is how many events the
 // request carries (it sizes the properties slab). A Builder is a value, so
 // that a decoder can keep it on its stack.
+//
+// For an imported hit (req.Import set) the events are of channel import,
+// the site the hit names must be the import's site, and the hit's own
+// write key is ignored.
 func (b *Builder) Start(d *Decoder, body JSONBody, channel string, id Identity, req Request, events int) *Rejection {
+	if req.Import != nil {
+		if id.Site != req.Import.Site {
+			return reject(ReasonUnknownSite, "the line names another site than the import's")
+		}
+		channel = eventmodel.ChannelImport
+	}
 	*b = Builder{d: d, body: body, c: common{
 		site: id.Site, key: id.Key, visitorID: id.VisitorID, sessionID: id.SessionID,
 		channel: channel, req: req, events: max(events, 1),
