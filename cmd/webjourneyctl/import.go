@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,13 @@ Options:
   --temp-dir DIR      where the sort's temporary files go (default $TMPDIR)
   --dry-run           read and sort the files, send nothing: prints the
                       lines and how many have no order key
+  --format F          the lines' format (default ndjson): matomo, snowplow, ga4
+                      or plausible send a tracker's raw hits, one a line, to
+                      the endpoint's format parameter (docs/import.md,
+                      Formats); the sort reads each format's visitor and
+                      time (Matomo cid/_id and cdt, Snowplow duid/tnuid and
+                      ttm/dtm, GA4 client_id and timestamp_micros; Plausible
+                      events have no visitor id and keep their order)
 
 Duplicates are repeated event ids within one request; an event that is
 already stored (an earlier import, or a repetition across requests) is
@@ -155,6 +163,7 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sortMemory := fs.String("sort-memory", "256MiB", "lines held in memory while sorting")
 	tempDir := fs.String("temp-dir", "", "directory for the sort's temporary files")
 	dryRun := fs.Bool("dry-run", false, "read and sort, send nothing")
+	format := fs.String("format", "ndjson", "the lines' format: ndjson, matomo, snowplow, ga4 or plausible")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK
@@ -177,6 +186,8 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usage("--chunk-bytes must be at least 1024")
 	case *retries < 1:
 		return usage("--retries must be at least 1")
+	case !slices.Contains([]string{"ndjson", "matomo", "snowplow", "ga4", "plausible"}, *format):
+		return usage("--format must be ndjson, matomo, snowplow, ga4 or plausible, not " + strconv.Quote(*format))
 	}
 	// Ctrl-C or a TERM stops the import cleanly: the request in flight is
 	// abandoned, the sort's temporary files are removed, the summary says
@@ -200,6 +211,9 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		q := u.Query()
 		q.Set("site", *site)
+		if *format != "ndjson" {
+			q.Set("format", *format)
+		}
 		u.RawQuery = q.Encode()
 		raw, err := os.ReadFile(*keyFile)
 		if err != nil {
@@ -213,7 +227,7 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *noSort {
 		err = im.importInOrder(fs.Args(), stdin)
 	} else {
-		err = im.importSorted(fs.Args(), stdin, historysort.Options{RunBytes: runBytes, TempDir: *tempDir})
+		err = im.importSorted(fs.Args(), stdin, historysort.Options{RunBytes: runBytes, TempDir: *tempDir, Format: *format})
 	}
 	if err != nil {
 		if ctx.Err() != nil {

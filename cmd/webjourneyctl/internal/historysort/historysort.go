@@ -31,9 +31,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // MaxLine is the longest line the import endpoint accepts (the receiver's
@@ -62,6 +65,11 @@ type Options struct {
 	// TempDir is where the runs go; "" is os.TempDir(). A directory of
 	// its own is made in it and removed by Close.
 	TempDir string
+	// Format is the lines' format, as the import endpoint's format
+	// parameter names it: "" or "ndjson" (our event model), or a
+	// tracker's raw hits (see formatKey). It says where a line keeps its
+	// visitor and time.
+	Format string
 }
 
 // Line is one line of the input, in sorted order.
@@ -198,7 +206,11 @@ func (s *Sorter) Add(ctx context.Context, source int, in io.Reader) error {
 			}
 			r := &record{seq: s.seq, source: source, number: number, text: text}
 			s.seq++
-			keyOf(text, r)
+			if s.opts.Format == "" || s.opts.Format == "ndjson" {
+				keyOf(text, r)
+			} else {
+				formatKey(s.opts.Format, text, r)
+			}
 			s.stats.Lines++
 			if !r.keyed {
 				s.stats.Unkeyed++
@@ -496,4 +508,112 @@ func (s *Sorter) Close() error {
 	err := os.RemoveAll(s.dir)
 	s.dir = ""
 	return err
+}
+
+// formatKey is keyOf for a tracker's raw hits: the visitor and the time
+// the import endpoint reads from a line of that format (docs/import.md,
+// Formats), the site being the import's. A line without them (a
+// Plausible event has no visitor id at all) keeps its place, as an
+// unkeyed NDJSON line does.
+func formatKey(format string, text []byte, r *record) {
+	if len(text) > MaxLine {
+		return
+	}
+	var visitor, id string
+	var ts float64
+	switch format {
+	case "matomo":
+		// A tracking request's query, maybe after a path or URL.
+		line := strings.TrimSpace(string(text))
+		if i := strings.IndexByte(line, '?'); i >= 0 {
+			line = line[i+1:]
+		}
+		q, err := url.ParseQuery(line)
+		if err != nil {
+			return
+		}
+		visitor = firstOf(q.Get("cid"), q.Get("_id"))
+		ts = matomoTime(q.Get("cdt"))
+	case "snowplow":
+		fields := map[string]any{}
+		if line := strings.TrimSpace(string(text)); strings.HasPrefix(line, "{") {
+			if json.Unmarshal(text, &fields) != nil {
+				return
+			}
+		} else {
+			if i := strings.IndexByte(line, '?'); i >= 0 {
+				line = line[i+1:]
+			}
+			q, err := url.ParseQuery(line)
+			if err != nil {
+				return
+			}
+			for k := range q {
+				fields[k] = q.Get(k)
+			}
+		}
+		str := func(k string) string { s, _ := fields[k].(string); return s }
+		visitor, id = firstOf(str("duid"), str("tnuid")), str("eid")
+		ts = number(firstOf(str("ttm"), str("dtm")), fields["ttm"], fields["dtm"])
+	case "ga4":
+		var mp struct {
+			ClientID  string          `json:"client_id"`
+			Timestamp json.RawMessage `json:"timestamp_micros"`
+			Events    []struct {
+				Timestamp json.RawMessage `json:"timestamp_micros"`
+			} `json:"events"`
+		}
+		if json.Unmarshal(text, &mp) != nil {
+			return
+		}
+		raw := mp.Timestamp
+		if len(mp.Events) > 0 && len(mp.Events[0].Timestamp) > 0 {
+			raw = mp.Events[0].Timestamp
+		}
+		micros, err := strconv.ParseFloat(strings.Trim(string(raw), `"`), 64)
+		if err != nil {
+			return
+		}
+		visitor, ts = mp.ClientID, micros/1000
+	default:
+		return
+	}
+	if visitor == "" || ts == 0 || math.IsNaN(ts) || math.IsInf(ts, 0) {
+		return
+	}
+	r.keyed, r.visitor, r.ts, r.id = true, visitor, ts, id
+}
+
+func firstOf(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// number reads the first of a string or JSON numbers that is a number.
+func number(s string, vs ...any) float64 {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	for _, v := range vs {
+		if f, ok := v.(float64); ok {
+			return f
+		}
+	}
+	return 0
+}
+
+// matomoTime reads cdt (Unix seconds or "YYYY-MM-DD HH:MM:SS" UTC) in
+// milliseconds; 0 when it is neither.
+func matomoTime(cdt string) float64 {
+	if secs, err := strconv.ParseFloat(strings.TrimSpace(cdt), 64); err == nil {
+		return secs * 1000
+	}
+	if t, err := time.Parse(time.DateTime, strings.TrimSpace(cdt)); err == nil {
+		return float64(t.UnixMilli())
+	}
+	return 0
 }

@@ -348,3 +348,45 @@ func FuzzSort(f *testing.F) {
 		require.Equal(t, want, got)
 	})
 }
+
+// Tracker formats: each format's visitor and time order the lines (the
+// import's site is the site); a line without them keeps its place first.
+func TestSortTrackerFormats(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		lines  []string // shuffled
+		want   []int    // the lines' indices in sorted order
+	}{
+		{"matomo", []string{
+			"idsite=1&rec=1&url=https%3A%2F%2Fshop.example%2Fb&_id=bbbbbbbbbbbbbbbb&cdt=1764000100",
+			"/matomo.php?idsite=1&rec=1&url=https%3A%2F%2Fshop.example%2Fa2&_id=aaaaaaaaaaaaaaaa&cdt=2025-11-24+16%3A03%3A00",
+			"?idsite=1&rec=1&url=https%3A%2F%2Fshop.example%2Fa1&_id=aaaaaaaaaaaaaaaa&cdt=1764000000",
+			"idsite=1&rec=1&url=https%3A%2F%2Fshop.example%2Fnone",
+		}, []int{3, 2, 1, 0}},
+		{"snowplow", []string{
+			`{"e":"pv","eid":"e3","duid":"v2","dtm":"1764000000000","url":"https://shop.example/"}`,
+			`{"e":"pv","eid":"e2","duid":"v1","dtm":"1764000500000","ttm":"1764000200000","url":"https://shop.example/"}`,
+			"e=pv&eid=e1&duid=v1&dtm=1764000100000&url=https%3A%2F%2Fshop.example%2F",
+			`{"e":"pv","eid":"e4","tnuid":"v0","dtm":1764000900000,"url":"https://shop.example/"}`,
+		}, []int{3, 2, 1, 0}},
+		{"ga4", []string{
+			`{"client_id":"2.2","timestamp_micros":"1764000000000000","events":[{"name":"page_view"}]}`,
+			`{"client_id":"1.1","events":[{"name":"purchase","timestamp_micros":1764000300000000}]}`,
+			`{"client_id":"1.1","timestamp_micros":1764000100000000,"events":[{"name":"page_view"}]}`,
+			`{"events":[{"name":"page_view"}]}`,
+		}, []int{3, 2, 1, 0}},
+		{"plausible", []string{
+			`{"n":"pageview","u":"https://shop.example/b","d":"shop.example","ts":1764000100000}`,
+			`{"n":"pageview","u":"https://shop.example/a","d":"shop.example","ts":1764000000000}`,
+		}, []int{0, 1}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			got, _ := sortAll(t, Options{Format: tc.format}, []string{strings.Join(tc.lines, "\n") + "\n"})
+			require.Len(t, got, len(tc.want))
+			for i, w := range tc.want {
+				assert.Equal(t, tc.lines[w], string(got[i].Text), "place %d", i)
+				assert.EqualValues(t, w+1, got[i].Number)
+			}
+		})
+	}
+}
