@@ -85,6 +85,8 @@ type Salts struct {
 
 	mu    sync.Mutex // serialises rotation and store writes
 	index []string   // store keys of the salts listed in IndexKey; under mu
+
+	past pastSalts // salts of periods older than the previous one (past.go)
 }
 
 // state is immutable once published.
