@@ -188,6 +188,11 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// With repeated keys (possible over OTLP) the first wins, as in Get.
 	// The partner's click id leaves the URLs first, so that the pass below
 	// sees (and scrubs) them without it.
+	// Room for what we and the attribution processor after us add, at
+	// once, instead of growing the attribute slice (a copy of all of it)
+	// in each step. The pixel receiver reserved it already; events from
+	// other receivers may not have.
+	attrs.EnsureCapacity(attrs.Len() + eventmodel.AnonymizerAttrs + eventmodel.AttributionAttrs)
 	click := p.clearClickID(attrs)
 	if click != "" {
 		stripClickID(attrs, click)
@@ -238,10 +243,6 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 			}
 		}
 	}
-	// Room for the five user agent fields at once, and for what the
-	// attribution processor after us adds, instead of growing the
-	// attribute slice (a copy of all of it) in each step.
-	attrs.EnsureCapacity(attrs.Len() + 5 + eventmodel.AttributionAttrs)
 	if hasUA || bot {
 		var ua userAgent
 		if hasUA {

@@ -157,6 +157,9 @@ var (
 // apply carries out a keep or anonymous decision on the attributes and
 // records it.
 func apply(attrs pcommon.Map, d decision, pol *resolvedPolicy) {
+	// Room for what we and the processors after us add, at once (a no-op
+	// on the pixel receiver's events, which come with it reserved).
+	attrs.EnsureCapacity(attrs.Len() + eventmodel.ConsentAttrs + eventmodel.AnonymizerAttrs + eventmodel.AttributionAttrs)
 	var remove map[string]bool
 	switch {
 	case d.action == eventmodel.DecisionAnonymous:
