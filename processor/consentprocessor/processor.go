@@ -25,6 +25,10 @@ type consentProcessor struct {
 	rules     tcf.Rules
 	tcfCache  *lru.Cache[string, tcf.Result]
 	telemetry *metadata.TelemetryBuilder
+	// eventOpts holds the events counter's attributes of every decision
+	// and reason, made once: an attribute set made per batch costs a few
+	// allocations and a sort, and the pixel sends batches of one event.
+	eventOpts map[countKey]metric.AddOption
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*consentProcessor, error) {
@@ -47,7 +51,18 @@ func newProcessor(set processor.Settings, cfg *Config) (*consentProcessor, error
 	for _, s := range cfg.Sites {
 		p.sites[s.ID] = resolvePolicy(s.Policy)
 	}
+	p.eventOpts = make(map[countKey]metric.AddOption, 3*len(reasons))
+	for _, d := range [...]string{eventmodel.DecisionKeep, eventmodel.DecisionAnonymous, eventmodel.DecisionDrop} {
+		for _, r := range reasons {
+			p.eventOpts[countKey{d, r}] = eventsOption(countKey{d, r})
+		}
+	}
 	return p, nil
+}
+
+func eventsOption(k countKey) metric.AddOption {
+	return metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("decision", k.decision), attribute.String("reason", k.reason)))
 }
 
 func (p *consentProcessor) shutdown(context.Context) error {
@@ -75,8 +90,43 @@ func (p *consentProcessor) evaluateTCF(s string) tcf.Result {
 
 type countKey struct{ decision, reason string }
 
+// batchCounts counts a batch's events per decision and reason. A batch
+// has few distinct pairs, so a short array searched in order beats a map
+// (which a batch of one event would allocate for one entry).
+type batchCounts struct {
+	first [4]keyCount
+	n     int        // entries used in first
+	rest  []keyCount // past four pairs
+}
+
+type keyCount struct {
+	key countKey
+	n   int64
+}
+
+func (c *batchCounts) inc(k countKey) {
+	for i := range c.n {
+		if c.first[i].key == k {
+			c.first[i].n++
+			return
+		}
+	}
+	for i := range c.rest {
+		if c.rest[i].key == k {
+			c.rest[i].n++
+			return
+		}
+	}
+	if c.n < len(c.first) {
+		c.first[c.n] = keyCount{k, 1}
+		c.n++
+		return
+	}
+	c.rest = append(c.rest, keyCount{k, 1})
+}
+
 func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
-	counts := map[countKey]int64{}
+	var counts batchCounts
 	var erasures []plog.LogRecord
 	var erasureCount int64
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
@@ -93,7 +143,7 @@ func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.
 					erasureCount++
 				}
 				d := p.decide(&s)
-				counts[countKey{d.action, d.reason}]++
+				counts.inc(countKey{d.action, d.reason})
 				if d.action == eventmodel.DecisionDrop {
 					return true
 				}
@@ -107,14 +157,24 @@ func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.
 		})
 		return rl.ScopeLogs().Len() == 0
 	})
-	for k, n := range counts {
-		p.telemetry.ProcessorConsentEvents.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("decision", k.decision), attribute.String("reason", k.reason))))
+	for _, c := range counts.first[:counts.n] {
+		p.countEvents(ctx, c)
+	}
+	for _, c := range counts.rest {
+		p.countEvents(ctx, c)
 	}
 	if erasureCount > 0 {
 		p.telemetry.ProcessorConsentErasureRequests.Add(ctx, erasureCount)
 	}
 	return ld, nil
+}
+
+func (p *consentProcessor) countEvents(ctx context.Context, c keyCount) {
+	opt, ok := p.eventOpts[c.key]
+	if !ok { // a reason missing from the list; counted all the same
+		opt = eventsOption(c.key)
+	}
+	p.telemetry.ProcessorConsentEvents.Add(ctx, c.n, opt)
 }
 
 // erasureRequest makes the erasure record for a withdrawal: the site, the
