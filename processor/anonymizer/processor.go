@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -36,10 +37,13 @@ type anonymizerProcessor struct {
 	sealer       *sealed.Sealer // nil without recoverable attributes
 	clickSealer  *sealed.Sealer // nil without partner_click_id keys
 	recoverable  map[string]bool
-	kinds        map[string]attrKind // how each known attribute is treated
-	telemetry    *metadata.TelemetryBuilder
-	redactions   map[string]metric.AddOption
-	now          func() time.Time // the salts' clock; tests move it
+	// recoverableProps: some of recoverable are properties, whose full
+	// names are then built per property to look them up.
+	recoverableProps bool
+	kinds            map[string]attrKind // how each known attribute is treated
+	telemetry        *metadata.TelemetryBuilder
+	redactions       map[string]metric.AddOption
+	now              func() time.Time // the salts' clock; tests move it
 }
 
 func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, error) {
@@ -96,6 +100,7 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 		}
 		for _, a := range r.Attributes {
 			p.recoverable[a] = true
+			p.recoverableProps = p.recoverableProps || strings.HasPrefix(a, eventmodel.AttrProperties+".")
 		}
 	}
 	if pc := cfg.PartnerClickID; len(pc.Keys) > 0 {
@@ -230,17 +235,15 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// values first, then they are reduced, or removed entirely for
 	// anonymous events.
 	if anonymous && hasAddr {
-		key, err := p.salts.Key(ctx, site, addrStr, uaStr)
+		key, prev, err := p.salts.Keys(ctx, site, addrStr, uaStr, p.cfg.Cookieless.Overlap)
 		if err != nil {
 			attrs.Remove(eventmodel.AttrClientAddress)
 			attrs.Remove(eventmodel.AttrUserAgent)
 			return err
 		}
 		attrs.PutStr(eventmodel.AttrCookielessKey, key)
-		if p.salts.SincePeriodStart() < p.cfg.Cookieless.Overlap {
-			if prev, ok := p.salts.PreviousKey(site, addrStr, uaStr); ok {
-				attrs.PutStr(eventmodel.AttrCookielessKeyPrevious, prev)
-			}
+		if prev != "" {
+			attrs.PutStr(eventmodel.AttrCookielessKeyPrevious, prev)
 		}
 	}
 	if hasUA || bot {
@@ -439,10 +442,9 @@ func (p *anonymizerProcessor) seal(site, key string, v pcommon.Value, decision s
 
 func (p *anonymizerProcessor) scrubProperties(site, decision string, props pcommon.Map, counts *counter) {
 	props.RemoveIf(func(k string, v pcommon.Value) bool {
-		full := eventmodel.AttrProperties + "." + k
 		switch {
-		case p.recoverable[full]:
-			return !p.seal(site, full, v, decision)
+		case p.recoverableProps && p.recoverable[eventmodel.AttrProperties+"."+k]:
+			return !p.seal(site, eventmodel.AttrProperties+"."+k, v, decision)
 		case p.scrubber.DeniedName(k):
 			counts.inc(detectorFormValue)
 			return true
