@@ -272,26 +272,44 @@ func stripURLClickIDs(attrs pcommon.Map, values []string) {
 	}
 }
 
-// stripQuery drops click-id parameters from a raw query string.
+// stripQuery drops click-id parameters from a raw query string. The
+// common query has none: then nothing is built or allocated.
 func stripQuery(raw string, values []string) (string, bool) {
-	var kept []string
+	var b strings.Builder // the kept parts joined by '&', from the first drop on
 	changed := false
+	pos, kept := 0, 0 // where the part starts in raw; parts kept so far
 	for part := range urlquery.Parts(raw) {
 		name, value, hasValue := strings.Cut(part, "=")
 		if !hasValue {
 			// "?ap-1": a link that appends the bare id.
 			value = name
 		}
-		if isClickIDParam(name) || containsUnescaped(values, value) {
-			changed = true
-			continue
+		switch {
+		case isClickIDParam(name) || containsUnescaped(values, value):
+			if !changed {
+				// Every part before this one is kept: they are raw up to
+				// the '&' before it.
+				changed = true
+				b.Grow(len(raw))
+				if pos > 0 {
+					b.WriteString(raw[:pos-1])
+				}
+			}
+		case changed:
+			if kept > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(part)
+			kept++
+		default:
+			kept++
 		}
-		kept = append(kept, part)
+		pos += len(part) + 1
 	}
 	if !changed {
 		return raw, false
 	}
-	return strings.Join(kept, "&"), true
+	return b.String(), true
 }
 
 func isClickIDParam(name string) bool {
