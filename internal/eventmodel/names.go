@@ -390,6 +390,22 @@ const (
 // it copied) once in the pipeline rather than in every step.
 const AttributionAttrs = 6
 
+// ConsentAttrs is how many attributes the consent processor adds to an
+// event at most: the decision, its reason and source, and the retention of
+// an exempt event.
+const ConsentAttrs = 4
+
+// AnonymizerAttrs is how many attributes the anonymizer adds to an event
+// at most, before it removes the raw user agent and address: the
+// cookieless key and the previous period's, the five user agent fields and
+// the sealed referral click id.
+const AnonymizerAttrs = 8
+
+// PipelineAttrs is the room the receiver reserves on every event for what
+// the processors add after it, so that no stage grows (copies) the
+// attribute slice again.
+const PipelineAttrs = ConsentAttrs + AnonymizerAttrs + AttributionAttrs
+
 // Values of AttrChannelMedium.
 const (
 	MediumDirect   = "direct"

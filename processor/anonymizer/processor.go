@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/nameindex"
 	"github.com/webjourney/webjourney/internal/pseudonym"
 	"github.com/webjourney/webjourney/internal/sealed"
 	"github.com/webjourney/webjourney/internal/storageext"
@@ -36,10 +38,16 @@ type anonymizerProcessor struct {
 	sealer       *sealed.Sealer // nil without recoverable attributes
 	clickSealer  *sealed.Sealer // nil without partner_click_id keys
 	recoverable  map[string]bool
-	kinds        map[string]attrKind // how each known attribute is treated
-	telemetry    *metadata.TelemetryBuilder
-	redactions   map[string]metric.AddOption
-	now          func() time.Time // the salts' clock; tests move it
+	// recoverableProps: some of recoverable are properties, whose full
+	// names are then built per property to look them up.
+	recoverableProps bool
+	// kinds says how each known attribute is treated; looked up for
+	// every attribute of every event (nameindex finds the receivers'
+	// names by address).
+	kinds      *nameindex.Index[attrKind]
+	telemetry  *metadata.TelemetryBuilder
+	redactions map[string]metric.AddOption
+	now        func() time.Time // the salts' clock; tests move it
 }
 
 func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, error) {
@@ -96,6 +104,7 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 		}
 		for _, a := range r.Attributes {
 			p.recoverable[a] = true
+			p.recoverableProps = p.recoverableProps || strings.HasPrefix(a, eventmodel.AttrProperties+".")
 		}
 	}
 	if pc := cfg.PartnerClickID; len(pc.Keys) > 0 {
@@ -103,7 +112,7 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 			return nil, err
 		}
 	}
-	p.kinds = attrKinds(p.pseudonymize, p.recoverable)
+	p.kinds = nameindex.New(attrKinds(p.pseudonymize, p.recoverable))
 	return p, nil
 }
 
@@ -188,6 +197,11 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// With repeated keys (possible over OTLP) the first wins, as in Get.
 	// The partner's click id leaves the URLs first, so that the pass below
 	// sees (and scrubs) them without it.
+	// Room for what we and the attribution processor after us add, at
+	// once, instead of growing the attribute slice (a copy of all of it)
+	// in each step. The pixel receiver reserved it already; events from
+	// other receivers may not have.
+	attrs.EnsureCapacity(attrs.Len() + eventmodel.AnonymizerAttrs + eventmodel.AttributionAttrs)
 	click := p.clearClickID(attrs)
 	if click != "" {
 		stripClickID(attrs, click)
@@ -225,23 +239,17 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// values first, then they are reduced, or removed entirely for
 	// anonymous events.
 	if anonymous && hasAddr {
-		key, err := p.salts.Key(ctx, site, addrStr, uaStr)
+		key, prev, err := p.salts.Keys(ctx, site, addrStr, uaStr, p.cfg.Cookieless.Overlap)
 		if err != nil {
 			attrs.Remove(eventmodel.AttrClientAddress)
 			attrs.Remove(eventmodel.AttrUserAgent)
 			return err
 		}
 		attrs.PutStr(eventmodel.AttrCookielessKey, key)
-		if p.salts.SincePeriodStart() < p.cfg.Cookieless.Overlap {
-			if prev, ok := p.salts.PreviousKey(site, addrStr, uaStr); ok {
-				attrs.PutStr(eventmodel.AttrCookielessKeyPrevious, prev)
-			}
+		if prev != "" {
+			attrs.PutStr(eventmodel.AttrCookielessKeyPrevious, prev)
 		}
 	}
-	// Room for the five user agent fields at once, and for what the
-	// attribution processor after us adds, instead of growing the
-	// attribute slice (a copy of all of it) in each step.
-	attrs.EnsureCapacity(attrs.Len() + 5 + eventmodel.AttributionAttrs)
 	if hasUA || bot {
 		var ua userAgent
 		if hasUA {
@@ -266,7 +274,7 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// that of webjourney.referrer.full: each is scrubbed once, with its full
 	// URL, in whatever order the attributes come.
 	attrs.RemoveIf(func(k string, v pcommon.Value) bool {
-		kind, known := p.kinds[k]
+		kind, known := p.kinds.Get(k)
 		switch {
 		case kind == kindRemove:
 			return true
@@ -438,10 +446,9 @@ func (p *anonymizerProcessor) seal(site, key string, v pcommon.Value, decision s
 
 func (p *anonymizerProcessor) scrubProperties(site, decision string, props pcommon.Map, counts *counter) {
 	props.RemoveIf(func(k string, v pcommon.Value) bool {
-		full := eventmodel.AttrProperties + "." + k
 		switch {
-		case p.recoverable[full]:
-			return !p.seal(site, full, v, decision)
+		case p.recoverableProps && p.recoverable[eventmodel.AttrProperties+"."+k]:
+			return !p.seal(site, eventmodel.AttrProperties+"."+k, v, decision)
 		case p.scrubber.DeniedName(k):
 			counts.inc(detectorFormValue)
 			return true

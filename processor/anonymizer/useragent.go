@@ -5,6 +5,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/ua-parser/uap-go/uaparser"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
 )
@@ -94,8 +95,9 @@ func deviceClass(c *uaparser.Client, s string) string {
 	return eventmodel.DeviceOther
 }
 
-// put writes the reduced fields.
-func (ua userAgent) put(attrs interface{ PutStr(string, string) }) {
+// put writes the reduced fields. It takes the map itself: an interface
+// would box it, an allocation per event.
+func (ua userAgent) put(attrs pcommon.Map) {
 	for _, kv := range [...][2]string{
 		{eventmodel.AttrUserAgentName, ua.name},
 		{eventmodel.AttrUserAgentVersion, ua.version},

@@ -34,6 +34,16 @@ const (
 	reasonConsentWithdrawn  = "consent_withdrawn"
 )
 
+// reasons lists every reason code, for the telemetry's attribute sets
+// (made once, not per batch).
+var reasons = [...]string{
+	reasonTagGranted, reasonTagDenied, reasonTCFConsent, reasonTCFLegitInterest,
+	reasonTCFNoMeasurement, reasonTCFNoStorage, reasonTCFMissing, reasonTCFMalformed,
+	reasonTCFMacro, reasonTCFPolicyVersion, reasonGPC, reasonDNT, reasonCookieless,
+	reasonMarketingDenied, reasonPolicyOptIn, reasonPolicyOptOut, reasonRegionOptIn,
+	reasonRegionOptOut, reasonCNILExemption, reasonIdentifyAnonymous, reasonConsentWithdrawn,
+}
+
 // Sources (webjourney.consent.source).
 const (
 	sourceTCF    = "tcf"

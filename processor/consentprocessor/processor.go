@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
+	"github.com/webjourney/webjourney/internal/nameindex"
 	"github.com/webjourney/webjourney/internal/randomid"
 	"github.com/webjourney/webjourney/internal/urlquery"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/metadata"
@@ -25,6 +26,10 @@ type consentProcessor struct {
 	rules     tcf.Rules
 	tcfCache  *lru.Cache[string, tcf.Result]
 	telemetry *metadata.TelemetryBuilder
+	// eventOpts holds the events counter's attributes of every decision
+	// and reason, made once: an attribute set made per batch costs a few
+	// allocations and a sort, and the pixel sends batches of one event.
+	eventOpts map[countKey]metric.AddOption
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*consentProcessor, error) {
@@ -47,7 +52,18 @@ func newProcessor(set processor.Settings, cfg *Config) (*consentProcessor, error
 	for _, s := range cfg.Sites {
 		p.sites[s.ID] = resolvePolicy(s.Policy)
 	}
+	p.eventOpts = make(map[countKey]metric.AddOption, 3*len(reasons))
+	for _, d := range [...]string{eventmodel.DecisionKeep, eventmodel.DecisionAnonymous, eventmodel.DecisionDrop} {
+		for _, r := range reasons {
+			p.eventOpts[countKey{d, r}] = eventsOption(countKey{d, r})
+		}
+	}
 	return p, nil
+}
+
+func eventsOption(k countKey) metric.AddOption {
+	return metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("decision", k.decision), attribute.String("reason", k.reason)))
 }
 
 func (p *consentProcessor) shutdown(context.Context) error {
@@ -75,8 +91,43 @@ func (p *consentProcessor) evaluateTCF(s string) tcf.Result {
 
 type countKey struct{ decision, reason string }
 
+// batchCounts counts a batch's events per decision and reason. A batch
+// has few distinct pairs, so a short array searched in order beats a map
+// (which a batch of one event would allocate for one entry).
+type batchCounts struct {
+	first [4]keyCount
+	n     int        // entries used in first
+	rest  []keyCount // past four pairs
+}
+
+type keyCount struct {
+	key countKey
+	n   int64
+}
+
+func (c *batchCounts) inc(k countKey) {
+	for i := range c.n {
+		if c.first[i].key == k {
+			c.first[i].n++
+			return
+		}
+	}
+	for i := range c.rest {
+		if c.rest[i].key == k {
+			c.rest[i].n++
+			return
+		}
+	}
+	if c.n < len(c.first) {
+		c.first[c.n] = keyCount{k, 1}
+		c.n++
+		return
+	}
+	c.rest = append(c.rest, keyCount{k, 1})
+}
+
 func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
-	counts := map[countKey]int64{}
+	var counts batchCounts
 	var erasures []plog.LogRecord
 	var erasureCount int64
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
@@ -93,7 +144,7 @@ func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.
 					erasureCount++
 				}
 				d := p.decide(&s)
-				counts[countKey{d.action, d.reason}]++
+				counts.inc(countKey{d.action, d.reason})
 				if d.action == eventmodel.DecisionDrop {
 					return true
 				}
@@ -107,14 +158,24 @@ func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.
 		})
 		return rl.ScopeLogs().Len() == 0
 	})
-	for k, n := range counts {
-		p.telemetry.ProcessorConsentEvents.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("decision", k.decision), attribute.String("reason", k.reason))))
+	for _, c := range counts.first[:counts.n] {
+		p.countEvents(ctx, c)
+	}
+	for _, c := range counts.rest {
+		p.countEvents(ctx, c)
 	}
 	if erasureCount > 0 {
 		p.telemetry.ProcessorConsentErasureRequests.Add(ctx, erasureCount)
 	}
 	return ld, nil
+}
+
+func (p *consentProcessor) countEvents(ctx context.Context, c keyCount) {
+	opt, ok := p.eventOpts[c.key]
+	if !ok { // a reason missing from the list; counted all the same
+		opt = eventsOption(c.key)
+	}
+	p.telemetry.ProcessorConsentEvents.Add(ctx, c.n, opt)
 }
 
 // erasureRequest makes the erasure record for a withdrawal: the site, the
@@ -144,20 +205,36 @@ var (
 	// An anonymous event keeps no identifier of any kind and no linking
 	// value. The connection's address and user agent stay for now: the
 	// anonymizer makes the cookieless key from them and then removes them.
-	anonymousRemove = eventmodel.NameSet(func(a *eventmodel.Attribute) bool {
+	anonymousRemove = removeSet(func(a *eventmodel.Attribute) bool {
 		return a.RemovedWhenAnonymous() && a.Class != eventmodel.ClassNetwork
 	})
 	// The CNIL exemption allows no cross-site or account linking and no
 	// location finer than a city.
-	exemptRemove = eventmodel.NameSet((*eventmodel.Attribute).RemovedUnderCNILExemption)
+	exemptRemove = removeSet((*eventmodel.Attribute).RemovedUnderCNILExemption)
 	// An objection to marketing removes the click ids.
-	marketingRemove = eventmodel.NameSet((*eventmodel.Attribute).RemovedWithoutMarketing)
+	marketingRemove = removeSet((*eventmodel.Attribute).RemovedWithoutMarketing)
 )
+
+// removeSet indexes the names of the attributes for which remove is true;
+// each one's value says whether it is an ad click id (whose value is also
+// taken out of the page URL). Every attribute of an event is looked up.
+func removeSet(remove func(*eventmodel.Attribute) bool) *nameindex.Index[bool] {
+	m := map[string]bool{}
+	for i := range eventmodel.Attributes {
+		if a := &eventmodel.Attributes[i]; remove(a) {
+			m[a.Name] = a.Class == eventmodel.ClassMarketingID
+		}
+	}
+	return nameindex.New(m)
+}
 
 // apply carries out a keep or anonymous decision on the attributes and
 // records it.
 func apply(attrs pcommon.Map, d decision, pol *resolvedPolicy) {
-	var remove map[string]bool
+	// Room for what we and the processors after us add, at once (a no-op
+	// on the pixel receiver's events, which come with it reserved).
+	attrs.EnsureCapacity(attrs.Len() + eventmodel.ConsentAttrs + eventmodel.AnonymizerAttrs + eventmodel.AttributionAttrs)
+	var remove *nameindex.Index[bool]
 	switch {
 	case d.action == eventmodel.DecisionAnonymous:
 		remove = anonymousRemove
@@ -169,10 +246,11 @@ func apply(attrs pcommon.Map, d decision, pol *resolvedPolicy) {
 	if remove != nil {
 		var clickIDs []string // values to take out of the page URL too
 		attrs.RemoveIf(func(k string, v pcommon.Value) bool {
-			if !remove[k] {
+			clickID, ok := remove.Get(k)
+			if !ok {
 				return false
 			}
-			if a, _ := eventmodel.Lookup(k); a.Class == eventmodel.ClassMarketingID {
+			if clickID {
 				clickIDs = append(clickIDs, v.Str())
 			}
 			return true
@@ -209,26 +287,44 @@ func stripURLClickIDs(attrs pcommon.Map, values []string) {
 	}
 }
 
-// stripQuery drops click-id parameters from a raw query string.
+// stripQuery drops click-id parameters from a raw query string. The
+// common query has none: then nothing is built or allocated.
 func stripQuery(raw string, values []string) (string, bool) {
-	var kept []string
+	var b strings.Builder // the kept parts joined by '&', from the first drop on
 	changed := false
+	pos, kept := 0, 0 // where the part starts in raw; parts kept so far
 	for part := range urlquery.Parts(raw) {
 		name, value, hasValue := strings.Cut(part, "=")
 		if !hasValue {
 			// "?ap-1": a link that appends the bare id.
 			value = name
 		}
-		if isClickIDParam(name) || containsUnescaped(values, value) {
-			changed = true
-			continue
+		switch {
+		case isClickIDParam(name) || containsUnescaped(values, value):
+			if !changed {
+				// Every part before this one is kept: they are raw up to
+				// the '&' before it.
+				changed = true
+				b.Grow(len(raw))
+				if pos > 0 {
+					b.WriteString(raw[:pos-1])
+				}
+			}
+		case changed:
+			if kept > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(part)
+			kept++
+		default:
+			kept++
 		}
-		kept = append(kept, part)
+		pos += len(part) + 1
 	}
 	if !changed {
 		return raw, false
 	}
-	return strings.Join(kept, "&"), true
+	return b.String(), true
 }
 
 func isClickIDParam(name string) bool {

@@ -175,6 +175,29 @@ func (s *Salts) PreviousKey(site, clientAddress, userAgent string) (string, bool
 	return prev.key(site, clientAddress, userAgent), true
 }
 
+// Keys returns what Key returns and, when the current period began less
+// than overlap ago and the previous period's salt is held, the key under
+// that salt (PreviousKey), else "". It reads the clock once for both: the
+// anonymizer asks for both on every anonymous event.
+func (s *Salts) Keys(ctx context.Context, site, clientAddress, userAgent string, overlap time.Duration) (current, previous string, err error) {
+	t := s.now()
+	st := s.state.Load()
+	if !t.Before(st.end) {
+		st, err = s.rotate(ctx, t)
+	}
+	current = st.cur.key(site, clientAddress, userAgent)
+	// t is in st's period now (rotate builds the period holding t), unless
+	// another goroutine rotated further with a later clock reading.
+	start := st.start
+	if t.Before(start) {
+		start = periodStart(s.period, t)
+	}
+	if st.prev != nil && t.Sub(start) < overlap {
+		previous = st.prev.key(site, clientAddress, userAgent)
+	}
+	return current, previous, err
+}
+
 // SincePeriodStart is how long ago the current period began.
 func (s *Salts) SincePeriodStart() time.Duration {
 	t := s.now()

@@ -393,3 +393,27 @@ func BenchmarkKeyParallel(b *testing.B) {
 		}
 	})
 }
+
+// Keys gives what Key, SincePeriodStart and PreviousKey give together,
+// at every step of a rotation: before it, just after the boundary (in the
+// overlap), later in the period and two periods on.
+func TestKeysIsKeyAndPreviousKey(t *testing.T) {
+	const overlap = 30 * time.Minute
+	c := newClock("2026-11-23T12:00:00Z")
+	s, err := New(ctx, Day, newMemStore(), c.now)
+	require.NoError(t, err)
+	for _, at := range []string{
+		"2026-11-23T12:00:00Z", "2026-11-24T00:00:00Z", "2026-11-24T00:29:59Z",
+		"2026-11-24T00:30:00Z", "2026-11-24T13:00:00Z", "2026-11-26T00:10:00Z", "2026-11-27T00:10:00Z",
+	} {
+		c.set(at)
+		cur, prev, err := s.Keys(ctx, "site-a", "203.0.113.7", "Mozilla/5.0", overlap)
+		require.NoError(t, err, at)
+		assert.Equal(t, key(t, s), cur, at)
+		wantPrev := ""
+		if s.SincePeriodStart() < overlap {
+			wantPrev, _ = prevKey(s)
+		}
+		assert.Equal(t, wantPrev, prev, at)
+	}
+}

@@ -355,9 +355,10 @@ func (ev *Event) CopyTo(lr plog.LogRecord) {
 	lr.SetEventName(ev.Name)
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.Observed))
 	a := lr.Attributes()
-	// Room for a typical event's attributes (its time source included) at
-	// once: growing the slice copies all of it.
-	n := 21
+	// Room for a typical event's attributes (its time source included) and
+	// for what the processors add after us, at once: growing the slice
+	// copies all of it.
+	n := 21 + eventmodel.PipelineAttrs
 	if ev.HasReferrer {
 		n += 3 // the referrer's scheme, path and query
 	}
