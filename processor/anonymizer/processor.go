@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
-	"github.com/webjourney/webjourney/internal/nameindex"
 	"github.com/webjourney/webjourney/internal/pseudonym"
 	"github.com/webjourney/webjourney/internal/sealed"
 	"github.com/webjourney/webjourney/internal/storageext"
@@ -41,13 +40,10 @@ type anonymizerProcessor struct {
 	// recoverableProps: some of recoverable are properties, whose full
 	// names are then built per property to look them up.
 	recoverableProps bool
-	// kinds says how each known attribute is treated; looked up for
-	// every attribute of every event (nameindex finds the receivers'
-	// names by address).
-	kinds      *nameindex.Index[attrKind]
-	telemetry  *metadata.TelemetryBuilder
-	redactions map[string]metric.AddOption
-	now        func() time.Time // the salts' clock; tests move it
+	kinds            *kindIndex // how each known attribute is treated
+	telemetry        *metadata.TelemetryBuilder
+	redactions       map[string]metric.AddOption
+	now              func() time.Time // the salts' clock; tests move it
 }
 
 func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, error) {
@@ -112,7 +108,7 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 			return nil, err
 		}
 	}
-	p.kinds = nameindex.New(attrKinds(p.pseudonymize, p.recoverable))
+	p.kinds = newKindIndex(attrKinds(p.pseudonymize, p.recoverable))
 	return p, nil
 }
 
@@ -274,7 +270,7 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// that of webjourney.referrer.full: each is scrubbed once, with its full
 	// URL, in whatever order the attributes come.
 	attrs.RemoveIf(func(k string, v pcommon.Value) bool {
-		kind, known := p.kinds.Get(k)
+		kind, known := p.kinds.get(k)
 		switch {
 		case kind == kindRemove:
 			return true

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/webjourney/webjourney/internal/eventmodel"
-	"github.com/webjourney/webjourney/internal/nameindex"
 	"github.com/webjourney/webjourney/internal/randomid"
 	"github.com/webjourney/webjourney/internal/urlquery"
 	"github.com/webjourney/webjourney/processor/consentprocessor/internal/metadata"
@@ -205,28 +204,15 @@ var (
 	// An anonymous event keeps no identifier of any kind and no linking
 	// value. The connection's address and user agent stay for now: the
 	// anonymizer makes the cookieless key from them and then removes them.
-	anonymousRemove = removeSet(func(a *eventmodel.Attribute) bool {
+	anonymousRemove = eventmodel.NameSet(func(a *eventmodel.Attribute) bool {
 		return a.RemovedWhenAnonymous() && a.Class != eventmodel.ClassNetwork
 	})
 	// The CNIL exemption allows no cross-site or account linking and no
 	// location finer than a city.
-	exemptRemove = removeSet((*eventmodel.Attribute).RemovedUnderCNILExemption)
+	exemptRemove = eventmodel.NameSet((*eventmodel.Attribute).RemovedUnderCNILExemption)
 	// An objection to marketing removes the click ids.
-	marketingRemove = removeSet((*eventmodel.Attribute).RemovedWithoutMarketing)
+	marketingRemove = eventmodel.NameSet((*eventmodel.Attribute).RemovedWithoutMarketing)
 )
-
-// removeSet indexes the names of the attributes for which remove is true;
-// each one's value says whether it is an ad click id (whose value is also
-// taken out of the page URL). Every attribute of an event is looked up.
-func removeSet(remove func(*eventmodel.Attribute) bool) *nameindex.Index[bool] {
-	m := map[string]bool{}
-	for i := range eventmodel.Attributes {
-		if a := &eventmodel.Attributes[i]; remove(a) {
-			m[a.Name] = a.Class == eventmodel.ClassMarketingID
-		}
-	}
-	return nameindex.New(m)
-}
 
 // apply carries out a keep or anonymous decision on the attributes and
 // records it.
@@ -234,7 +220,7 @@ func apply(attrs pcommon.Map, d decision, pol *resolvedPolicy) {
 	// Room for what we and the processors after us add, at once (a no-op
 	// on the pixel receiver's events, which come with it reserved).
 	attrs.EnsureCapacity(attrs.Len() + eventmodel.ConsentAttrs + eventmodel.AnonymizerAttrs + eventmodel.AttributionAttrs)
-	var remove *nameindex.Index[bool]
+	var remove map[string]bool
 	switch {
 	case d.action == eventmodel.DecisionAnonymous:
 		remove = anonymousRemove
@@ -246,11 +232,10 @@ func apply(attrs pcommon.Map, d decision, pol *resolvedPolicy) {
 	if remove != nil {
 		var clickIDs []string // values to take out of the page URL too
 		attrs.RemoveIf(func(k string, v pcommon.Value) bool {
-			clickID, ok := remove.Get(k)
-			if !ok {
+			if !remove[k] {
 				return false
 			}
-			if clickID {
+			if a, _ := eventmodel.Lookup(k); a.Class == eventmodel.ClassMarketingID {
 				clickIDs = append(clickIDs, v.Str())
 			}
 			return true
