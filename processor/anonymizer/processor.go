@@ -40,7 +40,7 @@ type anonymizerProcessor struct {
 	// recoverableProps: some of recoverable are properties, whose full
 	// names are then built per property to look them up.
 	recoverableProps bool
-	kinds            *kindIndex // how each known attribute is treated
+	kinds            map[string]attrKind // how each known attribute is treated
 	telemetry        *metadata.TelemetryBuilder
 	redactions       map[string]metric.AddOption
 	now              func() time.Time // the salts' clock; tests move it
@@ -108,7 +108,7 @@ func newAnonymizer(set processor.Settings, cfg *Config) (*anonymizerProcessor, e
 			return nil, err
 		}
 	}
-	p.kinds = newKindIndex(attrKinds(p.pseudonymize, p.recoverable))
+	p.kinds = attrKinds(p.pseudonymize, p.recoverable)
 	return p, nil
 }
 
@@ -270,7 +270,7 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// that of webjourney.referrer.full: each is scrubbed once, with its full
 	// URL, in whatever order the attributes come.
 	attrs.RemoveIf(func(k string, v pcommon.Value) bool {
-		kind, known := p.kinds.get(k)
+		kind, known := p.kinds[k]
 		switch {
 		case kind == kindRemove:
 			return true
