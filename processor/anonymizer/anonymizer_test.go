@@ -340,7 +340,7 @@ func TestURLPartsScrubbedOnceInAnyOrder(t *testing.T) {
 			a.PutStr(parts[i][0], parts[i][1])
 		}
 		var c counter
-		require.NoError(t, p.processRecord(context.Background(), a, &c))
+		require.NoError(t, p.processRecord(context.Background(), a, 0, &c))
 		return a.AsRaw(), c
 	}
 	want, wantCounts := scrubbed([]int{0, 1, 2, 3, 4})
@@ -356,4 +356,39 @@ func TestURLPartsScrubbedOnceInAnyOrder(t *testing.T) {
 	assert.Equal(t, "color=red&note=call+[phone]", want[eventmodel.AttrURLQuery])
 	assert.Equal(t, want[eventmodel.AttrURLQuery], want[eventmodel.AttrReferrerQuery])
 	assert.Equal(t, "/inbox/[email]", want[eventmodel.AttrReferrerPath])
+}
+
+// Imported history: an anonymous event older than the salts' previous
+// period is keyed under a salt of its own period, so one browser's
+// anonymous events link within a past day (a visit) and not across days,
+// nor with its live events; it carries no previous-period key.
+func TestCookielessKeyOfPastEvents(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	p, err := newAnonymizer(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	p.now = func() time.Time { return now }
+	require.NoError(t, p.start(context.Background(), componenttest.NewNopHost()))
+
+	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"
+	keyAt := func(at time.Time) string {
+		ld := anonymousEvent("192.0.2.1", ua)
+		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(at))
+		_, err := p.processLogs(context.Background(), ld)
+		require.NoError(t, err)
+		assert.NotContains(t, lr.Attributes().AsRaw(), eventmodel.AttrCookielessKeyPrevious)
+		k, ok := lr.Attributes().Get(eventmodel.AttrCookielessKey)
+		require.True(t, ok)
+		return k.Str()
+	}
+	live := keyAt(now.Add(-time.Minute))
+	day1a, day1b := keyAt(time.Date(2026, 10, 5, 9, 0, 0, 0, time.UTC)), keyAt(time.Date(2026, 10, 5, 9, 20, 0, 0, time.UTC))
+	day2 := keyAt(time.Date(2026, 10, 12, 9, 0, 0, 0, time.UTC))
+	assert.Equal(t, day1a, day1b, "one past day: one key")
+	assert.NotEqual(t, day1a, day2, "two past days: not linked")
+	assert.NotEqual(t, day1a, live, "history and live: not linked")
+	assert.NotEqual(t, day2, live)
+	assert.Equal(t, live, keyAt(now.Add(-2*time.Hour)), "live events keep the current salt")
 }

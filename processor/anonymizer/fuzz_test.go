@@ -49,11 +49,11 @@ func FuzzPageURL(f *testing.F) {
 			a.PutStr(eventmodel.AttrURLFragment, u.Fragment)
 		}
 		var counts counter
-		if err := p.processRecord(context.Background(), a, &counts); err != nil {
+		if err := p.processRecord(context.Background(), a, 0, &counts); err != nil {
 			t.Fatal(err)
 		}
 		once := a.AsRaw()
-		if err := p.processRecord(context.Background(), a, &counts); err != nil {
+		if err := p.processRecord(context.Background(), a, 0, &counts); err != nil {
 			t.Fatal(err)
 		}
 		for k, v := range a.AsRaw() {

@@ -183,7 +183,7 @@ func TestPIIAccuracy(t *testing.T) {
 		out := pcommon.NewMap()
 		in.CopyTo(out)
 		var counts counter
-		require.NoError(t, p.processRecord(context.Background(), out, &counts))
+		require.NoError(t, p.processRecord(context.Background(), out, 0, &counts))
 		after := out.AsRaw()
 		st := get(surfaces, r.surface)
 		if r.label == "none" {

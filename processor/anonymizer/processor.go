@@ -145,7 +145,7 @@ func (p *anonymizerProcessor) processLogs(ctx context.Context, ld plog.Logs) (pl
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				if err := p.processRecord(ctx, lr.Attributes(), &counts); err != nil {
+				if err := p.processRecord(ctx, lr.Attributes(), lr.Timestamp(), &counts); err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -188,7 +188,9 @@ func (c *counter) inc(d string) {
 	(*c)[d]++
 }
 
-func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.Map, counts *counter) error {
+// at is the event's time (0: unknown): an event older than the salts'
+// previous period is keyed under a salt of its own period (salt.PastKey).
+func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.Map, at pcommon.Timestamp, counts *counter) error {
 	// One pass for what the steps below need (Map.Get scans each time).
 	// With repeated keys (possible over OTLP) the first wins, as in Get.
 	// The partner's click id leaves the URLs first, so that the pass below
@@ -234,7 +236,16 @@ func (p *anonymizerProcessor) processRecord(ctx context.Context, attrs pcommon.M
 	// Address and user agent: the cookieless key is derived from the raw
 	// values first, then they are reduced, or removed entirely for
 	// anonymous events.
-	if anonymous && hasAddr {
+	// Imported history (an event older than the previous period) gets a
+	// salt of its own period: under the current salt, one browser's
+	// anonymous events of many weeks would share one key.
+	past := ""
+	if anonymous && hasAddr && at != 0 {
+		past, _ = p.salts.PastKey(site, addrStr, uaStr, at.AsTime())
+	}
+	if past != "" {
+		attrs.PutStr(eventmodel.AttrCookielessKey, past)
+	} else if anonymous && hasAddr {
 		key, prev, err := p.salts.Keys(ctx, site, addrStr, uaStr, p.cfg.Cookieless.Overlap)
 		if err != nil {
 			attrs.Remove(eventmodel.AttrClientAddress)
