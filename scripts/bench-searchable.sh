@@ -147,10 +147,11 @@ if ((write)); then
 		import re, sys
 		p = "docs/benchmarks.md"
 		s = open(p).read()
-		block = "<!-- bench-searchable:start -->\n" + sys.argv[1] + "\n<!-- bench-searchable:end -->"
-		if "<!-- bench-searchable:start -->" not in s:
+		start = "<!-- bench-searchable:start (written by scripts/bench-searchable.sh --write) -->"
+		block = start + "\n" + sys.argv[1] + "\n<!-- bench-searchable:end -->"
+		if start not in s:
 		    sys.exit("docs/benchmarks.md has no bench-searchable markers")
-		s = re.sub(r"<!-- bench-searchable:start -->.*?<!-- bench-searchable:end -->", lambda m: block, s, flags=re.S)
+		s = re.sub(r"<!-- bench-searchable:start[^>]*-->.*?<!-- bench-searchable:end -->", lambda m: block, s, flags=re.S)
 		open(p, "w").write(s)
 	PY
 fi
