@@ -128,7 +128,16 @@ func plausibleHost(h string) bool {
 
 func (s *Scrubber) fragment(f string, c *Counts, depth int) string {
 	if i := strings.IndexByte(f, '?'); i >= 0 {
-		np := s.path(f[:i], c, depth, "")
+		// A route before the "?" ("#/checkout?step=2"); but a head that
+		// is itself parameters ("#sid=…?x") is scrubbed as parameters, as
+		// it would be without what follows (else a second pass, seeing
+		// it alone, would scrub what the first kept).
+		var np string
+		if strings.IndexByte(f[:i], '=') >= 0 {
+			np = s.query(f[:i], c, depth)
+		} else {
+			np = s.path(f[:i], c, depth, "")
+		}
 		nq := s.query(f[i+1:], c, depth)
 		if np == f[:i] && nq == f[i+1:] {
 			return f
