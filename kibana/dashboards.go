@@ -260,8 +260,8 @@ func dashboardDefs() []dashboardDef {
 			description: "The last 30 minutes, refreshed every 10 seconds: visitors, page views, top pages now.",
 			about: "### Live\nWhat happens on the site now: **visitors** and **page views** of the last 30 minutes and the " +
 				"**top pages** now, from the events index, refreshed every 10 seconds (the dashboard's auto-refresh; change the " +
-				"time range or the interval in Kibana's time picker). An event is searchable about a second after its beacon " +
-				"arrives (the exporter's batching and Elasticsearch's refresh: p50 0.9 s, p95 1.4 s at 2,000 events/s with the " +
+				"time range or the interval in Kibana's time picker). An event is searchable under a second after its beacon " +
+				"arrives (the exporter's batching and Elasticsearch's refresh: p50 0.5 s, p95 0.75 s at 2,000 events/s with the " +
 				"production configuration, `docs/benchmarks.md`), so the numbers lag the site by that much.",
 			timeFrom: "now-30m", refreshSeconds: 10,
 			panels: []panel{

@@ -122,6 +122,12 @@ echo "  $quiet" >&2
 
 echo "bench-searchable.sh: $rate events/s of beacons for $duration, probes alongside ..." >&2
 beacons=$((rate / 10))
+# CPU time (user + sys, clock ticks) of the collector and of Elasticsearch
+# over the load, per event sent.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+collector_pid="${pids[0]}"
+es_pid="$(cat "${WEBJOURNEY_CACHE:-$ROOT/.cache}/elasticsearch-run-$es_port/elasticsearch.pid")"
+c0="$(ticks "$collector_pid")" e0="$(ticks "$es_pid")"
 taskset -c "$gen_core" "$work/pixelload" -kind beacon -events 10 -c 8 -rate "$beacons" -warmup 0s -d "$duration" \
 	-url "http://$listen/b" >"$work/load.txt" 2>&1 &
 load=$!; pids+=("$load")
@@ -129,6 +135,13 @@ sleep 5 # into the steady state
 secs="${duration%s}"
 loaded="$(probe "$((secs > 10 ? secs - 10 : secs))s")"
 wait "$load" || true
+sleep 2 # the last batches
+c1="$(ticks "$collector_pid")" e1="$(ticks "$es_pid")"
+hz="$(getconf CLK_TCK)"
+events="$((rate * ${duration%s}))"
+cpu="$(awk -v c="$((c1 - c0))" -v e="$((e1 - e0))" -v hz="$hz" -v n="$events" \
+	'BEGIN { printf "collector %.1f µs and Elasticsearch %.1f µs of CPU per event", 1e6*c/hz/n, 1e6*e/hz/n }')"
+loaded="$loaded; $cpu"
 echo "  $loaded" >&2
 sed 's/^/  load: /' "$work/load.txt" >&2
 

@@ -23,8 +23,9 @@ import (
 // version 9 the visit's path (whole, per step, transitions) and the pages
 // before an outcome, version 10 the visitor's cohort on visits (first seen,
 // first touch, weeks since), version 11 the postback decision on credits,
-// version 12 the import line's format (webjourney.ingest.format).
-const TemplateVersion = 12
+// version 12 the import line's format (webjourney.ingest.format), version
+// 13 the events indices' refresh interval of 500 ms.
+const TemplateVersion = 13
 
 // templatePriority ranks our templates above the built-in templates of a
 // full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix
@@ -61,8 +62,23 @@ func (l Layout) template(f Family) map[string]any {
 	if f == FamilyDeadLetter {
 		mapping = expandMapping(deadLetterFields)
 	}
-	return indexTemplate([]string{l.Index(f)}, f, mapping)
+	t := indexTemplate([]string{l.Index(f)}, f, mapping)
+	if f == FamilyEvents {
+		// Events are searchable half a second after they are indexed
+		// (Elasticsearch's default is a second): with the exporter's
+		// batching this keeps beacon -> searchable under a second at p95
+		// (docs/benchmarks.md, "Beacon → searchable"), what the Live
+		// dashboard shows. The price is twice the refreshes of the one
+		// index being written; a large site may raise it in the template
+		// (keeping the version, so installation leaves the edit alone).
+		settings := t["template"].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)
+		settings["refresh_interval"] = eventsRefreshInterval
+	}
+	return t
 }
+
+// eventsRefreshInterval is the events indices' refresh interval.
+const eventsRefreshInterval = "500ms"
 
 // indexTemplate is the body of one of our composable index templates.
 func indexTemplate(patterns []string, family Family, mapping map[string]any) map[string]any {

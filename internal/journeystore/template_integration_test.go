@@ -24,7 +24,7 @@ func TestTemplateInstalledWithExactMapping(t *testing.T) {
 	want := storetest.AsJSON(t, st.layout.template(FamilyEvents)).(map[string]any)
 	// Elasticsearch stores settings as strings and adds composed_of.
 	want["template"].(map[string]any)["settings"] = map[string]any{
-		"index": map[string]any{"number_of_shards": "1", "auto_expand_replicas": "0-1"},
+		"index": map[string]any{"number_of_shards": "1", "auto_expand_replicas": "0-1", "refresh_interval": eventsRefreshInterval},
 	}
 	want["composed_of"] = []any{}
 	assert.Equal(t, want, es.InstalledTemplate(prefix+"-events"))

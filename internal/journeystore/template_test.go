@@ -63,7 +63,10 @@ func TestEventsTemplate(t *testing.T) {
 	settings := got["template"].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)
 	assert.EqualValues(t, 1, settings["number_of_shards"])
 	assert.Equal(t, "0-1", settings["auto_expand_replicas"])
+	assert.Equal(t, "500ms", settings["refresh_interval"], "events are searchable within a second (the Live dashboard)")
 	assert.Equal(t, "shop-events", shop.TemplateName(FamilyEvents))
+	visits := shop.template(FamilyVisits)["template"].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)
+	assert.NotContains(t, visits, "refresh_interval", "entity indices keep Elasticsearch's default")
 }
 
 // Each entity family has its own template for exactly its one index, with
