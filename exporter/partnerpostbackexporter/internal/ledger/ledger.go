@@ -195,40 +195,24 @@ func (w *Writer) drainDropped() {
 // lose the credit. Updates leave external versioning intact: credits are
 // written once, at version 1, and a replay is refused either way.
 func (w *Writer) add(it item) {
-	if it.credit != "" {
-		err := w.bi.Add(context.Background(), esutil.BulkIndexerItem{
-			Index:      w.o.Layout.Index(journeystore.FamilyCredits),
-			Action:     "update",
-			DocumentID: it.credit,
-			Body:       bytes.NewReader(journeystore.CreditStamp(nil, &it.p)),
-			OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
-				w.o.Telemetry.Written(1)
-			},
-			OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
-				w.failed(it, res.Status, err)
-			},
-		})
-		if err != nil {
-			w.o.Telemetry.Dropped(DropShutdown)
-		}
-		return
-	}
-	version := it.p.Version()
-	err := w.bi.Add(context.Background(), esutil.BulkIndexerItem{
-		Index:       w.o.Layout.Index(journeystore.FamilyPostbacks),
-		Action:      "index",
-		DocumentID:  it.p.ID,
-		Version:     &version,
-		VersionType: "external",
-		Body:        bytes.NewReader(journeystore.AppendPostback(nil, &it.p)),
+	bi := esutil.BulkIndexerItem{
 		OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
 			w.o.Telemetry.Written(1)
 		},
 		OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
 			w.failed(it, res.Status, err)
 		},
-	})
-	if err != nil {
+	}
+	if it.credit != "" {
+		bi.Index, bi.Action, bi.DocumentID = w.o.Layout.Index(journeystore.FamilyCredits), "update", it.credit
+		bi.Body = bytes.NewReader(journeystore.CreditStamp(nil, &it.p))
+	} else {
+		version := it.p.Version()
+		bi.Index, bi.Action, bi.DocumentID = w.o.Layout.Index(journeystore.FamilyPostbacks), "index", it.p.ID
+		bi.Version, bi.VersionType = &version, "external"
+		bi.Body = bytes.NewReader(journeystore.AppendPostback(nil, &it.p))
+	}
+	if err := w.bi.Add(context.Background(), bi); err != nil {
 		w.o.Telemetry.Dropped(DropShutdown)
 	}
 }

@@ -37,12 +37,16 @@ type pastEntry struct {
 // for an event at t, and true, when t lies before the previous period (see
 // "Past periods"); else false, and the caller keys the event as a live one
 // (Key, Keys).
+//
+// Every anonymous event asks, so the common answer costs a comparison
+// with the held state's previous-period start, no clock reading. Before
+// the state rotates that start is a period early, and an event of the
+// period between is keyed as a live one, which it then is.
 func (s *Salts) PastKey(site, clientAddress, userAgent string, t time.Time) (string, bool) {
-	now := s.now()
-	held := prev(s.period, periodStart(s.period, now))
-	if !t.Before(held) {
+	if !t.Before(s.state.Load().prevStart) {
 		return "", false
 	}
+	now := s.now()
 	l := label(s.period, periodStart(s.period, t))
 	s.past.mu.Lock()
 	if s.past.byLabel == nil {

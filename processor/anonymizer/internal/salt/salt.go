@@ -93,6 +93,7 @@ type Salts struct {
 type state struct {
 	start, end time.Time // the current period: [start, end)
 	cur, prev  *entry    // prev may be nil
+	prevStart  time.Time // the previous period's start: older events are PastKey's
 }
 
 // entry is one period's salt. raw is read and zeroed only under Salts.mu;
@@ -225,9 +226,9 @@ func (s *Salts) rotate(ctx context.Context, t time.Time) (*state, error) {
 // returned state is nil only if the store could not be read at startup.
 func (s *Salts) build(ctx context.Context, old *state, t time.Time) (*state, error) {
 	start := periodStart(s.period, t)
-	st := &state{start: start, end: next(s.period, start)}
+	st := &state{start: start, end: next(s.period, start), prevStart: prev(s.period, start)}
 	curLabel := label(s.period, start)
-	prevLabel := label(s.period, prev(s.period, start))
+	prevLabel := label(s.period, st.prevStart)
 
 	held := func(l string) *entry {
 		if old == nil {
