@@ -76,13 +76,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# busy prints how busy the whole machine is, in percent, over 2 s.
-busy() {
-	local a b
-	read -r -a a < <(grep '^cpu ' /proc/stat); sleep 2; read -r -a b < <(grep '^cpu ' /proc/stat)
-	awk -v u="$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))" \
-		-v i="$(((b[4] + b[5]) - (a[4] + a[5])))" 'BEGIN { printf "%.0f", 100*u/(u+i) }'
-}
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 idle_busy="$(busy)"
 skewed=""
 if ((idle_busy > 10)); then
@@ -186,7 +181,6 @@ kill "$col" "$barepid" 2>/dev/null || true
 wait "$col" "$barepid" 2>/dev/null || true
 
 # ticks PID prints the process's CPU time so far in clock ticks (utime+stime).
-ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 hz="$(getconf CLK_TCK)"
 
 es_docs="-" es_col_us="-" es_es_us="-" es_rps="-" es_drain="-"

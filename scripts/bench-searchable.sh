@@ -53,12 +53,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-busy() {
-	local a b
-	read -r -a a < <(grep '^cpu ' /proc/stat); sleep 2; read -r -a b < <(grep '^cpu ' /proc/stat)
-	awk -v u="$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))" \
-		-v i="$(((b[4] + b[5]) - (a[4] + a[5])))" 'BEGIN { printf "%.0f", 100*u/(u+i) }'
-}
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 idle_busy="$(busy)" skewed=""
 if ((idle_busy > 10)); then
 	[[ "${WEBJOURNEY_BENCH_FORCE:-}" == 1 ]] ||
@@ -124,7 +120,6 @@ echo "bench-searchable.sh: $rate events/s of beacons for $duration, probes along
 beacons=$((rate / 10))
 # CPU time (user + sys, clock ticks) of the collector and of Elasticsearch
 # over the load, per event sent.
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 collector_pid="${pids[0]}"
 es_pid="$(cat "${WEBJOURNEY_CACHE:-$ROOT/.cache}/elasticsearch-run-$es_port/elasticsearch.pid")"
 c0="$(ticks "$collector_pid")" e0="$(ticks "$es_pid")"
