@@ -161,7 +161,7 @@ func (a *Attribute) Stored() bool { return a.Mapping != MapNone }
 // Attributes is the event model's attribute table: every attribute of this
 // schema version, in documentation order. docs/event-model.md documents
 // each row (a test checks name, type and class against it).
-var Attributes = []Attribute{
+var Attributes = append([]Attribute{
 	{Name: AttrEventID, Type: TypeString, Class: ClassCode, SetBy: StageReceiver, Mapping: MapKeyword},
 
 	{Name: AttrURLFull, Type: TypeString, Class: ClassURL, SetBy: StageReceiver, Mapping: MapLongKeyword},
@@ -315,6 +315,20 @@ var Attributes = []Attribute{
 	{Name: AttrVisitorOutcomes, Type: TypeStringSlice, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
 	{Name: AttrVisitorSegments, Type: TypeStringSlice, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
 
+	{Name: AttrFunnelName, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
+	{Name: AttrFunnelScope, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
+	{Name: AttrFunnelOrder, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
+	{Name: AttrFunnelStepCount, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
+	{Name: AttrFunnelStepsReached, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
+	{Name: AttrFunnelReached, Type: TypeStringSlice, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
+	{Name: AttrFunnelLastStep, Type: TypeString, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
+	{Name: AttrFunnelCompleted, Type: TypeBool, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapBoolean},
+	{Name: AttrFunnelEnteredAt, Type: TypeString, Class: ClassTime, SetBy: StageAttribution, Mapping: MapDate},
+	{Name: AttrFunnelLastAt, Type: TypeString, Class: ClassTime, SetBy: StageAttribution, Mapping: MapDate},
+	{Name: AttrFunnelDuration, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapLong},
+	{Name: AttrFunnelNextPage, Type: TypeString, Class: ClassURLPath, SetBy: StageAttribution, Mapping: MapLongKeyword},
+	{Name: AttrFunnelAttempts, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
+
 	// An array on events, one value on credits.
 	{Name: AttrOutcomeName, Type: TypeStrings, Class: ClassCode, SetBy: StageAttribution, Mapping: MapKeyword},
 	{Name: AttrOutcomeValue, Type: TypeDouble, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapDouble},
@@ -332,6 +346,19 @@ var Attributes = []Attribute{
 	{Name: AttrAttributionTouchIndex, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
 	{Name: AttrAttributionTouchCount, Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapInteger},
 	{Name: AttrAttributionTouchTime, Type: TypeString, Class: ClassTime, SetBy: StageAttribution, Mapping: MapDate},
+}, funnelStepRows()...)
+
+// funnelStepRows are the rows of the per-step funnel attributes
+// (AttrFunnelStepAt, AttrFunnelStepAfter).
+func funnelStepRows() []Attribute {
+	var rows []Attribute
+	for i := range MaxFunnelSteps {
+		rows = append(rows, Attribute{Name: AttrFunnelStepAt[i], Type: TypeString, Class: ClassTime, SetBy: StageAttribution, Mapping: MapDate})
+		if i > 0 {
+			rows = append(rows, Attribute{Name: AttrFunnelStepAfter[i], Type: TypeInt, Class: ClassNumber, SetBy: StageAttribution, Mapping: MapLong})
+		}
+	}
+	return rows
 }
 
 // AttributeNames lists every attribute name of this schema version, in the

@@ -50,6 +50,13 @@ func TestEveryAttributeHasARow(t *testing.T) {
 			}
 		}
 	}
+	// The per-step funnel names are arrays, not constants.
+	for _, name := range append(AttrFunnelStepAt[:], AttrFunnelStepAfter[1:]...) {
+		declared++
+		if _, ok := Lookup(name); !ok {
+			t.Errorf("%q has no row in Attributes", name)
+		}
+	}
 	if declared != len(Attributes) {
 		t.Errorf("names.go declares %d attribute names, the table has %d rows", declared, len(Attributes))
 	}

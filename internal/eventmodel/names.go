@@ -49,6 +49,9 @@ const (
 	// one outcome under one attribution model (AttrAttribution* and
 	// AttrOutcome* attributes). Immutable: its version is always 1.
 	EventAttributionCredit = "webjourney.attribution_credit"
+	// EventFunnel is one visitor's progress through one funnel defined in
+	// the attribution processor (AttrFunnel* attributes).
+	EventFunnel = "webjourney.funnel"
 )
 
 // IsPageView reports whether the event is a view of a page: a page view or
@@ -346,6 +349,26 @@ const (
 	AttrVisitorOutcomes       = "webjourney.visitor.outcomes" // slice of string
 	AttrVisitorSegments       = "webjourney.visitor.segments" // slice of string
 
+	// Funnel record attributes: one record per visitor and funnel, its
+	// best attempt (the one that reached the furthest step, the earliest
+	// of those). A step is "NN name" (NN its 1-based position, two digits)
+	// so that a terms aggregation on webjourney.funnel.reached sorts the
+	// steps in funnel order; reached is a set of steps, which
+	// Elasticsearch's sorting and de-duplication of arrays keeps intact.
+	AttrFunnelName         = "webjourney.funnel.name"
+	AttrFunnelScope        = "webjourney.funnel.scope"         // "visit" or "visitor"
+	AttrFunnelOrder        = "webjourney.funnel.order"         // "strict" or "any"
+	AttrFunnelStepCount    = "webjourney.funnel.step_count"    // int: steps defined
+	AttrFunnelStepsReached = "webjourney.funnel.steps_reached" // int: the furthest step reached, 1-based
+	AttrFunnelReached      = "webjourney.funnel.reached"       // slice of string: "01 product", every step reached
+	AttrFunnelLastStep     = "webjourney.funnel.last_step"     // string: the furthest step reached, "02 cart"
+	AttrFunnelCompleted    = "webjourney.funnel.completed"     // bool
+	AttrFunnelEnteredAt    = "webjourney.funnel.entered_at"    // string, RFC 3339 UTC: the first step
+	AttrFunnelLastAt       = "webjourney.funnel.last_at"       // string, RFC 3339 UTC: the furthest step
+	AttrFunnelDuration     = "webjourney.funnel.duration_ms"   // int: entered_at to last_at
+	AttrFunnelNextPage     = "webjourney.funnel.next_page"     // string: path of the next page after the furthest step, when not completed
+	AttrFunnelAttempts     = "webjourney.funnel.attempts"      // int: attempts started (visits that entered, for scope visit)
+
 	// AttrOutcomeName names the outcomes (conversions, goals) an event
 	// achieved (slice of string on events, string on credit records).
 	AttrOutcomeName = "webjourney.outcome.name"
@@ -591,8 +614,34 @@ const (
 var EventNames = []string{
 	EventPageView, EventCustom, EventEngagement, EventOutboundClick, EventFileDownload,
 	EventFormSubmit, EventSiteSearch, EventIdentify, EventConsentUpdate, EventErasureRequest,
-	EventVisit, EventVisitor, EventAttributionCredit,
+	EventVisit, EventVisitor, EventAttributionCredit, EventFunnel,
 }
+
+// AttrFunnelStepAt are the times each step of a funnel was first reached
+// in the record's attempt (absent for a step not reached), and
+// AttrFunnelStepAfter the milliseconds from the previous step (from the
+// second step on; index 0 is empty).
+var (
+	AttrFunnelStepAt = [MaxFunnelSteps]string{
+		"webjourney.funnel.step_1.at", "webjourney.funnel.step_2.at", "webjourney.funnel.step_3.at", "webjourney.funnel.step_4.at", "webjourney.funnel.step_5.at",
+		"webjourney.funnel.step_6.at", "webjourney.funnel.step_7.at", "webjourney.funnel.step_8.at", "webjourney.funnel.step_9.at", "webjourney.funnel.step_10.at",
+	}
+	AttrFunnelStepAfter = [MaxFunnelSteps]string{
+		"", "webjourney.funnel.step_2.after_ms", "webjourney.funnel.step_3.after_ms", "webjourney.funnel.step_4.after_ms", "webjourney.funnel.step_5.after_ms",
+		"webjourney.funnel.step_6.after_ms", "webjourney.funnel.step_7.after_ms", "webjourney.funnel.step_8.after_ms", "webjourney.funnel.step_9.after_ms", "webjourney.funnel.step_10.after_ms",
+	}
+)
+
+// MaxFunnelSteps is the most steps a funnel may have.
+const MaxFunnelSteps = 10
+
+// Values of AttrFunnelScope and AttrFunnelOrder.
+const (
+	FunnelScopeVisit   = "visit"
+	FunnelScopeVisitor = "visitor"
+	FunnelOrderStrict  = "strict"
+	FunnelOrderAny     = "any"
+)
 
 // AttrVisitSteps are the per-step attributes of a visit's path, first to
 // sixth page.

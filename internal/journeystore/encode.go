@@ -32,7 +32,7 @@ type Encoder struct {
 	lastIndex string
 
 	// entityIndex holds the index of each entity family.
-	entityIndex [FamilyCredits + 1]string
+	entityIndex [FamilyFunnels + 1]string
 
 	// keys is a stack of the keys written so far in the maps being
 	// encoded, to skip repeated keys without allocating per map.

@@ -249,7 +249,7 @@ func (s *Store) subjectIndices() []string {
 }
 
 // erase deletes the subject's documents from every index of the layout:
-// events, the entity indices (visits, visitors, credits, which carry the
+// events, the entity indices (visits, visitors, credits, funnels, which carry the
 // visitor id too), the partner-facing copies of its visits and credits
 // (found by their id, as they carry no id of the subject) and the
 // dead-letter index. It returns how many it deleted by index. The bare

@@ -13,10 +13,10 @@ func TestErasureReportFamilies(t *testing.T) {
 	})
 	assert.Equal(t, []FamilyCount{
 		{FamilyEvents, "wj-events-*", 3}, {FamilyVisits, "wj-visits", 1}, {FamilyVisitors, "wj-visitors", 0},
-		{FamilyCredits, "wj-credits", 4}, {FamilyDeadLetter, "wj-dead", 1}, {FamilyOther, "wj-*", 5},
+		{FamilyCredits, "wj-credits", 4}, {FamilyFunnels, "wj-funnels", 0}, {FamilyDeadLetter, "wj-dead", 1}, {FamilyOther, "wj-*", 5},
 	}, rep.Families)
 	assert.EqualValues(t, 14, rep.Total)
 	// No dead-letter index, nothing else: neither row.
 	rep = (&Store{layout: Layout{Prefix: "wj"}}).erasureReport(nil)
-	assert.Len(t, rep.Families, 4)
+	assert.Len(t, rep.Families, 5)
 }

@@ -29,6 +29,9 @@ const (
 	FamilyVisits
 	FamilyVisitors
 	FamilyCredits
+	// FamilyFunnels is the funnel records, "<prefix>-funnels": one
+	// document per visitor and funnel, written like the other entities.
+	FamilyFunnels
 	// FamilyDeadLetter is the documents Elasticsearch refused for good, in
 	// the configured dead-letter index (which may lie outside the prefix).
 	FamilyDeadLetter
@@ -49,7 +52,7 @@ const (
 // storedFamilies lists the families of records, events first; the rest
 // are the entity families.
 var (
-	storedFamilies  = [...]Family{FamilyEvents, FamilyVisits, FamilyVisitors, FamilyCredits}
+	storedFamilies  = [...]Family{FamilyEvents, FamilyVisits, FamilyVisitors, FamilyCredits, FamilyFunnels}
 	entityFamilies  = storedFamilies[1:]
 	partnerFamilies = [...]Family{FamilyPartnerVisits, FamilyPartnerCredits}
 )
@@ -66,6 +69,8 @@ func (f Family) String() string {
 		return "visitors"
 	case FamilyCredits:
 		return "credits"
+	case FamilyFunnels:
+		return "funnels"
 	case FamilyDeadLetter:
 		return "dead_letter"
 	case FamilyPartnerVisits:
@@ -89,6 +94,8 @@ func FamilyOf(eventName string) Family {
 		return FamilyVisitors
 	case eventmodel.EventAttributionCredit:
 		return FamilyCredits
+	case eventmodel.EventFunnel:
+		return FamilyFunnels
 	default:
 		return FamilyEvents
 	}

@@ -66,7 +66,8 @@ func (r Retention) months(f Family) int {
 		return r.EventsMonths
 	case FamilyVisits, FamilyPartnerVisits:
 		return r.VisitsMonths
-	case FamilyVisitors:
+	case FamilyVisitors, FamilyFunnels:
+		// A funnel record is a part of its visitor.
 		return r.VisitorsMonths
 	case FamilyCredits, FamilyPartnerCredits, FamilyPostbacks:
 		// The postback ledger reports on credits: it goes with them.
@@ -302,6 +303,8 @@ func ageField(f Family) string {
 		return eventmodel.AttrVisitLastActivity
 	case FamilyVisitors:
 		return eventmodel.AttrVisitorLastSeen
+	case FamilyFunnels:
+		return eventmodel.AttrFunnelLastAt
 	case FamilyCredits, FamilyPartnerCredits, FamilyPostbacks:
 		return FieldTimestamp
 	}

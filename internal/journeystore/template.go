@@ -24,8 +24,9 @@ import (
 // before an outcome, version 10 the visitor's cohort on visits (first seen,
 // first touch, weeks since), version 11 the postback decision on credits,
 // version 12 the import line's format (webjourney.ingest.format), version
-// 13 the events indices' refresh interval of 500 ms.
-const TemplateVersion = 13
+// 13 the events indices' refresh interval of 500 ms, version 14 the funnel
+// records (their index and the webjourney.funnel.* fields).
+const TemplateVersion = 14
 
 // templatePriority ranks our templates above the built-in templates of a
 // full Elasticsearch distribution (priority 100, e.g. logs-*-*), so a prefix
