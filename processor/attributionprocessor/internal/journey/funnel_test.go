@@ -85,17 +85,17 @@ func TestFunnelSemantics(t *testing.T) {
 	}{
 		{"not entered: a later step alone", anyVisit, []Event{pv("a", "/s2", 0), pv("b", "/s3", m)}, 0, false, 0, ""},
 		{"entered and left", anyVisit, []Event{pv("a", "/s1", 0)}, 1, false, 1, ""},
-		{"abandoned at step 2, next page", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/s2", m), pv("c", "/home", 2 * m), pv("d", "/s1", 3 * m)}, 2, false, 1, "/home"},
-		{"any order: other pages and steps between", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/x", m), pv("c", "/s3", 2 * m), custom("d", "s2", 3*m), pv("e", "/s3", 4 * m)}, 3, true, 1, ""},
+		{"abandoned at step 2, next page", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/s2", m), pv("c", "/home", 2*m), pv("d", "/s1", 3*m)}, 2, false, 1, "/home"},
+		{"any order: other pages and steps between", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/x", m), pv("c", "/s3", 2*m), custom("d", "s2", 3*m), pv("e", "/s3", 4*m)}, 3, true, 1, ""},
 		{"one step per event", anyVisit, []Event{pv("a", "/s1", 0), custom("b", "s2", m)}, 2, false, 1, ""},
-		{"strict: another step between ends the attempt", strictVisit, []Event{pv("a", "/s1", 0), pv("b", "/s3", m), pv("c", "/s2", 2 * m), pv("d", "/s3", 3 * m)}, 1, false, 1, "/s3"},
-		{"strict: repeats and other pages are fine", strictVisit, []Event{pv("a", "/s1", 0), pv("b", "/s1", m), pv("c", "/x", 2 * m), pv("d", "/s2", 3 * m), pv("e", "/s2", 4 * m), pv("f", "/s3", 5 * m)}, 3, true, 1, ""},
-		{"strict: step 1 again restarts", strictVisit, []Event{pv("a", "/s1", 0), pv("b", "/s2", m), pv("c", "/s1", 2 * m), pv("d", "/s2", 3 * m), pv("e", "/s3", 4 * m)}, 3, true, 2, ""},
-		{"visit scope: a later visit starts again, best kept", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/s2", m), pv("c", "/s3", 40 * m), pv("d", "/s1", 80 * m)}, 2, false, 2, ""},
-		{"visit scope: completed in a later visit", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/s1", 40 * m), pv("c", "/s2", 41 * m), pv("d", "/s3", 42 * m)}, 3, true, 2, ""},
-		{"visitor scope: across visits", anyVisitor, []Event{pv("a", "/s1", 0), pv("b", "/s2", 40 * m), pv("c", "/s3", 24 * time.Hour)}, 3, true, 1, ""},
-		{"visitor scope: outside the window", anyVisitor, []Event{pv("a", "/s1", 0), pv("b", "/s2", 40 * m), pv("c", "/s3", 49 * time.Hour)}, 2, false, 1, ""},
-		{"completed is final", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/s2", m), pv("c", "/s3", 2 * m), pv("d", "/s1", 40 * m)}, 3, true, 1, ""},
+		{"strict: another step between ends the attempt", strictVisit, []Event{pv("a", "/s1", 0), pv("b", "/s3", m), pv("c", "/s2", 2*m), pv("d", "/s3", 3*m)}, 1, false, 1, "/s3"},
+		{"strict: repeats and other pages are fine", strictVisit, []Event{pv("a", "/s1", 0), pv("b", "/s1", m), pv("c", "/x", 2*m), pv("d", "/s2", 3*m), pv("e", "/s2", 4*m), pv("f", "/s3", 5*m)}, 3, true, 1, ""},
+		{"strict: step 1 again restarts", strictVisit, []Event{pv("a", "/s1", 0), pv("b", "/s2", m), pv("c", "/s1", 2*m), pv("d", "/s2", 3*m), pv("e", "/s3", 4*m)}, 3, true, 2, ""},
+		{"visit scope: a later visit starts again, best kept", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/s2", m), pv("c", "/s3", 40*m), pv("d", "/s1", 80*m)}, 2, false, 2, ""},
+		{"visit scope: completed in a later visit", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/s1", 40*m), pv("c", "/s2", 41*m), pv("d", "/s3", 42*m)}, 3, true, 2, ""},
+		{"visitor scope: across visits", anyVisitor, []Event{pv("a", "/s1", 0), pv("b", "/s2", 40*m), pv("c", "/s3", 24*time.Hour)}, 3, true, 1, ""},
+		{"visitor scope: outside the window", anyVisitor, []Event{pv("a", "/s1", 0), pv("b", "/s2", 40*m), pv("c", "/s3", 49*time.Hour)}, 2, false, 1, ""},
+		{"completed is final", anyVisit, []Event{pv("a", "/s1", 0), pv("b", "/s2", m), pv("c", "/s3", 2*m), pv("d", "/s1", 40*m)}, 3, true, 1, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

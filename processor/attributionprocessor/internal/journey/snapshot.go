@@ -195,7 +195,7 @@ type encoder struct {
 	funnelNames []string
 	funnelSteps []int
 	base        int64 // the current visitor's lastSeen
-	err     error // first write error
+	err         error // first write error
 }
 
 // flush writes the buffer once it is full, or always when last (then
