@@ -73,7 +73,7 @@ type attempt struct {
 	times []int64 // the steps reached, first times
 	visit int32   // number of the first step's visit
 	last  int32   // number of the furthest step's visit
-	first *firstStep
+	first firstStep
 	next  pageView // the first page view after the furthest step; zero: none yet
 }
 
@@ -224,9 +224,9 @@ func (t *Tracker) fold(vs *visitorState, fs *funnelState, def *FunnelDef, m funn
 	if m.mask&1 == 0 {
 		return
 	}
-	a := &attempt{times: make([]int64, 1, def.Steps), visit: m.visit, last: m.visit}
-	a.times[0] = m.at
-	a.first = &firstStep{consent: m.consent, entry: directEntry, dims: noDims}
+	// times grows with the steps reached: most attempts stop early.
+	a := &attempt{times: []int64{m.at}, visit: m.visit, last: m.visit}
+	a.first = firstStep{consent: m.consent, entry: directEntry, dims: noDims}
 	if v := visitNumbered(vs, m.visit); v != nil {
 		a.first.id, a.first.entry, a.first.dims = v.id, v.entry, v.dims
 	}
@@ -347,7 +347,7 @@ func (t *Tracker) Funnel(visitor string, f int) (rec FunnelRecord, ok bool) {
 	if !view.done {
 		rec.NextPage = path(b.next.page)
 	}
-	if fi := b.first; fi != nil {
+	if fi := &b.first; fi.entry != (unique.Handle[entry]{}) {
 		rec.VisitID = hex.EncodeToString(fi.id[:])
 		en := fi.entry.Value()
 		rec.Medium, rec.Source, rec.Campaign, rec.Partner = en.medium, en.source, en.campaign, en.partner

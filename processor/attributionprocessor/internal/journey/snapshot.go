@@ -106,11 +106,9 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 					continue
 				}
 				str(path(a.next.page))
-				if a.first != nil {
-					ent(a.first.entry)
-					dim(a.first.dims)
-					str(handleStr(a.first.consent))
-				}
+				ent(a.first.entry)
+				dim(a.first.dims)
+				str(handleStr(a.first.consent))
 			}
 			for _, m := range fs.pending {
 				str(handleStr(m.consent))
@@ -356,15 +354,10 @@ func (e *encoder) attempt(a *attempt) {
 	}
 	e.uvarint(uint64(a.visit))
 	e.uvarint(uint64(a.last))
-	if a.first == nil {
-		e.buf = append(e.buf, 0)
-	} else {
-		e.buf = append(e.buf, 1)
-		e.buf = append(e.buf, a.first.id[:]...)
-		e.uvarint(e.entries[a.first.entry])
-		e.uvarint(e.dims[a.first.dims])
-		e.ref(handleStr(a.first.consent))
-	}
+	e.buf = append(e.buf, a.first.id[:]...)
+	e.uvarint(e.entries[a.first.entry])
+	e.uvarint(e.dims[a.first.dims])
+	e.ref(handleStr(a.first.consent))
 	if a.next.at == 0 {
 		e.buf = append(e.buf, 0)
 	} else {
@@ -1012,14 +1005,14 @@ func (d *decoder) attempt(steps int) *attempt {
 		d.fail("funnel attempt with %d of %d steps", n, steps)
 		return a
 	}
-	a.times = make([]int64, 0, steps)
+	a.times = make([]int64, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		a.times = append(a.times, d.base+d.varint())
 	}
 	a.visit = d.int32("funnel visit")
 	a.last = d.int32("funnel visit")
-	if d.flag("funnel first step") {
-		fi := &firstStep{}
+	{
+		fi := &a.first
 		if b := d.bytes(16); b != nil {
 			copy(fi.id[:], b)
 		}
@@ -1036,7 +1029,6 @@ func (d *decoder) attempt(steps int) *attempt {
 		if c := d.ref(); c != "" {
 			fi.consent = unique.Make(c)
 		}
-		a.first = fi
 	}
 	if d.flag("funnel next page") {
 		a.next = pageView{at: d.base + d.varint(), page: page(d.ref())}
