@@ -179,7 +179,10 @@ func (t *Tracker) FunnelSteps(visitor, visitID string, at time.Time, consent str
 	ts := at.UnixNano()
 	ci := t.consentIndex(consent)
 	for f, mask := range masks {
-		if mask == 0 || f >= len(t.cfg.Funnels) {
+		if f >= len(t.cfg.Funnels) {
+			break
+		}
+		if mask &= 1<<t.cfg.Funnels[f].Steps - 1; mask == 0 {
 			continue
 		}
 		// Even a later step without the first is kept until it settles:

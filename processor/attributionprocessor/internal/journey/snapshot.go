@@ -967,7 +967,7 @@ func (d *decoder) funnels(vs *visitorState) {
 		case b == nil:
 		case b[0] == 1 && fs.best != nil:
 			fs.cur = fs.best
-		case b[0] == 2:
+		case b[0] == 2 && fs.best != nil:
 			fs.cur = d.attempt(int(steps))
 		case b[0] != 0:
 			d.p--
@@ -977,7 +977,7 @@ func (d *decoder) funnels(vs *visitorState) {
 		for j := 0; j < np && d.err == nil; j++ {
 			m := funnelMatch{at: d.base + d.varint()}
 			mask := d.uvarint()
-			if mask >= 1<<MaxFunnelSteps {
+			if mask >= 1<<steps {
 				d.fail("funnel match mask %x", mask)
 			}
 			m.mask = uint16(mask)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -577,13 +578,24 @@ func FuzzRestore(f *testing.F) {
 	f.Add(snapshot(f, newTracker(f, Config{})))
 	f.Add([]byte{})
 	small := Config{MaxVisitors: 2, MaxTouches: 2, MaxSeenIDs: 2, SplitAtMidnight: true, Location: time.FixedZone("x", -5*3600)}
+	// Funnels: a tracker whose visitors hold attempts and pending matches.
+	withFunnels := Config{Funnels: []FunnelDef{{Name: "a", Steps: 4, VisitScope: true}, {Name: "b", Steps: 3, Strict: true, Window: time.Hour}}}
+	ft := newTracker(f, withFunnels)
+	for seed := range uint64(3) {
+		evs := funnelEvents(rand.New(rand.NewPCG(seed, 3)))
+		for i := range evs {
+			evs[i].Visitor = fmt.Sprintf("f%d", seed)
+		}
+		feedFunnels(f, ft, evs...)
+	}
+	f.Add(snapshot(f, ft))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inputs := [][]byte{data}
 		if len(data) >= 4 {
 			inputs = append(inputs, withCRC(data)) // get past the checksum
 		}
 		for _, in := range inputs {
-			for _, cfg := range []Config{{}, small} {
+			for _, cfg := range []Config{{}, small, withFunnels} {
 				tr := newTracker(t, cfg)
 				if err := tr.Restore(bytes.NewReader(in)); err != nil {
 					continue
@@ -605,6 +617,19 @@ func FuzzRestore(f *testing.F) {
 					tr.Apply(e)
 					e.ID, e.Time = "fuzz3", e.Time.Add(-2*time.Hour)
 					tr.Apply(e)
+				}
+				for _, key := range tr.visitors.Keys() {
+					for _, path := range []string{"/s1", "/s2", "/s3", "/x"} {
+						e := pv("fz"+path, path, 3*time.Hour)
+						e.Visitor = key
+						if ref, ok, _ := tr.Touch(e); ok {
+							m := funnelMask(e)
+							tr.FunnelSteps(key, ref.VisitID, e.Time, "granted", []uint16{m, m, 0xffff})
+						}
+					}
+					for f := range cfg.Funnels {
+						tr.Funnel(key, f)
+					}
 				}
 				e := pv("x", "/", 0)
 				e.Visitor = "\x00not-in-the-snapshot"
