@@ -202,7 +202,27 @@ func (t *Tracker) FunnelSteps(visitor, visitID string, at time.Time, consent str
 			changed |= 1 << f
 		}
 	}
+	if changed == 0 {
+		t.dropFunnels(vs)
+	}
 	return changed
+}
+
+// dropFunnels lets go of the visitor's funnel states when none holds
+// anything (matches of later steps that settled without a first step).
+// t.mu must be held.
+func (t *Tracker) dropFunnels(vs *visitorState) {
+	for f := range vs.funnels() {
+		if vs.marks.funnels[f].entered() {
+			return
+		}
+	}
+	if m := vs.marks; m != nil {
+		m.funnels = nil
+		if len(m.outcomes) == 0 && len(m.segments) == 0 {
+			vs.marks = nil
+		}
+	}
 }
 
 // settle folds the pending matches before horizon (that no event inside
@@ -329,10 +349,15 @@ func (t *Tracker) funnelPage(vs *visitorState, v *visitState, p pageView) (chang
 // held.
 func (t *Tracker) settleFunnels(vs *visitorState, ts int64) {
 	horizon := max(vs.lastSeen, ts) - t.window
+	settled := false
 	for f := range vs.funnels() {
 		if fs := &vs.marks.funnels[f]; len(fs.pending) > 0 && fs.pending[0].at < horizon {
 			t.settle(vs, fs, f, horizon)
+			settled = true
 		}
+	}
+	if settled {
+		t.dropFunnels(vs)
 	}
 }
 

@@ -118,6 +118,17 @@ func TestFunnelSemantics(t *testing.T) {
 	}
 }
 
+func TestFunnelStateFreedWhenNotEntered(t *testing.T) {
+	tr := newTracker(t, Config{Funnels: []FunnelDef{{Steps: 3, VisitScope: true}}})
+	feedFunnels(t, tr, pv("a", "/s2", 0), pv("b", "/s3", time.Minute))
+	vs, _ := tr.visitors.Peek("v1")
+	require.NotNil(t, vs.funnels(), "later steps wait for a first step inside the reorder window")
+	feedFunnels(t, tr, pv("c", "/x", time.Hour))
+	assert.Nil(t, vs.marks, "settled without a first step: nothing held")
+	_, ok := tr.Funnel("v1", 0)
+	assert.False(t, ok)
+}
+
 func TestFunnelRecordReportedOnlyWhenChanged(t *testing.T) {
 	tr := newTracker(t, Config{Funnels: []FunnelDef{{Steps: 2, VisitScope: true}}})
 	feedFunnels(t, tr, pv("a", "/s1", 0))
