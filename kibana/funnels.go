@@ -19,7 +19,7 @@ const FunnelsShown = 20
 // FunnelNextPagesShown is how many next pages the abandonment panel lists
 // per funnel and last step (the most frequent; the rest are counted in its
 // heading).
-const FunnelNextPagesShown = 5
+const FunnelNextPagesShown = 3
 
 // FunnelStep is the value webjourney.funnel.reached and .last_step hold for
 // the step at position n (1-based) named name: "NN name", so that sorting
@@ -308,7 +308,7 @@ func funnelsDashboard() dashboardDef {
 			lp("bydevice", 24, 14, tablePanel("Conversion by device", DataViewFunnels, "", nil,
 				funnel(), terms("device", "Device", em.AttrDeviceClass, 5, "entered"), entered(), completed(), rate())),
 			lp("steptimes", 48, 10, tablePanel("Median time between steps", DataViewFunnels, "", nil, times...)),
-			{key: "next", w: 48, h: 20, refType: "visualization", refID: VisFunnelNext},
+			{key: "next", w: 48, h: 30, refType: "visualization", refID: VisFunnelNext},
 		},
 	}
 }

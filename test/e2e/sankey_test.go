@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/kibana"
+	"github.com/webjourney/webjourney/test/panelquery"
 	"github.com/webjourney/webjourney/test/testenv"
 	"github.com/webjourney/webjourney/test/vegarender"
 )
@@ -67,36 +66,7 @@ func sankeyExpected(seed []dashVisitor) map[sankeyLink]float64 {
 // warnings fail the test.
 func renderPanel(t *testing.T, store es, specText string, width, height int) vegarender.Result {
 	t.Helper()
-	var spec struct {
-		Data []struct {
-			Name string `json:"name"`
-			URL  *struct {
-				Index string         `json:"index"`
-				Body  map[string]any `json:"body"`
-			} `json:"url"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(specText), &spec); err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]any{}
-	for _, d := range spec.Data {
-		if d.URL == nil {
-			continue
-		}
-		index := d.URL.Index
-		body := d.URL.Body
-		body["query"] = map[string]any{"match_all": map[string]any{}} // %context%: no filter
-		status, answer := store.do(http.MethodPost, "/"+index+"/_search", body)
-		if status != http.StatusOK {
-			t.Fatalf("Vega data %q on %s: %d %s", d.Name, index, status, answer)
-		}
-		var v any
-		if err := json.Unmarshal(answer, &v); err != nil {
-			t.Fatal(err)
-		}
-		values[d.Name] = v
-	}
+	values := panelquery.VegaValues(t, store.do, specText)
 
 	node := testenv.Node(t)
 	vega := testenv.Fetched(t, testenv.Vega)
