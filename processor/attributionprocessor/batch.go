@@ -33,6 +33,10 @@ type visitSnap struct {
 	touched bool
 	// rider is the visitor as of the visit's latest event in the batch.
 	rider rider
+	// funnels has bit f set when funnel f's record of the visitor may
+	// have changed with an event of this visit (a visit carries them so
+	// that the request path adds nothing per event for funnels).
+	funnels uint64
 }
 
 // rider holds the visitor fields a visit record carries (for segment rules
@@ -101,13 +105,14 @@ func (b *batch) findVisit(id string) (int, bool) {
 	return 0, false
 }
 
-func (b *batch) visit(st *siteState, s subject, id string, touched bool, r rider) {
+func (b *batch) visit(st *siteState, s subject, id string, touched bool, r rider, funnels uint64) {
 	if i, ok := b.findVisit(id); ok {
 		b.visits[i].touched = b.visits[i].touched || touched
 		b.visits[i].rider = r
+		b.visits[i].funnels |= funnels
 		return
 	}
-	b.visits = append(b.visits, visitSnap{st: st, subj: s, id: id, touched: touched, rider: r})
+	b.visits = append(b.visits, visitSnap{st: st, subj: s, id: id, touched: touched, rider: r, funnels: funnels})
 	switch n := len(b.visits); {
 	case n > smallBatch && b.visitIdx == nil:
 		b.visitIdx = make(map[string]int, 2*n)

@@ -29,6 +29,9 @@ type Config struct {
 	// Segments are visit/visitor segments, from OTTL conditions on the
 	// visit record (which also carries the visitor's attributes).
 	Segments []SegmentConfig `mapstructure:"segments"`
+	// Funnels are ordered sequences of steps (OTTL conditions on events)
+	// followed for every visitor: each visitor and funnel gets a record.
+	Funnels []FunnelConfig `mapstructure:"funnels"`
 	// Attribution configures the models credited on every outcome.
 	Attribution AttributionConfig `mapstructure:"attribution"`
 	// Storage names a storage extension (e.g. file_storage) that keeps open
@@ -255,6 +258,7 @@ func (c *Config) Validate() error {
 		add("%v", err)
 	}
 	errs = append(errs, c.validateSites()...)
+	errs = append(errs, c.validateFunnels()...)
 
 	seen := map[string]bool{}
 	for i, o := range c.Outcomes {

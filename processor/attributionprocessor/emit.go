@@ -2,6 +2,7 @@ package attributionprocessor
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -22,11 +23,12 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 	sl.Scope().SetName(scopeName)
 	rl := ld.ResourceLogs().At(ld.ResourceLogs().Len() - 1)
 	lrs := sl.LogRecords()
-	lrs.EnsureCapacity(2*len(b.visits) + len(b.credits)) // a visitor per visit at most
+	lrs.EnsureCapacity(2*len(b.visits) + len(b.credits)) // a visitor per visit at most (and the rare funnel records)
 
-	visits := 0
+	visits, funnels := 0, 0
 	for i := range b.visits {
 		vs := &b.visits[i]
+		funnels += p.emitFunnels(lrs, vs, now)
 		var vr journey.Visitor
 		ok := false
 		if !vs.final {
@@ -75,9 +77,28 @@ func (p *attributionProcessor) emit(ctx context.Context, ld plog.Logs, b *batch,
 	for i := range b.credits {
 		putCredit(lrs.AppendEmpty(), b.credits[i].subj, &b.credits[i].outcome, &b.credits[i].credit, now)
 	}
-	for i, n := range []int{visits, visitors, len(b.credits)} {
+	for i, n := range []int{visits, visitors, len(b.credits), funnels} {
 		if n > 0 {
 			p.telemetry.ProcessorAttributionRecords.Add(ctx, int64(n), p.kindOpts[i]...)
 		}
 	}
+}
+
+// emitFunnels appends the records of the funnels that may have changed
+// with the visit's events; the tracker reports each change once, so a
+// visitor's other visits in the batch add no copy. It returns how many.
+func (p *attributionProcessor) emitFunnels(lrs plog.LogRecordSlice, vs *visitSnap, now time.Time) int {
+	n := 0
+	for f := 0; vs.funnels>>f != 0; f++ {
+		if vs.funnels&(1<<f) == 0 {
+			continue
+		}
+		r, ok := vs.st.tracker.Funnel(vs.subj.key, f)
+		if !ok {
+			continue
+		}
+		putFunnel(lrs.AppendEmpty(), vs.subj, &p.rules.funnels[f], &r, now)
+		n++
+	}
+	return n
 }

@@ -81,9 +81,17 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	}
 	putVisitOnEvent(m, &ref, &ch, ev.Path)
 
-	if len(p.rules.outcomes) > 0 {
+	funnels := ref.Funnels
+	if len(p.rules.outcomes) > 0 || (len(p.rules.funnels) > 0 && !st.isHistory) {
 		tc := ottllog.NewTransformContext(rl, sl, lr)
-		p.outcomes(ctx, tc, st, subj, ev, &ref, b)
+		if len(p.rules.outcomes) > 0 {
+			p.outcomes(ctx, tc, st, subj, ev, &ref, b)
+		}
+		// Funnels follow the live journey only: the history tracker's
+		// attempts would be another record of the same visitor.
+		if len(p.rules.funnels) > 0 && !st.isHistory {
+			funnels |= p.funnelSteps(ctx, tc, st, &ev, ref.VisitID, eventrecord.Str(m, eventmodel.AttrConsentDecision))
+		}
 		tc.Close()
 	}
 	// The visitor record is re-emitted when the visitor changes in
@@ -91,7 +99,7 @@ func (p *attributionProcessor) handle(ctx context.Context, rl plog.ResourceLogs,
 	// is marked), not on every event: its last_seen moving on is not
 	// worth a write per event, the visit record has the latest activity.
 	b.visit(st, subj, ref.VisitID, ref.Touched, rider{visits: ref.VisitorVisits, partner: ref.VisitorPartner, outcomes: ref.VisitorOutcomes, version: ref.VisitVersion,
-		firstSeen: ref.VisitorFirstSeen, firstMedium: ref.VisitorFirstMedium, firstSource: ref.VisitorFirstSource})
+		firstSeen: ref.VisitorFirstSeen, firstMedium: ref.VisitorFirstMedium, firstSource: ref.VisitorFirstSource}, funnels)
 	if st.isHistory {
 		return journey.ReasonHistoryBehind
 	}

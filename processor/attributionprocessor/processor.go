@@ -47,7 +47,7 @@ type attributionProcessor struct {
 	// The options are kept as slices: a single option passed to Add
 	// allocates its variadic slice on every call.
 	resultOpts map[string][]metric.AddOption
-	kindOpts   [3][]metric.AddOption // visit, visitor, credit
+	kindOpts   [4][]metric.AddOption // visit, visitor, credit, funnel
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, error) {
@@ -75,13 +75,13 @@ func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, e
 		}
 		p.models = append(p.models, m)
 	}
-	if p.def, err = newSiteState(cfg, nil, "_default"); err != nil {
+	if p.def, err = newSiteState(cfg, nil, "_default", funnelDefs(r.funnels)); err != nil {
 		return nil, err
 	}
 	p.all = []*siteState{p.def}
 	for i := range cfg.Sites {
 		s := &cfg.Sites[i]
-		st, err := newSiteState(cfg, s, "site/"+s.ID)
+		st, err := newSiteState(cfg, s, "site/"+s.ID, funnelDefs(r.funnels))
 		if err != nil {
 			return nil, errors.Join(sitelist.Errors(i, s.ID, err)...)
 		}
@@ -94,7 +94,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*attributionProcessor, e
 		journey.ReasonHistoryBehind, journey.ReasonHistoryInVisit} {
 		p.resultOpts[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("result", r)))}
 	}
-	for i, k := range []string{"visit", "visitor", "credit"} {
+	for i, k := range []string{"visit", "visitor", "credit", "funnel"} {
 		p.kindOpts[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", k)))}
 	}
 	return p, nil

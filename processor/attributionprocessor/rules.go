@@ -44,6 +44,7 @@ type segmentRule struct {
 type rules struct {
 	outcomes []outcomeRule
 	segments []segmentRule
+	funnels  []funnelRule
 }
 
 // compileRules parses every rule; errors name the rule's key.
@@ -98,6 +99,7 @@ func compileRules(c *Config, set component.TelemetrySettings) (*rules, error) {
 			conditions: parse("segments::"+s.Name, s.Conditions),
 		})
 	}
+	r.funnels = compileFunnels(c, parse)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

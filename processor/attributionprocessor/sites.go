@@ -28,7 +28,7 @@ type siteState struct {
 
 // newSiteState makes the journey state of a site with its own settings,
 // or with site nil the default state.
-func newSiteState(cfg *Config, site *SiteConfig, name string) (*siteState, error) {
+func newSiteState(cfg *Config, site *SiteConfig, name string, funnels []journey.FunnelDef) (*siteState, error) {
 	j := cfg.Journey
 	tz := j.TimeZone
 	if site != nil && site.TimeZone != "" {
@@ -47,6 +47,7 @@ func newSiteState(cfg *Config, site *SiteConfig, name string) (*siteState, error
 		MaxSeenIDs:      j.MaxSeenIDs,
 		MaxTouches:      j.MaxTouches,
 		PathLength:      j.PathLength,
+		Funnels:         funnels,
 	}
 	tr, err := journey.New(jc)
 	if err != nil {

@@ -91,6 +91,8 @@ type Config struct {
 	MaxSeenIDs      int            // per visitor, recent event ids kept for dedupe; default 64
 	MaxTouches      int            // per visitor, touches kept; default 10
 	PathLength      int            // pages of a visit's path (Visit.Path); default 10, at most MaxPathLength
+	// Funnels are the funnels followed for every visitor (FunnelSteps).
+	Funnels []FunnelDef
 }
 
 // Visit is the state of one visit after an event.
@@ -237,10 +239,14 @@ func path(h unique.Handle[string]) string {
 	return h.Value()
 }
 
-// marks are the outcomes and segments of a visit or visitor, kept behind
-// one pointer because few visits and visitors have any.
+// marks are the outcomes and segments of a visit or visitor, and the
+// funnels of a visitor, kept behind one pointer because few visits and
+// visitors have any (and visitorState fills its size class).
 type marks struct {
 	outcomes, segments []string
+	// funnels holds the visitor's state of each funnel of Config.Funnels
+	// it entered (nil entries for the others); nil until the first.
+	funnels []*funnelState
 }
 
 // add adds s to the set of the given kind and reports whether it was new.
@@ -306,7 +312,7 @@ type visitorState struct {
 	touches    []touch
 	seen       []uint32 // ring of truncated id hashes
 	cur, prev  *visitState
-	marks      *marks // rare: nil until MarkOutcome or MarkSegment
+	marks      *marks // rare: nil until MarkOutcome, MarkSegment or a funnel entered
 }
 
 // Tracker is the visit/visitor state machine.
@@ -337,6 +343,14 @@ func New(cfg Config) (*Tracker, error) {
 		return nil, fmt.Errorf("journey: MaxTouches must not be negative, got %d", cfg.MaxTouches)
 	case cfg.PathLength < 0 || cfg.PathLength > MaxPathLength:
 		return nil, fmt.Errorf("journey: PathLength must be 0-%d, got %d", MaxPathLength, cfg.PathLength)
+	}
+	if len(cfg.Funnels) > 64 {
+		return nil, fmt.Errorf("journey: at most 64 funnels, got %d", len(cfg.Funnels))
+	}
+	for i, f := range cfg.Funnels {
+		if f.Steps < 2 || f.Steps > MaxFunnelSteps || f.Window < 0 {
+			return nil, fmt.Errorf("journey: funnel %d: Steps must be 2-%d and Window not negative, got %d and %v", i, MaxFunnelSteps, f.Steps, f.Window)
+		}
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
@@ -429,6 +443,10 @@ type Ref struct {
 	VisitVersion int64
 	// Touched: see Visitor.Touched.
 	Touched bool
+	// Funnels has bit f set when the event, a page view, may have changed
+	// the record of funnel f (the page after an abandoned step): see
+	// Funnel.
+	Funnels uint64
 	// Dropped are the final states of visits this event made the tracker
 	// stop holding (it holds a visitor's open and previous visit): State
 	// cannot return them any more. Rare: only when a visit starts.
@@ -464,6 +482,9 @@ func (t *Tracker) Touch(e Event) (ref Ref, applied bool, reason string) {
 	}
 	if vs.partner != (unique.Handle[string]{}) {
 		ref.VisitorPartner = vs.partner.Value()
+	}
+	if vs.marks != nil && vs.marks.funnels != nil && eventmodel.IsPageView(e.Name) {
+		ref.Funnels = t.funnelPage(vs, v, pageView{at: e.Time.UnixNano(), page: page(e.Path)})
 	}
 	ref.VisitOutcomes, _ = v.marks.copies()
 	ref.VisitorOutcomes, _ = vs.marks.copies()
@@ -547,6 +568,9 @@ func (t *Tracker) apply(e Event) (vs *visitorState, v *visitState, touched bool,
 		if t.visitors.Add(e.Visitor, vs) {
 			t.evictions++
 		}
+	}
+	if vs.marks != nil && vs.marks.funnels != nil {
+		t.settleFunnels(vs, ts)
 	}
 	var h uint32
 	if e.ID != "" {

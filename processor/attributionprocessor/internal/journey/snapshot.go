@@ -17,7 +17,7 @@ import (
 // ("Persistence"); keep the two in step.
 const (
 	snapshotMagic   = "WJJT"
-	snapshotVersion = 5
+	snapshotVersion = 6
 	// maxStringLen bounds every string of a snapshot (Snapshot refuses
 	// longer ones, Restore rejects them).
 	maxStringLen = 1 << 28
@@ -38,6 +38,10 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 
 	// First pass: the tables of strings, entries and dims.
 	e := encoder{w: w, buf: make([]byte, 0, ioBuf+1024), strs: map[string]uint64{}, entries: map[unique.Handle[entry]]uint64{}, dims: map[unique.Handle[dims]]uint64{}}
+	for _, f := range t.cfg.Funnels {
+		e.funnelNames = append(e.funnelNames, f.Name)
+		e.funnelSteps = append(e.funnelSteps, f.Steps)
+	}
 	var strs []string
 	var entries []unique.Handle[entry]
 	var dimss []unique.Handle[dims]
@@ -57,6 +61,15 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 			str(en.campaign)
 			str(en.partner)
 			str(en.referrer)
+		}
+	}
+	dim := func(h unique.Handle[dims]) {
+		if _, ok := e.dims[h]; !ok {
+			e.dims[h] = uint64(len(dimss))
+			dimss = append(dimss, h)
+			d := h.Value()
+			str(d.device)
+			str(d.country)
 		}
 	}
 	mks := func(m *marks) {
@@ -83,6 +96,24 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 		ent(vs.firstTouch.entry)
 		ent(vs.lastNonDir.entry)
 		mks(vs.marks)
+		for f, fs := range vs.funnels() {
+			if fs == nil {
+				continue
+			}
+			str(t.cfg.Funnels[f].Name)
+			for _, a := range [...]*attempt{fs.best, fs.cur} {
+				if a == nil {
+					continue
+				}
+				str(path(a.next.page))
+				ent(a.first.entry)
+				dim(a.first.dims)
+				str(handleStr(a.first.consent))
+			}
+			for _, m := range fs.pending {
+				str(handleStr(m.consent))
+			}
+		}
 		for _, v := range [...]*visitState{vs.cur, vs.prev} {
 			if v == nil {
 				continue
@@ -96,13 +127,7 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 				}
 			}
 			ent(v.entry)
-			if _, ok := e.dims[v.dims]; !ok {
-				e.dims[v.dims] = uint64(len(dimss))
-				dimss = append(dimss, v.dims)
-				d := v.dims.Value()
-				str(d.device)
-				str(d.country)
-			}
+			dim(v.dims)
 			mks(v.marks)
 		}
 	}
@@ -161,8 +186,14 @@ type encoder struct {
 	strs    map[string]uint64
 	entries map[unique.Handle[entry]]uint64
 	dims    map[unique.Handle[dims]]uint64
-	base    int64 // the current visitor's lastSeen
-	err     error // first write error
+	// funnelNames and funnelSteps identify each funnel of the
+	// configuration in the snapshot: a restore with another
+	// configuration finds a funnel's state by name and keeps it only
+	// when its steps are as many.
+	funnelNames []string
+	funnelSteps []int
+	base        int64 // the current visitor's lastSeen
+	err         error // first write error
 }
 
 // flush writes the buffer once it is full, or always when last (then
@@ -269,7 +300,75 @@ func (e *encoder) visitor(vs *visitorState) {
 	e.marks(vs.marks)
 	e.visit(vs.cur)
 	e.visit(vs.prev)
+	e.funnels(vs)
 }
+
+// funnels writes the visitor's funnel states.
+func (e *encoder) funnels(vs *visitorState) {
+	n := 0
+	for _, fs := range vs.funnels() {
+		if fs != nil {
+			n++
+		}
+	}
+	e.uvarint(uint64(n))
+	for f, fs := range vs.funnels() {
+		if fs == nil {
+			continue
+		}
+		e.ref(e.funnelNames[f])
+		e.uvarint(uint64(e.funnelSteps[f]))
+		e.time(fs.version)
+		e.uvarint(uint64(fs.attempts))
+		e.buf = append(e.buf, btoi(fs.done))
+		e.buf = binary.LittleEndian.AppendUint64(e.buf, fs.emitted)
+		if fs.best == nil { // every match still pending
+			e.buf = append(e.buf, 0)
+		} else {
+			e.buf = append(e.buf, 1)
+			e.attempt(fs.best)
+		}
+		switch {
+		case fs.cur == nil:
+			e.buf = append(e.buf, 0)
+		case fs.cur == fs.best:
+			e.buf = append(e.buf, 1)
+		default:
+			e.buf = append(e.buf, 2)
+			e.attempt(fs.cur)
+		}
+		e.uvarint(uint64(len(fs.pending)))
+		for _, m := range fs.pending {
+			e.time(m.at)
+			e.uvarint(uint64(m.mask))
+			e.uvarint(uint64(m.visit))
+			e.ref(handleStr(m.consent))
+		}
+	}
+}
+
+func (e *encoder) attempt(a *attempt) {
+	e.uvarint(uint64(len(a.times)))
+	for _, at := range a.times {
+		e.time(at)
+	}
+	e.uvarint(uint64(a.visit))
+	e.uvarint(uint64(a.last))
+	e.buf = append(e.buf, a.first.id[:]...)
+	e.uvarint(e.entries[a.first.entry])
+	e.uvarint(e.dims[a.first.dims])
+	e.ref(handleStr(a.first.consent))
+	if a.next.at == 0 {
+		e.buf = append(e.buf, 0)
+	} else {
+		e.buf = append(e.buf, 1)
+		e.time(a.next.at)
+		e.ref(path(a.next.page))
+	}
+}
+
+// handleStr is the string of a handle, "" for the zero handle.
+func handleStr(h unique.Handle[string]) string { return path(h) }
 
 func (e *encoder) visit(v *visitState) {
 	if v == nil {
@@ -713,6 +812,9 @@ func (d *decoder) visitor() *visitorState {
 	vs.marks = d.marks()
 	vs.cur = d.visit()
 	vs.prev = d.visit()
+	if d.version >= 6 {
+		d.funnels(vs)
+	}
 	if d.err == nil {
 		switch {
 		case vs.firstSeen > vs.lastSeen:
@@ -827,4 +929,123 @@ func oldPath(v *visitState) *pathState {
 		ps.views = append(ps.views, pageView{at: v.exitAt, page: v.exit})
 	}
 	return ps
+}
+
+// funnels reads a visitor's funnel states (format 6). A state whose
+// funnel the configuration no longer has, or has with another number of
+// steps, is dropped: the funnel changed, its attempts mean nothing now.
+func (d *decoder) funnels(vs *visitorState) {
+	n := d.count("funnel")
+	for i := 0; i < n && d.err == nil; i++ {
+		name := d.ref()
+		steps := d.uvarint()
+		if d.err == nil && (steps < 2 || steps > MaxFunnelSteps) {
+			d.fail("funnel %q: %d steps", name, steps)
+			return
+		}
+		fs := &funnelState{}
+		fs.version = d.base + d.varint()
+		fs.attempts = d.int32("funnel attempts")
+		fs.done = d.flag("funnel done")
+		if b := d.bytes(8); b != nil {
+			fs.emitted = binary.LittleEndian.Uint64(b)
+		}
+		if d.flag("funnel best attempt") {
+			fs.best = d.attempt(int(steps))
+		}
+		switch b := d.bytes(1); {
+		case b == nil:
+		case b[0] == 1 && fs.best != nil:
+			fs.cur = fs.best
+		case b[0] == 2:
+			fs.cur = d.attempt(int(steps))
+		case b[0] != 0:
+			d.p--
+			d.fail("funnel cursor flag %d", b[0])
+		}
+		np := d.count("funnel match")
+		for j := 0; j < np && d.err == nil; j++ {
+			m := funnelMatch{at: d.base + d.varint()}
+			mask := d.uvarint()
+			if mask >= 1<<MaxFunnelSteps {
+				d.fail("funnel match mask %x", mask)
+			}
+			m.mask = uint16(mask)
+			m.visit = d.int32("funnel match visit")
+			if c := d.ref(); c != "" {
+				m.consent = unique.Make(c)
+			}
+			if j > 0 && m.before(fs.pending[j-1]) {
+				d.fail("funnel %q: matches out of order", name)
+			}
+			fs.pending = append(fs.pending, m)
+		}
+		if d.err != nil {
+			return
+		}
+		for f, def := range d.cfg.Funnels {
+			if def.Name == name && def.Steps == int(steps) {
+				if vs.marks == nil {
+					vs.marks = new(marks)
+				}
+				if vs.marks.funnels == nil {
+					vs.marks.funnels = make([]*funnelState, len(d.cfg.Funnels))
+				}
+				vs.marks.funnels[f] = fs
+				break
+			}
+		}
+	}
+}
+
+func (d *decoder) attempt(steps int) *attempt {
+	a := &attempt{}
+	n := d.count("funnel step")
+	if d.err == nil && (n < 1 || n > steps) {
+		d.fail("funnel attempt with %d of %d steps", n, steps)
+		return a
+	}
+	a.times = make([]int64, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		a.times = append(a.times, d.base+d.varint())
+	}
+	a.visit = d.int32("funnel visit")
+	a.last = d.int32("funnel visit")
+	{
+		fi := &a.first
+		if b := d.bytes(16); b != nil {
+			copy(fi.id[:], b)
+		}
+		fi.entry = d.entry()
+		i := d.uvarint()
+		if i >= uint64(len(d.dims)) {
+			if d.err == nil {
+				d.fail("dims reference %d out of range (%d dims)", i, len(d.dims))
+			}
+			fi.dims = noDims
+		} else {
+			fi.dims = d.dims[i]
+		}
+		if c := d.ref(); c != "" {
+			fi.consent = unique.Make(c)
+		}
+	}
+	if d.flag("funnel next page") {
+		a.next = pageView{at: d.base + d.varint(), page: page(d.ref())}
+	}
+	return a
+}
+
+// flag reads a byte that must be 0 or 1.
+func (d *decoder) flag(what string) bool {
+	b := d.bytes(1)
+	if b == nil {
+		return false
+	}
+	if b[0] > 1 {
+		d.p--
+		d.fail("%s flag %d is neither 0 nor 1", what, b[0])
+		return false
+	}
+	return b[0] == 1
 }

@@ -27,7 +27,7 @@ const goldenKey = 0x0123456789abcdef
 // (t0 = 1741597200000000000 ns; the CRC-32C and the seen hash computed
 // independently).
 var goldenSnapshot = []string{
-	"574a4a5405",       // magic "WJJT", format version 5
+	"574a4a5406",       // magic "WJJT", format version 6
 	"efcdab8967452301", // dedupe key, little-endian
 	"00",               // evictions
 	"08" + "027331" + "06646972656374" + "00" + "087075726368617365" + "03623262" + "012f" + "076465736b746f70" + "024e5a", // 8 strings: s1 direct "" purchase b2b / desktop NZ
@@ -46,8 +46,17 @@ var goldenSnapshot = []string{
 	"01" + "03" + "01" + "04",                      // outcomes [purchase], segments [b2b]
 	"00",                                           // no path views (one page: the landing is the path)
 	"00",                                           // no previous visit
-	"7ddea729",                                     // CRC-32C of all the above, little-endian
+	"00",                                           // no funnels
+	"b5e46dc5",                                     // CRC-32C of all the above, little-endian
 }
+
+// goldenSnapshotV5 is the same state in format version 5, written before
+// visitors had funnels: no funnel count, and its own CRC.
+var goldenSnapshotV5 = func() []string {
+	p := append([]string(nil), goldenSnapshot[:19]...)
+	p[0] = "574a4a5405"
+	return append(p, "7ddea729")
+}()
 
 // goldenSnapshotV4 is the same state in format version 4, written before
 // visits had a path: no path views, and its own CRC.
@@ -153,26 +162,32 @@ func TestSnapshotGolden(t *testing.T) {
 	assert.Equal(t, want, snapshot(t, tr2))
 	assert.Equal(t, uint64(goldenKey), tr2.key)
 
+	// A version 5 snapshot (written before visitors had funnels) is still
+	// read, and written again as version 6.
+	tr5 := newTracker(t, Config{})
+	require.NoError(t, tr5.Restore(bytes.NewReader(golden(t, goldenSnapshotV5))))
+	assert.Equal(t, want, snapshot(t, tr5))
+
 	// A version 4 snapshot (written before visits had a path) is still
-	// read, and written again as version 5.
+	// read, and written again as version 6.
 	tr4 := newTracker(t, Config{})
 	require.NoError(t, tr4.Restore(bytes.NewReader(golden(t, goldenSnapshotV4))))
 	assert.Equal(t, want, snapshot(t, tr4))
 
 	// A version 3 snapshot (written before entries had a referrer) is
-	// still read, and written again as version 5.
+	// still read, and written again as version 6.
 	tr3 := newTracker(t, Config{})
 	require.NoError(t, tr3.Restore(bytes.NewReader(golden(t, goldenSnapshotV3))))
 	assert.Equal(t, want, snapshot(t, tr3))
 
 	// A version 2 snapshot (written before entries had a partner window)
-	// is still read, and written again as version 5.
+	// is still read, and written again as version 6.
 	tr2 = newTracker(t, Config{})
 	require.NoError(t, tr2.Restore(bytes.NewReader(golden(t, goldenSnapshotV2))))
 	assert.Equal(t, want, snapshot(t, tr2))
 
 	// A version 1 snapshot (written before visits had a second page) is
-	// still read, and written again as version 5.
+	// still read, and written again as version 6.
 	tr1 := newTracker(t, Config{})
 	require.NoError(t, tr1.Restore(bytes.NewReader(golden(t, goldenSnapshotV1))))
 	assert.Equal(t, want, snapshot(t, tr1))
@@ -184,7 +199,7 @@ func TestSnapshotGolden(t *testing.T) {
 	// An empty tracker.
 	empty := newTracker(t, Config{})
 	empty.key = goldenKey
-	assert.Equal(t, "574a4a5405"+"efcdab8967452301"+"00"+"00"+"00"+"00"+"00"+"a7dca4e0", hex.EncodeToString(snapshot(t, empty)))
+	assert.Equal(t, "574a4a5406"+"efcdab8967452301"+"00"+"00"+"00"+"00"+"00"+"6d23ad1c", hex.EncodeToString(snapshot(t, empty)))
 }
 
 // journeyEvents is a mix of visitors: campaign and partner visits, a late
@@ -475,7 +490,7 @@ func TestRestoreCorrupt(t *testing.T) {
 	}{
 		{"empty", []string{}, false, "truncated input at byte 0"},
 		{"not a snapshot", []string{"7b226b6579223a317d"}, false, `not a journey snapshot (magic "{\"ke") at byte 4`},
-		{"newer format", parts(0, "574a4a5406"), true, "unsupported snapshot format version 6 (want 1 to 5) at byte 5"},
+		{"newer format", parts(0, "574a4a5407"), true, "unsupported snapshot format version 7 (want 1 to 6) at byte 5"},
 		{"bit flip", parts(8, "06000100"), false, "checksum mismatch"},
 		{"trailing data", append(append([]string(nil), goldenSnapshot...), "00"), false, "trailing data after the visitors"},
 		{"varint overflow", parts(2, "ffffffffffffffffffff01"), false, "varint overflows 64 bits at byte 13"},
@@ -494,10 +509,10 @@ func TestRestoreCorrupt(t *testing.T) {
 		{"visit flag", parts(18, "02"), true, "visit flag 2 is neither 0 nor 1"},
 		{"visit count beyond int32", parts(8, "0400808080800800"), true, "visit count 2147483648 too large"},
 		{"empty visitor key", parts(7, "0000808085fda1dbb2ab30"), true, "empty visitor key"},
-		{"first seen after last seen", parts(8, "04020100"), true, `visitor "v1": first seen after last seen at byte 148`},
+		{"first seen after last seen", parts(8, "04020100"), true, `visitor "v1": first seen after last seen at byte 149`},
 		{"start after last activity", parts(14, "040200000000"), true, "visit " + goldenVisitID + ": start after last activity at byte 147"},
-		{"previous visit without open visit", append(parts(13, "0001"+goldenVisitID+"01")[:18], goldenSnapshot[19]), true, `visitor "v1": previous visit without an open visit at byte 148`},
-		{"visitor twice", append(parts(6, "02")[:19], goldenSnapshot[7:]...), true, `visitor "v1" appears twice`},
+		{"previous visit without open visit", append(parts(13, "0001"+goldenVisitID+"01")[:18], goldenSnapshot[19:]...), true, `visitor "v1": previous visit without an open visit at byte 149`},
+		{"visitor twice", append(parts(6, "02")[:20], goldenSnapshot[7:]...), true, `visitor "v1" appears twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
