@@ -3,7 +3,6 @@ package kibana_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -22,8 +21,6 @@ import (
 	"github.com/webjourney/webjourney/test/testenv"
 	"github.com/webjourney/webjourney/test/vegarender"
 )
-
-var updateDocs = flag.Bool("update-docs", false, "write the Funnels panels rendered from the synthetic records to docs/funnels{,-next}.{svg,png}")
 
 // syntheticFunnels are the funnels of the synthetic records: one of each
 // scope and order, 3 to 5 steps.
@@ -76,7 +73,8 @@ func syntheticFunnelRecords(t0 time.Time) []funnelcheck.Record {
 // every panel of the Funnels dashboard against numbers computed from the
 // records (funnelcheck): the Vega funnel chart and abandonment panel as the
 // real vega package renders them, and the Lens tables' equivalent queries.
-// With -update-docs the pictures go to docs/.
+// The pictures in docs/ come from test/e2e's TestFunnels (the real
+// pipeline); these are rasterised only to prove they can be.
 func TestFunnelPanelsOnStoredRecords(t *testing.T) {
 	es, prefix := storetest.NewClient(t)
 	client, err := esclient.New(esclient.Options{Endpoints: []string{es.URL}})
@@ -105,16 +103,13 @@ func TestFunnelPanelsOnStoredRecords(t *testing.T) {
 	writePicture(t, "funnels-next", next)
 }
 
-// writePicture rasterises a rendered panel with Chromium and writes it as
-// docs/<name>.{svg,png} with -update-docs, else into a temporary directory.
+// writePicture rasterises a rendered panel with Chromium and writes it
+// into a temporary directory.
 func writePicture(t *testing.T, name string, res vegarender.Result) {
 	t.Helper()
 	png, err := vegarender.PNG(testenv.Browser(t, time.Minute), res.SVG)
 	require.NoError(t, err, "rasterising %s", name)
 	dir := t.TempDir()
-	if *updateDocs {
-		dir = filepath.Join("..", "docs")
-	}
 	for file, b := range map[string][]byte{name + ".svg": []byte(res.SVG), name + ".png": png} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, file), b, 0o644))
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/webjourney/webjourney/test/vegarender"
 )
 
-var updateDocs = flag.Bool("update-docs", false, "write the Journeys Sankey and Transitions rendered from the seeded journeys to docs/journeys-{sankey,transitions}.{svg,png}")
+var updateDocs = flag.Bool("update-docs", false, "write the Vega panels rendered from the seeded journeys to docs/ (journeys-{sankey,transitions}, retention, funnels{,-next}; .svg and .png)")
 
 // Size of the rendered Sankey: the Journeys dashboard gives it the full
 // width (48 columns) and 20 rows.
