@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	em "github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/esclient"
+	em "github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/internal/journeystore"
 	"github.com/webjourney/webjourney/test/funnelcheck"
 	"github.com/webjourney/webjourney/test/storetest"
@@ -114,4 +114,3 @@ func writePicture(t *testing.T, name string, res vegarender.Result) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, file), b, 0o644))
 	}
 }
-
