@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -114,7 +112,7 @@ type fnVisitor struct {
 	name    string
 	pattern string
 	mobile  bool
-	bot     bool // a crawler's user agent: marked, never attributed
+	bot     bool          // a crawler's user agent: marked, never attributed
 	chans   []dashChannel // of each visit
 	events  []fnEvent
 }
@@ -377,33 +375,12 @@ func fnCompare(got map[string]map[string]any, nameOf, wantBy map[string]string) 
 // (funnelcheck: the Vega funnel chart and next pages rendered by the real
 // vega package, the Lens tables' queries).
 func TestFunnels(t *testing.T) {
-	secretFile := filepath.Join(t.TempDir(), "secret.key")
-	if err := os.WriteFile(secretFile, []byte(strings.Repeat("5e", 32)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	store, prefix, listen := startPipeline(t, pipeline{
-		pixel: fmt.Sprintf(`    bots: {action: mark}
-    sites:
-      - id: %s
-        import: {key: %s}`, funnelSite, retentionKey),
-		processors: fmt.Sprintf(`  consent:
-    default: opt_out
-  anonymizer:
-    secret: {file: %q}
-  attribution:
-    emit_interval: 100ms
-%s`, secretFile, fnConfig()),
-		order: []string{"consent", "anonymizer", "attribution"},
-	})
+	store, prefix, listen := importPipeline(t, funnelSite, "    bots: {action: mark}\n", fnConfig())
 
 	seed := fnSeed(time.Now())
 	lines := fnLines(seed)
 	total := len(lines)
-	for len(lines) > 0 {
-		n := min(len(lines), 150)
-		importLines(t, "http://"+listen+"/wj/import?site="+funnelSite, lines[:n])
-		lines = lines[n:]
-	}
+	importAll(t, listen, funnelSite, lines)
 
 	var want []funnelcheck.Record
 	wantBy := map[string]string{} // visitor name|funnel -> fnWant
@@ -461,15 +438,11 @@ func TestFunnels(t *testing.T) {
 	// enters checkout: once its record is stored, the pipeline has
 	// handled the repeat before it.
 	lines = fnLines(seed)
-	for len(lines) > 0 {
-		n := min(len(lines), 150)
-		importLines(t, "http://"+listen+"/wj/import?site="+funnelSite, lines[:n])
-		lines = lines[n:]
-	}
+	importAll(t, listen, funnelSite, lines)
 	sentinel := fnVisitor{name: "fn-sentinel", chans: []dashChannel{dashChannels[5]}, events: []fnEvent{
 		{id: "fn-sentinel-k0-e0", at: time.Now().Add(-time.Hour), path: "/product"},
 	}}
-	importLines(t, "http://"+listen+"/wj/import?site="+funnelSite, fnLines([]fnVisitor{sentinel}))
+	importAll(t, listen, funnelSite, fnLines([]fnVisitor{sentinel}))
 	eventually(t, 60*time.Second, "the sentinel's funnel record", func() bool { return dashCount(store, funnels) == len(want)+1 })
 	if n := dashCount(store, storeIndex(prefix, journeystore.FamilyEvents)); n != total+1 {
 		t.Errorf("%d events stored after the second import, want %d (each once)", n, total+1)

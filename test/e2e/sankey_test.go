@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -66,20 +65,7 @@ func sankeyExpected(seed []dashVisitor) map[sankeyLink]float64 {
 // warnings fail the test.
 func renderPanel(t *testing.T, store es, specText string, width, height int) vegarender.Result {
 	t.Helper()
-	values := panelquery.VegaValues(t, store.do, specText)
-
-	node := testenv.Node(t)
-	vega := testenv.Fetched(t, testenv.Vega)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := vegarender.Render(ctx, node, vega, []byte(specText), values, width, height)
-	if err != nil {
-		t.Fatalf("rendering a Vega panel: %v", err)
-	}
-	for _, w := range res.Warnings {
-		t.Errorf("Vega warning: %s", w)
-	}
-	return res
+	return panelquery.RenderVega(t, store.do, specText, width, height)
 }
 
 // writePicture writes a rendered panel as docs/<name>.{svg,png} with

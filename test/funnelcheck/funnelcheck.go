@@ -11,7 +11,6 @@
 package funnelcheck // import "github.com/webjourney/webjourney/test/funnelcheck"
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -26,7 +25,6 @@ import (
 	em "github.com/webjourney/webjourney/internal/eventmodel"
 	"github.com/webjourney/webjourney/kibana"
 	"github.com/webjourney/webjourney/test/panelquery"
-	"github.com/webjourney/webjourney/test/testenv"
 	"github.com/webjourney/webjourney/test/vegarender"
 )
 
@@ -136,25 +134,6 @@ func Check(t *testing.T, do panelquery.Do, prefix string, recs []Record) (chart,
 	return CheckChart(t, do, prefix, recs), CheckNext(t, do, prefix, recs)
 }
 
-// render runs a Vega spec's queries and renders it with the real vega
-// package; Vega warnings fail the test.
-func render(t *testing.T, do panelquery.Do, spec string, width, height int) vegarender.Result {
-	t.Helper()
-	values := panelquery.VegaValues(t, do, spec)
-	node := testenv.Node(t)
-	vega := testenv.Fetched(t, testenv.Vega)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := vegarender.Render(ctx, node, vega, []byte(spec), values, width, height)
-	if err != nil {
-		t.Fatalf("rendering a Vega panel: %v", err)
-	}
-	for _, w := range res.Warnings {
-		t.Errorf("Vega warning: %s", w)
-	}
-	return res
-}
-
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9 }
 
 // xmlEscape escapes a label as it appears in the SVG's text.
@@ -181,7 +160,7 @@ func CheckChart(t *testing.T, do panelquery.Do, prefix string, recs []Record) ve
 			want[stepKey{r.Funnel, s}]++
 		}
 	}
-	res := render(t, do, kibana.FunnelSpec(prefix), ChartWidth, ChartHeight)
+	res := panelquery.RenderVega(t, do, kibana.FunnelSpec(prefix), ChartWidth, ChartHeight)
 	got := map[stepKey]map[string]any{}
 	for _, row := range res.Data["steps"] {
 		got[stepKey{fmt.Sprint(row["funnel"]), fmt.Sprint(row["label"])}] = row
@@ -281,7 +260,7 @@ func CheckNext(t *testing.T, do panelquery.Do, prefix string, recs []Record) veg
 			}
 		}
 	}
-	res := render(t, do, kibana.FunnelNextSpec(prefix), NextWidth, NextHeight)
+	res := panelquery.RenderVega(t, do, kibana.FunnelNextSpec(prefix), NextWidth, NextHeight)
 	seen := map[rowKey]bool{}
 	for _, row := range res.Data["pageRows"] {
 		k := rowKey{fmt.Sprint(row["funnel"]), fmt.Sprint(row["lastStep"]), fmt.Sprint(row["page"])}

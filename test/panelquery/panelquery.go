@@ -1,19 +1,23 @@
 // Package panelquery runs, on a real Elasticsearch, the queries a shipped
 // Kibana panel makes (read from the same definitions that generate the
 // saved objects), so tests can compare each panel's numbers with what
-// their seed implies: Lens panels (Run) and the data sets of Vega specs
-// (VegaValues).
+// their seed implies: Lens panels (Run), the data sets of Vega specs
+// (VegaValues) and the Vega specs rendered (RenderVega).
 package panelquery // import "github.com/webjourney/webjourney/test/panelquery"
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webjourney/webjourney/kibana"
+	"github.com/webjourney/webjourney/test/testenv"
+	"github.com/webjourney/webjourney/test/vegarender"
 )
 
 // KQL translates the KQL the dashboards use: clauses joined by "and",
@@ -203,6 +207,27 @@ func Run(t testing.TB, do Do, prefix string, p kibana.PanelSpec) map[string]map[
 	}
 	walk(0, nil, res.Aggregations)
 	return out
+}
+
+// RenderVega renders a Vega panel as Kibana would: it runs the spec's
+// Elasticsearch queries (VegaValues) and hands the answers to the real
+// vega package (test/vegarender) at the panel's size. Vega warnings fail
+// the test.
+func RenderVega(t *testing.T, do Do, spec string, width, height int) vegarender.Result {
+	t.Helper()
+	values := VegaValues(t, do, spec)
+	node := testenv.Node(t)
+	vega := testenv.Fetched(t, testenv.Vega)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := vegarender.Render(ctx, node, vega, []byte(spec), values, width, height)
+	if err != nil {
+		t.Fatalf("rendering a Vega panel: %v", err)
+	}
+	for _, w := range res.Warnings {
+		t.Errorf("Vega warning: %s", w)
+	}
+	return res
 }
 
 // VegaValues runs the Elasticsearch query of every data set of a Vega spec
