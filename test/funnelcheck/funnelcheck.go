@@ -362,6 +362,12 @@ func checkLens(t *testing.T, do panelquery.Do, prefix string, recs []Record) {
 			}
 		}
 	}
+	// Every Lens panel of the dashboard is one of those checked here.
+	for _, p := range kibana.Panels() {
+		if p.Dashboard == kibana.DashboardFunnels && p.Key != "bychannel" && p.Key != "bydevice" && p.Key != "steptimes" {
+			t.Errorf("panel %s/%s: funnelcheck does not check it", p.Dashboard, p.Key)
+		}
+	}
 	conversion("bychannel", byChannel)
 	conversion("bydevice", byDevice)
 
