@@ -32,6 +32,18 @@ func FuzzProcess(f *testing.F) {
 		Value:      `attributes["webjourney.properties"]["v"]`,
 		Count:      CountEveryEvent,
 	})
+	// Funnels on the fuzzed names and paths: every event may match steps.
+	cfg.Funnels = []FunnelConfig{
+		{Name: "any", Steps: []FunnelStepConfig{
+			{Name: "a", Conditions: []string{`attributes["url.path"] != ""`}},
+			{Name: "b", Conditions: []string{`event_name == "webjourney.custom"`}},
+			{Name: "c", Conditions: []string{`attributes["webjourney.custom.name"] == "purchase"`}},
+		}},
+		{Name: "strict", Scope: "visitor", Order: "strict", Steps: []FunnelStepConfig{
+			{Name: "a", Conditions: []string{`event_name == "webjourney.page_view"`}},
+			{Name: "b", Conditions: []string{`IsMatch(attributes["url.path"], "a")`}},
+		}},
+	}
 	if err := cfg.Validate(); err != nil {
 		f.Fatal(err)
 	}

@@ -136,7 +136,27 @@ func historyCollector(t *testing.T, esURL, secretFile, keyFile string) (endpoint
           - event_name == "webjourney.custom" and attributes["webjourney.custom.name"] == "purchase"
         value: attributes["webjourney.properties"]["revenue"]
         currency: EUR
-        count: every_event`)
+        count: every_event
+    funnels:
+      - name: campaign_to_purchase
+        steps:
+          - name: landing
+            conditions: ['IsMatch(attributes["url.path"], "^/l/")']
+          - name: product
+            conditions: ['IsMatch(attributes["url.path"], "^/p/")']
+          - name: purchase
+            conditions: ['event_name == "webjourney.custom" and attributes["webjourney.custom.name"] == "purchase"']
+      - name: home_to_purchase
+        scope: visitor
+        order: strict
+        window: 720h
+        steps:
+          - name: home
+            conditions: ['attributes["url.path"] == "/"']
+          - name: product
+            conditions: ['IsMatch(attributes["url.path"], "^/p/")']
+          - name: purchase
+            conditions: ['event_name == "webjourney.custom" and attributes["webjourney.custom.name"] == "purchase"']`)
 	return endpoint, prefix, metrics
 }
 
@@ -154,6 +174,8 @@ var ingestTimeFields = map[string]map[string]bool{
 	// emit interval), not the history. The visit records hold the exact
 	// last activity.
 	"visitors": {"webjourney.visitor.last_seen": true, "webjourney.entity.version": true},
+	// A funnel record's version is its visitor's when it was built.
+	"funnels": {"webjourney.entity.version": true},
 }
 
 // TestImportHistoryJourneys imports a generated six-week history of 400
@@ -202,7 +224,7 @@ func TestImportHistoryJourneys(t *testing.T) {
 		}
 	}
 
-	families := []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyVisits, journeystore.FamilyVisitors, journeystore.FamilyCredits}
+	families := []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyVisits, journeystore.FamilyVisitors, journeystore.FamilyCredits, journeystore.FamilyFunnels}
 	var diffs []string
 	var docsA map[journeystore.Family]map[string]map[string]any
 	deadline := time.Now().Add(2 * time.Minute)
@@ -259,9 +281,9 @@ func TestImportHistoryJourneys(t *testing.T) {
 	if len(diffs) > 0 {
 		t.FailNow()
 	}
-	t.Logf("both imports built the same documents %s after the first request: %d events, %d visits, %d visitors, %d credits",
+	t.Logf("both imports built the same documents %s after the first request: %d events, %d visits, %d visitors, %d credits, %d funnel records",
 		time.Since(start).Round(time.Millisecond), len(docsA[journeystore.FamilyEvents]), len(docsA[journeystore.FamilyVisits]),
-		len(docsA[journeystore.FamilyVisitors]), len(docsA[journeystore.FamilyCredits]))
+		len(docsA[journeystore.FamilyVisitors]), len(docsA[journeystore.FamilyCredits]), len(docsA[journeystore.FamilyFunnels]))
 	// The history is rich enough for the comparison to mean something.
 	channels := map[string]int{}
 	for _, v := range docsA[journeystore.FamilyVisits] {
@@ -273,10 +295,15 @@ func TestImportHistoryJourneys(t *testing.T) {
 			returning++
 		}
 	}
-	t.Logf("visit entry media %v; %d returning visitors", channels, returning)
-	if len(docsA[journeystore.FamilyVisitors]) < 300 || returning < 100 || len(docsA[journeystore.FamilyCredits]) < 50 || len(channels) < 4 {
-		t.Errorf("the history built %d visitors (%d returning), %d credits, media %v: too little to compare",
-			len(docsA[journeystore.FamilyVisitors]), returning, len(docsA[journeystore.FamilyCredits]), channels)
+	reached := map[string]int{}
+	for _, f := range docsA[journeystore.FamilyFunnels] {
+		reached[fmt.Sprint(f[eventmodel.AttrFunnelName], " ", f[eventmodel.AttrFunnelLastStep])]++
+	}
+	t.Logf("visit entry media %v; %d returning visitors; funnel records by furthest step %v", channels, returning, reached)
+	if len(docsA[journeystore.FamilyVisitors]) < 300 || returning < 100 || len(docsA[journeystore.FamilyCredits]) < 50 || len(channels) < 4 ||
+		len(reached) < 5 {
+		t.Errorf("the history built %d visitors (%d returning), %d credits, media %v, funnel steps %v: too little to compare",
+			len(docsA[journeystore.FamilyVisitors]), returning, len(docsA[journeystore.FamilyCredits]), channels, reached)
 	}
 
 	// Again: nothing new is stored, every event a duplicate at the store.

@@ -258,13 +258,13 @@
 // names the problem and its byte offset) leaves the tracker unchanged. A
 // visitor key that appears twice among those kept is an error.
 //
-// The format (version 5), where uvarint and varint are encoding/binary's
+// The format (version 6), where uvarint and varint are encoding/binary's
 // (varint zigzag-encoded), str is a uvarint length followed by the bytes,
 // ref is a uvarint index into the string table, diff is a varint of the
 // value minus the visitor's lastSeen (modulo 2^64), all times are Unix
 // nanoseconds and fixed-size integers little-endian:
 //
-//	snapshot = "WJJT" uvarint(5) key:8 evictions:uvarint
+//	snapshot = "WJJT" uvarint(6) key:8 evictions:uvarint
 //	           uvarint(n) n*str                   string table (all strings but visitor keys)
 //	           uvarint(n) n*(ref ref ref ref uvarint ref flag:1)
 //	                                              entry table: medium, source, campaign, partner, partner window (ns),
@@ -278,12 +278,21 @@
 //	           firstTouch:tref lastNonDirectTouch:tref
 //	           uvarint(n) n*hash:4                seen id hashes, oldest first
 //	           marks open:visit prev:visit
+//	           uvarint(n) n*funnel                the funnels the visitor entered
 //	touch    = time:diff entry:uvarint visitID:16
 //	tref     = uvarint 0 (unset) | i in 1..n (equal to touch i of the history) | n+1 touch
 //	marks    = uvarint(n) n*ref (outcomes) uvarint(m) m*ref (segments), in marking order
 //	visit    = 0x00 (none) | 0x01 id:16 number:uvarint version:diff start:diff
 //	           lastActivity:diff landingAt:diff secondAt:diff exitAt:diff engagedMs:varint
 //	           pages:uvarint landing:ref second:ref exit:ref entry:uvarint dims:uvarint marks path
+//	           created:diff                       time of the event that created it (gave its id)
+//	funnel   = name:ref steps:uvarint attempts:uvarint emitted:4
+//	           (0x00 | 0x01 best:attempt) (0x00 no open attempt | 0x01 best is open | 0x02 open:attempt)
+//	           uvarint(n) n*(at:diff mask:uvarint visit:uvarint consent:ref)   pending matches, in order
+//	attempt  = uvarint(n) n*at:diff               first time of each step reached
+//	           visit:uvarint last:uvarint         numbers of the first and the furthest step's visits
+//	           created:diff entry:uvarint dims:uvarint consent:ref   the first step's visit and decision
+//	           (0x00 | 0x01 at:diff page:ref)     the page after the furthest step
 //	path     = uvarint(0)                       no page views kept (at most one page)
 //	         | uvarint(n) n*(at:diff page:ref) cut:uvarint
 //	                                              page views in time order; cut: views of the head
@@ -294,7 +303,8 @@
 // views (second is "" and secondAt 0 in a single-page visit). An entry's
 // referrer domain is that of the page view it came from ("" for direct
 // and internal entries), referrer-only whether it rests on it alone
-// (rule 3). Version 4, still read, is the same without the visits' path
+// (rule 3). Version 5, still read, is the same without funnels and the
+// visits' creation time (read as their start). Version 4, still read, is the same without the visits' path
 // (a visit of several pages gets its landing, second and exit pages as its
 // views: the best there is). Version 3 also lacks the entries'
 // referrer (read as "": such a visit splits on its referrer as before);
@@ -304,6 +314,36 @@
 // its last activity, nor a visitor's first seen after its last seen.
 // TestSnapshotGolden spells out a small snapshot byte by byte. A change of
 // the format must change the format version.
+//
+// # Funnels
+//
+// Config.Funnels are ordered steps; the caller evaluates each funnel's
+// step conditions on every event Touch applied and reports the steps it
+// matched (FunnelSteps, a bit mask per funnel). Per visitor and funnel the
+// tracker keeps attempts:
+//
+//   - an attempt starts with a match of step 1 when none is open;
+//     FunnelDef.VisitScope confines it to the visit of its first step (a
+//     match in another visit closes it), FunnelDef.Window to that long
+//     after its first step;
+//   - an open attempt at step k moves to k+1 with the first later match
+//     of step k+1, one step per event; with FunnelDef.Strict a match of
+//     any other step (not a repeat of step k) closes it, and a step-1
+//     match then starts a new attempt;
+//   - the best attempt is the one with most steps reached, the earliest
+//     of those; once an attempt completes nothing changes any more;
+//   - the next page of the best attempt (not completed) is the first page
+//     view after its furthest step in that step's visit, from the pages
+//     the visit holds (its path state) and the page views that follow.
+//
+// Matches are folded into the attempts in time order (ties by mask, then
+// visit) once they are older than the visitor's last event minus the
+// reorder window, and before an event that may let go of their visit is
+// applied; until then they wait, and Funnel folds them into a copy. So
+// events out of order within the reorder window, and duplicates (which
+// Touch refuses), give the record of in-order delivery; an event later
+// than the window is folded as it comes. Funnel reports a record only when
+// its content changed since it last did; its version is the visitor's.
 //
 // # Light results
 //

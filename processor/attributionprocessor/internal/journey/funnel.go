@@ -51,9 +51,9 @@ type FunnelRecord struct {
 // reorder window may still come before it.
 type funnelMatch struct {
 	at      int64
-	mask    uint16
 	visit   int32 // the visit's number
-	consent unique.Handle[string]
+	mask    uint16
+	consent uint8 // Tracker.consents index
 }
 
 // before orders matches by time, then by mask and visit, so that matches
@@ -68,7 +68,7 @@ func (a funnelMatch) before(b funnelMatch) bool {
 	return a.visit < b.visit
 }
 
-// attempt is one try at a funnel.
+// attempt is one try at a funnel (80 bytes: TestStateSizes).
 type attempt struct {
 	times []int64 // the steps reached, first times
 	visit int32   // number of the first step's visit
@@ -77,12 +77,14 @@ type attempt struct {
 	next  pageView // the first page view after the furthest step; zero: none yet
 }
 
-// firstStep is what a record says about the attempt's first step.
+// firstStep is what a record says about the attempt's first step: its
+// visit (by the time that created it, which gives the visit id), the
+// visit's entry and dims, and the consent decision of the event.
 type firstStep struct {
-	id      [16]byte
+	created int64
 	entry   unique.Handle[entry]
 	dims    unique.Handle[dims]
-	consent unique.Handle[string]
+	consent uint8
 }
 
 func (a *attempt) clone() *attempt {
@@ -94,36 +96,72 @@ func (a *attempt) clone() *attempt {
 	return &c
 }
 
-// funnelState is a visitor's state of one funnel.
+// funnelState is a visitor's state of one funnel (48 bytes:
+// TestStateSizes). Its record's version is the visitor's: every change
+// comes with an event of the visitor, which raises it.
 type funnelState struct {
-	version  int64
 	attempts int32
-	done     bool     // an attempt completed: the record is final
-	best     *attempt // most steps reached, the earliest of those
-	cur      *attempt // the open attempt (may be best); nil when none
-	pending  []funnelMatch
 	// emitted is a hash of the last record Funnel reported as changed, so
-	// that a match that changed nothing writes no record.
-	emitted uint64
+	// that a match that changed nothing writes no record; 0: none yet.
+	emitted uint32
+	best    *attempt // most steps reached, the earliest of those
+	cur     *attempt // the open attempt (may be best); nil when none
+	pending []funnelMatch
+}
+
+// entered reports whether the state holds anything: an attempt, or
+// matches that may still make one.
+func (fs *funnelState) entered() bool { return fs.best != nil || len(fs.pending) > 0 }
+
+// done reports whether an attempt completed: the record is final.
+func (fs *funnelState) done(def *FunnelDef) bool {
+	return fs.best != nil && len(fs.best.times) == def.Steps
 }
 
 // funnelsOf returns the visitor's funnel states, made on first use.
-func (t *Tracker) funnelsOf(vs *visitorState) []*funnelState {
+func (t *Tracker) funnelsOf(vs *visitorState) []funnelState {
 	if vs.marks == nil {
 		vs.marks = new(marks)
 	}
 	if vs.marks.funnels == nil {
-		vs.marks.funnels = make([]*funnelState, len(t.cfg.Funnels))
+		vs.marks.funnels = make([]funnelState, len(t.cfg.Funnels))
 	}
 	return vs.marks.funnels
 }
 
 // funnels returns the visitor's funnel states; nil when it entered none.
-func (vs *visitorState) funnels() []*funnelState {
+func (vs *visitorState) funnels() []funnelState {
 	if vs.marks == nil {
 		return nil
 	}
 	return vs.marks.funnels
+}
+
+// consentIndex interns a consent decision (a closed set: a handful of
+// values) as a byte. t.mu must be held.
+func (t *Tracker) consentIndex(s string) uint8 { return internConsent(&t.consents, s) }
+
+// internConsent returns the index of s in *table plus one, adding it;
+// 0 for "" and, beyond 255 distinct values, for the rest.
+func internConsent(table *[]string, s string) uint8 {
+	if s == "" {
+		return 0
+	}
+	if i := slices.Index(*table, s); i >= 0 {
+		return uint8(i + 1)
+	}
+	if len(*table) == 255 {
+		return 0
+	}
+	*table = append(*table, s)
+	return uint8(len(*table))
+}
+
+func (t *Tracker) consent(i uint8) string {
+	if i == 0 || int(i) > len(t.consents) {
+		return ""
+	}
+	return t.consents[i-1]
 }
 
 // FunnelSteps records that an event of visitor at time at, applied by
@@ -139,37 +177,30 @@ func (t *Tracker) FunnelSteps(visitor, visitID string, at time.Time, consent str
 		return 0
 	}
 	ts := at.UnixNano()
-	var ch unique.Handle[string]
-	if consent != "" {
-		ch = unique.Make(consent)
-	}
+	ci := t.consentIndex(consent)
 	for f, mask := range masks {
-		if mask == 0 || f >= len(t.cfg.Funnels) {
+		if f >= len(t.cfg.Funnels) {
+			break
+		}
+		if mask &= 1<<t.cfg.Funnels[f].Steps - 1; mask == 0 {
 			continue
 		}
-		all := t.funnelsOf(vs)
-		if all[f] == nil {
-			// Even a later step without the first is kept until it
-			// settles: the first step may still arrive before it.
-			all[f] = &funnelState{}
-		}
-		fs := all[f]
-		if fs.done {
+		// Even a later step without the first is kept until it settles:
+		// the first step may still arrive before it.
+		fs := &t.funnelsOf(vs)[f]
+		if fs.done(&t.cfg.Funnels[f]) {
 			continue
 		}
-		m := funnelMatch{at: ts, mask: mask, visit: v.number, consent: ch}
+		m := funnelMatch{at: ts, mask: mask, visit: v.number, consent: ci}
 		i := len(fs.pending)
 		for i > 0 && m.before(fs.pending[i-1]) {
 			i--
 		}
 		fs.pending = slices.Insert(fs.pending, i, m)
 		t.settle(vs, fs, f, vs.lastSeen-t.window)
-		if fs.best == nil && len(fs.pending) == 0 {
-			all[f] = nil // settled without entering the funnel
-			continue
+		if fs.entered() {
+			changed |= 1 << f
 		}
-		fs.version = nextVersion(fs.version, ts)
-		changed |= 1 << f
 	}
 	return changed
 }
@@ -194,7 +225,7 @@ func (t *Tracker) settle(vs *visitorState, fs *funnelState, f int, horizon int64
 // fold applies one match, in time order, to the attempts (the rules of
 // "Funnels" in the package documentation).
 func (t *Tracker) fold(vs *visitorState, fs *funnelState, def *FunnelDef, m funnelMatch) {
-	if fs.done {
+	if fs.done(def) {
 		return
 	}
 	if c := fs.cur; c != nil {
@@ -211,7 +242,7 @@ func (t *Tracker) fold(vs *visitorState, fs *funnelState, def *FunnelDef, m funn
 				fs.best = c
 			}
 			if len(c.times) == def.Steps {
-				fs.done, fs.cur = true, nil
+				fs.cur = nil
 				fs.best.next = pageView{}
 			}
 			return
@@ -228,7 +259,7 @@ func (t *Tracker) fold(vs *visitorState, fs *funnelState, def *FunnelDef, m funn
 	a := &attempt{times: []int64{m.at}, visit: m.visit, last: m.visit}
 	a.first = firstStep{consent: m.consent, entry: directEntry, dims: noDims}
 	if v := visitNumbered(vs, m.visit); v != nil {
-		a.first.id, a.first.entry, a.first.dims = v.id, v.entry, v.dims
+		a.first.created, a.first.entry, a.first.dims = v.created, v.entry, v.dims
 	}
 	a.next = t.pageAfter(vs, m.visit, m.at)
 	fs.attempts++
@@ -273,8 +304,9 @@ func (t *Tracker) pageAfter(vs *visitorState, n int32, at int64) pageView {
 // attempt waits for the page after its furthest step; it returns the
 // funnels whose record may have changed. t.mu must be held.
 func (t *Tracker) funnelPage(vs *visitorState, v *visitState, p pageView) (changed uint64) {
-	for f, fs := range vs.funnels() {
-		if fs == nil || fs.done {
+	for f := range vs.funnels() {
+		fs := &vs.marks.funnels[f]
+		if !fs.entered() || fs.done(&t.cfg.Funnels[f]) {
 			continue
 		}
 		// With pending matches the record folds them with the page
@@ -285,7 +317,6 @@ func (t *Tracker) funnelPage(vs *visitorState, v *visitState, p pageView) (chang
 			ch = true
 		}
 		if ch {
-			fs.version = nextVersion(fs.version, p.at)
 			changed |= 1 << f
 		}
 	}
@@ -298,12 +329,9 @@ func (t *Tracker) funnelPage(vs *visitorState, v *visitState, p pageView) (chang
 // held.
 func (t *Tracker) settleFunnels(vs *visitorState, ts int64) {
 	horizon := max(vs.lastSeen, ts) - t.window
-	for f, fs := range vs.funnels() {
-		if fs != nil && len(fs.pending) > 0 && fs.pending[0].at < horizon {
+	for f := range vs.funnels() {
+		if fs := &vs.marks.funnels[f]; len(fs.pending) > 0 && fs.pending[0].at < horizon {
 			t.settle(vs, fs, f, horizon)
-			if fs.best == nil && len(fs.pending) == 0 {
-				vs.marks.funnels[f] = nil
-			}
 		}
 	}
 }
@@ -316,22 +344,22 @@ func (t *Tracker) Funnel(visitor string, f int) (rec FunnelRecord, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	vs, held := t.visitors.Peek(visitor)
-	if !held || f >= len(vs.funnels()) || vs.funnels()[f] == nil {
+	if !held || f >= len(vs.funnels()) || !vs.marks.funnels[f].entered() {
 		return FunnelRecord{}, false
 	}
-	fs := vs.funnels()[f]
+	fs, def := &vs.marks.funnels[f], &t.cfg.Funnels[f]
 	t.settle(vs, fs, f, vs.lastSeen-t.window)
 	view := fs
 	if len(fs.pending) > 0 {
 		// Fold the unsettled matches into a copy.
 		c := *fs
 		c.best, c.cur = fs.best.clone(), fs.cur.clone()
-		if fs.cur == fs.best {
+		if fs.cur != nil && fs.cur == fs.best {
 			c.cur = c.best
 		}
 		c.pending = nil
 		for _, m := range fs.pending {
-			t.fold(vs, &c, &t.cfg.Funnels[f], m)
+			t.fold(vs, &c, def, m)
 		}
 		view = &c
 	}
@@ -339,24 +367,24 @@ func (t *Tracker) Funnel(visitor string, f int) (rec FunnelRecord, ok bool) {
 	if b == nil {
 		return FunnelRecord{}, false
 	}
-	rec = FunnelRecord{Version: fs.version, Completed: view.done, Attempts: int(view.attempts)}
+	rec = FunnelRecord{Version: vs.version, Completed: view.done(def), Attempts: int(view.attempts)}
 	rec.Steps = make([]time.Time, len(b.times))
 	for i, at := range b.times {
 		rec.Steps[i] = tm(at)
 	}
-	if !view.done {
+	if !rec.Completed {
 		rec.NextPage = path(b.next.page)
 	}
-	if fi := &b.first; fi.entry != (unique.Handle[entry]{}) {
-		rec.VisitID = hex.EncodeToString(fi.id[:])
-		en := fi.entry.Value()
-		rec.Medium, rec.Source, rec.Campaign, rec.Partner = en.medium, en.source, en.campaign, en.partner
-		d := fi.dims.Value()
-		rec.Device, rec.Country = d.device, d.country
-		if fi.consent != (unique.Handle[string]{}) {
-			rec.Consent = fi.consent.Value()
-		}
+	fi := &b.first
+	if fi.created != 0 {
+		id := visitID(vs.site, vs.key, fi.created)
+		rec.VisitID = hex.EncodeToString(id[:])
 	}
+	en := fi.entry.Value()
+	rec.Medium, rec.Source, rec.Campaign, rec.Partner = en.medium, en.source, en.campaign, en.partner
+	d := fi.dims.Value()
+	rec.Device, rec.Country = d.device, d.country
+	rec.Consent = t.consent(fi.consent)
 	sum := rec.hash()
 	if sum == fs.emitted {
 		return rec, false
@@ -365,12 +393,13 @@ func (t *Tracker) Funnel(visitor string, f int) (rec FunnelRecord, ok bool) {
 	return rec, true
 }
 
-// hash is a hash of the record's content (not its version).
-func (r *FunnelRecord) hash() uint64 {
-	h := fnv.New64a()
+// hash is a hash of the record's content (not its version); never 0, the
+// value of "nothing emitted".
+func (r *FunnelRecord) hash() uint32 {
+	h := fnv.New32a()
 	fmt.Fprintln(h, r.Completed, r.Attempts, r.NextPage, r.VisitID, r.Medium, r.Source, r.Campaign, r.Partner, r.Device, r.Country, r.Consent)
 	for _, s := range r.Steps {
 		fmt.Fprintln(h, s.UnixNano())
 	}
-	return h.Sum64() | 1 // never 0, the value of "nothing emitted"
+	return h.Sum32() | 1
 }

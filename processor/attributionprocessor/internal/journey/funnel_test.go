@@ -56,7 +56,7 @@ func feedFunnels(t testing.TB, tr *Tracker, evs ...Event) {
 func funnelRecord(t testing.TB, tr *Tracker, f int) (FunnelRecord, bool) {
 	t.Helper()
 	tr.mu.Lock()
-	if vs, ok := tr.visitors.Peek("v1"); ok && vs.funnels() != nil && vs.funnels()[f] != nil {
+	if vs, ok := tr.visitors.Peek("v1"); ok && vs.funnels() != nil {
 		vs.funnels()[f].emitted = 0 // always report
 	}
 	tr.mu.Unlock()
@@ -178,7 +178,7 @@ func referenceFunnel(def FunnelDef, evs []Event, visitOf map[string]int32) (step
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}
-		if c := int(funnelMask(a)) - int(funnelMask(b)); c != 0 {
+		if c := int(funnelMask(a)&(1<<def.Steps-1)) - int(funnelMask(b)&(1<<def.Steps-1)); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Path, b.Path)
@@ -190,7 +190,7 @@ func referenceFunnel(def FunnelDef, evs []Event, visitOf map[string]int32) (step
 	}
 	var best, cur *att
 	for _, e := range sorted {
-		m := funnelMask(e)
+		m := funnelMask(e) & (1<<def.Steps - 1)
 		if m == 0 || completed {
 			continue
 		}

@@ -212,6 +212,7 @@ type visitState struct {
 	dayEnd    int64
 	engagedMs int64
 	version   int64
+	created   int64 // time of the event that created it, which gave its id
 	pages     int32
 	number    int32 // visitor's visit count at creation
 	// Page paths are interned: a site has far fewer pages than visits,
@@ -246,7 +247,7 @@ type marks struct {
 	outcomes, segments []string
 	// funnels holds the visitor's state of each funnel of Config.Funnels
 	// it entered (nil entries for the others); nil until the first.
-	funnels []*funnelState
+	funnels []funnelState
 }
 
 // add adds s to the set of the given kind and reports whether it was new.
@@ -325,6 +326,7 @@ type Tracker struct {
 	visitors  *simplelru.LRU[string, *visitorState]
 	evictions int64
 	dropped   [2]*visitState // scratch of apply: visits no longer held
+	consents  []string       // the consent decisions funnels met (consentIndex)
 	ndropped  int
 }
 
@@ -692,7 +694,7 @@ func (t *Tracker) sameDay(v *visitState, ts int64) bool {
 }
 
 func (t *Tracker) newVisit(vs *visitorState, e Event, ts int64, pv bool) *visitState {
-	v := &visitState{start: ts, last: ts}
+	v := &visitState{start: ts, last: ts, created: ts}
 	v.id = visitID(vs.site, vs.key, ts)
 	if pv && e.Medium != "" {
 		v.entry = unique.Make(entryOf(&e))

@@ -42,6 +42,10 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 		e.funnelNames = append(e.funnelNames, f.Name)
 		e.funnelSteps = append(e.funnelSteps, f.Steps)
 	}
+	e.consents = append([]string{""}, t.consents...)
+	for len(e.consents) < 256 {
+		e.consents = append(e.consents, "") // an index beyond the table reads as ""
+	}
 	var strs []string
 	var entries []unique.Handle[entry]
 	var dimss []unique.Handle[dims]
@@ -96,8 +100,9 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 		ent(vs.firstTouch.entry)
 		ent(vs.lastNonDir.entry)
 		mks(vs.marks)
-		for f, fs := range vs.funnels() {
-			if fs == nil {
+		for f := range vs.funnels() {
+			fs := &vs.marks.funnels[f]
+			if !fs.entered() {
 				continue
 			}
 			str(t.cfg.Funnels[f].Name)
@@ -108,10 +113,10 @@ func (t *Tracker) Snapshot(w io.Writer) error {
 				str(path(a.next.page))
 				ent(a.first.entry)
 				dim(a.first.dims)
-				str(handleStr(a.first.consent))
+				str(t.consent(a.first.consent))
 			}
 			for _, m := range fs.pending {
-				str(handleStr(m.consent))
+				str(t.consent(m.consent))
 			}
 		}
 		for _, v := range [...]*visitState{vs.cur, vs.prev} {
@@ -192,8 +197,9 @@ type encoder struct {
 	// when its steps are as many.
 	funnelNames []string
 	funnelSteps []int
-	base        int64 // the current visitor's lastSeen
-	err         error // first write error
+	consents    []string // by consent index (Tracker.consents, "" first)
+	base        int64    // the current visitor's lastSeen
+	err         error    // first write error
 }
 
 // flush writes the buffer once it is full, or always when last (then
@@ -306,22 +312,21 @@ func (e *encoder) visitor(vs *visitorState) {
 // funnels writes the visitor's funnel states.
 func (e *encoder) funnels(vs *visitorState) {
 	n := 0
-	for _, fs := range vs.funnels() {
-		if fs != nil {
+	for f := range vs.funnels() {
+		if vs.marks.funnels[f].entered() {
 			n++
 		}
 	}
 	e.uvarint(uint64(n))
-	for f, fs := range vs.funnels() {
-		if fs == nil {
+	for f := range vs.funnels() {
+		fs := &vs.marks.funnels[f]
+		if !fs.entered() {
 			continue
 		}
 		e.ref(e.funnelNames[f])
 		e.uvarint(uint64(e.funnelSteps[f]))
-		e.time(fs.version)
 		e.uvarint(uint64(fs.attempts))
-		e.buf = append(e.buf, btoi(fs.done))
-		e.buf = binary.LittleEndian.AppendUint64(e.buf, fs.emitted)
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, fs.emitted)
 		if fs.best == nil { // every match still pending
 			e.buf = append(e.buf, 0)
 		} else {
@@ -342,7 +347,7 @@ func (e *encoder) funnels(vs *visitorState) {
 			e.time(m.at)
 			e.uvarint(uint64(m.mask))
 			e.uvarint(uint64(m.visit))
-			e.ref(handleStr(m.consent))
+			e.ref(e.consents[m.consent])
 		}
 	}
 }
@@ -354,10 +359,10 @@ func (e *encoder) attempt(a *attempt) {
 	}
 	e.uvarint(uint64(a.visit))
 	e.uvarint(uint64(a.last))
-	e.buf = append(e.buf, a.first.id[:]...)
+	e.time(a.first.created)
 	e.uvarint(e.entries[a.first.entry])
 	e.uvarint(e.dims[a.first.dims])
-	e.ref(handleStr(a.first.consent))
+	e.ref(e.consents[a.first.consent])
 	if a.next.at == 0 {
 		e.buf = append(e.buf, 0)
 	} else {
@@ -366,9 +371,6 @@ func (e *encoder) attempt(a *attempt) {
 		e.ref(path(a.next.page))
 	}
 }
-
-// handleStr is the string of a handle, "" for the zero handle.
-func handleStr(h unique.Handle[string]) string { return path(h) }
 
 func (e *encoder) visit(v *visitState) {
 	if v == nil {
@@ -397,6 +399,7 @@ func (e *encoder) visit(v *visitState) {
 	e.uvarint(e.dims[v.dims])
 	e.marks(v.marks)
 	e.path(v.path)
+	e.time(v.created)
 }
 
 // path writes a visit's path state: uvarint(n) n*(at:diff page:ref), then
@@ -439,6 +442,7 @@ func (t *Tracker) Restore(r io.Reader) error {
 	t.key = st.key
 	t.evictions = st.evictions
 	t.visitors = st.visitors
+	t.consents = st.consents
 	return nil
 }
 
@@ -446,6 +450,7 @@ type restored struct {
 	key       uint64
 	evictions int64
 	visitors  *simplelru.LRU[string, *visitorState]
+	consents  []string
 }
 
 type decoder struct {
@@ -459,15 +464,16 @@ type decoder struct {
 	rerr   error
 	err    error // first error; all reads return zero values after it
 
-	cfg     *Config
-	version uint64 // of the format: 1 has no second page
-	strs    []string
-	entries []unique.Handle[entry]
-	dims    []unique.Handle[dims]
-	base    int64
-	trimmed int64
-	touches []touch  // scratch, reused for every visitor
-	seen    []uint32 // scratch, reused for every visitor
+	cfg      *Config
+	consents []string // the restored funnels' consent decisions (Tracker.consents)
+	version  uint64   // of the format: 1 has no second page
+	strs     []string
+	entries  []unique.Handle[entry]
+	dims     []unique.Handle[dims]
+	base     int64
+	trimmed  int64
+	touches  []touch  // scratch, reused for every visitor
+	seen     []uint32 // scratch, reused for every visitor
 }
 
 // fail records the first error, at the offset of the next unread byte.
@@ -722,6 +728,7 @@ func (d *decoder) snapshot(cfg *Config) (*restored, error) {
 		st.evictions += d.trimmed
 	}
 	st.visitors = lru
+	st.consents = d.consents
 	return st, nil
 }
 
@@ -874,6 +881,13 @@ func (d *decoder) visit() *visitState {
 	} else if v.pages > 1 {
 		v.path = oldPath(v)
 	}
+	// The time that created the visit gives its id: before format 6 it is
+	// not known, its start is the best guess (a funnel record of the
+	// visit may then name another id).
+	v.created = v.start
+	if d.version >= 6 {
+		v.created = d.base + d.varint()
+	}
 	if d.err == nil && v.start > v.last {
 		d.fail("visit %x: start after last activity", v.id)
 	}
@@ -943,13 +957,9 @@ func (d *decoder) funnels(vs *visitorState) {
 			d.fail("funnel %q: %d steps", name, steps)
 			return
 		}
-		fs := &funnelState{}
-		fs.version = d.base + d.varint()
+		fs := funnelState{}
 		fs.attempts = d.int32("funnel attempts")
-		fs.done = d.flag("funnel done")
-		if b := d.bytes(8); b != nil {
-			fs.emitted = binary.LittleEndian.Uint64(b)
-		}
+		fs.emitted = d.u32()
 		if d.flag("funnel best attempt") {
 			fs.best = d.attempt(int(steps))
 		}
@@ -957,7 +967,7 @@ func (d *decoder) funnels(vs *visitorState) {
 		case b == nil:
 		case b[0] == 1 && fs.best != nil:
 			fs.cur = fs.best
-		case b[0] == 2:
+		case b[0] == 2 && fs.best != nil:
 			fs.cur = d.attempt(int(steps))
 		case b[0] != 0:
 			d.p--
@@ -967,14 +977,12 @@ func (d *decoder) funnels(vs *visitorState) {
 		for j := 0; j < np && d.err == nil; j++ {
 			m := funnelMatch{at: d.base + d.varint()}
 			mask := d.uvarint()
-			if mask >= 1<<MaxFunnelSteps {
+			if mask >= 1<<steps {
 				d.fail("funnel match mask %x", mask)
 			}
 			m.mask = uint16(mask)
 			m.visit = d.int32("funnel match visit")
-			if c := d.ref(); c != "" {
-				m.consent = unique.Make(c)
-			}
+			m.consent = internConsent(&d.consents, d.ref())
 			if j > 0 && m.before(fs.pending[j-1]) {
 				d.fail("funnel %q: matches out of order", name)
 			}
@@ -989,7 +997,7 @@ func (d *decoder) funnels(vs *visitorState) {
 					vs.marks = new(marks)
 				}
 				if vs.marks.funnels == nil {
-					vs.marks.funnels = make([]*funnelState, len(d.cfg.Funnels))
+					vs.marks.funnels = make([]funnelState, len(d.cfg.Funnels))
 				}
 				vs.marks.funnels[f] = fs
 				break
@@ -1013,9 +1021,7 @@ func (d *decoder) attempt(steps int) *attempt {
 	a.last = d.int32("funnel visit")
 	{
 		fi := &a.first
-		if b := d.bytes(16); b != nil {
-			copy(fi.id[:], b)
-		}
+		fi.created = d.base + d.varint()
 		fi.entry = d.entry()
 		i := d.uvarint()
 		if i >= uint64(len(d.dims)) {
@@ -1026,9 +1032,7 @@ func (d *decoder) attempt(steps int) *attempt {
 		} else {
 			fi.dims = d.dims[i]
 		}
-		if c := d.ref(); c != "" {
-			fi.consent = unique.Make(c)
-		}
+		fi.consent = internConsent(&d.consents, d.ref())
 	}
 	if d.flag("funnel next page") {
 		a.next = pageView{at: d.base + d.varint(), page: page(d.ref())}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -44,10 +45,10 @@ var goldenSnapshot = []string{
 	"04" + "00" + "00" + "00" + "00" + "00",        // version t0+2, start, last, landingAt, secondAt (none: landingAt), exitAt t0
 	"00" + "01" + "05" + "02" + "05" + "00" + "00", // 0 ms engaged, 1 page, landing /, no second page (""), exit /, entry 0, dims 0
 	"01" + "03" + "01" + "04",                      // outcomes [purchase], segments [b2b]
-	"00",                                           // no path views (one page: the landing is the path)
+	"00" + "00",                                    // no path views (one page: the landing is the path), created at t0
 	"00",                                           // no previous visit
 	"00",                                           // no funnels
-	"b5e46dc5",                                     // CRC-32C of all the above, little-endian
+	"60585cd5",                                     // CRC-32C of all the above, little-endian
 }
 
 // goldenSnapshotV5 is the same state in format version 5, written before
@@ -55,6 +56,7 @@ var goldenSnapshot = []string{
 var goldenSnapshotV5 = func() []string {
 	p := append([]string(nil), goldenSnapshot[:19]...)
 	p[0] = "574a4a5405"
+	p[17] = "00" // no path views; no creation time
 	return append(p, "7ddea729")
 }()
 
@@ -509,9 +511,9 @@ func TestRestoreCorrupt(t *testing.T) {
 		{"visit flag", parts(18, "02"), true, "visit flag 2 is neither 0 nor 1"},
 		{"visit count beyond int32", parts(8, "0400808080800800"), true, "visit count 2147483648 too large"},
 		{"empty visitor key", parts(7, "0000808085fda1dbb2ab30"), true, "empty visitor key"},
-		{"first seen after last seen", parts(8, "04020100"), true, `visitor "v1": first seen after last seen at byte 149`},
-		{"start after last activity", parts(14, "040200000000"), true, "visit " + goldenVisitID + ": start after last activity at byte 147"},
-		{"previous visit without open visit", append(parts(13, "0001"+goldenVisitID+"01")[:18], goldenSnapshot[19:]...), true, `visitor "v1": previous visit without an open visit at byte 149`},
+		{"first seen after last seen", parts(8, "04020100"), true, `visitor "v1": first seen after last seen at byte 150`},
+		{"start after last activity", parts(14, "040200000000"), true, "visit " + goldenVisitID + ": start after last activity at byte 148"},
+		{"previous visit without open visit", append(parts(13, "0001"+goldenVisitID+"01")[:18], goldenSnapshot[19:]...), true, `visitor "v1": previous visit without an open visit at byte 150`},
 		{"visitor twice", append(parts(6, "02")[:20], goldenSnapshot[7:]...), true, `visitor "v1" appears twice`},
 	}
 	for _, tt := range tests {
@@ -576,13 +578,24 @@ func FuzzRestore(f *testing.F) {
 	f.Add(snapshot(f, newTracker(f, Config{})))
 	f.Add([]byte{})
 	small := Config{MaxVisitors: 2, MaxTouches: 2, MaxSeenIDs: 2, SplitAtMidnight: true, Location: time.FixedZone("x", -5*3600)}
+	// Funnels: a tracker whose visitors hold attempts and pending matches.
+	withFunnels := Config{Funnels: []FunnelDef{{Name: "a", Steps: 4, VisitScope: true}, {Name: "b", Steps: 3, Strict: true, Window: time.Hour}}}
+	ft := newTracker(f, withFunnels)
+	for seed := range uint64(3) {
+		evs := funnelEvents(rand.New(rand.NewPCG(seed, 3)))
+		for i := range evs {
+			evs[i].Visitor = fmt.Sprintf("f%d", seed)
+		}
+		feedFunnels(f, ft, evs...)
+	}
+	f.Add(snapshot(f, ft))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inputs := [][]byte{data}
 		if len(data) >= 4 {
 			inputs = append(inputs, withCRC(data)) // get past the checksum
 		}
 		for _, in := range inputs {
-			for _, cfg := range []Config{{}, small} {
+			for _, cfg := range []Config{{}, small, withFunnels} {
 				tr := newTracker(t, cfg)
 				if err := tr.Restore(bytes.NewReader(in)); err != nil {
 					continue
@@ -604,6 +617,19 @@ func FuzzRestore(f *testing.F) {
 					tr.Apply(e)
 					e.ID, e.Time = "fuzz3", e.Time.Add(-2*time.Hour)
 					tr.Apply(e)
+				}
+				for _, key := range tr.visitors.Keys() {
+					for _, path := range []string{"/s1", "/s2", "/s3", "/x"} {
+						e := pv("fz"+path, path, 3*time.Hour)
+						e.Visitor = key
+						if ref, ok, _ := tr.Touch(e); ok {
+							m := funnelMask(e)
+							tr.FunnelSteps(key, ref.VisitID, e.Time, "granted", []uint16{m, m, 0xffff})
+						}
+					}
+					for f := range cfg.Funnels {
+						tr.Funnel(key, f)
+					}
 				}
 				e := pv("x", "/", 0)
 				e.Visitor = "\x00not-in-the-snapshot"
