@@ -255,6 +255,7 @@ func dashboardDefs() []dashboardDef {
 					visits)),
 			},
 		},
+		funnelsDashboard(),
 		{
 			id: "webjourney-live", title: "[webjourney] Live",
 			description: "The last 30 minutes, refreshed every 10 seconds: visitors, page views, top pages now.",

@@ -58,7 +58,7 @@ func TestFieldsExistInExporterMapping(t *testing.T) {
 	require.NoError(t, err)
 	store := journeystore.New(client.Client, layout)
 	t.Cleanup(func() {
-		for _, f := range []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyVisits, journeystore.FamilyVisitors, journeystore.FamilyCredits, journeystore.FamilyPostbacks} {
+		for _, f := range []journeystore.Family{journeystore.FamilyEvents, journeystore.FamilyVisits, journeystore.FamilyVisitors, journeystore.FamilyCredits, journeystore.FamilyFunnels, journeystore.FamilyPostbacks} {
 			index := layout.Index(f)
 			if f == journeystore.FamilyEvents {
 				index = layout.EventsIndex(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))

@@ -48,6 +48,9 @@ const (
 	// DataViewPostbacks is the partner_postback exporter's ledger: what
 	// was reported to each partner, skipped or refused.
 	DataViewPostbacks = "webjourney-postbacks"
+	// DataViewFunnels is the funnel records: one per site, visitor and
+	// funnel, timed by the first step (entered_at).
+	DataViewFunnels = "webjourney-funnels"
 )
 
 // Object is one saved object in Kibana's export format.
@@ -187,7 +190,18 @@ func dataViews(prefix string) []Object {
 			em.AttrAttributionValue:  formatMoney,
 			em.AttrOutcomeValue:      formatMoney,
 		}),
+		dataView(DataViewFunnels, l.Index(journeystore.FamilyFunnels), "webjourney funnels", funnelFormats()),
 	}
+}
+
+// funnelFormats are the funnel records' durations: from the first to the
+// furthest step, and from each step to the next.
+func funnelFormats() map[string]any {
+	out := map[string]any{em.AttrFunnelDuration: formatDuration}
+	for _, f := range em.AttrFunnelStepAfter[1:] {
+		out[f] = formatDuration
+	}
+	return out
 }
 
 // searchSource is a searchSourceJSON with a KQL query and, for objects that
@@ -243,7 +257,12 @@ const (
 	VisJourneySankey      = "webjourney-journeys-sankey"
 	VisJourneyTransitions = "webjourney-journeys-transitions"
 	VisRetention          = "webjourney-retention-heatmap"
+	VisFunnels            = "webjourney-funnels-chart"
+	VisFunnelNext         = "webjourney-funnels-next"
 )
+
+// DashboardFunnels is the funnels dashboard's id.
+const DashboardFunnels = "webjourney-funnels"
 
 func visualization(id, title, visType string, params map[string]any) Object {
 	return newObject("visualization", id, map[string]any{
@@ -275,6 +294,10 @@ func visualizations(prefix string) []Object {
 		visualization(VisJourneyTransitions, "[webjourney] Journeys: transitions of one page (previous pages and entrances → page → next pages and exits)", "vega",
 			map[string]any{"spec": TransitionsSpec(prefix, TransitionsPage)}),
 		visualization(VisRetention, "[webjourney] Retention: visitors by first-seen week × weeks since", "vega",
-			map[string]any{"spec": RetentionSpec(prefix)}))
+			map[string]any{"spec": RetentionSpec(prefix)}),
+		visualization(VisFunnels, "[webjourney] Funnels: records per step, share of step 1 and drop-off", "vega",
+			map[string]any{"spec": FunnelSpec(prefix)}),
+		visualization(VisFunnelNext, "[webjourney] Funnels: where did they go next (page after the last step of abandoned records)", "vega",
+			map[string]any{"spec": FunnelNextSpec(prefix)}))
 	return out
 }

@@ -22,7 +22,7 @@ func TestObjectsForAnotherPrefix(t *testing.T) {
 	assert.Equal(t, map[string]string{
 		DataViewEvents: "shop-events-*", DataViewVisits: "shop-visits",
 		DataViewVisitors: "shop-visitors", DataViewCredits: "shop-credits",
-		DataViewPostbacks: "shop-postbacks",
+		DataViewPostbacks: "shop-postbacks", DataViewFunnels: "shop-funnels",
 	}, titles)
 	var defaultIDs []string
 	for _, o := range Objects("webjourney") {
@@ -40,4 +40,8 @@ func TestObjectsForAnotherPrefix(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(SankeySpec("shop")), &spec))
 	assert.Equal(t, "shop-visits", spec.Data[0].URL.Index)
 	assert.Equal(t, "shop-visits", DataViewIndex(DataViewVisits, "shop"))
+	for _, s := range []string{FunnelSpec("shop"), FunnelNextSpec("shop")} {
+		require.NoError(t, json.Unmarshal([]byte(s), &spec))
+		assert.Equal(t, "shop-funnels", spec.Data[0].URL.Index)
+	}
 }

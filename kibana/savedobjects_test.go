@@ -144,8 +144,8 @@ func TestStructure(t *testing.T) {
 			t.Errorf("%s/%s: unexpected type", o.Type, o.ID)
 		}
 	}
-	assert.Equal(t, 5, counts["index-pattern"])
-	assert.Equal(t, 8, counts["dashboard"])
+	assert.Equal(t, 6, counts["index-pattern"])
+	assert.Equal(t, 9, counts["dashboard"])
 	assert.GreaterOrEqual(t, counts["search"], 1)
 }
 
@@ -297,13 +297,34 @@ func (c *checker) vega(specText, where string) {
 		walk(u["body"])
 	}
 	assert.Positive(t, queried, "%s: the spec queries nothing", where)
-	for _, m := range spec["marks"].([]any) {
-		f, ok := m.(map[string]any)["from"].(map[string]any)
+	c.vegaMarks(spec["marks"].([]any), dataNames, where)
+}
+
+// vegaMarks checks that every mark reads data defined before it: a
+// top-level data set, or the facet of a group mark it is inside.
+func (c *checker) vegaMarks(marks []any, dataNames map[string]bool, where string) {
+	t := c.t
+	for _, m := range marks {
+		mm := m.(map[string]any)
+		f, ok := mm["from"].(map[string]any)
 		if !ok {
 			continue // a single item (a heading, a frame): no data
 		}
-		from := f["data"].(string)
-		assert.True(t, dataNames[from], "%s: mark reads unknown data %q", where, from)
+		inner := dataNames
+		if facet, ok := f["facet"].(map[string]any); ok {
+			from := facet["data"].(string)
+			assert.True(t, dataNames[from], "%s: group facets unknown data %q", where, from)
+			inner = map[string]bool{facet["name"].(string): true}
+			for k := range dataNames {
+				inner[k] = true
+			}
+		} else {
+			from := f["data"].(string)
+			assert.True(t, dataNames[from], "%s: mark reads unknown data %q", where, from)
+		}
+		if sub, ok := mm["marks"].([]any); ok {
+			c.vegaMarks(sub, inner, where)
+		}
 	}
 }
 

@@ -229,8 +229,9 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 		row(x.prefix+"-visits", "visits", "-", "missing")+
 		row(x.prefix+"-visitors", "visitors", "-", "missing")+
 		row(x.prefix+"-credits", "credits", "-", "missing")+
+		row(x.prefix+"-funnels", "funnels", "-", "missing")+
 		row(x.deadLetter, "dead_letter", "-", "missing"), r.stdout)
-	assert.Contains(t, r.stderr, "5 of 5 templates are missing, older or drifted")
+	assert.Contains(t, r.stderr, "6 of 6 templates are missing, older or drifted")
 
 	// The exporter installs all but the dead-letter template (not configured here).
 	r = runCmd("", append([]string{"templates", "install"}, x.conn...)...)
@@ -239,10 +240,10 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 	r = check(exitNotReady)
 	assert.Contains(t, r.stdout, row(x.prefix+"-credits", "credits", strconv.Itoa(current), "ok"))
 	assert.Contains(t, r.stdout, row(x.deadLetter, "dead_letter", "-", "missing"))
-	assert.Contains(t, r.stderr, "1 of 5 templates")
+	assert.Contains(t, r.stderr, "1 of 6 templates")
 	require.Equal(t, exitOK, runCmd("", append([]string{"templates", "install"}, x.connDeadLetter...)...).code)
 	r = check(exitOK)
-	assert.Equal(t, 5, strings.Count(r.stdout, " ok\n"), r.stdout)
+	assert.Equal(t, 6, strings.Count(r.stdout, " ok\n"), r.stdout)
 	assert.Empty(t, r.stderr)
 
 	// Tamper with the installed templates: an older version, a newer one,
@@ -274,7 +275,7 @@ func TestTemplatesCommandsIntegration(t *testing.T) {
 	assert.Contains(t, r.stdout, x.prefix+`-credits: mapping drift: session.id: expected {"ignore_above":1024,"type":"keyword"}, installed none`+"\n")
 	assert.Contains(t, r.stdout, x.prefix+`-credits: mapping drift: url.port: expected {"type":"integer"}, installed {"type":"long"}`+"\n")
 	assert.Contains(t, r.stdout, "1 template(s) are newer")
-	assert.Contains(t, r.stderr, "2 of 5 templates are missing, older or drifted")
+	assert.Contains(t, r.stderr, "2 of 6 templates are missing, older or drifted")
 
 	// install upgrades the older one; --force repairs the drift; the newer
 	// one is never replaced.
@@ -308,6 +309,7 @@ func TestEraseCommandIntegration(t *testing.T) {
 		entity(eventmodel.EventVisit, "visit-gone", "shop", gone, now),
 		entity(eventmodel.EventVisitor, "visitor-gone", "shop", gone, now),
 		entity(eventmodel.EventAttributionCredit, "credit-gone", "shop", gone, now),
+		entity(eventmodel.EventFunnel, "funnel-gone", "shop", gone, now),
 		entity(eventmodel.EventVisit, "visit-stays", "shop", stays, now),
 		func(lr plog.LogRecord) { // refused: a dead letter of the erased visitor
 			entity(eventmodel.EventVisit, "visit-bad", "shop", gone, now)(lr)
@@ -325,8 +327,9 @@ func TestEraseCommandIntegration(t *testing.T) {
 		fmt.Sprintf("  visits              1  %s-visits\n", x.prefix) +
 		fmt.Sprintf("  visitors            1  %s-visitors\n", x.prefix) +
 		fmt.Sprintf("  credits             1  %s-credits\n", x.prefix) +
+		fmt.Sprintf("  funnels             1  %s-funnels\n", x.prefix) +
 		fmt.Sprintf("  dead_letter         1  %s\n", x.deadLetter) +
-		"  total               7\n"
+		"  total               8\n"
 	require.True(t, strings.HasPrefix(r.stdout, want), r.stdout)
 	assert.NotContains(t, r.stdout, gone, "the ids are not echoed")
 
@@ -344,7 +347,7 @@ func TestEraseCommandIntegration(t *testing.T) {
 	require.NotNil(t, audit)
 	raw, _ := json.Marshal(audit)
 	assert.NotContains(t, string(raw), "gone-", "the audit record names the erased ids")
-	assert.EqualValues(t, 7, audit[eventmodel.AttrErasureDeleted])
+	assert.EqualValues(t, 8, audit[eventmodel.AttrErasureDeleted])
 	assert.Equal(t, "shop", audit[eventmodel.AttrSiteID])
 	assert.Equal(t, "operator_request", audit[eventmodel.AttrConsentReason])
 	subject := audit[eventmodel.AttrErasureSubject].(string)

@@ -125,11 +125,11 @@ func TestKibanaImportSuccessIdempotent(t *testing.T) {
 	first := runCmd("", args...)
 	require.Equal(t, exitOK, first.code, first.stderr)
 	assert.Empty(t, first.stderr)
-	assert.Equal(t, "Imported 26 of 26 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
-		"  index-pattern  5 of 5\n"+
+	assert.Equal(t, "Imported 31 of 31 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
+		"  index-pattern  6 of 6\n"+
 		"  search         2 of 2\n"+
-		"  visualization  11 of 11\n"+
-		"  dashboard      8 of 8\n", first.stdout)
+		"  visualization  14 of 14\n"+
+		"  dashboard      9 of 9\n", first.stdout)
 	assertNoSecrets(t, first, args)
 
 	second := runCmd("", args...)
@@ -161,11 +161,11 @@ func TestKibanaImportBuiltInSavedObjects(t *testing.T) {
 	k := newFakeKibana(t, false, http.StatusOK, "")
 	res := runCmd("", "kibana", "import", "--url", k.URL)
 	require.Equal(t, exitOK, res.code, res.stderr)
-	assert.Equal(t, "Imported 26 of 26 saved objects from the built-in saved objects (index prefix webjourney) into Kibana at "+k.URL+":\n"+
-		"  index-pattern  5 of 5\n"+
+	assert.Equal(t, "Imported 31 of 31 saved objects from the built-in saved objects (index prefix webjourney) into Kibana at "+k.URL+":\n"+
+		"  index-pattern  6 of 6\n"+
 		"  search         2 of 2\n"+
-		"  visualization  11 of 11\n"+
-		"  dashboard      8 of 8\n", res.stdout)
+		"  visualization  14 of 14\n"+
+		"  dashboard      9 of 9\n", res.stdout)
 	want, err := os.ReadFile(savedObjectsFile)
 	require.NoError(t, err)
 	reqs := k.recorded()
@@ -230,8 +230,15 @@ func assertOnlyIndicesRenamed(t *testing.T, orig, sent []byte) {
 			require.NoError(t, json.Unmarshal([]byte(oa["visState"].(string)), &ov))
 			require.NoError(t, json.Unmarshal([]byte(sa["visState"].(string)), &sv))
 			ospec, sspec := ov["params"].(map[string]any)["spec"].(string), sv["params"].(map[string]any)["spec"].(string)
-			assert.Equal(t, strings.Count(ospec, `"index": "webjourney-visits"`), strings.Count(sspec, `"index": "shop-visits"`))
-			assert.Equal(t, ospec, strings.ReplaceAll(sspec, `"index": "shop-visits"`, `"index": "webjourney-visits"`))
+			renamed := 0
+			for _, family := range []string{"visits", "funnels"} {
+				from, to := `"index": "webjourney-`+family+`"`, `"index": "shop-`+family+`"`
+				assert.Equal(t, strings.Count(ospec, from), strings.Count(sspec, to))
+				renamed += strings.Count(sspec, to)
+				sspec = strings.ReplaceAll(sspec, to, from)
+			}
+			assert.Positive(t, renamed, "line %d: a Vega spec without an index", i+1)
+			assert.Equal(t, ospec, sspec)
 			sa["visState"] = oa["visState"]
 		default:
 			t.Errorf("line %d (%s %s) was changed", i+1, o["type"], o["id"])
@@ -241,9 +248,9 @@ func assertOnlyIndicesRenamed(t *testing.T, orig, sent []byte) {
 	assert.Equal(t, map[string]string{
 		"webjourney-events": "shop-events-*", "webjourney-visits": "shop-visits",
 		"webjourney-visitors": "shop-visitors", "webjourney-credits": "shop-credits",
-		"webjourney-postbacks": "shop-postbacks",
+		"webjourney-postbacks": "shop-postbacks", "webjourney-funnels": "shop-funnels",
 	}, titles)
-	assert.Equal(t, 3, vega, "the Sankey, the Transitions and the retention heatmap")
+	assert.Equal(t, 5, vega, "the Sankey, the Transitions, the retention heatmap, the funnel chart and its next pages")
 	assert.Contains(t, string(sent), `"id":"webjourney-visits"`, "ids are kept")
 }
 
@@ -267,11 +274,11 @@ func TestKibanaImportPartialFailure(t *testing.T) {
 	args := importArgs(k.URL, "--api-key", testAPIKey)
 	res := runCmd("", args...)
 	assert.Equal(t, exitFailure, res.code)
-	assert.Equal(t, "Imported 17 of 26 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
-		"  index-pattern  2 of 5\n"+
+	assert.Equal(t, "Imported 17 of 31 saved objects from "+savedObjectsFile+" into Kibana at "+k.URL+":\n"+
+		"  index-pattern  2 of 6\n"+
 		"  search         0 of 2\n"+
-		"  visualization  0 of 11\n"+
-		"  dashboard      1 of 8\n"+
+		"  visualization  0 of 14\n"+
+		"  dashboard      1 of 9\n"+
 		"index-pattern/webjourney-visits was imported as index-pattern/0b7c6d2e\n"+
 		"warning: Some imported objects need a page reload.\n"+
 		"dashboard/webjourney-partner ([webjourney] Partner view): missing_references — it references objects that exist neither in the file nor in Kibana: index-pattern/webjourney-visitors, index-pattern/webjourney-credits\n"+
@@ -334,7 +341,7 @@ func TestKibanaImportTLS(t *testing.T) {
 	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Certificate().Raw}), 0o600))
 	res = runCmd("", importArgs(k.URL, "--ca-file", ca)...)
 	require.Equal(t, exitOK, res.code, res.stderr)
-	assert.Contains(t, res.stdout, "Imported 26 of 26")
+	assert.Contains(t, res.stdout, "Imported 31 of 31")
 	assert.Len(t, k.recorded(), 1, "the untrusted connection sent nothing")
 }
 

@@ -179,6 +179,7 @@ func TestSubjectRequestFromRawIdentifier(t *testing.T) {
 		fmt.Sprintf("  visits              1  %s-visits\n", x.prefix) +
 		fmt.Sprintf("  visitors            1  %s-visitors\n", x.prefix) +
 		fmt.Sprintf("  credits             1  %s-credits\n", x.prefix) +
+		fmt.Sprintf("  funnels             0  %s-funnels\n", x.prefix) +
 		fmt.Sprintf("  dead_letter         1  %s\n", x.deadLetter) +
 		fmt.Sprintf("  %-12s %8d  %s-partner-visits\n", "partner_visits", 1, x.prefix) +
 		fmt.Sprintf("  %-12s %8d  %s-partner-credits\n", "partner_credits", 1, x.prefix) +

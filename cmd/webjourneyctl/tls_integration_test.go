@@ -115,7 +115,7 @@ func TestCommandsThroughTLSProxy(t *testing.T) {
 			args := append(importArgs(kURL), kFlags...)
 			r := runCmd("", args...)
 			assert.Equal(t, exitOK, r.code, "%q\n%s", args, r.stderr)
-			assert.Contains(t, r.stdout, "Imported 26 of 26 saved objects")
+			assert.Contains(t, r.stdout, "Imported 31 of 31 saved objects")
 			assert.Len(t, kib.recorded(), before+1)
 			assertNoProxySecrets(t, r, es, kp)
 		})

@@ -161,7 +161,7 @@ func TestExportAndEraseSubject(t *testing.T) {
 	for _, f := range rep.Families {
 		counts[f.Family] = f.Documents
 	}
-	assert.Equal(t, map[Family]int64{FamilyEvents: 3, FamilyVisits: 1, FamilyVisitors: 1, FamilyCredits: 1, FamilyDeadLetter: 1,
+	assert.Equal(t, map[Family]int64{FamilyEvents: 3, FamilyVisits: 1, FamilyVisitors: 1, FamilyCredits: 1, FamilyFunnels: 0, FamilyDeadLetter: 1,
 		FamilyPartnerVisits: 1, FamilyPartnerCredits: 1}, counts)
 	assert.EqualValues(t, 9, rep.Total)
 	require.Len(t, docs, 9)

@@ -137,6 +137,7 @@ func TestEntityTemplatesInstalled(t *testing.T) {
 		storetest.Visit("v-1", 1, "shop", "k1:a"),
 		storetest.Visitor("r-1", 1, "shop", "k1:a", storetest.VisitStart),
 		storetest.Credit("c-1", "shop", "k1:a", storetest.VisitStart),
+		storetest.Funnel("f-1", 1, "shop", "k1:a"),
 	)
 	wantMapping := storetest.AsJSON(t, eventsMapping()).(map[string]any)
 	wantMapping["dynamic"] = "false"

@@ -91,23 +91,7 @@ func retentionExpected(seed []retentionVisitor) map[string]float64 {
 // share visitors / size. The picture goes to docs/retention.{svg,png} with
 // -update-docs.
 func TestRetention(t *testing.T) {
-	secretFile := filepath.Join(t.TempDir(), "secret.key")
-	if err := os.WriteFile(secretFile, []byte(strings.Repeat("4d", 32)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	store, prefix, listen := startPipeline(t, pipeline{
-		pixel: fmt.Sprintf(`    sites:
-      - id: %s
-        import: {key: %s}`, retentionSite, retentionKey),
-		processors: fmt.Sprintf(`  consent:
-    default: opt_out
-  anonymizer:
-    secret: {file: %q}
-  attribution:
-    emit_interval: 100ms
-`, secretFile),
-		order: []string{"consent", "anonymizer", "attribution"},
-	})
+	store, prefix, listen := importPipeline(t, retentionSite, "", "")
 
 	now := time.Now()
 	seed := retentionSeed(now)
@@ -129,11 +113,7 @@ func TestRetention(t *testing.T) {
 			}
 		}
 	}
-	for len(lines) > 0 {
-		n := min(len(lines), 150)
-		importLines(t, "http://"+listen+"/wj/import?site="+retentionSite, lines[:n])
-		lines = lines[n:]
-	}
+	importAll(t, listen, retentionSite, lines)
 
 	want := retentionExpected(seed)
 	visits := 0
@@ -182,6 +162,42 @@ func TestRetention(t *testing.T) {
 		}
 	}
 	writePicture(t, "retention", res.SVG)
+}
+
+// importPipeline runs the built collector with the consent, anonymizer and
+// attribution processors (emitting every 100 ms) and site with an import
+// key (retentionKey); pixel and attribution add lines to the pixel
+// receiver (indented by four spaces) and the attribution processor
+// (indented by four spaces).
+func importPipeline(t *testing.T, site, pixel, attribution string) (store es, prefix, listen string) {
+	t.Helper()
+	secretFile := filepath.Join(t.TempDir(), "secret.key")
+	if err := os.WriteFile(secretFile, []byte(strings.Repeat("4d", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startPipeline(t, pipeline{
+		pixel: pixel + fmt.Sprintf(`    sites:
+      - id: %s
+        import: {key: %s}`, site, retentionKey),
+		processors: fmt.Sprintf(`  consent:
+    default: opt_out
+  anonymizer:
+    secret: {file: %q}
+  attribution:
+    emit_interval: 100ms
+%s`, secretFile, attribution),
+		order: []string{"consent", "anonymizer", "attribution"},
+	})
+}
+
+// importAll imports lines into site, 150 a request, in their order.
+func importAll(t *testing.T, listen, site string, lines []string) {
+	t.Helper()
+	for len(lines) > 0 {
+		n := min(len(lines), 150)
+		importLines(t, "http://"+listen+"/wj/import?site="+site, lines[:n])
+		lines = lines[n:]
+	}
 }
 
 // importLines posts lines of history to the import endpoint with the

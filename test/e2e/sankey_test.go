@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,11 +11,12 @@ import (
 	"time"
 
 	"github.com/webjourney/webjourney/kibana"
+	"github.com/webjourney/webjourney/test/panelquery"
 	"github.com/webjourney/webjourney/test/testenv"
 	"github.com/webjourney/webjourney/test/vegarender"
 )
 
-var updateDocs = flag.Bool("update-docs", false, "write the Journeys Sankey and Transitions rendered from the seeded journeys to docs/journeys-{sankey,transitions}.{svg,png}")
+var updateDocs = flag.Bool("update-docs", false, "write the Vega panels rendered from the seeded journeys to docs/ (journeys-{sankey,transitions}, retention, funnels{,-next}; .svg and .png)")
 
 // Size of the rendered Sankey: the Journeys dashboard gives it the full
 // width (48 columns) and 20 rows.
@@ -67,49 +65,7 @@ func sankeyExpected(seed []dashVisitor) map[sankeyLink]float64 {
 // warnings fail the test.
 func renderPanel(t *testing.T, store es, specText string, width, height int) vegarender.Result {
 	t.Helper()
-	var spec struct {
-		Data []struct {
-			Name string `json:"name"`
-			URL  *struct {
-				Index string         `json:"index"`
-				Body  map[string]any `json:"body"`
-			} `json:"url"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(specText), &spec); err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]any{}
-	for _, d := range spec.Data {
-		if d.URL == nil {
-			continue
-		}
-		index := d.URL.Index
-		body := d.URL.Body
-		body["query"] = map[string]any{"match_all": map[string]any{}} // %context%: no filter
-		status, answer := store.do(http.MethodPost, "/"+index+"/_search", body)
-		if status != http.StatusOK {
-			t.Fatalf("Vega data %q on %s: %d %s", d.Name, index, status, answer)
-		}
-		var v any
-		if err := json.Unmarshal(answer, &v); err != nil {
-			t.Fatal(err)
-		}
-		values[d.Name] = v
-	}
-
-	node := testenv.Node(t)
-	vega := testenv.Fetched(t, testenv.Vega)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := vegarender.Render(ctx, node, vega, []byte(specText), values, width, height)
-	if err != nil {
-		t.Fatalf("rendering a Vega panel: %v", err)
-	}
-	for _, w := range res.Warnings {
-		t.Errorf("Vega warning: %s", w)
-	}
-	return res
+	return panelquery.RenderVega(t, store.do, specText, width, height)
 }
 
 // writePicture writes a rendered panel as docs/<name>.{svg,png} with

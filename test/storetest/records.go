@@ -138,6 +138,30 @@ func Credit(id, site, visitor string, outcomeTime time.Time) func(plog.LogRecord
 	}
 }
 
+// Funnel fills a record like the attribution processor does for a funnel
+// record: a visitor that reached the second of three steps.
+func Funnel(id string, version int64, site, visitor string) func(plog.LogRecord) {
+	return func(lr plog.LogRecord) {
+		lr.SetEventName(eventmodel.EventFunnel)
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(VisitStart))
+		a := lr.Attributes()
+		a.PutStr(eventmodel.AttrEntityID, id)
+		a.PutInt(eventmodel.AttrEntityVersion, version)
+		a.PutStr(eventmodel.AttrSiteID, site)
+		a.PutStr(eventmodel.AttrVisitorID, visitor)
+		a.PutStr(eventmodel.AttrFunnelName, "checkout")
+		a.PutInt(eventmodel.AttrFunnelStepCount, 3)
+		a.PutInt(eventmodel.AttrFunnelStepsReached, 2)
+		a.PutEmptySlice(eventmodel.AttrFunnelReached).FromRaw([]any{"01 product", "02 cart"})
+		a.PutStr(eventmodel.AttrFunnelLastStep, "02 cart")
+		a.PutBool(eventmodel.AttrFunnelCompleted, false)
+		a.PutStr(eventmodel.AttrFunnelStepAt[0], VisitStart.Format(time.RFC3339Nano))
+		a.PutStr(eventmodel.AttrFunnelStepAt[1], VisitStart.Add(time.Minute).Format(time.RFC3339Nano))
+		a.PutInt(eventmodel.AttrFunnelStepAfter[1], 60000)
+		a.PutStr(eventmodel.AttrFunnelNextPage, "/pricing")
+	}
+}
+
 // MakeLogs builds one resource/scope holding one record per fill function.
 // The resource attribute proves resource attributes are not exported.
 func MakeLogs(fills ...func(plog.LogRecord)) plog.Logs {
